@@ -1,0 +1,118 @@
+// Typed, validated, immutable gateway configuration.
+//
+// Loaded once from YAML by LoadConfig() (config_loader.h), then shared as
+// std::shared_ptr<const Config>. Nothing here is mutated after loading, so it
+// may be read from any thread without locking.
+#ifndef PORTCULLIS_GATEWAY_CONFIG_CONFIG_H_
+#define PORTCULLIS_GATEWAY_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "portcullis/v1/exchange.pb.h"
+
+namespace portcullis {
+
+enum class PartyKind { kUkAgency, kEuPartner, kAuditor };
+
+enum class DeliveryMode { kPush, kPull, kNone };
+
+// How the gateway reaches a party that receives messages.
+struct DeliveryConfig {
+  DeliveryMode mode = DeliveryMode::kNone;
+  // Push only: "host:port" of the party's PartnerEndpoint.
+  std::string address;
+  // Push only: URI SAN the partner's server certificate must carry.
+  std::string server_identity;
+};
+
+struct Party {
+  std::string id;           // e.g. "uk/nca"; unique.
+  std::string name;         // e.g. "National Crime Agency".
+  PartyKind kind = PartyKind::kUkAgency;
+  std::string identity;     // URI SAN, e.g. "spiffe://exchange.gov.uk/uk/nca"; unique.
+  // Highest classification this party is cleared to receive.
+  v1::Classification clearance = v1::OFFICIAL;
+  DeliveryConfig delivery;
+};
+
+// Body types a route may carry (names as in the Envelope's body oneof).
+enum class BodyType { kCaseReferral, kIntelligenceReport, kRequestForInformation, kResponse };
+
+// Which senders may send which body types to which recipients, up to which
+// classification. A submission needs a route for every recipient.
+struct Route {
+  std::string name;                 // For audit and error messages.
+  std::set<std::string> from;       // Party ids; "*" = any party.
+  std::set<std::string> to;         // Party ids; "*" = any party.
+  std::set<BodyType> body_types;    // Empty = none allowed (must be listed).
+  v1::Classification max_classification = v1::OFFICIAL;
+};
+
+struct ListenerConfig {
+  std::string address = "127.0.0.1:8443";  // host:port; port 0 = pick one.
+};
+
+// Server limits (HTTP/2 DoS protection for gRPC 1.51).
+struct LimitsConfig {
+  int max_receive_message_bytes = 8 * 1024 * 1024;
+  int max_send_message_bytes = 8 * 1024 * 1024;
+  int max_metadata_bytes = 16 * 1024;
+  int max_concurrent_streams = 100;
+  int handshake_timeout_ms = 10000;
+  int keepalive_min_ping_interval_ms = 60000;  // Pings more often than this are strikes.
+  int keepalive_max_ping_strikes = 2;
+  int max_connection_idle_ms = 15 * 60 * 1000;
+  int max_connection_age_ms = 60 * 60 * 1000;
+  int max_connection_age_grace_ms = 30000;
+  int64_t resource_quota_bytes = 512LL * 1024 * 1024;
+  int max_threads = 64;
+  int max_clock_skew_seconds = 300;  // created_at may be at most this far in the future.
+};
+
+struct TlsConfig {
+  std::string server_cert;   // PEM chain presented by the gateway's listener.
+  std::string server_key;
+  std::string client_cert;   // PEM chain the gateway presents when pushing to partners.
+  std::string client_key;
+  std::string ca_bundle;     // Trust anchors (root CAs).
+  std::string crl_dir;       // CRLs (PEM) for every CA in every chain; missing = refused.
+  int reload_interval_seconds = 5;  // Certificate / CA / CRL rotation check period.
+};
+
+struct AuditConfig {
+  std::string path;  // Append-only audit log file.
+};
+
+struct DeliveryTuning {
+  int workers = 4;
+  int max_attempts = 5;
+  int attempt_timeout_ms = 5000;
+  int initial_backoff_ms = 200;
+  int max_backoff_ms = 10000;
+};
+
+struct Config {
+  std::string source_file;  // Path the config was loaded from.
+  ListenerConfig listener;
+  LimitsConfig limits;
+  TlsConfig tls;
+  AuditConfig audit;
+  DeliveryTuning delivery;
+  std::vector<Party> parties;
+  std::vector<Route> routes;
+
+  // Lookups; nullptr if absent.
+  const Party* FindParty(const std::string& id) const;
+  const Party* FindPartyByIdentity(const std::string& uri) const;
+};
+
+const char* BodyTypeName(BodyType t);  // "case_referral", ...
+const char* PartyKindName(PartyKind k);  // "uk_agency", ...
+
+}  // namespace portcullis
+
+#endif  // PORTCULLIS_GATEWAY_CONFIG_CONFIG_H_
