@@ -1,0 +1,172 @@
+#include "gateway/delivery/dispatcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "gateway/audit/exchange_record.h"
+#include "gateway/common/digest.h"
+
+namespace portcullis {
+
+std::string DeliveryId(const std::string& sender, const std::string& message_id, const std::string& recipient) {
+  return Sha256Hex(absl::StrCat(sender, "\n", message_id, "\n", recipient)).substr(0, 32);
+}
+
+Dispatcher::Dispatcher(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
+                       DeliveryTransport* transport)
+    : config_(std::move(config)),
+      store_(store),
+      audit_(audit),
+      transport_(transport),
+      pull_queues_(*config_, [this](const std::string& party, const v1::Delivery& d) { OnPulled(party, d); }) {
+  scheduler_ = std::thread([this] { SchedulerLoop(); });
+}
+
+Dispatcher::~Dispatcher() {
+  Shutdown(std::chrono::milliseconds(0));
+  // In-flight pushes end by their deadline; their callbacks use this object.
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return in_flight_ == 0; });
+}
+
+void Dispatcher::Dispatch(const MessageRecord& message) {
+  const v1::Envelope& e = message.envelope;
+  for (const std::string& recipient : e.recipients()) {
+    const Party* party = config_->FindParty(recipient);
+    if (party == nullptr) continue;  // Routes were checked at submission.
+    if (party->delivery.mode == DeliveryMode::kPull) {
+      v1::Delivery d;
+      d.set_delivery_id(DeliveryId(e.sender(), e.message_id(), recipient));
+      *d.mutable_envelope() = e;
+      *d.mutable_accepted_at() = message.receipt.accepted_at();
+      d.set_attempt(1);
+      pull_queues_.Enqueue(recipient, std::move(d)).IgnoreError();
+    } else if (party->delivery.mode == DeliveryMode::kPush) {
+      Schedule({std::chrono::steady_clock::now(), 0, e.sender(), e.message_id(), recipient, 1});
+    }
+  }
+}
+
+void Dispatcher::Schedule(Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    job.seq = next_seq_++;
+    jobs_.push(std::move(job));
+  }
+  cv_.notify_all();
+}
+
+void Dispatcher::SchedulerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (jobs_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    auto due = jobs_.top().due;
+    if (std::chrono::steady_clock::now() < due) {
+      cv_.wait_until(lock, due);
+      continue;
+    }
+    Job job = jobs_.top();
+    jobs_.pop();
+    ++in_flight_;
+    lock.unlock();
+    StartAttempt(job);
+    lock.lock();
+  }
+}
+
+void Dispatcher::StartAttempt(const Job& job) {
+  auto message = store_->Get(job.sender, job.message_id);
+  const Party* party = config_->FindParty(job.recipient);
+  if (!message.ok() || party == nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+    cv_.notify_all();
+    return;
+  }
+  std::shared_ptr<const MessageRecord> record = *message;
+  v1::Delivery d;
+  d.set_delivery_id(DeliveryId(job.sender, job.message_id, job.recipient));
+  *d.mutable_envelope() = record->envelope;
+  *d.mutable_accepted_at() = record->receipt.accepted_at();
+  d.set_attempt(job.attempt);
+  transport_->Push(*party, d, std::chrono::milliseconds(config_->delivery.attempt_timeout_ms),
+                   [this, job, record](absl::Status status) { OnAttemptDone(job, record, std::move(status)); });
+}
+
+void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const MessageRecord>& message,
+                               absl::Status status) {
+  const bool last = job.attempt >= static_cast<uint32_t>(config_->delivery.max_attempts);
+  std::string outcome = status.ok() ? "delivered" : (last ? "failed" : "attempt_failed");
+  std::string reason = status.ok() ? "" : std::string(status.message());
+  store_->UpdateRecipient(job.sender, job.message_id, job.recipient, [&](RecipientRecord& r) {
+    r.attempts = job.attempt;
+    // Never downgrade: the recipient may have acknowledged already.
+    if (r.state == v1::ACKNOWLEDGED || r.state == v1::REJECTED) return absl::OkStatus();
+    if (status.ok()) {
+      r.state = v1::DELIVERED;
+      r.reason.clear();
+    } else {
+      r.reason = reason;
+      if (last) r.state = v1::FAILED;
+    }
+    return absl::OkStatus();
+  }).IgnoreError();
+  RecordOutcome(*message, job.recipient, "push", outcome, job.attempt, reason);
+  if (!status.ok() && !last) {
+    Job retry = job;
+    retry.attempt = job.attempt + 1;
+    retry.due = std::chrono::steady_clock::now() + Backoff(job.attempt);
+    Schedule(std::move(retry));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  --in_flight_;
+  cv_.notify_all();
+}
+
+void Dispatcher::OnPulled(const std::string& party, const v1::Delivery& delivery) {
+  const v1::Envelope& e = delivery.envelope();
+  auto message = store_->Get(e.sender(), e.message_id());
+  if (!message.ok()) return;
+  uint32_t attempts = 0;
+  store_->UpdateRecipient(e.sender(), e.message_id(), party, [&](RecipientRecord& r) {
+    attempts = ++r.attempts;
+    if (r.state == v1::ACCEPTED) r.state = v1::DELIVERED;
+    return absl::OkStatus();
+  }).IgnoreError();
+  RecordOutcome(**message, party, "pull", "delivered", attempts, "");
+}
+
+void Dispatcher::RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
+                               const std::string& outcome, uint32_t attempts, const std::string& reason) {
+  AuditRecord r = ExchangeAuditRecord("deliver", message.envelope, message.receipt.envelope_sha256());
+  r.actor_party = "gateway";
+  r.recipients = {recipient};
+  r.outcome = outcome;
+  r.reason = outcome == "delivered" ? "" : "DELIVERY_ERROR";
+  r.detail = absl::StrCat(mode, " attempt ", attempts, reason.empty() ? "" : ": ", reason);
+  audit_->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});
+}
+
+std::chrono::milliseconds Dispatcher::Backoff(uint32_t attempt) {
+  const auto& t = config_->delivery;
+  int64_t base = t.initial_backoff_ms;
+  for (uint32_t i = 1; i < attempt && base < t.max_backoff_ms; ++i) base *= 2;
+  base = std::min<int64_t>(base, t.max_backoff_ms);
+  std::lock_guard<std::mutex> lock(mu_);
+  // Full jitter in [base/2, base].
+  std::uniform_int_distribution<int64_t> dist(base / 2, base);
+  return std::chrono::milliseconds(dist(rng_));
+}
+
+void Dispatcher::Shutdown(std::chrono::milliseconds grace) {
+  std::unique_lock<std::mutex> lock(mu_);
+  stopping_ = true;
+  cv_.notify_all();
+  cv_.wait_for(lock, grace, [this] { return in_flight_ == 0; });
+  lock.unlock();
+  if (scheduler_.joinable()) scheduler_.join();
+}
+
+}  // namespace portcullis

@@ -1,0 +1,85 @@
+// Delivers accepted messages to their recipients, after the Receipt has been
+// returned: push-mode recipients through a DeliveryTransport, with retries
+// (exponential backoff with jitter, a deadline per attempt, a maximum number
+// of attempts), pull-mode recipients through their PullQueues entry.
+// Every attempt's outcome updates the MessageStore and is audited.
+//
+// Thread-safe. One scheduler thread starts attempts; attempts complete on
+// gRPC's threads. Shutdown() stops scheduling and waits for in-flight pushes.
+#ifndef PORTCULLIS_GATEWAY_DELIVERY_DISPATCHER_H_
+#define PORTCULLIS_GATEWAY_DELIVERY_DISPATCHER_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/audit/audit_log.h"
+#include "gateway/config/config.h"
+#include "gateway/delivery/pull_queues.h"
+#include "gateway/delivery/transport.h"
+#include "gateway/store/message_store.h"
+
+namespace portcullis {
+
+// Stable id of one message's delivery to one recipient (same on every retry).
+std::string DeliveryId(const std::string& sender, const std::string& message_id, const std::string& recipient);
+
+class Dispatcher {
+ public:
+  // All pointers must outlive the Dispatcher.
+  Dispatcher(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
+             DeliveryTransport* transport);
+  ~Dispatcher();
+
+  // The pull queues, whose streams report back to this dispatcher.
+  PullQueues* pull_queues() { return &pull_queues_; }
+
+  // Starts delivering an accepted message to every recipient.
+  void Dispatch(const MessageRecord& message);
+
+  // Stops starting attempts and waits (up to `grace`) for in-flight ones.
+  // Scheduled retries that did not start stay ACCEPTED.
+  void Shutdown(std::chrono::milliseconds grace);
+
+ private:
+  struct Job {
+    std::chrono::steady_clock::time_point due;
+    uint64_t seq;
+    std::string sender, message_id, recipient;
+    uint32_t attempt;
+    bool operator>(const Job& o) const { return due != o.due ? due > o.due : seq > o.seq; }
+  };
+  void SchedulerLoop();
+  void Schedule(Job job);
+  void StartAttempt(const Job& job);
+  void OnAttemptDone(const Job& job, const std::shared_ptr<const MessageRecord>& message, absl::Status status);
+  void RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
+                     const std::string& outcome, uint32_t attempts, const std::string& reason);
+  void OnPulled(const std::string& party, const v1::Delivery& delivery);
+  std::chrono::milliseconds Backoff(uint32_t attempt);
+
+  std::shared_ptr<const Config> config_;
+  MessageStore* store_;
+  AuditLog* audit_;
+  DeliveryTransport* transport_;
+  PullQueues pull_queues_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::priority_queue<Job, std::vector<Job>, std::greater<Job>> jobs_;
+  uint64_t next_seq_ = 0;
+  int in_flight_ = 0;
+  bool stopping_ = false;
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::thread scheduler_;
+};
+
+}  // namespace portcullis
+
+#endif  // PORTCULLIS_GATEWAY_DELIVERY_DISPATCHER_H_

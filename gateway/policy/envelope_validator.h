@@ -1,0 +1,32 @@
+// Structural validation of a submitted Envelope. Stateless and thread-safe.
+//
+// Every refusal is INVALID_ARGUMENT with a reason code and the field path,
+// e.g. FIELD_REQUIRED at "envelope.justification.legal_basis". Reason codes:
+// FIELD_REQUIRED, FIELD_FORMAT, FIELD_TOO_LONG, FIELD_VALUE, CLASSIFICATION_FORBIDDEN,
+// DUPLICATE_RECIPIENT, RECIPIENT_IS_SENDER, CREATED_IN_FUTURE, ATTACHMENT_DIGEST_MISMATCH.
+#ifndef PORTCULLIS_GATEWAY_POLICY_ENVELOPE_VALIDATOR_H_
+#define PORTCULLIS_GATEWAY_POLICY_ENVELOPE_VALIDATOR_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "gateway/config/config.h"
+#include "portcullis/v1/exchange.pb.h"
+
+namespace portcullis {
+
+struct ValidationContext {
+  std::string sender;          // Authenticated sender party id.
+  int64_t now_micros = 0;
+  int max_clock_skew_seconds = 300;
+};
+
+absl::Status ValidateEnvelope(const v1::Envelope& envelope, const ValidationContext& ctx);
+
+// The envelope's body type, or nullopt when no body is set.
+std::optional<BodyType> BodyTypeOf(const v1::Envelope& envelope);
+
+}  // namespace portcullis
+
+#endif  // PORTCULLIS_GATEWAY_POLICY_ENVELOPE_VALIDATOR_H_

@@ -1,0 +1,299 @@
+#include "gateway/service/exchange_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/audit/exchange_record.h"
+#include "gateway/common/digest.h"
+#include "gateway/common/refusal.h"
+#include "gateway/policy/envelope_validator.h"
+#include "gateway/policy/route_policy.h"
+
+namespace portcullis {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+// Marks `record` as refused with `status`'s reason.
+void MarkRefused(const absl::Status& status, AuditRecord* record) {
+  v1::Refusal refusal = RefusalOf(status);
+  record->outcome = "refused";
+  record->reason = refusal.reason();
+  record->detail = refusal.field().empty() ? refusal.message() : absl::StrCat(refusal.field(), ": ", refusal.message());
+}
+
+// Appends `record`, then finishes the call with `status` once it is durable.
+// If the record cannot be made durable the call fails with UNAVAILABLE.
+void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status) {
+  audit->Append(std::move(record), [reactor, status](absl::StatusOr<uint64_t> index) {
+    if (!index.ok() && status.ok()) {
+      reactor->Finish(ToGrpcStatus(Refuse(absl::StatusCode::kUnavailable, "AUDIT_UNAVAILABLE", "",
+                                          "the audit log cannot record this action; nothing was done")));
+      return;
+    }
+    reactor->Finish(ToGrpcStatus(status));
+  });
+}
+
+absl::Status AuditUnavailable(const absl::Status& health) {
+  return Refuse(absl::StatusCode::kUnavailable, "AUDIT_UNAVAILABLE", "",
+                "the gateway cannot write its audit log and refuses new work");
+}
+
+bool IsParticipant(const MessageRecord& m, const std::string& party) {
+  if (m.envelope.sender() == party) return true;
+  for (const auto& r : m.envelope.recipients()) {
+    if (r == party) return true;
+  }
+  return false;
+}
+
+void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
+  out->set_party(r.party);
+  out->set_state(r.state);
+  *out->mutable_updated_at() = TimeUtil::MicrosecondsToTimestamp(r.updated_micros);
+  out->set_attempts(r.attempts);
+  out->set_reason(r.reason);
+  out->set_officer(r.officer);
+}
+
+class RefusedStream final : public grpc::ServerWriteReactor<v1::Delivery> {
+ public:
+  explicit RefusedStream(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+ExchangeService::ExchangeService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
+                                 Dispatcher* dispatcher)
+    : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher) {}
+
+grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* context,
+                                                  const v1::SubmitRequest* request, v1::Receipt* receipt) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status health = audit_->Health(); !health.ok()) {
+    reactor->Finish(ToGrpcStatus(AuditUnavailable(health)));
+    return reactor;
+  }
+  const v1::Envelope& in = request->envelope();
+  AuditRecord record = ExchangeAuditRecord("submit", in, "");
+  record.actor_officer = in.originating_officer();
+  record.peer = context->peer();
+
+  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  absl::Status refusal = party.status();
+  if (party.ok()) {
+    record.actor_party = (*party)->id;
+    record.sender = (*party)->id;
+    if (!request->has_envelope()) {
+      refusal = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "envelope", "is required");
+    } else if (!in.sender().empty() && in.sender() != (*party)->id) {
+      refusal = Refuse(absl::StatusCode::kPermissionDenied, "SENDER_MISMATCH", "envelope.sender",
+                       absl::StrCat("claims '", in.sender(), "' but the certificate identifies '", (*party)->id, "'"));
+    } else {
+      ValidationContext vc{(*party)->id, NowMicros(), config_->limits.max_clock_skew_seconds};
+      refusal = ValidateEnvelope(in, vc);
+      if (refusal.ok()) refusal = CheckRoutes(*config_, **party, in);
+    }
+  }
+  if (!refusal.ok()) {
+    MarkRefused(refusal, &record);
+    AuditThenFinish(audit_, std::move(record), reactor, refusal);
+    return reactor;
+  }
+
+  auto envelope = std::make_shared<v1::Envelope>(in);
+  envelope->set_sender((*party)->id);
+  const std::string sha = Sha256Hex(DeterministicBytes(*envelope));
+  record.payload_sha256 = sha;
+  ReserveResult reserved = store_->Reserve(envelope->sender(), envelope->message_id(), sha);
+  switch (reserved.outcome) {
+    case ReserveOutcome::kDuplicate:
+      record.outcome = "duplicate";
+      record.detail = absl::StrCat("resubmission; original audit index ", reserved.receipt.audit_index());
+      *receipt = reserved.receipt;
+      receipt->set_duplicate(true);
+      AuditThenFinish(audit_, std::move(record), reactor, absl::OkStatus());
+      return reactor;
+    case ReserveOutcome::kConflict:
+    case ReserveOutcome::kInProgress: {
+      absl::Status s = reserved.outcome == ReserveOutcome::kConflict
+          ? Refuse(absl::StatusCode::kAlreadyExists, "MESSAGE_ID_REUSED", "envelope.message_id",
+                   "this message id was already used for different content")
+          : Refuse(absl::StatusCode::kAborted, "SUBMISSION_IN_PROGRESS", "envelope.message_id",
+                   "the same message id is being recorded right now; retry");
+      MarkRefused(s, &record);
+      AuditThenFinish(audit_, std::move(record), reactor, s);
+      return reactor;
+    }
+    case ReserveOutcome::kNew:
+      break;
+  }
+
+  auto accepted = std::make_shared<v1::Receipt>();
+  accepted->set_message_id(envelope->message_id());
+  accepted->set_sender(envelope->sender());
+  *accepted->mutable_accepted_at() = TimeUtil::GetCurrentTime();
+  accepted->set_envelope_sha256(sha);
+  *accepted->mutable_recipients() = envelope->recipients();
+  record.outcome = "accepted";
+  audit_->Append(std::move(record), [this, reactor, receipt, envelope, accepted](absl::StatusOr<uint64_t> index) {
+    if (!index.ok()) {
+      store_->Abandon(envelope->sender(), envelope->message_id());
+      reactor->Finish(ToGrpcStatus(AuditUnavailable(index.status())));
+      return;
+    }
+    accepted->set_audit_index(*index);
+    absl::Status committed = store_->Commit(*envelope, *accepted);
+    if (!committed.ok()) {
+      reactor->Finish(ToGrpcStatus(absl::InternalError(committed.message())));
+      return;
+    }
+    *receipt = *accepted;
+    reactor->Finish(grpc::Status::OK);
+    auto stored = store_->Get(envelope->sender(), envelope->message_id());
+    if (stored.ok()) dispatcher_->Dispatch(**stored);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ExchangeService::Track(grpc::CallbackServerContext* context,
+                                                 const v1::TrackRequest* request, v1::TrackResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  AuditRecord record;
+  record.time_micros = NowMicros();
+  record.action = "track";
+  record.message_id = request->message_id();
+  record.peer = context->peer();
+  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  absl::Status status = party.status();
+  if (party.ok()) {
+    record.actor_party = (*party)->id;
+    const std::string sender = request->sender().empty() ? (*party)->id : request->sender();
+    record.sender = sender;
+    auto message = store_->Get(sender, request->message_id());
+    status = message.status();
+    if (message.ok()) {
+      const MessageRecord& m = **message;
+      record = [&] {
+        AuditRecord r = ExchangeAuditRecord("track", m.envelope, m.receipt.envelope_sha256());
+        r.actor_party = (*party)->id;
+        r.peer = context->peer();
+        return r;
+      }();
+      if (!IsParticipant(m, (*party)->id)) {
+        status = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_PARTICIPANT", "message_id",
+                        "only the sender and the recipients may track a message");
+      } else {
+        response->set_message_id(m.envelope.message_id());
+        response->set_sender(m.envelope.sender());
+        response->set_case_reference(m.envelope.case_reference());
+        *response->mutable_accepted_at() = m.receipt.accepted_at();
+        for (const RecipientRecord& r : m.recipients) FillStatus(r, response->add_recipients());
+      }
+    }
+  }
+  if (status.ok()) {
+    record.outcome = "ok";
+  } else {
+    MarkRefused(status, &record);
+  }
+  AuditThenFinish(audit_, std::move(record), reactor, status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerContext* context,
+                                                       const v1::AcknowledgeRequest* request,
+                                                       v1::AcknowledgeResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  AuditRecord record;
+  record.time_micros = NowMicros();
+  record.action = "acknowledge";
+  record.message_id = request->message_id();
+  record.sender = request->sender();
+  record.actor_officer = request->officer();
+  record.peer = context->peer();
+  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  absl::Status status = party.status();
+  const bool reject = request->decision() == v1::REJECT;
+  if (party.ok()) {
+    record.actor_party = (*party)->id;
+    if (request->sender().empty()) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "sender", "the message's sender is required");
+    } else if (request->message_id().empty()) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "message_id", "is required");
+    } else if (request->decision() != v1::ACCEPT && !reject) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "decision", "ACCEPT or REJECT is required");
+    } else if (request->officer().empty()) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "officer", "the acting officer is required");
+    } else if (reject && request->reason().empty()) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "reason", "a rejection needs a reason");
+    } else if (request->officer().size() > 128 || request->reason().size() > 4096) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG",
+                      request->officer().size() > 128 ? "officer" : "reason", "is too long");
+    } else {
+      auto message = store_->Get(request->sender(), request->message_id());
+      status = message.status();
+      if (message.ok()) {
+        const MessageRecord& m = **message;
+        AuditRecord r = ExchangeAuditRecord("acknowledge", m.envelope, m.receipt.envelope_sha256());
+        r.actor_party = record.actor_party;
+        r.actor_officer = record.actor_officer;
+        r.peer = record.peer;
+        r.recipients = {(*party)->id};
+        record = std::move(r);
+        const v1::DeliveryState target = reject ? v1::REJECTED : v1::ACKNOWLEDGED;
+        auto updated = store_->UpdateRecipient(
+            request->sender(), request->message_id(), (*party)->id, [&](RecipientRecord& rr) -> absl::Status {
+              if (rr.state == target) return absl::OkStatus();  // Repeated acknowledgement: idempotent.
+              if (rr.state == v1::ACKNOWLEDGED || rr.state == v1::REJECTED) {
+                return Refuse(absl::StatusCode::kFailedPrecondition, "ALREADY_DECIDED", "decision",
+                              absl::StrCat("the message was already ", rr.state == v1::REJECTED ? "rejected" : "accepted"));
+              }
+              rr.state = target;
+              rr.reason = request->reason();
+              rr.officer = request->officer();
+              return absl::OkStatus();
+            });
+        status = updated.status();
+        if (updated.ok()) FillStatus(*updated, response->mutable_status());
+      }
+    }
+  }
+  if (status.ok()) {
+    record.outcome = reject ? "rejected" : "acknowledged";
+    record.detail = request->reason();
+  } else {
+    MarkRefused(status, &record);
+  }
+  AuditThenFinish(audit_, std::move(record), reactor, status);
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::Delivery>* ExchangeService::Receive(grpc::CallbackServerContext* context,
+                                                                 const v1::ReceiveRequest*) {
+  AuditRecord record;
+  record.time_micros = NowMicros();
+  record.action = "receive";
+  record.peer = context->peer();
+  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  absl::Status status = party.status();
+  if (party.ok()) {
+    record.actor_party = (*party)->id;
+    if ((*party)->delivery.mode != DeliveryMode::kPull) {
+      status = Refuse(absl::StatusCode::kFailedPrecondition, "NOT_PULL_MODE", "",
+                      absl::StrCat("'", (*party)->id, "' receives by push, not by a Receive stream"));
+    }
+  }
+  if (!status.ok()) {
+    MarkRefused(status, &record);
+    audit_->Append(std::move(record), [](absl::StatusOr<uint64_t>) {});
+    return new RefusedStream(status);
+  }
+  record.outcome = "stream_opened";
+  audit_->Append(std::move(record), [](absl::StatusOr<uint64_t>) {});
+  return dispatcher_->pull_queues()->OpenStream((*party)->id);
+}
+
+}  // namespace portcullis

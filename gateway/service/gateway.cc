@@ -1,0 +1,121 @@
+#include "gateway/service/gateway.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gateway/audit/file_audit_log.h"
+#include "mtls/credentials.h"
+
+namespace portcullis {
+namespace {
+
+// Server-side identity rule: exactly one URI SAN, naming a configured party.
+absl::Status IdentityRule(const Config& config, const std::vector<std::string>& sans) {
+  if (sans.empty()) return absl::PermissionDeniedError("IDENTITY_MISSING: certificate has no URI SAN");
+  if (sans.size() > 1) {
+    return absl::PermissionDeniedError(absl::StrCat("IDENTITY_AMBIGUOUS: certificate has ", sans.size(),
+                                                    " URI SANs (", absl::StrJoin(sans, ", "),
+                                                    "); exactly one is required"));
+  }
+  if (config.FindPartyByIdentity(sans[0]) == nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat("IDENTITY_UNKNOWN: '", sans[0], "' is not a party of this exchange"));
+  }
+  return absl::OkStatus();
+}
+
+AuditRecord HandshakeRecord(const Config& config, const mtls::HandshakeRefusal& refusal, bool inbound) {
+  AuditRecord r;
+  r.time_micros = NowMicros();
+  r.action = "handshake";
+  r.outcome = "refused";
+  r.reason = refusal.code;
+  if (refusal.uri_sans.size() == 1) {
+    if (const Party* p = config.FindPartyByIdentity(refusal.uri_sans[0])) r.actor_party = p->id;
+  }
+  r.detail = absl::StrCat(inbound ? "inbound" : "outbound to " + refusal.target, ": ", refusal.message,
+                          "; subject=", refusal.subject, "; uri_sans=", absl::StrJoin(refusal.uri_sans, ","));
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Config> config) {
+  std::unique_ptr<Gateway> g(new Gateway());
+  g->config_ = config;
+  auto audit = FileAuditLog::Open(config->audit.path);
+  if (!audit.ok()) return audit.status();
+  g->audit_ = std::move(*audit);
+  AuditLog* audit_log = g->audit_.get();
+  const Config* cfg = config.get();
+
+  g->store_ = NewInMemoryMessageStore();
+  auto transport = NewGrpcPushTransport(*config, [audit_log, cfg](const mtls::HandshakeRefusal& r) {
+    audit_log->Append(HandshakeRecord(*cfg, r, false), [](absl::StatusOr<uint64_t>) {});
+  });
+  if (!transport.ok()) return transport.status();
+  g->transport_ = std::move(*transport);
+  g->dispatcher_ = std::make_unique<Dispatcher>(config, g->store_.get(), audit_log, g->transport_.get());
+  g->service_ = std::make_unique<ExchangeService>(config, g->store_.get(), audit_log, g->dispatcher_.get());
+
+  mtls::ServerTlsOptions tls;
+  tls.files = {config->tls.server_cert, config->tls.server_key, config->tls.ca_bundle, config->tls.crl_dir,
+               config->tls.reload_interval_seconds};
+  tls.identity_check = [cfg](const std::vector<std::string>& sans) { return IdentityRule(*cfg, sans); };
+  tls.on_refused = [audit_log, cfg](const mtls::HandshakeRefusal& r) {
+    audit_log->Append(HandshakeRecord(*cfg, r, true), [](absl::StatusOr<uint64_t>) {});
+  };
+  auto creds = mtls::MakeServerCredentials(tls);
+  if (!creds.ok()) return creds.status();
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  const LimitsConfig& l = config->limits;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config->listener.address, *creds, &g->port_);
+  builder.RegisterService(g->service_.get());
+  builder.SetMaxReceiveMessageSize(l.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(l.max_send_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, l.max_metadata_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, l.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, l.handshake_timeout_ms);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, l.keepalive_min_ping_interval_ms);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, l.keepalive_max_ping_strikes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, l.max_connection_idle_ms);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, l.max_connection_age_ms);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, l.max_connection_age_grace_ms);
+  grpc::ResourceQuota quota("portcullis");
+  quota.Resize(static_cast<size_t>(l.resource_quota_bytes));
+  quota.SetMaxThreads(l.max_threads);
+  builder.SetResourceQuota(quota);
+  g->server_ = builder.BuildAndStart();
+  if (!g->server_ || g->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config->listener.address));
+  }
+  return g;
+}
+
+void Gateway::Shutdown(std::chrono::milliseconds grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  server_->Wait();
+  dispatcher_->Shutdown(grace);
+}
+
+Gateway::~Gateway() {
+  if (server_) Shutdown(std::chrono::milliseconds(0));
+  // Order: deliveries stop before the transport and store they use go away;
+  // the audit log is destroyed last, after draining its queue.
+  service_.reset();
+  dispatcher_.reset();
+  transport_.reset();
+  store_.reset();
+  audit_.reset();
+}
+
+}  // namespace portcullis

@@ -1,0 +1,50 @@
+// The assembled gateway: audit log, message store, delivery, the Exchange
+// service, health and reflection services, on one mTLS listener with every
+// HTTP/2 limit set (gRPC 1.51 has unfixed HTTP/2 DoS CVEs).
+//
+// Start() returns once the listener is bound. Shutdown() stops accepting,
+// lets in-flight calls finish (up to the grace period), waits for in-flight
+// deliveries and closes the audit log after its last record is durable.
+#ifndef PORTCULLIS_GATEWAY_SERVICE_GATEWAY_H_
+#define PORTCULLIS_GATEWAY_SERVICE_GATEWAY_H_
+
+#include <chrono>
+#include <memory>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "gateway/audit/audit_log.h"
+#include "gateway/config/config.h"
+#include "gateway/delivery/dispatcher.h"
+#include "gateway/service/exchange_service.h"
+#include "gateway/store/message_store.h"
+
+namespace portcullis {
+
+class Gateway {
+ public:
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(std::shared_ptr<const Config> config);
+  ~Gateway();
+
+  int port() const { return port_; }
+  AuditLog* audit() { return audit_.get(); }
+
+  void Shutdown(std::chrono::milliseconds grace);
+
+ private:
+  Gateway() = default;
+  std::shared_ptr<const Config> config_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<MessageStore> store_;
+  std::unique_ptr<DeliveryTransport> transport_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<ExchangeService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace portcullis
+
+#endif  // PORTCULLIS_GATEWAY_SERVICE_GATEWAY_H_
