@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -378,6 +379,24 @@ TEST(ConfigLoaderTest, ShippedConfigLoadsWithGeneratedDevPki) {
   ASSERT_TRUE(result.ok()) << result.status();
 }
 
+// docs/config.md ends with a minimal example; keep it loadable.
+TEST(ConfigLoaderTest, DocumentedMinimalExampleLoads) {
+  std::ifstream in(std::string(PORTCULLIS_SOURCE_DIR) + "/docs/config.md");
+  ASSERT_TRUE(in) << "cannot open docs/config.md";
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t section = doc.find("## Minimal example");
+  ASSERT_NE(section, std::string::npos);
+  const size_t start = doc.find("```yaml\n", section);
+  ASSERT_NE(start, std::string::npos);
+  const size_t end = doc.find("```", start + 8);
+  ASSERT_NE(end, std::string::npos);
+  Workspace ws;
+  LoadResult result = Load(ws, doc.substr(start + 8, end - start - 8));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT((*result)->parties, SizeIs(2));
+  EXPECT_THAT((*result)->routes, SizeIs(1));
+}
+
 TEST(ConfigTest, LookupsAndNames) {
   Workspace ws;
   LoadResult result = Load(ws, std::string(kHeader) + kParties);
@@ -490,8 +509,27 @@ TEST(ConfigLoaderTest, RootMustBeAMapping) {
 TEST(ConfigLoaderTest, SeveralDocumentsAreAnError) {
   Workspace ws;
   const std::string yaml = std::string(kHeader) + kParties + "---\nlistener: {}\n";
+  EXPECT_THAT(
+      ErrorLines(Load(ws, yaml)),
+      ElementsAre(At(yaml, "---") +
+                  ": (root): expected one YAML document, but another one starts here (remove the '---')"));
+}
+
+// yaml-cpp 0.7's LoadAll allocates without bound on these (jbeder/yaml-cpp#1040).
+TEST(ConfigLoaderTest, StrayCommaIsASyntaxErrorNotAHang) {
+  Workspace ws;
+  EXPECT_THAT(ErrorLines(Load(ws, ",\n")),
+              ElementsAre("test.yaml:1:1: (root): invalid YAML: unexpected ','"));
+  EXPECT_THAT(ErrorLines(Load(ws, "\"listener\",\n")),
+              ElementsAre("test.yaml:1:11: (root): invalid YAML: unexpected ','"));
+}
+
+TEST(ConfigLoaderTest, OversizedConfigIsRefused) {
+  Workspace ws;
+  const std::string yaml = std::string(kHeader) + kParties + "#" + std::string(4 * 1024 * 1024, 'x') + "\n";
   EXPECT_THAT(ErrorLines(Load(ws, yaml)),
-              ElementsAre(At(yaml, "listener: {}") + ": (root): expected one YAML document, found 2"));
+              ElementsAre(absl::StrCat("test.yaml:1:1: (root): the configuration is ", yaml.size(),
+                                       " bytes; the limit is 4194304")));
 }
 
 TEST(ConfigLoaderTest, MissingRequiredSectionsAreEachReported) {
@@ -781,6 +819,14 @@ TEST(ConfigLoaderTest, TopSecretClearanceIsRefused) {
       ErrorLines(Load(ws, yaml)),
       ElementsAre("test.yaml:30:16: parties[2].clearance: TOP_SECRET is not allowed: TOP SECRET material "
                   "never crosses the gateway (allowed: OFFICIAL, OFFICIAL_SENSITIVE, SECRET)"));
+
+  // Also when the marking comes from the environment.
+  ScopedEnv marking("PORTCULLIS_TEST_MARKING", "TOP_SECRET");
+  yaml = std::string(kHeader) + kParties + "    clearance: ${PORTCULLIS_TEST_MARKING}\n";
+  EXPECT_THAT(
+      ErrorLines(Load(ws, yaml)),
+      ElementsAre("test.yaml:30:16: parties[2].clearance: TOP_SECRET is not allowed: TOP SECRET material "
+                  "never crosses the gateway (allowed: OFFICIAL, OFFICIAL_SENSITIVE, SECRET)"));
 }
 
 TEST(ConfigLoaderTest, UnknownClearanceIsAnError) {
@@ -869,12 +915,11 @@ TEST(ConfigLoaderTest, AgenciesAndPartnersNeedDelivery) {
     kind: eu_partner
     identity: spiffe://exchange.gov.uk/eu/nl-kmar
 )";
-  EXPECT_THAT(
-      ErrorLines(Load(ws, yaml)),
-      ElementsAre("test.yaml:13:5: parties[0].delivery: is required for a uk_agency party (mode: push "
-                  "or pull)",
-                  "test.yaml:17:5: parties[1].delivery: is required for a eu_partner party (mode: push "
-                  "or pull)"));
+  EXPECT_THAT(ErrorLines(Load(ws, yaml)),
+              ElementsAre("test.yaml:13:5: parties[0].delivery: is required for kind uk_agency (mode: push "
+                          "or pull)",
+                          "test.yaml:17:5: parties[1].delivery: is required for kind eu_partner (mode: push "
+                          "or pull)"));
 }
 
 TEST(ConfigLoaderTest, AuditorsMustNotHaveDelivery) {

@@ -10,10 +10,12 @@
 // report what is wrong instead of stopping; one Parse* function per section
 // fills the Config. yaml-cpp is only used through IsScalar/IsMap/...,
 // Scalar(), iteration and Mark(), none of which throw on a valid node; the
-// parse itself (which does throw) is wrapped in one try block.
+// parse itself (which does throw) is wrapped in one try block. LoadAll is
+// avoided: see CheckSingleDocument.
 #include "gateway/config/config_loader.h"
 
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -49,6 +51,7 @@ constexpr int64_t kHourMs = 3600 * kSecondMs;
 constexpr int64_t kDayMs = 24 * kHourMs;
 constexpr size_t kMaxReportedProblems = 100;
 constexpr int kMaxEnvNesting = 8;
+constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------
 // Problems: every error found, with its position.
@@ -245,7 +248,6 @@ class MapReader {
   }
 
   bool ok() const { return ok_; }
-  const Field& self() const { return self_; }
 
   std::optional<Field> Get(absl::string_view key) const {
     auto it = entries_.find(std::string(key));
@@ -323,34 +325,44 @@ std::optional<std::vector<Field>> ReadList(Context& ctx, const Field& f) {
 template <typename T>
 using NameTable = std::vector<std::pair<absl::string_view, T>>;
 
+// The value named by `text` in `names`, or nullopt after reporting it.
 template <typename T>
-std::optional<T> ReadEnum(Context& ctx, const Field& f, const NameTable<T>& names, absl::string_view what) {
-  std::optional<std::string> text = ReadString(ctx, f);
-  if (!text.has_value()) return std::nullopt;
+std::optional<T> LookupName(Context& ctx, const Field& f, absl::string_view text, const NameTable<T>& names,
+                            absl::string_view what) {
   std::vector<absl::string_view> allowed;
   for (const auto& [name, value] : names) {
-    if (*text == name) return value;
+    if (text == name) return value;
     allowed.push_back(name);
   }
   ctx.problems.Add(
       f.mark, f.path,
-      absl::StrCat("unknown ", what, " '", *text, "' (allowed: ", absl::StrJoin(allowed, ", "), ")"));
+      absl::StrCat("unknown ", what, " '", text, "' (allowed: ", absl::StrJoin(allowed, ", "), ")"));
   return std::nullopt;
 }
 
+template <typename T>
+std::optional<T> ReadEnum(Context& ctx, const Field& f, const NameTable<T>& names, absl::string_view what) {
+  std::optional<std::string> text = ReadString(ctx, f);
+  if (!text.has_value()) return std::nullopt;
+  return LookupName(ctx, f, *text, names, what);
+}
+
+// TOP_SECRET is a known marking but never valid here, so it gets its own message.
 std::optional<v1::Classification> ReadClassification(Context& ctx, const Field& f) {
   static const NameTable<v1::Classification> kNames = {
       {"OFFICIAL", v1::OFFICIAL},
       {"OFFICIAL_SENSITIVE", v1::OFFICIAL_SENSITIVE},
       {"SECRET", v1::SECRET},
   };
-  if (f.node.IsScalar() && f.node.Scalar() == "TOP_SECRET") {
+  std::optional<std::string> text = ReadString(ctx, f);
+  if (!text.has_value()) return std::nullopt;
+  if (*text == "TOP_SECRET") {
     ctx.problems.Add(f.mark, f.path,
                      "TOP_SECRET is not allowed: TOP SECRET material never crosses the gateway "
                      "(allowed: OFFICIAL, OFFICIAL_SENSITIVE, SECRET)");
     return std::nullopt;
   }
-  return ReadEnum(ctx, f, kNames, "classification");
+  return LookupName(ctx, f, *text, kNames, "classification");
 }
 
 // "host:port" or "[ipv6]:port". Returns "" if valid, else what is wrong.
@@ -694,7 +706,7 @@ void ParseParty(Context& ctx, const Field& f, Party* party, PartyIndex* index,
                      "not allowed for an auditor: auditors read the audit log and receive no deliveries");
   } else if (kind.has_value() && *kind != PartyKind::kAuditor && !delivery.has_value()) {
     ctx.problems.Add(f.mark, ChildPath(f.path, "delivery"),
-                     absl::StrCat("is required for a ", PartyKindName(*kind), " party (mode: push or pull)"));
+                     absl::StrCat("is required for kind ", PartyKindName(*kind), " (mode: push or pull)"));
   } else if (delivery.has_value()) {
     ParsePartyDelivery(ctx, *delivery, &party->delivery);
   }
@@ -806,6 +818,54 @@ void ParseDocument(Context& ctx, const YAML::Node& root, Config* config) {
   if (std::optional<Field> f = map.Get("routes")) ParseRoutes(ctx, *f, parties, &config->routes);
 }
 
+// yaml-cpp 0.7 can get stuck on malformed input, yielding the same empty
+// document again and again (a stray ',' at the top level; jbeder/yaml-cpp#1040,
+// fixed upstream in #1319), and YAML::LoadAll then allocates until memory runs
+// out. So the document structure is first checked with a bounded pass over the
+// parser's events, and only then is the one document built with YAML::Load.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  YAML::Mark start;
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  }
+  void OnMapEnd() override {}
+};
+
+// Reports and returns false unless `text` holds at most one YAML document.
+// Throws YAML::Exception on a syntax error (the caller reports it).
+bool CheckSingleDocument(Context& ctx, const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  std::vector<YAML::Mark> starts;
+  for (int i = 0; i < 3; ++i) {
+    DocumentStarts document;
+    if (!parser.HandleNextDocument(document)) break;
+    if (!starts.empty() && document.start.pos == starts.back().pos) {  // Stuck: no progress.
+      const size_t pos = static_cast<size_t>(document.start.pos);
+      const std::string what = pos < text.size() && absl::ascii_isgraph(static_cast<unsigned char>(text[pos]))
+                                   ? absl::StrCat("'", text.substr(pos, 1), "'")
+                                   : std::string("text");
+      ctx.problems.Add(document.start, "", absl::StrCat("invalid YAML: unexpected ", what));
+      return false;
+    }
+    starts.push_back(document.start);
+  }
+  if (starts.size() > 1) {
+    ctx.problems.Add(starts[1], "",
+                     "expected one YAML document, but another one starts here (remove the '---')");
+    return false;
+  }
+  return true;
+}
+
 fs::path AbsoluteBaseDir(std::string_view base_dir) {
   std::error_code ec;
   fs::path base = base_dir.empty() ? fs::current_path(ec) : fs::absolute(fs::path(base_dir), ec);
@@ -821,16 +881,21 @@ absl::StatusOr<std::shared_ptr<const Config>> LoadConfigString(std::string_view 
   Context ctx{Problems(absl::string_view(source_name.data(), source_name.size())), AbsoluteBaseDir(base_dir)};
   auto config = std::make_shared<Config>();
   config->source_file = std::string(source_name);
+  const std::string text(yaml);
+  if (text.size() > kMaxConfigBytes) {
+    ctx.problems.Add(
+        YAML::Mark(), "",
+        absl::StrCat("the configuration is ", text.size(), " bytes; the limit is ", kMaxConfigBytes));
+    return ctx.problems.ToStatus();
+  }
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
-    if (documents.empty() || documents[0].IsNull()) {
-      ctx.problems.Add(YAML::Mark(), "", "the configuration is empty");
-    } else {
-      if (documents.size() > 1) {
-        ctx.problems.Add(documents[1].Mark(), "",
-                         absl::StrCat("expected one YAML document, found ", documents.size()));
+    if (CheckSingleDocument(ctx, text)) {
+      const YAML::Node root = YAML::Load(text);
+      if (root.IsNull()) {
+        ctx.problems.Add(YAML::Mark(), "", "the configuration is empty");
+      } else {
+        ParseDocument(ctx, root, config.get());
       }
-      ParseDocument(ctx, documents[0], config.get());
     }
   } catch (const YAML::Exception& e) {
     ctx.problems.Add(e.mark, "", absl::StrCat("invalid YAML: ", e.msg));

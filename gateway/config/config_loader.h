@@ -11,6 +11,7 @@
 //     line and column are 1-based; the path looks like
 //     "parties[2].delivery.address" ("(root)" for the document itself, which
 //     is also where YAML syntax errors are reported).
+//     Only one YAML document is accepted, of at most 4 MiB.
 //   * LoadConfigFile only: the file cannot be opened or read ->
 //     absl::NotFoundError("<path>: cannot read config file: <reason>").
 //

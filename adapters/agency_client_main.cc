@@ -1,0 +1,223 @@
+// portcullis-submit: the minimal UK agency client. Loads an envelope from
+// JSON, submits it to the gateway over mutual TLS, prints the receipt, and
+// with --wait follows each recipient's delivery state until every recipient
+// has acknowledged, rejected or failed, or the time is up.
+//
+// Exit codes: 0 submitted (and, with --wait, acknowledged by every
+// recipient); 1 refused or runtime failure; 2 usage error; 3 with --wait:
+// a recipient rejected it, delivery failed, or the time ran out.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/client_context.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "adapters/cli_flags.h"
+#include "adapters/common/describe.h"
+#include "adapters/common/envelope_json.h"
+#include "adapters/common/gateway_client.h"
+#include "portcullis/v1/exchange.grpc.pb.h"
+
+namespace portcullis::adapters {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr char kUsage[] =
+    "usage: portcullis-submit --gateway ADDR (--pki DIR --party STEM | --cert ...) --envelope FILE.json [options]\n"
+    "  --gateway ADDR               the gateway (HOST:PORT)\n"
+    "%s"
+    "  --envelope FILE.json         the envelope, proto JSON with proto field names (\"message_id\", enums by name)\n"
+    "  --message-id ID              use this message id instead of the file's\n"
+    "  --created-now                set created_at to the current time\n"
+    "  --wait SECONDS               then follow delivery until every recipient acknowledged/rejected/failed\n"
+    "  --json                       print JSON Lines instead of text\n"
+    "  --gateway-identity URI       the gateway's identity (default spiffe://exchange.gov.uk/gateway)\n";
+
+constexpr auto kCallTimeout = std::chrono::seconds(30);
+constexpr auto kPollInterval = std::chrono::milliseconds(200);
+
+int Usage(const std::string& error) {
+  std::fprintf(stderr, "portcullis-submit: %s\n", error.c_str());
+  std::fprintf(stderr, kUsage, kTlsFlagsUsage);
+  return 2;
+}
+
+int Fail(const std::string& error) {
+  std::fprintf(stderr, "portcullis-submit: %s\n", error.c_str());
+  return 1;
+}
+
+void Emit(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+// {"error": {"code": ..., "reason": ..., "field": ..., "message": ...}}
+std::string ErrorJson(const grpc::Status& status) {
+  v1::Refusal refusal;
+  if (auto r = RefusalOf(status)) {
+    refusal = *r;
+  } else {
+    refusal.set_message(status.error_message());
+  }
+  std::string body = ToCompactJson(refusal);  // An object: "{...}" (or "{}").
+  std::string code = absl::StrCat("\"code\":\"", StatusCodeName(status.error_code()), "\"");
+  return absl::StrCat("{\"error\":{", code, body.size() > 2 ? "," : "", body.substr(1), "}");
+}
+
+bool Terminal(v1::DeliveryState s) { return s == v1::ACKNOWLEDGED || s == v1::REJECTED || s == v1::FAILED; }
+
+std::string StateLine(const v1::RecipientStatus& r) {
+  std::string line = absl::StrCat("  ", r.party(), ": ", v1::DeliveryState_Name(r.state()));
+  switch (r.state()) {
+    case v1::DELIVERED:
+      absl::StrAppend(&line, " (attempt ", r.attempts(), ")");
+      break;
+    case v1::ACKNOWLEDGED:
+      absl::StrAppend(&line, " by officer ", r.officer());
+      break;
+    case v1::REJECTED:
+      absl::StrAppend(&line, " by officer ", r.officer(), ": ", r.reason());
+      break;
+    case v1::FAILED:
+      absl::StrAppend(&line, " after ", r.attempts(), " attempts: ", r.reason());
+      break;
+    default:
+      break;
+  }
+  return line;
+}
+
+void PrintReceipt(const v1::Receipt& receipt, bool json) {
+  if (json) {
+    Emit(absl::StrCat("{\"receipt\":", ToCompactJson(receipt), "}"));
+    return;
+  }
+  Emit(absl::StrCat(receipt.duplicate() ? "already accepted (original receipt): " : "accepted: ",
+                    receipt.message_id()));
+  Emit(absl::StrCat("  sender       ", receipt.sender()));
+  Emit(absl::StrCat("  recipients   ", absl::StrJoin(receipt.recipients(), ", ")));
+  Emit(absl::StrCat("  accepted at  ", TimeUtil::ToString(receipt.accepted_at())));
+  Emit(absl::StrCat("  audit index  ", receipt.audit_index()));
+  Emit(absl::StrCat("  sha256       ", receipt.envelope_sha256()));
+}
+
+// Polls Track until every recipient is in a terminal state or `wait` passes.
+int Follow(v1::Exchange::Stub& stub, const v1::Receipt& receipt, std::chrono::milliseconds wait, bool json) {
+  const auto give_up = std::chrono::steady_clock::now() + wait;
+  std::map<std::string, std::string> seen;  // party -> last printed line.
+  v1::TrackResponse track;
+  grpc::Status last_error;
+  for (;;) {
+    v1::TrackRequest request;
+    request.set_message_id(receipt.message_id());
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    v1::TrackResponse response;
+    grpc::Status status = stub.Track(&context, request, &response);
+    if (status.ok()) {
+      track = response;
+      bool all_terminal = response.recipients_size() > 0;
+      bool all_acknowledged = all_terminal;
+      for (const v1::RecipientStatus& r : response.recipients()) {
+        std::string line = StateLine(r);
+        if (seen[r.party()] != line) {
+          seen[r.party()] = line;
+          Emit(json ? absl::StrCat("{\"recipient\":", ToCompactJson(r), "}") : line);
+        }
+        all_terminal = all_terminal && Terminal(r.state());
+        all_acknowledged = all_acknowledged && r.state() == v1::ACKNOWLEDGED;
+      }
+      if (all_terminal) {
+        const char* outcome = all_acknowledged ? "ACKNOWLEDGED" : "NOT_ACKNOWLEDGED";
+        Emit(json ? absl::StrCat("{\"outcome\":\"", outcome, "\",\"track\":", ToCompactJson(response), "}")
+                  : all_acknowledged ? "acknowledged by every recipient"
+                                     : "not acknowledged by every recipient");
+        return all_acknowledged ? 0 : 3;
+      }
+    } else if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+               status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      if (json) {
+        Emit(ErrorJson(status));
+        return 1;
+      }
+      return Fail(absl::StrCat("tracking failed: ", DescribeStatus(status)));
+    } else {
+      last_error = status;  // Transient: keep polling until the time is up.
+    }
+    if (std::chrono::steady_clock::now() + kPollInterval > give_up) break;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  std::vector<std::string> pending;
+  for (const v1::RecipientStatus& r : track.recipients()) {
+    if (!Terminal(r.state())) pending.push_back(absl::StrCat(r.party(), " (", v1::DeliveryState_Name(r.state()), ")"));
+  }
+  if (json) {
+    Emit(absl::StrCat("{\"outcome\":\"TIMEOUT\",\"track\":", ToCompactJson(track), "}"));
+  } else {
+    std::string detail = pending.empty() ? "" : absl::StrCat(" waiting for ", absl::StrJoin(pending, ", "));
+    if (!last_error.ok()) absl::StrAppend(&detail, "; last error ", DescribeStatus(last_error));
+    std::fprintf(stderr, "portcullis-submit: timed out after %.1f s%s\n", wait.count() / 1000.0, detail.c_str());
+  }
+  return 3;
+}
+
+int Main(int argc, char** argv) {
+  std::set<std::string> value_flags = {"gateway", "envelope", "message-id", "wait", "gateway-identity"};
+  value_flags.insert(TlsFlagNames().begin(), TlsFlagNames().end());
+  auto flags = Flags::Parse(argc, argv, value_flags, {"created-now", "json", "help"});
+  if (!flags.ok()) return Usage(std::string(flags.status().message()));
+  if (flags->Has("help")) {
+    std::printf(kUsage, kTlsFlagsUsage);
+    return 0;
+  }
+  if (!flags->Has("gateway")) return Usage("--gateway is required");
+  if (!flags->Has("envelope")) return Usage("--envelope is required");
+  auto tls = TlsFromFlags(*flags);
+  if (!tls.ok()) return Usage(std::string(tls.status().message()));
+  double wait_seconds = 0;
+  if (flags->Has("wait") && (!absl::SimpleAtod(flags->Get("wait"), &wait_seconds) || !(wait_seconds > 0) ||
+                             wait_seconds > 7 * 24 * 3600)) {
+    return Usage(absl::StrCat("--wait: '", flags->Get("wait"), "' is not a number of seconds"));
+  }
+  const bool json = flags->Has("json");
+
+  auto envelope = LoadEnvelopeJson(flags->Get("envelope"));
+  if (!envelope.ok()) return Fail(std::string(envelope.status().message()));
+  if (flags->Has("message-id")) envelope->set_message_id(flags->Get("message-id"));
+  if (flags->Has("created-now")) *envelope->mutable_created_at() = TimeUtil::GetCurrentTime();
+
+  auto channel = DialGateway(flags->Get("gateway"), *tls, flags->Get("gateway-identity", kGatewayIdentity));
+  if (!channel.ok()) return Fail(std::string(channel.status().message()));
+  auto stub = v1::Exchange::NewStub(*channel);
+
+  v1::SubmitRequest request;
+  *request.mutable_envelope() = *envelope;
+  v1::Receipt receipt;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  grpc::Status status = stub->Submit(&context, request, &receipt);
+  if (!status.ok()) {
+    if (json) {
+      Emit(ErrorJson(status));
+      return 1;
+    }
+    return Fail(absl::StrCat(RefusalOf(status) ? "refused: " : "submit failed: ", DescribeStatus(status)));
+  }
+  PrintReceipt(receipt, json);
+  if (!flags->Has("wait")) return 0;
+  return Follow(*stub, receipt, std::chrono::milliseconds(static_cast<int64_t>(wait_seconds * 1000)), json);
+}
+
+}  // namespace
+}  // namespace portcullis::adapters
+
+int main(int argc, char** argv) { return portcullis::adapters::Main(argc, argv); }

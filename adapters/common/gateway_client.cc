@@ -1,0 +1,28 @@
+#include "adapters/common/gateway_client.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include "absl/strings/str_cat.h"
+#include "mtls/credentials.h"
+
+namespace portcullis::adapters {
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> DialGateway(const std::string& address, const PartyTls& tls,
+                                                           const std::string& gateway_identity) {
+  if (address.empty()) return absl::InvalidArgumentError("gateway address is empty (expected HOST:PORT)");
+  if (gateway_identity.empty()) return absl::InvalidArgumentError("expected server identity is empty");
+  mtls::ClientTlsOptions options;
+  options.files = ToTlsFiles(tls);
+  options.expected_server_identity = gateway_identity;
+  auto creds = mtls::MakeChannelCredentials(options);
+  if (!creds.ok()) return creds.status();
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  return grpc::CreateCustomChannel(address, *creds, args);
+}
+
+}  // namespace portcullis::adapters

@@ -1,0 +1,33 @@
+// A client channel to the gateway (or to any Portcullis server) over mutual
+// TLS: presents the party's certificate, verifies the server's full chain and
+// revocation status, and requires the server's certificate to carry exactly
+// `gateway_identity` as its URI SAN (mtls::MakeChannelCredentials).
+//
+// Fails (without dialling) if the address is empty or a TLS file cannot be
+// read or the CA/CRL set does not load; the error names the file. The channel
+// connects lazily: a refused or failed handshake shows up as UNAVAILABLE on
+// the first call. Channels are thread-safe and shared by their stubs.
+#ifndef PORTCULLIS_ADAPTERS_COMMON_GATEWAY_CLIENT_H_
+#define PORTCULLIS_ADAPTERS_COMMON_GATEWAY_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+#include "absl/status/statusor.h"
+#include "adapters/common/party_tls.h"
+
+namespace portcullis::adapters {
+
+inline constexpr char kGatewayIdentity[] = "spiffe://exchange.gov.uk/gateway";
+
+// Largest message either side sends or accepts (8 MiB), as the gateway.
+inline constexpr int kMaxMessageBytes = 8 * 1024 * 1024;
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> DialGateway(const std::string& address, const PartyTls& tls,
+                                                           const std::string& gateway_identity = kGatewayIdentity);
+
+}  // namespace portcullis::adapters
+
+#endif  // PORTCULLIS_ADAPTERS_COMMON_GATEWAY_CLIENT_H_

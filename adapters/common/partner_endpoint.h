@@ -1,0 +1,101 @@
+// A partner's push endpoint: implements portcullis.v1.PartnerEndpoint, the
+// service the gateway calls to hand over deliveries.
+//
+// Only the gateway may call it: the listener requires a client certificate
+// that verifies (full chain, CRLs) and carries exactly `gateway_identity` as
+// its URI SAN; any other certificate is refused at the handshake.
+//
+// Deliver stores the delivery in the Inbox (durably) before it answers OK, so
+// OK means "the endpoint holds it". A delivery id seen before is answered OK
+// with duplicate=true and not stored again. Malformed requests get
+// INVALID_ARGUMENT; a failure to store gets UNAVAILABLE (the gateway retries);
+// both carry a portcullis.v1.Refusal in the status details.
+//
+// With a gateway address and auto_accept, every newly stored delivery is then
+// acknowledged (ACCEPT, as `officer`) by a background worker (Acknowledger):
+// the handler never waits on the gateway. Duplicates are not acknowledged again.
+//
+// Thread-safe. Hooks are called on gRPC or worker threads, concurrently, and
+// must be thread-safe and quick.
+#ifndef PORTCULLIS_ADAPTERS_COMMON_PARTNER_ENDPOINT_H_
+#define PORTCULLIS_ADAPTERS_COMMON_PARTNER_ENDPOINT_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "adapters/common/acknowledger.h"
+#include "adapters/common/gateway_client.h"
+#include "adapters/common/inbox.h"
+#include "adapters/common/party_tls.h"
+#include "mtls/peer_verifier.h"
+#include "portcullis/v1/exchange.pb.h"
+
+namespace portcullis::adapters {
+
+class DeliverService;
+
+struct PartnerEndpointOptions {
+  std::string listen_address = "127.0.0.1:0";
+  PartyTls tls;  // The partner's own cert (also used as its server cert).
+  std::string gateway_identity = kGatewayIdentity;  // Only this client identity may call Deliver.
+  std::string inbox_dir;                            // Required.
+  std::string gateway_address;  // Where to send acknowledgements; empty = never acknowledge.
+  std::string officer = "";     // Officer id used on acknowledgements (required if gateway_address set).
+  bool auto_accept = true;      // Acknowledge ACCEPT after storing.
+  AcknowledgerOptions acknowledger;
+
+  // Optional hooks.
+  std::function<void(const v1::Delivery&)> on_stored;  // A delivery was newly stored.
+  // The final outcome of one acknowledgement (OK: the gateway confirmed it).
+  std::function<void(const v1::AcknowledgeRequest&, const grpc::Status&)> on_acknowledged;
+  std::function<void(const mtls::HandshakeRefusal&)> on_refused;  // A refused inbound handshake.
+  std::function<void(const absl::Status&)> on_error;  // Errors the caller does not see (e.g. inbox failures).
+};
+
+class PartnerEndpoint {
+ public:
+  // Validates the options, opens the inbox, and starts listening. Errors name
+  // the bad option, file or address.
+  static absl::StatusOr<std::unique_ptr<PartnerEndpoint>> Start(PartnerEndpointOptions options);
+  ~PartnerEndpoint();
+  PartnerEndpoint(const PartnerEndpoint&) = delete;
+  PartnerEndpoint& operator=(const PartnerEndpoint&) = delete;
+
+  int port() const { return port_; }
+
+  // Stops listening (calls in progress get up to 5 s to finish), then gives
+  // queued acknowledgements up to 2 s before abandoning them. Idempotent;
+  // also called by the destructor.
+  void Shutdown();
+
+  int stored_count() const { return stored_count_.load(); }        // Deliveries newly stored.
+  int acknowledged_count() const { return acknowledged_count_.load(); }  // Acknowledgements the gateway confirmed OK.
+
+ private:
+  friend class DeliverService;  // The gRPC service; calls Deliver.
+  explicit PartnerEndpoint(PartnerEndpointOptions options) : options_(std::move(options)) {}
+  grpc::Status Deliver(const grpc::ServerContextBase& context, const v1::Delivery& delivery,
+                       v1::DeliverResponse* response);
+  void ReportError(const absl::Status& status) const;
+
+  const PartnerEndpointOptions options_;
+  std::unique_ptr<Inbox> inbox_;
+  std::unique_ptr<Acknowledger> acknowledger_;  // Null when not acknowledging.
+  std::unique_ptr<grpc::Service> service_;
+  std::unique_ptr<grpc::Server> server_;  // Declared last: destroyed first.
+  int port_ = 0;
+  std::atomic<int> stored_count_{0};
+  std::atomic<int> acknowledged_count_{0};
+  std::once_flag shutdown_once_;
+};
+
+}  // namespace portcullis::adapters
+
+#endif  // PORTCULLIS_ADAPTERS_COMMON_PARTNER_ENDPOINT_H_

@@ -1,0 +1,180 @@
+#include "tests/support/harness.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <google/protobuf/util/time_util.h>
+#include <gtest/gtest.h>
+
+#include "gateway/common/refusal.h"
+#include "gateway/config/config_loader.h"
+#include "mtls/credentials.h"
+
+namespace portcullis::testing {
+namespace fs = std::filesystem;
+
+std::string PkiDir() { return std::string(PORTCULLIS_BINARY_DIR) + "/test-pki"; }
+
+std::string MakeTempDir(const std::string& name) {
+  std::string dir = std::string(PORTCULLIS_BINARY_DIR) + "/test-tmp/" + name + "-" + std::to_string(::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+ClientCert PkiCert(const std::string& stem) {
+  return {PkiDir() + "/" + stem + ".pem", PkiDir() + "/" + stem + ".key"};
+}
+
+std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
+  const std::string pki = PkiDir();
+  const std::string server_dir = o.server_cert_dir.empty() ? pki + "/gateway" : o.server_cert_dir;
+  const std::string europol_delivery =
+      o.europol_push_address.empty()
+          ? "{ mode: pull }"
+          : "{ mode: push, address: \"" + o.europol_push_address +
+                "\", server_identity: \"spiffe://exchange.gov.uk/eu/europol\" }";
+  std::ostringstream y;
+  y << "listener: { address: \"127.0.0.1:0\" }\n"
+    << "limits: { handshake_timeout_ms: 5000 }\n"
+    << "tls:\n"
+    << "  server_cert: " << server_dir << "/server.pem\n"
+    << "  server_key: " << server_dir << "/server.key\n"
+    << "  client_cert: " << pki << "/gateway/client.pem\n"
+    << "  client_key: " << pki << "/gateway/client.key\n"
+    << "  ca_bundle: " << (o.ca_bundle.empty() ? pki + "/ca/bundle.pem" : o.ca_bundle) << "\n"
+    << "  crl_dir: " << (o.crl_dir.empty() ? pki + "/crl" : o.crl_dir) << "\n"
+    << "  reload_interval_seconds: 1\n"
+    << "audit: { path: " << dir << "/audit.log }\n"
+    << "delivery: { max_attempts: " << o.max_attempts << ", initial_backoff_ms: 50, max_backoff_ms: 500, attempt_timeout_ms: 2000 }\n"
+    << "parties:\n"
+    << "  - { id: uk/nca, name: National Crime Agency, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/nca\", clearance: SECRET, delivery: { mode: pull } }\n"
+    << "  - { id: uk/bsc, name: Border Security Command, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/bsc\", clearance: SECRET, delivery: { mode: pull } }\n"
+    << "  - { id: uk/border-force, name: Border Force, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/border-force\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull } }\n"
+    << "  - { id: eu/europol, name: Europol, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/europol\", clearance: OFFICIAL_SENSITIVE, delivery: " << europol_delivery << " }\n"
+    << "  - { id: eu/fr-dnpaf, name: French border police, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/fr-dnpaf\", clearance: OFFICIAL, delivery: { mode: pull } }\n"
+    << "  - { id: audit/ico, name: Information Commissioner, kind: auditor, identity: \"spiffe://exchange.gov.uk/audit/ico\", clearance: OFFICIAL }\n"
+    << "routes:\n"
+    << "  - { name: uk-to-eu, from: [uk/nca, uk/bsc, uk/border-force], to: [eu/europol, eu/fr-dnpaf], body_types: [case_referral, intelligence_report, request_for_information, response], max_classification: OFFICIAL_SENSITIVE }\n"
+    << "  - { name: eu-to-uk, from: [eu/europol, eu/fr-dnpaf], to: [uk/nca, uk/bsc, uk/border-force], body_types: [response, request_for_information], max_classification: OFFICIAL_SENSITIVE }\n"
+    << "  - { name: uk-internal, from: [uk/nca, uk/bsc, uk/border-force], to: [uk/nca, uk/bsc, uk/border-force], body_types: [case_referral, intelligence_report, request_for_information, response], max_classification: SECRET }\n";
+  std::string path = dir + "/portcullis.yaml";
+  std::ofstream(path) << y.str();
+  return path;
+}
+
+GatewayHarness::GatewayHarness(const std::string& name, HarnessOptions options) {
+  dir_ = MakeTempDir(name);
+  config_path_ = WriteTestConfig(dir_, options);
+  audit_path_ = dir_ + "/audit.log";
+  auto config = LoadConfigFile(config_path_);
+  if (!config.ok()) {
+    ADD_FAILURE() << "test config invalid: " << config.status();
+    std::abort();
+  }
+  auto gateway = Gateway::Start(*config);
+  if (!gateway.ok()) {
+    ADD_FAILURE() << "gateway did not start: " << gateway.status();
+    std::abort();
+  }
+  gateway_ = std::move(*gateway);
+}
+
+GatewayHarness::~GatewayHarness() { Stop(); }
+
+void GatewayHarness::Stop() {
+  if (gateway_) {
+    gateway_->Shutdown(std::chrono::seconds(2));
+    gateway_.reset();
+  }
+}
+
+std::shared_ptr<grpc::Channel> GatewayHarness::Channel(const std::string& stem) const {
+  ClientCert c = PkiCert(stem);
+  mtls::ClientTlsOptions o;
+  o.files = {c.cert, c.key, PkiDir() + "/ca/bundle.pem", PkiDir() + "/crl", 1};
+  o.expected_server_identity = "spiffe://exchange.gov.uk/gateway";
+  auto creds = mtls::MakeChannelCredentials(o);
+  if (!creds.ok()) {
+    ADD_FAILURE() << creds.status();
+    std::abort();
+  }
+  grpc::ChannelArguments args;
+  // A distinct channel (and handshake) per client, never a shared subchannel.
+  args.SetInt("portcullis.test.unique", static_cast<int>(reinterpret_cast<uintptr_t>(&args) & 0x7fffffff));
+  return grpc::CreateCustomChannel(address(), *creds, args);
+}
+
+std::unique_ptr<v1::Exchange::Stub> GatewayHarness::Client(const std::string& stem) const {
+  return v1::Exchange::NewStub(Channel(stem));
+}
+
+std::vector<std::string> GatewayHarness::AuditLines() const {
+  std::vector<std::string> lines;
+  std::ifstream in(audit_path_);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+bool GatewayHarness::WaitForAudit(const std::vector<std::string>& needles) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const std::string& line : AuditLines()) {
+      bool all = true;
+      for (const auto& n : needles) all = all && line.find(n) != std::string::npos;
+      if (all) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+v1::Envelope SampleReferral(const std::string& message_id, const std::vector<std::string>& recipients) {
+  v1::Envelope e;
+  e.set_message_id(message_id);
+  e.set_case_reference("BF-2026-004512");
+  e.set_originating_officer("BF-LO-4471");
+  for (const auto& r : recipients) e.add_recipients(r);
+  *e.mutable_created_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  e.set_classification(v1::OFFICIAL_SENSITIVE);
+  e.set_priority(v1::URGENT);
+  e.mutable_justification()->set_legal_basis("DPA 2018 s.35; TCA Art. LAW.EUROPOL.51");
+  e.mutable_justification()->set_purpose("Identify the facilitation network behind the crossing");
+  auto* uk = e.mutable_uk_grading();
+  uk->set_source(v1::UK_SOURCE_2_UNTESTED);
+  uk->set_intelligence(v1::UK_INTEL_B_INDIRECT_CORROBORATED);
+  uk->set_handling(v1::UK_HANDLING_P_LAWFUL_SHARING);
+  auto* b = e.mutable_case_referral();
+  b->set_summary("RHIB with 41 persons intercepted 3 nm off Dungeness");
+  b->set_requested_action("Identify the supplier of the boat and engine");
+  auto* p = b->add_persons();
+  p->set_given_names("Zoltan");
+  p->set_family_name("Testperson");
+  p->set_nationality("ALB");
+  p->set_role(v1::PILOT);
+  auto* f = b->add_suspected_facilitators();
+  f->set_family_name("Examplename");
+  f->set_role(v1::FACILITATOR);
+  b->mutable_crossing()->mutable_vessel()->set_type("rigid inflatable boat");
+  b->mutable_crossing()->mutable_vessel()->set_persons_on_board(41);
+  return e;
+}
+
+grpc::Status Submit(v1::Exchange::Stub& stub, const v1::Envelope& envelope, v1::Receipt* receipt) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::SubmitRequest req;
+  *req.mutable_envelope() = envelope;
+  return stub.Submit(&ctx, req, receipt);
+}
+
+std::string ReasonOf(const grpc::Status& status) { return RefusalFromGrpc(status).reason(); }
+std::string FieldOf(const grpc::Status& status) { return RefusalFromGrpc(status).field(); }
+
+}  // namespace portcullis::testing
