@@ -76,6 +76,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   const LimitsConfig& l = config->limits;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config->listener.address, *creds, &g->port_);
+  // A port already in use must be an error, not a silently shared listener.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(g->service_.get());
   builder.SetMaxReceiveMessageSize(l.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(l.max_send_message_bytes);
