@@ -1,4 +1,6 @@
 // End-to-end tests: the real gateway on loopback with real mTLS.
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/harness.h"
@@ -154,6 +156,56 @@ INSTANTIATE_TEST_SUITE_P(Certificates, HandshakeRefusal,
                            for (char& c : n) if (c == '-') c = '_';
                            return n;
                          });
+
+}  // namespace
+}  // namespace portcullis::testing
+
+#include "adapters/common/partner_endpoint.h"
+#include "adapters/common/party_tls.h"
+
+namespace portcullis::testing {
+namespace {
+
+// Push: gateway -> Europol's reference endpoint over mTLS; the endpoint stores
+// the delivery in its inbox and acknowledges; the sender sees ACKNOWLEDGED.
+TEST(GatewayE2E, PushDeliveryToPartnerEndpointIsAcknowledged) {
+  // Reserve a port for the endpoint first: the gateway config names it.
+  adapters::PartnerEndpointOptions eo;
+  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
+  eo.inbox_dir = MakeTempDir("europol-inbox");
+  eo.officer = "EUROPOL-LO-17";
+  auto probe = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  int port = (*probe)->port();
+  (*probe)->Shutdown();
+  probe->reset();
+
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(port);
+  GatewayHarness h("push-e2e", ho);
+  eo.listen_address = ho.europol_push_address;
+  eo.gateway_address = h.address();
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+
+  auto bf = h.Client("parties/uk-border-force");
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*bf, SampleReferral("PUSH-1"), &receipt).ok());
+  v1::DeliveryState state = v1::DELIVERY_STATE_UNSPECIFIED;
+  for (int i = 0; i < 200 && state != v1::ACKNOWLEDGED; ++i) {
+    grpc::ClientContext ctx;
+    v1::TrackRequest tr;
+    tr.set_message_id("PUSH-1");
+    v1::TrackResponse track;
+    ASSERT_TRUE(bf->Track(&ctx, tr, &track).ok());
+    state = track.recipients(0).state();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(state, v1::ACKNOWLEDGED);
+  EXPECT_EQ((*endpoint)->stored_count(), 1);
+  EXPECT_TRUE(h.WaitForAudit({"\"action\":\"deliver\"", "\"outcome\":\"delivered\"", "PUSH-1"}));
+  EXPECT_TRUE(h.WaitForAudit({"\"action\":\"acknowledge\"", "EUROPOL-LO-17"}));
+}
 
 }  // namespace
 }  // namespace portcullis::testing
