@@ -52,7 +52,12 @@ TEST(Rotation, ServerCertificateRotatesUnderTrafficWithNoFailedCall) {
       (s.ok() ? ok : failed)++;
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Count-based, not time-based: calls must succeed before, during and after the swap.
+  auto wait_for_ok = [&](int target) {
+    for (int i = 0; i < 600 && ok.load() < target && failed.load() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  };
+  wait_for_ok(3);
   // Atomic replacement, as a deployment would do it (key first, then cert).
   fs::copy_file(PkiDir() + "/gateway/server-next.key", certs + "/server.key.new");
   fs::copy_file(PkiDir() + "/gateway/server-next.pem", certs + "/server.pem.new");
@@ -64,11 +69,12 @@ TEST(Rotation, ServerCertificateRotatesUnderTrafficWithNoFailedCall) {
     rotated = PresentedFingerprint(h.port()) == next;
     if (!rotated) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int ok_at_rotation = ok.load();
+  wait_for_ok(ok_at_rotation + 5);
   stop = true;
   traffic.join();
   EXPECT_TRUE(rotated) << "the gateway still presents the old certificate";
-  EXPECT_GT(ok.load(), 5);
+  EXPECT_GE(ok.load(), ok_at_rotation + 5) << "too few calls completed after the rotation";
   EXPECT_EQ(failed.load(), 0);
 }
 
