@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "adapters/cli_flags.h"
 #include "adapters/common/describe.h"
+#include "portcullis/v1/refusal_status.h"
 #include "adapters/common/envelope_json.h"
 #include "adapters/common/gateway_client.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
@@ -63,7 +64,7 @@ void Emit(const std::string& line) {
 // {"error": {"code": ..., "reason": ..., "field": ..., "message": ...}}
 std::string ErrorJson(const grpc::Status& status) {
   v1::Refusal refusal;
-  if (auto r = RefusalOf(status)) {
+  if (auto r = v1::RefusalInStatus(status)) {
     refusal = *r;
   } else {
     refusal.set_message(status.error_message());
@@ -210,7 +211,7 @@ int Main(int argc, char** argv) {
       Emit(ErrorJson(status));
       return 1;
     }
-    return Fail(absl::StrCat(RefusalOf(status) ? "refused: " : "submit failed: ", DescribeStatus(status)));
+    return Fail(absl::StrCat(v1::RefusalInStatus(status) ? "refused: " : "submit failed: ", DescribeStatus(status)));
   }
   PrintReceipt(receipt, json);
   if (!flags->Has("wait")) return 0;

@@ -23,6 +23,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "adapters/common/describe.h"
+#include "portcullis/v1/refusal_status.h"
 #include "adapters/common/envelope_json.h"
 #include "adapters/common/gateway_client.h"
 #include "adapters/common/inbox.h"
@@ -273,16 +274,16 @@ TEST(EnvelopeJsonTest, ToJsonUsesProtoFieldNamesAndEnumNames) {
 // ---------------------------------------------------------------------------
 
 TEST(DescribeStatusTest, FormatsTheRefusalInTheStatusDetails) {
-  grpc::Status refused = RefusalStatus(grpc::StatusCode::PERMISSION_DENIED, "ROUTE_NOT_PERMITTED",
+  grpc::Status refused = v1::RefusalStatus(grpc::StatusCode::PERMISSION_DENIED, "ROUTE_NOT_PERMITTED",
                                        "envelope.recipients[0]", "no route lets uk/nca send to eu/de-bpol");
   EXPECT_EQ(DescribeStatus(refused),
             "PERMISSION_DENIED (ROUTE_NOT_PERMITTED) envelope.recipients[0]: no route lets uk/nca send to eu/de-bpol");
   EXPECT_EQ(refused.error_message(),
             "ROUTE_NOT_PERMITTED: envelope.recipients[0]: no route lets uk/nca send to eu/de-bpol");
-  ASSERT_TRUE(RefusalOf(refused).has_value());
-  EXPECT_EQ(RefusalOf(refused)->field(), "envelope.recipients[0]");
+  ASSERT_TRUE(v1::RefusalInStatus(refused).has_value());
+  EXPECT_EQ(v1::RefusalInStatus(refused)->field(), "envelope.recipients[0]");
 
-  EXPECT_EQ(DescribeStatus(RefusalStatus(grpc::StatusCode::UNAUTHENTICATED, "PEER_NOT_AUTHENTICATED", "",
+  EXPECT_EQ(DescribeStatus(v1::RefusalStatus(grpc::StatusCode::UNAUTHENTICATED, "PEER_NOT_AUTHENTICATED", "",
                                          "no verified client certificate")),
             "UNAUTHENTICATED (PEER_NOT_AUTHENTICATED): no verified client certificate");
 }
@@ -414,8 +415,8 @@ TEST(PartnerEndpointTest, MalformedDeliveriesAreRefusedWithTheField) {
     v1::DeliverResponse response;
     grpc::Status s = CallDeliver(*stub, c.delivery, &response);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << DescribeStatus(s);
-    ASSERT_TRUE(RefusalOf(s).has_value()) << DescribeStatus(s);
-    EXPECT_EQ(RefusalOf(s)->field(), c.field);
+    ASSERT_TRUE(v1::RefusalInStatus(s).has_value()) << DescribeStatus(s);
+    EXPECT_EQ(v1::RefusalInStatus(s)->field(), c.field);
   }
   EXPECT_THAT(FilesIn(inbox), ::testing::ElementsAre(".lock"));
   EXPECT_EQ((*endpoint)->stored_count(), 0);

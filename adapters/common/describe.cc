@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "portcullis/v1/refusal_status.h"
 
 namespace portcullis::adapters {
 
@@ -15,17 +16,10 @@ std::string StatusCodeName(grpc::StatusCode code) {
   return absl::StrCat("CODE_", n);
 }
 
-std::optional<v1::Refusal> RefusalOf(const grpc::Status& status) {
-  if (status.error_details().empty()) return std::nullopt;
-  v1::Refusal refusal;
-  if (!refusal.ParseFromString(status.error_details()) || refusal.reason().empty()) return std::nullopt;
-  return refusal;
-}
-
 std::string DescribeStatus(const grpc::Status& status) {
   std::string code = StatusCodeName(status.error_code());
   if (status.ok()) return code;
-  if (std::optional<v1::Refusal> r = RefusalOf(status)) {
+  if (std::optional<v1::Refusal> r = v1::RefusalInStatus(status)) {
     std::string text = absl::StrCat(code, " (", r->reason(), ")");
     if (!r->field().empty()) absl::StrAppend(&text, " ", r->field());
     const std::string& message = r->message().empty() ? status.error_message() : r->message();
@@ -50,17 +44,6 @@ std::string BodyTypeName(const v1::Envelope& envelope) {
       break;
   }
   return "no body";
-}
-
-grpc::Status RefusalStatus(grpc::StatusCode code, const std::string& reason, const std::string& field,
-                           const std::string& message) {
-  v1::Refusal refusal;
-  refusal.set_reason(reason);
-  refusal.set_field(field);
-  refusal.set_message(message);
-  std::string text = field.empty() ? absl::StrCat(reason, ": ", message)
-                                   : absl::StrCat(reason, ": ", field, ": ", message);
-  return grpc::Status(code, text, refusal.SerializeAsString());
 }
 
 }  // namespace portcullis::adapters

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/common/describe.h"
+#include "portcullis/v1/refusal_status.h"
 #include "mtls/credentials.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
 
@@ -133,31 +134,31 @@ void PartnerEndpoint::ReportError(const absl::Status& status) const {
 grpc::Status PartnerEndpoint::Deliver(const grpc::ServerContextBase& context, const v1::Delivery& delivery,
                                       v1::DeliverResponse* response) {
   if (!PeerIs(context, options_.gateway_identity)) {
-    return RefusalStatus(grpc::StatusCode::UNAUTHENTICATED, "PEER_NOT_GATEWAY", "",
+    return v1::RefusalStatus(grpc::StatusCode::UNAUTHENTICATED, "PEER_NOT_GATEWAY", "",
                          "only the gateway may deliver to this endpoint");
   }
   if (delivery.delivery_id().empty()) {
-    return RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED", "delivery_id", "is required");
+    return v1::RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED", "delivery_id", "is required");
   }
   if (absl::Status s = Inbox::CheckDeliveryId(delivery.delivery_id()); !s.ok()) {
-    return RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_INVALID", "delivery_id", std::string(s.message()));
+    return v1::RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_INVALID", "delivery_id", std::string(s.message()));
   }
   if (!delivery.has_envelope()) {
-    return RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED", "envelope", "is required");
+    return v1::RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED", "envelope", "is required");
   }
   // Sender and message id name the message in the acknowledgement.
   if (delivery.envelope().sender().empty()) {
-    return RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED", "envelope.sender", "is required");
+    return v1::RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED", "envelope.sender", "is required");
   }
   if (delivery.envelope().message_id().empty()) {
-    return RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED", "envelope.message_id", "is required");
+    return v1::RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED", "envelope.message_id", "is required");
   }
 
   absl::StatusOr<bool> stored = inbox_->Store(delivery);
   if (!stored.ok()) {
     ReportError(absl::Status(stored.status().code(),
                              absl::StrCat("delivery ", delivery.delivery_id(), ": ", stored.status().message())));
-    return RefusalStatus(grpc::StatusCode::UNAVAILABLE, "INBOX_UNAVAILABLE", "",
+    return v1::RefusalStatus(grpc::StatusCode::UNAVAILABLE, "INBOX_UNAVAILABLE", "",
                          "the endpoint could not store the delivery; retry later");
   }
   response->set_delivery_id(delivery.delivery_id());

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <future>
 
 #include "absl/strings/str_cat.h"
 
@@ -38,13 +37,6 @@ absl::Status WriteAll(int fd, const std::string& data, const std::string& path) 
 }
 
 }  // namespace
-
-absl::StatusOr<uint64_t> AuditLog::AppendAndWait(AuditRecord record) {
-  std::promise<absl::StatusOr<uint64_t>> promise;
-  auto future = promise.get_future();
-  Append(std::move(record), [&promise](absl::StatusOr<uint64_t> index) { promise.set_value(std::move(index)); });
-  return future.get();
-}
 
 absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path) {
   bool existed = ::access(path.c_str(), F_OK) == 0;

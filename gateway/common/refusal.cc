@@ -2,6 +2,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "portcullis/v1/refusal_status.h"
 
 namespace portcullis {
 namespace {
@@ -15,9 +16,7 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
 
 absl::Status Refuse(absl::StatusCode code, absl::string_view reason, absl::string_view field,
                     absl::string_view message) {
-  std::string text = field.empty() ? absl::StrCat(reason, ": ", message)
-                                   : absl::StrCat(reason, ": ", field, ": ", message);
-  absl::Status status(code, text);
+  absl::Status status(code, v1::RefusalText(reason, field, message));
   v1::Refusal refusal;
   refusal.set_reason(std::string(reason));
   refusal.set_field(std::string(field));
@@ -47,12 +46,6 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     message = "INTERNAL: internal error";
   }
   return grpc::Status(ToGrpcCode(status.code()), message, refusal.SerializeAsString());
-}
-
-v1::Refusal RefusalFromGrpc(const grpc::Status& status) {
-  v1::Refusal refusal;
-  if (!status.error_details().empty()) refusal.ParseFromString(status.error_details());
-  return refusal;
 }
 
 }  // namespace portcullis

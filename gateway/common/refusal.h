@@ -28,9 +28,6 @@ v1::Refusal RefusalOf(const absl::Status& status);
 // callers: their message becomes a generic one.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-// Client side: the Refusal in a grpc::Status's details (empty if none).
-v1::Refusal RefusalFromGrpc(const grpc::Status& status);
-
 #define PORTCULLIS_RETURN_IF_ERROR(expr)             \
   do {                                               \
     ::absl::Status portcullis_status_ = (expr);      \

@@ -57,6 +57,15 @@ void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
   out->set_officer(r.officer);
 }
 
+// The record every call starts from: action, time and the caller's address.
+AuditRecord CallRecord(const char* action, const grpc::CallbackServerContext& context) {
+  AuditRecord record;
+  record.time_micros = NowMicros();
+  record.action = action;
+  record.peer = context.peer();
+  return record;
+}
+
 class RefusedStream final : public grpc::ServerWriteReactor<v1::Delivery> {
  public:
   explicit RefusedStream(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
@@ -145,15 +154,14 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
       return;
     }
     accepted->set_audit_index(*index);
-    absl::Status committed = store_->Commit(*envelope, *accepted);
+    auto committed = store_->Commit(*envelope, *accepted);
     if (!committed.ok()) {
-      reactor->Finish(ToGrpcStatus(absl::InternalError(committed.message())));
+      reactor->Finish(ToGrpcStatus(absl::InternalError(committed.status().message())));
       return;
     }
     *receipt = *accepted;
     reactor->Finish(grpc::Status::OK);
-    auto stored = store_->Get(envelope->sender(), envelope->message_id());
-    if (stored.ok()) dispatcher_->Dispatch(**stored);
+    dispatcher_->Dispatch(**committed);
   });
   return reactor;
 }
@@ -161,11 +169,8 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* ExchangeService::Track(grpc::CallbackServerContext* context,
                                                  const v1::TrackRequest* request, v1::TrackResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  AuditRecord record;
-  record.time_micros = NowMicros();
-  record.action = "track";
+  AuditRecord record = CallRecord("track", *context);
   record.message_id = request->message_id();
-  record.peer = context->peer();
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status status = party.status();
   if (party.ok()) {
@@ -207,13 +212,10 @@ grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerConte
                                                        const v1::AcknowledgeRequest* request,
                                                        v1::AcknowledgeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  AuditRecord record;
-  record.time_micros = NowMicros();
-  record.action = "acknowledge";
+  AuditRecord record = CallRecord("acknowledge", *context);
   record.message_id = request->message_id();
   record.sender = request->sender();
   record.actor_officer = request->officer();
-  record.peer = context->peer();
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status status = party.status();
   const bool reject = request->decision() == v1::REJECT;
@@ -273,10 +275,7 @@ grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerConte
 
 grpc::ServerWriteReactor<v1::Delivery>* ExchangeService::Receive(grpc::CallbackServerContext* context,
                                                                  const v1::ReceiveRequest*) {
-  AuditRecord record;
-  record.time_micros = NowMicros();
-  record.action = "receive";
-  record.peer = context->peer();
+  AuditRecord record = CallRecord("receive", *context);
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status status = party.status();
   if (party.ok()) {

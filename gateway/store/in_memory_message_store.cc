@@ -27,7 +27,8 @@ class InMemoryMessageStore final : public MessageStore {
     return {ReserveOutcome::kDuplicate, e.record->receipt};
   }
 
-  absl::Status Commit(const v1::Envelope& envelope, const v1::Receipt& receipt) override {
+  absl::StatusOr<std::shared_ptr<const MessageRecord>> Commit(const v1::Envelope& envelope,
+                                                              const v1::Receipt& receipt) override {
     auto record = std::make_shared<MessageRecord>();
     record->envelope = envelope;
     record->receipt = receipt;
@@ -44,8 +45,8 @@ class InMemoryMessageStore final : public MessageStore {
     if (it == shard.entries.end() || it->second.record) {
       return absl::FailedPreconditionError("commit without a reservation");
     }
-    it->second.record = std::move(record);
-    return absl::OkStatus();
+    it->second.record = record;
+    return std::shared_ptr<const MessageRecord>(std::move(record));
   }
 
   void Abandon(const std::string& sender, const std::string& message_id) override {

@@ -49,8 +49,10 @@ class MessageStore {
   // Reserves (sender, message_id) for content with digest `envelope_sha256`.
   virtual ReserveResult Reserve(const std::string& sender, const std::string& message_id,
                                 const std::string& envelope_sha256) = 0;
-  // Turns a reservation into an accepted message, every recipient ACCEPTED.
-  virtual absl::Status Commit(const v1::Envelope& envelope, const v1::Receipt& receipt) = 0;
+  // Turns a reservation into an accepted message, every recipient ACCEPTED,
+  // and returns the stored record (the caller dispatches it without a lookup).
+  virtual absl::StatusOr<std::shared_ptr<const MessageRecord>> Commit(const v1::Envelope& envelope,
+                                                                      const v1::Receipt& receipt) = 0;
   // Drops a reservation whose acceptance could not be recorded.
   virtual void Abandon(const std::string& sender, const std::string& message_id) = 0;
   // NOT_FOUND if no committed message has this key.

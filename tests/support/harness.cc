@@ -12,7 +12,7 @@
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
-#include "gateway/common/refusal.h"
+#include "portcullis/v1/refusal_status.h"
 #include "gateway/config/config_loader.h"
 #include "mtls/credentials.h"
 
@@ -174,7 +174,13 @@ grpc::Status Submit(v1::Exchange::Stub& stub, const v1::Envelope& envelope, v1::
   return stub.Submit(&ctx, req, receipt);
 }
 
-std::string ReasonOf(const grpc::Status& status) { return RefusalFromGrpc(status).reason(); }
-std::string FieldOf(const grpc::Status& status) { return RefusalFromGrpc(status).field(); }
+std::string ReasonOf(const grpc::Status& status) {
+  auto r = v1::RefusalInStatus(status);
+  return r ? r->reason() : "";
+}
+std::string FieldOf(const grpc::Status& status) {
+  auto r = v1::RefusalInStatus(status);
+  return r ? r->field() : "";
+}
 
 }  // namespace portcullis::testing
