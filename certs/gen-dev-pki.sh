@@ -83,7 +83,7 @@ chmod 0755 "$TMP"
 WORK="$TMP/.work"          # openssl ca databases, CSRs, bare certs; removed before publishing
 LOG="$WORK/openssl.log"
 mkdir -p "$WORK/db" "$WORK/csr" "$WORK/crt" \
-         "$TMP/ca" "$TMP/crl" "$TMP/gateway" "$TMP/parties" "$TMP/fixtures"
+         "$TMP/ca" "$TMP/crl" "$TMP/gateway" "$TMP/parties" "$TMP/fixtures" "$TMP/audit"
 : >"$LOG"
 
 # Run an openssl command quietly; on failure show what failed and its (key-free) output.
@@ -320,6 +320,11 @@ spiffe_leaf rogue-root "$F/rogue" fixture-rogue uk/nca
 gencrl rogue-root "$F/rogue-root.crl.pem"                                  # NOT in crl/
 
 ossl rehash "$TMP/crl"
+
+# The gateway's audit checkpoint signing key (Ed25519) and its public half for auditors.
+ossl genpkey -algorithm ed25519 -out "$TMP/audit/signing.key"
+chmod 0600 "$TMP/audit/signing.key"
+ossl pkey -in "$TMP/audit/signing.key" -pubout -out "$TMP/audit/signing.pub"
 
 # ---------------------------------------------------------------------------- publish
 rm -rf -- "$WORK"

@@ -53,7 +53,7 @@ struct Workspace {
     EXPECT_NE(made, nullptr) << "mkdtemp failed";
     dir = fs::path(tmpl);
     for (const char* file : {"pki/gateway/server.pem", "pki/gateway/server.key", "pki/gateway/client.pem",
-                             "pki/gateway/client.key", "pki/ca/bundle.pem"}) {
+                             "pki/gateway/client.key", "pki/ca/bundle.pem", "pki/audit/signing.key"}) {
       WriteFile(dir / file, "dummy\n");
     }
     fs::create_directories(dir / "pki/crl");
@@ -106,8 +106,8 @@ tls:
   client_key: pki/gateway/client.key
   ca_bundle: pki/ca/bundle.pem
   crl_dir: pki/crl
-audit:
-  path: state/audit.log
+audit: {signing_key: pki/audit/signing.key,
+  path: state/audit.log}
 )";
 
 // Three valid parties: a UK agency (pull), a partner (push) and an auditor.
@@ -196,6 +196,7 @@ tls:
   reload_interval_seconds: 30
 audit:
   path: state/audit.log
+  signing_key: pki/audit/signing.key
 delivery:
   workers: 2
   max_attempts: 3
@@ -456,6 +457,7 @@ tls:
   crl_dir: pki/crl
 audit:
   path: ${PORTCULLIS_TEST_UNSET_VAR}/audit.log
+  signing_key: pki/audit/signing.key
 )" + std::string(kParties);
   EXPECT_THAT(ErrorLines(Load(ws, yaml)),
               ElementsAre("test.yaml:11:9: audit.path: environment variable PORTCULLIS_TEST_UNSET_VAR "
@@ -719,7 +721,7 @@ TEST(ConfigLoaderTest, MissingTlsKeysAreEachReported) {
 tls:
   server_cert: pki/gateway/server.pem
   server_key: pki/gateway/server.key
-audit: {path: state/audit.log}
+audit: {path: state/audit.log, signing_key: pki/audit/signing.key}
 )" + std::string(kParties);
   EXPECT_THAT(
       ErrorLines(Load(ws, yaml)),
@@ -1045,6 +1047,7 @@ tls:
   crl_dir: pki/crl
 audit:
   path: ${PORTCULLIS_TEST_NO_SUCH_VAR}/audit.log
+  signing_key: pki/audit/signing.key
 parties:
   - id: uk/nca
     name: National Crime Agency
@@ -1071,13 +1074,13 @@ routes:
           "test.yaml:4:16: tls.server_cert: file not found: " + ws.Path("pki/gateway/server.pem"),
           "test.yaml:11:9: audit.path: environment variable PORTCULLIS_TEST_NO_SUCH_VAR is not set (write "
           "${PORTCULLIS_TEST_NO_SUCH_VAR:-default} to give a default)",
-          "test.yaml:17:16: parties[0].clearance: TOP_SECRET is not allowed: TOP SECRET material never "
+          "test.yaml:18:16: parties[0].clearance: TOP_SECRET is not allowed: TOP SECRET material never "
           "crosses "
           "the gateway (allowed: OFFICIAL, OFFICIAL_SENSITIVE, SECRET)",
-          "test.yaml:18:15: parties[0].delivery.address: is required",
-          "test.yaml:18:15: parties[0].delivery.server_identity: is required",
-          "test.yaml:19:9: parties[1].id: duplicate party id 'uk/nca' (first defined at line 13)",
-          "test.yaml:27:10: routes[0].to[0]: unknown party 'eu/europol': no party with this id is "
+          "test.yaml:19:15: parties[0].delivery.address: is required",
+          "test.yaml:19:15: parties[0].delivery.server_identity: is required",
+          "test.yaml:20:9: parties[1].id: duplicate party id 'uk/nca' (first defined at line 14)",
+          "test.yaml:28:10: routes[0].to[0]: unknown party 'eu/europol': no party with this id is "
           "configured"));
 }
 

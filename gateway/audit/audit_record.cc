@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 
 #include "absl/strings/str_cat.h"
 
@@ -30,23 +29,6 @@ size_t Utf8SequenceLength(absl::string_view s, size_t i) {
   // U+2028/U+2029 are line separators for some readers: escape them too.
   if (cp == 0x2028 || cp == 0x2029) return 0;
   return n;
-}
-
-std::string FormatTime(int64_t micros) {
-  time_t secs = static_cast<time_t>(micros / 1000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(micros % 1000000));
-  return buf;
-}
-
-void Field(absl::string_view key, absl::string_view value, std::string* out) {
-  out->append(",\"");
-  out->append(key.data(), key.size());
-  out->append("\":");
-  AppendJsonString(value, out);
 }
 
 }  // namespace
@@ -91,35 +73,6 @@ void AppendJsonString(absl::string_view s, std::string* out) {
     i += n;
   }
   out->push_back('"');
-}
-
-std::string ToJsonLine(const AuditRecord& r) {
-  std::string out;
-  out.reserve(512);
-  absl::StrAppend(&out, "{\"index\":", r.index);
-  Field("time", FormatTime(r.time_micros), &out);
-  Field("action", r.action, &out);
-  Field("actor_party", r.actor_party, &out);
-  Field("actor_officer", r.actor_officer, &out);
-  Field("message_id", r.message_id, &out);
-  Field("case_reference", r.case_reference, &out);
-  Field("sender", r.sender, &out);
-  out.append(",\"recipients\":[");
-  for (size_t i = 0; i < r.recipients.size(); ++i) {
-    if (i) out.push_back(',');
-    AppendJsonString(r.recipients[i], &out);
-  }
-  out.push_back(']');
-  Field("classification", r.classification, &out);
-  Field("handling", r.handling, &out);
-  Field("justification", r.justification, &out);
-  Field("outcome", r.outcome, &out);
-  Field("reason", r.reason, &out);
-  Field("detail", r.detail, &out);
-  Field("payload_sha256", r.payload_sha256, &out);
-  Field("peer", r.peer, &out);
-  out.push_back('}');
-  return out;
 }
 
 }  // namespace portcullis

@@ -2,7 +2,7 @@
 // with what outcome (DPA 2018 s.62 / Directive 2016/680 Art. 25). It holds a
 // SHA-256 of the payload, never the payload or personal data.
 //
-// Serialized as one JSON object per line (docs/audit-format.md). Strings from
+// Serialized as one JSON object per line by log_format.h (docs/audit-format.md). Strings from
 // callers are escaped so that no newline, control character or invalid UTF-8
 // can forge or break a record.
 #ifndef PORTCULLIS_GATEWAY_AUDIT_AUDIT_RECORD_H_
@@ -36,9 +36,6 @@ struct AuditRecord {
 };
 
 int64_t NowMicros();
-
-// One line of JSON, without the trailing newline.
-std::string ToJsonLine(const AuditRecord& record);
 
 // Appends `s` to `out` as a JSON string literal: control characters and
 // invalid UTF-8 are escaped (\uXXXX / U+FFFD), so the result is one line.

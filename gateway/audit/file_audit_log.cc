@@ -5,12 +5,18 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/audit/log_format.h"
 
 namespace portcullis {
 namespace {
+
+constexpr uint64_t kOffsetStride = 256;
+constexpr size_t kLeafChunk = 4096;
 
 absl::Status ErrnoStatus(absl::string_view what, const std::string& path, int err) {
   return absl::UnavailableError(absl::StrCat("audit log ", what, " ", path, ": ", std::strerror(err)));
@@ -23,7 +29,33 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
-absl::Status WriteAll(int fd, const std::string& data, const std::string& path) {
+absl::Status SyncDir(const std::string& path) {
+  int dfd = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || ::fsync(dfd) != 0) {
+    int err = errno;
+    if (dfd >= 0) ::close(dfd);
+    return ErrnoStatus("fsync directory of", path, err);
+  }
+  ::close(dfd);
+  return absl::OkStatus();
+}
+
+// Opens `path` for appending; fsyncs its directory if the file is new.
+absl::StatusOr<int> OpenForAppend(const std::string& path) {
+  bool existed = ::access(path.c_str(), F_OK) == 0;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  if (!existed) {
+    absl::Status s = SyncDir(path);
+    if (!s.ok()) {
+      ::close(fd);
+      return s;
+    }
+  }
+  return fd;
+}
+
+absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd, data.data() + off, data.size() - off);
@@ -36,61 +68,205 @@ absl::Status WriteAll(int fd, const std::string& data, const std::string& path) 
   return absl::OkStatus();
 }
 
-}  // namespace
+#define PORTCULLIS_AUDIT_RETURN(expr) \
+  do {                                \
+    absl::Status s_ = (expr);         \
+    if (!s_.ok()) return s_;          \
+  } while (0)
 
-absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path) {
-  bool existed = ::access(path.c_str(), F_OK) == 0;
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus("open", path, errno);
-  // Recovery: count complete lines, truncate a torn tail.
-  uint64_t lines = 0;
-  off_t last_newline_end = 0, pos = 0;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, pos);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("read", path, err);
-    }
-    if (n == 0) break;
-    for (ssize_t i = 0; i < n; ++i) {
-      if (buf[i] == '\n') {
-        ++lines;
-        last_newline_end = pos + i + 1;
+// Keeps the .leaves file equal to the leaf hashes recomputed from the log,
+// rewriting it from the first disagreement (it is derived data).
+class LeafReconciler {
+ public:
+  explicit LeafReconciler(LeafFile* file) : file_(file) {}
+  absl::Status Add(const merkle::Hash& leaf) {
+    if (!diverged_ && next_ < file_->size()) {
+      if (next_ - chunk_begin_ >= chunk_.size()) {
+        chunk_begin_ = next_;
+        chunk_.clear();
+        PORTCULLIS_AUDIT_RETURN(file_->ReadLeaves(next_, std::min<uint64_t>(file_->size(), next_ + kLeafChunk), &chunk_));
+      }
+      if (chunk_[next_ - chunk_begin_] == leaf) {
+        ++next_;
+        return absl::OkStatus();
       }
     }
-    pos += n;
-  }
-  if (pos != last_newline_end) {
-    if (::ftruncate(fd, last_newline_end) != 0 || ::fsync(fd) != 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("truncate torn tail of", path, err);
+    if (!diverged_) {
+      diverged_ = true;
+      PORTCULLIS_AUDIT_RETURN(file_->Truncate(next_));
     }
+    pending_.push_back(leaf);
+    ++next_;
+    if (pending_.size() >= kLeafChunk) return Flush();
+    return absl::OkStatus();
   }
-  if (::lseek(fd, 0, SEEK_END) < 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoStatus("seek", path, err);
+  absl::Status Finish() {
+    if (!diverged_ && next_ < file_->size()) PORTCULLIS_AUDIT_RETURN(file_->Truncate(next_));
+    PORTCULLIS_AUDIT_RETURN(Flush());
+    return file_->Sync();
   }
-  if (!existed) {
-    // Make the new file's directory entry durable.
-    int dfd = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || ::fsync(dfd) != 0) {
-      int err = errno;
-      if (dfd >= 0) ::close(dfd);
-      ::close(fd);
-      return ErrnoStatus("fsync directory of", path, err);
-    }
-    ::close(dfd);
+
+ private:
+  absl::Status Flush() {
+    if (pending_.empty()) return absl::OkStatus();
+    absl::Status s = file_->Append(pending_);
+    pending_.clear();
+    return s;
   }
-  return std::unique_ptr<FileAuditLog>(new FileAuditLog(path, fd, lines));
+  LeafFile* file_;
+  uint64_t next_ = 0;
+  bool diverged_ = false;
+  uint64_t chunk_begin_ = 0;
+  std::vector<merkle::Hash> chunk_;
+  std::vector<merkle::Hash> pending_;
+};
+
+}  // namespace
+
+struct FileAuditLog::Recovered {
+  uint64_t records = 0;
+  uint64_t file_end = 0;
+  std::string last_hash = kGenesisHash;
+  std::vector<uint64_t> offsets;
+  std::unique_ptr<LeafFile> leaves;
+  std::unique_ptr<merkle::MerkleTree> tree;
+  std::optional<Checkpoint> latest;
+};
+
+absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path) {
+  FileAuditLogOptions options;
+  options.path = path;
+  return Open(std::move(options));
 }
 
-FileAuditLog::FileAuditLog(std::string path, int fd, uint64_t next_index)
-    : path_(std::move(path)), fd_(fd), next_index_(next_index) {
+absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(FileAuditLogOptions options) {
+  const std::string& path = options.path;
+  std::unique_ptr<CheckpointSigner> signer;
+  if (!options.signing_key.empty()) {
+    auto s = CheckpointSigner::Load(options.signing_key);
+    if (!s.ok()) return s.status();
+    signer = *std::move(s);
+  }
+  auto fd_or = OpenForAppend(path);
+  if (!fd_or.ok()) return fd_or.status();
+  const int fd = *fd_or;
+  auto fail = [&](absl::Status s) {
+    ::close(fd);
+    return s;
+  };
+
+  Recovered r;
+  auto leaves = LeafFile::Open(path + ".leaves");
+  if (!leaves.ok()) return fail(leaves.status());
+  r.leaves = *std::move(leaves);
+  LeafReconciler reconciler(r.leaves.get());
+
+  // Recovery: check the whole chain. Only an incomplete last line (no
+  // newline) can be left by a crash, since batches are written in order and
+  // acknowledged after fdatasync: it is truncated. Any complete line that
+  // does not fit the chain is tampering or corruption: refuse to start.
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  uint64_t offset = 0;
+  bool torn = false;
+  while (std::getline(in, line)) {
+    if (in.eof()) {
+      torn = true;
+      break;
+    }
+    std::string bad;
+    auto h = CheckLine(line);
+    if (!h.ok()) {
+      bad = std::string(h.status().message());
+    } else if (h->index != r.records) {
+      bad = absl::StrCat("its index is ", h->index, ", expected ", r.records);
+    } else if (h->prev != r.last_hash) {
+      bad = "its prev does not match the previous record's hash";
+    }
+    if (!bad.empty()) {
+      return fail(absl::FailedPreconditionError(absl::StrCat(
+          "audit log ", path, " is corrupt at record ", r.records, " (byte ", offset, "): ", bad,
+          ". Refusing to start: run `portcullis-audit verify` to see what was changed")));
+    }
+    if (r.records % kOffsetStride == 0) r.offsets.push_back(offset);
+    absl::Status s = reconciler.Add(merkle::LeafHash(line));
+    if (!s.ok()) return fail(s);
+    r.last_hash = h->hash;
+    ++r.records;
+    offset += line.size() + 1;
+  }
+  in.close();
+  if (torn) {
+    if (::ftruncate(fd, static_cast<off_t>(offset)) != 0 || ::fsync(fd) != 0) {
+      return fail(ErrnoStatus("truncate torn tail of", path, errno));
+    }
+    std::fprintf(stderr, "portcullis: audit log %s: truncated an incomplete last record (torn write) at record %llu\n",
+                 path.c_str(), static_cast<unsigned long long>(r.records));
+  }
+  r.file_end = offset;
+  absl::Status s = reconciler.Finish();
+  if (!s.ok()) return fail(s);
+  r.tree = std::make_unique<merkle::MerkleTree>(r.leaves.get());
+  {
+    std::vector<merkle::Hash> chunk;
+    for (uint64_t i = 0; i < r.records; i += kLeafChunk) {
+      chunk.clear();
+      s = r.leaves->ReadLeaves(i, std::min<uint64_t>(r.records, i + kLeafChunk), &chunk);
+      if (!s.ok()) return fail(s);
+      for (const auto& leaf : chunk) r.tree->Append(leaf);
+    }
+  }
+
+  // The log must still hold what its latest checkpoint, and the witness's
+  // latest copy, signed: otherwise it was truncated or rewritten.
+  int checkpoint_fd = -1;
+  if (signer != nullptr) {
+    auto check = [&](const std::string& cpath) -> absl::StatusOr<std::optional<Checkpoint>> {
+      auto checkpoints = ReadCheckpointFile(cpath);
+      if (!checkpoints.ok()) return checkpoints.status();
+      if (checkpoints->empty()) return std::optional<Checkpoint>();
+      const Checkpoint& last = checkpoints->back();
+      if (last.size > r.records) {
+        return absl::DataLossError(absl::StrCat("audit log ", path, " holds ", r.records, " records but the checkpoint in ",
+                                                cpath, " covers ", last.size,
+                                                ": the log was truncated. Refusing to start"));
+      }
+      auto root = r.tree->Root(last.size);
+      if (!root.ok() || merkle::ToHex(*root) != last.root) {
+        return absl::DataLossError(absl::StrCat("audit log ", path, ": the first ", last.size,
+                                                " records do not match the checkpoint in ", cpath,
+                                                " (rewritten?). Refusing to start"));
+      }
+      return std::optional<Checkpoint>(last);
+    };
+    auto local = check(path + ".checkpoints");
+    if (!local.ok()) return fail(local.status());
+    r.latest = *local;
+    if (!options.witness_dir.empty()) {
+      auto witness = check(options.witness_dir + "/checkpoints.log");
+      if (!witness.ok()) return fail(witness.status());
+    }
+    auto cfd = OpenForAppend(path + ".checkpoints");
+    if (!cfd.ok()) return fail(cfd.status());
+    checkpoint_fd = *cfd;
+  }
+  auto log = std::unique_ptr<FileAuditLog>(new FileAuditLog(std::move(options), fd, checkpoint_fd, std::move(r)));
+  log->signer_ = std::move(signer);
+  return log;
+}
+
+FileAuditLog::FileAuditLog(FileAuditLogOptions options, int fd, int checkpoint_fd, Recovered r)
+    : options_(std::move(options)),
+      fd_(fd),
+      checkpoint_fd_(checkpoint_fd),
+      leaves_(std::move(r.leaves)),
+      tree_(std::move(r.tree)),
+      last_hash_(std::move(r.last_hash)),
+      file_end_(r.file_end),
+      size_(r.records),
+      offsets_(std::move(r.offsets)),
+      latest_(std::move(r.latest)),
+      last_checkpoint_time_(std::chrono::steady_clock::now()) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -101,7 +277,12 @@ FileAuditLog::~FileAuditLog() {
   }
   cv_.notify_all();
   writer_.join();
+  if (signer_ != nullptr && Health().ok()) {
+    auto c = CheckpointNow();
+    if (!c.ok()) std::fprintf(stderr, "portcullis: final audit checkpoint failed: %s\n", c.status().ToString().c_str());
+  }
   ::close(fd_);
+  if (checkpoint_fd_ >= 0) ::close(checkpoint_fd_);
 }
 
 void FileAuditLog::Append(AuditRecord record, Done done) {
@@ -125,7 +306,7 @@ absl::Status FileAuditLog::Health() const {
 
 uint64_t FileAuditLog::size() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return next_index_;
+  return size_;
 }
 
 uint64_t FileAuditLog::sync_count() const {
@@ -133,47 +314,197 @@ uint64_t FileAuditLog::sync_count() const {
   return syncs_;
 }
 
+uint64_t FileAuditLog::witness_failures() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return witness_failures_;
+}
+
+absl::Status FileAuditLog::Inject(absl::string_view op) const {
+  return options_.fault_injector ? options_.fault_injector(op) : absl::OkStatus();
+}
+
 void FileAuditLog::WriterLoop() {
   std::vector<std::pair<AuditRecord, Done>> batch;
-  std::string buffer;
   for (;;) {
-    uint64_t first_index;
+    bool checkpoint_due = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-      if (pending_.empty()) return;  // Stopping and drained.
-      batch.swap(pending_);
-      first_index = next_index_;
-    }
-    buffer.clear();
-    uint64_t index = first_index;
-    for (auto& [record, done] : batch) {
-      record.index = index++;
-      if (record.time_micros == 0) record.time_micros = NowMicros();
-      buffer.append(ToJsonLine(record));
-      buffer.push_back('\n');
-    }
-    absl::Status status = WriteAll(fd_, buffer, path_);
-    if (status.ok() && ::fdatasync(fd_) != 0) status = ErrnoStatus("fdatasync", path_, errno);
-    if (!status.ok()) {
-      // A partial write leaves a torn tail that recovery truncates; nothing
-      // in this batch was acknowledged. The failure is sticky.
-      std::lock_guard<std::mutex> lock(mu_);
-      failed_ = status;
-    } else {
-      std::lock_guard<std::mutex> lock(mu_);
-      next_index_ = index;
-      ++syncs_;
-    }
-    for (auto& [record, done] : batch) {
-      if (status.ok()) {
-        done(record.index);
+      auto wake = [this] { return stopping_ || !pending_.empty(); };
+      const bool unsigned_records = signer_ != nullptr && size_ > (latest_ ? latest_->size : 0);
+      if (unsigned_records) {
+        cv_.wait_until(lock, last_checkpoint_time_ + options_.checkpoint_interval, wake);
       } else {
-        done(status);
+        cv_.wait(lock, wake);
+      }
+      if (pending_.empty() && stopping_) return;  // Drained; the destructor signs the last checkpoint.
+      batch.swap(pending_);
+      const uint64_t since = size_ - (latest_ ? latest_->size : 0);
+      checkpoint_due = signer_ != nullptr && failed_.ok() &&
+                       (since + batch.size() >= options_.checkpoint_every_records ||
+                        std::chrono::steady_clock::now() >= last_checkpoint_time_ + options_.checkpoint_interval);
+    }
+    if (!batch.empty()) {
+      absl::Status status = WriteBatch(&batch);
+      for (auto& [record, done] : batch) {
+        if (status.ok()) {
+          done(record.index);
+        } else {
+          done(status);
+        }
+      }
+      batch.clear();
+    }
+    if (checkpoint_due) {
+      std::lock_guard<std::mutex> wlock(write_mu_);
+      auto c = SignCheckpointLocked();
+      if (!c.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        failed_ = c.status();
       }
     }
-    batch.clear();
   }
+}
+
+absl::Status FileAuditLog::WriteBatch(std::vector<std::pair<AuditRecord, Done>>* batch) {
+  std::lock_guard<std::mutex> wlock(write_mu_);
+  uint64_t first_index;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_.ok()) return failed_;
+    first_index = size_;
+  }
+  std::string buffer;
+  std::vector<merkle::Hash> leaves;
+  std::vector<uint64_t> offsets;
+  leaves.reserve(batch->size());
+  std::string hash = last_hash_;
+  uint64_t index = first_index;
+  uint64_t end = file_end_;
+  for (auto& [record, done] : *batch) {
+    record.index = index;
+    if (record.time_micros == 0) record.time_micros = NowMicros();
+    std::string line = SealLine(record, hash, &hash);
+    leaves.push_back(merkle::LeafHash(line));
+    if (index % kOffsetStride == 0) offsets.push_back(end);
+    end += line.size() + 1;
+    buffer.append(line);
+    buffer.push_back('\n');
+    ++index;
+  }
+  absl::Status status = Inject("write");
+  if (status.ok()) status = WriteAll(fd_, buffer, options_.path);
+  if (status.ok()) status = Inject("sync");
+  if (status.ok() && ::fdatasync(fd_) != 0) status = ErrnoStatus("fdatasync", options_.path, errno);
+  // The leaf file is derived data (rebuilt at start): written, synced at checkpoints.
+  if (status.ok()) status = leaves_->Append(leaves);
+  if (!status.ok()) {
+    // Nothing in this batch is acknowledged. A partial write leaves a tail
+    // that recovery truncates. The failure is sticky: the gateway refuses
+    // new work until an operator has fixed the disk and restarted it.
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = status;
+    return status;
+  }
+  for (const auto& leaf : leaves) tree_->Append(leaf);
+  last_hash_ = hash;
+  file_end_ = end;
+  std::lock_guard<std::mutex> lock(mu_);
+  size_ = index;
+  offsets_.insert(offsets_.end(), offsets.begin(), offsets.end());
+  ++syncs_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Checkpoint> FileAuditLog::SignCheckpointLocked() {
+  if (signer_ == nullptr) return absl::FailedPreconditionError("the audit log has no signing key configured");
+  uint64_t size;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size = size_;
+    last_checkpoint_time_ = std::chrono::steady_clock::now();
+    if (latest_ && latest_->size == size) return *latest_;
+  }
+  auto root = tree_->Root(size);
+  if (!root.ok()) return root.status();
+  absl::Status s = leaves_->Sync();
+  if (!s.ok()) return s;
+  Checkpoint c = signer_->Sign(size, merkle::ToHex(*root), NowMicros());
+  const std::string line = CheckpointToLine(c) + "\n";
+  const std::string cpath = options_.path + ".checkpoints";
+  s = WriteAll(checkpoint_fd_, line, cpath);
+  if (s.ok() && ::fdatasync(checkpoint_fd_) != 0) s = ErrnoStatus("fdatasync", cpath, errno);
+  if (!s.ok()) return s;
+  if (!options_.witness_dir.empty()) {
+    const std::string wpath = options_.witness_dir + "/checkpoints.log";
+    auto wfd = OpenForAppend(wpath);
+    absl::Status ws = wfd.status();
+    if (wfd.ok()) {
+      ws = WriteAll(*wfd, line, wpath);
+      if (ws.ok() && ::fsync(*wfd) != 0) ws = ErrnoStatus("fsync", wpath, errno);
+      ::close(*wfd);
+    }
+    if (!ws.ok()) {
+      std::fprintf(stderr, "portcullis: audit witness copy failed: %s\n", ws.ToString().c_str());
+      std::lock_guard<std::mutex> lock(mu_);
+      ++witness_failures_;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  latest_ = c;
+  return c;
+}
+
+absl::StatusOr<Checkpoint> FileAuditLog::CheckpointNow() {
+  std::lock_guard<std::mutex> wlock(write_mu_);
+  return SignCheckpointLocked();
+}
+
+std::optional<Checkpoint> FileAuditLog::LatestCheckpoint() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return latest_;
+}
+
+absl::StatusOr<std::vector<std::string>> FileAuditLog::ReadLines(uint64_t begin, uint64_t max_count) const {
+  uint64_t start_offset, end;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (begin >= size_) return std::vector<std::string>{};
+    end = std::min(size_, begin + max_count);
+    start_offset = offsets_[begin / kOffsetStride];
+  }
+  std::ifstream in(options_.path, std::ios::binary);
+  if (!in) return absl::UnavailableError(absl::StrCat("cannot read audit log ", options_.path));
+  in.seekg(static_cast<std::streamoff>(start_offset));
+  std::vector<std::string> out;
+  std::string line;
+  for (uint64_t i = begin - begin % kOffsetStride; i < end && std::getline(in, line); ++i) {
+    if (i >= begin) out.push_back(line);
+  }
+  if (out.size() != end - begin) return absl::DataLossError("audit log is shorter than its index");
+  return out;
+}
+
+namespace {
+std::vector<std::string> ToHexList(const std::vector<merkle::Hash>& hashes) {
+  std::vector<std::string> out;
+  out.reserve(hashes.size());
+  for (const auto& h : hashes) out.push_back(merkle::ToHex(h));
+  return out;
+}
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> FileAuditLog::InclusionProof(uint64_t index, uint64_t tree_size) const {
+  if (tree_size > size()) return absl::OutOfRangeError(absl::StrCat("tree_size ", tree_size, " exceeds the log"));
+  auto proof = tree_->InclusionProof(index, tree_size);
+  if (!proof.ok()) return proof.status();
+  return ToHexList(*proof);
+}
+
+absl::StatusOr<std::vector<std::string>> FileAuditLog::ConsistencyProof(uint64_t old_size, uint64_t new_size) const {
+  if (new_size > size()) return absl::OutOfRangeError(absl::StrCat("new_size ", new_size, " exceeds the log"));
+  auto proof = tree_->ConsistencyProof(old_size, new_size);
+  if (!proof.ok()) return proof.status();
+  return ToHexList(*proof);
 }
 
 }  // namespace portcullis

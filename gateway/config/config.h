@@ -84,7 +84,11 @@ struct TlsConfig {
 };
 
 struct AuditConfig {
-  std::string path;  // Append-only audit log file.
+  std::string path;         // Append-only audit log file (docs/audit-format.md).
+  std::string signing_key;  // Ed25519 private key (PEM) that signs checkpoints.
+  int checkpoint_every_records = 1000;
+  int checkpoint_interval_seconds = 10;
+  std::string witness_dir;  // "" = none: where checkpoint copies go for another party to keep.
 };
 
 struct DeliveryTuning {

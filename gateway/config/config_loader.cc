@@ -576,7 +576,27 @@ void ParseTls(Context& ctx, const Field& f, TlsConfig* out) {
 }
 
 void ParseAudit(Context& ctx, const Field& f, AuditConfig* out) {
-  MapReader map(ctx, f, {"path"});
+  MapReader map(ctx, f, {"path", "signing_key", "checkpoint_every_records", "checkpoint_interval_seconds",
+                         "witness_dir"});
+  if (!map.ok()) return;
+  if (std::optional<Field> key = map.Require("signing_key")) {
+    if (std::optional<std::string> resolved = ReadPath(ctx, *key)) {
+      CheckReadable(ctx, *key, *resolved, PathKind::kFile);
+      out->signing_key = *resolved;
+    }
+  }
+  if (std::optional<Field> witness = map.Get("witness_dir")) {
+    if (std::optional<std::string> resolved = ReadPath(ctx, *witness)) {
+      CheckReadable(ctx, *witness, *resolved, PathKind::kDirectory);
+      out->witness_dir = *resolved;
+    }
+  }
+  if (std::optional<Field> n = map.Get("checkpoint_every_records")) {
+    if (std::optional<int64_t> v = ReadInt(ctx, *n, 1, 10000000)) out->checkpoint_every_records = static_cast<int>(*v);
+  }
+  if (std::optional<Field> t = map.Get("checkpoint_interval_seconds")) {
+    if (std::optional<int64_t> v = ReadInt(ctx, *t, 1, 24 * 3600)) out->checkpoint_interval_seconds = static_cast<int>(*v);
+  }
   std::optional<Field> field = map.Require("path");
   if (!field.has_value()) return;
   std::optional<std::string> resolved = ReadPath(ctx, *field);

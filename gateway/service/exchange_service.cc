@@ -8,37 +8,12 @@
 #include "gateway/common/refusal.h"
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/policy/route_policy.h"
+#include "gateway/service/call_audit.h"
 
 namespace portcullis {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-
-// Marks `record` as refused with `status`'s reason.
-void MarkRefused(const absl::Status& status, AuditRecord* record) {
-  v1::Refusal refusal = RefusalOf(status);
-  record->outcome = "refused";
-  record->reason = refusal.reason();
-  record->detail = refusal.field().empty() ? refusal.message() : absl::StrCat(refusal.field(), ": ", refusal.message());
-}
-
-// Appends `record`, then finishes the call with `status` once it is durable.
-// If the record cannot be made durable the call fails with UNAVAILABLE.
-void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status) {
-  audit->Append(std::move(record), [reactor, status](absl::StatusOr<uint64_t> index) {
-    if (!index.ok() && status.ok()) {
-      reactor->Finish(ToGrpcStatus(Refuse(absl::StatusCode::kUnavailable, "AUDIT_UNAVAILABLE", "",
-                                          "the audit log cannot record this action; nothing was done")));
-      return;
-    }
-    reactor->Finish(ToGrpcStatus(status));
-  });
-}
-
-absl::Status AuditUnavailable(const absl::Status& health) {
-  return Refuse(absl::StatusCode::kUnavailable, "AUDIT_UNAVAILABLE", "",
-                "the gateway cannot write its audit log and refuses new work");
-}
 
 bool IsParticipant(const MessageRecord& m, const std::string& party) {
   if (m.envelope.sender() == party) return true;
@@ -57,15 +32,6 @@ void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
   out->set_officer(r.officer);
 }
 
-// The record every call starts from: action, time and the caller's address.
-AuditRecord CallRecord(const char* action, const grpc::CallbackServerContext& context) {
-  AuditRecord record;
-  record.time_micros = NowMicros();
-  record.action = action;
-  record.peer = context.peer();
-  return record;
-}
-
 class RefusedStream final : public grpc::ServerWriteReactor<v1::Delivery> {
  public:
   explicit RefusedStream(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
@@ -81,8 +47,8 @@ ExchangeService::ExchangeService(std::shared_ptr<const Config> config, MessageSt
 grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* context,
                                                   const v1::SubmitRequest* request, v1::Receipt* receipt) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status health = audit_->Health(); !health.ok()) {
-    reactor->Finish(ToGrpcStatus(AuditUnavailable(health)));
+  if (!audit_->Health().ok()) {
+    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
     return reactor;
   }
   const v1::Envelope& in = request->envelope();
@@ -150,7 +116,7 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   audit_->Append(std::move(record), [this, reactor, receipt, envelope, accepted](absl::StatusOr<uint64_t> index) {
     if (!index.ok()) {
       store_->Abandon(envelope->sender(), envelope->message_id());
-      reactor->Finish(ToGrpcStatus(AuditUnavailable(index.status())));
+      reactor->Finish(ToGrpcStatus(AuditUnavailable()));
       return;
     }
     accepted->set_audit_index(*index);
@@ -169,6 +135,10 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* ExchangeService::Track(grpc::CallbackServerContext* context,
                                                  const v1::TrackRequest* request, v1::TrackResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!audit_->Health().ok()) {
+    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+    return reactor;
+  }
   AuditRecord record = CallRecord("track", *context);
   record.message_id = request->message_id();
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
@@ -212,6 +182,10 @@ grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerConte
                                                        const v1::AcknowledgeRequest* request,
                                                        v1::AcknowledgeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!audit_->Health().ok()) {
+    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+    return reactor;
+  }
   AuditRecord record = CallRecord("acknowledge", *context);
   record.message_id = request->message_id();
   record.sender = request->sender();
@@ -275,6 +249,7 @@ grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerConte
 
 grpc::ServerWriteReactor<v1::Delivery>* ExchangeService::Receive(grpc::CallbackServerContext* context,
                                                                  const v1::ReceiveRequest*) {
+  if (!audit_->Health().ok()) return new RefusedStream(AuditUnavailable());
   AuditRecord record = CallRecord("receive", *context);
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status status = party.status();

@@ -43,10 +43,18 @@ AuditRecord HandshakeRecord(const Config& config, const mtls::HandshakeRefusal& 
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Config> config) {
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Config> config,
+                                                        GatewayTestHooks hooks) {
   std::unique_ptr<Gateway> g(new Gateway());
   g->config_ = config;
-  auto audit = FileAuditLog::Open(config->audit.path);
+  FileAuditLogOptions audit_options;
+  audit_options.path = config->audit.path;
+  audit_options.signing_key = config->audit.signing_key;
+  audit_options.checkpoint_every_records = static_cast<uint64_t>(config->audit.checkpoint_every_records);
+  audit_options.checkpoint_interval = std::chrono::seconds(config->audit.checkpoint_interval_seconds);
+  audit_options.witness_dir = config->audit.witness_dir;
+  audit_options.fault_injector = std::move(hooks.audit_fault_injector);
+  auto audit = FileAuditLog::Open(std::move(audit_options));
   if (!audit.ok()) return audit.status();
   g->audit_ = std::move(*audit);
   AuditLog* audit_log = g->audit_.get();
@@ -60,6 +68,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   g->transport_ = std::move(*transport);
   g->dispatcher_ = std::make_unique<Dispatcher>(config, g->store_.get(), audit_log, g->transport_.get());
   g->service_ = std::make_unique<ExchangeService>(config, g->store_.get(), audit_log, g->dispatcher_.get());
+  g->audit_service_ = std::make_unique<AuditService>(config, audit_log);
 
   mtls::ServerTlsOptions tls;
   tls.files = {config->tls.server_cert, config->tls.server_key, config->tls.ca_bundle, config->tls.crl_dir,
@@ -79,6 +88,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   // A port already in use must be an error, not a silently shared listener.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(g->service_.get());
+  builder.RegisterService(g->audit_service_.get());
   builder.SetMaxReceiveMessageSize(l.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(l.max_send_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, l.max_metadata_bytes);

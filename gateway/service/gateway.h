@@ -9,6 +9,7 @@
 #define PORTCULLIS_GATEWAY_SERVICE_GATEWAY_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include <grpcpp/server.h>
@@ -17,14 +18,22 @@
 #include "gateway/audit/audit_log.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/dispatcher.h"
+#include "gateway/service/audit_service.h"
 #include "gateway/service/exchange_service.h"
 #include "gateway/store/message_store.h"
 
 namespace portcullis {
 
+// Seams for tests that need a fault the real machine cannot be made to have.
+struct GatewayTestHooks {
+  // Passed to the audit log (FileAuditLogOptions::fault_injector).
+  std::function<absl::Status(absl::string_view op)> audit_fault_injector;
+};
+
 class Gateway {
  public:
-  static absl::StatusOr<std::unique_ptr<Gateway>> Start(std::shared_ptr<const Config> config);
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(std::shared_ptr<const Config> config,
+                                                        GatewayTestHooks hooks = {});
   ~Gateway();
 
   int port() const { return port_; }
@@ -40,6 +49,7 @@ class Gateway {
   std::unique_ptr<DeliveryTransport> transport_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ExchangeService> service_;
+  std::unique_ptr<AuditService> audit_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

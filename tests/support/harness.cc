@@ -51,7 +51,8 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << "  ca_bundle: " << (o.ca_bundle.empty() ? pki + "/ca/bundle.pem" : o.ca_bundle) << "\n"
     << "  crl_dir: " << (o.crl_dir.empty() ? pki + "/crl" : o.crl_dir) << "\n"
     << "  reload_interval_seconds: 1\n"
-    << "audit: { path: " << dir << "/audit.log }\n"
+    << "audit: { path: " << dir << "/audit.log, signing_key: " << pki << "/audit/signing.key"
+    << ", checkpoint_every_records: " << o.checkpoint_every_records << " }\n"
     << "delivery: { max_attempts: " << o.max_attempts << ", initial_backoff_ms: 50, max_backoff_ms: 500, attempt_timeout_ms: 2000 }\n"
     << "parties:\n"
     << "  - { id: uk/nca, name: National Crime Agency, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/nca\", clearance: SECRET, delivery: { mode: pull } }\n"
@@ -78,7 +79,7 @@ GatewayHarness::GatewayHarness(const std::string& name, HarnessOptions options) 
     ADD_FAILURE() << "test config invalid: " << config.status();
     std::abort();
   }
-  auto gateway = Gateway::Start(*config);
+  auto gateway = Gateway::Start(*config, options.hooks);
   if (!gateway.ok()) {
     ADD_FAILURE() << "gateway did not start: " << gateway.status();
     std::abort();

@@ -36,6 +36,8 @@ struct HarnessOptions {
   std::string ca_bundle;             // "" = the PKI's bundle.
   std::string crl_dir;               // "" = the PKI's crl/.
   int max_attempts = 5;
+  int checkpoint_every_records = 1000;
+  GatewayTestHooks hooks;
 };
 
 // Writes the test config (parties, routes) for `dir` and returns its path.
@@ -59,6 +61,7 @@ class GatewayHarness {
 
   // Audit log lines, parsed only as far as tests need: raw JSON lines.
   std::vector<std::string> AuditLines() const;
+  const std::string& audit_path() const { return audit_path_; }
   // Waits until an audit line containing every needle appears (up to 10 s).
   bool WaitForAudit(const std::vector<std::string>& needles) const;
 

@@ -1,0 +1,251 @@
+#include "gateway/service/audit_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/audit/log_format.h"
+#include "gateway/audit/record_filter.h"
+#include "gateway/common/refusal.h"
+#include "gateway/service/call_audit.h"
+#include "gateway/service/exchange_service.h"
+
+namespace portcullis {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr uint32_t kDefaultPage = 100;
+constexpr uint32_t kMaxPage = 1000;
+
+// The caller, required to be an auditor.
+absl::StatusOr<const Party*> RequireAuditor(const grpc::CallbackServerContext& context, const Config& config,
+                                            AuditRecord* record) {
+  absl::StatusOr<const Party*> party = AuthenticatePeer(context, config);
+  if (!party.ok()) return party;
+  record->actor_party = (*party)->id;
+  if ((*party)->kind != PartyKind::kAuditor) {
+    return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_AUDITOR", "",
+                  absl::StrCat("'", (*party)->id, "' is not an auditor; only auditors may use this call"));
+  }
+  return party;
+}
+
+RecordFilter FromProto(const v1::AuditFilter& f) {
+  RecordFilter out;
+  out.message_id = f.message_id();
+  out.case_reference = f.case_reference();
+  out.party = f.party();
+  out.officer = f.officer();
+  out.action = f.action();
+  out.outcome = f.outcome();
+  if (f.has_from()) out.from_micros = TimeUtil::TimestampToMicroseconds(f.from());
+  if (f.has_to()) out.to_micros = TimeUtil::TimestampToMicroseconds(f.to());
+  return out;
+}
+
+void ToEntry(const AuditRecord& r, const std::string& line, v1::AuditEntry* e) {
+  e->set_index(r.index);
+  *e->mutable_time() = TimeUtil::MicrosecondsToTimestamp(r.time_micros);
+  e->set_action(r.action);
+  e->set_actor_party(r.actor_party);
+  e->set_actor_officer(r.actor_officer);
+  e->set_message_id(r.message_id);
+  e->set_case_reference(r.case_reference);
+  e->set_sender(r.sender);
+  for (const auto& p : r.recipients) e->add_recipients(p);
+  e->set_classification(r.classification);
+  e->set_handling(r.handling);
+  e->set_justification(r.justification);
+  e->set_outcome(r.outcome);
+  e->set_reason(r.reason);
+  e->set_detail(r.detail);
+  e->set_payload_sha256(r.payload_sha256);
+  e->set_peer(r.peer);
+  e->set_line(line);
+}
+
+}  // namespace
+
+void ToProto(const Checkpoint& c, v1::SignedCheckpoint* out) {
+  out->set_tree_size(c.size);
+  out->set_root_hash(c.root);
+  *out->mutable_time() = TimeUtil::MicrosecondsToTimestamp(c.time_micros);
+  out->set_key_id(c.key_id);
+  out->set_signature(c.signature);
+  out->set_signed_text(CheckpointSignedText(c));
+}
+
+AuditService::AuditService(std::shared_ptr<const Config> config, AuditLog* audit)
+    : config_(std::move(config)), audit_(audit) {}
+
+grpc::ServerUnaryReactor* AuditService::Query(grpc::CallbackServerContext* context,
+                                              const v1::AuditQueryRequest* request,
+                                              v1::AuditQueryResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  AuditRecord record = CallRecord("audit_query", *context);
+  record.justification = request->reason();
+  record.message_id = request->filter().message_id();
+  record.case_reference = request->filter().case_reference();
+  absl::Status status = RequireAuditor(*context, *config_, &record).status();
+  uint64_t begin = 0;
+  if (status.ok() && request->reason().empty()) {
+    status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "reason",
+                    "state why you query the log; the reason is recorded with your identity");
+  } else if (status.ok() && request->reason().size() > 1024) {
+    status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", "reason", "at most 1024 bytes");
+  } else if (status.ok() && !request->page_token().empty() && !absl::SimpleAtoi(request->page_token(), &begin)) {
+    status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_INVALID", "page_token",
+                    "not a token from a previous response");
+  }
+  if (status.ok()) {
+    const uint32_t page = request->page_size() == 0 ? kDefaultPage : std::min(request->page_size(), kMaxPage);
+    const uint64_t size = audit_->size();
+    const uint64_t scan_end = std::min(size, begin + kMaxScan);
+    const RecordFilter filter = FromProto(request->filter());
+    const std::string needle = filter.Prefilter();
+    response->set_log_size(size);
+    uint64_t next = begin;
+    while (next < scan_end && static_cast<uint32_t>(response->entries_size()) < page && status.ok()) {
+      auto lines = audit_->ReadLines(next, std::min<uint64_t>(4096, scan_end - next));
+      if (!lines.ok()) {
+        status = lines.status();
+        break;
+      }
+      for (const std::string& line : *lines) {
+        const uint64_t index = next++;
+        if (!needle.empty() && line.find(needle) == std::string::npos) continue;
+        auto r = ParseLine(line);
+        if (!r.ok()) {
+          status = absl::DataLossError(absl::StrCat("audit record ", index, " is unreadable: ", r.status().message()));
+          break;
+        }
+        if (!filter.Matches(*r)) continue;
+        ToEntry(*r, line, response->add_entries());
+        if (static_cast<uint32_t>(response->entries_size()) >= page) break;
+      }
+    }
+    if (next < size) response->set_next_page_token(absl::StrCat(next));
+    record.outcome = "ok";
+    record.detail = absl::StrCat(filter.Summary(), "; ", response->entries_size(),
+                                 " record(s) returned from [", begin, ", ", next, ")");
+  }
+  if (!status.ok()) {
+    response->Clear();
+    MarkRefused(status, &record);
+  }
+  AuditThenFinish(audit_, std::move(record), reactor, status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AuditService::GetCheckpoint(grpc::CallbackServerContext* context,
+                                                      const v1::GetCheckpointRequest*,
+                                                      v1::SignedCheckpoint* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  AuditRecord record = CallRecord("audit_checkpoint", *context);
+  absl::Status status = RequireAuditor(*context, *config_, &record).status();
+  if (status.ok()) {
+    std::optional<Checkpoint> c = audit_->LatestCheckpoint();
+    if (!c) {
+      status = Refuse(absl::StatusCode::kUnavailable, "NO_CHECKPOINT_YET", "", "no checkpoint has been signed yet");
+    } else {
+      ToProto(*c, response);
+      record.outcome = "ok";
+      record.detail = absl::StrCat("tree_size=", c->size);
+    }
+  }
+  if (!status.ok()) MarkRefused(status, &record);
+  AuditThenFinish(audit_, std::move(record), reactor, status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AuditService::GetInclusionProof(grpc::CallbackServerContext* context,
+                                                          const v1::InclusionProofRequest* request,
+                                                          v1::InclusionProof* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  AuditRecord record = CallRecord("audit_proof", *context);
+  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  absl::Status status = party.status();
+  std::optional<Checkpoint> latest = audit_->LatestCheckpoint();
+  uint64_t tree_size = request->tree_size() != 0 ? request->tree_size() : (latest ? latest->size : 0);
+  if (status.ok()) {
+    record.actor_party = (*party)->id;
+    if (request->index() >= tree_size) {
+      status = Refuse(absl::StatusCode::kOutOfRange, "NOT_YET_CHECKPOINTED", "index",
+                      absl::StrCat("record ", request->index(), " is not covered by tree size ", tree_size,
+                                   "; retry after the next checkpoint"));
+    } else if (tree_size > audit_->size()) {
+      status = Refuse(absl::StatusCode::kOutOfRange, "FIELD_INVALID", "tree_size", "exceeds the log");
+    }
+  }
+  if (status.ok()) {
+    auto lines = audit_->ReadLines(request->index(), 1);
+    absl::StatusOr<AuditRecord> r = lines.ok() && lines->size() == 1 ? ParseLine((*lines)[0])
+                                                                     : absl::StatusOr<AuditRecord>(lines.status());
+    if (!r.ok()) {
+      status = absl::InternalError(absl::StrCat("audit record ", request->index(), ": ", r.status().message()));
+    } else {
+      record.message_id = r->message_id;
+      record.case_reference = r->case_reference;
+      bool involved = (*party)->kind == PartyKind::kAuditor || r->sender == (*party)->id;
+      for (const auto& p : r->recipients) involved = involved || p == (*party)->id;
+      if (!involved) {
+        status = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_PARTICIPANT", "index",
+                        "inclusion proofs are given to auditors and to the parties of the message");
+      } else {
+        auto proof = audit_->InclusionProof(request->index(), tree_size);
+        status = proof.status();
+        if (proof.ok()) {
+          response->set_index(request->index());
+          response->set_tree_size(tree_size);
+          response->set_leaf_line((*lines)[0]);
+          for (auto& h : *proof) response->add_path(std::move(h));
+          if (latest && latest->size == tree_size) ToProto(*latest, response->mutable_checkpoint());
+          record.outcome = "ok";
+          record.detail = absl::StrCat("index=", request->index(), " tree_size=", tree_size);
+        }
+      }
+    }
+  }
+  if (!status.ok()) {
+    response->Clear();
+    MarkRefused(status, &record);
+  }
+  AuditThenFinish(audit_, std::move(record), reactor, status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(grpc::CallbackServerContext* context,
+                                                            const v1::ConsistencyProofRequest* request,
+                                                            v1::ConsistencyProof* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  AuditRecord record = CallRecord("audit_proof", *context);
+  absl::Status status = RequireAuditor(*context, *config_, &record).status();
+  std::optional<Checkpoint> latest = audit_->LatestCheckpoint();
+  const uint64_t new_size = request->new_size() != 0 ? request->new_size() : (latest ? latest->size : 0);
+  if (status.ok()) {
+    if (request->old_size() == 0 || request->old_size() > new_size) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_INVALID", "old_size",
+                      absl::StrCat("must be between 1 and new_size (", new_size, ")"));
+    } else {
+      auto proof = audit_->ConsistencyProof(request->old_size(), new_size);
+      status = proof.status();
+      if (proof.ok()) {
+        response->set_old_size(request->old_size());
+        response->set_new_size(new_size);
+        for (auto& h : *proof) response->add_path(std::move(h));
+        if (latest && latest->size == new_size) ToProto(*latest, response->mutable_checkpoint());
+        record.outcome = "ok";
+        record.detail = absl::StrCat("consistency ", request->old_size(), " -> ", new_size);
+      }
+    }
+  }
+  if (!status.ok()) {
+    response->Clear();
+    MarkRefused(status, &record);
+  }
+  AuditThenFinish(audit_, std::move(record), reactor, status);
+  return reactor;
+}
+
+}  // namespace portcullis

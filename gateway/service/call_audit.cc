@@ -1,0 +1,44 @@
+#include "gateway/service/call_audit.h"
+
+#include "absl/strings/str_cat.h"
+#include "gateway/common/refusal.h"
+
+namespace portcullis {
+
+// The record every call starts from: action, time and the caller's address.
+AuditRecord CallRecord(const char* action, const grpc::CallbackServerContext& context) {
+  AuditRecord record;
+  record.time_micros = NowMicros();
+  record.action = action;
+  record.peer = context.peer();
+  return record;
+}
+
+// Marks `record` as refused with `status`'s reason.
+void MarkRefused(const absl::Status& status, AuditRecord* record) {
+  v1::Refusal refusal = RefusalOf(status);
+  record->outcome = "refused";
+  record->reason = refusal.reason();
+  record->detail = refusal.field().empty() ? refusal.message() : absl::StrCat(refusal.field(), ": ", refusal.message());
+}
+
+absl::Status AuditUnavailable() {
+  return Refuse(absl::StatusCode::kUnavailable, "AUDIT_UNAVAILABLE", "",
+                "the gateway cannot write its audit log and refuses new work; nothing was done");
+}
+
+// Appends `record`, then finishes the call with `status` once it is durable.
+// If the record cannot be made durable the call fails with UNAVAILABLE,
+// whatever it would otherwise have answered: nothing is disclosed, not even a
+// refusal's reason, without its record.
+void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status) {
+  audit->Append(std::move(record), [reactor, status](absl::StatusOr<uint64_t> index) {
+    if (!index.ok()) {
+      reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+      return;
+    }
+    reactor->Finish(ToGrpcStatus(status));
+  });
+}
+
+}  // namespace portcullis

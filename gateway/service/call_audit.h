@@ -1,0 +1,31 @@
+// Auditing one gRPC call: the record every call starts from, marking it
+// refused, and finishing the call only once its record is durable. Shared by
+// the Exchange and Audit services. Thread-safe, no state.
+#ifndef PORTCULLIS_GATEWAY_SERVICE_CALL_AUDIT_H_
+#define PORTCULLIS_GATEWAY_SERVICE_CALL_AUDIT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "gateway/audit/audit_log.h"
+
+namespace portcullis {
+
+// Action, time and the caller's network address.
+AuditRecord CallRecord(const char* action, const grpc::CallbackServerContext& context);
+
+// Sets outcome "refused" and the refusal's reason and field/message as detail.
+void MarkRefused(const absl::Status& status, AuditRecord* record);
+
+// UNAVAILABLE with reason AUDIT_UNAVAILABLE: the audit log cannot record, so
+// the gateway does nothing and answers nothing else.
+absl::Status AuditUnavailable();
+
+// Appends `record`, then finishes the call with `status` once it is durable.
+// If the record cannot be made durable the call fails with AuditUnavailable()
+// instead, whatever it would have answered: nothing unaudited is disclosed.
+void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status);
+
+}  // namespace portcullis
+
+#endif  // PORTCULLIS_GATEWAY_SERVICE_CALL_AUDIT_H_

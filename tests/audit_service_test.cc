@@ -1,0 +1,245 @@
+// The Audit service over real mTLS: auditors only, reasons recorded, paging,
+// inclusion and consistency proofs that verify against signed checkpoints,
+// disk faults refusing work, and hostile strings that cannot break the log.
+#include <google/protobuf/util/time_util.h>
+#include <gtest/gtest.h>
+
+#include "gateway/audit/checkpoint.h"
+#include "gateway/audit/log_format.h"
+#include "gateway/audit/log_verifier.h"
+#include "gateway/audit/merkle.h"
+#include "portcullis/v1/audit.grpc.pb.h"
+#include "tests/support/harness.h"
+
+namespace portcullis::testing {
+namespace {
+
+std::unique_ptr<v1::Audit::Stub> AuditClient(const GatewayHarness& h, const std::string& stem) {
+  return v1::Audit::NewStub(h.Channel(stem));
+}
+
+grpc::Status Query(v1::Audit::Stub& stub, const v1::AuditQueryRequest& req, v1::AuditQueryResponse* resp) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return stub.Query(&ctx, req, resp);
+}
+
+std::string PublicKey() { return PkiDir() + "/audit/signing.pub"; }
+
+TEST(AuditService, OnlyAuditorsMayQueryAndRefusalsAreRecorded) {
+  GatewayHarness h("audit-authz");
+  v1::AuditQueryRequest req;
+  req.set_reason("curiosity");
+  v1::AuditQueryResponse resp;
+  grpc::Status s = Query(*AuditClient(h, "parties/uk-nca"), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(s), "NOT_AN_AUDITOR");
+  EXPECT_TRUE(h.WaitForAudit({"\"action\":\"audit_query\"", "\"actor_party\":\"uk/nca\"", "\"outcome\":\"refused\"",
+                              "NOT_AN_AUDITOR"}));
+  for (const char* call : {"checkpoint", "consistency"}) {
+    grpc::ClientContext ctx;
+    grpc::Status cs;
+    if (std::string(call) == "checkpoint") {
+      v1::SignedCheckpoint c;
+      cs = AuditClient(h, "parties/eu-europol")->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), &c);
+    } else {
+      v1::ConsistencyProofRequest creq;
+      creq.set_old_size(1);
+      creq.set_new_size(1);
+      v1::ConsistencyProof p;
+      cs = AuditClient(h, "parties/eu-europol")->GetConsistencyProof(&ctx, creq, &p);
+    }
+    EXPECT_EQ(cs.error_code(), grpc::StatusCode::PERMISSION_DENIED) << call;
+  }
+}
+
+TEST(AuditService, QueryNeedsAReasonAndRecordsItWithTheAuditor) {
+  GatewayHarness h("audit-query");
+  auto bf = h.Client("parties/uk-border-force");
+  v1::Receipt r;
+  ASSERT_TRUE(Submit(*bf, SampleReferral("AQ-1"), &r).ok());
+  ASSERT_TRUE(Submit(*bf, SampleReferral("AQ-2"), &r).ok());
+  auto auditor = AuditClient(h, "parties/audit-ico");
+
+  v1::AuditQueryRequest req;
+  v1::AuditQueryResponse resp;
+  grpc::Status s = Query(*auditor, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(FieldOf(s), "reason");
+
+  req.set_reason("ICO complaint 2026/1187: disclosure to Europol");
+  req.mutable_filter()->set_message_id("AQ-2");
+  resp.Clear();
+  ASSERT_TRUE(Query(*auditor, req, &resp).ok());
+  ASSERT_GE(resp.entries_size(), 1);
+  for (const auto& e : resp.entries()) {
+    EXPECT_EQ(e.message_id(), "AQ-2");
+    EXPECT_TRUE(CheckLine(e.line()).ok());
+  }
+  EXPECT_EQ(resp.entries(0).action(), "submit");
+  EXPECT_EQ(resp.entries(0).actor_party(), "uk/border-force");
+  EXPECT_EQ(resp.entries(0).actor_officer(), "BF-LO-4471");
+  EXPECT_EQ(resp.entries(0).recipients(0), "eu/europol");
+  EXPECT_EQ(resp.entries(0).classification(), "OFFICIAL_SENSITIVE");
+  EXPECT_EQ(resp.entries(0).payload_sha256(), r.envelope_sha256());
+  EXPECT_TRUE(h.WaitForAudit({"\"action\":\"audit_query\"", "\"actor_party\":\"audit/ico\"",
+                              "ICO complaint 2026/1187", "\"outcome\":\"ok\""}));
+
+  // Paging: one record per page, every submit found exactly once.
+  v1::AuditQueryRequest paged;
+  paged.set_reason("paging test");
+  paged.mutable_filter()->set_action("submit");
+  paged.set_page_size(1);
+  std::vector<std::string> ids;
+  for (int pages = 0; pages < 50; ++pages) {
+    v1::AuditQueryResponse page;
+    ASSERT_TRUE(Query(*auditor, paged, &page).ok());
+    for (const auto& e : page.entries()) ids.push_back(e.message_id());
+    if (page.next_page_token().empty()) break;
+    paged.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"AQ-1", "AQ-2"}));
+}
+
+std::vector<merkle::Hash> Hashes(const google::protobuf::RepeatedPtrField<std::string>& hex) {
+  std::vector<merkle::Hash> out;
+  for (const auto& h : hex) {
+    out.emplace_back();
+    EXPECT_TRUE(merkle::FromHex(h, &out.back())) << h;
+  }
+  return out;
+}
+
+Checkpoint FromProto(const v1::SignedCheckpoint& c) {
+  return Checkpoint{c.tree_size(), c.root_hash(),
+                    google::protobuf::util::TimeUtil::TimestampToMicroseconds(c.time()), c.key_id(), c.signature()};
+}
+
+TEST(AuditService, SenderGetsAnInclusionProofForItsReceiptThatVerifies) {
+  GatewayHarness h("audit-inclusion");
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("INC-1"), &receipt).ok());
+  auto first = h.gateway()->audit()->CheckpointNow();
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  v1::InclusionProofRequest req;
+  req.set_index(receipt.audit_index());
+  v1::InclusionProof proof;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(AuditClient(h, "parties/uk-border-force")->GetInclusionProof(&ctx, req, &proof).ok());
+  EXPECT_EQ(proof.tree_size(), first->size);
+  auto verifier = CheckpointVerifier::Load(PublicKey());
+  ASSERT_TRUE(verifier.ok());
+  EXPECT_TRUE((*verifier)->Verify(FromProto(proof.checkpoint())).ok());
+  merkle::Hash root;
+  ASSERT_TRUE(merkle::FromHex(proof.checkpoint().root_hash(), &root));
+  EXPECT_TRUE(merkle::VerifyInclusion(proof.index(), proof.tree_size(), merkle::LeafHash(proof.leaf_line()),
+                                      Hashes(proof.path()), root));
+  auto record = ParseLine(proof.leaf_line());
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->message_id, "INC-1");
+  EXPECT_EQ(record->payload_sha256, receipt.envelope_sha256());
+
+  // A party with nothing to do with the message gets no proof; an auditor does.
+  grpc::ClientContext other;
+  EXPECT_EQ(AuditClient(h, "parties/uk-nca")->GetInclusionProof(&other, req, &proof).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::ClientContext actx;
+  EXPECT_TRUE(AuditClient(h, "parties/audit-ico")->GetInclusionProof(&actx, req, &proof).ok());
+
+  // The log grows; the auditor proves the new checkpoint extends the old one.
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("INC-2"), &receipt).ok());
+  auto second = h.gateway()->audit()->CheckpointNow();
+  ASSERT_TRUE(second.ok());
+  ASSERT_GT(second->size, first->size);
+  v1::ConsistencyProofRequest creq;
+  creq.set_old_size(first->size);
+  v1::ConsistencyProof cproof;
+  grpc::ClientContext cctx;
+  ASSERT_TRUE(AuditClient(h, "parties/audit-ico")->GetConsistencyProof(&cctx, creq, &cproof).ok());
+  merkle::Hash old_root, new_root;
+  ASSERT_TRUE(merkle::FromHex(first->root, &old_root));
+  ASSERT_TRUE(merkle::FromHex(cproof.checkpoint().root_hash(), &new_root));
+  EXPECT_TRUE(merkle::VerifyConsistency(first->size, cproof.new_size(), old_root, new_root, Hashes(cproof.path())));
+}
+
+TEST(AuditService, AuditDiskFailureRefusesWorkAndAcknowledgesNothing) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  HarnessOptions o;
+  o.hooks.audit_fault_injector = [fail](absl::string_view op) {
+    return *fail && op == "sync" ? absl::UnavailableError("injected fdatasync failure: EIO") : absl::OkStatus();
+  };
+  GatewayHarness h("audit-eio", o);
+  auto bf = h.Client("parties/uk-border-force");
+  v1::Receipt r;
+  ASSERT_TRUE(Submit(*bf, SampleReferral("EIO-1"), &r).ok());
+  *fail = true;
+  v1::Receipt none;
+  grpc::Status s = Submit(*bf, SampleReferral("EIO-2"), &none);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ReasonOf(s), "AUDIT_UNAVAILABLE");
+  EXPECT_TRUE(none.message_id().empty());
+  // Later work is refused up front, even with the disk back.
+  *fail = false;
+  s = Submit(*bf, SampleReferral("EIO-3"), &none);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  grpc::ClientContext ctx;
+  v1::TrackRequest tr;
+  tr.set_message_id("EIO-2");
+  v1::TrackResponse track;
+  EXPECT_EQ(bf->Track(&ctx, tr, &track).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// Invalid UTF-8 cannot reach the gateway in a proto3 string (protobuf refuses
+// to parse it); audit_log_test writes it to the log directly.
+TEST(AuditService, HostileStringsLeaveTheLogVerifiableAndReadable) {
+  const std::vector<std::string> hostile = {
+      "x\n{\"index\":0,\"action\":\"forged\"}",
+      "tab\tcr\rnul" + std::string(1, '\0') + "bell\x07",
+      "line\xe2\x80\xa8separator",
+      "\"quoted\\\" }",
+      "=HYPERLINK(\"http://evil\")",
+  };
+  GatewayHarness h("audit-injection");
+  auto bf = h.Client("parties/uk-border-force");
+  int n = 0;
+  for (const auto& s : hostile) {
+    v1::Envelope e = SampleReferral("INJ-" + std::to_string(n++));
+    e.set_originating_officer(s);
+    e.mutable_justification()->set_purpose(s);
+    e.set_case_reference(s);
+    v1::Receipt r;
+    Submit(*bf, e, &r).error_code();  // Accepted or refused: either way recorded.
+    v1::Envelope bad_id = SampleReferral(s);
+    Submit(*bf, bad_id, &r).error_code();
+    grpc::ClientContext ctx;
+    v1::AcknowledgeRequest ack;
+    ack.set_sender("uk/border-force");
+    ack.set_message_id(s);
+    ack.set_officer(s);
+    ack.set_decision(v1::REJECT);
+    ack.set_reason(s);
+    v1::AcknowledgeResponse ar;
+    h.Client("parties/eu-europol")->Acknowledge(&ctx, ack, &ar).error_code();
+  }
+  h.Stop();
+  std::vector<std::string> lines = h.AuditLines();
+  ASSERT_GE(lines.size(), hostile.size() * 3);
+  for (const auto& line : lines) {
+    EXPECT_TRUE(CheckLine(line).ok()) << line;
+    EXPECT_TRUE(ParseLine(line).ok()) << line;
+    for (unsigned char c : line) ASSERT_GE(c, 0x20) << line;
+  }
+  VerifyOptions vo;
+  vo.log_path = h.audit_path();
+  vo.public_key_path = PublicKey();
+  auto report = VerifyLog(vo);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(report->problem.has_value()) << report->problem->message;
+  EXPECT_EQ(report->records, lines.size());
+  // The forged text is kept as data inside one record, never as a record of its own.
+  for (const auto& line : lines) EXPECT_EQ(line.find("\"action\":\"forged\""), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace portcullis::testing

@@ -1,0 +1,530 @@
+// portcullis-audit: the auditor's tool for the exchange log.
+//
+//   portcullis-audit verify  --log FILE [--public-key PEM] [--witness FILE]...
+//   portcullis-audit verify  --gateway ADDR --as PARTY --public-key PEM [--witness FILE]...
+//   portcullis-audit search  SOURCE [filters] [--limit N]
+//   portcullis-audit show    MESSAGE_ID SOURCE
+//   portcullis-audit export  SOURCE --format jsonl|csv [--out FILE] [filters]
+//
+// SOURCE is --log FILE (the gateway's files, read directly) or --gateway ADDR
+// --as PARTY --reason TEXT (the Audit service, over mTLS as an auditor; the
+// query and its reason are recorded). Tables for people by default, --json
+// for scripts. Exit codes: 0 fine, 1 the log failed verification, 2 usage
+// error, 3 a file or the gateway could not be read.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "adapters/common/describe.h"
+#include "adapters/common/gateway_client.h"
+#include "gateway/audit/checkpoint.h"
+#include "gateway/audit/log_format.h"
+#include "gateway/audit/log_verifier.h"
+#include "gateway/audit/merkle.h"
+#include "gateway/audit/record_filter.h"
+#include "portcullis/v1/audit.grpc.pb.h"
+
+namespace portcullis::audit_tool {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr int kOk = 0, kTampered = 1, kUsage = 2, kUnreadable = 3;
+
+const char kUsageText[] = R"(usage: portcullis-audit COMMAND [options]
+
+commands:
+  verify                  recompute the hash chain and Merkle roots, check every checkpoint signature and
+                          witness copy; report the first bad record and the kind of tampering
+  search                  records matching the filters, as a table (or --json)
+  show MESSAGE_ID         one exchange's story (submitted, delivered, acknowledged, consulted) as a timeline
+  export                  matching records as JSON Lines or CSV (--format jsonl|csv, --out FILE)
+
+where the records come from (one of):
+  --log FILE              the gateway's audit log file (its .checkpoints file is read next to it)
+  --gateway HOST:PORT     the gateway's Audit service, over mTLS as an auditor; needs --as and, for
+                          search/show/export, --reason (recorded with your identity)
+  --as PARTY              your certificate: a stem in the PKI (e.g. audit-ico), or set --cert/--key/--ca/--crl-dir
+  --pki DIR               the PKI directory (default $PORTCULLIS_PKI or build/pki)
+  --reason TEXT           why you look (required through the gateway)
+
+verify:
+  --public-key PEM        the gateway's checkpoint public key (Ed25519); without it signatures are not checked
+  --witness FILE          a witness's checkpoints.log (repeatable)
+
+filters (search, export):
+  --message-id ID  --case REF  --party PARTY  --officer ID  --action ACTION  --outcome OUTCOME
+  --from TIME  --to TIME  (RFC 3339, e.g. 2026-11-28T00:00:00Z)   --limit N (search: default 200)
+
+output:
+  --json                  machine-readable output (one JSON document)
+
+exit codes: 0 fine, 1 verification found a problem, 2 usage error, 3 input could not be read
+)";
+
+struct Args {
+  std::string command, message_id_arg;
+  std::string log, gateway, as, pki, cert, key, ca, crl_dir, reason;
+  std::string public_key, format = "jsonl", out;
+  std::vector<std::string> witnesses;
+  RecordFilter filter;
+  uint64_t limit = 200;
+  bool json = false;
+};
+
+int Usage(const std::string& problem) {
+  std::cerr << "portcullis-audit: " << problem << "\n(run `portcullis-audit --help` for usage)\n";
+  return kUsage;
+}
+
+std::optional<int64_t> ParseTime(const std::string& text) {
+  google::protobuf::Timestamp ts;
+  if (!TimeUtil::FromString(text, &ts)) return std::nullopt;
+  return TimeUtil::TimestampToMicroseconds(ts);
+}
+
+// Parses argv; returns an exit code on error.
+std::optional<int> Parse(int argc, char** argv, Args* a) {
+  std::vector<std::string> rest(argv + 1, argv + argc);
+  if (rest.empty()) return Usage("no command given");
+  if (rest[0] == "--help" || rest[0] == "-h" || rest[0] == "help") {
+    std::cout << kUsageText;
+    return kOk;
+  }
+  a->command = rest[0];
+  if (a->command != "verify" && a->command != "search" && a->command != "show" && a->command != "export") {
+    return Usage(absl::StrCat("unknown command '", a->command, "'"));
+  }
+  const char* env_pki = std::getenv("PORTCULLIS_PKI");
+  a->pki = env_pki ? env_pki : "build/pki";
+  std::map<std::string, std::string*> strings = {
+      {"--log", &a->log},         {"--gateway", &a->gateway},        {"--as", &a->as},
+      {"--pki", &a->pki},         {"--cert", &a->cert},              {"--key", &a->key},
+      {"--ca", &a->ca},           {"--crl-dir", &a->crl_dir},        {"--reason", &a->reason},
+      {"--public-key", &a->public_key}, {"--format", &a->format},   {"--out", &a->out},
+      {"--message-id", &a->filter.message_id}, {"--case", &a->filter.case_reference},
+      {"--party", &a->filter.party}, {"--officer", &a->filter.officer}, {"--action", &a->filter.action},
+      {"--outcome", &a->filter.outcome}};
+  for (size_t i = 1; i < rest.size(); ++i) {
+    const std::string& flag = rest[i];
+    if (flag == "--json") {
+      a->json = true;
+      continue;
+    }
+    if (flag == "--help" || flag == "-h") {
+      std::cout << kUsageText;
+      return kOk;
+    }
+    if (flag.rfind("--", 0) != 0) {
+      if (a->command == "show" && a->message_id_arg.empty()) {
+        a->message_id_arg = flag;
+        continue;
+      }
+      return Usage(absl::StrCat("unexpected argument '", flag, "'"));
+    }
+    if (i + 1 >= rest.size()) return Usage(absl::StrCat(flag, " needs a value"));
+    const std::string& value = rest[++i];
+    if (auto it = strings.find(flag); it != strings.end()) {
+      *it->second = value;
+    } else if (flag == "--witness") {
+      a->witnesses.push_back(value);
+    } else if (flag == "--limit") {
+      if (!absl::SimpleAtoi(value, &a->limit) || a->limit == 0) return Usage("--limit must be a positive number");
+    } else if (flag == "--from" || flag == "--to") {
+      std::optional<int64_t> t = ParseTime(value);
+      if (!t) return Usage(absl::StrCat(flag, " '", value, "' is not an RFC 3339 time such as 2026-11-28T00:00:00Z"));
+      (flag == "--from" ? a->filter.from_micros : a->filter.to_micros) = *t;
+    } else {
+      return Usage(absl::StrCat("unknown option '", flag, "'"));
+    }
+  }
+  if (a->log.empty() == a->gateway.empty()) return Usage("give exactly one of --log FILE or --gateway HOST:PORT");
+  if (!a->gateway.empty() && a->as.empty() && a->cert.empty()) {
+    return Usage("--gateway needs your auditor certificate: --as PARTY (or --cert/--key)");
+  }
+  if (!a->gateway.empty() && a->command != "verify" && a->reason.empty()) {
+    return Usage("--reason is required through the gateway: it is recorded with your identity");
+  }
+  if (a->command == "show") {
+    if (a->message_id_arg.empty()) return Usage("show needs a MESSAGE_ID");
+    a->filter.message_id = a->message_id_arg;
+  }
+  if (a->command == "export" && a->format != "jsonl" && a->format != "csv") {
+    return Usage(absl::StrCat("--format must be jsonl or csv, not '", a->format, "'"));
+  }
+  if (a->command == "verify" && !a->gateway.empty() && a->public_key.empty()) {
+    return Usage("verify --gateway needs --public-key: a checkpoint is only worth its signature");
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Where records come from.
+
+struct Entry {
+  AuditRecord record;
+  std::string line;
+};
+
+using Sink = std::function<bool(const Entry&)>;  // false = stop.
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const Args& a) {
+  adapters::PartyTls tls = adapters::PartyTlsFromPki(a.pki, a.as.empty() ? "unset" : a.as);
+  if (!a.cert.empty()) tls.cert = a.cert;
+  if (!a.key.empty()) tls.key = a.key;
+  if (!a.ca.empty()) tls.ca_bundle = a.ca;
+  if (!a.crl_dir.empty()) tls.crl_dir = a.crl_dir;
+  return adapters::DialGateway(a.gateway, tls);
+}
+
+absl::Status FromFile(const Args& a, const Sink& sink) {
+  std::ifstream in(a.log, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", a.log));
+  const std::string needle = a.filter.Prefilter();
+  std::string line;
+  uint64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (in.eof()) break;  // Torn last line: not a record.
+    if (!needle.empty() && line.find(needle) == std::string::npos) continue;
+    auto r = ParseLine(line);
+    if (!r.ok()) {
+      return absl::DataLossError(absl::StrCat(a.log, ":", n, ": ", r.status().message(),
+                                              " (run `portcullis-audit verify`)"));
+    }
+    if (!a.filter.Matches(*r)) continue;
+    if (!sink(Entry{*std::move(r), line})) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FromGateway(const Args& a, const Sink& sink) {
+  auto channel = Dial(a);
+  if (!channel.ok()) return channel.status();
+  auto stub = v1::Audit::NewStub(*channel);
+  v1::AuditQueryRequest req;
+  v1::AuditFilter* f = req.mutable_filter();
+  f->set_message_id(a.filter.message_id);
+  f->set_case_reference(a.filter.case_reference);
+  f->set_party(a.filter.party);
+  f->set_officer(a.filter.officer);
+  f->set_action(a.filter.action);
+  f->set_outcome(a.filter.outcome);
+  if (a.filter.from_micros != std::numeric_limits<int64_t>::min())
+    *f->mutable_from() = TimeUtil::MicrosecondsToTimestamp(a.filter.from_micros);
+  if (a.filter.to_micros != std::numeric_limits<int64_t>::max())
+    *f->mutable_to() = TimeUtil::MicrosecondsToTimestamp(a.filter.to_micros);
+  req.set_reason(a.reason);
+  req.set_page_size(1000);
+  for (;;) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    v1::AuditQueryResponse resp;
+    grpc::Status s = stub->Query(&ctx, req, &resp);
+    if (!s.ok()) return absl::UnavailableError(absl::StrCat("the gateway refused the query: ", adapters::DescribeStatus(s)));
+    for (const v1::AuditEntry& e : resp.entries()) {
+      auto r = ParseLine(e.line());
+      if (!r.ok()) return absl::DataLossError(absl::StrCat("record ", e.index(), ": ", r.status().message()));
+      if (!sink(Entry{*std::move(r), e.line()})) return absl::OkStatus();
+    }
+    if (resp.next_page_token().empty()) return absl::OkStatus();
+    req.set_page_token(resp.next_page_token());
+  }
+}
+
+absl::Status Records(const Args& a, const Sink& sink) { return a.log.empty() ? FromGateway(a, sink) : FromFile(a, sink); }
+
+// ---------------------------------------------------------------------------
+// Output helpers.
+
+std::string JsonString(absl::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+std::string Clip(const std::string& s, size_t width) {
+  if (s.size() <= width) return s;
+  return s.substr(0, width - 1) + "~";
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+std::string Outcome(const AuditRecord& r) {
+  return r.reason.empty() ? r.outcome : absl::StrCat(r.outcome, " (", r.reason, ")");
+}
+
+int Fail(const absl::Status& s) {
+  std::cerr << "portcullis-audit: " << s.message() << "\n";
+  return kUnreadable;
+}
+
+// ---------------------------------------------------------------------------
+// Commands.
+
+int Search(const Args& a) {
+  std::vector<Entry> found;
+  bool more = false;
+  absl::Status s = Records(a, [&](const Entry& e) {
+    if (found.size() >= a.limit) {
+      more = true;
+      return false;
+    }
+    found.push_back(e);
+    return true;
+  });
+  if (!s.ok()) return Fail(s);
+  if (a.json) {
+    std::cout << "{\"records\":[";
+    for (size_t i = 0; i < found.size(); ++i) std::cout << (i ? "," : "") << found[i].line;
+    std::cout << "],\"count\":" << found.size() << ",\"truncated\":" << (more ? "true" : "false") << "}\n";
+    return kOk;
+  }
+  if (found.empty()) {
+    std::cout << "no record matches (" << a.filter.Summary() << ")\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"INDEX", "TIME (UTC)", "ACTION", "ACTOR", "OFFICER", "MESSAGE", "CASE", "RECIPIENTS", "OUTCOME"}};
+  for (const Entry& e : found) {
+    const AuditRecord& r = e.record;
+    rows.push_back({absl::StrCat(r.index), FormatRecordTime(r.time_micros).substr(0, 19), r.action, r.actor_party,
+                    Clip(r.actor_officer, 16), Clip(r.message_id, 28), Clip(r.case_reference, 18),
+                    Clip(absl::StrJoin(r.recipients, ","), 28), Clip(Outcome(r), 40)});
+  }
+  PrintTable(rows);
+  std::cout << found.size() << " record(s)" << (more ? absl::StrCat(", more not shown (raise --limit)") : "") << "\n";
+  return kOk;
+}
+
+int Show(const Args& a) {
+  std::vector<Entry> story;
+  absl::Status s = Records(a, [&](const Entry& e) {
+    story.push_back(e);
+    return true;
+  });
+  if (!s.ok()) return Fail(s);
+  if (a.json) {
+    std::cout << "{\"message_id\":" << JsonString(a.message_id_arg) << ",\"events\":[";
+    for (size_t i = 0; i < story.size(); ++i) std::cout << (i ? "," : "") << story[i].line;
+    std::cout << "]}\n";
+    return kOk;
+  }
+  if (story.empty()) {
+    std::cout << "no record of message '" << a.message_id_arg << "'\n";
+    return kOk;
+  }
+  const AuditRecord& first = story.front().record;
+  std::cout << "message   " << first.message_id << "\n"
+            << "case      " << first.case_reference << "\n"
+            << "sender    " << first.sender << "\n"
+            << "to        " << absl::StrJoin(first.recipients, ", ") << "\n"
+            << "marking   " << first.classification << "  " << first.handling << "\n"
+            << "basis     " << first.justification << "\n"
+            << "payload   sha256:" << first.payload_sha256 << "\n\n";
+  std::vector<std::vector<std::string>> rows = {{"TIME (UTC)", "INDEX", "WHAT", "WHO", "OUTCOME", "DETAIL"}};
+  for (const Entry& e : story) {
+    const AuditRecord& r = e.record;
+    std::string who = r.actor_officer.empty() ? r.actor_party : absl::StrCat(r.actor_party, " / ", r.actor_officer);
+    std::string what = r.action;
+    if (r.action == "deliver" || r.action == "acknowledge") what += " -> " + absl::StrJoin(r.recipients, ",");
+    rows.push_back({FormatRecordTime(r.time_micros), absl::StrCat(r.index), what, who, Outcome(r), Clip(r.detail, 60)});
+  }
+  PrintTable(rows);
+  return kOk;
+}
+
+std::string CsvField(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += "\"\"";
+    else if (c == '\n' || c == '\r') out += ' ';  // Records never hold raw newlines; stay defensive.
+    else out += c;
+  }
+  // Spreadsheet formula injection: a leading =, +, - or @ is neutralised.
+  if (s.size() > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) out.insert(1, "'");
+  return out + "\"";
+}
+
+int Export(const Args& a) {
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!a.out.empty()) {
+    file.open(a.out, std::ios::binary | std::ios::trunc);
+    if (!file) return Fail(absl::UnavailableError(absl::StrCat("cannot write ", a.out)));
+    out = &file;
+  }
+  if (a.format == "csv") {
+    *out << "index,time,action,actor_party,actor_officer,message_id,case_reference,sender,recipients,"
+            "classification,handling,justification,outcome,reason,detail,payload_sha256,peer\n";
+  }
+  uint64_t n = 0;
+  absl::Status s = Records(a, [&](const Entry& e) {
+    ++n;
+    if (a.format == "jsonl") {
+      *out << e.line << "\n";
+      return true;
+    }
+    const AuditRecord& r = e.record;
+    *out << r.index << "," << CsvField(FormatRecordTime(r.time_micros)) << "," << CsvField(r.action) << ","
+         << CsvField(r.actor_party) << "," << CsvField(r.actor_officer) << "," << CsvField(r.message_id) << ","
+         << CsvField(r.case_reference) << "," << CsvField(r.sender) << "," << CsvField(absl::StrJoin(r.recipients, ";"))
+         << "," << CsvField(r.classification) << "," << CsvField(r.handling) << "," << CsvField(r.justification) << ","
+         << CsvField(r.outcome) << "," << CsvField(r.reason) << "," << CsvField(r.detail) << ","
+         << CsvField(r.payload_sha256) << "," << CsvField(r.peer) << "\n";
+    return true;
+  });
+  if (!s.ok()) return Fail(s);
+  out->flush();
+  if (!*out) return Fail(absl::UnavailableError(absl::StrCat("write failed: ", a.out.empty() ? "stdout" : a.out)));
+  if (!a.out.empty()) std::cerr << "exported " << n << " record(s) to " << a.out << "\n";
+  return kOk;
+}
+
+int VerifyFiles(const Args& a) {
+  VerifyOptions o;
+  o.log_path = a.log;
+  o.public_key_path = a.public_key;
+  o.witness_paths = a.witnesses;
+  const bool tty = ::isatty(STDERR_FILENO) && !a.json;
+  if (tty) {
+    o.progress = [](uint64_t records, uint64_t bytes, uint64_t total) {
+      std::fprintf(stderr, "\rverifying: %llu records, %3.0f%%", static_cast<unsigned long long>(records),
+                   total ? 100.0 * static_cast<double>(bytes) / static_cast<double>(total) : 100.0);
+    };
+  }
+  auto report = VerifyLog(o);
+  if (tty) std::fprintf(stderr, "\n");
+  if (!report.ok()) return Fail(report.status());
+  const VerifyReport& r = *report;
+  if (a.json) {
+    std::cout << "{\"ok\":" << (r.problem ? "false" : "true") << ",\"records\":" << r.records
+              << ",\"checkpoints\":" << r.checkpoints << ",\"witness_checkpoints\":" << r.witness_checkpoints
+              << ",\"signed_size\":" << r.signed_size << ",\"signed_root\":" << JsonString(r.signed_root)
+              << ",\"signatures_checked\":" << (r.signatures_checked ? "true" : "false");
+    if (r.problem) {
+      std::cout << ",\"problem\":{\"kind\":\"" << TamperKindName(r.problem->kind) << "\",\"index\":" << r.problem->index
+                << ",\"message\":" << JsonString(r.problem->message) << "}";
+    }
+    std::cout << ",\"warnings\":[";
+    for (size_t i = 0; i < r.warnings.size(); ++i) std::cout << (i ? "," : "") << JsonString(r.warnings[i]);
+    std::cout << "]}\n";
+  } else if (r.problem) {
+    std::cout << "FAILED: " << TamperKindName(r.problem->kind) << " at record " << r.problem->index << "\n  "
+              << r.problem->message << "\n  (" << r.records << " records before it verified)\n";
+  } else {
+    std::cout << "OK: " << r.records << " records, hash chain intact\n"
+              << "    " << r.checkpoints << " checkpoint(s)"
+              << (r.signatures_checked ? " with valid signatures" : " (signatures NOT checked)") << ", "
+              << r.witness_checkpoints << " witness checkpoint(s) agree\n"
+              << "    signed through record " << (r.signed_size ? r.signed_size - 1 : 0) << ": root " << r.signed_root
+              << "\n";
+  }
+  if (!a.json) {
+    for (const auto& w : r.warnings) std::cout << "note: " << w << "\n";
+  }
+  return r.problem ? kTampered : kOk;
+}
+
+// Through the service: the latest checkpoint is signed by the key, and the
+// gateway proves its log extends every witness checkpoint.
+int VerifyGateway(const Args& a) {
+  auto verifier = CheckpointVerifier::Load(a.public_key);
+  if (!verifier.ok()) return Fail(verifier.status());
+  auto channel = Dial(a);
+  if (!channel.ok()) return Fail(channel.status());
+  auto stub = v1::Audit::NewStub(*channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::SignedCheckpoint latest;
+  grpc::Status s = stub->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), &latest);
+  if (!s.ok()) return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
+  Checkpoint c{latest.tree_size(), latest.root_hash(), TimeUtil::TimestampToMicroseconds(latest.time()),
+               latest.key_id(), latest.signature()};
+  if (absl::Status v = (*verifier)->Verify(c); !v.ok()) {
+    std::cout << "FAILED: checkpoint_invalid at record " << c.size << "\n  " << v.message() << "\n";
+    return kTampered;
+  }
+  uint64_t checked = 0;
+  for (const std::string& w : a.witnesses) {
+    auto list = ReadCheckpointFile(w);
+    if (!list.ok()) return Fail(list.status());
+    for (const Checkpoint& old : *list) {
+      if (absl::Status v = (*verifier)->Verify(old); !v.ok()) {
+        std::cout << "FAILED: checkpoint_invalid at record " << old.size << "\n  " << w << ": " << v.message() << "\n";
+        return kTampered;
+      }
+      if (old.size == 0 || old.size > c.size) continue;
+      grpc::ClientContext pctx;
+      pctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      v1::ConsistencyProofRequest req;
+      req.set_old_size(old.size);
+      req.set_new_size(c.size);
+      v1::ConsistencyProof proof;
+      s = stub->GetConsistencyProof(&pctx, req, &proof);
+      if (!s.ok()) return Fail(absl::UnavailableError(absl::StrCat("GetConsistencyProof: ", adapters::DescribeStatus(s))));
+      std::vector<merkle::Hash> path;
+      merkle::Hash old_root, new_root;
+      bool parsed = merkle::FromHex(old.root, &old_root) && merkle::FromHex(c.root, &new_root);
+      for (const auto& h : proof.path()) {
+        path.emplace_back();
+        parsed = parsed && merkle::FromHex(h, &path.back());
+      }
+      if (!parsed || !merkle::VerifyConsistency(old.size, c.size, old_root, new_root, path)) {
+        std::cout << "FAILED: rewritten at record " << old.size << "\n  the gateway's log of " << c.size
+                  << " records is not an extension of the witness checkpoint at size " << old.size << "\n";
+        return kTampered;
+      }
+      ++checked;
+    }
+  }
+  if (a.json) {
+    std::cout << "{\"ok\":true,\"tree_size\":" << c.size << ",\"root\":" << JsonString(c.root)
+              << ",\"witness_checkpoints\":" << checked << "}\n";
+  } else {
+    std::cout << "OK: the gateway's latest checkpoint (" << c.size << " records, root " << c.root
+              << ") is validly signed\n    and consistent with " << checked << " witness checkpoint(s)\n";
+  }
+  return kOk;
+}
+
+int Main(int argc, char** argv) {
+  Args a;
+  if (std::optional<int> code = Parse(argc, argv, &a)) return *code;
+  if (a.command == "verify") return a.log.empty() ? VerifyGateway(a) : VerifyFiles(a);
+  if (a.command == "search") return Search(a);
+  if (a.command == "show") return Show(a);
+  return Export(a);
+}
+
+}  // namespace
+}  // namespace portcullis::audit_tool
+
+int main(int argc, char** argv) { return portcullis::audit_tool::Main(argc, argv); }
