@@ -283,6 +283,28 @@ TEST(AuditRecovery, TornTailIsTruncatedAndTheLogContinues) {
   EXPECT_EQ(r.records, uint64_t{kRecords + 1});
 }
 
+TEST(AuditRecovery, TornCheckpointLinesAreCutSoTheNextCheckpointStandsAlone) {
+  SampleLog s = MakeLog("torn-checkpoint");
+  for (const std::string& f : {s.log + ".checkpoints", s.dir + "/witness/checkpoints.log"}) {
+    std::ofstream(f, std::ios::app | std::ios::binary) << "{\"size\":50,\"root\":\"4b41";
+  }
+  FileAuditLogOptions o;
+  o.path = s.log;
+  o.signing_key = SigningKey();
+  o.witness_dir = s.dir + "/witness";
+  {
+    auto log = FileAuditLog::Open(o);
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE((*log)->AppendAndWait(Sample(50)).ok());
+    ASSERT_TRUE((*log)->CheckpointNow().ok());
+  }
+  VerifyReport r = Verify(s);
+  EXPECT_FALSE(r.problem.has_value()) << r.problem->message;
+  EXPECT_EQ(r.signed_size, uint64_t{kRecords + 1});
+  auto again = FileAuditLog::Open(o);
+  EXPECT_TRUE(again.ok()) << again.status();
+}
+
 TEST(AuditRecovery, LeafFileIsRebuiltWhenItDisagrees) {
   SampleLog s = MakeLog("leaves");
   fs::resize_file(s.log + ".leaves", 32 * 7);

@@ -55,6 +55,42 @@ absl::StatusOr<int> OpenForAppend(const std::string& path) {
   return fd;
 }
 
+absl::Status WriteAll(int fd, absl::string_view data, const std::string& path);
+
+// Cuts an incomplete last line (a checkpoint write that a crash interrupted)
+// so that the next append starts on a line of its own.
+absl::Status TruncateTornLine(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::OkStatus();
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  const size_t keep = content.rfind('\n') == std::string::npos ? 0 : content.rfind('\n') + 1;
+  if (keep == content.size()) return absl::OkStatus();
+  if (::truncate(path.c_str(), static_cast<off_t>(keep)) != 0) return ErrnoStatus("truncate torn tail of", path, errno);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    return ErrnoStatus("fsync", path, err);
+  }
+  ::close(fd);
+  std::fprintf(stderr, "portcullis: %s: truncated an incomplete last line (torn write)\n", path.c_str());
+  return absl::OkStatus();
+}
+
+// Appends `line` to the file open on `fd` and syncs it; on failure cuts the
+// file back so that no partial line stays behind.
+absl::Status AppendLineDurably(int fd, const std::string& line, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoStatus("stat", path, errno);
+  absl::Status s = WriteAll(fd, line, path);
+  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus("fsync", path, errno);
+  if (!s.ok() && ::ftruncate(fd, st.st_size) != 0) {
+    std::fprintf(stderr, "portcullis: cannot cut %s back after a failed write: %s\n", path.c_str(), std::strerror(errno));
+  }
+  return s;
+}
+
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
   size_t off = 0;
   while (off < data.size()) {
@@ -222,6 +258,8 @@ absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(FileAuditLogOpt
   int checkpoint_fd = -1;
   if (signer != nullptr) {
     auto check = [&](const std::string& cpath) -> absl::StatusOr<std::optional<Checkpoint>> {
+      absl::Status cut = TruncateTornLine(cpath);
+      if (!cut.ok()) return cut;
       auto checkpoints = ReadCheckpointFile(cpath);
       if (!checkpoints.ok()) return checkpoints.status();
       if (checkpoints->empty()) return std::optional<Checkpoint>();
@@ -431,16 +469,14 @@ absl::StatusOr<Checkpoint> FileAuditLog::SignCheckpointLocked() {
   Checkpoint c = signer_->Sign(size, merkle::ToHex(*root), NowMicros());
   const std::string line = CheckpointToLine(c) + "\n";
   const std::string cpath = options_.path + ".checkpoints";
-  s = WriteAll(checkpoint_fd_, line, cpath);
-  if (s.ok() && ::fdatasync(checkpoint_fd_) != 0) s = ErrnoStatus("fdatasync", cpath, errno);
+  s = AppendLineDurably(checkpoint_fd_, line, cpath);
   if (!s.ok()) return s;
   if (!options_.witness_dir.empty()) {
     const std::string wpath = options_.witness_dir + "/checkpoints.log";
     auto wfd = OpenForAppend(wpath);
     absl::Status ws = wfd.status();
     if (wfd.ok()) {
-      ws = WriteAll(*wfd, line, wpath);
-      if (ws.ok() && ::fsync(*wfd) != 0) ws = ErrnoStatus("fsync", wpath, errno);
+      ws = AppendLineDurably(*wfd, line, wpath);
       ::close(*wfd);
     }
     if (!ws.ok()) {

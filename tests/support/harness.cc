@@ -52,7 +52,8 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << "  crl_dir: " << (o.crl_dir.empty() ? pki + "/crl" : o.crl_dir) << "\n"
     << "  reload_interval_seconds: 1\n"
     << "audit: { path: " << dir << "/audit.log, signing_key: " << pki << "/audit/signing.key"
-    << ", checkpoint_every_records: " << o.checkpoint_every_records << " }\n"
+    << ", checkpoint_every_records: " << o.checkpoint_every_records
+    << (o.witness_dir.empty() ? "" : ", witness_dir: " + o.witness_dir) << " }\n"
     << "delivery: { max_attempts: " << o.max_attempts << ", initial_backoff_ms: 50, max_backoff_ms: 500, attempt_timeout_ms: 2000 }\n"
     << "parties:\n"
     << "  - { id: uk/nca, name: National Crime Agency, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/nca\", clearance: SECRET, delivery: { mode: pull } }\n"
@@ -97,6 +98,10 @@ void GatewayHarness::Stop() {
 }
 
 std::shared_ptr<grpc::Channel> GatewayHarness::Channel(const std::string& stem) const {
+  return ChannelTo(address(), stem);
+}
+
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address, const std::string& stem) {
   ClientCert c = PkiCert(stem);
   mtls::ClientTlsOptions o;
   o.files = {c.cert, c.key, PkiDir() + "/ca/bundle.pem", PkiDir() + "/crl", 1};
@@ -109,7 +114,7 @@ std::shared_ptr<grpc::Channel> GatewayHarness::Channel(const std::string& stem) 
   grpc::ChannelArguments args;
   // A distinct channel (and handshake) per client, never a shared subchannel.
   args.SetInt("portcullis.test.unique", static_cast<int>(reinterpret_cast<uintptr_t>(&args) & 0x7fffffff));
-  return grpc::CreateCustomChannel(address(), *creds, args);
+  return grpc::CreateCustomChannel(address, *creds, args);
 }
 
 std::unique_ptr<v1::Exchange::Stub> GatewayHarness::Client(const std::string& stem) const {

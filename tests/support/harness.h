@@ -30,6 +30,10 @@ struct ClientCert {
 };
 ClientCert PkiCert(const std::string& stem);
 
+// A new mTLS channel to the gateway at `address`, presenting the PKI's
+// certificate `stem` (e.g. "parties/uk-nca").
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address, const std::string& stem);
+
 struct HarnessOptions {
   std::string europol_push_address;  // "" = eu/europol receives by pull.
   std::string server_cert_dir;       // "" = the PKI's gateway/ (for rotation tests: a copy).
@@ -37,6 +41,7 @@ struct HarnessOptions {
   std::string crl_dir;               // "" = the PKI's crl/.
   int max_attempts = 5;
   int checkpoint_every_records = 1000;
+  std::string witness_dir;  // "" = no witness copy.
   GatewayTestHooks hooks;
 };
 
