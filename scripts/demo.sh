@@ -34,6 +34,8 @@ echo "== an auditor (ICO) asks the gateway for the exchange's whole story (the q
 "$AUDIT" show "$MSG" --gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI" --reason "demo: s.62 log review"
 echo "== the auditor proves the log is complete and unaltered through the gateway (signed checkpoint + consistency)"
 "$AUDIT" verify --gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
+echo "== Border Force proves its receipt's record (audit index 0) is in the signed log"
+"$AUDIT" prove 0 --gateway "$GW" --as uk-border-force --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
 echo "== stopping the gateway (it signs a final checkpoint), then verifying the files offline"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || true
 "$AUDIT" verify --log "$PORTCULLIS_STATE/audit.log" --public-key "$PORTCULLIS_PKI/audit/signing.pub"

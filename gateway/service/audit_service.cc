@@ -170,6 +170,12 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(grpc::CallbackServerCo
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status status = party.status();
   std::optional<Checkpoint> latest = audit_->LatestCheckpoint();
+  if (status.ok() && request->tree_size() == 0 && (!latest || latest->size <= request->index()) &&
+      request->index() < audit_->size()) {
+    // A fresh receipt: sign a checkpoint now rather than make the caller wait for the next one.
+    absl::StatusOr<Checkpoint> fresh = audit_->CheckpointNow();
+    if (fresh.ok()) latest = *fresh;
+  }
   uint64_t tree_size = request->tree_size() != 0 ? request->tree_size() : (latest ? latest->size : 0);
   if (status.ok()) {
     record.actor_party = (*party)->id;

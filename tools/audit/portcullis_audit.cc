@@ -5,6 +5,7 @@
 //   portcullis-audit search  SOURCE [filters] [--limit N]
 //   portcullis-audit show    MESSAGE_ID SOURCE
 //   portcullis-audit export  SOURCE --format jsonl|csv [--out FILE] [filters]
+//   portcullis-audit prove   INDEX SOURCE --public-key PEM
 //
 // SOURCE is --log FILE (the gateway's files, read directly) or --gateway ADDR
 // --as PARTY --reason TEXT (the Audit service, over mTLS as an auditor; the
@@ -56,6 +57,9 @@ commands:
   search                  records matching the filters, as a table (or --json)
   show MESSAGE_ID         one exchange's story (submitted, delivered, acknowledged, consulted) as a timeline
   export                  matching records as JSON Lines or CSV (--format jsonl|csv, --out FILE)
+  prove INDEX             prove that record INDEX (a receipt's audit index) is in the log: an RFC 6962
+                          inclusion proof checked against a signed checkpoint (needs --public-key).
+                          Through --gateway any party may prove the records of its own messages
 
 where the records come from (one of):
   --log FILE              the gateway's audit log file (its .checkpoints file is read next to it)
@@ -80,12 +84,13 @@ exit codes: 0 fine, 1 verification found a problem, 2 usage error, 3 input could
 )";
 
 struct Args {
-  std::string command, message_id_arg;
+  std::string command, positional;
   std::string log, gateway, as, pki, cert, key, ca, crl_dir, reason;
   std::string public_key, format = "jsonl", out;
   std::vector<std::string> witnesses;
   RecordFilter filter;
   uint64_t limit = 200;
+  uint64_t index = 0;  // prove
   bool json = false;
 };
 
@@ -109,7 +114,8 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
     return kOk;
   }
   a->command = rest[0];
-  if (a->command != "verify" && a->command != "search" && a->command != "show" && a->command != "export") {
+  if (a->command != "verify" && a->command != "search" && a->command != "show" && a->command != "export" &&
+      a->command != "prove") {
     return Usage(absl::StrCat("unknown command '", a->command, "'"));
   }
   const char* env_pki = std::getenv("PORTCULLIS_PKI");
@@ -133,8 +139,8 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
       return kOk;
     }
     if (flag.rfind("--", 0) != 0) {
-      if (a->command == "show" && a->message_id_arg.empty()) {
-        a->message_id_arg = flag;
+      if ((a->command == "show" || a->command == "prove") && a->positional.empty()) {
+        a->positional = flag;
         continue;
       }
       return Usage(absl::StrCat("unexpected argument '", flag, "'"));
@@ -159,12 +165,18 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
   if (!a->gateway.empty() && a->as.empty() && a->cert.empty()) {
     return Usage("--gateway needs your auditor certificate: --as PARTY (or --cert/--key)");
   }
-  if (!a->gateway.empty() && a->command != "verify" && a->reason.empty()) {
+  if (!a->gateway.empty() && a->command != "verify" && a->command != "prove" && a->reason.empty()) {
     return Usage("--reason is required through the gateway: it is recorded with your identity");
   }
   if (a->command == "show") {
-    if (a->message_id_arg.empty()) return Usage("show needs a MESSAGE_ID");
-    a->filter.message_id = a->message_id_arg;
+    if (a->positional.empty()) return Usage("show needs a MESSAGE_ID");
+    a->filter.message_id = a->positional;
+  }
+  if (a->command == "prove") {
+    if (a->positional.empty() || !absl::SimpleAtoi(a->positional, &a->index)) {
+      return Usage("prove needs the record's INDEX (a number: the audit index on a receipt)");
+    }
+    if (a->public_key.empty()) return Usage("prove needs --public-key: a proof is only worth the checkpoint's signature");
   }
   if (a->command == "export" && a->format != "jsonl" && a->format != "csv") {
     return Usage(absl::StrCat("--format must be jsonl or csv, not '", a->format, "'"));
@@ -336,13 +348,13 @@ int Show(const Args& a) {
   });
   if (!s.ok()) return Fail(s);
   if (a.json) {
-    std::cout << "{\"message_id\":" << JsonString(a.message_id_arg) << ",\"events\":[";
+    std::cout << "{\"message_id\":" << JsonString(a.positional) << ",\"events\":[";
     for (size_t i = 0; i < story.size(); ++i) std::cout << (i ? "," : "") << story[i].line;
     std::cout << "]}\n";
     return kOk;
   }
   if (story.empty()) {
-    std::cout << "no record of message '" << a.message_id_arg << "'\n";
+    std::cout << "no record of message '" << a.positional << "'\n";
     return kOk;
   }
   const AuditRecord& first = story.front().record;
@@ -505,12 +517,111 @@ int VerifyGateway(const Args& a) {
   return code;
 }
 
+// An inclusion proof for record a.index, checked against a signed checkpoint.
+struct Proof {
+  std::string line;
+  Checkpoint checkpoint;
+  std::vector<merkle::Hash> path;
+};
+
+absl::StatusOr<Proof> ProofFromFiles(const Args& a) {
+  auto checkpoints = ReadCheckpointFile(a.log + ".checkpoints");
+  if (!checkpoints.ok()) return checkpoints.status();
+  if (checkpoints->empty() || checkpoints->back().size <= a.index) {
+    return absl::FailedPreconditionError(absl::StrCat("record ", a.index, " is not covered by a signed checkpoint in ",
+                                                      a.log, ".checkpoints yet"));
+  }
+  Proof p;
+  p.checkpoint = checkpoints->back();
+  std::ifstream in(a.log, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", a.log));
+  merkle::MemoryLeafSource leaves;
+  merkle::MerkleTree tree(&leaves);
+  std::string line;
+  while (leaves.size() < p.checkpoint.size && std::getline(in, line) && !in.eof()) {
+    if (leaves.size() == a.index) p.line = line;
+    leaves.Add(merkle::LeafHash(line));
+    tree.Append(merkle::LeafHash(line));
+  }
+  if (leaves.size() < p.checkpoint.size) {
+    return absl::DataLossError(absl::StrCat(a.log, " holds fewer records than its checkpoint (",
+                                            p.checkpoint.size, "): run `portcullis-audit verify`"));
+  }
+  auto path = tree.InclusionProof(a.index, p.checkpoint.size);
+  if (!path.ok()) return path.status();
+  p.path = *std::move(path);
+  return p;
+}
+
+absl::StatusOr<Proof> ProofFromGateway(const Args& a) {
+  auto channel = Dial(a);
+  if (!channel.ok()) return channel.status();
+  auto stub = v1::Audit::NewStub(*channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::InclusionProofRequest req;
+  req.set_index(a.index);
+  v1::InclusionProof resp;
+  grpc::Status s = stub->GetInclusionProof(&ctx, req, &resp);
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("GetInclusionProof: ", adapters::DescribeStatus(s)));
+  if (!resp.has_checkpoint()) return absl::DataLossError("the gateway sent a proof without its signed checkpoint");
+  const v1::SignedCheckpoint& c = resp.checkpoint();
+  Proof p;
+  p.line = resp.leaf_line();
+  p.checkpoint = Checkpoint{c.tree_size(), c.root_hash(), TimeUtil::TimestampToMicroseconds(c.time()), c.key_id(),
+                            c.signature()};
+  for (const auto& h : resp.path()) {
+    p.path.emplace_back();
+    if (!merkle::FromHex(h, &p.path.back())) return absl::DataLossError("the proof holds a malformed hash");
+  }
+  if (resp.tree_size() != c.tree_size() || resp.index() != a.index) {
+    return absl::DataLossError("the proof does not match its checkpoint");
+  }
+  return p;
+}
+
+int Prove(const Args& a) {
+  auto verifier = CheckpointVerifier::Load(a.public_key);
+  if (!verifier.ok()) return Fail(verifier.status());
+  auto proof = a.log.empty() ? ProofFromGateway(a) : ProofFromFiles(a);
+  if (!proof.ok()) return Fail(proof.status());
+  const Checkpoint& c = proof->checkpoint;
+  std::string problem;
+  merkle::Hash root;
+  auto record = ParseLine(proof->line);
+  if (absl::Status v = (*verifier)->Verify(c); !v.ok()) {
+    problem = absl::StrCat("the checkpoint's signature is not valid: ", v.message());
+  } else if (!merkle::FromHex(c.root, &root) ||
+             !merkle::VerifyInclusion(a.index, c.size, merkle::LeafHash(proof->line), proof->path, root)) {
+    problem = absl::StrCat("the audit path does not lead from record ", a.index, " to the signed root");
+  } else if (!record.ok() || record->index != a.index) {
+    problem = absl::StrCat("the record is not a valid audit line for index ", a.index);
+  }
+  if (a.json) {
+    std::cout << "{\"proved\":" << (problem.empty() ? "true" : "false") << ",\"index\":" << a.index
+              << ",\"tree_size\":" << c.size << ",\"root\":" << JsonString(c.root)
+              << ",\"path_length\":" << proof->path.size() << ",\"record\":" << proof->line;
+    if (!problem.empty()) std::cout << ",\"problem\":" << JsonString(problem);
+    std::cout << "}\n";
+  } else if (!problem.empty()) {
+    std::cout << "NOT PROVED: " << problem << "\n";
+  } else {
+    std::cout << "PROVED: record " << a.index << " (" << record->action << " " << record->message_id << ", "
+              << record->outcome << ", " << FormatRecordTime(record->time_micros) << ")\n"
+              << "    is in the log signed at size " << c.size << ", root " << c.root << "\n"
+              << "    (" << proof->path.size() << "-hash audit path; checkpoint signed by key " << c.key_id << " at "
+              << FormatRecordTime(c.time_micros) << ")\n";
+  }
+  return problem.empty() ? kOk : kTampered;
+}
+
 int Main(int argc, char** argv) {
   Args a;
   if (std::optional<int> code = Parse(argc, argv, &a)) return *code;
   if (a.command == "verify") return a.log.empty() ? VerifyGateway(a) : VerifyFiles(a);
   if (a.command == "search") return Search(a);
   if (a.command == "show") return Show(a);
+  if (a.command == "prove") return Prove(a);
   return Export(a);
 }
 
