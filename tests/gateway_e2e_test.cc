@@ -1,4 +1,6 @@
 // End-to-end tests: the real gateway on loopback with real mTLS.
+#include <atomic>
+#include <memory>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -205,6 +207,45 @@ TEST(GatewayE2E, PushDeliveryToPartnerEndpointIsAcknowledged) {
   EXPECT_EQ((*endpoint)->stored_count(), 1);
   EXPECT_TRUE(h.WaitForAudit({"\"action\":\"deliver\"", "\"outcome\":\"delivered\"", "PUSH-1"}));
   EXPECT_TRUE(h.WaitForAudit({"\"action\":\"acknowledge\"", "EUROPOL-LO-17"}));
+}
+
+// Once the audit log cannot record, deliveries of accepted messages are held:
+// nothing is disclosed that could not be recorded.
+TEST(GatewayE2E, PushDeliveriesAreHeldWhileTheAuditLogCannotRecord) {
+  adapters::PartnerEndpointOptions eo;
+  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
+  eo.inbox_dir = MakeTempDir("europol-inbox-held");
+  eo.officer = "EUROPOL-LO-17";
+  auto probe = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  const int port = (*probe)->port();
+  (*probe)->Shutdown();
+  probe->reset();
+
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(port);
+  ho.max_attempts = 50;
+  ho.hooks.audit_fault_injector = [fail](absl::string_view op) {
+    return *fail && op == "sync" ? absl::UnavailableError("injected fdatasync failure: EIO") : absl::OkStatus();
+  };
+  GatewayHarness h("push-held", ho);
+  auto bf = h.Client("parties/uk-border-force");
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*bf, SampleReferral("HELD-1"), &receipt).ok());
+  *fail = true;  // The endpoint is down: the next failed attempt's record cannot be written.
+  for (int i = 0; i < 100 && h.gateway()->audit()->Health().ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(h.gateway()->audit()->Health().ok());
+
+  eo.listen_address = ho.europol_push_address;
+  eo.gateway_address = h.address();
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  // Retries come every 50-500 ms: without the hold the endpoint would have it well within this.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ((*endpoint)->stored_count(), 0);
 }
 
 }  // namespace

@@ -77,6 +77,17 @@ void Dispatcher::SchedulerLoop() {
 }
 
 void Dispatcher::StartAttempt(const Job& job) {
+  if (!audit_->Health().ok()) {
+    // No disclosure that could not be recorded: hold the delivery (without
+    // spending an attempt) until the audit log works again.
+    Job later = job;
+    later.due = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    Schedule(std::move(later));
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+    cv_.notify_all();
+    return;
+  }
   auto message = store_->Get(job.sender, job.message_id);
   const Party* party = config_->FindParty(job.recipient);
   if (!message.ok() || party == nullptr) {
