@@ -264,6 +264,17 @@ TEST(AuditTamper, TwoHistoriesUnderOneKeyAreCaughtByTheWitness) {
   EXPECT_EQ(r->problem->index, uint64_t{kCheckpointEvery});
 }
 
+TEST(AuditTamper, ALogWithoutAnyCheckpointIsNotPassedAsProven) {
+  SampleLog s = MakeLog("no-checkpoints");
+  fs::remove(s.log + ".checkpoints");
+  VerifyReport r = Verify(s, /*with_witness=*/false);
+  ASSERT_TRUE(r.problem.has_value());
+  EXPECT_STREQ(TamperKindName(r.problem->kind), "unsigned");
+  EXPECT_EQ(r.problem->index, 0u);
+  // With the witness's copies the log is proven again.
+  EXPECT_FALSE(Verify(s).problem.has_value());
+}
+
 TEST(AuditRecovery, TornTailIsTruncatedAndTheLogContinues) {
   SampleLog s = MakeLog("torn");
   std::ofstream(s.log, std::ios::app | std::ios::binary) << "{\"index\":50,\"time\":\"2026-";

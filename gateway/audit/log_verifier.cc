@@ -104,6 +104,7 @@ const char* TamperKindName(TamperKind kind) {
     case TamperKind::kRewritten: return "rewritten";
     case TamperKind::kCheckpointInvalid: return "checkpoint_invalid";
     case TamperKind::kWitnessMismatch: return "witness_mismatch";
+    case TamperKind::kUnsigned: return "unsigned";
   }
   return "unknown";
 }
@@ -249,6 +250,15 @@ absl::StatusOr<VerifyReport> VerifyLog(const VerifyOptions& options) {
     last_good = size;
     report.signed_size = size;
     report.signed_root = c->root;
+  }
+  if (verifier != nullptr && report.records > 0 && by_size.empty()) {
+    // Without any checkpoint a log proves nothing: a missing .checkpoints
+    // file is how a truncation or rewrite would try to hide.
+    report.problem = VerifyProblem{TamperKind::kUnsigned, 0,
+                                   absl::StrCat("no signed checkpoint covers any of the ", report.records,
+                                                " records, so the log cannot be proven complete or unaltered (",
+                                                cpath, " is missing or empty, and no witness copy was given)")};
+    return report;
   }
   if (report.records > report.signed_size && !by_size.empty()) {
     report.warnings.push_back(absl::StrCat(report.records - report.signed_size,

@@ -26,6 +26,7 @@ enum class TamperKind {
   kRewritten,          // Consistent chain, but not the log the checkpoints signed.
   kCheckpointInvalid,  // A checkpoint's signature, key or order is wrong.
   kWitnessMismatch,    // A witness holds a different checkpoint for the same size.
+  kUnsigned,           // Records, a public key, but no checkpoint at all: nothing is proven.
 };
 
 // "modified", "deleted", ... (stable words for scripts).

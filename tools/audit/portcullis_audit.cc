@@ -75,7 +75,7 @@ verify:
 
 filters (search, export):
   --message-id ID  --case REF  --party PARTY  --officer ID  --action ACTION  --outcome OUTCOME
-  --from TIME  --to TIME  (RFC 3339, e.g. 2026-11-28T00:00:00Z)   --limit N (search: default 200)
+  --from TIME  --to TIME  (RFC 3339, e.g. 2026-11-28T00:00:00Z; from inclusive, to exclusive)   --limit N (search: default 200)
 
 output:
   --json                  machine-readable output (one JSON document)
@@ -145,7 +145,12 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
       }
       return Usage(absl::StrCat("unexpected argument '", flag, "'"));
     }
-    if (i + 1 >= rest.size()) return Usage(absl::StrCat(flag, " needs a value"));
+    const bool known = strings.count(flag) > 0 || flag == "--witness" || flag == "--limit" || flag == "--from" ||
+                       flag == "--to";
+    if (!known) return Usage(absl::StrCat("unknown option '", flag, "'"));
+    if (i + 1 >= rest.size() || rest[i + 1].rfind("--", 0) == 0) {
+      return Usage(absl::StrCat(flag, " needs a value"));
+    }
     const std::string& value = rest[++i];
     if (auto it = strings.find(flag); it != strings.end()) {
       *it->second = value;
@@ -440,7 +445,12 @@ int PrintReport(const Args& a, const VerifyReport& r, const std::string& source)
     std::cout << "]}\n";
   } else if (r.problem) {
     std::cout << "FAILED: " << TamperKindName(r.problem->kind) << " at record " << r.problem->index << "\n  "
-              << r.problem->message << "\n  (" << r.records << " records before it verified)\n";
+              << r.problem->message << "\n";
+    const TamperKind k = r.problem->kind;
+    if (k == TamperKind::kModified || k == TamperKind::kDeleted || k == TamperKind::kInserted ||
+        k == TamperKind::kReordered) {
+      std::cout << "  (the " << r.records << " records before it verified)\n";
+    }
   } else {
     std::cout << "OK: " << r.records << " records from " << source << ", hash chain intact\n"
               << "    " << r.checkpoints << " checkpoint(s)"
