@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/audit/file_audit_log.h"
+#include "gateway/audit/log_format.h"
 #include "tests/support/harness.h"
 
 namespace portcullis::testing {
@@ -91,6 +92,27 @@ TEST(FileAuditLog, HostileStringsCannotForgeOrBreakARecord) {
   EXPECT_NE(lines[0].find("x\\u000a{\\\"index\\\":99"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("\\ufffd"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("nul\\u0000inside"), std::string::npos) << lines[0];
+}
+
+TEST(FileAuditLog, HugeFieldsAndRecipientListsAreCutWithTheirSize) {
+  const std::string path = MakeTempDir("audit-huge") + "/audit.log";
+  auto log = FileAuditLog::Open(path);
+  ASSERT_TRUE(log.ok());
+  AuditRecord r = Record("huge");
+  r.detail = std::string(3 * 1024 * 1024, 'A');
+  r.justification = std::string(4095, 'j') + "\xc3\xa9" + "tail";  // A 2-byte character across the cut.
+  for (int i = 0; i < 1000; ++i) r.recipients.push_back("eu/party-" + std::to_string(i));
+  ASSERT_TRUE((*log)->AppendAndWait(r).ok());
+  auto lines = Lines(path);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_LT(lines[0].size(), 16u * 1024) << "one request made a huge record";
+  EXPECT_NE(lines[0].find("...[cut: 3145728 bytes in all]"), std::string::npos);
+  EXPECT_NE(lines[0].find(std::string(4095, 'j') + "...[cut: 4101 bytes in all]"), std::string::npos)
+      << "cut inside a UTF-8 character";
+  EXPECT_NE(lines[0].find("\"...[cut: 1000 recipients in all]\"]"), std::string::npos);
+  auto parsed = ParseLine(lines[0]);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->recipients.size(), kMaxRecipients + 1);
 }
 
 }  // namespace

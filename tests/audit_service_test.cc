@@ -163,6 +163,72 @@ TEST(AuditService, SenderGetsAnInclusionProofForItsReceiptThatVerifies) {
   EXPECT_TRUE(merkle::VerifyConsistency(first->size, cproof.new_size(), old_root, new_root, Hashes(cproof.path())));
 }
 
+grpc::Status ProofOf(GatewayHarness& h, const std::string& stem, uint64_t index, v1::InclusionProof* proof) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::InclusionProofRequest req;
+  req.set_index(index);
+  return AuditClient(h, stem)->GetInclusionProof(&ctx, req, proof);
+}
+
+uint64_t IndexOfLineWith(const std::vector<std::string>& lines, const std::vector<std::string>& needles) {
+  for (const std::string& line : lines) {
+    bool all = true;
+    for (const auto& n : needles) all = all && line.find(n) != std::string::npos;
+    if (all) return ParseLine(line)->index;
+  }
+  ADD_FAILURE() << "no audit line with all of the needles";
+  return 0;
+}
+
+TEST(AuditService, OutsidersLearnNothingFromAcknowledgementsOrProofs) {
+  GatewayHarness h("audit-outsiders");
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("LEAK-1"), &receipt).ok());
+  {
+    grpc::ClientContext ctx;
+    v1::TrackRequest tr;
+    tr.set_message_id("LEAK-1");
+    v1::TrackResponse track;
+    ASSERT_TRUE(h.Client("parties/uk-border-force")->Track(&ctx, tr, &track).ok());
+  }
+  // uk/nca, not a recipient, tries to acknowledge Border Force's message.
+  grpc::ClientContext ctx;
+  v1::AcknowledgeRequest ack;
+  ack.set_sender("uk/border-force");
+  ack.set_message_id("LEAK-1");
+  ack.set_officer("NCA-1");
+  ack.set_decision(v1::ACCEPT);
+  v1::AcknowledgeResponse ar;
+  grpc::Status s = h.Client("parties/uk-nca")->Acknowledge(&ctx, ack, &ar);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(s), "NOT_A_RECIPIENT");
+  ASSERT_TRUE(h.WaitForAudit({"\"action\":\"acknowledge\"", "\"actor_party\":\"uk/nca\"", "NOT_A_RECIPIENT"}));
+  const std::vector<std::string> lines = h.AuditLines();
+  const uint64_t refused_ack =
+      IndexOfLineWith(lines, {"\"action\":\"acknowledge\"", "\"actor_party\":\"uk/nca\""});
+  EXPECT_EQ(lines[refused_ack].find("BF-2026-004512"), std::string::npos) << "the refusal carries the case reference";
+  EXPECT_EQ(lines[refused_ack].find("LAW.EUROPOL"), std::string::npos) << "the refusal carries the legal basis";
+
+  // uk/nca gets the same answer for its own refused call, the message's
+  // records and an index far beyond the log.
+  v1::InclusionProof proof;
+  std::vector<grpc::Status> answers = {ProofOf(h, "parties/uk-nca", refused_ack, &proof),
+                                       ProofOf(h, "parties/uk-nca", receipt.audit_index(), &proof),
+                                       ProofOf(h, "parties/uk-nca", 1000000, &proof)};
+  for (const grpc::Status& a : answers) {
+    EXPECT_EQ(a.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(ReasonOf(a), "NOT_A_PARTICIPANT");
+    EXPECT_EQ(a.error_message(), answers[0].error_message());
+  }
+  // Europol, a recipient, may prove the submission but not Border Force's
+  // consultation record (which holds Border Force's address).
+  EXPECT_TRUE(ProofOf(h, "parties/eu-europol", receipt.audit_index(), &proof).ok());
+  const uint64_t track = IndexOfLineWith(lines, {"\"action\":\"track\"", "\"actor_party\":\"uk/border-force\""});
+  EXPECT_EQ(ProofOf(h, "parties/eu-europol", track, &proof).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(ProofOf(h, "parties/audit-ico", track, &proof).ok());
+}
+
 TEST(AuditService, AuditDiskFailureRefusesWorkAndAcknowledgesNothing) {
   auto fail = std::make_shared<std::atomic<bool>>(false);
   HarnessOptions o;

@@ -3,7 +3,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "absl/strings/numbers.h"
@@ -55,6 +57,22 @@ absl::StatusOr<EVP_PKEY*> ReadKey(const std::string& path, bool want_private) {
   return key;
 }
 
+absl::Status VerifyWithKey(EVP_PKEY* key, const std::string& key_id, const Checkpoint& c) {
+  if (c.key_id != key_id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("checkpoint at size ", c.size, " is signed by key ", c.key_id, ", not by ", key_id));
+  }
+  const std::string sig = absl::HexStringToBytes(c.signature);
+  const std::string text = CheckpointSignedText(c);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx != nullptr && sig.size() == 64 && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
+            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                             reinterpret_cast<const unsigned char*>(text.data()), text.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) return absl::PermissionDeniedError(absl::StrCat("checkpoint at size ", c.size, ": signature does not verify"));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string CheckpointSignedText(const Checkpoint& c) {
@@ -88,7 +106,10 @@ absl::StatusOr<Checkpoint> CheckpointFromLine(absl::string_view line) {
 absl::StatusOr<std::vector<Checkpoint>> ReadCheckpointFile(const std::string& path) {
   std::vector<Checkpoint> out;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return out;
+  if (!in) {
+    if (errno == ENOENT) return out;  // No checkpoint written yet.
+    return absl::UnavailableError(absl::StrCat("cannot read checkpoints file ", path, ": ", std::strerror(errno)));
+  }
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   size_t start = 0, line_no = 0;
   while (start < content.size()) {
@@ -114,7 +135,8 @@ absl::StatusOr<std::unique_ptr<CheckpointSigner>> CheckpointSigner::Load(const s
 
 CheckpointSigner::~CheckpointSigner() { EVP_PKEY_free(key_); }
 
-Checkpoint CheckpointSigner::Sign(uint64_t size, const std::string& root_hex, int64_t time_micros) const {
+absl::StatusOr<Checkpoint> CheckpointSigner::Sign(uint64_t size, const std::string& root_hex,
+                                                  int64_t time_micros) const {
   Checkpoint c;
   c.size = size;
   c.root = root_hex;
@@ -124,13 +146,16 @@ Checkpoint CheckpointSigner::Sign(uint64_t size, const std::string& root_hex, in
   unsigned char sig[64];
   size_t sig_len = sizeof sig;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx != nullptr && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key_) == 1 &&
-      EVP_DigestSign(ctx, sig, &sig_len, reinterpret_cast<const unsigned char*>(text.data()), text.size()) == 1) {
-    c.signature = absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(sig), sig_len));
-  }
+  const bool ok =
+      ctx != nullptr && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key_) == 1 &&
+      EVP_DigestSign(ctx, sig, &sig_len, reinterpret_cast<const unsigned char*>(text.data()), text.size()) == 1;
   EVP_MD_CTX_free(ctx);
-  return c;  // An empty signature (OpenSSL failure) fails every verification.
+  if (!ok) return absl::InternalError(absl::StrCat("OpenSSL could not sign the checkpoint at size ", size));
+  c.signature = absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(sig), sig_len));
+  return c;
 }
+
+absl::Status CheckpointSigner::Verify(const Checkpoint& c) const { return VerifyWithKey(key_, key_id_, c); }
 
 std::string CheckpointSigner::PublicKeyPem() const {
   BIO* bio = BIO_new(BIO_s_mem());
@@ -155,20 +180,6 @@ absl::StatusOr<std::unique_ptr<CheckpointVerifier>> CheckpointVerifier::Load(con
 
 CheckpointVerifier::~CheckpointVerifier() { EVP_PKEY_free(key_); }
 
-absl::Status CheckpointVerifier::Verify(const Checkpoint& c) const {
-  if (c.key_id != key_id_) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("checkpoint at size ", c.size, " is signed by key ", c.key_id, ", not by ", key_id_));
-  }
-  const std::string sig = absl::HexStringToBytes(c.signature);
-  const std::string text = CheckpointSignedText(c);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx != nullptr && sig.size() == 64 && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key_) == 1 &&
-            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
-                             reinterpret_cast<const unsigned char*>(text.data()), text.size()) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok) return absl::PermissionDeniedError(absl::StrCat("checkpoint at size ", c.size, ": signature does not verify"));
-  return absl::OkStatus();
-}
+absl::Status CheckpointVerifier::Verify(const Checkpoint& c) const { return VerifyWithKey(key_, key_id_, c); }
 
 }  // namespace portcullis

@@ -41,7 +41,10 @@ class CheckpointSigner {
   // Loads an Ed25519 private key (PEM). Errors name the file and the problem.
   static absl::StatusOr<std::unique_ptr<CheckpointSigner>> Load(const std::string& private_key_pem_path);
   ~CheckpointSigner();
-  Checkpoint Sign(uint64_t size, const std::string& root_hex, int64_t time_micros) const;
+  // INTERNAL if OpenSSL fails: an unsigned checkpoint is never produced.
+  absl::StatusOr<Checkpoint> Sign(uint64_t size, const std::string& root_hex, int64_t time_micros) const;
+  // As CheckpointVerifier::Verify, with this key's public half.
+  absl::Status Verify(const Checkpoint& checkpoint) const;
   const std::string& key_id() const { return key_id_; }
   // The public key as PEM (for `portcullis-audit verify --public-key`).
   std::string PublicKeyPem() const;

@@ -197,10 +197,11 @@ absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(FileAuditLogOpt
   r.leaves = *std::move(leaves);
   LeafReconciler reconciler(r.leaves.get());
 
-  // Recovery: check the whole chain. Only an incomplete last line (no
-  // newline) can be left by a crash, since batches are written in order and
-  // acknowledged after fdatasync: it is truncated. Any complete line that
-  // does not fit the chain is tampering or corruption: refuse to start.
+  // Recovery: check the whole chain, read-only. Only an incomplete last line
+  // (no newline) can be left by a crash, since batches are written in order
+  // and acknowledged after fdatasync; it is cut, but only once every check
+  // below has passed. Any complete line that does not fit the chain is
+  // tampering or corruption: refuse to start and change nothing.
   std::ifstream in(path, std::ios::binary);
   std::string line;
   uint64_t offset = 0;
@@ -231,16 +232,17 @@ absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(FileAuditLogOpt
     ++r.records;
     offset += line.size() + 1;
   }
+  const bool read_error = in.bad();
   in.close();
-  if (torn) {
-    if (::ftruncate(fd, static_cast<off_t>(offset)) != 0 || ::fsync(fd) != 0) {
-      return fail(ErrnoStatus("truncate torn tail of", path, errno));
-    }
-    std::fprintf(stderr, "portcullis: audit log %s: truncated an incomplete last record (torn write) at record %llu\n",
-                 path.c_str(), static_cast<unsigned long long>(r.records));
+  struct stat st;
+  if (read_error || ::fstat(fd, &st) != 0 ||
+      static_cast<uint64_t>(st.st_size) != offset + (torn ? line.size() : 0)) {
+    return fail(absl::UnavailableError(absl::StrCat("audit log ", path, ": could not read it to its end (", offset,
+                                                    " of ", read_error ? 0 : st.st_size,
+                                                    " bytes). Refusing to start")));
   }
   r.file_end = offset;
-  absl::Status s = reconciler.Finish();
+  absl::Status s = reconciler.Finish();  // The .leaves file is derived data: rewriting it is not evidence lost.
   if (!s.ok()) return fail(s);
   r.tree = std::make_unique<merkle::MerkleTree>(r.leaves.get());
   {
@@ -256,14 +258,19 @@ absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(FileAuditLogOpt
   // The log must still hold what its latest checkpoint, and the witness's
   // latest copy, signed: otherwise it was truncated or rewritten.
   int checkpoint_fd = -1;
+  const std::string local_path = path + ".checkpoints";
+  const std::string witness_path = options.witness_dir.empty() ? "" : options.witness_dir + "/checkpoints.log";
   if (signer != nullptr) {
     auto check = [&](const std::string& cpath) -> absl::StatusOr<std::optional<Checkpoint>> {
-      absl::Status cut = TruncateTornLine(cpath);
-      if (!cut.ok()) return cut;
       auto checkpoints = ReadCheckpointFile(cpath);
       if (!checkpoints.ok()) return checkpoints.status();
       if (checkpoints->empty()) return std::optional<Checkpoint>();
       const Checkpoint& last = checkpoints->back();
+      if (absl::Status v = signer->Verify(last); !v.ok()) {
+        return absl::DataLossError(absl::StrCat("audit log ", path, ": the latest checkpoint in ", cpath,
+                                                " is not validly signed by this gateway's key (", v.message(),
+                                                "). Refusing to start"));
+      }
       if (last.size > r.records) {
         return absl::DataLossError(absl::StrCat("audit log ", path, " holds ", r.records, " records but the checkpoint in ",
                                                 cpath, " covers ", last.size,
@@ -277,26 +284,64 @@ absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(FileAuditLogOpt
       }
       return std::optional<Checkpoint>(last);
     };
-    auto local = check(path + ".checkpoints");
+    auto local = check(local_path);
     if (!local.ok()) return fail(local.status());
     r.latest = *local;
-    if (!options.witness_dir.empty()) {
-      auto witness = check(options.witness_dir + "/checkpoints.log");
+    if (!witness_path.empty()) {
+      // A witness that cannot be read must not turn into "no witness": that
+      // is exactly when a log restored from an old copy would pass.
+      if (::access(options.witness_dir.c_str(), W_OK) != 0) {
+        return fail(absl::UnavailableError(absl::StrCat("audit witness folder ", options.witness_dir,
+                                                        " is not writable: ", std::strerror(errno),
+                                                        ". Refusing to start")));
+      }
+      if (r.latest && ::access(witness_path.c_str(), F_OK) != 0) {
+        return fail(absl::FailedPreconditionError(absl::StrCat(
+            "audit witness file ", witness_path, " is missing although ", local_path,
+            " holds checkpoints: the witness is not mounted, or it is new. Refusing to start; to start a new "
+            "witness, copy ", local_path, " to ", witness_path)));
+      }
+      auto witness = check(witness_path);
       if (!witness.ok()) return fail(witness.status());
     }
-    auto cfd = OpenForAppend(path + ".checkpoints");
+  }
+  // Every check passed: now cut what a crash left half-written.
+  if (torn) {
+    if (::ftruncate(fd, static_cast<off_t>(offset)) != 0 || ::fsync(fd) != 0) {
+      return fail(ErrnoStatus("truncate torn tail of", path, errno));
+    }
+    std::fprintf(stderr, "portcullis: audit log %s: truncated an incomplete last record (torn write) at record %llu\n",
+                 path.c_str(), static_cast<unsigned long long>(r.records));
+  }
+  if (signer != nullptr) {
+    for (const std::string& cpath : {local_path, witness_path}) {
+      if (cpath.empty()) continue;
+      absl::Status cut = TruncateTornLine(cpath);
+      if (!cut.ok()) return fail(cut);
+    }
+    auto cfd = OpenForAppend(local_path);
     if (!cfd.ok()) return fail(cfd.status());
     checkpoint_fd = *cfd;
+    if (!witness_path.empty()) {
+      // Created now, so that a crash before the first copy cannot look like a missing witness.
+      auto wfd = OpenForAppend(witness_path);
+      if (!wfd.ok()) {
+        ::close(checkpoint_fd);
+        return fail(wfd.status());
+      }
+      ::close(*wfd);
+    }
   }
-  auto log = std::unique_ptr<FileAuditLog>(new FileAuditLog(std::move(options), fd, checkpoint_fd, std::move(r)));
-  log->signer_ = std::move(signer);
-  return log;
+  return std::unique_ptr<FileAuditLog>(
+      new FileAuditLog(std::move(options), std::move(signer), fd, checkpoint_fd, std::move(r)));
 }
 
-FileAuditLog::FileAuditLog(FileAuditLogOptions options, int fd, int checkpoint_fd, Recovered r)
+FileAuditLog::FileAuditLog(FileAuditLogOptions options, std::unique_ptr<CheckpointSigner> signer, int fd,
+                           int checkpoint_fd, Recovered r)
     : options_(std::move(options)),
       fd_(fd),
       checkpoint_fd_(checkpoint_fd),
+      signer_(std::move(signer)),
       leaves_(std::move(r.leaves)),
       tree_(std::move(r.tree)),
       last_hash_(std::move(r.last_hash)),
@@ -305,6 +350,8 @@ FileAuditLog::FileAuditLog(FileAuditLogOptions options, int fd, int checkpoint_f
       offsets_(std::move(r.offsets)),
       latest_(std::move(r.latest)),
       last_checkpoint_time_(std::chrono::steady_clock::now()) {
+  // The witness thread first: the writer may sign (and queue a copy) at once.
+  if (signer_ != nullptr && !options_.witness_dir.empty()) witness_thread_ = std::thread([this] { WitnessLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -318,6 +365,14 @@ FileAuditLog::~FileAuditLog() {
   if (signer_ != nullptr && Health().ok()) {
     auto c = CheckpointNow();
     if (!c.ok()) std::fprintf(stderr, "portcullis: final audit checkpoint failed: %s\n", c.status().ToString().c_str());
+  }
+  if (witness_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(witness_mu_);
+      witness_stopping_ = true;
+    }
+    witness_cv_.notify_all();
+    witness_thread_.join();  // After copying what is queued.
   }
   ::close(fd_);
   if (checkpoint_fd_ >= 0) ::close(checkpoint_fd_);
@@ -433,16 +488,23 @@ absl::Status FileAuditLog::WriteBatch(std::vector<std::pair<AuditRecord, Done>>*
   if (status.ok()) status = WriteAll(fd_, buffer, options_.path);
   if (status.ok()) status = Inject("sync");
   if (status.ok() && ::fdatasync(fd_) != 0) status = ErrnoStatus("fdatasync", options_.path, errno);
-  // The leaf file is derived data (rebuilt at start): written, synced at checkpoints.
-  if (status.ok()) status = leaves_->Append(leaves);
   if (!status.ok()) {
-    // Nothing in this batch is acknowledged. A partial write leaves a tail
-    // that recovery truncates. The failure is sticky: the gateway refuses
-    // new work until an operator has fixed the disk and restarted it.
+    // Nothing in this batch is acknowledged, so none of it may stay: cut the
+    // log back to its last acknowledged record. The failure is sticky: the
+    // gateway refuses new work until an operator has fixed the disk and
+    // restarted it.
+    if (::ftruncate(fd_, static_cast<off_t>(file_end_)) != 0 || ::fdatasync(fd_) != 0) {
+      status = absl::Status(status.code(), absl::StrCat(status.message(), "; and the unacknowledged records could not be "
+                                                        "cut back (", std::strerror(errno), ")"));
+    }
     std::lock_guard<std::mutex> lock(mu_);
     failed_ = status;
     return status;
   }
+  // The records are durable and will be acknowledged. The leaf file is
+  // derived data (rebuilt at start, synced at checkpoints): if it cannot be
+  // written, later work is refused, but these records stand.
+  absl::Status leaf_status = leaves_->Append(leaves);
   for (const auto& leaf : leaves) tree_->Append(leaf);
   last_hash_ = hash;
   file_end_ = end;
@@ -450,6 +512,7 @@ absl::Status FileAuditLog::WriteBatch(std::vector<std::pair<AuditRecord, Done>>*
   size_ = index;
   offsets_.insert(offsets_.end(), offsets.begin(), offsets.end());
   ++syncs_;
+  if (!leaf_status.ok()) failed_ = leaf_status;
   return absl::OkStatus();
 }
 
@@ -466,13 +529,33 @@ absl::StatusOr<Checkpoint> FileAuditLog::SignCheckpointLocked() {
   if (!root.ok()) return root.status();
   absl::Status s = leaves_->Sync();
   if (!s.ok()) return s;
-  Checkpoint c = signer_->Sign(size, merkle::ToHex(*root), NowMicros());
+  absl::StatusOr<Checkpoint> signed_checkpoint = signer_->Sign(size, merkle::ToHex(*root), NowMicros());
+  if (!signed_checkpoint.ok()) return signed_checkpoint.status();
+  const Checkpoint& c = *signed_checkpoint;
   const std::string line = CheckpointToLine(c) + "\n";
-  const std::string cpath = options_.path + ".checkpoints";
-  s = AppendLineDurably(checkpoint_fd_, line, cpath);
+  s = AppendLineDurably(checkpoint_fd_, line, options_.path + ".checkpoints");
   if (!s.ok()) return s;
-  if (!options_.witness_dir.empty()) {
-    const std::string wpath = options_.witness_dir + "/checkpoints.log";
+  if (witness_thread_.joinable()) {
+    std::lock_guard<std::mutex> lock(witness_mu_);
+    witness_queue_.push_back(line);
+    witness_cv_.notify_one();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  latest_ = c;
+  return c;
+}
+
+// Copies checkpoints to the witness on a thread of its own: a slow or hung
+// witness (another machine's share) never holds up an exchange.
+void FileAuditLog::WitnessLoop() {
+  const std::string wpath = options_.witness_dir + "/checkpoints.log";
+  std::unique_lock<std::mutex> lock(witness_mu_);
+  for (;;) {
+    witness_cv_.wait(lock, [this] { return witness_stopping_ || !witness_queue_.empty(); });
+    if (witness_queue_.empty()) return;  // Stopping, and everything is copied.
+    std::string line = std::move(witness_queue_.front());
+    witness_queue_.pop_front();
+    lock.unlock();
     auto wfd = OpenForAppend(wpath);
     absl::Status ws = wfd.status();
     if (wfd.ok()) {
@@ -481,13 +564,11 @@ absl::StatusOr<Checkpoint> FileAuditLog::SignCheckpointLocked() {
     }
     if (!ws.ok()) {
       std::fprintf(stderr, "portcullis: audit witness copy failed: %s\n", ws.ToString().c_str());
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<std::mutex> mlock(mu_);
       ++witness_failures_;
     }
+    lock.lock();
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  latest_ = c;
-  return c;
 }
 
 absl::StatusOr<Checkpoint> FileAuditLog::CheckpointNow() {

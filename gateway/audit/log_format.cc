@@ -17,11 +17,23 @@ constexpr absl::string_view kHashKey = ",\"hash\":\"";
 constexpr absl::string_view kPrevKey = ",\"prev\":\"";
 constexpr size_t kHexLen = 64;
 
+// A caller's string, cut to kMaxFieldBytes (at a UTF-8 boundary) with a
+// marker saying how long it was: one request cannot make a huge record.
+void AppendCapped(absl::string_view value, std::string* out) {
+  if (value.size() <= kMaxFieldBytes) {
+    AppendJsonString(value, out);
+    return;
+  }
+  size_t cut = kMaxFieldBytes;
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+  AppendJsonString(absl::StrCat(value.substr(0, cut), "...[cut: ", value.size(), " bytes in all]"), out);
+}
+
 void Field(absl::string_view key, absl::string_view value, std::string* out) {
   out->append(",\"");
   out->append(key.data(), key.size());
   out->append("\":");
-  AppendJsonString(value, out);
+  AppendCapped(value, out);
 }
 
 absl::Status Bad(absl::string_view what) { return absl::DataLossError(absl::StrCat("malformed record: ", what)); }
@@ -210,9 +222,12 @@ std::string SealLine(const AuditRecord& r, absl::string_view prev_hash, std::str
   Field("case_reference", r.case_reference, &out);
   Field("sender", r.sender, &out);
   out.append(",\"recipients\":[");
-  for (size_t i = 0; i < r.recipients.size(); ++i) {
+  for (size_t i = 0; i < r.recipients.size() && i < kMaxRecipients; ++i) {
     if (i) out.push_back(',');
-    AppendJsonString(r.recipients[i], &out);
+    AppendCapped(r.recipients[i], &out);
+  }
+  if (r.recipients.size() > kMaxRecipients) {
+    absl::StrAppend(&out, ",\"...[cut: ", r.recipients.size(), " recipients in all]\"");
   }
   out.push_back(']');
   Field("classification", r.classification, &out);

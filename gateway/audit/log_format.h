@@ -16,6 +16,11 @@ namespace portcullis {
 // `prev` of record 0.
 extern const char kGenesisHash[];
 
+// Longest string field kept whole, and most recipients listed, in a record;
+// longer ones are cut with a marker giving the full size.
+inline constexpr size_t kMaxFieldBytes = 4096;
+inline constexpr size_t kMaxRecipients = 64;
+
 // The line for `record` (its index already set) chained to `prev_hash`
 // (hex), without a newline. Sets *hash to the new line's `hash`.
 std::string SealLine(const AuditRecord& record, absl::string_view prev_hash, std::string* hash);

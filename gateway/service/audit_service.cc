@@ -145,12 +145,12 @@ grpc::ServerUnaryReactor* AuditService::GetCheckpoint(grpc::CallbackServerContex
   AuditRecord record = CallRecord("audit_checkpoint", *context);
   absl::Status status = RequireAuditor(*context, *config_, &record).status();
   if (status.ok()) {
-    // The latest signed checkpoint, signed afresh if the log has grown since:
-    // an auditor always gets a checkpoint covering every record so far.
-    absl::StatusOr<Checkpoint> c = audit_->CheckpointNow();
-    if (!c.ok()) {
-      status = Refuse(absl::StatusCode::kUnavailable, "CHECKPOINT_UNAVAILABLE", "",
-                      absl::StrCat("the gateway could not sign a checkpoint: ", c.status().message()));
+    // The latest signed checkpoint, signed afresh (at most once a second) if
+    // the log has grown since.
+    std::optional<Checkpoint> c = CoveringCheckpoint(audit_->size());
+    if (!c) {
+      status = Refuse(absl::StatusCode::kUnavailable, "NOT_YET_CHECKPOINTED", "",
+                      "no checkpoint has been signed yet; retry in a second");
     } else {
       ToProto(*c, response);
       record.outcome = "ok";
@@ -162,6 +162,34 @@ grpc::ServerUnaryReactor* AuditService::GetCheckpoint(grpc::CallbackServerContex
   return reactor;
 }
 
+// A record a party other than an auditor may prove: one of its own exchange's
+// records (submission, delivery, acknowledgement) where it is the sender or a
+// recipient. Consultation records (which carry other parties' addresses) and
+// others' refused calls are for auditors.
+static bool MayProve(const Party& party, const AuditRecord& r) {
+  if (party.kind == PartyKind::kAuditor) return true;
+  if (r.action != "submit" && r.action != "deliver" && r.action != "acknowledge") return false;
+  if (r.sender == party.id) return true;
+  for (const auto& p : r.recipients) {
+    if (p == party.id) return true;
+  }
+  return false;
+}
+
+std::optional<Checkpoint> AuditService::CoveringCheckpoint(uint64_t min_size) {
+  std::optional<Checkpoint> latest = audit_->LatestCheckpoint();
+  if (latest && latest->size >= min_size) return latest;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_fresh_checkpoint_ < kFreshCheckpointInterval) return latest;
+    last_fresh_checkpoint_ = now;
+  }
+  absl::StatusOr<Checkpoint> fresh = audit_->CheckpointNow();
+  if (fresh.ok()) return *fresh;
+  return latest;
+}
+
 grpc::ServerUnaryReactor* AuditService::GetInclusionProof(grpc::CallbackServerContext* context,
                                                           const v1::InclusionProofRequest* request,
                                                           v1::InclusionProof* response) {
@@ -169,51 +197,65 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(grpc::CallbackServerCo
   AuditRecord record = CallRecord("audit_proof", *context);
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status status = party.status();
-  std::optional<Checkpoint> latest = audit_->LatestCheckpoint();
-  if (status.ok() && request->tree_size() == 0 && (!latest || latest->size <= request->index()) &&
-      request->index() < audit_->size()) {
-    // A fresh receipt: sign a checkpoint now rather than make the caller wait for the next one.
-    absl::StatusOr<Checkpoint> fresh = audit_->CheckpointNow();
-    if (fresh.ok()) latest = *fresh;
-  }
-  uint64_t tree_size = request->tree_size() != 0 ? request->tree_size() : (latest ? latest->size : 0);
+  std::string line;
   if (status.ok()) {
     record.actor_party = (*party)->id;
-    if (request->index() >= tree_size) {
-      status = Refuse(absl::StatusCode::kOutOfRange, "NOT_YET_CHECKPOINTED", "index",
-                      absl::StrCat("record ", request->index(), " is not covered by tree size ", tree_size,
-                                   "; retry after the next checkpoint"));
-    } else if (tree_size > audit_->size()) {
-      status = Refuse(absl::StatusCode::kOutOfRange, "FIELD_INVALID", "tree_size", "exceeds the log");
+    const bool auditor = (*party)->kind == PartyKind::kAuditor;
+    // One answer to a non-auditor whether the index is beyond the log or not
+    // its record: it learns nothing about other parties' records.
+    const absl::Status not_yours = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_PARTICIPANT", "index",
+                                          "inclusion proofs are given to auditors, and to the sender and "
+                                          "recipients for their message's submission, delivery and "
+                                          "acknowledgement records");
+    absl::StatusOr<std::vector<std::string>> lines =
+        request->index() < audit_->size() ? audit_->ReadLines(request->index(), 1)
+                                          : absl::StatusOr<std::vector<std::string>>(std::vector<std::string>());
+    absl::StatusOr<AuditRecord> r = absl::NotFoundError("no such record");
+    if (lines.ok() && lines->size() == 1) {
+      line = (*lines)[0];
+      r = ParseLine(line);
     }
-  }
-  if (status.ok()) {
-    auto lines = audit_->ReadLines(request->index(), 1);
-    absl::StatusOr<AuditRecord> r = lines.ok() && lines->size() == 1 ? ParseLine((*lines)[0])
-                                                                     : absl::StatusOr<AuditRecord>(lines.status());
-    if (!r.ok()) {
-      status = absl::InternalError(absl::StrCat("audit record ", request->index(), ": ", r.status().message()));
+    if (!lines.ok()) {
+      status = absl::UnavailableError(absl::StrCat("audit log: ", lines.status().message()));
+    } else if (!r.ok()) {
+      status = auditor ? Refuse(absl::StatusCode::kOutOfRange, "INDEX_OUT_OF_RANGE", "index",
+                                absl::StrCat("the log holds ", audit_->size(), " records"))
+                       : not_yours;
+    } else if (!MayProve(**party, *r)) {
+      status = not_yours;
     } else {
       record.message_id = r->message_id;
       record.case_reference = r->case_reference;
-      bool involved = (*party)->kind == PartyKind::kAuditor || r->sender == (*party)->id;
-      for (const auto& p : r->recipients) involved = involved || p == (*party)->id;
-      if (!involved) {
-        status = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_PARTICIPANT", "index",
-                        "inclusion proofs are given to auditors and to the parties of the message");
-      } else {
-        auto proof = audit_->InclusionProof(request->index(), tree_size);
-        status = proof.status();
-        if (proof.ok()) {
-          response->set_index(request->index());
-          response->set_tree_size(tree_size);
-          response->set_leaf_line((*lines)[0]);
-          for (auto& h : *proof) response->add_path(std::move(h));
-          if (latest && latest->size == tree_size) ToProto(*latest, response->mutable_checkpoint());
-          record.outcome = "ok";
-          record.detail = absl::StrCat("index=", request->index(), " tree_size=", tree_size);
-        }
-      }
+    }
+  }
+  uint64_t tree_size = request->tree_size();
+  std::optional<Checkpoint> checkpoint;
+  if (status.ok() && tree_size == 0) {
+    // A fresh receipt is covered by a checkpoint signed on the spot (at most
+    // one a second), rather than after the next periodic one.
+    checkpoint = CoveringCheckpoint(request->index() + 1);
+    tree_size = checkpoint ? checkpoint->size : 0;
+    if (tree_size <= request->index()) {
+      status = Refuse(absl::StatusCode::kUnavailable, "NOT_YET_CHECKPOINTED", "index",
+                      absl::StrCat("record ", request->index(), " is not covered by a signed checkpoint yet; "
+                                   "retry in a second"));
+    }
+  } else if (status.ok() && (tree_size <= request->index() || tree_size > audit_->size())) {
+    status = Refuse(absl::StatusCode::kOutOfRange, "FIELD_INVALID", "tree_size",
+                    absl::StrCat("must be above index ", request->index(), " and at most the log's ", audit_->size(),
+                                 " records"));
+  }
+  if (status.ok()) {
+    auto proof = audit_->InclusionProof(request->index(), tree_size);
+    status = proof.status();
+    if (proof.ok()) {
+      response->set_index(request->index());
+      response->set_tree_size(tree_size);
+      response->set_leaf_line(line);
+      for (auto& h : *proof) response->add_path(std::move(h));
+      if (checkpoint && checkpoint->size == tree_size) ToProto(*checkpoint, response->mutable_checkpoint());
+      record.outcome = "ok";
+      record.detail = absl::StrCat("index=", request->index(), " tree_size=", tree_size);
     }
   }
   if (!status.ok()) {

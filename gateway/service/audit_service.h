@@ -10,7 +10,10 @@
 #ifndef PORTCULLIS_GATEWAY_SERVICE_AUDIT_SERVICE_H_
 #define PORTCULLIS_GATEWAY_SERVICE_AUDIT_SERVICE_H_
 
+#include <chrono>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include "gateway/audit/audit_log.h"
 #include "gateway/config/config.h"
@@ -38,8 +41,15 @@ class AuditService final : public v1::Audit::CallbackService {
                                                 v1::ConsistencyProof* response) override;
 
  private:
+  static constexpr std::chrono::seconds kFreshCheckpointInterval{1};
+  // The latest checkpoint if it covers `min_size` records; else one signed
+  // now, unless one was signed on demand less than a second ago.
+  std::optional<Checkpoint> CoveringCheckpoint(uint64_t min_size);
+
   std::shared_ptr<const Config> config_;
   AuditLog* audit_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point last_fresh_checkpoint_;
 };
 
 // Fills a SignedCheckpoint message from a checkpoint.

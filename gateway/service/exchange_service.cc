@@ -15,12 +15,15 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-bool IsParticipant(const MessageRecord& m, const std::string& party) {
-  if (m.envelope.sender() == party) return true;
+bool IsRecipient(const MessageRecord& m, const std::string& party) {
   for (const auto& r : m.envelope.recipients()) {
     if (r == party) return true;
   }
   return false;
+}
+
+bool IsParticipant(const MessageRecord& m, const std::string& party) {
+  return m.envelope.sender() == party || IsRecipient(m, party);
 }
 
 void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
@@ -211,7 +214,12 @@ grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerConte
     } else {
       auto message = store_->Get(request->sender(), request->message_id());
       status = message.status();
-      if (message.ok()) {
+      if (message.ok() && !IsRecipient(**message, (*party)->id)) {
+        status = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_RECIPIENT", "sender",
+                        "only a recipient of the message may acknowledge or reject it");
+      } else if (message.ok()) {
+        // Only now, with the caller a recipient, does the record carry the
+        // message's details (a refused caller must not see them in its proofs).
         const MessageRecord& m = **message;
         AuditRecord r = ExchangeAuditRecord("acknowledge", m.envelope, m.receipt.envelope_sha256());
         r.actor_party = record.actor_party;
