@@ -41,6 +41,18 @@ int64_t NowMicros() {
 void AppendJsonString(absl::string_view s, std::string* out) {
   out->push_back('"');
   for (size_t i = 0; i < s.size();) {
+    // Fast path: a run of printable ASCII that needs no escape, appended at once.
+    size_t run = i;
+    while (run < s.size()) {
+      const unsigned char b = static_cast<unsigned char>(s[run]);
+      if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out->append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       out->push_back('\\');

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/digest.h"
 
 namespace portcullis::merkle {
 namespace {
@@ -37,24 +38,18 @@ Hash PerfectRoot(std::vector<Hash> level) {
 }  // namespace
 
 Hash LeafHash(absl::string_view leaf_bytes) {
-  const unsigned char prefix = 0x00;
   Hash h;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, &prefix, 1);
-  EVP_DigestUpdate(ctx, leaf_bytes.data(), leaf_bytes.size());
-  EVP_DigestFinal_ex(ctx, h.data(), nullptr);
-  EVP_MD_CTX_free(ctx);
+  Sha256Into(absl::string_view("\0", 1), leaf_bytes, h.data());
   return h;
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {
-  unsigned char buf[65];
+  char buf[65];
   buf[0] = 0x01;
   std::copy(left.begin(), left.end(), buf + 1);
   std::copy(right.begin(), right.end(), buf + 33);
   Hash h;
-  SHA256(buf, sizeof buf, h.data());
+  Sha256Into(absl::string_view(buf, sizeof buf), absl::string_view(), h.data());
   return h;
 }
 
