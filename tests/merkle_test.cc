@@ -183,5 +183,36 @@ TEST(Merkle, CacheHoldsAboutTwoNodesPerBlock) {
   EXPECT_GE(tree.cached_nodes(), 100u);
 }
 
+// Counts reads, so tests can see what the tree serves from memory.
+class CountingLeafSource final : public LeafSource {
+ public:
+  explicit CountingLeafSource(const MemoryLeafSource* inner) : inner_(inner) {}
+  absl::Status ReadLeaves(uint64_t begin, uint64_t end, std::vector<Hash>* out) const override {
+    ++reads;
+    return inner_->ReadLeaves(begin, end, out);
+  }
+  mutable int reads = 0;
+
+ private:
+  const MemoryLeafSource* inner_;
+};
+
+TEST(Merkle, TheRootOfTheWholeTreeNeedsNoLeafReads) {
+  MemoryLeafSource src;
+  CountingLeafSource counting(&src);
+  MerkleTree tree(&counting, 4);
+  const std::vector<Hash> d = LeafHashes(16 * 10 + 5);  // Ten cached blocks and an incomplete one.
+  for (const Hash& h : d) {
+    src.Add(h);
+    tree.Append(h);
+  }
+  ASSERT_EQ(*tree.Root(d.size()), NaiveRoot(d, 0, d.size()));
+  EXPECT_EQ(counting.reads, 0) << "the incomplete last block was read back instead of served from memory";
+  std::vector<Hash> want;
+  NaivePath(d, 162, 0, d.size(), &want);
+  EXPECT_EQ(*tree.InclusionProof(162, d.size()), want);
+  EXPECT_EQ(counting.reads, 0);
+}
+
 }  // namespace
 }  // namespace portcullis::merkle

@@ -122,6 +122,16 @@ size_t MerkleTree::cached_nodes() const {
   return n;
 }
 
+absl::Status MerkleTree::ReadLeaves(uint64_t begin, uint64_t end, std::vector<Hash>* out) const {
+  const uint64_t pending_begin = size_ - pending_.size();
+  if (begin >= pending_begin) {  // The incomplete last block is in memory: no read.
+    out->assign(pending_.begin() + static_cast<ptrdiff_t>(begin - pending_begin),
+                pending_.begin() + static_cast<ptrdiff_t>(end - pending_begin));
+    return absl::OkStatus();
+  }
+  return leaves_->ReadLeaves(begin, end, out);
+}
+
 absl::StatusOr<Hash> MerkleTree::Subtree(uint64_t begin, uint64_t end) const {
   const uint64_t n = end - begin;
   if (n == 0) return EmptyRoot();
@@ -132,7 +142,7 @@ absl::StatusOr<Hash> MerkleTree::Subtree(uint64_t begin, uint64_t end) const {
       if (static_cast<size_t>(level) < levels_.size() && j < levels_[level].size()) return levels_[level][j];
     } else {
       std::vector<Hash> leaves;
-      absl::Status s = leaves_->ReadLeaves(begin, end, &leaves);
+      absl::Status s = ReadLeaves(begin, end, &leaves);
       if (!s.ok()) return s;
       if (leaves.size() != n) return absl::DataLossError("leaf source returned a short read");
       return PerfectRoot(std::move(leaves));
@@ -140,7 +150,7 @@ absl::StatusOr<Hash> MerkleTree::Subtree(uint64_t begin, uint64_t end) const {
   }
   if (n == 1) {
     std::vector<Hash> leaves;
-    absl::Status s = leaves_->ReadLeaves(begin, end, &leaves);
+    absl::Status s = ReadLeaves(begin, end, &leaves);
     if (!s.ok()) return s;
     return leaves.at(0);
   }

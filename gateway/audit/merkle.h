@@ -56,6 +56,9 @@ class MerkleTree {
 
  private:
   absl::StatusOr<Hash> Subtree(uint64_t begin, uint64_t end) const;  // MTH(D[begin:end]), caller holds lock.
+  // Leaves [begin, end) within one block: from pending_ for the incomplete
+  // last block, else from the LeafSource. Caller holds lock.
+  absl::Status ReadLeaves(uint64_t begin, uint64_t end, std::vector<Hash>* out) const;
   absl::Status Path(uint64_t index, uint64_t begin, uint64_t end, std::vector<Hash>* out) const;
   absl::Status SubProof(uint64_t m, uint64_t begin, uint64_t end, bool complete, std::vector<Hash>* out) const;
 
