@@ -139,7 +139,20 @@ TEST(AuditCrash, EveryReceiptSurvivesKillNineAndTheLogVerifies) {
         }
       });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 700)(rng)));
+    // Kill under load: once receipts are flowing this round (slow builds such
+    // as ASan take a while to connect), at a random moment after that.
+    const size_t before = [&] {
+      std::lock_guard<std::mutex> lock(receipts_mu);
+      return receipts.size();
+    }();
+    for (int i = 0; i < 600; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(receipts_mu);
+        if (receipts.size() >= before + 20) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(rng)));
     gateway->Kill();
     stop = true;
     for (auto& t : clients) t.join();
