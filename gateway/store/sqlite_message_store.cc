@@ -1,0 +1,995 @@
+#include "gateway/store/sqlite_message_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/audit/audit_record.h"
+#include "gateway/common/digest.h"
+#include "gateway/common/refusal.h"
+
+namespace portcullis {
+namespace {
+
+// Marks the file as a Portcullis message store (PRAGMA application_id), so
+// that some other SQLite database given by mistake is refused, not altered.
+constexpr int64_t kApplicationId = 0x50435354;  // "PCST"
+
+// Version 1. Rows are never deleted today; if a clean-up ever deletes
+// deliveries, keep seq monotonic (pull cursors rely on it): the writer
+// derives the next seq from MAX(seq).
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE messages(
+  sender TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  envelope_sha256 TEXT NOT NULL,
+  envelope BLOB NOT NULL,             -- serialized v1::Envelope, as accepted
+  receipt BLOB NOT NULL,              -- serialized v1::Receipt, returned again for a duplicate
+  accepted_micros INTEGER NOT NULL,
+  audit_index INTEGER,                -- NULL until paired with the audit log's acceptance record
+  audit_size_at_commit INTEGER NOT NULL,
+  PRIMARY KEY(sender, message_id)
+) STRICT;
+-- Start-up pairing reads only the unaudited rows: a partial index keeps that
+-- independent of the table's size.
+CREATE INDEX messages_unaudited ON messages(audit_index) WHERE audit_index IS NULL;
+CREATE TABLE deliveries(
+  delivery_id TEXT PRIMARY KEY NOT NULL,
+  seq INTEGER NOT NULL UNIQUE,
+  sender TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  case_reference TEXT NOT NULL,
+  state INTEGER NOT NULL,             -- v1::DeliveryState number (stable by protobuf's rules)
+  attempts INTEGER NOT NULL,
+  next_attempt_micros INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  expires_micros INTEGER NOT NULL,    -- 0: none recorded
+  updated_micros INTEGER NOT NULL,
+  officer TEXT NOT NULL,
+  reason TEXT NOT NULL
+) STRICT;
+CREATE INDEX deliveries_by_recipient ON deliveries(recipient, state, seq);
+-- Where a Receive stream resumes (docs/delivery.md): part of version 1 so
+-- that pull mode needs no schema migration.
+CREATE TABLE pull_cursors(
+  recipient TEXT PRIMARY KEY NOT NULL,
+  acked_seq INTEGER NOT NULL
+) STRICT;
+)sql";
+
+// ---------------------------------------------------------------------------
+// RAII over the C API: every connection is closed and every statement
+// finalized on every path.
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+absl::StatusCode CodeFor(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::StatusCode::kDataLoss;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_NOMEM:
+      return absl::StatusCode::kUnavailable;
+    case SQLITE_CONSTRAINT:
+      return absl::StatusCode::kAlreadyExists;
+    default:
+      return absl::StatusCode::kInternal;
+  }
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// A new database file's directory entry must be durable too, or a crash could
+// lose the whole file although every commit was fsynced.
+absl::Status SyncDir(const std::string& path) {
+  int dfd = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || ::fsync(dfd) != 0) {
+    int err = errno;
+    if (dfd >= 0) ::close(dfd);
+    return absl::UnavailableError(
+        absl::StrCat("message store ", path, ": fsync of its directory: ", std::strerror(err)));
+  }
+  ::close(dfd);
+  return absl::OkStatus();
+}
+
+// One SQLite connection and the file it is on: every error names both.
+class Connection {
+ public:
+  static absl::StatusOr<Connection> Open(const std::string& path, int busy_timeout_ms) {
+    sqlite3* raw = nullptr;
+    // NOMUTEX: each connection is used by one thread at a time (the writer
+    // thread, or whoever holds a reader lease), so SQLite's own per-call
+    // connection mutex would be pure cost.
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    Connection c(path, DbPtr(raw));  // Closed on every path, also when the open failed.
+    if (rc != SQLITE_OK) {
+      return absl::Status(CodeFor(rc), absl::StrCat("message store ", path, ": cannot open: ",
+                                                    raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    return c;
+  }
+
+  sqlite3* db() const { return db_.get(); }
+  const std::string& path() const { return path_; }
+
+  absl::Status Error(int rc, absl::string_view what) const {
+    return absl::Status(CodeFor(rc), absl::StrCat("message store ", path_, ": ", what, ": ", sqlite3_errmsg(db()),
+                                                  " (", sqlite3_errstr(rc), ")"));
+  }
+
+  absl::Status Exec(const char* sql, absl::string_view what) const {
+    int rc = sqlite3_exec(db(), sql, nullptr, nullptr, nullptr);
+    return rc == SQLITE_OK ? absl::OkStatus() : Error(rc, what);
+  }
+
+  // Persistent: prepared once per connection and reused for its lifetime.
+  absl::Status Prepare(const char* sql, StmtPtr* out) const {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v3(db(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    out->reset(raw);
+    return rc == SQLITE_OK ? absl::OkStatus() : Error(rc, absl::StrCat("preparing `", sql, "`"));
+  }
+
+  bool InTransaction() const { return sqlite3_get_autocommit(db()) == 0; }
+
+ private:
+  Connection(std::string path, DbPtr db) : path_(std::move(path)), db_(std::move(db)) {}
+  std::string path_;
+  DbPtr db_;
+};
+
+// One use of a prepared statement. The destructor resets it on every path,
+// so a cached statement never keeps a read transaction open (which would
+// hold back WAL checkpoints) nor keeps pointers to bound data.
+//
+// Text and blobs are bound without copying (SQLITE_STATIC): the bound bytes
+// must stay alive until the Query is destroyed.
+class Query {
+ public:
+  Query(const Connection& conn, const StmtPtr& stmt) : conn_(conn), stmt_(stmt.get()) {}
+  ~Query() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  Query& Text(int i, absl::string_view v) {
+    // A null pointer would bind SQL NULL; an empty string must stay ''.
+    Keep(sqlite3_bind_text64(stmt_, i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8));
+    return *this;
+  }
+  Query& Blob(int i, absl::string_view v) {
+    Keep(sqlite3_bind_blob64(stmt_, i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC));
+    return *this;
+  }
+  Query& Int(int i, int64_t v) {
+    Keep(sqlite3_bind_int64(stmt_, i, v));
+    return *this;
+  }
+
+  // True with a row to read, false when done.
+  absl::StatusOr<bool> Step(absl::string_view what) {
+    if (bind_rc_ != SQLITE_OK) return conn_.Error(bind_rc_, what);
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return conn_.Error(rc, what);
+  }
+  // For statements that return no rows.
+  absl::Status Run(absl::string_view what) {
+    auto row = Step(what);
+    return row.ok() ? absl::OkStatus() : row.status();
+  }
+
+  int64_t ColumnInt(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  // Valid until the next Step or the end of the Query.
+  absl::string_view ColumnBytes(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? absl::string_view() : absl::string_view(static_cast<const char*>(p), static_cast<size_t>(n));
+  }
+  std::string ColumnText(int col) const { return std::string(ColumnBytes(col)); }
+
+ private:
+  void Keep(int rc) {
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
+  const Connection& conn_;
+  sqlite3_stmt* stmt_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+// Runs a statement prepared for this call only (start-up and pragmas).
+absl::StatusOr<int64_t> QueryInt(const Connection& conn, const char* sql) {
+  StmtPtr stmt;
+  PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql, &stmt));
+  Query q(conn, stmt);
+  auto row = q.Step(sql);
+  if (!row.ok()) return row.status();
+  if (!*row) return conn.Error(SQLITE_ERROR, absl::StrCat(sql, " returned no row"));
+  return q.ColumnInt(0);
+}
+
+absl::StatusOr<std::string> QueryText(const Connection& conn, const char* sql) {
+  StmtPtr stmt;
+  PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql, &stmt));
+  Query q(conn, stmt);
+  auto row = q.Step(sql);
+  if (!row.ok()) return row.status();
+  if (!*row) return conn.Error(SQLITE_ERROR, absl::StrCat(sql, " returned no row"));
+  return q.ColumnText(0);
+}
+
+int64_t MicrosOf(const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; }
+
+std::string Key(const std::string& sender, const std::string& id) { return sender + '\n' + id; }
+
+absl::Status NotFound(const std::string& sender, const std::string& id) {
+  return Refuse(absl::StatusCode::kNotFound, "MESSAGE_NOT_FOUND", "message_id",
+                absl::StrCat("no message '", id, "' from '", sender, "'"));
+}
+
+absl::Status NotARecipient(const std::string& party) {
+  return Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_RECIPIENT", "party",
+                absl::StrCat("'", party, "' is not a recipient of this message"));
+}
+
+// Checks what the file is before anything is written to it, then creates the
+// schema if the file is new.
+absl::Status PrepareSchema(const Connection& conn) {
+  const std::string& path = conn.path();
+  // The first read of the file: a file that is not a database fails here.
+  auto version = QueryInt(conn, "PRAGMA user_version");
+  if (!version.ok()) {
+    return absl::Status(version.status().code(),
+                        absl::StrCat(version.status().message(), ". Refusing to open it as the message store"));
+  }
+  auto app_id = QueryInt(conn, "PRAGMA application_id");
+  if (!app_id.ok()) return app_id.status();
+  auto objects = QueryInt(conn, "SELECT count(*) FROM sqlite_schema");
+  if (!objects.ok()) return objects.status();
+  if (*version > SqliteMessageStore::kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "message store ", path, " has schema version ", *version, ", newer than this gateway supports (",
+        SqliteMessageStore::kSchemaVersion, "): a newer gateway wrote it. Refusing to open it; run that version"));
+  }
+  if ((*version > 0 && *app_id != kApplicationId) || (*version == 0 && *objects > 0)) {
+    return absl::FailedPreconditionError(absl::StrCat("message store ", path,
+                                                      " is an SQLite database of something else (application_id ",
+                                                      *app_id, ", user_version ", *version,
+                                                      "). Refusing to open it as the message store"));
+  }
+
+  // WAL: readers proceed during a write, and a commit is one append and one
+  // fsync of the WAL. The mode is stored in the file; asking again is a no-op.
+  auto mode = QueryText(conn, "PRAGMA journal_mode=WAL");
+  if (!mode.ok()) return mode.status();
+  if (*mode != "wal") {
+    return absl::UnavailableError(absl::StrCat("message store ", path, ": cannot use WAL mode (journal mode is ",
+                                               *mode, "); is the file on a network filesystem?"));
+  }
+  if (*version == SqliteMessageStore::kSchemaVersion) return absl::OkStatus();
+
+  // A new file: the whole schema, its id and version in one transaction, so a
+  // crash leaves either an empty file or a complete version-1 store.
+  PORTCULLIS_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE", "starting the schema transaction"));
+  absl::Status s = conn.Exec(kSchemaV1, "creating the schema");
+  if (s.ok()) {
+    s = conn.Exec(absl::StrCat("PRAGMA application_id=", kApplicationId, ";PRAGMA user_version=",
+                               SqliteMessageStore::kSchemaVersion)
+                      .c_str(),
+                  "setting the schema version");
+  }
+  if (s.ok()) s = conn.Exec("COMMIT", "committing the schema");
+  if (!s.ok() && conn.InTransaction()) conn.Exec("ROLLBACK", "rolling back the schema").IgnoreError();
+  return s;
+}
+
+}  // namespace
+
+std::string DeliveryIdFor(const std::string& sender, const std::string& message_id, const std::string& recipient) {
+  // Keep in step with DeliveryId() in gateway/delivery/dispatcher.cc: endpoints
+  // discard duplicates of an at-least-once push by this id.
+  return Sha256Hex(absl::StrCat(sender, "\n", message_id, "\n", recipient)).substr(0, 32);
+}
+
+// ---------------------------------------------------------------------------
+// The writer: its connection is used by the writer thread only (and by Open
+// before that thread starts).
+
+class SqliteMessageStore::Writer {
+ public:
+  explicit Writer(Connection conn) : conn_(std::move(conn)) {}
+
+  absl::Status PrepareStatements() {
+    const std::pair<StmtPtr*, const char*> statements[] = {
+        {&begin_, "BEGIN IMMEDIATE"},
+        {&commit_, "COMMIT"},
+        {&rollback_, "ROLLBACK"},
+        {&savepoint_, "SAVEPOINT op"},
+        {&release_, "RELEASE op"},
+        {&rollback_to_, "ROLLBACK TO op"},
+        {&next_seq_stmt_, "SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries"},
+        {&insert_message_,
+         "INSERT INTO messages(sender, message_id, envelope_sha256, envelope, receipt, accepted_micros, audit_index, "
+         "audit_size_at_commit) VALUES(?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)"},
+        {&insert_delivery_,
+         "INSERT INTO deliveries(delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, "
+         "next_attempt_micros, last_error, expires_micros, updated_micros, officer, reason) "
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', 0, ?8, '', '')"},
+        {&select_delivery_,
+         "SELECT state, attempts, updated_micros, reason, officer FROM deliveries WHERE delivery_id = ?1"},
+        {&update_delivery_,
+         "UPDATE deliveries SET state = ?2, attempts = ?3, updated_micros = ?4, reason = ?5, officer = ?6 "
+         "WHERE delivery_id = ?1"},
+        {&audit_index_of_, "SELECT audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
+        {&set_audit_index_, "UPDATE messages SET audit_index = ?3 WHERE sender = ?1 AND message_id = ?2"},
+    };
+    for (const auto& [stmt, sql] : statements) PORTCULLIS_RETURN_IF_ERROR(conn_.Prepare(sql, stmt));
+    return absl::OkStatus();
+  }
+
+  const Connection& conn() const { return conn_; }
+
+  // Transaction control for the writer loop.
+  absl::Status Begin() {
+    next_seq_.reset();  // Read again under this transaction's write lock.
+    return Query(conn_, begin_).Run("BEGIN IMMEDIATE");
+  }
+  absl::Status Commit() { return Query(conn_, commit_).Run("COMMIT"); }
+  void Rollback() {
+    if (conn_.InTransaction()) Query(conn_, rollback_).Run("ROLLBACK").IgnoreError();
+  }
+  absl::Status Savepoint() { return Query(conn_, savepoint_).Run("SAVEPOINT"); }
+  absl::Status Release() { return Query(conn_, release_).Run("RELEASE"); }
+  absl::Status RollbackToSavepoint() {
+    PORTCULLIS_RETURN_IF_ERROR(Query(conn_, rollback_to_).Run("ROLLBACK TO"));
+    return Release();
+  }
+  bool InTransaction() const { return conn_.InTransaction(); }
+
+  struct NewMessage {
+    const v1::Envelope* envelope;
+    std::string sha256;
+    std::string envelope_bytes;
+    std::string receipt_bytes;
+    int64_t accepted_micros;
+    uint64_t audit_size_at_commit;
+    int64_t now;
+  };
+
+  // The message row and one ACCEPTED delivery row per recipient.
+  absl::Status InsertMessage(const NewMessage& m) {
+    const v1::Envelope& e = *m.envelope;
+    {
+      Query q(conn_, insert_message_);
+      q.Text(1, e.sender())
+          .Text(2, e.message_id())
+          .Text(3, m.sha256)
+          .Blob(4, m.envelope_bytes)
+          .Blob(5, m.receipt_bytes)
+          .Int(6, m.accepted_micros)
+          .Int(7, static_cast<int64_t>(m.audit_size_at_commit));
+      PORTCULLIS_RETURN_IF_ERROR(q.Run("recording the message"));
+    }
+    // seq is assigned here, under the write lock, in commit order: a reader
+    // paging by seq never sees seq N+1 committed before N.
+    if (!next_seq_) {
+      Query q(conn_, next_seq_stmt_);
+      auto row = q.Step("reading the next delivery seq");
+      if (!row.ok()) return row.status();
+      next_seq_ = q.ColumnInt(0);
+    }
+    for (const std::string& recipient : e.recipients()) {
+      const std::string id = DeliveryIdFor(e.sender(), e.message_id(), recipient);
+      Query q(conn_, insert_delivery_);
+      q.Text(1, id)
+          .Int(2, (*next_seq_)++)
+          .Text(3, e.sender())
+          .Text(4, e.message_id())
+          .Text(5, recipient)
+          .Text(6, e.case_reference())
+          .Int(7, v1::ACCEPTED)
+          .Int(8, m.now);  // Due at once; also updated_micros.
+      PORTCULLIS_RETURN_IF_ERROR(q.Run(absl::StrCat("recording the delivery to '", recipient, "'")));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<RecipientRecord> UpdateRecipient(const std::string& sender, const std::string& message_id,
+                                                  const std::string& party,
+                                                  const std::function<absl::Status(RecipientRecord&)>& update) {
+    const std::string id = DeliveryIdFor(sender, message_id, party);
+    RecipientRecord record;
+    {
+      Query q(conn_, select_delivery_);
+      q.Text(1, id);
+      auto row = q.Step("reading a delivery");
+      if (!row.ok()) return row.status();
+      if (!*row) {
+        auto exists = AuditIndexOf(sender, message_id);
+        if (!exists.ok()) return exists.status();
+        return exists->has_value() ? NotARecipient(party) : NotFound(sender, message_id);
+      }
+      record.party = party;
+      record.state = static_cast<v1::DeliveryState>(q.ColumnInt(0));
+      record.attempts = static_cast<uint32_t>(q.ColumnInt(1));
+      record.updated_micros = q.ColumnInt(2);
+      record.reason = q.ColumnText(3);
+      record.officer = q.ColumnText(4);
+    }
+    PORTCULLIS_RETURN_IF_ERROR(update(record));
+    record.party = party;  // The row's key, whatever `update` did to it.
+    record.updated_micros = NowMicros();
+    Query q(conn_, update_delivery_);
+    q.Text(1, id)
+        .Int(2, record.state)
+        .Int(3, record.attempts)
+        .Int(4, record.updated_micros)
+        .Text(5, record.reason)
+        .Text(6, record.officer);
+    PORTCULLIS_RETURN_IF_ERROR(q.Run("updating a delivery"));
+    return record;
+  }
+
+  absl::Status MarkAudited(const std::string& sender, const std::string& message_id, uint64_t audit_index) {
+    auto current = AuditIndexOf(sender, message_id);
+    if (!current.ok()) return current.status();
+    if (!current->has_value()) return NotFound(sender, message_id);
+    const std::optional<int64_t>& index = **current;
+    if (index.has_value()) {
+      if (static_cast<uint64_t>(*index) == audit_index) return absl::OkStatus();
+      return absl::FailedPreconditionError(absl::StrCat("message '", message_id, "' from '", sender,
+                                                        "' is already paired with audit record ", *index,
+                                                        ", not ", audit_index));
+    }
+    Query q(conn_, set_audit_index_);
+    q.Text(1, sender).Text(2, message_id).Int(3, static_cast<int64_t>(audit_index));
+    return q.Run("recording the audit index");
+  }
+
+ private:
+  // Outer optional: the message exists; inner: its audit_index (NULL = none).
+  absl::StatusOr<std::optional<std::optional<int64_t>>> AuditIndexOf(const std::string& sender,
+                                                                     const std::string& message_id) {
+    Query q(conn_, audit_index_of_);
+    q.Text(1, sender).Text(2, message_id);
+    auto row = q.Step("reading a message");
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<std::optional<int64_t>>();
+    if (q.ColumnIsNull(0)) return std::optional<std::optional<int64_t>>(std::optional<int64_t>());
+    return std::optional<std::optional<int64_t>>(q.ColumnInt(0));
+  }
+
+  Connection conn_;
+  // Declared after the connection: finalized before it closes.
+  StmtPtr begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
+  StmtPtr next_seq_stmt_, insert_message_, insert_delivery_, select_delivery_, update_delivery_;
+  StmtPtr audit_index_of_, set_audit_index_;
+  std::optional<int64_t> next_seq_;  // Next free seq within the current transaction.
+};
+
+// ---------------------------------------------------------------------------
+// Readers: connections opened on demand up to max_readers and leased to one
+// thread at a time. The pool's mutex is held only to take or return a
+// connection, never during a query.
+
+struct ReaderConnection {
+  explicit ReaderConnection(Connection c) : conn(std::move(c)) {}
+  absl::Status PrepareStatements() {
+    // Cannot write, whatever a bug might ask it to do.
+    PORTCULLIS_RETURN_IF_ERROR(conn.Exec("PRAGMA query_only=ON", "making a read connection read-only"));
+    const std::pair<StmtPtr*, const char*> statements[] = {
+        {&begin, "BEGIN"},
+        {&end, "COMMIT"},
+        {&lookup, "SELECT envelope_sha256, receipt FROM messages WHERE sender = ?1 AND message_id = ?2"},
+        {&get_message, "SELECT envelope, receipt FROM messages WHERE sender = ?1 AND message_id = ?2"},
+        {&get_delivery,
+         "SELECT state, attempts, updated_micros, reason, officer FROM deliveries WHERE delivery_id = ?1"},
+        {&unaudited,
+         "SELECT sender, message_id, audit_size_at_commit, accepted_micros FROM messages "
+         "WHERE audit_index IS NULL ORDER BY rowid"},
+        {&pending,
+         "SELECT delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, "
+         "next_attempt_micros, last_error, expires_micros, updated_micros, officer, reason FROM deliveries "
+         "WHERE recipient = ?1 AND state = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"},
+    };
+    for (const auto& [stmt, sql] : statements) PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql, stmt));
+    return absl::OkStatus();
+  }
+
+  Connection conn;
+  StmtPtr begin, end, lookup, get_message, get_delivery, unaudited, pending;
+};
+
+// A read transaction: several statements see one snapshot. Ended on every
+// path, so a reader never pins an old snapshot (and the WAL) after use.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(ReaderConnection* r) : r_(r) {}
+  ~ReadTransaction() {
+    if (r_->conn.InTransaction()) Query(r_->conn, r_->end).Run("ending a read").IgnoreError();
+  }
+  absl::Status Begin() { return Query(r_->conn, r_->begin).Run("starting a read"); }
+
+ private:
+  ReaderConnection* r_;
+};
+
+class SqliteMessageStore::ReaderPool {
+ public:
+  ReaderPool(std::string path, int busy_timeout_ms, size_t max)
+      : path_(std::move(path)), busy_timeout_ms_(busy_timeout_ms), max_(max) {}
+
+  class Lease {
+   public:
+    Lease(ReaderPool* pool, std::unique_ptr<ReaderConnection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) = default;
+    ~Lease() {
+      if (conn_) pool_->Return(std::move(conn_));
+    }
+    ReaderConnection* operator->() const { return conn_.get(); }
+    ReaderConnection* get() const { return conn_.get(); }
+
+   private:
+    ReaderPool* pool_;
+    std::unique_ptr<ReaderConnection> conn_;
+  };
+
+  absl::StatusOr<Lease> Acquire() {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return !idle_.empty() || open_ < max_; });
+      if (!idle_.empty()) {
+        auto conn = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(this, std::move(conn));
+      }
+      ++open_;  // Counted now, opened outside the lock.
+    }
+    auto conn = OpenOne();
+    if (!conn.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      --open_;
+      cv_.notify_one();
+      return conn.status();
+    }
+    return Lease(this, *std::move(conn));
+  }
+
+ private:
+  absl::StatusOr<std::unique_ptr<ReaderConnection>> OpenOne() const {
+    auto c = Connection::Open(path_, busy_timeout_ms_);
+    if (!c.ok()) return c.status();
+    auto r = std::make_unique<ReaderConnection>(*std::move(c));
+    PORTCULLIS_RETURN_IF_ERROR(r->PrepareStatements());
+    return r;
+  }
+  void Return(std::unique_ptr<ReaderConnection> conn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(std::move(conn));
+    cv_.notify_one();
+  }
+
+  const std::string path_;
+  const int busy_timeout_ms_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<ReaderConnection>> idle_;
+  size_t open_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+
+struct SqliteMessageStore::WriteOp {
+  std::function<absl::Status(Writer&)> apply;
+  bool is_commit = false;
+  std::promise<absl::Status> done;
+};
+
+absl::StatusOr<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::Open(SqliteStoreOptions options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("message store: no database file configured");
+  if (options.max_batch == 0) options.max_batch = 1;
+  if (options.max_readers == 0) options.max_readers = 1;
+  if (sqlite3_threadsafe() == 0) {
+    return absl::FailedPreconditionError("message store: the SQLite library was built without thread support");
+  }
+  const std::string& path = options.path;
+
+  // Created here rather than by SQLite so that it is private to the gateway
+  // (SQLite gives its -wal and -shm files the same mode).
+  bool created = false;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    created = true;
+    ::close(fd);
+  } else if (errno != EEXIST) {
+    return absl::UnavailableError(absl::StrCat("message store ", path, ": cannot create: ", std::strerror(errno)));
+  }
+
+  auto conn = Connection::Open(path, options.busy_timeout_ms);
+  if (!conn.ok()) return conn.status();
+  // Per connection, and only this one writes: FULL fsyncs the WAL at every
+  // commit, so what Commit acknowledged survives a power loss too. Set before
+  // the schema is created (it touches no file).
+  PORTCULLIS_RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=FULL", "setting synchronous=FULL"));
+  PORTCULLIS_RETURN_IF_ERROR(PrepareSchema(*conn));
+  if (created) PORTCULLIS_RETURN_IF_ERROR(SyncDir(path));
+
+  auto writer = std::make_unique<Writer>(*std::move(conn));
+  PORTCULLIS_RETURN_IF_ERROR(writer->PrepareStatements());
+  auto readers = std::make_unique<ReaderPool>(path, options.busy_timeout_ms, options.max_readers);
+  {
+    // One reader now, so that a problem with read connections shows at start.
+    auto lease = readers->Acquire();
+    if (!lease.ok()) return lease.status();
+  }
+  return std::unique_ptr<SqliteMessageStore>(
+      new SqliteMessageStore(std::move(options), std::move(writer), std::move(readers)));
+}
+
+SqliteMessageStore::SqliteMessageStore(SqliteStoreOptions options, std::unique_ptr<Writer> writer,
+                                       std::unique_ptr<ReaderPool> readers)
+    : options_(std::move(options)), writer_(std::move(writer)), readers_(std::move(readers)) {
+  writer_thread_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteMessageStore::~SqliteMessageStore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  writer_thread_.join();  // After the queued writes. Then the connections close (last one checkpoints the WAL).
+}
+
+SqliteMessageStore::Shard& SqliteMessageStore::ShardFor(const std::string& key) {
+  return shards_[std::hash<std::string>()(key) % shards_.size()];
+}
+
+ReserveResult SqliteMessageStore::Reserve(const std::string& sender, const std::string& message_id,
+                                          const std::string& envelope_sha256) {
+  const std::string key = Key(sender, message_id);
+  Shard& shard = ShardFor(key);
+  // The shard stays locked across the database lookup: a concurrent Reserve
+  // of the same key then sees either the committed row or this reservation,
+  // never neither. Only keys of the same shard (1/64) wait, for one indexed read.
+  std::lock_guard<std::mutex> lock(shard.mu);
+  if (shard.reserved.count(key) != 0) return {ReserveOutcome::kInProgress, {}};
+
+  absl::Status failed;
+  {
+    auto reader = readers_->Acquire();
+    if (!reader.ok()) {
+      failed = reader.status();
+    } else {
+      Query q((*reader)->conn, (*reader)->lookup);
+      q.Text(1, sender).Text(2, message_id);
+      auto row = q.Step("looking up a message id");
+      if (!row.ok()) {
+        failed = row.status();
+      } else if (*row) {
+        ReserveResult result;
+        const absl::string_view receipt = q.ColumnBytes(1);
+        if (!result.receipt.ParseFromArray(receipt.data(), static_cast<int>(receipt.size()))) {
+          failed = absl::DataLossError(absl::StrCat("message store ", options_.path, ": the receipt of '", message_id,
+                                                    "' from '", sender, "' cannot be parsed"));
+        } else {
+          result.outcome = q.ColumnBytes(0) == envelope_sha256 ? ReserveOutcome::kDuplicate : ReserveOutcome::kConflict;
+          return result;
+        }
+      }
+    }
+  }
+  if (!failed.ok()) {
+    // Neither kNew (it might be a duplicate) nor kDuplicate (no receipt):
+    // "in progress" makes the client retry.
+    std::fprintf(stderr, "portcullis: message store: duplicate check failed: %s\n", failed.ToString().c_str());
+    return {ReserveOutcome::kInProgress, {}};
+  }
+  shard.reserved.emplace(key, Reservation{envelope_sha256, false});
+  return {ReserveOutcome::kNew, {}};
+}
+
+absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::Commit(const v1::Envelope& envelope,
+                                                                               const v1::Receipt& receipt) {
+  return CommitWithAuditSize(envelope, receipt, 0);
+}
+
+absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::CommitWithAuditSize(
+    const v1::Envelope& envelope, const v1::Receipt& receipt, uint64_t audit_size_at_commit) {
+  const std::string key = Key(envelope.sender(), envelope.message_id());
+  Shard& shard = ShardFor(key);
+  Writer::NewMessage m;
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.reserved.find(key);
+    if (it == shard.reserved.end() || it->second.committing) {
+      return absl::FailedPreconditionError("commit without a reservation");
+    }
+    it->second.committing = true;
+    m.sha256 = it->second.sha256;
+  }
+  m.envelope = &envelope;
+  m.now = NowMicros();
+  m.accepted_micros = receipt.has_accepted_at() ? MicrosOf(receipt.accepted_at()) : m.now;
+  m.audit_size_at_commit = audit_size_at_commit;
+  bool serialized = envelope.SerializeToString(&m.envelope_bytes) && receipt.SerializeToString(&m.receipt_bytes);
+  absl::Status status = serialized ? Write([&m](Writer& w) { return w.InsertMessage(m); }, /*is_commit=*/true)
+                                   : absl::InternalError("message store: cannot serialize the envelope or receipt");
+  {
+    // Committed: the row now answers Reserve. Failed: nothing was stored, and
+    // the reservation goes too, so that the client's retry is not refused as
+    // "in progress" for the rest of the process's life.
+    std::lock_guard<std::mutex> lock(shard.mu);
+    shard.reserved.erase(key);
+  }
+  if (!status.ok()) return status;
+
+  auto record = std::make_shared<MessageRecord>();
+  record->envelope = envelope;
+  record->receipt = receipt;
+  for (const auto& r : envelope.recipients()) {
+    RecipientRecord rr;
+    rr.party = r;
+    rr.updated_micros = m.now;
+    record->recipients.push_back(std::move(rr));
+  }
+  return std::shared_ptr<const MessageRecord>(std::move(record));
+}
+
+void SqliteMessageStore::Abandon(const std::string& sender, const std::string& message_id) {
+  const std::string key = Key(sender, message_id);
+  Shard& shard = ShardFor(key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.reserved.find(key);
+  if (it != shard.reserved.end() && !it->second.committing) shard.reserved.erase(it);
+}
+
+absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::Get(const std::string& sender,
+                                                                            const std::string& message_id) const {
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  ReaderConnection& r = *reader->get();
+  ReadTransaction txn(&r);  // The message and its deliveries from one snapshot.
+  PORTCULLIS_RETURN_IF_ERROR(txn.Begin());
+  auto record = std::make_shared<MessageRecord>();
+  {
+    Query q(r.conn, r.get_message);
+    q.Text(1, sender).Text(2, message_id);
+    auto row = q.Step("reading a message");
+    if (!row.ok()) return row.status();
+    if (!*row) return NotFound(sender, message_id);
+    const absl::string_view envelope = q.ColumnBytes(0);
+    const absl::string_view receipt = q.ColumnBytes(1);
+    if (!record->envelope.ParseFromArray(envelope.data(), static_cast<int>(envelope.size())) ||
+        !record->receipt.ParseFromArray(receipt.data(), static_cast<int>(receipt.size()))) {
+      return absl::DataLossError(absl::StrCat("message store ", options_.path, ": message '", message_id, "' from '",
+                                              sender, "' cannot be parsed"));
+    }
+  }
+  // By primary key, in the envelope's recipient order (no index on
+  // (sender, message_id) needed in deliveries).
+  for (const std::string& party : record->envelope.recipients()) {
+    Query q(r.conn, r.get_delivery);
+    const std::string id = DeliveryIdFor(sender, message_id, party);
+    q.Text(1, id);
+    auto row = q.Step("reading a delivery");
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      return absl::DataLossError(absl::StrCat("message store ", options_.path, ": message '", message_id, "' from '",
+                                              sender, "' has no delivery row for '", party, "'"));
+    }
+    RecipientRecord rr;
+    rr.party = party;
+    rr.state = static_cast<v1::DeliveryState>(q.ColumnInt(0));
+    rr.attempts = static_cast<uint32_t>(q.ColumnInt(1));
+    rr.updated_micros = q.ColumnInt(2);
+    rr.reason = q.ColumnText(3);
+    rr.officer = q.ColumnText(4);
+    record->recipients.push_back(std::move(rr));
+  }
+  return std::shared_ptr<const MessageRecord>(std::move(record));
+}
+
+absl::StatusOr<RecipientRecord> SqliteMessageStore::UpdateRecipient(
+    const std::string& sender, const std::string& message_id, const std::string& party,
+    const std::function<absl::Status(RecipientRecord&)>& update) {
+  RecipientRecord result;
+  absl::Status status = Write(
+      [&](Writer& w) {
+        auto updated = w.UpdateRecipient(sender, message_id, party, update);
+        if (!updated.ok()) return updated.status();
+        result = *std::move(updated);
+        return absl::OkStatus();
+      },
+      /*is_commit=*/false);
+  if (!status.ok()) return status;
+  return result;
+}
+
+absl::Status SqliteMessageStore::MarkAudited(const std::string& sender, const std::string& message_id,
+                                             uint64_t audit_index) {
+  return Write([&](Writer& w) { return w.MarkAudited(sender, message_id, audit_index); }, /*is_commit=*/false);
+}
+
+absl::StatusOr<std::vector<UnauditedMessage>> SqliteMessageStore::Unaudited() const {
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  ReaderConnection& r = *reader->get();
+  std::vector<UnauditedMessage> out;
+  Query q(r.conn, r.unaudited);
+  for (;;) {
+    auto row = q.Step("listing unaudited messages");
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    UnauditedMessage m;
+    m.sender = q.ColumnText(0);
+    m.message_id = q.ColumnText(1);
+    m.audit_size_at_commit = static_cast<uint64_t>(q.ColumnInt(2));
+    m.accepted_micros = q.ColumnInt(3);
+    out.push_back(std::move(m));
+  }
+}
+
+absl::StatusOr<std::vector<DeliveryRow>> SqliteMessageStore::PendingDeliveries(const std::string& recipient,
+                                                                              int64_t after_seq,
+                                                                              size_t limit) const {
+  std::vector<DeliveryRow> out;
+  if (limit == 0) return out;
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  ReaderConnection& r = *reader->get();
+  Query q(r.conn, r.pending);
+  q.Text(1, recipient).Int(2, v1::ACCEPTED).Int(3, after_seq).Int(4, static_cast<int64_t>(limit));
+  for (;;) {
+    auto row = q.Step("listing pending deliveries");
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    DeliveryRow d;
+    d.delivery_id = q.ColumnText(0);
+    d.seq = q.ColumnInt(1);
+    d.sender = q.ColumnText(2);
+    d.message_id = q.ColumnText(3);
+    d.recipient = q.ColumnText(4);
+    d.case_reference = q.ColumnText(5);
+    d.state = static_cast<v1::DeliveryState>(q.ColumnInt(6));
+    d.attempts = static_cast<uint32_t>(q.ColumnInt(7));
+    d.next_attempt_micros = q.ColumnInt(8);
+    d.last_error = q.ColumnText(9);
+    d.expires_micros = q.ColumnInt(10);
+    d.updated_micros = q.ColumnInt(11);
+    d.officer = q.ColumnText(12);
+    d.reason = q.ColumnText(13);
+    out.push_back(std::move(d));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Group commit.
+
+absl::Status SqliteMessageStore::Write(std::function<absl::Status(Writer&)> apply, bool is_commit) {
+  if (std::this_thread::get_id() == writer_thread_.get_id()) {
+    // From inside an UpdateRecipient callback: waiting for the writer would
+    // wait for ourselves forever.
+    return absl::FailedPreconditionError("message store: a write from inside an UpdateRecipient callback");
+  }
+  WriteOp op;
+  op.apply = std::move(apply);
+  op.is_commit = is_commit;
+  std::future<absl::Status> done = op.done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return absl::UnavailableError("message store is closing");
+    pending_.push_back(&op);
+    // The writer waits only when the queue is empty.
+    if (pending_.size() == 1) cv_.notify_one();
+  }
+  return done.get();  // `op` lives on this stack until the writer has answered.
+}
+
+void SqliteMessageStore::WriterLoop() {
+  std::vector<WriteOp*> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // Stopping, and everything queued is answered.
+      // Everything that queued up during the previous fsync: that wait is what
+      // makes batches grow under load, with no timer adding latency when idle.
+      while (!pending_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(pending_.front());
+        pending_.pop_front();
+      }
+    }
+    RunBatch(batch);
+    batch.clear();
+  }
+}
+
+void SqliteMessageStore::RunBatch(const std::vector<WriteOp*>& batch) {
+  Writer& w = *writer_;
+  std::vector<absl::Status> results(batch.size());
+  size_t ran = 0;
+  // Fails what has not failed on its own yet: nothing of the batch is durable.
+  auto fail_all = [&](const absl::Status& s) {
+    w.Rollback();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (i >= ran || results[i].ok()) results[i] = s;
+    }
+  };
+  absl::Status s = w.Begin();
+  if (!s.ok()) {
+    fail_all(s);
+  } else {
+    for (; ran < batch.size(); ++ran) {
+      // Each write in a savepoint: a refused update (or a constraint error)
+      // undoes only itself, not its neighbours in the batch.
+      s = w.Savepoint();
+      if (!s.ok()) break;
+      results[ran] = batch[ran]->apply(w);
+      if (results[ran].ok()) {
+        s = w.Release();
+      } else if (w.InTransaction()) {
+        s = w.RollbackToSavepoint();
+      } else {
+        // SQLite rolled the whole transaction back (I/O error, disk full):
+        // the writes before this one are gone too.
+        s = results[ran];
+        ++ran;
+      }
+      if (!s.ok()) break;
+    }
+    if (s.ok()) s = w.Commit();
+    if (!s.ok()) {
+      fail_all(s);
+    } else {
+      uint64_t messages = 0;
+      for (size_t i = 0; i < batch.size(); ++i) messages += batch[i]->is_commit && results[i].ok() ? 1 : 0;
+      commits_.fetch_add(messages);
+      commit_batches_.fetch_add(1);
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    // The caller may return (and destroy its WriteOp) the moment its future
+    // is ready, so the promise is moved out first and set from here.
+    std::promise<absl::Status> done = std::move(batch[i]->done);
+    done.set_value(std::move(results[i]));
+  }
+}
+
+}  // namespace portcullis

@@ -1,0 +1,184 @@
+// SqliteMessageStore: the durable MessageStore (docs/delivery.md, "Store").
+// Accepted messages, their per-recipient delivery rows and the idempotency
+// key (sender, message_id) with its envelope SHA-256 and original Receipt
+// survive a crash and a restart.
+//
+// - One SQLite file in WAL mode with synchronous=FULL: a write that returned
+//   OK is in the fsynced WAL.
+// - Writes (Commit, UpdateRecipient, MarkAudited) go to one writer thread
+//   that takes everything queued since its last transaction and commits it as
+//   one BEGIN IMMEDIATE ... COMMIT (group commit, like FileAuditLog): callers
+//   block until their batch is durable, and concurrent callers share an fsync.
+//   Each write runs in a savepoint of its own, so one refused update does not
+//   undo its neighbours in the batch.
+// - Reads (Get, Reserve's duplicate check, the scheduler's queries) use a
+//   small pool of read-only connections; WAL lets them run during a write.
+// - Reservations in progress live in memory only (sharded): a reservation
+//   is not a promise that survives a crash, an accepted message is.
+//
+// One process per database file: the reservation set is per process, and
+// SQLite's constraints (not this class) are what stop a second process from
+// accepting the same key twice.
+#ifndef PORTCULLIS_GATEWAY_STORE_SQLITE_MESSAGE_STORE_H_
+#define PORTCULLIS_GATEWAY_STORE_SQLITE_MESSAGE_STORE_H_
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gateway/store/message_store.h"
+
+namespace portcullis {
+
+struct SqliteStoreOptions {
+  std::string path;  // The database file; created (mode 0600) if missing.
+  // How long a connection waits for a lock held by someone else (another
+  // process, or a checkpoint) before giving up with UNAVAILABLE.
+  int busy_timeout_ms = 5000;
+  // Most writes per transaction: bounds how long one batch holds the lock.
+  size_t max_batch = 512;
+  // Read connections opened on demand; a reader waits when all are in use.
+  size_t max_readers = 8;
+};
+
+// One row of `deliveries`: one recipient of one accepted message.
+struct DeliveryRow {
+  std::string delivery_id;  // DeliveryIdFor(sender, message_id, recipient).
+  int64_t seq = 0;          // Commit order across the whole store; never reused.
+  std::string sender;
+  std::string message_id;
+  std::string recipient;
+  std::string case_reference;
+  v1::DeliveryState state = v1::ACCEPTED;
+  uint32_t attempts = 0;
+  int64_t next_attempt_micros = 0;  // Due time of the next attempt; set to the acceptance time at commit.
+  std::string last_error;
+  int64_t expires_micros = 0;  // 0 = no expiry recorded (the scheduler owns max_age).
+  int64_t updated_micros = 0;
+  std::string officer;
+  std::string reason;
+};
+
+// A committed message whose acceptance is not yet paired with its audit
+// record (audit_index IS NULL): the start-up pairing scans the audit log from
+// `audit_size_at_commit`.
+struct UnauditedMessage {
+  std::string sender;
+  std::string message_id;
+  uint64_t audit_size_at_commit = 0;
+  int64_t accepted_micros = 0;
+};
+
+// The stable id of one delivery: the first 32 hex characters of
+// SHA-256("sender\nmessage_id\nrecipient"). Same rule as DeliveryId() in
+// gateway/delivery/dispatcher.cc (the store must not depend on delivery).
+std::string DeliveryIdFor(const std::string& sender, const std::string& message_id, const std::string& recipient);
+
+class SqliteMessageStore final : public MessageStore {
+ public:
+  // The schema version this build writes (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating if missing) the store at options.path. Refuses a file
+  // that is not a Portcullis message store, is corrupt, or has a newer schema
+  // version; every error names the file and SQLite's message.
+  static absl::StatusOr<std::unique_ptr<SqliteMessageStore>> Open(SqliteStoreOptions options);
+
+  // Finishes the writes already queued, then closes the database.
+  ~SqliteMessageStore() override;
+  SqliteMessageStore(const SqliteMessageStore&) = delete;
+  SqliteMessageStore& operator=(const SqliteMessageStore&) = delete;
+
+  // MessageStore. Reserve cannot report a database error through its result:
+  // if the duplicate check cannot read the database it answers kInProgress
+  // (the client is told to retry) and logs the error to stderr.
+  ReserveResult Reserve(const std::string& sender, const std::string& message_id,
+                        const std::string& envelope_sha256) override;
+  // Same as CommitWithAuditSize(envelope, receipt, 0).
+  absl::StatusOr<std::shared_ptr<const MessageRecord>> Commit(const v1::Envelope& envelope,
+                                                              const v1::Receipt& receipt) override;
+  void Abandon(const std::string& sender, const std::string& message_id) override;
+  absl::StatusOr<std::shared_ptr<const MessageRecord>> Get(const std::string& sender,
+                                                           const std::string& message_id) const override;
+  // `update` runs on the writer thread inside the batch's transaction (so no
+  // concurrent update of the same row is lost); it must not call this store's
+  // write methods. Returns once the change is durable.
+  absl::StatusOr<RecipientRecord> UpdateRecipient(
+      const std::string& sender, const std::string& message_id, const std::string& party,
+      const std::function<absl::Status(RecipientRecord&)>& update) override;
+
+  // Commit, recording the audit log's size at commit time (where the start-up
+  // pairing starts looking for this message's acceptance record). Returns once
+  // the message and its deliveries are durable. A failed commit stores nothing
+  // and releases the reservation (a later Abandon is a no-op).
+  absl::StatusOr<std::shared_ptr<const MessageRecord>> CommitWithAuditSize(const v1::Envelope& envelope,
+                                                                           const v1::Receipt& receipt,
+                                                                           uint64_t audit_size_at_commit);
+
+  // Records the audit index of the message's acceptance. NOT_FOUND if there
+  // is no such message; FAILED_PRECONDITION if it is already paired with a
+  // different index (the same index again is OK). Durable on return.
+  absl::Status MarkAudited(const std::string& sender, const std::string& message_id, uint64_t audit_index);
+  // Messages with audit_index NULL, in commit order.
+  absl::StatusOr<std::vector<UnauditedMessage>> Unaudited() const;
+  // Up to `limit` deliveries to `recipient` still ACCEPTED (not yet delivered,
+  // acknowledged, rejected or failed) with seq > after_seq, in seq order.
+  absl::StatusOr<std::vector<DeliveryRow>> PendingDeliveries(const std::string& recipient, int64_t after_seq,
+                                                             size_t limit) const;
+
+  // For tests and metrics: transactions committed by the writer, and
+  // messages committed (commit_batches() < commits() means grouping works).
+  uint64_t commit_batches() const { return commit_batches_.load(); }
+  uint64_t commits() const { return commits_.load(); }
+
+ private:
+  class Writer;      // The writer thread's connection and statements.
+  class ReaderPool;  // Read connections.
+  struct WriteOp;
+  struct Reservation {
+    std::string sha256;       // As reserved: what the row will record.
+    bool committing = false;  // Commit() is writing it: Abandon must not drop it.
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Reservation> reserved;  // Only keys being recorded: bounded by concurrency.
+  };
+
+  SqliteMessageStore(SqliteStoreOptions options, std::unique_ptr<Writer> writer,
+                     std::unique_ptr<ReaderPool> readers);
+  Shard& ShardFor(const std::string& key);
+  // Queues `apply` for the writer thread, which runs it inside its next
+  // batch's transaction; returns once that transaction has committed (or
+  // with the error that stopped it).
+  absl::Status Write(std::function<absl::Status(Writer&)> apply, bool is_commit);
+  void WriterLoop();
+  void RunBatch(const std::vector<WriteOp*>& batch);
+
+  const SqliteStoreOptions options_;
+  const std::unique_ptr<Writer> writer_;
+  const std::unique_ptr<ReaderPool> readers_;
+  std::array<Shard, 64> shards_;
+
+  std::mutex mu_;  // Guards the queue below.
+  std::condition_variable cv_;
+  std::deque<WriteOp*> pending_;  // Owned by the waiting callers.
+  bool stopping_ = false;
+  std::atomic<uint64_t> commit_batches_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::thread writer_thread_;
+};
+
+}  // namespace portcullis
+
+#endif  // PORTCULLIS_GATEWAY_STORE_SQLITE_MESSAGE_STORE_H_
