@@ -1,8 +1,9 @@
 // Crash test: the real gateway process is killed with SIGKILL, again and
 // again, while many clients submit concurrently. After every restart, every
-// receipt a client received has its accepted record at the receipt's audit
-// index, and the whole log (chain, Merkle roots, signed checkpoints, witness
-// copies) verifies.
+// message a client holds a receipt for is still in the message store (Track
+// finds it), its accepted record is at the receipt's audit index, and the
+// whole log (chain, Merkle roots, signed checkpoints, witness copies)
+// verifies.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,6 +146,7 @@ TEST(AuditCrash, EveryReceiptSurvivesKillNineAndTheLogVerifies) {
       std::lock_guard<std::mutex> lock(receipts_mu);
       return receipts.size();
     }();
+    const size_t round_start = before;
     for (int i = 0; i < 600; ++i) {
       {
         std::lock_guard<std::mutex> lock(receipts_mu);
@@ -162,6 +164,21 @@ TEST(AuditCrash, EveryReceiptSurvivesKillNineAndTheLogVerifies) {
     // tail); then stop cleanly so the files are quiet for the verifier.
     gateway = std::make_unique<GatewayProcess>(config, dir + "/gateway.stderr");
     ASSERT_GT(gateway->port(), 0) << "the gateway refused to start after a crash; see " << dir << "/gateway.stderr";
+    {
+      // Every message accepted this round is still in the store.
+      auto stub = v1::Exchange::NewStub(ChannelTo(gateway->address(), "parties/uk-border-force"));
+      std::lock_guard<std::mutex> lock(receipts_mu);
+      for (size_t i = round_start; i < receipts.size(); ++i) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        v1::TrackRequest tr;
+        tr.set_message_id(receipts[i].message_id);
+        v1::TrackResponse track;
+        grpc::Status s = stub->Track(&ctx, tr, &track);
+        ASSERT_TRUE(s.ok()) << "accepted message " << receipts[i].message_id << " is gone after the crash: "
+                            << s.error_message();
+      }
+    }
     const int status = gateway->Stop();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 

@@ -557,7 +557,7 @@ rutes: []
       ElementsAre("test.yaml:17:5: parties[0].clearence: unknown key 'clearence' (allowed: id, name, "
                   "kind, identity, clearance, delivery)",
                   "test.yaml:19:1: rutes: unknown key 'rutes' (allowed: listener, limits, tls, audit, "
-                  "delivery, parties, routes)"));
+                  "store, delivery, parties, routes)"));
 }
 
 TEST(ConfigLoaderTest, DuplicateKeyIsAnError) {

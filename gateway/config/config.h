@@ -91,6 +91,12 @@ struct AuditConfig {
   std::string witness_dir;  // "" = none: where checkpoint copies go for another party to keep.
 };
 
+struct StoreConfig {
+  // The durable message store (SQLite, docs/delivery.md). Default: outbox.db
+  // next to the audit log.
+  std::string path;
+};
+
 struct DeliveryTuning {
   int workers = 4;
   int max_attempts = 5;
@@ -105,6 +111,7 @@ struct Config {
   LimitsConfig limits;
   TlsConfig tls;
   AuditConfig audit;
+  StoreConfig store;
   DeliveryTuning delivery;
   std::vector<Party> parties;
   std::vector<Route> routes;

@@ -575,6 +575,20 @@ void ParseTls(Context& ctx, const Field& f, TlsConfig* out) {
   }
 }
 
+// A file the gateway writes (created if missing): its folder must exist.
+void ReadDataFilePath(Context& ctx, const Field& field, std::string* out) {
+  std::optional<std::string> resolved = ReadPath(ctx, field);
+  if (!resolved.has_value()) return;
+  *out = *resolved;
+  std::error_code ec;
+  const fs::path parent = fs::path(*resolved).parent_path();
+  if (!fs::is_directory(parent, ec)) {
+    ctx.problems.Add(field.mark, field.path, absl::StrCat("parent directory does not exist: ", parent.string()));
+  } else if (fs::is_directory(*resolved, ec)) {
+    ctx.problems.Add(field.mark, field.path, absl::StrCat("expected a file, found a directory: ", *resolved));
+  }
+}
+
 void ParseAudit(Context& ctx, const Field& f, AuditConfig* out) {
   MapReader map(ctx, f, {"path", "signing_key", "checkpoint_every_records", "checkpoint_interval_seconds",
                          "witness_dir"});
@@ -597,20 +611,13 @@ void ParseAudit(Context& ctx, const Field& f, AuditConfig* out) {
   if (std::optional<Field> t = map.Get("checkpoint_interval_seconds")) {
     if (std::optional<int64_t> v = ReadInt(ctx, *t, 1, 24 * 3600)) out->checkpoint_interval_seconds = static_cast<int>(*v);
   }
-  std::optional<Field> field = map.Require("path");
-  if (!field.has_value()) return;
-  std::optional<std::string> resolved = ReadPath(ctx, *field);
-  if (!resolved.has_value()) return;
-  out->path = *resolved;
-  std::error_code ec;
-  const fs::path parent = fs::path(*resolved).parent_path();
-  if (!fs::is_directory(parent, ec)) {
-    ctx.problems.Add(field->mark, field->path,
-                     absl::StrCat("parent directory does not exist: ", parent.string()));
-  } else if (fs::is_directory(*resolved, ec)) {
-    ctx.problems.Add(field->mark, field->path,
-                     absl::StrCat("expected a file, found a directory: ", *resolved));
-  }
+  if (std::optional<Field> field = map.Require("path")) ReadDataFilePath(ctx, *field, &out->path);
+}
+
+void ParseStore(Context& ctx, const Field& f, StoreConfig* out) {
+  MapReader map(ctx, f, {"path"});
+  if (!map.ok()) return;
+  if (std::optional<Field> field = map.Require("path")) ReadDataFilePath(ctx, *field, &out->path);
 }
 
 void ParseDeliveryTuning(Context& ctx, const Field& f, DeliveryTuning* out) {
@@ -826,12 +833,17 @@ void ParseRoutes(Context& ctx, const Field& f, const PartyIndex& parties, std::v
 
 void ParseDocument(Context& ctx, const YAML::Node& root, Config* config) {
   MapReader map(ctx, Field{root, MarkOr(root, YAML::Mark()), ""},
-                {"listener", "limits", "tls", "audit", "delivery", "parties", "routes"});
+                {"listener", "limits", "tls", "audit", "store", "delivery", "parties", "routes"});
   if (!map.ok()) return;
   if (std::optional<Field> f = map.Require("listener")) ParseListener(ctx, *f, &config->listener);
   if (std::optional<Field> f = map.Get("limits")) ParseLimits(ctx, *f, &config->limits);
   if (std::optional<Field> f = map.Require("tls")) ParseTls(ctx, *f, &config->tls);
   if (std::optional<Field> f = map.Require("audit")) ParseAudit(ctx, *f, &config->audit);
+  if (std::optional<Field> f = map.Get("store")) {
+    ParseStore(ctx, *f, &config->store);
+  } else if (!config->audit.path.empty()) {
+    config->store.path = (fs::path(config->audit.path).parent_path() / "outbox.db").string();
+  }
   if (std::optional<Field> f = map.Get("delivery")) ParseDeliveryTuning(ctx, *f, &config->delivery);
   PartyIndex parties;
   if (std::optional<Field> f = map.Require("parties")) ParseParties(ctx, *f, &config->parties, &parties);

@@ -28,20 +28,22 @@ Dispatcher::~Dispatcher() {
 }
 
 void Dispatcher::Dispatch(const MessageRecord& message) {
+  for (const std::string& recipient : message.envelope.recipients()) DispatchTo(message, recipient);
+}
+
+void Dispatcher::DispatchTo(const MessageRecord& message, const std::string& recipient) {
   const v1::Envelope& e = message.envelope;
-  for (const std::string& recipient : e.recipients()) {
-    const Party* party = config_->FindParty(recipient);
-    if (party == nullptr) continue;  // Routes were checked at submission.
-    if (party->delivery.mode == DeliveryMode::kPull) {
-      v1::Delivery d;
-      d.set_delivery_id(DeliveryId(e.sender(), e.message_id(), recipient));
-      *d.mutable_envelope() = e;
-      *d.mutable_accepted_at() = message.receipt.accepted_at();
-      d.set_attempt(1);
-      pull_queues_.Enqueue(recipient, std::move(d)).IgnoreError();
-    } else if (party->delivery.mode == DeliveryMode::kPush) {
-      Schedule({std::chrono::steady_clock::now(), 0, e.sender(), e.message_id(), recipient, 1});
-    }
+  const Party* party = config_->FindParty(recipient);
+  if (party == nullptr) return;  // Routes were checked at submission.
+  if (party->delivery.mode == DeliveryMode::kPull) {
+    v1::Delivery d;
+    d.set_delivery_id(DeliveryId(e.sender(), e.message_id(), recipient));
+    *d.mutable_envelope() = e;
+    *d.mutable_accepted_at() = message.receipt.accepted_at();
+    d.set_attempt(1);
+    pull_queues_.Enqueue(recipient, std::move(d)).IgnoreError();
+  } else if (party->delivery.mode == DeliveryMode::kPush) {
+    Schedule({std::chrono::steady_clock::now(), 0, e.sender(), e.message_id(), recipient, 1});
   }
 }
 

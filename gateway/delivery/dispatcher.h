@@ -42,6 +42,8 @@ class Dispatcher {
 
   // Starts delivering an accepted message to every recipient.
   void Dispatch(const MessageRecord& message);
+  // Starts (or, after a restart, resumes) delivering it to one recipient.
+  void DispatchTo(const MessageRecord& message, const std::string& recipient);
 
   // Stops starting attempts and waits (up to `grace`) for in-flight ones.
   // Scheduled retries that did not start stay ACCEPTED.

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/exchange_record.h"
 #include "gateway/common/digest.h"
@@ -109,29 +111,46 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
       break;
   }
 
-  auto accepted = std::make_shared<v1::Receipt>();
-  accepted->set_message_id(envelope->message_id());
-  accepted->set_sender(envelope->sender());
-  *accepted->mutable_accepted_at() = TimeUtil::GetCurrentTime();
-  accepted->set_envelope_sha256(sha);
-  *accepted->mutable_recipients() = envelope->recipients();
+  v1::Receipt accepted;
+  accepted.set_message_id(envelope->message_id());
+  accepted.set_sender(envelope->sender());
+  *accepted.mutable_accepted_at() = TimeUtil::GetCurrentTime();
+  accepted.set_envelope_sha256(sha);
+  *accepted.mutable_recipients() = envelope->recipients();
   record.outcome = "accepted";
-  audit_->Append(std::move(record), [this, reactor, receipt, envelope, accepted](absl::StatusOr<uint64_t> index) {
-    if (!index.ok()) {
-      store_->Abandon(envelope->sender(), envelope->message_id());
-      reactor->Finish(ToGrpcStatus(AuditUnavailable()));
-      return;
-    }
-    accepted->set_audit_index(*index);
-    auto committed = store_->Commit(*envelope, *accepted);
-    if (!committed.ok()) {
-      reactor->Finish(ToGrpcStatus(absl::InternalError(committed.status().message())));
-      return;
-    }
-    *receipt = *accepted;
-    reactor->Finish(grpc::Status::OK);
-    dispatcher_->Dispatch(**committed);
-  });
+  // The message first (durable), then its acceptance record (durable), then
+  // the receipt: a crash between the two is repaired at start-up
+  // (docs/delivery.md), and no acceptance is audited for a message not kept.
+  auto audit_record = std::make_shared<AuditRecord>(std::move(record));
+  store_->CommitAsync(
+      envelope, accepted, audit_->size(),
+      [this, reactor, receipt, audit_record](absl::StatusOr<std::shared_ptr<const MessageRecord>> committed) {
+        if (!committed.ok()) {
+          std::fprintf(stderr, "portcullis: message store: %s\n", committed.status().ToString().c_str());
+          reactor->Finish(ToGrpcStatus(Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
+                                              "the gateway cannot store the message; nothing was accepted")));
+          return;
+        }
+        std::shared_ptr<const MessageRecord> message = *std::move(committed);
+        audit_->Append(std::move(*audit_record), [this, reactor, receipt, message](absl::StatusOr<uint64_t> index) {
+          const v1::Envelope& e = message->envelope;
+          if (!index.ok()) {
+            // The caller is told nothing was done: the stored message goes.
+            if (absl::Status d = store_->Discard(e.sender(), e.message_id()); !d.ok()) {
+              std::fprintf(stderr, "portcullis: message store: cannot discard unaudited '%s': %s\n",
+                           e.message_id().c_str(), d.ToString().c_str());
+            }
+            reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+            return;
+          }
+          store_->MarkAuditedAsync(e.sender(), e.message_id(), *index);
+          auto dispatched = std::make_shared<MessageRecord>(*message);
+          dispatched->receipt.set_audit_index(*index);
+          *receipt = dispatched->receipt;
+          reactor->Finish(grpc::Status::OK);
+          dispatcher_->Dispatch(*dispatched);
+        });
+      });
   return reactor;
 }
 

@@ -5,9 +5,13 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gateway/audit/file_audit_log.h"
+#include "gateway/service/recovery.h"
+#include "gateway/store/sqlite_message_store.h"
 #include "mtls/credentials.h"
 
 namespace portcullis {
@@ -60,13 +64,31 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   AuditLog* audit_log = g->audit_.get();
   const Config* cfg = config.get();
 
-  g->store_ = NewInMemoryMessageStore();
+  SqliteStoreOptions store_options;
+  store_options.path = config->store.path;
+  auto store = SqliteMessageStore::Open(std::move(store_options));
+  if (!store.ok()) return store.status();
+  g->store_ = std::move(*store);
+  auto recovery = PairUnauditedMessages(g->store_.get(), audit_log);
+  if (!recovery.ok()) {
+    return absl::Status(recovery.status().code(),
+                        absl::StrCat("start-up recovery of accepted messages: ", recovery.status().message()));
+  }
   auto transport = NewGrpcPushTransport(*config, [audit_log, cfg](const mtls::HandshakeRefusal& r) {
     audit_log->Append(HandshakeRecord(*cfg, r, false), [](absl::StatusOr<uint64_t>) {});
   });
   if (!transport.ok()) return transport.status();
   g->transport_ = std::move(*transport);
   g->dispatcher_ = std::make_unique<Dispatcher>(config, g->store_.get(), audit_log, g->transport_.get());
+  if (absl::Status s = ResumeDeliveries(*config, g->store_.get(), g->dispatcher_.get(), &*recovery); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("start-up recovery of deliveries: ", s.message()));
+  }
+  if (recovery->recovered + recovery->paired + recovery->resumed > 0) {
+    std::fprintf(stderr, "portcullis: recovered at start-up: %llu acceptance(s) paired, %llu recorded now, "
+                 "%llu delivery(ies) resumed\n", static_cast<unsigned long long>(recovery->paired),
+                 static_cast<unsigned long long>(recovery->recovered),
+                 static_cast<unsigned long long>(recovery->resumed));
+  }
   g->service_ = std::make_unique<ExchangeService>(config, g->store_.get(), audit_log, g->dispatcher_.get());
   g->audit_service_ = std::make_unique<AuditService>(config, audit_log);
 

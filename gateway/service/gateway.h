@@ -38,6 +38,7 @@ class Gateway {
 
   int port() const { return port_; }
   AuditLog* audit() { return audit_.get(); }
+  Dispatcher* dispatcher() { return dispatcher_.get(); }
 
   void Shutdown(std::chrono::milliseconds grace);
 

@@ -1,6 +1,6 @@
-// The storage seam for accepted messages and their per-recipient state.
-// The default is InMemoryMessageStore; a durable outbox (SQLite) implements
-// the same interface later. Implementations are thread-safe.
+// The storage seam for accepted messages and their per-recipient state
+// (docs/delivery.md). SqliteMessageStore is the embedded default; a server
+// database can implement the same interface. Implementations are thread-safe.
 #ifndef PORTCULLIS_GATEWAY_STORE_MESSAGE_STORE_H_
 #define PORTCULLIS_GATEWAY_STORE_MESSAGE_STORE_H_
 
@@ -38,6 +38,34 @@ enum class ReserveOutcome {
   kInProgress,  // The same id is being recorded right now.
 };
 
+// One row of `deliveries`: one recipient of one accepted message.
+struct DeliveryRow {
+  std::string delivery_id;  // DeliveryIdFor(sender, message_id, recipient).
+  int64_t seq = 0;          // Commit order across the whole store; never reused.
+  std::string sender;
+  std::string message_id;
+  std::string recipient;
+  std::string case_reference;
+  v1::DeliveryState state = v1::ACCEPTED;
+  uint32_t attempts = 0;
+  int64_t next_attempt_micros = 0;  // Due time of the next attempt; set to the acceptance time at commit.
+  std::string last_error;
+  int64_t expires_micros = 0;  // 0 = no expiry recorded (the scheduler owns max_age).
+  int64_t updated_micros = 0;
+  std::string officer;
+  std::string reason;
+};
+
+// A committed message whose acceptance is not yet paired with its audit
+// record (audit_index IS NULL): the start-up pairing scans the audit log from
+// `audit_size_at_commit`.
+struct UnauditedMessage {
+  std::string sender;
+  std::string message_id;
+  uint64_t audit_size_at_commit = 0;
+  int64_t accepted_micros = 0;
+};
+
 struct ReserveResult {
   ReserveOutcome outcome = ReserveOutcome::kNew;
   v1::Receipt receipt;
@@ -49,10 +77,26 @@ class MessageStore {
   // Reserves (sender, message_id) for content with digest `envelope_sha256`.
   virtual ReserveResult Reserve(const std::string& sender, const std::string& message_id,
                                 const std::string& envelope_sha256) = 0;
+  using CommitDone = std::function<void(absl::StatusOr<std::shared_ptr<const MessageRecord>>)>;
   // Turns a reservation into an accepted message, every recipient ACCEPTED,
-  // and returns the stored record (the caller dispatches it without a lookup).
-  virtual absl::StatusOr<std::shared_ptr<const MessageRecord>> Commit(const v1::Envelope& envelope,
-                                                                      const v1::Receipt& receipt) = 0;
+  // durably, then calls `done` (on the store's thread) with the stored record
+  // (the caller dispatches it without a lookup). `audit_size_at_commit` is the
+  // audit log's size now: where the start-up pairing looks for the message's
+  // acceptance record if a crash comes between the two. A failed commit
+  // stores nothing and releases the reservation.
+  virtual void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt,
+                           uint64_t audit_size_at_commit, CommitDone done) = 0;
+  // Pairs the message with its acceptance's audit record, without waiting
+  // (if it is lost in a crash, the start-up pairing finds the record again).
+  virtual void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index) = 0;
+  // Removes an accepted message whose acceptance could not be audited (the
+  // caller was told nothing was done). Durable on return.
+  virtual absl::Status Discard(const std::string& sender, const std::string& message_id) = 0;
+  // Messages whose acceptance is not yet paired with its audit record.
+  virtual absl::StatusOr<std::vector<UnauditedMessage>> Unaudited() const = 0;
+  // Up to `limit` deliveries to `recipient` still ACCEPTED, after `after_seq`, in seq order.
+  virtual absl::StatusOr<std::vector<DeliveryRow>> PendingDeliveries(const std::string& recipient, int64_t after_seq,
+                                                                     size_t limit) const = 0;
   // Drops a reservation whose acceptance could not be recorded.
   virtual void Abandon(const std::string& sender, const std::string& message_id) = 0;
   // NOT_FOUND if no committed message has this key.
@@ -64,10 +108,6 @@ class MessageStore {
       const std::string& sender, const std::string& message_id, const std::string& party,
       const std::function<absl::Status(RecipientRecord&)>& update) = 0;
 };
-
-// Sharded in-memory store: no global lock per message. Not durable: a
-// restart forgets accepted messages (the audit log keeps the record).
-std::unique_ptr<MessageStore> NewInMemoryMessageStore();
 
 }  // namespace portcullis
 

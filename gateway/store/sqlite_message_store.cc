@@ -357,6 +357,8 @@ class SqliteMessageStore::Writer {
          "WHERE delivery_id = ?1"},
         {&audit_index_of_, "SELECT audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&set_audit_index_, "UPDATE messages SET audit_index = ?3 WHERE sender = ?1 AND message_id = ?2"},
+        {&delete_message_, "DELETE FROM messages WHERE sender = ?1 AND message_id = ?2"},
+        {&delete_deliveries_, "DELETE FROM deliveries WHERE sender = ?1 AND message_id = ?2"},
     };
     for (const auto& [stmt, sql] : statements) PORTCULLIS_RETURN_IF_ERROR(conn_.Prepare(sql, stmt));
     return absl::OkStatus();
@@ -382,7 +384,7 @@ class SqliteMessageStore::Writer {
   bool InTransaction() const { return conn_.InTransaction(); }
 
   struct NewMessage {
-    const v1::Envelope* envelope;
+    std::shared_ptr<const v1::Envelope> envelope;
     std::string sha256;
     std::string envelope_bytes;
     std::string receipt_bytes;
@@ -481,6 +483,18 @@ class SqliteMessageStore::Writer {
     return q.Run("recording the audit index");
   }
 
+  // The message and its deliveries, gone (an acceptance that could not be audited).
+  absl::Status DeleteMessage(const std::string& sender, const std::string& message_id) {
+    {
+      Query q(conn_, delete_deliveries_);
+      q.Text(1, sender).Text(2, message_id);
+      PORTCULLIS_RETURN_IF_ERROR(q.Run("discarding the deliveries"));
+    }
+    Query q(conn_, delete_message_);
+    q.Text(1, sender).Text(2, message_id);
+    return q.Run("discarding the message");
+  }
+
  private:
   // Outer optional: the message exists; inner: its audit_index (NULL = none).
   absl::StatusOr<std::optional<std::optional<int64_t>>> AuditIndexOf(const std::string& sender,
@@ -498,6 +512,7 @@ class SqliteMessageStore::Writer {
   // Declared after the connection: finalized before it closes.
   StmtPtr begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   StmtPtr next_seq_stmt_, insert_message_, insert_delivery_, select_delivery_, update_delivery_;
+  StmtPtr delete_message_, delete_deliveries_;
   StmtPtr audit_index_of_, set_audit_index_;
   std::optional<int64_t> next_seq_;  // Next free seq within the current transaction.
 };
@@ -515,8 +530,8 @@ struct ReaderConnection {
     const std::pair<StmtPtr*, const char*> statements[] = {
         {&begin, "BEGIN"},
         {&end, "COMMIT"},
-        {&lookup, "SELECT envelope_sha256, receipt FROM messages WHERE sender = ?1 AND message_id = ?2"},
-        {&get_message, "SELECT envelope, receipt FROM messages WHERE sender = ?1 AND message_id = ?2"},
+        {&lookup, "SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
+        {&get_message, "SELECT envelope, receipt, audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&get_delivery,
          "SELECT state, attempts, updated_micros, reason, officer FROM deliveries WHERE delivery_id = ?1"},
         {&unaudited,
@@ -618,7 +633,8 @@ class SqliteMessageStore::ReaderPool {
 struct SqliteMessageStore::WriteOp {
   std::function<absl::Status(Writer&)> apply;
   bool is_commit = false;
-  std::promise<absl::Status> done;
+  std::promise<absl::Status> done;              // A blocking Write() waits on this ...
+  std::function<void(absl::Status)> on_done;   // ... an asynchronous one is called back (and owns the op).
 };
 
 absl::StatusOr<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::Open(SqliteStoreOptions options) {
@@ -709,6 +725,8 @@ ReserveResult SqliteMessageStore::Reserve(const std::string& sender, const std::
           failed = absl::DataLossError(absl::StrCat("message store ", options_.path, ": the receipt of '", message_id,
                                                     "' from '", sender, "' cannot be parsed"));
         } else {
+          // The receipt is stored before the acceptance is audited; its index comes from the pairing.
+          if (!q.ColumnIsNull(2)) result.receipt.set_audit_index(static_cast<uint64_t>(q.ColumnInt(2)));
           result.outcome = q.ColumnBytes(0) == envelope_sha256 ? ReserveOutcome::kDuplicate : ReserveOutcome::kConflict;
           return result;
         }
@@ -732,44 +750,76 @@ absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::Commit(
 
 absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::CommitWithAuditSize(
     const v1::Envelope& envelope, const v1::Receipt& receipt, uint64_t audit_size_at_commit) {
-  const std::string key = Key(envelope.sender(), envelope.message_id());
+  std::promise<absl::StatusOr<std::shared_ptr<const MessageRecord>>> promise;
+  auto result = promise.get_future();
+  CommitAsync(std::make_shared<const v1::Envelope>(envelope), receipt, audit_size_at_commit,
+              [&promise](absl::StatusOr<std::shared_ptr<const MessageRecord>> r) { promise.set_value(std::move(r)); });
+  return result.get();
+}
+
+void SqliteMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt,
+                                     uint64_t audit_size_at_commit, CommitDone done) {
+  const std::string key = Key(envelope->sender(), envelope->message_id());
   Shard& shard = ShardFor(key);
-  Writer::NewMessage m;
+  auto m = std::make_shared<Writer::NewMessage>();
   {
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.reserved.find(key);
     if (it == shard.reserved.end() || it->second.committing) {
-      return absl::FailedPreconditionError("commit without a reservation");
+      done(absl::FailedPreconditionError("commit without a reservation"));
+      return;
     }
     it->second.committing = true;
-    m.sha256 = it->second.sha256;
+    m->sha256 = it->second.sha256;
   }
-  m.envelope = &envelope;
-  m.now = NowMicros();
-  m.accepted_micros = receipt.has_accepted_at() ? MicrosOf(receipt.accepted_at()) : m.now;
-  m.audit_size_at_commit = audit_size_at_commit;
-  bool serialized = envelope.SerializeToString(&m.envelope_bytes) && receipt.SerializeToString(&m.receipt_bytes);
-  absl::Status status = serialized ? Write([&m](Writer& w) { return w.InsertMessage(m); }, /*is_commit=*/true)
-                                   : absl::InternalError("message store: cannot serialize the envelope or receipt");
-  {
-    // Committed: the row now answers Reserve. Failed: nothing was stored, and
-    // the reservation goes too, so that the client's retry is not refused as
-    // "in progress" for the rest of the process's life.
-    std::lock_guard<std::mutex> lock(shard.mu);
-    shard.reserved.erase(key);
-  }
-  if (!status.ok()) return status;
-
+  m->envelope = envelope;
+  m->now = NowMicros();
+  m->accepted_micros = receipt.has_accepted_at() ? MicrosOf(receipt.accepted_at()) : m->now;
+  m->audit_size_at_commit = audit_size_at_commit;
   auto record = std::make_shared<MessageRecord>();
-  record->envelope = envelope;
+  record->envelope = *envelope;
   record->receipt = receipt;
-  for (const auto& r : envelope.recipients()) {
+  for (const auto& r : envelope->recipients()) {
     RecipientRecord rr;
     rr.party = r;
-    rr.updated_micros = m.now;
+    rr.updated_micros = m->now;
     record->recipients.push_back(std::move(rr));
   }
-  return std::shared_ptr<const MessageRecord>(std::move(record));
+  // Committed: the row now answers Reserve. Failed: nothing was stored, and
+  // the reservation goes too, so that the client's retry is not refused as
+  // "in progress" for the rest of the process's life.
+  auto finish = [&shard, key, record, done = std::move(done)](absl::Status status) {
+    {
+      std::lock_guard<std::mutex> lock(shard.mu);
+      shard.reserved.erase(key);
+    }
+    if (!status.ok()) {
+      done(status);
+    } else {
+      done(std::shared_ptr<const MessageRecord>(record));
+    }
+  };
+  if (!envelope->SerializeToString(&m->envelope_bytes) || !receipt.SerializeToString(&m->receipt_bytes)) {
+    finish(absl::InternalError("message store: cannot serialize the envelope or receipt"));
+    return;
+  }
+  WriteAsync([m](Writer& w) { return w.InsertMessage(*m); }, /*is_commit=*/true, std::move(finish));
+}
+
+void SqliteMessageStore::MarkAuditedAsync(const std::string& sender, const std::string& message_id,
+                                          uint64_t audit_index) {
+  WriteAsync([sender, message_id, audit_index](Writer& w) { return w.MarkAudited(sender, message_id, audit_index); },
+             /*is_commit=*/false, [sender, message_id](absl::Status s) {
+               // Not fatal: the start-up pairing finds the record in the audit log.
+               if (!s.ok()) {
+                 std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s' from '%s': %s\n",
+                              message_id.c_str(), sender.c_str(), s.ToString().c_str());
+               }
+             });
+}
+
+absl::Status SqliteMessageStore::Discard(const std::string& sender, const std::string& message_id) {
+  return Write([&](Writer& w) { return w.DeleteMessage(sender, message_id); }, /*is_commit=*/false);
 }
 
 void SqliteMessageStore::Abandon(const std::string& sender, const std::string& message_id) {
@@ -801,6 +851,7 @@ absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::Get(con
       return absl::DataLossError(absl::StrCat("message store ", options_.path, ": message '", message_id, "' from '",
                                               sender, "' cannot be parsed"));
     }
+    if (!q.ColumnIsNull(2)) record->receipt.set_audit_index(static_cast<uint64_t>(q.ColumnInt(2)));
   }
   // By primary key, in the envelope's recipient order (no index on
   // (sender, message_id) needed in deliveries).
@@ -922,6 +973,25 @@ absl::Status SqliteMessageStore::Write(std::function<absl::Status(Writer&)> appl
   return done.get();  // `op` lives on this stack until the writer has answered.
 }
 
+void SqliteMessageStore::WriteAsync(std::function<absl::Status(Writer&)> apply, bool is_commit,
+                                    std::function<void(absl::Status)> on_done) {
+  auto* op = new WriteOp();
+  op->apply = std::move(apply);
+  op->is_commit = is_commit;
+  op->on_done = std::move(on_done);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      pending_.push_back(op);
+      if (pending_.size() == 1) cv_.notify_one();
+      return;
+    }
+  }
+  std::function<void(absl::Status)> cb = std::move(op->on_done);
+  delete op;
+  cb(absl::UnavailableError("message store is closing"));
+}
+
 void SqliteMessageStore::WriterLoop() {
   std::vector<WriteOp*> batch;
   for (;;) {
@@ -985,6 +1055,12 @@ void SqliteMessageStore::RunBatch(const std::vector<WriteOp*>& batch) {
     }
   }
   for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i]->on_done) {  // Asynchronous: the op is ours to delete.
+      std::function<void(absl::Status)> cb = std::move(batch[i]->on_done);
+      delete batch[i];
+      cb(std::move(results[i]));
+      continue;
+    }
     // The caller may return (and destroy its WriteOp) the moment its future
     // is ready, so the promise is moved out first and set from here.
     std::promise<absl::Status> done = std::move(batch[i]->done);

@@ -52,34 +52,6 @@ struct SqliteStoreOptions {
   size_t max_readers = 8;
 };
 
-// One row of `deliveries`: one recipient of one accepted message.
-struct DeliveryRow {
-  std::string delivery_id;  // DeliveryIdFor(sender, message_id, recipient).
-  int64_t seq = 0;          // Commit order across the whole store; never reused.
-  std::string sender;
-  std::string message_id;
-  std::string recipient;
-  std::string case_reference;
-  v1::DeliveryState state = v1::ACCEPTED;
-  uint32_t attempts = 0;
-  int64_t next_attempt_micros = 0;  // Due time of the next attempt; set to the acceptance time at commit.
-  std::string last_error;
-  int64_t expires_micros = 0;  // 0 = no expiry recorded (the scheduler owns max_age).
-  int64_t updated_micros = 0;
-  std::string officer;
-  std::string reason;
-};
-
-// A committed message whose acceptance is not yet paired with its audit
-// record (audit_index IS NULL): the start-up pairing scans the audit log from
-// `audit_size_at_commit`.
-struct UnauditedMessage {
-  std::string sender;
-  std::string message_id;
-  uint64_t audit_size_at_commit = 0;
-  int64_t accepted_micros = 0;
-};
-
 // The stable id of one delivery: the first 32 hex characters of
 // SHA-256("sender\nmessage_id\nrecipient"). Same rule as DeliveryId() in
 // gateway/delivery/dispatcher.cc (the store must not depend on delivery).
@@ -105,9 +77,13 @@ class SqliteMessageStore final : public MessageStore {
   // (the client is told to retry) and logs the error to stderr.
   ReserveResult Reserve(const std::string& sender, const std::string& message_id,
                         const std::string& envelope_sha256) override;
-  // Same as CommitWithAuditSize(envelope, receipt, 0).
+  // Blocking CommitWithAuditSize(envelope, receipt, 0) (tests, tools).
   absl::StatusOr<std::shared_ptr<const MessageRecord>> Commit(const v1::Envelope& envelope,
-                                                              const v1::Receipt& receipt) override;
+                                                              const v1::Receipt& receipt);
+  void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt,
+                   uint64_t audit_size_at_commit, CommitDone done) override;
+  void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index) override;
+  absl::Status Discard(const std::string& sender, const std::string& message_id) override;
   void Abandon(const std::string& sender, const std::string& message_id) override;
   absl::StatusOr<std::shared_ptr<const MessageRecord>> Get(const std::string& sender,
                                                            const std::string& message_id) const override;
@@ -131,11 +107,11 @@ class SqliteMessageStore final : public MessageStore {
   // different index (the same index again is OK). Durable on return.
   absl::Status MarkAudited(const std::string& sender, const std::string& message_id, uint64_t audit_index);
   // Messages with audit_index NULL, in commit order.
-  absl::StatusOr<std::vector<UnauditedMessage>> Unaudited() const;
+  absl::StatusOr<std::vector<UnauditedMessage>> Unaudited() const override;
   // Up to `limit` deliveries to `recipient` still ACCEPTED (not yet delivered,
   // acknowledged, rejected or failed) with seq > after_seq, in seq order.
   absl::StatusOr<std::vector<DeliveryRow>> PendingDeliveries(const std::string& recipient, int64_t after_seq,
-                                                             size_t limit) const;
+                                                             size_t limit) const override;
 
   // For tests and metrics: transactions committed by the writer, and
   // messages committed (commit_batches() < commits() means grouping works).
@@ -162,6 +138,9 @@ class SqliteMessageStore final : public MessageStore {
   // batch's transaction; returns once that transaction has committed (or
   // with the error that stopped it).
   absl::Status Write(std::function<absl::Status(Writer&)> apply, bool is_commit);
+  // The same without waiting: `on_done` runs on the writer thread (or at once
+  // if the store is closing) and must not call this store's blocking writes.
+  void WriteAsync(std::function<absl::Status(Writer&)> apply, bool is_commit, std::function<void(absl::Status)> on_done);
   void WriterLoop();
   void RunBatch(const std::vector<WriteOp*>& batch);
 

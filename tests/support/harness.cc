@@ -71,21 +71,30 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
   return path;
 }
 
-GatewayHarness::GatewayHarness(const std::string& name, HarnessOptions options) {
+GatewayHarness::GatewayHarness(const std::string& name, HarnessOptions options) : hooks_(options.hooks) {
   dir_ = MakeTempDir(name);
   config_path_ = WriteTestConfig(dir_, options);
   audit_path_ = dir_ + "/audit.log";
+  Start();
+}
+
+void GatewayHarness::Start() {
   auto config = LoadConfigFile(config_path_);
   if (!config.ok()) {
     ADD_FAILURE() << "test config invalid: " << config.status();
     std::abort();
   }
-  auto gateway = Gateway::Start(*config, options.hooks);
+  auto gateway = Gateway::Start(*config, hooks_);
   if (!gateway.ok()) {
     ADD_FAILURE() << "gateway did not start: " << gateway.status();
     std::abort();
   }
   gateway_ = std::move(*gateway);
+}
+
+void GatewayHarness::Restart() {
+  Stop();
+  Start();
 }
 
 GatewayHarness::~GatewayHarness() { Stop(); }

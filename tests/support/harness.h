@@ -71,8 +71,13 @@ class GatewayHarness {
   bool WaitForAudit(const std::vector<std::string>& needles) const;
 
   void Stop();
+  // Stops the gateway and starts a new one on the same folder and config
+  // (same audit log and message store): a restart.
+  void Restart();
 
  private:
+  void Start();
+  GatewayTestHooks hooks_;
   std::string dir_;
   std::string config_path_;
   std::string audit_path_;

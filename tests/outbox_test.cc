@@ -1,0 +1,136 @@
+// The durable outbox end to end (docs/delivery.md): accepted messages and
+// their deliveries survive a restart, resubmission after a restart returns
+// the original receipt and delivers nothing again, and a message stored
+// without its audit record (a crash between the two commits) is paired with
+// a "recovered" acceptance record at start-up and then delivered.
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "adapters/common/partner_endpoint.h"
+#include "adapters/common/party_tls.h"
+#include "gateway/audit/log_format.h"
+#include "gateway/store/sqlite_message_store.h"
+#include "tests/support/harness.h"
+
+namespace portcullis::testing {
+namespace {
+
+// A free port for Europol's endpoint, named in the gateway's config before it starts.
+int ReservePort(adapters::PartnerEndpointOptions eo) {
+  auto probe = adapters::PartnerEndpoint::Start(eo);
+  EXPECT_TRUE(probe.ok()) << probe.status();
+  const int port = (*probe)->port();
+  (*probe)->Shutdown();
+  return port;
+}
+
+adapters::PartnerEndpointOptions EuropolEndpoint(const std::string& inbox) {
+  adapters::PartnerEndpointOptions eo;
+  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
+  eo.inbox_dir = MakeTempDir(inbox);
+  eo.officer = "EUROPOL-LO-17";
+  return eo;
+}
+
+v1::DeliveryState StateOf(GatewayHarness& h, const std::string& message_id) {
+  grpc::ClientContext ctx;
+  v1::TrackRequest tr;
+  tr.set_message_id(message_id);
+  v1::TrackResponse track;
+  grpc::Status s = h.Client("parties/uk-border-force")->Track(&ctx, tr, &track);
+  if (!s.ok() || track.recipients_size() != 1) return v1::DELIVERY_STATE_UNSPECIFIED;
+  return track.recipients(0).state();
+}
+
+bool WaitForState(GatewayHarness& h, const std::string& message_id, v1::DeliveryState want) {
+  for (int i = 0; i < 300; ++i) {
+    if (StateOf(h, message_id) == want) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST(Outbox, AcceptedMessagesAreDeliveredAfterARestartAndResubmissionDeliversNothingAgain) {
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-europol");
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.max_attempts = 1000;  // Europol is down for a while.
+  GatewayHarness h("outbox-restart", ho);
+
+  const v1::Envelope envelope = SampleReferral("OUT-1");
+  v1::Receipt first;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), envelope, &first).ok());
+  EXPECT_EQ(StateOf(h, "OUT-1"), v1::ACCEPTED);
+
+  h.Restart();  // Nothing delivered yet: the message must come back from the store.
+  EXPECT_EQ(StateOf(h, "OUT-1"), v1::ACCEPTED) << "the accepted message did not survive the restart";
+  eo.listen_address = ho.europol_push_address;
+  eo.gateway_address = h.address();
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  ASSERT_TRUE(WaitForState(h, "OUT-1", v1::ACKNOWLEDGED));
+  EXPECT_EQ((*endpoint)->stored_count(), 1);
+
+  // The same message again, after another restart: the original receipt, no second delivery.
+  h.Restart();
+  v1::Receipt again;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), envelope, &again).ok());
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_EQ(again.audit_index(), first.audit_index());
+  EXPECT_EQ(again.envelope_sha256(), first.envelope_sha256());
+  EXPECT_EQ(StateOf(h, "OUT-1"), v1::ACKNOWLEDGED) << "the acknowledgement did not survive the restart";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ((*endpoint)->stored_count(), 1) << "delivered again";
+}
+
+TEST(Outbox, AMessageStoredWithoutItsAuditRecordIsPairedAtStartUp) {
+  GatewayHarness h("outbox-pairing");
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("PAIR-1"), &receipt).ok());
+  h.Stop();
+  const size_t lines_before = h.AuditLines().size();
+  {
+    // What a crash between the store's commit and the audit log's leaves.
+    SqliteStoreOptions o;
+    o.path = h.dir() + "/outbox.db";
+    auto store = SqliteMessageStore::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    v1::Envelope e = SampleReferral("PAIR-2");
+    e.set_sender("uk/border-force");
+    ASSERT_EQ((*store)->Reserve(e.sender(), e.message_id(), "f00d").outcome, ReserveOutcome::kNew);
+    v1::Receipt r;
+    r.set_message_id("PAIR-2");
+    r.set_sender("uk/border-force");
+    r.set_envelope_sha256("f00d");
+    ASSERT_TRUE((*store)->CommitWithAuditSize(e, r, lines_before).ok());
+  }
+  h.Restart();
+  const std::vector<std::string> lines = h.AuditLines();
+  int recovered = 0;
+  for (size_t i = lines_before; i < lines.size(); ++i) {
+    auto r = ParseLine(lines[i]);
+    ASSERT_TRUE(r.ok());
+    if (r->message_id == "PAIR-2" && r->action == "submit" && r->outcome == "accepted") {
+      ++recovered;
+      EXPECT_NE(r->detail.find("recovered at start-up"), std::string::npos) << lines[i];
+      EXPECT_EQ(r->payload_sha256, "f00d");
+    }
+    EXPECT_NE(r->message_id, "PAIR-1") << "an already paired message was recorded again";
+  }
+  EXPECT_EQ(recovered, 1);
+  // Europol receives by pull in the default harness: the delivery waits in its queue.
+  EXPECT_EQ(h.gateway()->dispatcher()->pull_queues()->depth("eu/europol"), 2u)
+      << "both accepted messages are queued again for Europol";
+
+  // A second restart finds nothing left to pair.
+  h.Restart();
+  int again = 0;
+  for (const std::string& line : h.AuditLines()) again += line.find("recovered at start-up") != std::string::npos;
+  EXPECT_EQ(again, 1);
+}
+
+}  // namespace
+}  // namespace portcullis::testing
