@@ -4,6 +4,8 @@
 // without its audit record (a crash between the two commits) is paired with
 // a "recovered" acceptance record at start-up and then delivered.
 #include <chrono>
+#include <mutex>
+#include <vector>
 #include <memory>
 #include <thread>
 
@@ -130,6 +132,37 @@ TEST(Outbox, AMessageStoredWithoutItsAuditRecordIsPairedAtStartUp) {
   int again = 0;
   for (const std::string& line : h.AuditLines()) again += line.find("recovered at start-up") != std::string::npos;
   EXPECT_EQ(again, 1);
+}
+
+TEST(Outbox, PartnerDownThenUpGetsOneCaseInSubmissionOrder) {
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-order");
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.max_attempts = 1000;
+  GatewayHarness h("outbox-order", ho);
+  const int kMessages = 8;
+  for (int i = 0; i < kMessages; ++i) {
+    v1::Receipt r;
+    ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("ORD-" + std::to_string(i)), &r).ok());
+  }
+  // Several failed attempts each, with jittered backoff, before Europol comes up.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::mutex mu;
+  std::vector<std::string> order;
+  eo.listen_address = ho.europol_push_address;
+  eo.gateway_address = h.address();
+  eo.on_stored = [&](const v1::Delivery& d) {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(d.envelope().message_id());
+  };
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  for (int i = 0; i < 200 && (*endpoint)->stored_count() < kMessages; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(order.size(), static_cast<size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i) EXPECT_EQ(order[i], "ORD-" + std::to_string(i)) << "position " << i;
 }
 
 }  // namespace

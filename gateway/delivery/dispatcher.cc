@@ -43,17 +43,41 @@ void Dispatcher::DispatchTo(const MessageRecord& message, const std::string& rec
     d.set_attempt(1);
     pull_queues_.Enqueue(recipient, std::move(d)).IgnoreError();
   } else if (party->delivery.mode == DeliveryMode::kPush) {
-    Schedule({std::chrono::steady_clock::now(), 0, e.sender(), e.message_id(), recipient, 1});
+    Job job{std::chrono::steady_clock::now(), 0, e.sender(), e.message_id(), recipient, 1,
+            absl::StrCat(e.sender(), "\n", e.case_reference(), "\n", recipient)};
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [lane, idle] = lanes_.try_emplace(job.lane);
+    if (idle) {
+      ScheduleLocked(std::move(job));
+    } else {
+      lane->second.push_back(std::move(job));  // Behind the case's earlier messages.
+    }
   }
 }
 
-void Dispatcher::Schedule(Job job) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
-    job.seq = next_seq_++;
-    jobs_.push(std::move(job));
+void Dispatcher::FinishInLane(const Job& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto lane = lanes_.find(job.lane);
+  if (lane == lanes_.end()) return;
+  if (lane->second.empty()) {
+    lanes_.erase(lane);
+    return;
   }
+  Job next = std::move(lane->second.front());
+  lane->second.pop_front();
+  next.due = std::chrono::steady_clock::now();
+  ScheduleLocked(std::move(next));
+}
+
+void Dispatcher::Schedule(Job job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ScheduleLocked(std::move(job));
+}
+
+void Dispatcher::ScheduleLocked(Job job) {
+  if (stopping_) return;  // What is not delivered stays ACCEPTED in the store, resumed at the next start.
+  job.seq = next_seq_++;
+  jobs_.push(std::move(job));
   cv_.notify_all();
 }
 
@@ -93,6 +117,7 @@ void Dispatcher::StartAttempt(const Job& job) {
   auto message = store_->Get(job.sender, job.message_id);
   const Party* party = config_->FindParty(job.recipient);
   if (!message.ok() || party == nullptr) {
+    FinishInLane(job);
     std::lock_guard<std::mutex> lock(mu_);
     --in_flight_;
     cv_.notify_all();
@@ -128,10 +153,12 @@ void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const Messa
   }).IgnoreError();
   RecordOutcome(*message, job.recipient, "push", outcome, job.attempt, reason);
   if (!status.ok() && !last) {
-    Job retry = job;
+    Job retry = job;  // Keeps its lane: nothing behind it overtakes.
     retry.attempt = job.attempt + 1;
     retry.due = std::chrono::steady_clock::now() + Backoff(job.attempt);
     Schedule(std::move(retry));
+  } else {
+    FinishInLane(job);
   }
   std::lock_guard<std::mutex> lock(mu_);
   --in_flight_;

@@ -4,6 +4,12 @@
 // of attempts), pull-mode recipients through their PullQueues entry.
 // Every attempt's outcome updates the MessageStore and is audited.
 //
+// Order: pushes of one case from one sender to one recipient go one at a
+// time, in the order they were dispatched (submission order): a message
+// waits in its lane until the one before it is delivered or has finally
+// failed, so a retry never lets a later message overtake. Other cases and
+// recipients are independent.
+//
 // Thread-safe. One scheduler thread starts attempts; attempts complete on
 // gRPC's threads. Shutdown() stops scheduling and waits for in-flight pushes.
 #ifndef PORTCULLIS_GATEWAY_DELIVERY_DISPATCHER_H_
@@ -11,6 +17,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -55,10 +63,14 @@ class Dispatcher {
     uint64_t seq;
     std::string sender, message_id, recipient;
     uint32_t attempt;
+    std::string lane;  // sender, case reference and recipient: the unit of ordering.
     bool operator>(const Job& o) const { return due != o.due ? due > o.due : seq > o.seq; }
   };
   void SchedulerLoop();
   void Schedule(Job job);
+  void ScheduleLocked(Job job);
+  // The lane's head is finished (delivered, finally failed or gone): the next one starts.
+  void FinishInLane(const Job& job);
   void StartAttempt(const Job& job);
   void OnAttemptDone(const Job& job, const std::shared_ptr<const MessageRecord>& message, absl::Status status);
   void RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
@@ -75,6 +87,8 @@ class Dispatcher {
   std::mutex mu_;
   std::condition_variable cv_;
   std::priority_queue<Job, std::vector<Job>, std::greater<Job>> jobs_;
+  // Busy lanes: each has a job scheduled or in flight; these wait behind it.
+  std::map<std::string, std::deque<Job>> lanes_;
   uint64_t next_seq_ = 0;
   int in_flight_ = 0;
   bool stopping_ = false;
