@@ -680,7 +680,8 @@ TEST(ConfigLoaderTest, DeliveryTuningIsPositiveAndBackoffOrdered) {
                   "test.yaml:15:19: delivery.max_backoff_ms: must be at least initial_backoff_ms (5000), "
                   "got 1000",
                   "test.yaml:16:3: delivery.retries: unknown key 'retries' (allowed: workers, "
-                  "max_attempts, attempt_timeout_ms, initial_backoff_ms, max_backoff_ms)"));
+                  "max_attempts, attempt_timeout_ms, initial_backoff_ms, max_backoff_ms, max_backlog_messages, "
+                  "max_backlog_mib)"));
 }
 
 // ---------------------------------------------------------------------------

@@ -165,5 +165,42 @@ TEST(Outbox, PartnerDownThenUpGetsOneCaseInSubmissionOrder) {
   for (int i = 0; i < kMessages; ++i) EXPECT_EQ(order[i], "ORD-" + std::to_string(i)) << "position " << i;
 }
 
+TEST(Outbox, AFullBacklogRefusesWithResourceExhaustedAndLosesNothing) {
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-backlog");
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.max_attempts = 1000;
+  ho.max_backlog_messages = 3;
+  GatewayHarness h("outbox-backlog", ho);
+  auto bf = h.Client("parties/uk-border-force");
+  for (int i = 0; i < 3; ++i) {
+    v1::Receipt r;
+    ASSERT_TRUE(Submit(*bf, SampleReferral("BL-" + std::to_string(i)), &r).ok()) << i;
+  }
+  v1::Receipt none;
+  grpc::Status full = Submit(*bf, SampleReferral("BL-3"), &none);
+  EXPECT_EQ(full.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ReasonOf(full), "BACKLOG_FULL");
+  EXPECT_EQ(FieldOf(full), "recipients");
+  EXPECT_NE(full.error_message().find("eu/europol"), std::string::npos) << full.error_message();
+  EXPECT_TRUE(h.WaitForAudit({"\"message_id\":\"BL-3\"", "\"outcome\":\"refused\"", "BACKLOG_FULL"}));
+  // The backlog is counted again from the store after a restart.
+  h.Restart();
+  bf = h.Client("parties/uk-border-force");
+  EXPECT_EQ(Submit(*bf, SampleReferral("BL-3"), &none).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  // Europol comes back: the three accepted are delivered, and there is room again.
+  eo.listen_address = ho.europol_push_address;
+  eo.gateway_address = h.address();
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  for (int i = 0; i < 200 && (*endpoint)->stored_count() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ((*endpoint)->stored_count(), 3);
+  v1::Receipt later;
+  EXPECT_TRUE(Submit(*bf, SampleReferral("BL-3"), &later).ok());
+}
+
 }  // namespace
 }  // namespace portcullis::testing

@@ -103,6 +103,10 @@ struct DeliveryTuning {
   int attempt_timeout_ms = 5000;
   int initial_backoff_ms = 200;
   int max_backoff_ms = 10000;
+  // Bounded backlog per destination (accepted, not yet delivered): beyond
+  // either bound, Submit to it is refused with RESOURCE_EXHAUSTED.
+  int max_backlog_messages = 100000;
+  int max_backlog_mib = 1024;
 };
 
 struct Config {

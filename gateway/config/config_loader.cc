@@ -628,6 +628,8 @@ void ParseDeliveryTuning(Context& ctx, const Field& f, DeliveryTuning* out) {
       {"attempt_timeout_ms", 1, 10 * 60 * kSecondMs, &D::attempt_timeout_ms},
       {"initial_backoff_ms", 1, kHourMs, &D::initial_backoff_ms},
       {"max_backoff_ms", 1, kDayMs, &D::max_backoff_ms},
+      {"max_backlog_messages", 1, 100000000, &D::max_backlog_messages},
+      {"max_backlog_mib", 1, 1024 * 1024, &D::max_backlog_mib},
   };
   MapReader map = ParseIntSection(ctx, f, kRules, out);
   if (out->max_backoff_ms < out->initial_backoff_ms) {

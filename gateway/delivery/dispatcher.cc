@@ -16,7 +16,8 @@ Dispatcher::Dispatcher(std::shared_ptr<const Config> config, MessageStore* store
       store_(store),
       audit_(audit),
       transport_(transport),
-      pull_queues_(*config_, [this](const std::string& party, const v1::Delivery& d) { OnPulled(party, d); }) {
+      pull_queues_(*config_, [this](const std::string& party, const v1::Delivery& d) { OnPulled(party, d); }),
+      backlog_(*config_) {
   scheduler_ = std::thread([this] { SchedulerLoop(); });
 }
 
@@ -158,6 +159,7 @@ void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const Messa
     retry.due = std::chrono::steady_clock::now() + Backoff(job.attempt);
     Schedule(std::move(retry));
   } else {
+    backlog_.Release(job.recipient, message->envelope.ByteSizeLong());
     FinishInLane(job);
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -170,6 +172,7 @@ void Dispatcher::OnPulled(const std::string& party, const v1::Delivery& delivery
   auto message = store_->Get(e.sender(), e.message_id());
   if (!message.ok()) return;
   uint32_t attempts = 0;
+  backlog_.Release(party, e.ByteSizeLong());
   store_->UpdateRecipient(e.sender(), e.message_id(), party, [&](RecipientRecord& r) {
     attempts = ++r.attempts;
     if (r.state == v1::ACCEPTED) r.state = v1::DELIVERED;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "gateway/audit/audit_log.h"
+#include "gateway/delivery/backlog.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/pull_queues.h"
 #include "gateway/delivery/transport.h"
@@ -47,6 +48,8 @@ class Dispatcher {
 
   // The pull queues, whose streams report back to this dispatcher.
   PullQueues* pull_queues() { return &pull_queues_; }
+  // Room per destination: Submit reserves it, a finished delivery releases it.
+  Backlog* backlog() { return &backlog_; }
 
   // Starts delivering an accepted message to every recipient.
   void Dispatch(const MessageRecord& message);
@@ -83,6 +86,7 @@ class Dispatcher {
   AuditLog* audit_;
   DeliveryTransport* transport_;
   PullQueues pull_queues_;
+  Backlog backlog_;
 
   std::mutex mu_;
   std::condition_variable cv_;

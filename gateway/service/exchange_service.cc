@@ -110,6 +110,17 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
     case ReserveOutcome::kNew:
       break;
   }
+  // Room in every recipient's backlog, before anything is stored.
+  const uint64_t bytes = envelope->ByteSizeLong();
+  if (absl::Status room = dispatcher_->backlog()->Reserve(envelope->recipients(), bytes); !room.ok()) {
+    store_->Abandon(envelope->sender(), envelope->message_id());
+    MarkRefused(room, &record);
+    AuditThenFinish(audit_, std::move(record), reactor, room);
+    return reactor;
+  }
+  auto release_backlog = [this, envelope, bytes] {
+    for (const std::string& r : envelope->recipients()) dispatcher_->backlog()->Release(r, bytes);
+  };
 
   v1::Receipt accepted;
   accepted.set_message_id(envelope->message_id());
@@ -124,17 +135,21 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   auto audit_record = std::make_shared<AuditRecord>(std::move(record));
   store_->CommitAsync(
       envelope, accepted, audit_->size(),
-      [this, reactor, receipt, audit_record](absl::StatusOr<std::shared_ptr<const MessageRecord>> committed) {
+      [this, reactor, receipt, audit_record, release_backlog](
+          absl::StatusOr<std::shared_ptr<const MessageRecord>> committed) {
         if (!committed.ok()) {
+          release_backlog();
           std::fprintf(stderr, "portcullis: message store: %s\n", committed.status().ToString().c_str());
           reactor->Finish(ToGrpcStatus(Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
                                               "the gateway cannot store the message; nothing was accepted")));
           return;
         }
         std::shared_ptr<const MessageRecord> message = *std::move(committed);
-        audit_->Append(std::move(*audit_record), [this, reactor, receipt, message](absl::StatusOr<uint64_t> index) {
+        audit_->Append(std::move(*audit_record), [this, reactor, receipt, message,
+                                                  release_backlog](absl::StatusOr<uint64_t> index) {
           const v1::Envelope& e = message->envelope;
           if (!index.ok()) {
+            release_backlog();
             // The caller is told nothing was done: the stored message goes.
             if (absl::Status d = store_->Discard(e.sender(), e.message_id()); !d.ok()) {
               std::fprintf(stderr, "portcullis: message store: cannot discard unaudited '%s': %s\n",

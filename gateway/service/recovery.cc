@@ -80,6 +80,7 @@ absl::Status ResumeDeliveries(const Config& config, MessageStore* store, Dispatc
         after = row.seq;
         auto message = store->Get(row.sender, row.message_id);
         if (!message.ok()) return message.status();
+        dispatcher->backlog()->Add(party.id, (*message)->envelope.ByteSizeLong());
         dispatcher->DispatchTo(**message, party.id);
         ++report->resumed;
       }

@@ -40,6 +40,7 @@ struct HarnessOptions {
   std::string ca_bundle;             // "" = the PKI's bundle.
   std::string crl_dir;               // "" = the PKI's crl/.
   int max_attempts = 5;
+  int max_backlog_messages = 100000;
   int checkpoint_every_records = 1000;
   std::string witness_dir;  // "" = no witness copy.
   GatewayTestHooks hooks;

@@ -1,0 +1,76 @@
+#include "gateway/delivery/backlog.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/common/refusal.h"
+
+namespace portcullis {
+
+Backlog::Backlog(const Config& config)
+    : max_messages_(static_cast<uint64_t>(config.delivery.max_backlog_messages)),
+      max_bytes_(static_cast<uint64_t>(config.delivery.max_backlog_mib) << 20) {
+  for (const Party& p : config.parties) lanes_[p.id] = std::make_unique<Lane>();
+}
+
+Backlog::Lane* Backlog::Find(const std::string& recipient) const {
+  auto it = lanes_.find(recipient);
+  return it == lanes_.end() ? nullptr : it->second.get();
+}
+
+absl::Status Backlog::Reserve(const google::protobuf::RepeatedPtrField<std::string>& recipients, uint64_t bytes) {
+  std::vector<Lane*> taken;
+  for (const std::string& r : recipients) {
+    Lane* lane = Find(r);
+    if (lane == nullptr) continue;  // Routes were checked: not a party of this config.
+    std::lock_guard<std::mutex> lock(lane->mu);
+    if (lane->messages + 1 > max_messages_ || lane->bytes + bytes > max_bytes_) {
+      const bool by_count = lane->messages + 1 > max_messages_;
+      const std::string what = by_count ? absl::StrCat(lane->messages, " messages (limit ", max_messages_, ")")
+                                        : absl::StrCat(lane->bytes, " bytes (limit ", max_bytes_, ")");
+      for (Lane* l : taken) {
+        std::lock_guard<std::mutex> undo(l->mu);
+        l->messages -= 1;
+        l->bytes -= bytes;
+      }
+      return Refuse(absl::StatusCode::kResourceExhausted, "BACKLOG_FULL", "recipients",
+                    absl::StrCat("'", r, "' has ", what, " waiting for delivery; retry later"));
+    }
+    lane->messages += 1;
+    lane->bytes += bytes;
+    taken.push_back(lane);
+  }
+  return absl::OkStatus();
+}
+
+void Backlog::Release(const std::string& recipient, uint64_t bytes) {
+  Lane* lane = Find(recipient);
+  if (lane == nullptr) return;
+  std::lock_guard<std::mutex> lock(lane->mu);
+  lane->messages -= lane->messages > 0 ? 1 : 0;
+  lane->bytes -= std::min(lane->bytes, bytes);
+}
+
+void Backlog::Add(const std::string& recipient, uint64_t bytes) {
+  Lane* lane = Find(recipient);
+  if (lane == nullptr) return;
+  std::lock_guard<std::mutex> lock(lane->mu);
+  lane->messages += 1;
+  lane->bytes += bytes;
+}
+
+uint64_t Backlog::messages(const std::string& recipient) const {
+  Lane* lane = Find(recipient);
+  if (lane == nullptr) return 0;
+  std::lock_guard<std::mutex> lock(lane->mu);
+  return lane->messages;
+}
+
+uint64_t Backlog::bytes(const std::string& recipient) const {
+  Lane* lane = Find(recipient);
+  if (lane == nullptr) return 0;
+  std::lock_guard<std::mutex> lock(lane->mu);
+  return lane->bytes;
+}
+
+}  // namespace portcullis
