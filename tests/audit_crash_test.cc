@@ -4,9 +4,7 @@
 // finds it), its accepted record is at the receipt's audit index, and the
 // whole log (chain, Merkle roots, signed checkpoints, witness copies)
 // verifies.
-#include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -23,68 +21,11 @@
 
 #include "gateway/audit/log_format.h"
 #include "gateway/audit/log_verifier.h"
+#include "tests/support/gateway_process.h"
 #include "tests/support/harness.h"
 
 namespace portcullis::testing {
 namespace {
-
-// The portcullis-gateway binary as a child process.
-class GatewayProcess {
- public:
-  // Starts the gateway on `config` and waits until it listens; the port is
-  // read from its "listening on port N" line.
-  GatewayProcess(const std::string& config, const std::string& log_path) {
-    int out[2];
-    if (::pipe(out) != 0) std::abort();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      FILE* err = std::fopen(log_path.c_str(), "a");
-      if (err != nullptr) ::dup2(fileno(err), STDERR_FILENO);
-      ::close(out[0]);
-      const std::string bin = std::string(PORTCULLIS_BINARY_DIR) + "/gateway/service/portcullis-gateway";
-      ::execl(bin.c_str(), bin.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
-      std::perror("execl portcullis-gateway");
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    FILE* in = ::fdopen(out[0], "r");
-    char line[512];
-    while (std::fgets(line, sizeof line, in) != nullptr) {
-      if (std::sscanf(line, "portcullis-gateway: listening on port %d", &port_) == 1) break;
-    }
-    out_ = in;  // Kept open (and drained by nobody): the gateway writes little after start.
-  }
-  ~GatewayProcess() {
-    if (pid_ > 0 && !reaped_) Kill();
-    if (out_ != nullptr) std::fclose(out_);
-  }
-
-  int port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
-  void Kill() {
-    ::kill(pid_, SIGKILL);
-    Wait();
-  }
-  // SIGTERM and wait; returns the exit status.
-  int Stop() {
-    ::kill(pid_, SIGTERM);
-    return Wait();
-  }
-
- private:
-  int Wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return status;
-  }
-  pid_t pid_ = -1;
-  int port_ = 0;
-  bool reaped_ = false;
-  FILE* out_ = nullptr;
-};
 
 struct Receipt {
   std::string message_id;
