@@ -202,5 +202,47 @@ TEST(Outbox, AFullBacklogRefusesWithResourceExhaustedAndLosesNothing) {
   EXPECT_TRUE(Submit(*bf, SampleReferral("BL-3"), &later).ok());
 }
 
+int DeliverAttempts(GatewayHarness& h) {
+  int n = 0;
+  for (const std::string& line : h.AuditLines()) n += line.find("\"action\":\"deliver\"") != std::string::npos;
+  return n;
+}
+
+TEST(Outbox, ADeadPartnerIsLeftAloneByItsCircuitBreakerThenProbed) {
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-breaker");
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.max_attempts = 1000;
+  ho.breaker_failures = 3;
+  ho.breaker_cooldown_ms = 1500;
+  GatewayHarness h("outbox-breaker", ho);
+  auto bf = h.Client("parties/uk-border-force");
+  for (int i = 0; i < 6; ++i) {
+    v1::Envelope e = SampleReferral("CB-" + std::to_string(i));
+    e.set_case_reference("CB-CASE-" + std::to_string(i));  // Six lanes, all to Europol.
+    v1::Receipt r;
+    ASSERT_TRUE(Submit(*bf, e, &r).ok());
+  }
+  // Without the breaker six lanes retrying every 50-500 ms would make dozens of
+  // attempts in a second; with it, the first failures open it and nothing more goes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int opened = DeliverAttempts(h);
+  EXPECT_EQ(h.gateway()->dispatcher()->breakers().StateOf("eu/europol"), "open");
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  EXPECT_EQ(DeliverAttempts(h), opened) << "attempts went to a destination whose breaker is open";
+  EXPECT_LE(opened, 6 + 2);
+
+  // Europol comes back: the probe after the cool-down closes the breaker and all six arrive.
+  eo.listen_address = ho.europol_push_address;
+  eo.gateway_address = h.address();
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  for (int i = 0; i < 200 && (*endpoint)->stored_count() < 6; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ((*endpoint)->stored_count(), 6);
+  EXPECT_EQ(h.gateway()->dispatcher()->breakers().StateOf("eu/europol"), "closed");
+}
+
 }  // namespace
 }  // namespace portcullis::testing

@@ -107,6 +107,10 @@ struct DeliveryTuning {
   // either bound, Submit to it is refused with RESOURCE_EXHAUSTED.
   int max_backlog_messages = 100000;
   int max_backlog_mib = 1024;
+  // Circuit breaker per push destination: open after this many failed
+  // attempts in a row, probe again after the cool-down.
+  int breaker_failures = 5;
+  int breaker_cooldown_ms = 30000;
 };
 
 struct Config {

@@ -630,6 +630,8 @@ void ParseDeliveryTuning(Context& ctx, const Field& f, DeliveryTuning* out) {
       {"max_backoff_ms", 1, kDayMs, &D::max_backoff_ms},
       {"max_backlog_messages", 1, 100000000, &D::max_backlog_messages},
       {"max_backlog_mib", 1, 1024 * 1024, &D::max_backlog_mib},
+      {"breaker_failures", 1, 1000, &D::breaker_failures},
+      {"breaker_cooldown_ms", 1, kDayMs, &D::breaker_cooldown_ms},
   };
   MapReader map = ParseIntSection(ctx, f, kRules, out);
   if (out->max_backoff_ms < out->initial_backoff_ms) {

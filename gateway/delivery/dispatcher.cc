@@ -17,7 +17,8 @@ Dispatcher::Dispatcher(std::shared_ptr<const Config> config, MessageStore* store
       audit_(audit),
       transport_(transport),
       pull_queues_(*config_, [this](const std::string& party, const v1::Delivery& d) { OnPulled(party, d); }),
-      backlog_(*config_) {
+      backlog_(*config_),
+      breakers_(config_->delivery.breaker_failures, std::chrono::milliseconds(config_->delivery.breaker_cooldown_ms)) {
   scheduler_ = std::thread([this] { SchedulerLoop(); });
 }
 
@@ -103,6 +104,12 @@ void Dispatcher::SchedulerLoop() {
   }
 }
 
+void Dispatcher::NotStarted() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --in_flight_;
+  cv_.notify_all();
+}
+
 void Dispatcher::StartAttempt(const Job& job) {
   if (!audit_->Health().ok()) {
     // No disclosure that could not be recorded: hold the delivery (without
@@ -110,18 +117,22 @@ void Dispatcher::StartAttempt(const Job& job) {
     Job later = job;
     later.due = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     Schedule(std::move(later));
-    std::lock_guard<std::mutex> lock(mu_);
-    --in_flight_;
-    cv_.notify_all();
+    NotStarted();
     return;
   }
   auto message = store_->Get(job.sender, job.message_id);
   const Party* party = config_->FindParty(job.recipient);
   if (!message.ok() || party == nullptr) {
     FinishInLane(job);
-    std::lock_guard<std::mutex> lock(mu_);
-    --in_flight_;
-    cv_.notify_all();
+    NotStarted();
+    return;
+  }
+  if (std::optional<std::chrono::steady_clock::time_point> later = breakers_.Admit(job.recipient)) {
+    // The destination's breaker is open: come back then, no attempt spent.
+    Job wait = job;
+    wait.due = *later;
+    Schedule(std::move(wait));
+    NotStarted();
     return;
   }
   std::shared_ptr<const MessageRecord> record = *message;
@@ -136,6 +147,7 @@ void Dispatcher::StartAttempt(const Job& job) {
 
 void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const MessageRecord>& message,
                                absl::Status status) {
+  breakers_.Record(job.recipient, status.ok());
   const bool last = job.attempt >= static_cast<uint32_t>(config_->delivery.max_attempts);
   std::string outcome = status.ok() ? "delivered" : (last ? "failed" : "attempt_failed");
   std::string reason = status.ok() ? "" : std::string(status.message());

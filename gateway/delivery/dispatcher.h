@@ -29,6 +29,7 @@
 
 #include "gateway/audit/audit_log.h"
 #include "gateway/delivery/backlog.h"
+#include "gateway/delivery/circuit_breaker.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/pull_queues.h"
 #include "gateway/delivery/transport.h"
@@ -50,6 +51,7 @@ class Dispatcher {
   PullQueues* pull_queues() { return &pull_queues_; }
   // Room per destination: Submit reserves it, a finished delivery releases it.
   Backlog* backlog() { return &backlog_; }
+  const CircuitBreakers& breakers() const { return breakers_; }
 
   // Starts delivering an accepted message to every recipient.
   void Dispatch(const MessageRecord& message);
@@ -75,6 +77,7 @@ class Dispatcher {
   // The lane's head is finished (delivered, finally failed or gone): the next one starts.
   void FinishInLane(const Job& job);
   void StartAttempt(const Job& job);
+  void NotStarted();  // StartAttempt decided not to push (held, gone, breaker open).
   void OnAttemptDone(const Job& job, const std::shared_ptr<const MessageRecord>& message, absl::Status status);
   void RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
                      const std::string& outcome, uint32_t attempts, const std::string& reason);
@@ -87,6 +90,7 @@ class Dispatcher {
   DeliveryTransport* transport_;
   PullQueues pull_queues_;
   Backlog backlog_;
+  CircuitBreakers breakers_;
 
   std::mutex mu_;
   std::condition_variable cv_;
