@@ -3,6 +3,11 @@
 // the original receipt and delivers nothing again, and a message stored
 // without its audit record (a crash between the two commits) is paired with
 // a "recovered" acceptance record at start-up and then delivered.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -242,6 +247,35 @@ TEST(Outbox, ADeadPartnerIsLeftAloneByItsCircuitBreakerThenProbed) {
   }
   EXPECT_EQ((*endpoint)->stored_count(), 6);
   EXPECT_EQ(h.gateway()->dispatcher()->breakers().StateOf("eu/europol"), "closed");
+}
+
+TEST(Outbox, AHangingPartnerHoldsAtMostWorkersPushes) {
+  // A listener that never accepts: TCP connects, TLS never answers.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 64), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  ho.workers = 2;
+  GatewayHarness h("outbox-workers", ho);
+  auto bf = h.Client("parties/uk-border-force");
+  for (int i = 0; i < 6; ++i) {
+    v1::Envelope e = SampleReferral("HANG-" + std::to_string(i));
+    e.set_case_reference("HANG-CASE-" + std::to_string(i));
+    v1::Receipt r;
+    ASSERT_TRUE(Submit(*bf, e, &r).ok());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // Attempts time out after 2 s.
+  EXPECT_EQ(h.gateway()->dispatcher()->pushes_in_flight("eu/europol"), 2);
+  h.Stop();
+  ::close(fd);
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ struct StoreConfig {
 };
 
 struct DeliveryTuning {
-  int workers = 4;
+  int workers = 4;  // Push attempts in flight at once per destination.
   int max_attempts = 5;
   int attempt_timeout_ms = 5000;
   int initial_backoff_ms = 200;

@@ -104,6 +104,12 @@ void Dispatcher::SchedulerLoop() {
   }
 }
 
+int Dispatcher::pushes_in_flight(const std::string& destination) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pushing_.find(destination);
+  return it == pushing_.end() ? 0 : it->second;
+}
+
 void Dispatcher::NotStarted() {
   std::lock_guard<std::mutex> lock(mu_);
   --in_flight_;
@@ -127,7 +133,23 @@ void Dispatcher::StartAttempt(const Job& job) {
     NotStarted();
     return;
   }
+  {
+    // At most `workers` pushes in flight per destination: a partner that
+    // hangs holds that many connections, not one per queued message.
+    std::unique_lock<std::mutex> lock(mu_);
+    if (pushing_[job.recipient] >= config_->delivery.workers) {
+      parked_[job.recipient].push_back(job);  // Started again when one of those pushes ends.
+      lock.unlock();
+      NotStarted();
+      return;
+    }
+    ++pushing_[job.recipient];
+  }
   if (std::optional<std::chrono::steady_clock::time_point> later = breakers_.Admit(job.recipient)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --pushing_[job.recipient];
+    }
     // The destination's breaker is open: come back then, no attempt spent.
     Job wait = job;
     wait.due = *later;
@@ -147,6 +169,17 @@ void Dispatcher::StartAttempt(const Job& job) {
 
 void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const MessageRecord>& message,
                                absl::Status status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --pushing_[job.recipient];
+    auto parked = parked_.find(job.recipient);
+    if (parked != parked_.end() && !parked->second.empty()) {
+      Job next = std::move(parked->second.front());
+      parked->second.pop_front();
+      next.due = std::chrono::steady_clock::now();
+      ScheduleLocked(std::move(next));
+    }
+  }
   breakers_.Record(job.recipient, status.ok());
   const bool last = job.attempt >= static_cast<uint32_t>(config_->delivery.max_attempts);
   std::string outcome = status.ok() ? "delivered" : (last ? "failed" : "attempt_failed");

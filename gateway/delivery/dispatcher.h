@@ -52,6 +52,8 @@ class Dispatcher {
   // Room per destination: Submit reserves it, a finished delivery releases it.
   Backlog* backlog() { return &backlog_; }
   const CircuitBreakers& breakers() const { return breakers_; }
+  // Push attempts in flight to `destination` (at most delivery.workers).
+  int pushes_in_flight(const std::string& destination);
 
   // Starts delivering an accepted message to every recipient.
   void Dispatch(const MessageRecord& message);
@@ -97,6 +99,8 @@ class Dispatcher {
   std::priority_queue<Job, std::vector<Job>, std::greater<Job>> jobs_;
   // Busy lanes: each has a job scheduled or in flight; these wait behind it.
   std::map<std::string, std::deque<Job>> lanes_;
+  std::map<std::string, int> pushing_;  // Push attempts in flight per destination.
+  std::map<std::string, std::deque<Job>> parked_;  // Waiting for one of those to end.
   uint64_t next_seq_ = 0;
   int in_flight_ = 0;
   bool stopping_ = false;

@@ -54,7 +54,8 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << "audit: { path: " << dir << "/audit.log, signing_key: " << pki << "/audit/signing.key"
     << ", checkpoint_every_records: " << o.checkpoint_every_records
     << (o.witness_dir.empty() ? "" : ", witness_dir: " + o.witness_dir) << " }\n"
-    << "delivery: { max_attempts: " << o.max_attempts << ", initial_backoff_ms: 50, max_backoff_ms: 500, "
+    << "delivery: { workers: " << o.workers << ", max_attempts: " << o.max_attempts
+    << ", initial_backoff_ms: 50, max_backoff_ms: 500, "
     << "attempt_timeout_ms: 2000, max_backlog_messages: " << o.max_backlog_messages
     << ", breaker_failures: " << o.breaker_failures << ", breaker_cooldown_ms: " << o.breaker_cooldown_ms << " }\n"
     << "parties:\n"

@@ -41,6 +41,7 @@ struct HarnessOptions {
   std::string crl_dir;               // "" = the PKI's crl/.
   int max_attempts = 5;
   int max_backlog_messages = 100000;
+  int workers = 4;
   int breaker_failures = 1000;  // Effectively off unless a test is about it.
   int breaker_cooldown_ms = 1000;
   int checkpoint_every_records = 1000;
