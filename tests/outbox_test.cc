@@ -278,5 +278,30 @@ TEST(Outbox, AHangingPartnerHoldsAtMostWorkersPushes) {
   ::close(fd);
 }
 
+TEST(Outbox, TrackShowsAttemptsLastErrorAndNextAttempt) {
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-track");
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));  // Nobody listens.
+  ho.max_attempts = 1000;
+  GatewayHarness h("outbox-track", ho);
+  v1::Receipt r;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("TRK-1"), &r).ok());
+  v1::RecipientStatus status;
+  for (int i = 0; i < 100 && status.attempts() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    grpc::ClientContext ctx;
+    v1::TrackRequest tr;
+    tr.set_message_id("TRK-1");
+    v1::TrackResponse track;
+    ASSERT_TRUE(h.Client("parties/uk-border-force")->Track(&ctx, tr, &track).ok());
+    status = track.recipients(0);
+  }
+  EXPECT_GE(status.attempts(), 2u);
+  EXPECT_EQ(status.state(), v1::ACCEPTED);
+  EXPECT_FALSE(status.reason().empty()) << "no last error";
+  ASSERT_TRUE(status.has_next_attempt_at());
+  EXPECT_GT(status.next_attempt_at().seconds(), status.updated_at().seconds() - 1);
+}
+
 }  // namespace
 }  // namespace portcullis::testing

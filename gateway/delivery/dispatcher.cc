@@ -184,8 +184,11 @@ void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const Messa
   const bool last = job.attempt >= static_cast<uint32_t>(config_->delivery.max_attempts);
   std::string outcome = status.ok() ? "delivered" : (last ? "failed" : "attempt_failed");
   std::string reason = status.ok() ? "" : std::string(status.message());
+  const bool retry_due = !status.ok() && !last;
+  const std::chrono::milliseconds backoff = retry_due ? Backoff(job.attempt) : std::chrono::milliseconds(0);
   store_->UpdateRecipient(job.sender, job.message_id, job.recipient, [&](RecipientRecord& r) {
     r.attempts = job.attempt;
+    r.next_attempt_micros = retry_due ? NowMicros() + backoff.count() * 1000 : 0;  // Shown by Track.
     // Never downgrade: the recipient may have acknowledged already.
     if (r.state == v1::ACKNOWLEDGED || r.state == v1::REJECTED) return absl::OkStatus();
     if (status.ok()) {
@@ -198,10 +201,10 @@ void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const Messa
     return absl::OkStatus();
   }).IgnoreError();
   RecordOutcome(*message, job.recipient, "push", outcome, job.attempt, reason);
-  if (!status.ok() && !last) {
+  if (retry_due) {
     Job retry = job;  // Keeps its lane: nothing behind it overtakes.
     retry.attempt = job.attempt + 1;
-    retry.due = std::chrono::steady_clock::now() + Backoff(job.attempt);
+    retry.due = std::chrono::steady_clock::now() + backoff;
     Schedule(std::move(retry));
   } else {
     backlog_.Release(job.recipient, message->envelope.ByteSizeLong());

@@ -35,6 +35,7 @@ void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
   out->set_attempts(r.attempts);
   out->set_reason(r.reason);
   out->set_officer(r.officer);
+  if (r.next_attempt_micros > 0) *out->mutable_next_attempt_at() = TimeUtil::MicrosecondsToTimestamp(r.next_attempt_micros);
 }
 
 class RefusedStream final : public grpc::ServerWriteReactor<v1::Delivery> {

@@ -23,6 +23,7 @@ struct RecipientRecord {
   uint32_t attempts = 0;
   std::string reason;
   std::string officer;
+  int64_t next_attempt_micros = 0;  // When the next push attempt is due; 0 = none scheduled.
 };
 
 struct MessageRecord {

@@ -351,10 +351,11 @@ class SqliteMessageStore::Writer {
          "next_attempt_micros, last_error, expires_micros, updated_micros, officer, reason) "
          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', 0, ?8, '', '')"},
         {&select_delivery_,
-         "SELECT state, attempts, updated_micros, reason, officer FROM deliveries WHERE delivery_id = ?1"},
-        {&update_delivery_,
-         "UPDATE deliveries SET state = ?2, attempts = ?3, updated_micros = ?4, reason = ?5, officer = ?6 "
+         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros FROM deliveries "
          "WHERE delivery_id = ?1"},
+        {&update_delivery_,
+         "UPDATE deliveries SET state = ?2, attempts = ?3, updated_micros = ?4, reason = ?5, officer = ?6, "
+         "next_attempt_micros = ?7 WHERE delivery_id = ?1"},
         {&audit_index_of_, "SELECT audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&set_audit_index_, "UPDATE messages SET audit_index = ?3 WHERE sender = ?1 AND message_id = ?2"},
         {&delete_message_, "DELETE FROM messages WHERE sender = ?1 AND message_id = ?2"},
@@ -452,6 +453,7 @@ class SqliteMessageStore::Writer {
       record.updated_micros = q.ColumnInt(2);
       record.reason = q.ColumnText(3);
       record.officer = q.ColumnText(4);
+      record.next_attempt_micros = q.ColumnInt(5);
     }
     PORTCULLIS_RETURN_IF_ERROR(update(record));
     record.party = party;  // The row's key, whatever `update` did to it.
@@ -462,7 +464,8 @@ class SqliteMessageStore::Writer {
         .Int(3, record.attempts)
         .Int(4, record.updated_micros)
         .Text(5, record.reason)
-        .Text(6, record.officer);
+        .Text(6, record.officer)
+        .Int(7, record.next_attempt_micros);
     PORTCULLIS_RETURN_IF_ERROR(q.Run("updating a delivery"));
     return record;
   }
@@ -533,7 +536,8 @@ struct ReaderConnection {
         {&lookup, "SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&get_message, "SELECT envelope, receipt, audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&get_delivery,
-         "SELECT state, attempts, updated_micros, reason, officer FROM deliveries WHERE delivery_id = ?1"},
+         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros FROM deliveries "
+         "WHERE delivery_id = ?1"},
         {&unaudited,
          "SELECT sender, message_id, audit_size_at_commit, accepted_micros FROM messages "
          "WHERE audit_index IS NULL ORDER BY rowid"},
@@ -872,6 +876,7 @@ absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::Get(con
     rr.updated_micros = q.ColumnInt(2);
     rr.reason = q.ColumnText(3);
     rr.officer = q.ColumnText(4);
+    rr.next_attempt_micros = q.ColumnInt(5);
     record->recipients.push_back(std::move(rr));
   }
   return std::shared_ptr<const MessageRecord>(std::move(record));
