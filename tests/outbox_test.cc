@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -301,6 +302,27 @@ TEST(Outbox, TrackShowsAttemptsLastErrorAndNextAttempt) {
   EXPECT_FALSE(status.reason().empty()) << "no last error";
   ASSERT_TRUE(status.has_next_attempt_at());
   EXPECT_GT(status.next_attempt_at().seconds(), status.updated_at().seconds() - 1);
+}
+
+TEST(Outbox, AMessageWhoseAuditRecordFailedIsWithdrawnAndNeverDelivered) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  HarnessOptions ho;
+  ho.hooks.audit_fault_injector = [fail](absl::string_view op) {
+    return *fail && op == "sync" ? absl::UnavailableError("injected fdatasync failure: EIO") : absl::OkStatus();
+  };
+  GatewayHarness h("outbox-withdrawn", ho);
+  *fail = true;
+  v1::Receipt none;
+  grpc::Status s = Submit(*h.Client("parties/uk-border-force"), SampleReferral("WD-1"), &none);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ReasonOf(s), "AUDIT_UNAVAILABLE");
+  *fail = false;  // The disk is mended; the operator restarts the gateway.
+  h.Restart();
+  EXPECT_EQ(StateOf(h, "WD-1"), v1::DELIVERY_STATE_UNSPECIFIED) << "the withdrawn message is still there";
+  EXPECT_EQ(h.gateway()->dispatcher()->pull_queues()->depth("eu/europol"), 0u);
+  for (const std::string& line : h.AuditLines()) {
+    EXPECT_EQ(line.find("recovered at start-up"), std::string::npos) << "a withdrawn message was recovered";
+  }
 }
 
 }  // namespace

@@ -100,6 +100,9 @@ TEST(SqliteStore, EveryReserveOutcome) {
   EXPECT_EQ(store->Reserve("uk/nca", "m-1", sha).outcome, ReserveOutcome::kNew);
   const v1::Receipt receipt = MakeReceipt(e);
   ASSERT_TRUE(store->Commit(e, receipt).ok());
+  // Stored but its acceptance not yet audited: still being recorded.
+  EXPECT_EQ(store->Reserve("uk/nca", "m-1", sha).outcome, ReserveOutcome::kInProgress);
+  ASSERT_TRUE(store->MarkAudited("uk/nca", "m-1", receipt.audit_index()).ok());
 
   ReserveResult dup = store->Reserve("uk/nca", "m-1", sha);
   EXPECT_EQ(dup.outcome, ReserveOutcome::kDuplicate);
@@ -130,6 +133,7 @@ TEST(SqliteStore, ReserveOutcomesSurviveReopen) {
     ASSERT_NE(store, nullptr);
     ASSERT_EQ(store->Reserve("uk/nca", "m-1", ShaOf(e)).outcome, ReserveOutcome::kNew);
     ASSERT_TRUE(store->Commit(e, receipt).ok());
+    ASSERT_TRUE(store->MarkAudited("uk/nca", "m-1", receipt.audit_index()).ok());
     // Reserved but never committed: a reservation does not outlive the process.
     ASSERT_EQ(store->Reserve("uk/nca", "m-pending", "abc").outcome, ReserveOutcome::kNew);
   }

@@ -19,7 +19,9 @@ Backlog::Lane* Backlog::Find(const std::string& recipient) const {
 }
 
 absl::Status Backlog::Reserve(const google::protobuf::RepeatedPtrField<std::string>& recipients, uint64_t bytes) {
+  // One lane locked at a time (never two: no lock order to get wrong).
   std::vector<Lane*> taken;
+  absl::Status refusal;
   for (const std::string& r : recipients) {
     Lane* lane = Find(r);
     if (lane == nullptr) continue;  // Routes were checked: not a party of this config.
@@ -28,19 +30,22 @@ absl::Status Backlog::Reserve(const google::protobuf::RepeatedPtrField<std::stri
       const bool by_count = lane->messages + 1 > max_messages_;
       const std::string what = by_count ? absl::StrCat(lane->messages, " messages (limit ", max_messages_, ")")
                                         : absl::StrCat(lane->bytes, " bytes (limit ", max_bytes_, ")");
-      for (Lane* l : taken) {
-        std::lock_guard<std::mutex> undo(l->mu);
-        l->messages -= 1;
-        l->bytes -= bytes;
-      }
-      return Refuse(absl::StatusCode::kResourceExhausted, "BACKLOG_FULL", "recipients",
-                    absl::StrCat("'", r, "' has ", what, " waiting for delivery; retry later"));
+      refusal = Refuse(absl::StatusCode::kResourceExhausted, "BACKLOG_FULL", "recipients",
+                       absl::StrCat("'", r, "' has ", what, " waiting for delivery; retry later"));
+      break;
     }
     lane->messages += 1;
     lane->bytes += bytes;
     taken.push_back(lane);
   }
-  return absl::OkStatus();
+  if (!refusal.ok()) {
+    for (Lane* l : taken) {
+      std::lock_guard<std::mutex> undo(l->mu);
+      l->messages -= 1;
+      l->bytes -= bytes;
+    }
+  }
+  return refusal;
 }
 
 void Backlog::Release(const std::string& recipient, uint64_t bytes) {

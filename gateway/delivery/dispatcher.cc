@@ -1,5 +1,7 @@
 #include "gateway/delivery/dispatcher.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/exchange_record.h"
 #include "gateway/common/digest.h"
@@ -33,7 +35,8 @@ void Dispatcher::Dispatch(const MessageRecord& message) {
   for (const std::string& recipient : message.envelope.recipients()) DispatchTo(message, recipient);
 }
 
-void Dispatcher::DispatchTo(const MessageRecord& message, const std::string& recipient) {
+void Dispatcher::DispatchTo(const MessageRecord& message, const std::string& recipient, uint32_t attempts_made,
+                            int64_t next_attempt_micros) {
   const v1::Envelope& e = message.envelope;
   const Party* party = config_->FindParty(recipient);
   if (party == nullptr) return;  // Routes were checked at submission.
@@ -42,11 +45,12 @@ void Dispatcher::DispatchTo(const MessageRecord& message, const std::string& rec
     d.set_delivery_id(DeliveryId(e.sender(), e.message_id(), recipient));
     *d.mutable_envelope() = e;
     *d.mutable_accepted_at() = message.receipt.accepted_at();
-    d.set_attempt(1);
+    d.set_attempt(attempts_made + 1);
     pull_queues_.Enqueue(recipient, std::move(d)).IgnoreError();
   } else if (party->delivery.mode == DeliveryMode::kPush) {
-    Job job{std::chrono::steady_clock::now(), 0, e.sender(), e.message_id(), recipient, 1,
-            absl::StrCat(e.sender(), "\n", e.case_reference(), "\n", recipient)};
+    const int64_t wait_micros = std::max<int64_t>(0, next_attempt_micros - NowMicros());
+    Job job{std::chrono::steady_clock::now() + std::chrono::microseconds(wait_micros), 0, e.sender(), e.message_id(),
+            recipient, attempts_made + 1, absl::StrCat(e.sender(), "\n", e.case_reference(), "\n", recipient)};
     std::lock_guard<std::mutex> lock(mu_);
     auto [lane, idle] = lanes_.try_emplace(job.lane);
     if (idle) {
@@ -128,8 +132,15 @@ void Dispatcher::StartAttempt(const Job& job) {
   }
   auto message = store_->Get(job.sender, job.message_id);
   const Party* party = config_->FindParty(job.recipient);
+  if (!message.ok() && message.status().code() != absl::StatusCode::kNotFound) {
+    Job later = job;  // The store could not be read: try again, keeping the lane.
+    later.due = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    Schedule(std::move(later));
+    NotStarted();
+    return;
+  }
   if (!message.ok() || party == nullptr) {
-    FinishInLane(job);
+    FinishInLane(job);  // The message is gone (withdrawn): the lane moves on.
     NotStarted();
     return;
   }
@@ -217,10 +228,10 @@ void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const Messa
 
 void Dispatcher::OnPulled(const std::string& party, const v1::Delivery& delivery) {
   const v1::Envelope& e = delivery.envelope();
+  backlog_.Release(party, e.ByteSizeLong());
   auto message = store_->Get(e.sender(), e.message_id());
   if (!message.ok()) return;
   uint32_t attempts = 0;
-  backlog_.Release(party, e.ByteSizeLong());
   store_->UpdateRecipient(e.sender(), e.message_id(), party, [&](RecipientRecord& r) {
     attempts = ++r.attempts;
     if (r.state == v1::ACCEPTED) r.state = v1::DELIVERED;

@@ -58,7 +58,10 @@ class Dispatcher {
   // Starts delivering an accepted message to every recipient.
   void Dispatch(const MessageRecord& message);
   // Starts (or, after a restart, resumes) delivering it to one recipient.
-  void DispatchTo(const MessageRecord& message, const std::string& recipient);
+  // A resumed push continues its attempt count and keeps its due time
+  // (`next_attempt_micros`, wall clock; 0 = now).
+  void DispatchTo(const MessageRecord& message, const std::string& recipient, uint32_t attempts_made = 0,
+                  int64_t next_attempt_micros = 0);
 
   // Stops starting attempts and waits (up to `grace`) for in-flight ones.
   // Scheduled retries that did not start stay ACCEPTED.

@@ -35,7 +35,9 @@ void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
   out->set_attempts(r.attempts);
   out->set_reason(r.reason);
   out->set_officer(r.officer);
-  if (r.next_attempt_micros > 0) *out->mutable_next_attempt_at() = TimeUtil::MicrosecondsToTimestamp(r.next_attempt_micros);
+  if (r.state == v1::ACCEPTED && r.attempts > 0 && r.next_attempt_micros > 0) {  // A push waiting for its retry.
+    *out->mutable_next_attempt_at() = TimeUtil::MicrosecondsToTimestamp(r.next_attempt_micros);
+  }
 }
 
 class RefusedStream final : public grpc::ServerWriteReactor<v1::Delivery> {
@@ -151,20 +153,27 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
           const v1::Envelope& e = message->envelope;
           if (!index.ok()) {
             release_backlog();
-            // The caller is told nothing was done: the stored message goes.
-            if (absl::Status d = store_->Discard(e.sender(), e.message_id()); !d.ok()) {
-              std::fprintf(stderr, "portcullis: message store: cannot discard unaudited '%s': %s\n",
-                           e.message_id().c_str(), d.ToString().c_str());
-            }
-            reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+            // Not audited, so not accepted: the stored message goes before the
+            // caller is told nothing was done.
+            store_->DiscardAsync(e.sender(), e.message_id(), [reactor, id = e.message_id()](absl::Status d) {
+              if (d.ok()) {
+                reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+                return;
+              }
+              std::fprintf(stderr, "portcullis: message store: cannot discard unaudited '%s': %s\n", id.c_str(),
+                           d.ToString().c_str());
+              reactor->Finish(ToGrpcStatus(Refuse(
+                  absl::StatusCode::kUnavailable, "OUTCOME_UNKNOWN", "",
+                  "the audit log failed and the message could not be withdrawn; resubmit the same message id "
+                  "later: the original receipt comes back if it was accepted")));
+            });
             return;
           }
           store_->MarkAuditedAsync(e.sender(), e.message_id(), *index);
-          auto dispatched = std::make_shared<MessageRecord>(*message);
-          dispatched->receipt.set_audit_index(*index);
-          *receipt = dispatched->receipt;
+          *receipt = message->receipt;
+          receipt->set_audit_index(*index);
+          dispatcher_->Dispatch(*message);  // Before Finish: the gateway may shut down once the call is done.
           reactor->Finish(grpc::Status::OK);
-          dispatcher_->Dispatch(*dispatched);
         });
       });
   return reactor;

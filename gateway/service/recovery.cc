@@ -41,8 +41,8 @@ absl::StatusOr<RecoveryReport> PairUnauditedMessages(MessageStore* store, AuditL
       if (!r.ok()) return r.status();
       if (r->action != "submit" || r->outcome != "accepted") continue;
       auto it = wanted.find({r->sender, r->message_id});
-      if (it == wanted.end()) continue;
-      store->MarkAuditedAsync(r->sender, r->message_id, r->index);
+      if (it == wanted.end() || r->index < it->second->audit_size_at_commit) continue;
+      if (absl::Status s = store->MarkAudited(r->sender, r->message_id, r->index); !s.ok()) return s;
       wanted.erase(it);
       ++report.paired;
     }
@@ -62,7 +62,7 @@ absl::StatusOr<RecoveryReport> PairUnauditedMessages(MessageStore* store, AuditL
     r.detail = "recovered at start-up: the message was stored before a crash that came before its audit record";
     absl::StatusOr<uint64_t> index = audit->AppendAndWait(std::move(r));
     if (!index.ok()) return index.status();
-    store->MarkAuditedAsync(key.first, key.second, *index);
+    if (absl::Status s = store->MarkAudited(key.first, key.second, *index); !s.ok()) return s;
     ++report.recovered;
   }
   return report;
@@ -81,7 +81,7 @@ absl::Status ResumeDeliveries(const Config& config, MessageStore* store, Dispatc
         auto message = store->Get(row.sender, row.message_id);
         if (!message.ok()) return message.status();
         dispatcher->backlog()->Add(party.id, (*message)->envelope.ByteSizeLong());
-        dispatcher->DispatchTo(**message, party.id);
+        dispatcher->DispatchTo(**message, party.id, row.attempts, row.next_attempt_micros);
         ++report->resumed;
       }
       if (rows->size() < kResumePage) break;

@@ -36,7 +36,7 @@ enum class ReserveOutcome {
   kNew,         // Reserved: the caller must Commit() or Abandon().
   kDuplicate,   // Same sender, id and content already accepted: `receipt` is the original.
   kConflict,    // Same sender and id, different content.
-  kInProgress,  // The same id is being recorded right now.
+  kInProgress,  // The same id is being recorded right now (stored, its acceptance not yet audited).
 };
 
 // One row of `deliveries`: one recipient of one accepted message.
@@ -90,9 +90,13 @@ class MessageStore {
   // Pairs the message with its acceptance's audit record, without waiting
   // (if it is lost in a crash, the start-up pairing finds the record again).
   virtual void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index) = 0;
-  // Removes an accepted message whose acceptance could not be audited (the
-  // caller was told nothing was done). Durable on return.
-  virtual absl::Status Discard(const std::string& sender, const std::string& message_id) = 0;
+  // Removes a stored message whose acceptance could not be audited, then
+  // calls `done` (on the store's thread) once that is durable.
+  virtual void DiscardAsync(const std::string& sender, const std::string& message_id,
+                            std::function<void(absl::Status)> done) = 0;
+  // Pairs the message with its acceptance's audit record; durable on return
+  // (start-up, before the gateway serves).
+  virtual absl::Status MarkAudited(const std::string& sender, const std::string& message_id, uint64_t audit_index) = 0;
   // Messages whose acceptance is not yet paired with its audit record.
   virtual absl::StatusOr<std::vector<UnauditedMessage>> Unaudited() const = 0;
   // Up to `limit` deliveries to `recipient` still ACCEPTED, after `after_seq`, in seq order.

@@ -730,7 +730,9 @@ ReserveResult SqliteMessageStore::Reserve(const std::string& sender, const std::
                                                     "' from '", sender, "' cannot be parsed"));
         } else {
           // The receipt is stored before the acceptance is audited; its index comes from the pairing.
-          if (!q.ColumnIsNull(2)) result.receipt.set_audit_index(static_cast<uint64_t>(q.ColumnInt(2)));
+          // Until then the submission is still being recorded (and may yet be discarded).
+          if (q.ColumnIsNull(2)) return {ReserveOutcome::kInProgress, {}};
+          result.receipt.set_audit_index(static_cast<uint64_t>(q.ColumnInt(2)));
           result.outcome = q.ColumnBytes(0) == envelope_sha256 ? ReserveOutcome::kDuplicate : ReserveOutcome::kConflict;
           return result;
         }
@@ -766,15 +768,19 @@ void SqliteMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelop
   const std::string key = Key(envelope->sender(), envelope->message_id());
   Shard& shard = ShardFor(key);
   auto m = std::make_shared<Writer::NewMessage>();
+  bool reserved = false;
   {
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.reserved.find(key);
-    if (it == shard.reserved.end() || it->second.committing) {
-      done(absl::FailedPreconditionError("commit without a reservation"));
-      return;
+    if (it != shard.reserved.end() && !it->second.committing) {
+      it->second.committing = true;
+      m->sha256 = it->second.sha256;
+      reserved = true;
     }
-    it->second.committing = true;
-    m->sha256 = it->second.sha256;
+  }
+  if (!reserved) {  // Called back outside the shard's lock.
+    done(absl::FailedPreconditionError("commit without a reservation"));
+    return;
   }
   m->envelope = envelope;
   m->now = NowMicros();
@@ -822,8 +828,10 @@ void SqliteMessageStore::MarkAuditedAsync(const std::string& sender, const std::
              });
 }
 
-absl::Status SqliteMessageStore::Discard(const std::string& sender, const std::string& message_id) {
-  return Write([&](Writer& w) { return w.DeleteMessage(sender, message_id); }, /*is_commit=*/false);
+void SqliteMessageStore::DiscardAsync(const std::string& sender, const std::string& message_id,
+                                      std::function<void(absl::Status)> done) {
+  WriteAsync([sender, message_id](Writer& w) { return w.DeleteMessage(sender, message_id); }, /*is_commit=*/false,
+             std::move(done));
 }
 
 void SqliteMessageStore::Abandon(const std::string& sender, const std::string& message_id) {

@@ -83,7 +83,8 @@ class SqliteMessageStore final : public MessageStore {
   void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt,
                    uint64_t audit_size_at_commit, CommitDone done) override;
   void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index) override;
-  absl::Status Discard(const std::string& sender, const std::string& message_id) override;
+  void DiscardAsync(const std::string& sender, const std::string& message_id,
+                    std::function<void(absl::Status)> done) override;
   void Abandon(const std::string& sender, const std::string& message_id) override;
   absl::StatusOr<std::shared_ptr<const MessageRecord>> Get(const std::string& sender,
                                                            const std::string& message_id) const override;
@@ -105,7 +106,7 @@ class SqliteMessageStore final : public MessageStore {
   // Records the audit index of the message's acceptance. NOT_FOUND if there
   // is no such message; FAILED_PRECONDITION if it is already paired with a
   // different index (the same index again is OK). Durable on return.
-  absl::Status MarkAudited(const std::string& sender, const std::string& message_id, uint64_t audit_index);
+  absl::Status MarkAudited(const std::string& sender, const std::string& message_id, uint64_t audit_index) override;
   // Messages with audit_index NULL, in commit order.
   absl::StatusOr<std::vector<UnauditedMessage>> Unaudited() const override;
   // Up to `limit` deliveries to `recipient` still ACCEPTED (not yet delivered,
