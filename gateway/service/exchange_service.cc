@@ -169,11 +169,19 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
             });
             return;
           }
-          store_->MarkAuditedAsync(e.sender(), e.message_id(), *index);
-          *receipt = message->receipt;
-          receipt->set_audit_index(*index);
-          dispatcher_->Dispatch(*message);  // Before Finish: the gateway may shut down once the call is done.
-          reactor->Finish(grpc::Status::OK);
+          // The receipt once the pairing is durable too: from then on a
+          // resubmission gets this receipt back, also after a restart.
+          store_->MarkAuditedAsync(
+              e.sender(), e.message_id(), *index, [this, reactor, receipt, message, index = *index](absl::Status s) {
+                if (!s.ok()) {  // Audited and stored: the start-up pairing will find the record.
+                  std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s': %s\n",
+                               message->envelope.message_id().c_str(), s.ToString().c_str());
+                }
+                *receipt = message->receipt;
+                receipt->set_audit_index(index);
+                dispatcher_->Dispatch(*message);  // Before Finish: the gateway may shut down once the call is done.
+                reactor->Finish(grpc::Status::OK);
+              });
         });
       });
   return reactor;

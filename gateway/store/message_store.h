@@ -87,9 +87,12 @@ class MessageStore {
   // stores nothing and releases the reservation.
   virtual void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt,
                            uint64_t audit_size_at_commit, CommitDone done) = 0;
-  // Pairs the message with its acceptance's audit record, without waiting
-  // (if it is lost in a crash, the start-up pairing finds the record again).
-  virtual void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index) = 0;
+  // Pairs the message with its acceptance's audit record, then calls `done`
+  // (on the store's thread) once that is durable. Until then a resubmission
+  // of the id is "in progress"; if it is lost in a crash, the start-up
+  // pairing finds the record again.
+  virtual void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index,
+                                std::function<void(absl::Status)> done) = 0;
   // Removes a stored message whose acceptance could not be audited, then
   // calls `done` (on the store's thread) once that is durable.
   virtual void DiscardAsync(const std::string& sender, const std::string& message_id,

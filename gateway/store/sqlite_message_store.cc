@@ -817,15 +817,9 @@ void SqliteMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelop
 }
 
 void SqliteMessageStore::MarkAuditedAsync(const std::string& sender, const std::string& message_id,
-                                          uint64_t audit_index) {
+                                          uint64_t audit_index, std::function<void(absl::Status)> done) {
   WriteAsync([sender, message_id, audit_index](Writer& w) { return w.MarkAudited(sender, message_id, audit_index); },
-             /*is_commit=*/false, [sender, message_id](absl::Status s) {
-               // Not fatal: the start-up pairing finds the record in the audit log.
-               if (!s.ok()) {
-                 std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s' from '%s': %s\n",
-                              message_id.c_str(), sender.c_str(), s.ToString().c_str());
-               }
-             });
+             /*is_commit=*/false, std::move(done));
 }
 
 void SqliteMessageStore::DiscardAsync(const std::string& sender, const std::string& message_id,

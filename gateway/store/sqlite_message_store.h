@@ -82,7 +82,8 @@ class SqliteMessageStore final : public MessageStore {
                                                               const v1::Receipt& receipt);
   void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt,
                    uint64_t audit_size_at_commit, CommitDone done) override;
-  void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index) override;
+  void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index,
+                        std::function<void(absl::Status)> done) override;
   void DiscardAsync(const std::string& sender, const std::string& message_id,
                     std::function<void(absl::Status)> done) override;
   void Abandon(const std::string& sender, const std::string& message_id) override;
