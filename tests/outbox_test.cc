@@ -231,10 +231,13 @@ TEST(Outbox, ADeadPartnerIsLeftAloneByItsCircuitBreakerThenProbed) {
   }
   // Without the breaker six lanes retrying every 50-500 ms would make dozens of
   // attempts in a second; with it, the first failures open it and nothing more goes.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int i = 0; i < 200 && h.gateway()->dispatcher()->breakers().StateOf("eu/europol") != "open"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(h.gateway()->dispatcher()->breakers().StateOf("eu/europol"), "open");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // Attempts already in flight end (refused).
   const int opened = DeliverAttempts(h);
-  EXPECT_EQ(h.gateway()->dispatcher()->breakers().StateOf("eu/europol"), "open");
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // Still inside the 1.5 s cool-down.
   EXPECT_EQ(DeliverAttempts(h), opened) << "attempts went to a destination whose breaker is open";
   EXPECT_LE(opened, 6 + 2);
 
