@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/sync_dir.h"
 #include "gateway/audit/log_format.h"
 
 namespace portcullis {
@@ -22,31 +23,13 @@ absl::Status ErrnoStatus(absl::string_view what, const std::string& path, int er
   return absl::UnavailableError(absl::StrCat("audit log ", what, " ", path, ": ", std::strerror(err)));
 }
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-absl::Status SyncDir(const std::string& path) {
-  int dfd = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::fsync(dfd) != 0) {
-    int err = errno;
-    if (dfd >= 0) ::close(dfd);
-    return ErrnoStatus("fsync directory of", path, err);
-  }
-  ::close(dfd);
-  return absl::OkStatus();
-}
-
 // Opens `path` for appending; fsyncs its directory if the file is new.
 absl::StatusOr<int> OpenForAppend(const std::string& path) {
   bool existed = ::access(path.c_str(), F_OK) == 0;
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("open", path, errno);
   if (!existed) {
-    absl::Status s = SyncDir(path);
+    absl::Status s = SyncParentDir(path);
     if (!s.ok()) {
       ::close(fd);
       return s;

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/sync_dir.h"
 #include "gateway/audit/audit_record.h"
 #include "gateway/common/digest.h"
 #include "gateway/common/refusal.h"
@@ -98,27 +99,6 @@ absl::StatusCode CodeFor(int rc) {
     default:
       return absl::StatusCode::kInternal;
   }
-}
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// A new database file's directory entry must be durable too, or a crash could
-// lose the whole file although every commit was fsynced.
-absl::Status SyncDir(const std::string& path) {
-  int dfd = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::fsync(dfd) != 0) {
-    int err = errno;
-    if (dfd >= 0) ::close(dfd);
-    return absl::UnavailableError(
-        absl::StrCat("message store ", path, ": fsync of its directory: ", std::strerror(err)));
-  }
-  ::close(dfd);
-  return absl::OkStatus();
 }
 
 // One SQLite connection and the file it is on: every error names both.
@@ -668,7 +648,7 @@ absl::StatusOr<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::Open(Sql
   // the schema is created (it touches no file).
   PORTCULLIS_RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=FULL", "setting synchronous=FULL"));
   PORTCULLIS_RETURN_IF_ERROR(PrepareSchema(*conn));
-  if (created) PORTCULLIS_RETURN_IF_ERROR(SyncDir(path));
+  if (created) PORTCULLIS_RETURN_IF_ERROR(SyncParentDir(path));
 
   auto writer = std::make_unique<Writer>(*std::move(conn));
   PORTCULLIS_RETURN_IF_ERROR(writer->PrepareStatements());
