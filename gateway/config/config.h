@@ -99,10 +99,15 @@ struct StoreConfig {
 
 struct DeliveryTuning {
   int workers = 4;  // Push attempts in flight at once per destination.
-  int max_attempts = 5;
+  // Attempts per delivery before it becomes FAILED (a dead letter); 0 = no
+  // limit (retry until max_age_ms).
+  int max_attempts = 0;
+  // Age after acceptance beyond which an undelivered delivery becomes
+  // EXPIRED (a dead letter, listed and retried or cancelled by operators).
+  int64_t max_age_ms = 7LL * 24 * 3600 * 1000;
   int attempt_timeout_ms = 5000;
   int initial_backoff_ms = 200;
-  int max_backoff_ms = 10000;
+  int max_backoff_ms = 60000;
   // Bounded backlog per destination (accepted, not yet delivered): beyond
   // either bound, Submit to it is refused with RESOURCE_EXHAUSTED.
   int max_backlog_messages = 100000;

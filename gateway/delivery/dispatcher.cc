@@ -192,7 +192,8 @@ void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const Messa
     }
   }
   breakers_.Record(job.recipient, status.ok());
-  const bool last = job.attempt >= static_cast<uint32_t>(config_->delivery.max_attempts);
+  const int max_attempts = config_->delivery.max_attempts;
+  const bool last = max_attempts > 0 && job.attempt >= static_cast<uint32_t>(max_attempts);
   std::string outcome = status.ok() ? "delivered" : (last ? "failed" : "attempt_failed");
   std::string reason = status.ok() ? "" : std::string(status.message());
   const bool retry_due = !status.ok() && !last;
