@@ -681,7 +681,7 @@ TEST(ConfigLoaderTest, DeliveryTuningIsPositiveAndBackoffOrdered) {
                   "got 1000",
                   "test.yaml:16:3: delivery.retries: unknown key 'retries' (allowed: workers, "
                   "max_attempts, attempt_timeout_ms, initial_backoff_ms, max_backoff_ms, max_backlog_messages, "
-                  "max_backlog_mib, breaker_failures, breaker_cooldown_ms)"));
+                  "max_backlog_mib, breaker_failures, breaker_cooldown_ms, max_age_ms)"));
 }
 
 // ---------------------------------------------------------------------------

@@ -129,8 +129,8 @@ TEST(Outbox, AMessageStoredWithoutItsAuditRecordIsPairedAtStartUp) {
     EXPECT_NE(r->message_id, "PAIR-1") << "an already paired message was recorded again";
   }
   EXPECT_EQ(recovered, 1);
-  // Europol receives by pull in the default harness: the delivery waits in its queue.
-  EXPECT_EQ(h.gateway()->dispatcher()->pull_queues()->depth("eu/europol"), 2u)
+  // Europol receives by pull in the default harness: both deliveries wait in its backlog.
+  EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("eu/europol"), 2u)
       << "both accepted messages are queued again for Europol";
 
   // A second restart finds nothing left to pair.
@@ -322,7 +322,7 @@ TEST(Outbox, AMessageWhoseAuditRecordFailedIsWithdrawnAndNeverDelivered) {
   *fail = false;  // The disk is mended; the operator restarts the gateway.
   h.Restart();
   EXPECT_EQ(StateOf(h, "WD-1"), v1::DELIVERY_STATE_UNSPECIFIED) << "the withdrawn message is still there";
-  EXPECT_EQ(h.gateway()->dispatcher()->pull_queues()->depth("eu/europol"), 0u);
+  EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("eu/europol"), 0u);
   for (const std::string& line : h.AuditLines()) {
     EXPECT_EQ(line.find("recovered at start-up"), std::string::npos) << "a withdrawn message was recovered";
   }

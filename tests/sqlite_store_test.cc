@@ -4,6 +4,8 @@
 // refusal of files it must not open.
 #include "gateway/store/sqlite_message_store.h"
 
+#include "gateway/audit/audit_record.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -43,9 +45,10 @@ std::string TempDir(const std::string& name) {
   return dir;
 }
 
-std::unique_ptr<SqliteMessageStore> OpenOrDie(const std::string& path) {
+std::unique_ptr<SqliteMessageStore> OpenOrDie(const std::string& path, int64_t max_age_micros = 0) {
   SqliteStoreOptions options;
   options.path = path;
+  options.delivery_max_age_micros = max_age_micros;
   auto store = SqliteMessageStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? *std::move(store) : nullptr;
@@ -84,6 +87,13 @@ absl::Status Accept(SqliteMessageStore& store, const v1::Envelope& e, uint64_t a
   ReserveResult r = store.Reserve(e.sender(), e.message_id(), ShaOf(e));
   if (r.outcome != ReserveOutcome::kNew) return absl::AlreadyExistsError("not new");
   return store.CommitWithAuditSize(e, MakeReceipt(e), audit_size).status();
+}
+
+// Accept, then pair with its audit record: a deliverable message.
+absl::Status AcceptAudited(SqliteMessageStore& store, const v1::Envelope& e) {
+  static std::atomic<uint64_t> next_index{1};
+  PORTCULLIS_RETURN_IF_ERROR(Accept(store, e));
+  return store.MarkAudited(e.sender(), e.message_id(), next_index++);
 }
 
 TEST(SqliteStore, EveryReserveOutcome) {
@@ -269,7 +279,7 @@ TEST(SqliteStore, SixteenConcurrentCommittersShareFsyncs) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < kPerThread; ++i) {
           const v1::Envelope e = MakeEnvelope("uk/nca", absl::StrCat("t", t, "-", i));
-          absl::Status s = Accept(*store, e);
+          absl::Status s = AcceptAudited(*store, e);
           // Reads run alongside the writer (more threads than read connections).
           if (s.ok()) s = store->Get(e.sender(), e.message_id()).status();
           if (!s.ok()) {
@@ -322,7 +332,7 @@ TEST(SqliteStore, PendingDeliveriesInSeqOrderWithPaging) {
   for (int i = 0; i < 10; ++i) {
     std::vector<std::string> to = {"eu/europol"};
     if (i % 2 == 0) to.push_back("nl/politie");
-    ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/nca", absl::StrCat("m-", i), to)).ok());
+    ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", absl::StrCat("m-", i), to)).ok());
   }
   ASSERT_TRUE(store
                   ->UpdateRecipient("uk/nca", "m-3", "eu/europol",
@@ -549,6 +559,99 @@ TEST(SqliteStore, NewerSchemaVersionIsRefused) {
   auto reopened = OpenOrDie(path);
   ASSERT_NE(reopened, nullptr);
   EXPECT_TRUE(reopened->Get("uk/nca", "m-1").ok());
+}
+
+TEST(SqliteStore, PendingDeliveriesStopBeforeAMessageNotYetAudited) {
+  auto store = OpenOrDie(TempDir("pending-unaudited") + "/outbox.db");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", "m-1")).ok());
+  ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/nca", "m-2")).ok());  // Stored, its audit record not yet written.
+  ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", "m-3")).ok());
+  auto page = store->PendingDeliveries("eu/europol", 0, 10);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->size(), 1u) << "a pager must not pass m-2 (it would never come back for it)";
+  EXPECT_EQ((*page)[0].message_id, "m-1");
+  ASSERT_TRUE(store->MarkAudited("uk/nca", "m-2", 99).ok());
+  page = store->PendingDeliveries("eu/europol", (*page)[0].seq, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[1].message_id, "m-3");
+}
+
+TEST(SqliteStore, ConfirmPulledSettlesThroughOneDeliveryAndCountsTheBacklog) {
+  auto store = OpenOrDie(TempDir("confirm") + "/outbox.db");
+  ASSERT_NE(store, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", absl::StrCat("m-", i), {"eu/europol", "uk/bsc"})).ok());
+  }
+  auto before = store->BacklogCounts();
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ((*before)["eu/europol"].messages, 5u);
+  EXPECT_EQ((*before)["uk/bsc"].messages, 5u);
+  const uint64_t one = (*before)["eu/europol"].bytes / 5;
+  EXPECT_GT(one, 0u);
+
+  auto confirmed = store->ConfirmPulled("eu/europol", DeliveryIdFor("uk/nca", "m-2", "eu/europol"));
+  ASSERT_TRUE(confirmed.ok()) << confirmed.status();
+  ASSERT_EQ(confirmed->size(), 3u);  // m-0, m-1, m-2.
+  EXPECT_EQ((*confirmed)[2].row.message_id, "m-2");
+  EXPECT_EQ((*confirmed)[2].row.state, v1::DELIVERED);
+  EXPECT_EQ((*confirmed)[0].envelope_bytes, one);
+  // Durable, and only Europol's.
+  auto m0 = store->Get("uk/nca", "m-0");
+  ASSERT_TRUE(m0.ok());
+  EXPECT_EQ((*m0)->recipients[0].state, v1::DELIVERED);
+  EXPECT_EQ((*m0)->recipients[1].state, v1::ACCEPTED);
+  auto after = store->BacklogCounts();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)["eu/europol"].messages, 2u);
+  EXPECT_EQ((*after)["uk/bsc"].messages, 5u);
+
+  // Again: nothing new. Someone else's delivery, or none: NOT_FOUND.
+  EXPECT_TRUE(store->ConfirmPulled("eu/europol", DeliveryIdFor("uk/nca", "m-1", "eu/europol"))->empty());
+  EXPECT_EQ(store->ConfirmPulled("eu/europol", DeliveryIdFor("uk/nca", "m-3", "uk/bsc")).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->ConfirmPulled("eu/europol", "nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(SqliteStore, DeliveriesExpireAfterTheMaximumAgeWithTheirLastError) {
+  // Accepted at MakeReceipt's time (2026-01-01), so long expired "now".
+  auto store = OpenOrDie(TempDir("expire") + "/outbox.db", /*max_age_micros=*/3600LL * 1000000);
+  ASSERT_NE(store, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", absl::StrCat("m-", i), {"eu/europol"})).ok());
+  }
+  ASSERT_TRUE(store
+                  ->UpdateRecipient("uk/nca", "m-1", "eu/europol",
+                                    [](RecipientRecord& r) {
+                                      r.reason = "connection refused";
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
+  ASSERT_TRUE(store
+                  ->UpdateRecipient("uk/nca", "m-2", "eu/europol",
+                                    [](RecipientRecord& r) {
+                                      r.state = v1::DELIVERED;
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
+  const int64_t accepted = 1767225601123456;
+  auto none = store->ExpireDue(accepted + 3600LL * 1000000 - 1, 10);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty()) << "expired before its time";
+  auto expired = store->ExpireDue(NowMicros(), 1);  // Batches of one: two calls.
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  ASSERT_EQ(expired->size(), 1u);
+  auto rest = store->ExpireDue(NowMicros(), 10);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 1u) << "the delivered one does not expire";
+  EXPECT_EQ((*rest)[0].row.message_id, "m-1");
+  auto m1 = store->Get("uk/nca", "m-1");
+  ASSERT_TRUE(m1.ok());
+  EXPECT_EQ((*m1)->recipients[0].state, v1::EXPIRED);
+  EXPECT_EQ((*m1)->recipients[0].reason,
+            "not delivered within the maximum age; last error: connection refused");
+  EXPECT_TRUE(store->BacklogCounts()->empty());
 }
 
 TEST(SqliteStore, MissingDirectoryIsNamed) {

@@ -56,11 +56,11 @@ void Backlog::Release(const std::string& recipient, uint64_t bytes) {
   lane->bytes -= std::min(lane->bytes, bytes);
 }
 
-void Backlog::Add(const std::string& recipient, uint64_t bytes) {
+void Backlog::Add(const std::string& recipient, uint64_t messages, uint64_t bytes) {
   Lane* lane = Find(recipient);
   if (lane == nullptr) return;
   std::lock_guard<std::mutex> lock(lane->mu);
-  lane->messages += 1;
+  lane->messages += messages;
   lane->bytes += bytes;
 }
 

@@ -31,8 +31,9 @@ class Backlog {
   absl::Status Reserve(const google::protobuf::RepeatedPtrField<std::string>& recipients, uint64_t bytes);
   // Gives back what Reserve (or Add) took for one recipient.
   void Release(const std::string& recipient, uint64_t bytes);
-  // Counts a delivery found at start-up (no bound is checked).
-  void Add(const std::string& recipient, uint64_t bytes);
+  // Counts deliveries found at start-up or put back by an operator (no bound
+  // is checked).
+  void Add(const std::string& recipient, uint64_t messages, uint64_t bytes);
 
   uint64_t messages(const std::string& recipient) const;
   uint64_t bytes(const std::string& recipient) const;

@@ -7,10 +7,48 @@
 #include "gateway/common/digest.h"
 
 namespace portcullis {
+namespace {
+
+// A destination reads its next page once it holds this many fewer than
+// kWindow (so that a busy destination reads in pages, not row by row).
+constexpr size_t kRefillChunk = 128;
+// Most deliveries one expiry sweep changes in one store transaction.
+constexpr size_t kExpireBatch = 256;
+
+using Clock = std::chrono::steady_clock;
+
+// A wall-clock due time (as the store keeps it) on the steady clock.
+Clock::time_point SteadyFromWall(int64_t wall_micros) {
+  const int64_t wait = std::max<int64_t>(0, wall_micros - NowMicros());
+  return Clock::now() + std::chrono::microseconds(wait);
+}
+
+const RecipientRecord* RecipientOf(const MessageRecord& m, const std::string& party) {
+  for (const RecipientRecord& r : m.recipients) {
+    if (r.party == party) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 std::string DeliveryId(const std::string& sender, const std::string& message_id, const std::string& recipient) {
   return Sha256Hex(absl::StrCat(sender, "\n", message_id, "\n", recipient)).substr(0, 32);
 }
+
+struct Dispatcher::Destination {
+  explicit Destination(const Party* p) : party(p) {}
+  const Party* const party;
+  // All below guarded by the dispatcher's mutex.
+  int64_t loaded_seq = 0;      // Highest seq read from the store.
+  bool more = true;            // The store may hold ACCEPTED deliveries after loaded_seq.
+  bool refill_queued = false;  // In refills_.
+  size_t held = 0;             // Jobs in memory: scheduled, waiting in a lane, parked or in flight.
+  // Busy lanes: the head is scheduled or in flight; these wait behind it.
+  std::map<std::string, std::deque<Job>> lanes;
+  int pushing = 0;          // Push attempts in flight.
+  std::deque<Job> parked;   // Due, waiting for one of those to end.
+};
 
 Dispatcher::Dispatcher(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
                        DeliveryTransport* transport)
@@ -18,10 +56,16 @@ Dispatcher::Dispatcher(std::shared_ptr<const Config> config, MessageStore* store
       store_(store),
       audit_(audit),
       transport_(transport),
-      pull_queues_(*config_, [this](const std::string& party, const v1::Delivery& d) { OnPulled(party, d); }),
       backlog_(*config_),
       breakers_(config_->delivery.breaker_failures, std::chrono::milliseconds(config_->delivery.breaker_cooldown_ms)) {
-  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  for (const Party& p : config_->parties) {
+    if (p.delivery.mode == DeliveryMode::kPush) destinations_[p.id] = std::make_unique<Destination>(&p);
+  }
+  pull_streams_ = std::make_unique<PullStreams>(
+      *config_, store_, [this] { return audit_->Health().ok(); },
+      [this](const std::string& party, const MessageRecord& message, uint32_t attempt) {
+        RecordOutcome(message, party, "pull", "sent", attempt, "");
+      });
 }
 
 Dispatcher::~Dispatcher() {
@@ -31,214 +75,319 @@ Dispatcher::~Dispatcher() {
   cv_.wait(lock, [this] { return in_flight_ == 0; });
 }
 
-void Dispatcher::Dispatch(const MessageRecord& message) {
-  for (const std::string& recipient : message.envelope.recipients()) DispatchTo(message, recipient);
+absl::Status Dispatcher::Start() {
+  auto counts = store_->BacklogCounts();
+  if (!counts.ok()) return counts.status();
+  for (const auto& [recipient, count] : *counts) backlog_.Add(recipient, count.messages, count.bytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_ || stopping_) return absl::OkStatus();
+  started_ = true;
+  for (auto& [id, d] : destinations_) {
+    d->refill_queued = true;
+    refills_.push_back(d.get());
+  }
+  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  sweeper_ = std::thread([this] { SweeperLoop(); });
+  return absl::OkStatus();
 }
 
-void Dispatcher::DispatchTo(const MessageRecord& message, const std::string& recipient, uint32_t attempts_made,
-                            int64_t next_attempt_micros) {
-  const v1::Envelope& e = message.envelope;
-  const Party* party = config_->FindParty(recipient);
-  if (party == nullptr) return;  // Routes were checked at submission.
-  if (party->delivery.mode == DeliveryMode::kPull) {
-    v1::Delivery d;
-    d.set_delivery_id(DeliveryId(e.sender(), e.message_id(), recipient));
-    *d.mutable_envelope() = e;
-    *d.mutable_accepted_at() = message.receipt.accepted_at();
-    d.set_attempt(attempts_made + 1);
-    pull_queues_.Enqueue(recipient, std::move(d)).IgnoreError();
-  } else if (party->delivery.mode == DeliveryMode::kPush) {
-    const int64_t wait_micros = std::max<int64_t>(0, next_attempt_micros - NowMicros());
-    Job job{std::chrono::steady_clock::now() + std::chrono::microseconds(wait_micros), 0, e.sender(), e.message_id(),
-            recipient, attempts_made + 1, absl::StrCat(e.sender(), "\n", e.case_reference(), "\n", recipient)};
+void Dispatcher::Dispatch(const MessageRecord& message) {
+  for (const std::string& recipient : message.envelope.recipients()) Wake(recipient);
+}
+
+void Dispatcher::Wake(const std::string& recipient) {
+  auto it = destinations_.find(recipient);
+  if (it == destinations_.end()) {
+    pull_streams_->Wake(recipient);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Destination* d = it->second.get();
+  d->more = true;
+  if (!d->refill_queued) {
+    d->refill_queued = true;
+    refills_.push_back(d);
+    cv_.notify_all();
+  }
+}
+
+int Dispatcher::pushes_in_flight(const std::string& destination) {
+  auto it = destinations_.find(destination);
+  if (it == destinations_.end()) return 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  return it->second->pushing;
+}
+
+size_t Dispatcher::held_in_memory(const std::string& destination) {
+  auto it = destinations_.find(destination);
+  if (it == destinations_.end()) return 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  return it->second->held;
+}
+
+void Dispatcher::SchedulerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (!refills_.empty()) {
+      Destination* d = refills_.front();
+      refills_.pop_front();
+      d->refill_queued = false;
+      lock.unlock();
+      Refill(d);
+      lock.lock();
+      continue;
+    }
+    if (scheduled_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    const Clock::time_point due = scheduled_.top().due;
+    if (Clock::now() < due) {
+      cv_.wait_until(lock, due);
+      continue;
+    }
+    Scheduled s = scheduled_.top();
+    scheduled_.pop();
+    ++in_flight_;
+    lock.unlock();
+    StartAttempt(s.dest, s.job);
+    lock.lock();
+  }
+}
+
+void Dispatcher::Refill(Destination* d) {
+  int64_t after = 0;
+  size_t room = 0;
+  {
     std::lock_guard<std::mutex> lock(mu_);
-    auto [lane, idle] = lanes_.try_emplace(job.lane);
+    if (!d->more || d->held >= kWindow) return;
+    d->more = false;  // A Wake during the read sets it again.
+    after = d->loaded_seq;
+    room = kWindow - d->held;
+  }
+  auto rows = store_->PendingDeliveries(d->party->id, after, room);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!rows.ok()) {
+    d->more = true;  // The sweeper's next round asks again.
+    return;
+  }
+  if (rows->size() == room) d->more = true;
+  for (DeliveryRow& row : *rows) {
+    if (row.seq <= d->loaded_seq) continue;
+    d->loaded_seq = row.seq;
+    ++d->held;
+    Job job;
+    job.seq = row.seq;
+    job.sender = std::move(row.sender);
+    job.message_id = std::move(row.message_id);
+    job.lane = absl::StrCat(job.sender, "\n", row.case_reference);
+    job.attempt = row.attempts + 1;  // Continues a count kept across restarts.
+    job.due = SteadyFromWall(row.next_attempt_micros);
+    auto [lane, idle] = d->lanes.try_emplace(job.lane);
     if (idle) {
-      ScheduleLocked(std::move(job));
+      ScheduleLocked(d, std::move(job));
     } else {
       lane->second.push_back(std::move(job));  // Behind the case's earlier messages.
     }
   }
 }
 
-void Dispatcher::FinishInLane(const Job& job) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto lane = lanes_.find(job.lane);
-  if (lane == lanes_.end()) return;
-  if (lane->second.empty()) {
-    lanes_.erase(lane);
-    return;
-  }
-  Job next = std::move(lane->second.front());
-  lane->second.pop_front();
-  next.due = std::chrono::steady_clock::now();
-  ScheduleLocked(std::move(next));
-}
-
-void Dispatcher::Schedule(Job job) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ScheduleLocked(std::move(job));
-}
-
-void Dispatcher::ScheduleLocked(Job job) {
+void Dispatcher::ScheduleLocked(Destination* d, Job job) {
   if (stopping_) return;  // What is not delivered stays ACCEPTED in the store, resumed at the next start.
-  job.seq = next_seq_++;
-  jobs_.push(std::move(job));
+  const Clock::time_point due = job.due;
+  scheduled_.push(Scheduled{due, next_order_++, d, std::move(job)});
   cv_.notify_all();
 }
 
-void Dispatcher::SchedulerLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    if (jobs_.empty()) {
-      cv_.wait(lock);
-      continue;
+void Dispatcher::FinishJob(Destination* d, const Job& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  --d->held;
+  auto lane = d->lanes.find(job.lane);
+  if (lane != d->lanes.end()) {
+    if (lane->second.empty()) {
+      d->lanes.erase(lane);
+    } else {
+      Job next = std::move(lane->second.front());
+      lane->second.pop_front();
+      ScheduleLocked(d, std::move(next));
     }
-    auto due = jobs_.top().due;
-    if (std::chrono::steady_clock::now() < due) {
-      cv_.wait_until(lock, due);
-      continue;
-    }
-    Job job = jobs_.top();
-    jobs_.pop();
-    ++in_flight_;
-    lock.unlock();
-    StartAttempt(job);
-    lock.lock();
+  }
+  if (d->more && d->held + kRefillChunk <= kWindow && !d->refill_queued) {
+    d->refill_queued = true;
+    refills_.push_back(d);
+    cv_.notify_all();
   }
 }
 
-int Dispatcher::pushes_in_flight(const std::string& destination) {
+void Dispatcher::RetryLater(Destination* d, Job job, Clock::time_point when) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = pushing_.find(destination);
-  return it == pushing_.end() ? 0 : it->second;
-}
-
-void Dispatcher::NotStarted() {
-  std::lock_guard<std::mutex> lock(mu_);
+  job.due = when;
+  ScheduleLocked(d, std::move(job));
   --in_flight_;
   cv_.notify_all();
 }
 
-void Dispatcher::StartAttempt(const Job& job) {
+void Dispatcher::StartAttempt(Destination* d, const Job& job) {
+  const std::string& party = d->party->id;
   if (!audit_->Health().ok()) {
     // No disclosure that could not be recorded: hold the delivery (without
     // spending an attempt) until the audit log works again.
-    Job later = job;
-    later.due = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    Schedule(std::move(later));
-    NotStarted();
+    RetryLater(d, job, Clock::now() + std::chrono::seconds(1));
     return;
   }
   auto message = store_->Get(job.sender, job.message_id);
-  const Party* party = config_->FindParty(job.recipient);
   if (!message.ok() && message.status().code() != absl::StatusCode::kNotFound) {
-    Job later = job;  // The store could not be read: try again, keeping the lane.
-    later.due = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    Schedule(std::move(later));
-    NotStarted();
+    RetryLater(d, job, Clock::now() + std::chrono::seconds(1));  // Unreadable now: keep the lane.
     return;
   }
-  if (!message.ok() || party == nullptr) {
-    FinishInLane(job);  // The message is gone (withdrawn): the lane moves on.
-    NotStarted();
+  const RecipientRecord* recipient = message.ok() ? RecipientOf(**message, party) : nullptr;
+  if (recipient == nullptr || recipient->state != v1::ACCEPTED) {
+    // Withdrawn, or settled meanwhile (expired, acknowledged): whoever
+    // settled it released its backlog room. The lane moves on.
+    FinishJob(d, job);
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+    cv_.notify_all();
     return;
   }
   {
     // At most `workers` pushes in flight per destination: a partner that
     // hangs holds that many connections, not one per queued message.
-    std::unique_lock<std::mutex> lock(mu_);
-    if (pushing_[job.recipient] >= config_->delivery.workers) {
-      parked_[job.recipient].push_back(job);  // Started again when one of those pushes ends.
-      lock.unlock();
-      NotStarted();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (d->pushing >= config_->delivery.workers) {
+      d->parked.push_back(job);  // Started again when one of those pushes ends.
+      --in_flight_;
+      cv_.notify_all();
       return;
     }
-    ++pushing_[job.recipient];
+    ++d->pushing;
   }
-  if (std::optional<std::chrono::steady_clock::time_point> later = breakers_.Admit(job.recipient)) {
+  if (std::optional<Clock::time_point> later = breakers_.Admit(party)) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      --pushing_[job.recipient];
+      --d->pushing;
     }
-    // The destination's breaker is open: come back then, no attempt spent.
-    Job wait = job;
-    wait.due = *later;
-    Schedule(std::move(wait));
-    NotStarted();
+    RetryLater(d, job, *later);  // The breaker is open: come back then, no attempt spent.
     return;
   }
   std::shared_ptr<const MessageRecord> record = *message;
-  v1::Delivery d;
-  d.set_delivery_id(DeliveryId(job.sender, job.message_id, job.recipient));
-  *d.mutable_envelope() = record->envelope;
-  *d.mutable_accepted_at() = record->receipt.accepted_at();
-  d.set_attempt(job.attempt);
-  transport_->Push(*party, d, std::chrono::milliseconds(config_->delivery.attempt_timeout_ms),
-                   [this, job, record](absl::Status status) { OnAttemptDone(job, record, std::move(status)); });
+  v1::Delivery delivery;
+  delivery.set_delivery_id(DeliveryId(job.sender, job.message_id, party));
+  *delivery.mutable_envelope() = record->envelope;
+  *delivery.mutable_accepted_at() = record->receipt.accepted_at();
+  delivery.set_attempt(job.attempt);
+  transport_->Push(*d->party, delivery, std::chrono::milliseconds(config_->delivery.attempt_timeout_ms),
+                   [this, d, job, record](absl::Status status) { OnAttemptDone(d, job, record, std::move(status)); });
 }
 
-void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const MessageRecord>& message,
+void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared_ptr<const MessageRecord>& message,
                                absl::Status status) {
+  const std::string& party = d->party->id;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    --pushing_[job.recipient];
-    auto parked = parked_.find(job.recipient);
-    if (parked != parked_.end() && !parked->second.empty()) {
-      Job next = std::move(parked->second.front());
-      parked->second.pop_front();
-      next.due = std::chrono::steady_clock::now();
-      ScheduleLocked(std::move(next));
+    --d->pushing;
+    if (!d->parked.empty()) {
+      Job next = std::move(d->parked.front());
+      d->parked.pop_front();
+      next.due = Clock::now();
+      ScheduleLocked(d, std::move(next));
     }
   }
-  breakers_.Record(job.recipient, status.ok());
+  breakers_.Record(party, status.ok());
   const int max_attempts = config_->delivery.max_attempts;
   const bool last = max_attempts > 0 && job.attempt >= static_cast<uint32_t>(max_attempts);
-  std::string outcome = status.ok() ? "delivered" : (last ? "failed" : "attempt_failed");
-  std::string reason = status.ok() ? "" : std::string(status.message());
-  const bool retry_due = !status.ok() && !last;
-  const std::chrono::milliseconds backoff = retry_due ? Backoff(job.attempt) : std::chrono::milliseconds(0);
-  store_->UpdateRecipient(job.sender, job.message_id, job.recipient, [&](RecipientRecord& r) {
-    r.attempts = job.attempt;
-    r.next_attempt_micros = retry_due ? NowMicros() + backoff.count() * 1000 : 0;  // Shown by Track.
-    // Never downgrade: the recipient may have acknowledged already.
+  const std::string reason = status.ok() ? "" : std::string(status.message());
+  const std::chrono::milliseconds backoff = status.ok() ? std::chrono::milliseconds(0) : Backoff(job.attempt);
+  bool released = false;  // This outcome moved the delivery out of ACCEPTED.
+  bool pending = false;   // Still ACCEPTED: another attempt is due.
+  auto updated = store_->UpdateRecipient(job.sender, job.message_id, party, [&](RecipientRecord& r) {
+    const bool was_accepted = r.state == v1::ACCEPTED;
+    r.attempts = std::max(r.attempts, job.attempt);
+    r.next_attempt_micros = 0;
+    // Never downgrade a recipient's decision.
     if (r.state == v1::ACKNOWLEDGED || r.state == v1::REJECTED) return absl::OkStatus();
     if (status.ok()) {
-      r.state = v1::DELIVERED;
+      r.state = v1::DELIVERED;  // Even if it expired meanwhile: it is now delivered.
       r.reason.clear();
-    } else {
+    } else if (was_accepted) {
       r.reason = reason;
-      if (last) r.state = v1::FAILED;
+      if (last) {
+        r.state = v1::FAILED;
+      } else {
+        r.next_attempt_micros = NowMicros() + backoff.count() * 1000;  // Shown by Track; resumed after a restart.
+      }
     }
+    released = was_accepted && r.state != v1::ACCEPTED;
+    pending = r.state == v1::ACCEPTED;
     return absl::OkStatus();
-  }).IgnoreError();
-  RecordOutcome(*message, job.recipient, "push", outcome, job.attempt, reason);
-  if (retry_due) {
+  });
+  if (!updated.ok()) {
+    // The outcome could not be recorded: push again later (the endpoint
+    // discards a duplicate by its delivery id).
+    pending = true;
+  } else {
+    RecordOutcome(*message, party, "push", status.ok() ? "delivered" : (last ? "failed" : "attempt_failed"),
+                  job.attempt, reason);
+  }
+  if (released) backlog_.Release(party, message->envelope.ByteSizeLong());
+  if (pending) {
     Job retry = job;  // Keeps its lane: nothing behind it overtakes.
     retry.attempt = job.attempt + 1;
-    retry.due = std::chrono::steady_clock::now() + backoff;
-    Schedule(std::move(retry));
-  } else {
-    backlog_.Release(job.recipient, message->envelope.ByteSizeLong());
-    FinishInLane(job);
+    RetryLater(d, std::move(retry), Clock::now() + std::max(backoff, std::chrono::milliseconds(updated.ok() ? 0 : 1000)));
+    return;
   }
+  FinishJob(d, job);
   std::lock_guard<std::mutex> lock(mu_);
   --in_flight_;
   cv_.notify_all();
 }
 
-void Dispatcher::OnPulled(const std::string& party, const v1::Delivery& delivery) {
-  const v1::Envelope& e = delivery.envelope();
-  backlog_.Release(party, e.ByteSizeLong());
-  auto message = store_->Get(e.sender(), e.message_id());
-  if (!message.ok()) return;
-  uint32_t attempts = 0;
-  store_->UpdateRecipient(e.sender(), e.message_id(), party, [&](RecipientRecord& r) {
-    attempts = ++r.attempts;
-    if (r.state == v1::ACCEPTED) r.state = v1::DELIVERED;
-    return absl::OkStatus();
-  }).IgnoreError();
-  RecordOutcome(**message, party, "pull", "delivered", attempts, "");
+absl::StatusOr<size_t> Dispatcher::ConfirmPulled(const std::string& party, const std::string& through_delivery_id) {
+  auto changed = store_->ConfirmPulled(party, through_delivery_id);
+  if (!changed.ok()) return changed.status();
+  RecordChanged(*changed, "pull", "delivered");
+  pull_streams_->Confirmed(party, through_delivery_id);
+  return changed->size();
+}
+
+void Dispatcher::RecordChanged(const std::vector<ChangedDelivery>& changed, const std::string& mode,
+                               const std::string& outcome) {
+  for (const ChangedDelivery& c : changed) {
+    backlog_.Release(c.row.recipient, c.envelope_bytes);
+    auto message = store_->Get(c.row.sender, c.row.message_id);
+    if (!message.ok()) continue;  // Cannot be: the row was just read with its message.
+    RecordOutcome(**message, c.row.recipient, mode, outcome, c.row.attempts, c.row.reason);
+  }
+}
+
+void Dispatcher::SweeperLoop() {
+  const auto interval = std::chrono::milliseconds(
+      std::clamp<int64_t>(config_->delivery.max_age_ms / 10, 50, 10000));
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+    lock.unlock();
+    for (;;) {
+      auto expired = store_->ExpireDue(NowMicros(), kExpireBatch);
+      if (!expired.ok()) break;  // Tried again next round.
+      for (const ChangedDelivery& c : *expired) {
+        const Party* p = config_->FindParty(c.row.recipient);
+        RecordChanged({c}, p != nullptr && p->delivery.mode == DeliveryMode::kPull ? "pull" : "push", "expired");
+      }
+      if (expired->size() < kExpireBatch) break;
+    }
+    lock.lock();
+    // Every destination looks at the store again: this finds deliveries no
+    // Wake announced (e.g. behind a message that was withdrawn) and retries
+    // after a read error.
+    for (auto& [id, d] : destinations_) {
+      d->more = true;
+      if (!d->refill_queued && d->held + kRefillChunk <= kWindow) {
+        d->refill_queued = true;
+        refills_.push_back(d.get());
+      }
+    }
+    cv_.notify_all();
+  }
 }
 
 void Dispatcher::RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
@@ -247,7 +396,11 @@ void Dispatcher::RecordOutcome(const MessageRecord& message, const std::string& 
   r.actor_party = "gateway";
   r.recipients = {recipient};
   r.outcome = outcome;
-  r.reason = outcome == "delivered" ? "" : "DELIVERY_ERROR";
+  if (outcome == "expired") {
+    r.reason = "DELIVERY_EXPIRED";
+  } else if (outcome == "failed" || outcome == "attempt_failed") {
+    r.reason = "DELIVERY_ERROR";
+  }
   r.detail = absl::StrCat(mode, " attempt ", attempts, reason.empty() ? "" : ": ", reason);
   audit_->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});
 }
@@ -258,7 +411,7 @@ std::chrono::milliseconds Dispatcher::Backoff(uint32_t attempt) {
   for (uint32_t i = 1; i < attempt && base < t.max_backoff_ms; ++i) base *= 2;
   base = std::min<int64_t>(base, t.max_backoff_ms);
   std::lock_guard<std::mutex> lock(mu_);
-  // Full jitter in [base/2, base].
+  // Jitter in [base/2, base].
   std::uniform_int_distribution<int64_t> dist(base / 2, base);
   return std::chrono::milliseconds(dist(rng_));
 }
@@ -270,6 +423,7 @@ void Dispatcher::Shutdown(std::chrono::milliseconds grace) {
   cv_.wait_for(lock, grace, [this] { return in_flight_ == 0; });
   lock.unlock();
   if (scheduler_.joinable()) scheduler_.join();
+  if (sweeper_.joinable()) sweeper_.join();
 }
 
 }  // namespace portcullis

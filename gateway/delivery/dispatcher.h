@@ -1,22 +1,32 @@
-// Delivers accepted messages to their recipients, after the Receipt has been
-// returned: push-mode recipients through a DeliveryTransport, with retries
-// (exponential backoff with jitter, a deadline per attempt, a maximum number
-// of attempts), pull-mode recipients through their PullQueues entry.
-// Every attempt's outcome updates the MessageStore and is audited.
+// Delivers accepted messages to their recipients, from the durable store
+// (docs/delivery.md, "Scheduling"):
 //
-// Order: pushes of one case from one sender to one recipient go one at a
-// time, in the order they were dispatched (submission order): a message
-// waits in its lane until the one before it is delivered or has finally
-// failed, so a retry never lets a later message overtake. Other cases and
-// recipients are independent.
+// - Push destinations: each pages its ACCEPTED deliveries from the store in
+//   seq (commit) order, holding at most kWindow of them in memory, so memory
+//   does not grow with the backlog. Every attempt has a deadline; a failed one
+//   is retried with exponential backoff and jitter, its attempt count and due
+//   time kept in the store (a restart continues them); a circuit breaker per
+//   destination stops attempts to a dead partner; at most delivery.workers
+//   pushes are in flight per destination.
+// - Order: pushes of one case from one sender to one recipient go one at a
+//   time, in seq order: a message waits until the one before it is delivered
+//   or is a dead letter, so a retry never lets a later message overtake.
+// - Pull destinations: their Receive streams page from the store
+//   (PullStreams); Confirm marks what the recipient holds.
+// - Expiry: deliveries still ACCEPTED after delivery.max_age_ms become
+//   EXPIRED (dead letters); after delivery.max_attempts (if set) FAILED.
 //
-// Thread-safe. One scheduler thread starts attempts; attempts complete on
-// gRPC's threads. Shutdown() stops scheduling and waits for in-flight pushes.
+// Every outcome updates the store, releases the destination's backlog once
+// (whoever moves a delivery out of ACCEPTED releases it) and is audited.
+//
+// Thread-safe. One scheduler thread pages and starts attempts; attempts
+// complete on gRPC's threads; a sweeper thread expires old deliveries.
 #ifndef PORTCULLIS_GATEWAY_DELIVERY_DISPATCHER_H_
 #define PORTCULLIS_GATEWAY_DELIVERY_DISPATCHER_H_
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -28,10 +38,10 @@
 #include <vector>
 
 #include "gateway/audit/audit_log.h"
+#include "gateway/config/config.h"
 #include "gateway/delivery/backlog.h"
 #include "gateway/delivery/circuit_breaker.h"
-#include "gateway/config/config.h"
-#include "gateway/delivery/pull_queues.h"
+#include "gateway/delivery/pull_streams.h"
 #include "gateway/delivery/transport.h"
 #include "gateway/store/message_store.h"
 
@@ -42,73 +52,102 @@ std::string DeliveryId(const std::string& sender, const std::string& message_id,
 
 class Dispatcher {
  public:
+  // Most deliveries a push destination holds in memory at once; the rest wait
+  // in the store.
+  static constexpr size_t kWindow = 1024;
+
   // All pointers must outlive the Dispatcher.
   Dispatcher(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
              DeliveryTransport* transport);
   ~Dispatcher();
 
-  // The pull queues, whose streams report back to this dispatcher.
-  PullQueues* pull_queues() { return &pull_queues_; }
-  // Room per destination: Submit reserves it, a finished delivery releases it.
+  // Counts the backlog in the store and starts delivering everything ACCEPTED
+  // (after a restart: resumes it). Call once, after the start-up pairing.
+  absl::Status Start();
+
+  PullStreams* pull_streams() { return pull_streams_.get(); }
+  // Room per destination: Submit reserves it, leaving ACCEPTED releases it.
   Backlog* backlog() { return &backlog_; }
   const CircuitBreakers& breakers() const { return breakers_; }
   // Push attempts in flight to `destination` (at most delivery.workers).
   int pushes_in_flight(const std::string& destination);
+  // Deliveries to push destination `destination` held in memory (<= kWindow).
+  size_t held_in_memory(const std::string& destination);
 
-  // Starts delivering an accepted message to every recipient.
+  // An accepted (stored and audited) message: its recipients' destinations
+  // look for new work in the store.
   void Dispatch(const MessageRecord& message);
-  // Starts (or, after a restart, resumes) delivering it to one recipient.
-  // A resumed push continues its attempt count and keeps its due time
-  // (`next_attempt_micros`, wall clock; 0 = now).
-  void DispatchTo(const MessageRecord& message, const std::string& recipient, uint32_t attempts_made = 0,
-                  int64_t next_attempt_micros = 0);
+  // `recipient` has new deliveries in the store (e.g. a dead letter retried).
+  void Wake(const std::string& recipient);
+
+  // Pull mode: the recipient holds `through_delivery_id` and everything sent
+  // before it. Records, releases and audits each newly confirmed delivery.
+  // Returns how many were newly confirmed; NOT_FOUND for an unknown id.
+  absl::StatusOr<size_t> ConfirmPulled(const std::string& party, const std::string& through_delivery_id);
+
+  // Records a delivery that left ACCEPTED elsewhere (e.g. acknowledged by its
+  // recipient before a confirm): releases its backlog room.
+  void Released(const std::string& recipient, uint64_t envelope_bytes) { backlog_.Release(recipient, envelope_bytes); }
 
   // Stops starting attempts and waits (up to `grace`) for in-flight ones.
-  // Scheduled retries that did not start stay ACCEPTED.
+  // What is not delivered stays ACCEPTED in the store for the next start.
   void Shutdown(std::chrono::milliseconds grace);
 
  private:
+  struct Destination;
   struct Job {
+    int64_t seq = 0;
+    std::string sender, message_id;
+    std::string lane;  // Sender and case reference: the unit of ordering within the destination.
+    uint32_t attempt = 1;  // The attempt this job makes next.
     std::chrono::steady_clock::time_point due;
-    uint64_t seq;
-    std::string sender, message_id, recipient;
-    uint32_t attempt;
-    std::string lane;  // sender, case reference and recipient: the unit of ordering.
-    bool operator>(const Job& o) const { return due != o.due ? due > o.due : seq > o.seq; }
   };
+  struct Scheduled {
+    std::chrono::steady_clock::time_point due;
+    uint64_t order;
+    Destination* dest;
+    Job job;
+    bool operator>(const Scheduled& o) const { return due != o.due ? due > o.due : order > o.order; }
+  };
+
   void SchedulerLoop();
-  void Schedule(Job job);
-  void ScheduleLocked(Job job);
-  // The lane's head is finished (delivered, finally failed or gone): the next one starts.
-  void FinishInLane(const Job& job);
-  void StartAttempt(const Job& job);
-  void NotStarted();  // StartAttempt decided not to push (held, gone, breaker open).
-  void OnAttemptDone(const Job& job, const std::shared_ptr<const MessageRecord>& message, absl::Status status);
+  void SweeperLoop();
+  // Reads the destination's next page from the store (scheduler thread).
+  void Refill(Destination* d);
+  void ScheduleLocked(Destination* d, Job job);
+  // The job left its lane (delivered, dead letter or gone): the next one of its lane starts.
+  void FinishJob(Destination* d, const Job& job);
+  void StartAttempt(Destination* d, const Job& job);
+  void RetryLater(Destination* d, Job job, std::chrono::steady_clock::time_point when);
+  void OnAttemptDone(Destination* d, const Job& job, const std::shared_ptr<const MessageRecord>& message,
+                     absl::Status status);
   void RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
                      const std::string& outcome, uint32_t attempts, const std::string& reason);
-  void OnPulled(const std::string& party, const v1::Delivery& delivery);
+  // Audits and releases deliveries another call moved out of ACCEPTED.
+  void RecordChanged(const std::vector<ChangedDelivery>& changed, const std::string& mode, const std::string& outcome);
   std::chrono::milliseconds Backoff(uint32_t attempt);
 
   std::shared_ptr<const Config> config_;
   MessageStore* store_;
   AuditLog* audit_;
   DeliveryTransport* transport_;
-  PullQueues pull_queues_;
   Backlog backlog_;
   CircuitBreakers breakers_;
+  std::unique_ptr<PullStreams> pull_streams_;
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::priority_queue<Job, std::vector<Job>, std::greater<Job>> jobs_;
-  // Busy lanes: each has a job scheduled or in flight; these wait behind it.
-  std::map<std::string, std::deque<Job>> lanes_;
-  std::map<std::string, int> pushing_;  // Push attempts in flight per destination.
-  std::map<std::string, std::deque<Job>> parked_;  // Waiting for one of those to end.
-  uint64_t next_seq_ = 0;
-  int in_flight_ = 0;
+  // One per push-mode party; fixed at construction.
+  std::map<std::string, std::unique_ptr<Destination>> destinations_;
+  std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<Scheduled>> scheduled_;
+  std::deque<Destination*> refills_;  // Destinations that want their next page read.
+  uint64_t next_order_ = 0;
+  int in_flight_ = 0;  // Attempts being started or awaiting their outcome.
+  bool started_ = false;
   bool stopping_ = false;
   std::mt19937_64 rng_{std::random_device{}()};
   std::thread scheduler_;
+  std::thread sweeper_;
 };
 
 }  // namespace portcullis

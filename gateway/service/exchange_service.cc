@@ -280,6 +280,7 @@ grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerConte
         r.recipients = {(*party)->id};
         record = std::move(r);
         const v1::DeliveryState target = reject ? v1::REJECTED : v1::ACKNOWLEDGED;
+        bool released = false;  // Decided before delivery was recorded (e.g. before a pull confirm).
         auto updated = store_->UpdateRecipient(
             request->sender(), request->message_id(), (*party)->id, [&](RecipientRecord& rr) -> absl::Status {
               if (rr.state == target) return absl::OkStatus();  // Repeated acknowledgement: idempotent.
@@ -287,13 +288,16 @@ grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerConte
                 return Refuse(absl::StatusCode::kFailedPrecondition, "ALREADY_DECIDED", "decision",
                               absl::StrCat("the message was already ", rr.state == v1::REJECTED ? "rejected" : "accepted"));
               }
+              released = rr.state == v1::ACCEPTED;
               rr.state = target;
+              rr.next_attempt_micros = 0;
               rr.reason = request->reason();
               rr.officer = request->officer();
               return absl::OkStatus();
             });
         status = updated.status();
         if (updated.ok()) FillStatus(*updated, response->mutable_status());
+        if (updated.ok() && released) dispatcher_->Released((*party)->id, m.envelope.ByteSizeLong());
       }
     }
   }
@@ -307,18 +311,46 @@ grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerConte
   return reactor;
 }
 
+// A pull-mode caller, or the refusal for any other.
+absl::StatusOr<const Party*> ExchangeService::PullParty(grpc::CallbackServerContext& context, AuditRecord* record) {
+  absl::StatusOr<const Party*> party = AuthenticatePeer(context, *config_);
+  if (!party.ok()) return party.status();
+  record->actor_party = (*party)->id;
+  if ((*party)->delivery.mode != DeliveryMode::kPull) {
+    return Refuse(absl::StatusCode::kFailedPrecondition, "NOT_PULL_MODE", "",
+                  absl::StrCat("'", (*party)->id, "' receives by push, not by a Receive stream"));
+  }
+  return *party;
+}
+
+// Pull mode: delivery `id` and every earlier one the party was sent are
+// confirmed; a refusal names `field`.
+absl::StatusOr<size_t> ExchangeService::ConfirmThrough(const Party& party, const std::string& id,
+                                                       const char* field) {
+  if (id.size() > 128) return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", field, "is too long");
+  auto confirmed = dispatcher_->ConfirmPulled(party.id, id);
+  if (confirmed.status().code() == absl::StatusCode::kNotFound) {
+    return Refuse(absl::StatusCode::kNotFound, "UNKNOWN_DELIVERY", field,
+                  absl::StrCat("'", party.id, "' has no delivery '", id, "'"));
+  }
+  return confirmed;
+}
+
 grpc::ServerWriteReactor<v1::Delivery>* ExchangeService::Receive(grpc::CallbackServerContext* context,
-                                                                 const v1::ReceiveRequest*) {
+                                                                 const v1::ReceiveRequest* request) {
   if (!audit_->Health().ok()) return new RefusedStream(AuditUnavailable());
   AuditRecord record = CallRecord("receive", *context);
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  absl::StatusOr<const Party*> party = PullParty(*context, &record);
   absl::Status status = party.status();
-  if (party.ok()) {
-    record.actor_party = (*party)->id;
-    if ((*party)->delivery.mode != DeliveryMode::kPull) {
-      status = Refuse(absl::StatusCode::kFailedPrecondition, "NOT_PULL_MODE", "",
-                      absl::StrCat("'", (*party)->id, "' receives by push, not by a Receive stream"));
-    }
+  if (status.ok() && request->max_unconfirmed() > PullStreams::kMaxMaxUnconfirmed) {
+    status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_OUT_OF_RANGE", "max_unconfirmed",
+                    absl::StrCat("must be at most ", PullStreams::kMaxMaxUnconfirmed));
+  }
+  size_t confirmed = 0;
+  if (status.ok() && !request->resume_after_delivery_id().empty()) {
+    auto c = ConfirmThrough(**party, request->resume_after_delivery_id(), "resume_after_delivery_id");
+    status = c.status();
+    if (c.ok()) confirmed = *c;
   }
   if (!status.ok()) {
     MarkRefused(status, &record);
@@ -326,8 +358,43 @@ grpc::ServerWriteReactor<v1::Delivery>* ExchangeService::Receive(grpc::CallbackS
     return new RefusedStream(status);
   }
   record.outcome = "stream_opened";
+  if (!request->resume_after_delivery_id().empty()) {
+    record.detail = absl::StrCat("resumed after ", request->resume_after_delivery_id(), " (", confirmed,
+                                 " newly confirmed)");
+  }
   audit_->Append(std::move(record), [](absl::StatusOr<uint64_t>) {});
-  return dispatcher_->pull_queues()->OpenStream((*party)->id);
+  return dispatcher_->pull_streams()->OpenStream((*party)->id, request->max_unconfirmed());
+}
+
+grpc::ServerUnaryReactor* ExchangeService::Confirm(grpc::CallbackServerContext* context,
+                                                   const v1::ConfirmRequest* request,
+                                                   v1::ConfirmResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!audit_->Health().ok()) {
+    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+    return reactor;
+  }
+  AuditRecord record = CallRecord("confirm", *context);
+  absl::StatusOr<const Party*> party = PullParty(*context, &record);
+  absl::Status status = party.status();
+  if (status.ok() && request->through_delivery_id().empty()) {
+    status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "through_delivery_id", "is required");
+  }
+  if (status.ok()) {
+    auto confirmed = ConfirmThrough(**party, request->through_delivery_id(), "through_delivery_id");
+    status = confirmed.status();
+    if (confirmed.ok()) response->set_confirmed(static_cast<uint32_t>(*confirmed));
+  }
+  if (status.ok()) {
+    // Each newly confirmed delivery has its own "deliver" record already.
+    record.outcome = "confirmed";
+    record.detail = absl::StrCat("through ", request->through_delivery_id(), ": ", response->confirmed(),
+                                 " newly confirmed");
+  } else {
+    MarkRefused(status, &record);
+  }
+  AuditThenFinish(audit_, std::move(record), reactor, status);
+  return reactor;
 }
 
 }  // namespace portcullis

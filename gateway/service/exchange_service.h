@@ -34,8 +34,13 @@ class ExchangeService final : public v1::Exchange::CallbackService {
                                         v1::AcknowledgeResponse* response) override;
   grpc::ServerWriteReactor<v1::Delivery>* Receive(grpc::CallbackServerContext* context,
                                                   const v1::ReceiveRequest* request) override;
+  grpc::ServerUnaryReactor* Confirm(grpc::CallbackServerContext* context, const v1::ConfirmRequest* request,
+                                    v1::ConfirmResponse* response) override;
 
  private:
+  absl::StatusOr<const Party*> PullParty(grpc::CallbackServerContext& context, AuditRecord* record);
+  absl::StatusOr<size_t> ConfirmThrough(const Party& party, const std::string& id, const char* field);
+
   std::shared_ptr<const Config> config_;
   MessageStore* store_;
   AuditLog* audit_;

@@ -66,6 +66,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
 
   SqliteStoreOptions store_options;
   store_options.path = config->store.path;
+  store_options.delivery_max_age_micros = config->delivery.max_age_ms * 1000;
   auto store = SqliteMessageStore::Open(std::move(store_options));
   if (!store.ok()) return store.status();
   g->store_ = std::move(*store);
@@ -80,9 +81,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   if (!transport.ok()) return transport.status();
   g->transport_ = std::move(*transport);
   g->dispatcher_ = std::make_unique<Dispatcher>(config, g->store_.get(), audit_log, g->transport_.get());
-  if (absl::Status s = ResumeDeliveries(*config, g->store_.get(), g->dispatcher_.get(), &*recovery); !s.ok()) {
+  if (absl::Status s = g->dispatcher_->Start(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("start-up recovery of deliveries: ", s.message()));
   }
+  for (const Party& p : config->parties) recovery->resumed += g->dispatcher_->backlog()->messages(p.id);
   if (recovery->recovered + recovery->paired + recovery->resumed > 0) {
     std::fprintf(stderr, "portcullis: recovered at start-up: %llu acceptance(s) paired, %llu recorded now, "
                  "%llu delivery(ies) resumed\n", static_cast<unsigned long long>(recovery->paired),

@@ -12,7 +12,6 @@ namespace portcullis {
 namespace {
 
 constexpr uint64_t kScanPage = 4096;
-constexpr size_t kResumePage = 1000;
 
 using Key = std::pair<std::string, std::string>;  // (sender, message_id)
 
@@ -66,28 +65,6 @@ absl::StatusOr<RecoveryReport> PairUnauditedMessages(MessageStore* store, AuditL
     ++report.recovered;
   }
   return report;
-}
-
-absl::Status ResumeDeliveries(const Config& config, MessageStore* store, Dispatcher* dispatcher,
-                              RecoveryReport* report) {
-  for (const Party& party : config.parties) {
-    if (party.delivery.mode != DeliveryMode::kPush && party.delivery.mode != DeliveryMode::kPull) continue;
-    int64_t after = 0;
-    for (;;) {
-      auto rows = store->PendingDeliveries(party.id, after, kResumePage);
-      if (!rows.ok()) return rows.status();
-      for (const DeliveryRow& row : *rows) {
-        after = row.seq;
-        auto message = store->Get(row.sender, row.message_id);
-        if (!message.ok()) return message.status();
-        dispatcher->backlog()->Add(party.id, (*message)->envelope.ByteSizeLong());
-        dispatcher->DispatchTo(**message, party.id, row.attempts, row.next_attempt_micros);
-        ++report->resumed;
-      }
-      if (rows->size() < kResumePage) break;
-    }
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace portcullis

@@ -1,7 +1,7 @@
 // Start-up recovery of accepted messages (docs/delivery.md): pairs every
 // stored message with its acceptance record in the audit log, writing a
-// "recovered" record where a crash came between the two commits, and resumes
-// every delivery that was not finished.
+// "recovered" record where a crash came between the two commits. (The
+// dispatcher then resumes every delivery that was not finished: Start().)
 #ifndef PORTCULLIS_GATEWAY_SERVICE_RECOVERY_H_
 #define PORTCULLIS_GATEWAY_SERVICE_RECOVERY_H_
 
@@ -9,8 +9,6 @@
 
 #include "absl/status/status.h"
 #include "gateway/audit/audit_log.h"
-#include "gateway/config/config.h"
-#include "gateway/delivery/dispatcher.h"
 #include "gateway/store/message_store.h"
 
 namespace portcullis {
@@ -18,15 +16,11 @@ namespace portcullis {
 struct RecoveryReport {
   uint64_t paired = 0;      // Acceptance records found in the audit log.
   uint64_t recovered = 0;   // Acceptance records written now (crash between the commits).
-  uint64_t resumed = 0;     // Deliveries started again.
+  uint64_t resumed = 0;     // Deliveries still to make (the dispatcher resumes them).
 };
 
 // Before the gateway serves: every message with no audit index is paired.
 absl::StatusOr<RecoveryReport> PairUnauditedMessages(MessageStore* store, AuditLog* audit);
-
-// Every delivery still ACCEPTED is handed to the dispatcher again.
-absl::Status ResumeDeliveries(const Config& config, MessageStore* store, Dispatcher* dispatcher,
-                              RecoveryReport* report);
 
 }  // namespace portcullis
 

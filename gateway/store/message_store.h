@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,7 +52,7 @@ struct DeliveryRow {
   uint32_t attempts = 0;
   int64_t next_attempt_micros = 0;  // Due time of the next attempt; set to the acceptance time at commit.
   std::string last_error;
-  int64_t expires_micros = 0;  // 0 = no expiry recorded (the scheduler owns max_age).
+  int64_t expires_micros = 0;  // When it expires if still ACCEPTED (acceptance + delivery.max_age_ms); 0 = never.
   int64_t updated_micros = 0;
   std::string officer;
   std::string reason;
@@ -65,6 +66,19 @@ struct UnauditedMessage {
   std::string message_id;
   uint64_t audit_size_at_commit = 0;
   int64_t accepted_micros = 0;
+};
+
+// A delivery one call moved out of ACCEPTED, with its envelope's size (what
+// it held of its destination's backlog).
+struct ChangedDelivery {
+  DeliveryRow row;  // As it is now.
+  uint64_t envelope_bytes = 0;
+};
+
+// What a destination's backlog holds: ACCEPTED deliveries and their bytes.
+struct BacklogCount {
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
 };
 
 struct ReserveResult {
@@ -102,9 +116,22 @@ class MessageStore {
   virtual absl::Status MarkAudited(const std::string& sender, const std::string& message_id, uint64_t audit_index) = 0;
   // Messages whose acceptance is not yet paired with its audit record.
   virtual absl::StatusOr<std::vector<UnauditedMessage>> Unaudited() const = 0;
-  // Up to `limit` deliveries to `recipient` still ACCEPTED, after `after_seq`, in seq order.
+  // Up to `limit` deliveries to `recipient` still ACCEPTED, after `after_seq`,
+  // in seq order, stopping before the first whose message's acceptance is not
+  // yet audited (it is not deliverable yet, and a pager must not pass it).
   virtual absl::StatusOr<std::vector<DeliveryRow>> PendingDeliveries(const std::string& recipient, int64_t after_seq,
                                                                      size_t limit) const = 0;
+  // ACCEPTED deliveries per recipient (start-up: the backlog's bounds).
+  virtual absl::StatusOr<std::map<std::string, BacklogCount>> BacklogCounts() const = 0;
+  // Pull mode: delivery `through_delivery_id` to `recipient` and every
+  // earlier (lower seq) audited ACCEPTED delivery to it become DELIVERED,
+  // durably. Returns those changed (none if already confirmed); NOT_FOUND if
+  // `recipient` has no such delivery.
+  virtual absl::StatusOr<std::vector<ChangedDelivery>> ConfirmPulled(const std::string& recipient,
+                                                                     const std::string& through_delivery_id) = 0;
+  // Up to `limit` ACCEPTED deliveries whose expiry time has passed become
+  // EXPIRED (dead letters), durably. Returns those changed.
+  virtual absl::StatusOr<std::vector<ChangedDelivery>> ExpireDue(int64_t now_micros, size_t limit) = 0;
   // Drops a reservation whose acceptance could not be recorded.
   virtual void Abandon(const std::string& sender, const std::string& message_id) = 0;
   // NOT_FOUND if no committed message has this key.

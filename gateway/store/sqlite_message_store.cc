@@ -306,6 +306,31 @@ std::string DeliveryIdFor(const std::string& sender, const std::string& message_
   return Sha256Hex(absl::StrCat(sender, "\n", message_id, "\n", recipient)).substr(0, 32);
 }
 
+// The columns of a DeliveryRow, in ReadDeliveryRow's order (table alias d).
+#define kDeliveryColumns                                                                                        \
+  "d.delivery_id, d.seq, d.sender, d.message_id, d.recipient, d.case_reference, d.state, d.attempts, "          \
+  "d.next_attempt_micros, d.last_error, d.expires_micros, d.updated_micros, d.officer, d.reason"
+constexpr int kDeliveryColumnCount = 14;
+
+DeliveryRow ReadDeliveryRow(const Query& q) {
+  DeliveryRow d;
+  d.delivery_id = q.ColumnText(0);
+  d.seq = q.ColumnInt(1);
+  d.sender = q.ColumnText(2);
+  d.message_id = q.ColumnText(3);
+  d.recipient = q.ColumnText(4);
+  d.case_reference = q.ColumnText(5);
+  d.state = static_cast<v1::DeliveryState>(q.ColumnInt(6));
+  d.attempts = static_cast<uint32_t>(q.ColumnInt(7));
+  d.next_attempt_micros = q.ColumnInt(8);
+  d.last_error = q.ColumnText(9);
+  d.expires_micros = q.ColumnInt(10);
+  d.updated_micros = q.ColumnInt(11);
+  d.officer = q.ColumnText(12);
+  d.reason = q.ColumnText(13);
+  return d;
+}
+
 // ---------------------------------------------------------------------------
 // The writer: its connection is used by the writer thread only (and by Open
 // before that thread starts).
@@ -329,7 +354,7 @@ class SqliteMessageStore::Writer {
         {&insert_delivery_,
          "INSERT INTO deliveries(delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, "
          "next_attempt_micros, last_error, expires_micros, updated_micros, officer, reason) "
-         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', 0, ?8, '', '')"},
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', ?9, ?8, '', '')"},
         {&select_delivery_,
          "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros FROM deliveries "
          "WHERE delivery_id = ?1"},
@@ -340,6 +365,18 @@ class SqliteMessageStore::Writer {
         {&set_audit_index_, "UPDATE messages SET audit_index = ?3 WHERE sender = ?1 AND message_id = ?2"},
         {&delete_message_, "DELETE FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&delete_deliveries_, "DELETE FROM deliveries WHERE sender = ?1 AND message_id = ?2"},
+        {&seq_of_, "SELECT seq FROM deliveries WHERE delivery_id = ?1 AND recipient = ?2"},
+        {&select_confirmable_,
+         "SELECT " kDeliveryColumns ", length(m.envelope) FROM deliveries d JOIN messages m "
+         "ON m.sender = d.sender AND m.message_id = d.message_id "
+         "WHERE d.recipient = ?1 AND d.state = 1 AND d.seq <= ?2 AND m.audit_index IS NOT NULL ORDER BY d.seq"},
+        {&select_expired_,
+         "SELECT " kDeliveryColumns ", length(m.envelope) FROM deliveries d JOIN messages m "
+         "ON m.sender = d.sender AND m.message_id = d.message_id "
+         "WHERE d.state = 1 AND d.expires_micros > 0 AND d.expires_micros <= ?1 ORDER BY d.seq LIMIT ?2"},
+        {&set_state_,
+         "UPDATE deliveries SET state = ?2, updated_micros = ?3, reason = ?4, next_attempt_micros = 0, "
+         "attempts = MAX(attempts, ?5) WHERE delivery_id = ?1"},
     };
     for (const auto& [stmt, sql] : statements) PORTCULLIS_RETURN_IF_ERROR(conn_.Prepare(sql, stmt));
     return absl::OkStatus();
@@ -372,6 +409,7 @@ class SqliteMessageStore::Writer {
     int64_t accepted_micros;
     uint64_t audit_size_at_commit;
     int64_t now;
+    int64_t expires_micros;  // 0 = never.
   };
 
   // The message row and one ACCEPTED delivery row per recipient.
@@ -406,7 +444,8 @@ class SqliteMessageStore::Writer {
           .Text(5, recipient)
           .Text(6, e.case_reference())
           .Int(7, v1::ACCEPTED)
-          .Int(8, m.now);  // Due at once; also updated_micros.
+          .Int(8, m.now)  // Due at once; also updated_micros.
+          .Int(9, m.expires_micros);
       PORTCULLIS_RETURN_IF_ERROR(q.Run(absl::StrCat("recording the delivery to '", recipient, "'")));
     }
     return absl::OkStatus();
@@ -478,7 +517,74 @@ class SqliteMessageStore::Writer {
     return q.Run("discarding the message");
   }
 
+  // Pull mode: `through_id` and every earlier ACCEPTED delivery to
+  // `recipient` become DELIVERED.
+  absl::StatusOr<std::vector<ChangedDelivery>> ConfirmPulled(const std::string& recipient,
+                                                             const std::string& through_id, int64_t now) {
+    int64_t through_seq = 0;
+    {
+      Query q(conn_, seq_of_);
+      q.Text(1, through_id).Text(2, recipient);
+      auto row = q.Step("reading a delivery");
+      if (!row.ok()) return row.status();
+      if (!*row) {
+        return absl::NotFoundError(
+            absl::StrCat("there is no delivery '", through_id, "' to '", recipient, "'"));
+      }
+      through_seq = q.ColumnInt(0);
+    }
+    std::vector<ChangedDelivery> out;
+    {
+      Query q(conn_, select_confirmable_);
+      q.Text(1, recipient).Int(2, through_seq);
+      PORTCULLIS_RETURN_IF_ERROR(ReadChanged(q, "listing deliveries to confirm", &out));
+    }
+    for (ChangedDelivery& c : out) {
+      c.row.state = v1::DELIVERED;
+      c.row.reason.clear();
+      c.row.attempts = std::max<uint32_t>(c.row.attempts, 1);
+      PORTCULLIS_RETURN_IF_ERROR(SetState(c.row, now));
+    }
+    return out;
+  }
+
+  // Up to `limit` ACCEPTED deliveries whose expiry has passed become EXPIRED.
+  absl::StatusOr<std::vector<ChangedDelivery>> ExpireDue(int64_t now, size_t limit) {
+    std::vector<ChangedDelivery> out;
+    {
+      Query q(conn_, select_expired_);
+      q.Int(1, now).Int(2, static_cast<int64_t>(limit));
+      PORTCULLIS_RETURN_IF_ERROR(ReadChanged(q, "listing expired deliveries", &out));
+    }
+    for (ChangedDelivery& c : out) {
+      c.row.state = v1::EXPIRED;
+      c.row.reason = c.row.reason.empty()
+                         ? std::string("not delivered within the maximum age")
+                         : absl::StrCat("not delivered within the maximum age; last error: ", c.row.reason);
+      PORTCULLIS_RETURN_IF_ERROR(SetState(c.row, now));
+    }
+    return out;
+  }
+
  private:
+  static absl::Status ReadChanged(Query& q, absl::string_view what, std::vector<ChangedDelivery>* out) {
+    for (;;) {
+      auto row = q.Step(what);
+      if (!row.ok()) return row.status();
+      if (!*row) return absl::OkStatus();
+      ChangedDelivery c;
+      c.row = ReadDeliveryRow(q);
+      c.envelope_bytes = static_cast<uint64_t>(q.ColumnInt(kDeliveryColumnCount));
+      out->push_back(std::move(c));
+    }
+  }
+
+  absl::Status SetState(const DeliveryRow& row, int64_t now) {
+    Query q(conn_, set_state_);
+    q.Text(1, row.delivery_id).Int(2, row.state).Int(3, now).Text(4, row.reason).Int(5, row.attempts);
+    return q.Run("updating a delivery's state");
+  }
+
   // Outer optional: the message exists; inner: its audit_index (NULL = none).
   absl::StatusOr<std::optional<std::optional<int64_t>>> AuditIndexOf(const std::string& sender,
                                                                      const std::string& message_id) {
@@ -497,6 +603,7 @@ class SqliteMessageStore::Writer {
   StmtPtr next_seq_stmt_, insert_message_, insert_delivery_, select_delivery_, update_delivery_;
   StmtPtr delete_message_, delete_deliveries_;
   StmtPtr audit_index_of_, set_audit_index_;
+  StmtPtr seq_of_, select_confirmable_, select_expired_, set_state_;
   std::optional<int64_t> next_seq_;  // Next free seq within the current transaction.
 };
 
@@ -522,16 +629,19 @@ struct ReaderConnection {
          "SELECT sender, message_id, audit_size_at_commit, accepted_micros FROM messages "
          "WHERE audit_index IS NULL ORDER BY rowid"},
         {&pending,
-         "SELECT delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, "
-         "next_attempt_micros, last_error, expires_micros, updated_micros, officer, reason FROM deliveries "
-         "WHERE recipient = ?1 AND state = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"},
+         "SELECT " kDeliveryColumns ", m.audit_index IS NULL FROM deliveries d JOIN messages m "
+         "ON m.sender = d.sender AND m.message_id = d.message_id "
+         "WHERE d.recipient = ?1 AND d.state = ?2 AND d.seq > ?3 ORDER BY d.seq LIMIT ?4"},
+        {&backlog,
+         "SELECT d.recipient, COUNT(*), TOTAL(length(m.envelope)) FROM deliveries d JOIN messages m "
+         "ON m.sender = d.sender AND m.message_id = d.message_id WHERE d.state = 1 GROUP BY d.recipient"},
     };
     for (const auto& [stmt, sql] : statements) PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql, stmt));
     return absl::OkStatus();
   }
 
   Connection conn;
-  StmtPtr begin, end, lookup, get_message, get_delivery, unaudited, pending;
+  StmtPtr begin, end, lookup, get_message, get_delivery, unaudited, pending, backlog;
 };
 
 // A read transaction: several statements see one snapshot. Ended on every
@@ -648,6 +758,10 @@ absl::StatusOr<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::Open(Sql
   // the schema is created (it touches no file).
   PORTCULLIS_RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=FULL", "setting synchronous=FULL"));
   PORTCULLIS_RETURN_IF_ERROR(PrepareSchema(*conn));
+  // The expiry sweep reads only deliveries that are due to expire.
+  PORTCULLIS_RETURN_IF_ERROR(conn->Exec(
+      "CREATE INDEX IF NOT EXISTS deliveries_by_expiry ON deliveries(state, expires_micros) WHERE expires_micros > 0",
+      "creating the expiry index"));
   if (created) PORTCULLIS_RETURN_IF_ERROR(SyncParentDir(path));
 
   auto writer = std::make_unique<Writer>(*std::move(conn));
@@ -765,6 +879,7 @@ void SqliteMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelop
   m->envelope = envelope;
   m->now = NowMicros();
   m->accepted_micros = receipt.has_accepted_at() ? MicrosOf(receipt.accepted_at()) : m->now;
+  m->expires_micros = options_.delivery_max_age_micros > 0 ? m->accepted_micros + options_.delivery_max_age_micros : 0;
   m->audit_size_at_commit = audit_size_at_commit;
   auto record = std::make_shared<MessageRecord>();
   record->envelope = *envelope;
@@ -917,24 +1032,56 @@ absl::StatusOr<std::vector<DeliveryRow>> SqliteMessageStore::PendingDeliveries(c
   for (;;) {
     auto row = q.Step("listing pending deliveries");
     if (!row.ok()) return row.status();
-    if (!*row) return out;
-    DeliveryRow d;
-    d.delivery_id = q.ColumnText(0);
-    d.seq = q.ColumnInt(1);
-    d.sender = q.ColumnText(2);
-    d.message_id = q.ColumnText(3);
-    d.recipient = q.ColumnText(4);
-    d.case_reference = q.ColumnText(5);
-    d.state = static_cast<v1::DeliveryState>(q.ColumnInt(6));
-    d.attempts = static_cast<uint32_t>(q.ColumnInt(7));
-    d.next_attempt_micros = q.ColumnInt(8);
-    d.last_error = q.ColumnText(9);
-    d.expires_micros = q.ColumnInt(10);
-    d.updated_micros = q.ColumnInt(11);
-    d.officer = q.ColumnText(12);
-    d.reason = q.ColumnText(13);
-    out.push_back(std::move(d));
+    // Nothing after a message whose acceptance is not yet audited: it is not
+    // deliverable yet, and a pager must not move past it.
+    if (!*row || q.ColumnInt(kDeliveryColumnCount) != 0) return out;
+    out.push_back(ReadDeliveryRow(q));
   }
+}
+
+absl::StatusOr<std::map<std::string, BacklogCount>> SqliteMessageStore::BacklogCounts() const {
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  ReaderConnection& r = *reader->get();
+  Query q(r.conn, r.backlog);
+  std::map<std::string, BacklogCount> out;
+  for (;;) {
+    auto row = q.Step("counting the backlog");
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    BacklogCount& c = out[q.ColumnText(0)];
+    c.messages = static_cast<uint64_t>(q.ColumnInt(1));
+    c.bytes = static_cast<uint64_t>(q.ColumnInt(2));  // TOTAL is a float; converted exactly below 2^53.
+  }
+}
+
+absl::StatusOr<std::vector<ChangedDelivery>> SqliteMessageStore::ConfirmPulled(const std::string& recipient,
+                                                                              const std::string& through_delivery_id) {
+  std::vector<ChangedDelivery> out;
+  absl::Status status = Write(
+      [&](Writer& w) {
+        auto confirmed = w.ConfirmPulled(recipient, through_delivery_id, NowMicros());
+        if (!confirmed.ok()) return confirmed.status();
+        out = *std::move(confirmed);
+        return absl::OkStatus();
+      },
+      /*is_commit=*/false);
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<std::vector<ChangedDelivery>> SqliteMessageStore::ExpireDue(int64_t now_micros, size_t limit) {
+  std::vector<ChangedDelivery> out;
+  absl::Status status = Write(
+      [&](Writer& w) {
+        auto expired = w.ExpireDue(now_micros, limit);
+        if (!expired.ok()) return expired.status();
+        out = *std::move(expired);
+        return absl::OkStatus();
+      },
+      /*is_commit=*/false);
+  if (!status.ok()) return status;
+  return out;
 }
 
 // ---------------------------------------------------------------------------

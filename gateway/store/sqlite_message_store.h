@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +51,9 @@ struct SqliteStoreOptions {
   size_t max_batch = 512;
   // Read connections opened on demand; a reader waits when all are in use.
   size_t max_readers = 8;
+  // Each delivery expires this long after its message's acceptance (recorded
+  // in its row at commit); 0 = never.
+  int64_t delivery_max_age_micros = 0;
 };
 
 // The stable id of one delivery: the first 32 hex characters of
@@ -114,6 +118,10 @@ class SqliteMessageStore final : public MessageStore {
   // acknowledged, rejected or failed) with seq > after_seq, in seq order.
   absl::StatusOr<std::vector<DeliveryRow>> PendingDeliveries(const std::string& recipient, int64_t after_seq,
                                                              size_t limit) const override;
+  absl::StatusOr<std::map<std::string, BacklogCount>> BacklogCounts() const override;
+  absl::StatusOr<std::vector<ChangedDelivery>> ConfirmPulled(const std::string& recipient,
+                                                             const std::string& through_delivery_id) override;
+  absl::StatusOr<std::vector<ChangedDelivery>> ExpireDue(int64_t now_micros, size_t limit) override;
 
   // For tests and metrics: transactions committed by the writer, and
   // messages committed (commit_batches() < commits() means grouping works).

@@ -1,0 +1,258 @@
+#include "gateway/delivery/pull_streams.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/common/refusal.h"
+
+namespace portcullis {
+namespace {
+
+// Deliveries read from the store at a time by one stream.
+constexpr size_t kPage = 64;
+
+}  // namespace
+
+class ReceiveStream;
+
+struct PullStreams::PartyState {
+  explicit PartyState(std::string party_id) : id(std::move(party_id)) {}
+  const std::string id;
+  std::mutex mu;                    // Guards `stream` and every field of the stream it points to.
+  ReceiveStream* stream = nullptr;  // The open stream, if any.
+};
+
+// One Receive stream; all of its state is guarded by its party's mutex.
+// gRPC never runs OnWriteDone inline inside StartWrite, so writes may start
+// under that mutex.
+class ReceiveStream final : public grpc::ServerWriteReactor<v1::Delivery> {
+ public:
+  ReceiveStream(PullStreams::PartyState* party, uint32_t window, std::function<void()> on_progress,
+                PullStreams::OnSent* on_sent)
+      : party_(party), window_(window), on_progress_(std::move(on_progress)), on_sent_(on_sent) {
+    std::lock_guard<std::mutex> lock(party_->mu);
+    if (party_->stream != nullptr) {
+      party_->stream->FinishLocked(ToGrpcStatus(
+          Refuse(absl::StatusCode::kAborted, "RECEIVE_STREAM_REPLACED", "",
+                 absl::StrCat("a newer Receive stream of '", party_->id, "' replaced this one"))));
+    }
+    party_->stream = this;
+  }
+
+  // Requires the party's mutex. Ends the stream (after a write in progress).
+  void FinishLocked(grpc::Status status) {
+    if (finished_) return;
+    finished_ = true;
+    if (party_->stream == this) party_->stream = nullptr;
+    if (writing_) {
+      finish_after_write_ = std::move(status);
+    } else {
+      Finish(std::move(status));
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::shared_ptr<const MessageRecord> sent;
+    uint32_t attempt = 0;
+    {
+      std::lock_guard<std::mutex> lock(party_->mu);
+      writing_ = false;
+      if (finish_after_write_.has_value()) {
+        Finish(*std::move(finish_after_write_));
+        finish_after_write_.reset();
+        return;
+      }
+      if (!ok) {
+        // The stream broke: what it sent and the party did not confirm is
+        // sent again on its next stream.
+        FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "Receive stream write failed"));
+        return;
+      }
+      unconfirmed_.emplace_back(current_seq_, current_.delivery_id());
+      sent = std::move(current_message_);
+      attempt = current_.attempt();
+    }
+    (*on_sent_)(party_->id, *sent, attempt);
+    on_progress_();
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(party_->mu);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(party_->mu);
+      if (party_->stream == this) party_->stream = nullptr;
+    }
+    delete this;
+  }
+
+  // The pump's state, guarded by the party's mutex.
+  bool Ready() const { return !finished_ && !writing_ && unconfirmed_.size() < window_; }
+  bool more = true;       // The store may hold deliveries after read_seq.
+  int64_t read_seq = 0;   // Highest seq read from the store.
+  std::deque<DeliveryRow> page;
+
+  void Send(int64_t seq, v1::Delivery delivery, std::shared_ptr<const MessageRecord> message) {
+    current_seq_ = seq;
+    current_ = std::move(delivery);
+    current_message_ = std::move(message);
+    writing_ = true;
+    StartWrite(&current_);
+  }
+
+  // The party holds `delivery_id` and everything sent before it.
+  void ConfirmedLocked(const std::string& delivery_id) {
+    auto it = std::find_if(unconfirmed_.begin(), unconfirmed_.end(),
+                           [&](const auto& u) { return u.second == delivery_id; });
+    if (it != unconfirmed_.end()) unconfirmed_.erase(unconfirmed_.begin(), it + 1);
+  }
+  size_t unconfirmed() const { return unconfirmed_.size(); }
+
+ private:
+  PullStreams::PartyState* const party_;
+  const uint32_t window_;
+  const std::function<void()> on_progress_;
+  PullStreams::OnSent* const on_sent_;
+  bool finished_ = false;
+  bool writing_ = false;
+  std::optional<grpc::Status> finish_after_write_;
+  int64_t current_seq_ = 0;
+  v1::Delivery current_;
+  std::shared_ptr<const MessageRecord> current_message_;
+  std::deque<std::pair<int64_t, std::string>> unconfirmed_;  // (seq, delivery id), in the order sent.
+};
+
+PullStreams::PullStreams(const Config& config, MessageStore* store, CanSend can_send, OnSent on_sent)
+    : store_(store), can_send_(std::move(can_send)), on_sent_(std::move(on_sent)) {
+  for (const Party& p : config.parties) {
+    if (p.delivery.mode == DeliveryMode::kPull) parties_[p.id] = std::make_unique<PullStreams::PartyState>(p.id);
+  }
+  pump_ = std::thread([this] { PumpLoop(); });
+}
+
+PullStreams::~PullStreams() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  pump_.join();
+}
+
+grpc::ServerWriteReactor<v1::Delivery>* PullStreams::OpenStream(const std::string& party, uint32_t max_unconfirmed) {
+  auto it = parties_.find(party);
+  if (it == parties_.end()) return nullptr;
+  PartyState* p = it->second.get();
+  const uint32_t window = max_unconfirmed == 0 ? kDefaultMaxUnconfirmed : std::min(max_unconfirmed, kMaxMaxUnconfirmed);
+  auto* stream = new ReceiveStream(p, window, [this, p] { Enqueue(p); }, &on_sent_);
+  Enqueue(p);
+  return stream;
+}
+
+void PullStreams::Wake(const std::string& party) {
+  auto it = parties_.find(party);
+  if (it == parties_.end()) return;
+  {
+    std::lock_guard<std::mutex> lock(it->second->mu);
+    if (it->second->stream != nullptr) it->second->stream->more = true;
+  }
+  Enqueue(it->second.get());
+}
+
+void PullStreams::Confirmed(const std::string& party, const std::string& through_delivery_id) {
+  auto it = parties_.find(party);
+  if (it == parties_.end()) return;
+  {
+    std::lock_guard<std::mutex> lock(it->second->mu);
+    if (it->second->stream != nullptr) it->second->stream->ConfirmedLocked(through_delivery_id);
+  }
+  Enqueue(it->second.get());
+}
+
+size_t PullStreams::unconfirmed(const std::string& party) {
+  auto it = parties_.find(party);
+  if (it == parties_.end()) return 0;
+  std::lock_guard<std::mutex> lock(it->second->mu);
+  return it->second->stream == nullptr ? 0 : it->second->stream->unconfirmed();
+}
+
+void PullStreams::Enqueue(PartyState* p) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wanted_.insert(p);
+  }
+  cv_.notify_one();
+}
+
+void PullStreams::PumpLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!stopping_) {
+    if (wanted_.empty() && !cv_.wait_until(lock, next_tick, [this] { return stopping_ || !wanted_.empty(); })) {
+      // Once a second every open stream looks at the store again: this
+      // retries after a read error or while the audit log could not record,
+      // and finds deliveries that no Wake announced.
+      next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      for (auto& [id, party] : parties_) {
+        std::lock_guard<std::mutex> plock(party->mu);
+        if (party->stream != nullptr) party->stream->more = true;
+        wanted_.insert(party.get());
+      }
+    }
+    if (stopping_) break;
+    std::set<PartyState*> batch;
+    batch.swap(wanted_);
+    lock.unlock();
+    for (PartyState* p : batch) Pump(p);
+    lock.lock();
+  }
+}
+
+void PullStreams::Pump(PartyState* p) {
+  std::lock_guard<std::mutex> lock(p->mu);
+  ReceiveStream* s = p->stream;
+  if (s == nullptr || !s->Ready()) return;
+  for (;;) {
+    if (s->page.empty()) {
+      if (!s->more) return;
+      s->more = false;
+      auto rows = store_->PendingDeliveries(p->id, s->read_seq, kPage);
+      if (!rows.ok()) {
+        s->more = true;  // Read again at the next tick.
+        return;
+      }
+      if (rows->size() == kPage) s->more = true;
+      for (DeliveryRow& row : *rows) {
+        s->read_seq = row.seq;
+        s->page.push_back(std::move(row));
+      }
+      if (s->page.empty()) return;
+    }
+    // No disclosure that could not be recorded: wait for the audit log.
+    if (!can_send_()) return;
+    auto message = store_->Get(s->page.front().sender, s->page.front().message_id);
+    if (!message.ok() && message.status().code() != absl::StatusCode::kNotFound) return;  // Next tick.
+    DeliveryRow row = std::move(s->page.front());
+    s->page.pop_front();
+    if (!message.ok()) continue;  // Withdrawn.
+    const MessageRecord& m = **message;
+    auto rr = std::find_if(m.recipients.begin(), m.recipients.end(),
+                           [&](const RecipientRecord& r) { return r.party == p->id; });
+    if (rr == m.recipients.end() || rr->state != v1::ACCEPTED) continue;  // Settled meanwhile.
+    v1::Delivery d;
+    d.set_delivery_id(row.delivery_id);
+    *d.mutable_envelope() = m.envelope;
+    *d.mutable_accepted_at() = m.receipt.accepted_at();
+    d.set_attempt(row.attempts + 1);
+    s->Send(row.seq, std::move(d), *std::move(message));
+    return;
+  }
+}
+
+}  // namespace portcullis

@@ -1,0 +1,90 @@
+// Receive streams of pull-mode parties, fed from the durable store
+// (docs/delivery.md, "Pull mode").
+//
+// A stream sends the party's ACCEPTED deliveries in seq order, paging them
+// from the store (nothing is queued in memory beyond one page per open
+// stream), up to `max_unconfirmed` sent and not yet confirmed; Confirm (or
+// the next stream's resume_after_delivery_id) marks them DELIVERED. A new
+// stream starts again from the first unconfirmed delivery, so what a broken
+// stream sent and the party did not confirm is sent again, same delivery id.
+//
+// Rule for concurrent streams: one per party. A new stream replaces the open
+// one, which ends with ABORTED / RECEIVE_STREAM_REPLACED: after a dropped
+// connection the gateway may not yet know that the old stream is dead, and
+// the party must be able to resume at once.
+//
+// One pump thread reads the store and starts writes; gRPC's threads only
+// report completions. The set of parties is fixed at construction. Thread-safe.
+#ifndef PORTCULLIS_GATEWAY_DELIVERY_PULL_STREAMS_H_
+#define PORTCULLIS_GATEWAY_DELIVERY_PULL_STREAMS_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <grpcpp/support/server_callback.h>
+
+#include "gateway/config/config.h"
+#include "gateway/store/message_store.h"
+#include "portcullis/v1/exchange.pb.h"
+
+namespace portcullis {
+
+class PullStreams {
+ public:
+  // Whether a disclosure may be made now (the audit log can record it).
+  using CanSend = std::function<bool()>;
+  // Called when a delivery was written to a stream (for the audit log).
+  using OnSent = std::function<void(const std::string& party, const MessageRecord& message, uint32_t attempt)>;
+
+  static constexpr uint32_t kDefaultMaxUnconfirmed = 256;
+  static constexpr uint32_t kMaxMaxUnconfirmed = 4096;
+
+  PullStreams(const Config& config, MessageStore* store, CanSend can_send, OnSent on_sent);
+  // Stops the pump. Every stream must have ended (the server is shut down).
+  ~PullStreams();
+
+  bool IsPullParty(const std::string& party) const { return parties_.count(party) > 0; }
+
+  // A reactor for a new Receive stream of pull-mode party `party`;
+  // `max_unconfirmed` 0 means kDefaultMaxUnconfirmed.
+  grpc::ServerWriteReactor<v1::Delivery>* OpenStream(const std::string& party, uint32_t max_unconfirmed);
+
+  // `party` may have new deliveries in the store.
+  void Wake(const std::string& party);
+  // `party` confirmed `through_delivery_id` and what was sent before it: its
+  // stream may send more.
+  void Confirmed(const std::string& party, const std::string& through_delivery_id);
+
+  // For tests: deliveries sent on the party's open stream and not yet confirmed.
+  size_t unconfirmed(const std::string& party);
+
+  struct PartyState;  // Internal.
+
+ private:
+  void PumpLoop();
+  void Pump(PartyState* p);
+  void Enqueue(PartyState* p);
+
+  MessageStore* store_;
+  CanSend can_send_;
+  OnSent on_sent_;
+  std::map<std::string, std::unique_ptr<PartyState>> parties_;
+
+  std::mutex mu_;  // Guards the pump's queue.
+  std::condition_variable cv_;
+  std::set<PartyState*> wanted_;
+  bool stopping_ = false;
+  std::thread pump_;
+};
+
+}  // namespace portcullis
+
+#endif  // PORTCULLIS_GATEWAY_DELIVERY_PULL_STREAMS_H_
