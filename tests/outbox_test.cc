@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <vector>
 #include <memory>
@@ -326,6 +327,105 @@ TEST(Outbox, AMessageWhoseAuditRecordFailedIsWithdrawnAndNeverDelivered) {
   for (const std::string& line : h.AuditLines()) {
     EXPECT_EQ(line.find("recovered at start-up"), std::string::npos) << "a withdrawn message was recovered";
   }
+}
+
+TEST(Outbox, AnUndeliverableMessageExpiresIntoTheDeadLettersAndFreesItsBacklog) {
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(EuropolEndpoint("outbox-expiry")));
+  ho.max_age_ms = 1500;
+  ho.max_attempts = 0;  // Retry until it expires.
+  ho.max_backlog_messages = 1;
+  GatewayHarness h("outbox-expiry", ho);
+  auto bf = h.Client("parties/uk-border-force");
+  v1::Receipt r;
+  ASSERT_TRUE(Submit(*bf, SampleReferral("EXP-1"), &r).ok());
+  EXPECT_EQ(Submit(*bf, SampleReferral("EXP-2"), &r).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  ASSERT_TRUE(WaitForState(h, "EXP-1", v1::EXPIRED));
+  grpc::ClientContext ctx;
+  v1::TrackRequest tr;
+  tr.set_message_id("EXP-1");
+  v1::TrackResponse track;
+  ASSERT_TRUE(h.Client("parties/uk-border-force")->Track(&ctx, tr, &track).ok());
+  EXPECT_NE(track.recipients(0).reason().find("not delivered within the maximum age; last error:"), std::string::npos)
+      << track.recipients(0).reason();
+  EXPECT_FALSE(track.recipients(0).has_next_attempt_at());
+  EXPECT_TRUE(h.WaitForAudit({"\"message_id\":\"EXP-1\"", "\"outcome\":\"expired\"", "DELIVERY_EXPIRED"}));
+  // The dead letter holds no room: the next message is accepted.
+  EXPECT_TRUE(Submit(*bf, SampleReferral("EXP-2"), &r).ok());
+  // Still expired after a restart, and never attempted again.
+  auto exp1_attempts = [&h] {
+    int n = 0;
+    for (const std::string& line : h.AuditLines()) {
+      n += line.find("\"message_id\":\"EXP-1\"") != std::string::npos &&
+           line.find("\"action\":\"deliver\"") != std::string::npos;
+    }
+    return n;
+  };
+  const int before = exp1_attempts();
+  h.Restart();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(StateOf(h, "EXP-1"), v1::EXPIRED);
+  EXPECT_EQ(exp1_attempts(), before) << "an expired delivery was attempted again";
+}
+
+TEST(Outbox, ABacklogLargerThanTheWindowWaitsOnDiskNotInMemoryAndDrainsInOrder) {
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-window");
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.breaker_failures = 2;  // Europol is down: the breaker keeps the gateway from hammering it.
+  ho.breaker_cooldown_ms = 500;
+  GatewayHarness h("outbox-window", ho);
+  const int kMessages = static_cast<int>(Dispatcher::kWindow) + 300;
+  const int kCases = 3;
+  {
+    std::vector<std::thread> senders;
+    std::atomic<int> failed{0};
+    for (int t = 0; t < 4; ++t) {
+      senders.emplace_back([&, t] {
+        auto bf = h.Client("parties/uk-border-force");
+        // Each case's messages come from one thread, in order.
+        for (int i = t; i < kMessages; i += 4) {
+          v1::Envelope e = SampleReferral("WIN-" + std::to_string(i));
+          e.set_case_reference("WIN-CASE-" + std::to_string(t % kCases));
+          v1::Receipt r;
+          if (!Submit(*bf, e, &r).ok()) ++failed;
+        }
+      });
+    }
+    for (auto& th : senders) th.join();
+    ASSERT_EQ(failed.load(), 0);
+  }
+  Dispatcher* d = h.gateway()->dispatcher();
+  EXPECT_EQ(d->backlog()->messages("eu/europol"), static_cast<uint64_t>(kMessages));
+  EXPECT_LE(d->held_in_memory("eu/europol"), Dispatcher::kWindow) << "the backlog beyond the window must stay on disk";
+
+  std::mutex mu;
+  std::map<std::string, std::vector<int>> order;  // case -> message numbers as stored
+  eo.listen_address = ho.europol_push_address;
+  eo.gateway_address = h.address();
+  eo.on_stored = [&](const v1::Delivery& del) {
+    std::lock_guard<std::mutex> lock(mu);
+    order[del.envelope().case_reference()].push_back(std::stoi(del.envelope().message_id().substr(4)));
+  };
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  for (int i = 0; i < 1200 && (*endpoint)->stored_count() < kMessages; ++i) {  // Up to 60 s.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ((*endpoint)->stored_count(), kMessages);
+  std::lock_guard<std::mutex> lock(mu);
+  for (const auto& [c, numbers] : order) {
+    // Per case, each sender thread's messages (numbers t, t+4, ...) arrive in the order it submitted them.
+    std::map<int, int> last;  // thread -> last number seen
+    for (int n : numbers) {
+      auto it = last.find(n % 4);
+      if (it != last.end()) {
+        EXPECT_GT(n, it->second) << c << " out of order";
+      }
+      last[n % 4] = n;
+    }
+  }
+  EXPECT_EQ(d->held_in_memory("eu/europol"), 0u);
 }
 
 }  // namespace

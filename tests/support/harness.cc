@@ -57,7 +57,8 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << "delivery: { workers: " << o.workers << ", max_attempts: " << o.max_attempts
     << ", initial_backoff_ms: 50, max_backoff_ms: 500, "
     << "attempt_timeout_ms: 2000, max_backlog_messages: " << o.max_backlog_messages
-    << ", breaker_failures: " << o.breaker_failures << ", breaker_cooldown_ms: " << o.breaker_cooldown_ms << " }\n"
+    << ", breaker_failures: " << o.breaker_failures << ", breaker_cooldown_ms: " << o.breaker_cooldown_ms
+    << ", max_age_ms: " << o.max_age_ms << " }\n"
     << "parties:\n"
     << "  - { id: uk/nca, name: National Crime Agency, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/nca\", clearance: SECRET, delivery: { mode: pull } }\n"
     << "  - { id: uk/bsc, name: Border Security Command, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/bsc\", clearance: SECRET, delivery: { mode: pull } }\n"

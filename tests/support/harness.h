@@ -44,6 +44,7 @@ struct HarnessOptions {
   int workers = 4;
   int breaker_failures = 1000;  // Effectively off unless a test is about it.
   int breaker_cooldown_ms = 1000;
+  int64_t max_age_ms = 24LL * 3600 * 1000;  // Undelivered after this: EXPIRED.
   int checkpoint_every_records = 1000;
   std::string witness_dir;  // "" = no witness copy.
   GatewayTestHooks hooks;
