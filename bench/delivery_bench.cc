@@ -369,7 +369,7 @@ bool WaitUntil(Done done, Progress progress, int timeout_s) {
   return true;
 }
 
-void PrintRow(const char* name, const std::string& value) { std::printf("| %-44s | %28s |\n", name, value.c_str()); }
+void PrintRow(const char* name, const std::string& value) { std::printf("| %-50s | %28s |\n", name, value.c_str()); }
 std::string Fmt(const char* fmt, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, fmt, v);
