@@ -370,6 +370,49 @@ TEST(PartnerEndpointTest, StoresDeliveryFromTheGatewayAndAnswersDuplicates) {
   EXPECT_TRUE(events.acks.empty());
 }
 
+TEST(PartnerEndpointTest, FaultHookRefusesBeforeStoringOrLosesTheAnswerAfterStoring) {
+  const std::string inbox = TempDir("endpoint-fault");
+  EndpointEvents events;
+  PartnerEndpointOptions o = EuropolEndpointOptions(inbox, &events);
+  std::atomic<int> call{0};
+  o.fault = [&call](const v1::Delivery&) {
+    DeliverFault f;
+    switch (call++) {
+      case 0: f.before_store = absl::UnavailableError("refused on purpose"); break;
+      case 1: f.after_store = absl::UnavailableError("answer lost on purpose"); break;
+      case 2: f.delay = std::chrono::milliseconds(300); break;
+      default: break;
+    }
+    return f;
+  };
+  auto endpoint = PartnerEndpoint::Start(o);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  auto stub = DeliverClient((*endpoint)->port(), "gateway/client");
+  const std::string path = inbox + "/fa017.json";
+
+  v1::DeliverResponse r;
+  grpc::Status s = CallDeliver(*stub, SampleDelivery("fa017"), &r);  // Refused, nothing stored.
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(v1::RefusalInStatus(s)->reason(), "INJECTED_FAULT");
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_EQ((*endpoint)->stored_count(), 0);
+
+  s = CallDeliver(*stub, SampleDelivery("fa017"), &r);  // Stored, then the answer is an error.
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(fs::exists(path));
+  EXPECT_EQ((*endpoint)->stored_count(), 1);
+  EXPECT_EQ((*endpoint)->duplicate_count(), 0);
+
+  const auto start = std::chrono::steady_clock::now();
+  s = CallDeliver(*stub, SampleDelivery("fa017"), &r);  // Slow, then answered as a duplicate.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+  ASSERT_TRUE(s.ok()) << DescribeStatus(s);
+  EXPECT_TRUE(r.duplicate());
+  EXPECT_EQ((*endpoint)->stored_count(), 1);
+  EXPECT_EQ((*endpoint)->duplicate_count(), 1);
+  EXPECT_EQ(call.load(), 3);
+}
+
 TEST(PartnerEndpointTest, PartyCertificateIsRefusedAtTheHandshake) {
   const std::string inbox = TempDir("endpoint-refuse");
   EndpointEvents events;

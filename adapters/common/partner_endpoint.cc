@@ -1,6 +1,9 @@
 #include "adapters/common/partner_endpoint.h"
 
 #include <grpc/grpc_security_constants.h>
+
+#include <thread>
+
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/auth_context.h>
 #include <grpcpp/server_builder.h>
@@ -54,6 +57,11 @@ bool PeerIs(const grpc::ServerContextBase& context, const std::string& identity)
   if (!auth || !auth->IsPeerAuthenticated()) return false;
   std::vector<grpc::string_ref> uris = auth->FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME);
   return uris.size() == 1 && std::string(uris[0].data(), uris[0].size()) == identity;
+}
+
+grpc::Status InjectedFault(const absl::Status& status) {
+  return v1::RefusalStatus(static_cast<grpc::StatusCode>(status.code()), "INJECTED_FAULT", "",
+                           std::string(status.message()));
 }
 
 }  // namespace
@@ -154,6 +162,11 @@ grpc::Status PartnerEndpoint::Deliver(const grpc::ServerContextBase& context, co
     return v1::RefusalStatus(grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED", "envelope.message_id", "is required");
   }
 
+  DeliverFault fault;
+  if (options_.fault) fault = options_.fault(delivery);
+  if (fault.delay > std::chrono::milliseconds(0)) std::this_thread::sleep_for(fault.delay);
+  if (!fault.before_store.ok()) return InjectedFault(fault.before_store);
+
   absl::StatusOr<bool> stored = inbox_->Store(delivery);
   if (!stored.ok()) {
     ReportError(absl::Status(stored.status().code(),
@@ -163,7 +176,10 @@ grpc::Status PartnerEndpoint::Deliver(const grpc::ServerContextBase& context, co
   }
   response->set_delivery_id(delivery.delivery_id());
   response->set_duplicate(!*stored);
-  if (!*stored) return grpc::Status::OK;
+  if (!*stored) {
+    duplicate_count_.fetch_add(1);
+    return fault.after_store.ok() ? grpc::Status::OK : InjectedFault(fault.after_store);
+  }
 
   stored_count_.fetch_add(1);
   if (options_.on_stored) options_.on_stored(delivery);
@@ -178,7 +194,7 @@ grpc::Status PartnerEndpoint::Deliver(const grpc::ServerContextBase& context, co
           absl::StrCat("acknowledgement of ", ack.message_id(), " not queued (queue full or shutting down)")));
     }
   }
-  return grpc::Status::OK;
+  return fault.after_store.ok() ? grpc::Status::OK : InjectedFault(fault.after_store);
 }
 
 }  // namespace portcullis::adapters

@@ -21,6 +21,7 @@
 #define PORTCULLIS_ADAPTERS_COMMON_PARTNER_ENDPOINT_H_
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,20 @@ namespace portcullis::adapters {
 
 class DeliverService;
 
+// What a fault hook makes Deliver do with one well-formed delivery from the
+// gateway (tests and failure drills). The default is no fault.
+struct DeliverFault {
+  // Slept first, on the handler's thread (e.g. past the gateway's per-attempt
+  // deadline: the gateway gives up and retries, the delivery is still stored).
+  std::chrono::milliseconds delay{0};
+  // Non-OK: returned to the gateway and nothing is stored.
+  absl::Status before_store;
+  // Non-OK: the delivery is stored (and counted, reported and acknowledged
+  // as usual), then this is returned instead of OK, as if the answer were
+  // lost. The gateway's retry is then answered as a duplicate.
+  absl::Status after_store;
+};
+
 struct PartnerEndpointOptions {
   std::string listen_address = "127.0.0.1:0";
   PartyTls tls;  // The partner's own cert (also used as its server cert).
@@ -57,6 +72,10 @@ struct PartnerEndpointOptions {
   std::function<void(const v1::AcknowledgeRequest&, const grpc::Status&)> on_acknowledged;
   std::function<void(const mtls::HandshakeRefusal&)> on_refused;  // A refused inbound handshake.
   std::function<void(const absl::Status&)> on_error;  // Errors the caller does not see (e.g. inbox failures).
+  // Fault injection: called once per well-formed Deliver call (after the
+  // peer and fields are checked, before storing). Unlike the other hooks it
+  // may block (DeliverFault::delay).
+  std::function<DeliverFault(const v1::Delivery&)> fault;
 };
 
 class PartnerEndpoint {
@@ -77,6 +96,7 @@ class PartnerEndpoint {
 
   int stored_count() const { return stored_count_.load(); }        // Deliveries newly stored.
   int acknowledged_count() const { return acknowledged_count_.load(); }  // Acknowledgements the gateway confirmed OK.
+  int duplicate_count() const { return duplicate_count_.load(); }  // Deliveries answered as duplicates (not stored again).
 
  private:
   friend class DeliverService;  // The gRPC service; calls Deliver.
@@ -93,6 +113,7 @@ class PartnerEndpoint {
   int port_ = 0;
   std::atomic<int> stored_count_{0};
   std::atomic<int> acknowledged_count_{0};
+  std::atomic<int> duplicate_count_{0};
   std::once_flag shutdown_once_;
 };
 

@@ -35,11 +35,13 @@ ClientCert PkiCert(const std::string& stem) {
 std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
   const std::string pki = PkiDir();
   const std::string server_dir = o.server_cert_dir.empty() ? pki + "/gateway" : o.server_cert_dir;
-  const std::string europol_delivery =
-      o.europol_push_address.empty()
-          ? "{ mode: pull }"
-          : "{ mode: push, address: \"" + o.europol_push_address +
-                "\", server_identity: \"spiffe://exchange.gov.uk/eu/europol\" }";
+  auto delivery = [](const std::string& push_address, const std::string& party) -> std::string {
+    if (push_address.empty()) return "{ mode: pull }";
+    return "{ mode: push, address: \"" + push_address + "\", server_identity: \"spiffe://exchange.gov.uk/" + party +
+           "\" }";
+  };
+  const std::string europol_delivery = delivery(o.europol_push_address, "eu/europol");
+  const std::string fr_dnpaf_delivery = delivery(o.fr_dnpaf_push_address, "eu/fr-dnpaf");
   std::ostringstream y;
   y << "listener: { address: \"127.0.0.1:0\" }\n"
     << "limits: { handshake_timeout_ms: 5000 }\n"
@@ -55,8 +57,8 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << ", checkpoint_every_records: " << o.checkpoint_every_records
     << (o.witness_dir.empty() ? "" : ", witness_dir: " + o.witness_dir) << " }\n"
     << "delivery: { workers: " << o.workers << ", max_attempts: " << o.max_attempts
-    << ", initial_backoff_ms: 50, max_backoff_ms: 500, "
-    << "attempt_timeout_ms: 2000, max_backlog_messages: " << o.max_backlog_messages
+    << ", initial_backoff_ms: " << o.initial_backoff_ms << ", max_backoff_ms: " << o.max_backoff_ms
+    << ", attempt_timeout_ms: " << o.attempt_timeout_ms << ", max_backlog_messages: " << o.max_backlog_messages
     << ", breaker_failures: " << o.breaker_failures << ", breaker_cooldown_ms: " << o.breaker_cooldown_ms
     << ", max_age_ms: " << o.max_age_ms << " }\n"
     << "parties:\n"
@@ -64,7 +66,7 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << "  - { id: uk/bsc, name: Border Security Command, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/bsc\", clearance: SECRET, delivery: { mode: pull } }\n"
     << "  - { id: uk/border-force, name: Border Force, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/border-force\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull } }\n"
     << "  - { id: eu/europol, name: Europol, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/europol\", clearance: OFFICIAL_SENSITIVE, delivery: " << europol_delivery << " }\n"
-    << "  - { id: eu/fr-dnpaf, name: French border police, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/fr-dnpaf\", clearance: OFFICIAL, delivery: { mode: pull } }\n"
+    << "  - { id: eu/fr-dnpaf, name: French border police, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/fr-dnpaf\", clearance: OFFICIAL, delivery: " << fr_dnpaf_delivery << " }\n"
     << "  - { id: audit/ico, name: Information Commissioner, kind: auditor, identity: \"spiffe://exchange.gov.uk/audit/ico\", clearance: OFFICIAL }\n"
     << "routes:\n"
     << "  - { name: uk-to-eu, from: [uk/nca, uk/bsc, uk/border-force], to: [eu/europol, eu/fr-dnpaf], body_types: [case_referral, intelligence_report, request_for_information, response], max_classification: OFFICIAL_SENSITIVE }\n"

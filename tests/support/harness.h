@@ -36,10 +36,15 @@ std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address, const std::
 
 struct HarnessOptions {
   std::string europol_push_address;  // "" = eu/europol receives by pull.
+  std::string fr_dnpaf_push_address;  // "" = eu/fr-dnpaf receives by pull.
   std::string server_cert_dir;       // "" = the PKI's gateway/ (for rotation tests: a copy).
   std::string ca_bundle;             // "" = the PKI's bundle.
   std::string crl_dir;               // "" = the PKI's crl/.
   int max_attempts = 5;
+  // The harness's long-standing values (the gateway's own defaults are 5000, 200, 60000).
+  int attempt_timeout_ms = 2000;
+  int initial_backoff_ms = 50;
+  int max_backoff_ms = 500;
   int max_backlog_messages = 100000;
   int workers = 4;
   int breaker_failures = 1000;  // Effectively off unless a test is about it.
