@@ -174,6 +174,7 @@ void Dispatcher::StartAttempt(const Job& job) {
   *d.mutable_envelope() = record->envelope;
   *d.mutable_accepted_at() = record->receipt.accepted_at();
   d.set_attempt(job.attempt);
+  metrics_.CountAttempt(job.recipient);
   transport_->Push(*party, d, std::chrono::milliseconds(config_->delivery.attempt_timeout_ms),
                    [this, job, record](absl::Status status) { OnAttemptDone(job, record, std::move(status)); });
 }
@@ -198,6 +199,10 @@ void Dispatcher::OnAttemptDone(const Job& job, const std::shared_ptr<const Messa
   std::string reason = status.ok() ? "" : std::string(status.message());
   const bool retry_due = !status.ok() && !last;
   const std::chrono::milliseconds backoff = retry_due ? Backoff(job.attempt) : std::chrono::milliseconds(0);
+  if (!status.ok()) metrics_.CountFailure(job.recipient);
+  if (retry_due) metrics_.CountRetryScheduled(job.recipient);
+  if (status.ok()) metrics_.CountDelivered(job.recipient);
+  if (!status.ok() && last) metrics_.CountFailed(job.recipient);
   store_->UpdateRecipient(job.sender, job.message_id, job.recipient, [&](RecipientRecord& r) {
     r.attempts = job.attempt;
     r.next_attempt_micros = retry_due ? NowMicros() + backoff.count() * 1000 : 0;  // Shown by Track.
@@ -238,6 +243,7 @@ void Dispatcher::OnPulled(const std::string& party, const v1::Delivery& delivery
     if (r.state == v1::ACCEPTED) r.state = v1::DELIVERED;
     return absl::OkStatus();
   }).IgnoreError();
+  metrics_.CountDelivered(party);
   RecordOutcome(**message, party, "pull", "delivered", attempts, "");
 }
 
@@ -270,6 +276,13 @@ void Dispatcher::Shutdown(std::chrono::milliseconds grace) {
   cv_.wait_for(lock, grace, [this] { return in_flight_ == 0; });
   lock.unlock();
   if (scheduler_.joinable()) scheduler_.join();
+}
+
+void Dispatcher::Redeliver(const DeliveryRow& row) {
+  auto message = store_->Get(row.sender, row.message_id);
+  if (!message.ok()) return;
+  backlog_.Add(row.recipient, (*message)->envelope.ByteSizeLong());
+  DispatchTo(**message, row.recipient, row.attempts, 0);
 }
 
 }  // namespace portcullis

@@ -30,6 +30,7 @@
 #include "gateway/audit/audit_log.h"
 #include "gateway/delivery/backlog.h"
 #include "gateway/delivery/circuit_breaker.h"
+#include "gateway/delivery/delivery_metrics.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/pull_queues.h"
 #include "gateway/delivery/transport.h"
@@ -66,6 +67,15 @@ class Dispatcher {
   // Stops starting attempts and waits (up to `grace`) for in-flight ones.
   // Scheduled retries that did not start stay ACCEPTED.
   void Shutdown(std::chrono::milliseconds grace);
+
+  // Per-destination counters (attempts, failures, retries, deliveries, dead letters).
+  DeliveryMetrics* metrics() { return &metrics_; }
+  // Delivers again a dead letter that an operator retried (the store has
+  // already made it ACCEPTED): counts it in the destination's backlog again
+  // (no bound is checked: the operator's decision is not refused) and
+  // dispatches it, continuing its attempt count. Does nothing if the message
+  // is gone.
+  void Redeliver(const DeliveryRow& row);
 
  private:
   struct Job {
@@ -109,6 +119,7 @@ class Dispatcher {
   bool stopping_ = false;
   std::mt19937_64 rng_{std::random_device{}()};
   std::thread scheduler_;
+  DeliveryMetrics metrics_{*config_};
 };
 
 }  // namespace portcullis

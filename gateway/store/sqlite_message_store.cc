@@ -1055,4 +1055,183 @@ void SqliteMessageStore::RunBatch(const std::vector<WriteOp*>& batch) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Dead letters (operators). Statements prepared per call: these are rare
+// operator actions, and keeping them here leaves the hot paths' statement
+// lists alone.
+
+namespace {
+
+constexpr const char* kDeliveryColumns =
+    "delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, next_attempt_micros, "
+    "last_error, expires_micros, updated_micros, officer, reason";
+
+DeliveryRow DeliveryRowOf(const Query& q) {
+  DeliveryRow d;
+  d.delivery_id = q.ColumnText(0);
+  d.seq = q.ColumnInt(1);
+  d.sender = q.ColumnText(2);
+  d.message_id = q.ColumnText(3);
+  d.recipient = q.ColumnText(4);
+  d.case_reference = q.ColumnText(5);
+  d.state = static_cast<v1::DeliveryState>(q.ColumnInt(6));
+  d.attempts = static_cast<uint32_t>(q.ColumnInt(7));
+  d.next_attempt_micros = q.ColumnInt(8);
+  d.last_error = q.ColumnText(9);
+  d.expires_micros = q.ColumnInt(10);
+  d.updated_micros = q.ColumnInt(11);
+  d.officer = q.ColumnText(12);
+  d.reason = q.ColumnText(13);
+  return d;
+}
+
+bool IsDeadLetter(v1::DeliveryState state) { return state == v1::FAILED || state == v1::EXPIRED; }
+
+absl::Status DeliveryNotFound(const std::string& delivery_id) {
+  return Refuse(absl::StatusCode::kNotFound, "DELIVERY_NOT_FOUND", "delivery_id",
+                absl::StrCat("no delivery '", delivery_id, "'"));
+}
+
+absl::StatusOr<DeliveryRow> ReadDelivery(const Connection& conn, const std::string& delivery_id) {
+  StmtPtr stmt;
+  PORTCULLIS_RETURN_IF_ERROR(
+      conn.Prepare(absl::StrCat("SELECT ", kDeliveryColumns, " FROM deliveries WHERE delivery_id = ?1").c_str(),
+                   &stmt));
+  Query q(conn, stmt);
+  q.Text(1, delivery_id);
+  auto row = q.Step("reading a delivery");
+  if (!row.ok()) return row.status();
+  if (!*row) return DeliveryNotFound(delivery_id);
+  return DeliveryRowOf(q);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<DeliveryRow>> SqliteMessageStore::DeadLetters(const std::string& recipient,
+                                                                        int64_t after_seq, size_t limit) const {
+  std::vector<DeliveryRow> out;
+  if (limit == 0) return out;
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  const Connection& conn = (*reader)->conn;
+  // By recipient: the (recipient, state, seq) index; otherwise in seq order
+  // over the seq index, skipping what is not a dead letter.
+  const std::string sql =
+      recipient.empty()
+          ? absl::StrCat("SELECT ", kDeliveryColumns,
+                         " FROM deliveries WHERE state IN (?2, ?3) AND seq > ?4 ORDER BY seq LIMIT ?5")
+          : absl::StrCat("SELECT ", kDeliveryColumns,
+                         " FROM deliveries WHERE recipient = ?1 AND state IN (?2, ?3) AND seq > ?4 "
+                         "ORDER BY seq LIMIT ?5");
+  StmtPtr stmt;
+  PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql.c_str(), &stmt));
+  Query q(conn, stmt);
+  if (!recipient.empty()) q.Text(1, recipient);
+  q.Int(2, v1::FAILED).Int(3, v1::EXPIRED).Int(4, after_seq).Int(5, static_cast<int64_t>(limit));
+  for (;;) {
+    auto row = q.Step("listing dead letters");
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(DeliveryRowOf(q));
+  }
+}
+
+absl::StatusOr<DeliveryRow> SqliteMessageStore::GetDelivery(const std::string& delivery_id) const {
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  return ReadDelivery((*reader)->conn, delivery_id);
+}
+
+absl::StatusOr<DeliveryRow> SqliteMessageStore::RetryDeadLetter(const std::string& delivery_id,
+                                                                int64_t max_age_micros, const std::string& officer,
+                                                                const std::string& reason) {
+  return ReviveOrCancel(delivery_id, v1::ACCEPTED, max_age_micros, officer, reason);
+}
+
+absl::StatusOr<DeliveryRow> SqliteMessageStore::CancelDeadLetter(const std::string& delivery_id,
+                                                                 const std::string& officer,
+                                                                 const std::string& reason) {
+  return ReviveOrCancel(delivery_id, v1::CANCELLED, 0, officer, reason);
+}
+
+absl::StatusOr<DeliveryRow> SqliteMessageStore::ReviveOrCancel(const std::string& delivery_id,
+                                                               v1::DeliveryState state, int64_t max_age_micros,
+                                                               const std::string& officer,
+                                                               const std::string& reason) {
+  DeliveryRow result;
+  absl::Status status = Write(
+      [&](Writer& w) -> absl::Status {
+        const Connection& conn = w.conn();
+        auto row = ReadDelivery(conn, delivery_id);
+        if (!row.ok()) return row.status();
+        DeliveryRow d = *std::move(row);
+        if (!IsDeadLetter(d.state)) {
+          return Refuse(absl::StatusCode::kFailedPrecondition, "NOT_A_DEAD_LETTER", "delivery_id",
+                        absl::StrCat("delivery '", delivery_id, "' is ", v1::DeliveryState_Name(d.state),
+                                     "; only FAILED or EXPIRED deliveries can be retried or cancelled"));
+        }
+        const int64_t now = NowMicros();
+        // The delivery's error lives in `reason` until an operator acts (the
+        // dispatcher writes it there, as Track shows it): keep it.
+        if (d.last_error.empty() && d.officer.empty()) d.last_error = d.reason;
+        d.state = state;
+        d.officer = officer;
+        d.reason = reason;
+        d.updated_micros = now;
+        if (state == v1::ACCEPTED) {
+          d.next_attempt_micros = now;
+          d.expires_micros = max_age_micros > 0 ? now + max_age_micros : 0;
+        } else {
+          d.next_attempt_micros = 0;
+        }
+        StmtPtr stmt;
+        PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(
+            "UPDATE deliveries SET state = ?2, next_attempt_micros = ?3, last_error = ?4, expires_micros = ?5, "
+            "updated_micros = ?6, officer = ?7, reason = ?8 WHERE delivery_id = ?1",
+            &stmt));
+        Query q(conn, stmt);
+        q.Text(1, d.delivery_id)
+            .Int(2, d.state)
+            .Int(3, d.next_attempt_micros)
+            .Text(4, d.last_error)
+            .Int(5, d.expires_micros)
+            .Int(6, d.updated_micros)
+            .Text(7, d.officer)
+            .Text(8, d.reason);
+        PORTCULLIS_RETURN_IF_ERROR(q.Run("updating a dead letter"));
+        result = std::move(d);
+        return absl::OkStatus();
+      },
+      /*is_commit=*/false);
+  if (!status.ok()) return status;
+  return result;
+}
+
+absl::StatusOr<std::vector<DeliveryCount>> SqliteMessageStore::CountDeliveries(
+    const std::vector<v1::DeliveryState>& states) const {
+  std::vector<DeliveryCount> out;
+  if (states.empty()) return out;
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  const Connection& conn = (*reader)->conn;
+  std::string in;
+  for (size_t i = 0; i < states.size(); ++i) absl::StrAppend(&in, i == 0 ? "" : ", ", "?", i + 1);
+  const std::string sql = absl::StrCat("SELECT recipient, state, count(*) FROM deliveries WHERE state IN (", in,
+                                       ") GROUP BY recipient, state ORDER BY recipient, state");
+  StmtPtr stmt;
+  PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql.c_str(), &stmt));
+  Query q(conn, stmt);
+  for (size_t i = 0; i < states.size(); ++i) q.Int(static_cast<int>(i + 1), states[i]);
+  for (;;) {
+    auto row = q.Step("counting deliveries");
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    DeliveryCount c;
+    c.recipient = q.ColumnText(0);
+    c.state = static_cast<v1::DeliveryState>(q.ColumnInt(1));
+    c.count = static_cast<uint64_t>(q.ColumnInt(2));
+    out.push_back(std::move(c));
+  }
+}
+
 }  // namespace portcullis
