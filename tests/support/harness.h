@@ -40,6 +40,7 @@ struct HarnessOptions {
   std::string ca_bundle;             // "" = the PKI's bundle.
   std::string crl_dir;               // "" = the PKI's crl/.
   int max_attempts = 5;
+  int64_t max_age_ms = 0;  // 0 = the config's default (delivery.max_age_ms).
   int max_backlog_messages = 100000;
   int workers = 4;
   int breaker_failures = 1000;  // Effectively off unless a test is about it.
