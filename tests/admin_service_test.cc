@@ -217,6 +217,8 @@ TEST(Admin, DeadLettersAreListedRetriedOnceAndCancelledWithEveryActionAudited) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(cancelled.state(), v1::CANCELLED);
   EXPECT_EQ(cancelled.reason(), "superseded by a new referral");
+  EXPECT_EQ(cancelled.officer(), "OPS-9");
+  EXPECT_FALSE(cancelled.last_error().empty());  // The delivery error is kept.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(StateOf(h, "DL-2"), v1::CANCELLED);
   EXPECT_EQ((*endpoint)->stored_count(), 1);

@@ -623,23 +623,23 @@ TEST(SqliteStore, RetryMakesADeadLetterDueAgainKeepingAttemptsAndError) {
     ASSERT_NE(store, nullptr);
     MakeFailed(*store, "m-1");
     const int64_t before = NowMicros();
-    auto row = store->RetryDeadLetter(id, 60 * 1000000LL, "OPS-7", "partner back up");
+    auto row = store->RetryDeadLetter(id, 60 * 1000000LL, "OPS-7");
     ASSERT_TRUE(row.ok()) << row.status();
     EXPECT_EQ(row->state, v1::ACCEPTED);
     EXPECT_EQ(row->attempts, 3u);
     EXPECT_EQ(row->last_error, "connection refused");
     EXPECT_EQ(row->officer, "OPS-7");
-    EXPECT_EQ(row->reason, "partner back up");
+    EXPECT_EQ(row->reason, "connection refused");  // What Track shows until the next attempt.
     EXPECT_GE(row->next_attempt_micros, before);
     EXPECT_GE(row->expires_micros, before + 60 * 1000000LL);
     EXPECT_LE(row->expires_micros, NowMicros() + 60 * 1000000LL);
 
     // Not a dead letter any more: a second retry or a cancel is refused.
-    auto again = store->RetryDeadLetter(id, 0, "OPS-7", "again");
+    auto again = store->RetryDeadLetter(id, 0, "OPS-7");
     EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(RefusalOf(again.status()).reason(), "NOT_A_DEAD_LETTER");
     EXPECT_EQ(store->CancelDeadLetter(id, "OPS-7", "no").status().code(), absl::StatusCode::kFailedPrecondition);
-    auto unknown = store->RetryDeadLetter("0123456789abcdef0123456789abcdef", 0, "OPS-7", "x");
+    auto unknown = store->RetryDeadLetter("0123456789abcdef0123456789abcdef", 0, "OPS-7");
     EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(RefusalOf(unknown.status()).reason(), "DELIVERY_NOT_FOUND");
   }
@@ -683,7 +683,7 @@ TEST(SqliteStore, CancelMakesADeadLetterCancelledForGood) {
   ASSERT_TRUE(record.ok());
   EXPECT_EQ((*record)->recipients[0].state, v1::CANCELLED);
   EXPECT_EQ((*record)->recipients[0].reason, "superseded by BF-REF-2");
-  EXPECT_EQ(store->RetryDeadLetter(id, 0, "OPS-7", "x").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->RetryDeadLetter(id, 0, "OPS-7").status().code(), absl::StatusCode::kFailedPrecondition);
   auto pending = store->PendingDeliveries("eu/europol", 0, 10);
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty());

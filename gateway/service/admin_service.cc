@@ -75,14 +75,13 @@ void ToDeadLetter(const DeliveryRow& row, v1::DeadLetter* out) {
   out->set_case_reference(row.case_reference);
   out->set_state(row.state);
   out->set_attempts(row.attempts);
-  // Until an operator acts, the dispatcher keeps the delivery's error in
-  // `reason` (what Track shows); the store moves it to `last_error` then.
-  const bool operator_acted = !row.officer.empty();
-  out->set_last_error(!row.last_error.empty() || operator_acted ? row.last_error : row.reason);
-  if (operator_acted) {
-    out->set_officer(row.officer);
-    out->set_reason(row.reason);
-  }
+  // The dispatcher keeps the latest delivery error in `reason` (what Track
+  // shows); a cancel replaces it with the operator's reason, after the store
+  // has copied it to `last_error`.
+  const bool cancelled = row.state == v1::CANCELLED;
+  out->set_last_error(cancelled || row.reason.empty() ? row.last_error : row.reason);
+  out->set_officer(row.officer);
+  if (cancelled) out->set_reason(row.reason);
   if (row.updated_micros > 0) *out->mutable_updated_at() = TimeUtil::MicrosecondsToTimestamp(row.updated_micros);
   if (row.expires_micros > 0) *out->mutable_expires_at() = TimeUtil::MicrosecondsToTimestamp(row.expires_micros);
 }
@@ -182,7 +181,7 @@ grpc::ServerUnaryReactor* AdminService::ActOnDeadLetter(grpc::CallbackServerCont
   std::function<void()> then;
   if (status.ok()) {
     absl::StatusOr<DeliveryRow> after =
-        retry ? store_->RetryDeadLetter(delivery_id, config_->delivery.max_age_ms * 1000, officer, reason)
+        retry ? store_->RetryDeadLetter(delivery_id, config_->delivery.max_age_ms * 1000, officer)
               : store_->CancelDeadLetter(delivery_id, officer, reason);
     if (!after.ok()) {
       status = after.status();

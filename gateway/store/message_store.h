@@ -135,14 +135,15 @@ class MessageStore {
   virtual absl::StatusOr<DeliveryRow> GetDelivery(const std::string& delivery_id) const = 0;
   // A dead letter becomes ACCEPTED again: due now, expiring at now +
   // `max_age_micros` (0 = no expiry recorded), attempts kept, the last error
-  // kept in `last_error`; `officer` and `reason` record who sent it again and
-  // why. Returns the row after the change. NOT_FOUND (DELIVERY_NOT_FOUND) for
+  // kept (in `reason`, as the dispatcher wrote it, and copied to
+  // `last_error`); `officer` records who sent it again (the reason belongs
+  // in the caller's audit record). Returns the row after the change. NOT_FOUND (DELIVERY_NOT_FOUND) for
   // an unknown id, FAILED_PRECONDITION (NOT_A_DEAD_LETTER) if it is not
   // FAILED or EXPIRED.
   virtual absl::StatusOr<DeliveryRow> RetryDeadLetter(const std::string& delivery_id, int64_t max_age_micros,
-                                                      const std::string& officer, const std::string& reason) = 0;
+                                                      const std::string& officer) = 0;
   // A dead letter becomes CANCELLED with `officer` and `reason` (never
-  // delivered); the last error is kept in `last_error`. Same refusals as
+  // delivered); the last error is copied to `last_error`. Same refusals as
   // RetryDeadLetter.
   virtual absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const std::string& officer,
                                                        const std::string& reason) = 0;

@@ -1143,9 +1143,8 @@ absl::StatusOr<DeliveryRow> SqliteMessageStore::GetDelivery(const std::string& d
 }
 
 absl::StatusOr<DeliveryRow> SqliteMessageStore::RetryDeadLetter(const std::string& delivery_id,
-                                                                int64_t max_age_micros, const std::string& officer,
-                                                                const std::string& reason) {
-  return ReviveOrCancel(delivery_id, v1::ACCEPTED, max_age_micros, officer, reason);
+                                                                int64_t max_age_micros, const std::string& officer) {
+  return ReviveOrCancel(delivery_id, v1::ACCEPTED, max_age_micros, officer, "");
 }
 
 absl::StatusOr<DeliveryRow> SqliteMessageStore::CancelDeadLetter(const std::string& delivery_id,
@@ -1171,12 +1170,14 @@ absl::StatusOr<DeliveryRow> SqliteMessageStore::ReviveOrCancel(const std::string
                                      "; only FAILED or EXPIRED deliveries can be retried or cancelled"));
         }
         const int64_t now = NowMicros();
-        // The delivery's error lives in `reason` until an operator acts (the
-        // dispatcher writes it there, as Track shows it): keep it.
-        if (d.last_error.empty() && d.officer.empty()) d.last_error = d.reason;
+        // The dispatcher writes the latest delivery error to `reason` (what
+        // Track shows): keep a copy in `last_error`. A retried delivery keeps
+        // it in `reason` too (the retry's reason is in the audit log); a
+        // cancelled one shows the operator's reason instead.
+        if (!d.reason.empty()) d.last_error = d.reason;
         d.state = state;
         d.officer = officer;
-        d.reason = reason;
+        if (state == v1::CANCELLED) d.reason = reason;
         d.updated_micros = now;
         if (state == v1::ACCEPTED) {
           d.next_attempt_micros = now;

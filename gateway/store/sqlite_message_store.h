@@ -122,7 +122,7 @@ class SqliteMessageStore final : public MessageStore {
                                                        size_t limit) const override;
   absl::StatusOr<DeliveryRow> GetDelivery(const std::string& delivery_id) const override;
   absl::StatusOr<DeliveryRow> RetryDeadLetter(const std::string& delivery_id, int64_t max_age_micros,
-                                              const std::string& officer, const std::string& reason) override;
+                                              const std::string& officer) override;
   absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const std::string& officer,
                                                const std::string& reason) override;
   absl::StatusOr<std::vector<DeliveryCount>> CountDeliveries(
