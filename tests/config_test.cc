@@ -343,7 +343,7 @@ TEST(ConfigLoaderTest, ShippedConfigLoads) {
   EXPECT_EQ(c.tls.ca_bundle, ws.Path("pki/ca/bundle.pem"));
   EXPECT_EQ(c.tls.crl_dir, ws.Path("pki/crl"));
   EXPECT_EQ(c.audit.path, ws.Path("state/audit.log"));
-  EXPECT_THAT(c.parties, SizeIs(11));
+  EXPECT_THAT(c.parties, SizeIs(12));
   EXPECT_THAT(c.routes, SizeIs(5));
 
   const Party* nca = c.FindParty("uk/nca");
@@ -366,6 +366,11 @@ TEST(ConfigLoaderTest, ShippedConfigLoads) {
     EXPECT_EQ(c.FindParty(auditor)->kind, PartyKind::kAuditor);
     EXPECT_EQ(c.FindParty(auditor)->delivery.mode, DeliveryMode::kNone);
   }
+  const Party* ops = c.FindParty("ops/operator");
+  ASSERT_NE(ops, nullptr);
+  EXPECT_EQ(ops->kind, PartyKind::kOperator);
+  EXPECT_EQ(ops->identity, "spiffe://exchange.gov.uk/ops/operator");
+  EXPECT_EQ(ops->delivery.mode, DeliveryMode::kNone);
 }
 
 // Same, against the dev PKI the CTest fixture generates (skipped until
@@ -414,6 +419,7 @@ TEST(ConfigTest, LookupsAndNames) {
   EXPECT_STREQ(PartyKindName(PartyKind::kUkAgency), "uk_agency");
   EXPECT_STREQ(PartyKindName(PartyKind::kEuPartner), "eu_partner");
   EXPECT_STREQ(PartyKindName(PartyKind::kAuditor), "auditor");
+  EXPECT_STREQ(PartyKindName(PartyKind::kOperator), "operator");
 }
 
 // ---------------------------------------------------------------------------
@@ -811,7 +817,7 @@ TEST(ConfigLoaderTest, PartyKindIsRequiredAndChecked) {
   EXPECT_THAT(
       ErrorLines(Load(ws, yaml)),
       ElementsAre("test.yaml:15:11: parties[0].kind: unknown party kind 'police' (allowed: uk_agency, "
-                  "eu_partner, auditor)",
+                  "eu_partner, auditor, operator)",
                   "test.yaml:17:5: parties[1].kind: is required"));
 }
 
@@ -932,6 +938,46 @@ TEST(ConfigLoaderTest, AuditorsMustNotHaveDelivery) {
       ErrorLines(Load(ws, yaml)),
       ElementsAre("test.yaml:30:15: parties[2].delivery: not allowed for an auditor: auditors read the "
                   "audit log and receive no deliveries"));
+}
+
+constexpr char kOperatorParty[] = R"(  - id: ops/desk
+    name: Operations desk
+    kind: operator
+    identity: spiffe://exchange.gov.uk/ops/operator
+)";
+
+TEST(ConfigLoaderTest, OperatorsLoadWithoutDelivery) {
+  Workspace ws;
+  LoadResult result = Load(ws, std::string(kHeader) + kParties + kOperatorParty);
+  ASSERT_TRUE(result.ok()) << result.status();
+  const Party* ops = (*result)->FindParty("ops/desk");
+  ASSERT_NE(ops, nullptr);
+  EXPECT_EQ(ops->kind, PartyKind::kOperator);
+  EXPECT_EQ(ops->delivery.mode, DeliveryMode::kNone);
+}
+
+TEST(ConfigLoaderTest, OperatorsMustNotHaveDelivery) {
+  Workspace ws;
+  std::string yaml = std::string(kHeader) + kParties + kOperatorParty + "    delivery: {mode: pull}\n";
+  EXPECT_THAT(ErrorLines(Load(ws, yaml)),
+              ElementsAre("test.yaml:34:15: parties[3].delivery: not allowed for an operator: operators manage "
+                          "dead letters and receive no deliveries"));
+}
+
+TEST(ConfigLoaderTest, OperatorsMayNotAppearInRoutes) {
+  Workspace ws;
+  const std::string yaml = absl::StrCat(kHeader, kParties, kOperatorParty, R"(routes:
+  - name: ops
+    from: [ops/desk]
+    to: [uk/nca, ops/desk]
+    body_types: [response]
+    max_classification: OFFICIAL
+)");
+  EXPECT_THAT(ErrorLines(Load(ws, yaml)),
+              ElementsAre("test.yaml:36:12: routes[0].from[0]: party 'ops/desk' is an operator: operators "
+                          "neither send nor receive messages",
+                          "test.yaml:37:18: routes[0].to[1]: party 'ops/desk' is an operator: operators "
+                          "neither send nor receive messages"));
 }
 
 // ---------------------------------------------------------------------------

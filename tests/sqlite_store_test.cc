@@ -27,6 +27,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "gateway/audit/audit_record.h"
 #include "gateway/common/digest.h"
 #include "gateway/common/refusal.h"
 
@@ -659,6 +660,142 @@ TEST(SqliteStore, MissingDirectoryIsNamed) {
   auto store = SqliteMessageStore::Open(SqliteStoreOptions{path});
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find(path), std::string::npos) << store.status();
+}
+
+// ---------------------------------------------------------------------------
+// Dead letters (operators).
+
+// A message to eu/europol and nl/politie whose europol delivery gave up.
+void MakeFailed(SqliteMessageStore& store, const std::string& id) {
+  const v1::Envelope e = MakeEnvelope("uk/nca", id);
+  ASSERT_TRUE(AcceptAudited(store, e).ok());
+  auto failed = store.UpdateRecipient("uk/nca", id, "eu/europol", [](RecipientRecord& r) {
+    r.state = v1::FAILED;
+    r.attempts = 3;
+    r.reason = "connection refused";
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(failed.ok()) << failed.status();
+}
+
+TEST(SqliteStore, DeadLettersAreListedByDestinationInSeqOrder) {
+  auto store = OpenOrDie(TempDir("dead-list") + "/outbox.db");
+  ASSERT_NE(store, nullptr);
+  MakeFailed(*store, "m-1");
+  ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/nca", "m-2")).ok());  // Not a dead letter.
+  MakeFailed(*store, "m-3");
+  ASSERT_TRUE(store->UpdateRecipient("uk/nca", "m-3", "nl/politie", [](RecipientRecord& r) {
+    r.state = v1::EXPIRED;
+    return absl::OkStatus();
+  }).ok());
+
+  auto all = store->DeadLetters("", 0, 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].message_id, "m-1");
+  EXPECT_EQ((*all)[1].message_id, "m-3");
+  EXPECT_EQ((*all)[2].state, v1::EXPIRED);
+  EXPECT_LT((*all)[0].seq, (*all)[1].seq);
+
+  auto europol = store->DeadLetters("eu/europol", 0, 10);
+  ASSERT_TRUE(europol.ok());
+  ASSERT_EQ(europol->size(), 2u);
+  EXPECT_EQ((*europol)[0].attempts, 3u);
+  EXPECT_EQ((*europol)[0].reason, "connection refused");
+  auto page2 = store->DeadLetters("eu/europol", (*europol)[0].seq, 1);
+  ASSERT_TRUE(page2.ok());
+  ASSERT_EQ(page2->size(), 1u);
+  EXPECT_EQ((*page2)[0].message_id, "m-3");
+
+  auto counts = store->CountDeliveries({v1::FAILED, v1::EXPIRED});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ((*counts)[0].recipient, "eu/europol");
+  EXPECT_EQ((*counts)[0].state, v1::FAILED);
+  EXPECT_EQ((*counts)[0].count, 2u);
+  EXPECT_EQ((*counts)[1].recipient, "nl/politie");
+  EXPECT_EQ((*counts)[1].state, v1::EXPIRED);
+  EXPECT_EQ((*counts)[1].count, 1u);
+}
+
+TEST(SqliteStore, RetryMakesADeadLetterDueAgainLastInLineWithAFreshAttemptBudget) {
+  const std::string path = TempDir("dead-retry") + "/outbox.db";
+  const std::string id = DeliveryIdFor("uk/nca", "m-1", "eu/europol");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    MakeFailed(*store, "m-1");
+    auto failed = store->GetDelivery(id);
+    ASSERT_TRUE(failed.ok());
+    const int64_t seq_before = failed->seq;
+    ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", "m-later", {"eu/europol"})).ok());
+    const int64_t before = NowMicros();
+    auto row = store->RetryDeadLetter(id, 60 * 1000000LL, "OPS-7");
+    ASSERT_TRUE(row.ok()) << row.status();
+    EXPECT_EQ(row->state, v1::ACCEPTED);
+    EXPECT_EQ(row->attempts, 0u);  // A fresh budget of delivery.max_attempts; the history is in the audit log.
+    EXPECT_GT(row->seq, seq_before) << "a retried delivery must come after every destination's position";
+    EXPECT_EQ(row->last_error, "connection refused");
+    EXPECT_EQ(row->officer, "OPS-7");
+    EXPECT_EQ(row->reason, "connection refused");  // What Track shows until the next attempt.
+    EXPECT_GE(row->next_attempt_micros, before);
+    EXPECT_GE(row->expires_micros, before + 60 * 1000000LL);
+    EXPECT_LE(row->expires_micros, NowMicros() + 60 * 1000000LL);
+
+    // Not a dead letter any more: a second retry or a cancel is refused.
+    auto again = store->RetryDeadLetter(id, 0, "OPS-7");
+    EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(RefusalOf(again.status()).reason(), "NOT_A_DEAD_LETTER");
+    EXPECT_EQ(store->CancelDeadLetter(id, "OPS-7", "no").status().code(), absl::StatusCode::kFailedPrecondition);
+    auto unknown = store->RetryDeadLetter("0123456789abcdef0123456789abcdef", 0, "OPS-7");
+    EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(RefusalOf(unknown.status()).reason(), "DELIVERY_NOT_FOUND");
+  }
+  // Durable, and the recipient's view (what Track shows) is the same row.
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  auto record = store->Get("uk/nca", "m-1");
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ((*record)->recipients[0].state, v1::ACCEPTED);
+  EXPECT_EQ((*record)->recipients[0].officer, "OPS-7");
+  auto pending = store->PendingDeliveries("eu/europol", 0, 10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].message_id, "m-later");
+  EXPECT_EQ((*pending)[1].delivery_id, id) << "the retried delivery is last in line";
+  auto dead = store->DeadLetters("", 0, 10);
+  ASSERT_TRUE(dead.ok());
+  EXPECT_TRUE(dead->empty());
+}
+
+TEST(SqliteStore, CancelMakesADeadLetterCancelledForGood) {
+  auto store = OpenOrDie(TempDir("dead-cancel") + "/outbox.db");
+  ASSERT_NE(store, nullptr);
+  MakeFailed(*store, "m-1");
+  const std::string id = DeliveryIdFor("uk/nca", "m-1", "eu/europol");
+  const std::string other = DeliveryIdFor("uk/nca", "m-1", "nl/politie");
+  // ACCEPTED is not a dead letter.
+  auto refused = store->CancelDeadLetter(other, "OPS-7", "no");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("ACCEPTED"), absl::string_view::npos) << refused.status();
+
+  auto row = store->CancelDeadLetter(id, "OPS-7", "superseded by BF-REF-2");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->state, v1::CANCELLED);
+  EXPECT_EQ(row->last_error, "connection refused");
+  auto again = store->GetDelivery(id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->state, v1::CANCELLED);
+  EXPECT_EQ(again->reason, "superseded by BF-REF-2");
+  EXPECT_EQ(store->GetDelivery("nope").status().code(), absl::StatusCode::kNotFound);
+  auto record = store->Get("uk/nca", "m-1");
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ((*record)->recipients[0].state, v1::CANCELLED);
+  EXPECT_EQ((*record)->recipients[0].reason, "superseded by BF-REF-2");
+  EXPECT_EQ(store->RetryDeadLetter(id, 0, "OPS-7").status().code(), absl::StatusCode::kFailedPrecondition);
+  auto pending = store->PendingDeliveries("eu/europol", 0, 10);
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
 }
 
 }  // namespace

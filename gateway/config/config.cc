@@ -40,6 +40,8 @@ const char* PartyKindName(PartyKind k) {
       return "eu_partner";
     case PartyKind::kAuditor:
       return "auditor";
+    case PartyKind::kOperator:
+      return "operator";
   }
   return "unknown";
 }

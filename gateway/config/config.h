@@ -16,7 +16,9 @@
 
 namespace portcullis {
 
-enum class PartyKind { kUkAgency, kEuPartner, kAuditor };
+// kAuditor reads the audit log; kOperator manages dead letters through the
+// Admin service. Neither sends nor receives messages (no delivery, no route).
+enum class PartyKind { kUkAgency, kEuPartner, kAuditor, kOperator };
 
 enum class DeliveryMode { kPush, kPull, kNone };
 

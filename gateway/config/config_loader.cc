@@ -644,11 +644,12 @@ void ParseDeliveryTuning(Context& ctx, const Field& f, DeliveryTuning* out) {
 }
 
 // What routes need to know about the parties: where each id was defined and
-// whether it is an auditor. Invalid parties with a valid id are included, so
+// whether it is an auditor or operator (neither sends nor receives). Invalid parties with a valid id are included, so
 // one mistake is not reported again by every route that names the party.
 struct PartyRef {
   YAML::Mark mark;
   bool auditor = false;
+  bool operator_ = false;
 };
 using PartyIndex = std::map<std::string, PartyRef>;
 
@@ -689,7 +690,8 @@ void ParseParty(Context& ctx, const Field& f, Party* party, PartyIndex* index,
                 std::map<std::string, YAML::Mark>* identities) {
   static const NameTable<PartyKind> kKinds = {{"uk_agency", PartyKind::kUkAgency},
                                               {"eu_partner", PartyKind::kEuPartner},
-                                              {"auditor", PartyKind::kAuditor}};
+                                              {"auditor", PartyKind::kAuditor},
+                                              {"operator", PartyKind::kOperator}};
   MapReader map(ctx, f, {"id", "name", "kind", "identity", "clearance", "delivery"});
   if (!map.ok()) return;
   std::optional<PartyKind> kind;
@@ -703,7 +705,8 @@ void ParseParty(Context& ctx, const Field& f, Party* party, PartyIndex* index,
                          absl::StrCat("invalid party id '", *id, "': use only a-z, 0-9, '/', '_' and '-'"));
       } else {
         party->id = *id;
-        auto [it, inserted] = index->emplace(*id, PartyRef{field->mark, kind == PartyKind::kAuditor});
+        auto [it, inserted] = index->emplace(*id, PartyRef{field->mark, kind == PartyKind::kAuditor,
+                                                                    kind == PartyKind::kOperator});
         if (!inserted) {
           ctx.problems.Add(field->mark, field->path,
                            absl::StrCat("duplicate party id '", *id, "' (first defined at line ",
@@ -733,10 +736,14 @@ void ParseParty(Context& ctx, const Field& f, Party* party, PartyIndex* index,
     }
   }
   std::optional<Field> delivery = map.Get("delivery");
+  const bool delivers = kind != PartyKind::kAuditor && kind != PartyKind::kOperator;
   if (kind == PartyKind::kAuditor && delivery.has_value()) {
     ctx.problems.Add(delivery->mark, delivery->path,
                      "not allowed for an auditor: auditors read the audit log and receive no deliveries");
-  } else if (kind.has_value() && *kind != PartyKind::kAuditor && !delivery.has_value()) {
+  } else if (kind == PartyKind::kOperator && delivery.has_value()) {
+    ctx.problems.Add(delivery->mark, delivery->path,
+                     "not allowed for an operator: operators manage dead letters and receive no deliveries");
+  } else if (kind.has_value() && delivers && !delivery.has_value()) {
     ctx.problems.Add(f.mark, ChildPath(f.path, "delivery"),
                      absl::StrCat("is required for kind ", PartyKindName(*kind), " (mode: push or pull)"));
   } else if (delivery.has_value()) {
@@ -774,6 +781,11 @@ void ParsePartyRefs(Context& ctx, const Field& f, const PartyIndex& parties, std
       ctx.problems.Add(
           item.mark, item.path,
           absl::StrCat("party '", *id, "' is an auditor: auditors neither send nor receive messages"));
+      continue;
+    } else if (it->second.operator_) {
+      ctx.problems.Add(
+          item.mark, item.path,
+          absl::StrCat("party '", *id, "' is an operator: operators neither send nor receive messages"));
       continue;
     }
     if (!out->insert(*id).second) {

@@ -276,6 +276,7 @@ void Dispatcher::StartAttempt(Destination* d, const Job& job) {
   *delivery.mutable_envelope() = record->envelope;
   *delivery.mutable_accepted_at() = record->receipt.accepted_at();
   delivery.set_attempt(job.attempt);
+  metrics_.CountAttempt(party);
   transport_->Push(*d->party, delivery, std::chrono::milliseconds(config_->delivery.attempt_timeout_ms),
                    [this, d, job, record](absl::Status status) { OnAttemptDone(d, job, record, std::move(status)); });
 }
@@ -330,6 +331,10 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
                   job.attempt, reason);
   }
   if (released) backlog_.Release(party, message->envelope.ByteSizeLong());
+  if (!status.ok()) metrics_.CountFailure(party);
+  if (released && status.ok()) metrics_.CountDelivered(party);
+  if (released && !status.ok()) metrics_.CountFailed(party);
+  if (pending) metrics_.CountRetryScheduled(party);
   if (pending) {
     Job retry = job;  // Keeps its lane: nothing behind it overtakes.
     retry.attempt = job.attempt + 1;
@@ -354,6 +359,11 @@ void Dispatcher::RecordChanged(const std::vector<ChangedDelivery>& changed, cons
                                const std::string& outcome) {
   for (const ChangedDelivery& c : changed) {
     backlog_.Release(c.row.recipient, c.envelope_bytes);
+    if (outcome == "expired") {
+      metrics_.CountExpired(c.row.recipient);
+    } else {
+      metrics_.CountDelivered(c.row.recipient);
+    }
     auto message = store_->Get(c.row.sender, c.row.message_id);
     if (!message.ok()) continue;  // Cannot be: the row was just read with its message.
     RecordOutcome(**message, c.row.recipient, mode, outcome, c.row.attempts, c.row.reason);
@@ -424,6 +434,13 @@ void Dispatcher::Shutdown(std::chrono::milliseconds grace) {
   lock.unlock();
   if (scheduler_.joinable()) scheduler_.join();
   if (sweeper_.joinable()) sweeper_.join();
+}
+
+void Dispatcher::Redeliver(const DeliveryRow& row) {
+  auto message = store_->Get(row.sender, row.message_id);
+  if (!message.ok()) return;
+  backlog_.Add(row.recipient, 1, (*message)->envelope.ByteSizeLong());
+  Wake(row.recipient);  // Its new seq is after every destination's and stream's position.
 }
 
 }  // namespace portcullis

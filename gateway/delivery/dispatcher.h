@@ -42,6 +42,7 @@
 #include "gateway/delivery/backlog.h"
 #include "gateway/delivery/circuit_breaker.h"
 #include "gateway/delivery/pull_streams.h"
+#include "gateway/delivery/delivery_metrics.h"
 #include "gateway/delivery/transport.h"
 #include "gateway/store/message_store.h"
 
@@ -92,6 +93,15 @@ class Dispatcher {
   // Stops starting attempts and waits (up to `grace`) for in-flight ones.
   // What is not delivered stays ACCEPTED in the store for the next start.
   void Shutdown(std::chrono::milliseconds grace);
+
+  // Per-destination counters (attempts, failures, retries, deliveries, dead letters).
+  DeliveryMetrics* metrics() { return &metrics_; }
+  // Delivers again a dead letter that an operator retried (the store has
+  // already made it ACCEPTED): counts it in the destination's backlog again
+  // (no bound is checked: the operator's decision is not refused) and
+  // dispatches it, continuing its attempt count. Does nothing if the message
+  // is gone.
+  void Redeliver(const DeliveryRow& row);
 
  private:
   struct Destination;
@@ -148,6 +158,7 @@ class Dispatcher {
   std::mt19937_64 rng_{std::random_device{}()};
   std::thread scheduler_;
   std::thread sweeper_;
+  DeliveryMetrics metrics_{*config_};
 };
 
 }  // namespace portcullis

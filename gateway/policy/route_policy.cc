@@ -19,6 +19,10 @@ absl::Status CheckRoutes(const Config& config, const Party& sender, const v1::En
   std::optional<BodyType> body = BodyTypeOf(envelope);
   if (!body) return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "envelope.body", "is required");
   const v1::Classification marking = envelope.classification();
+  if (sender.kind == PartyKind::kOperator) {  // A route of "*" must not let an operator send.
+    return Refuse(absl::StatusCode::kPermissionDenied, "ROUTE_NOT_PERMITTED", "",
+                  absl::StrCat("'", sender.id, "' is an operator and sends no exchanges"));
+  }
   for (int i = 0; i < envelope.recipients_size(); ++i) {
     const std::string field = absl::StrCat("envelope.recipients[", i, "]");
     const std::string& id = envelope.recipients(i);
@@ -30,6 +34,10 @@ absl::Status CheckRoutes(const Config& config, const Party& sender, const v1::En
     if (recipient->kind == PartyKind::kAuditor) {
       return Refuse(absl::StatusCode::kPermissionDenied, "ROUTE_NOT_PERMITTED", field,
                     absl::StrCat("'", id, "' is an auditor and receives no exchanges"));
+    }
+    if (recipient->kind == PartyKind::kOperator) {
+      return Refuse(absl::StatusCode::kPermissionDenied, "ROUTE_NOT_PERMITTED", field,
+                    absl::StrCat("'", id, "' is an operator and receives no exchanges"));
     }
     if (!ClearedFor(recipient->clearance, marking)) {
       return Refuse(absl::StatusCode::kPermissionDenied, "RECIPIENT_NOT_CLEARED", field,

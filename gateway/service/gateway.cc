@@ -93,6 +93,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   }
   g->service_ = std::make_unique<ExchangeService>(config, g->store_.get(), audit_log, g->dispatcher_.get());
   g->audit_service_ = std::make_unique<AuditService>(config, audit_log);
+  g->admin_service_ = std::make_unique<AdminService>(config, g->store_.get(), audit_log, g->dispatcher_.get());
 
   mtls::ServerTlsOptions tls;
   tls.files = {config->tls.server_cert, config->tls.server_key, config->tls.ca_bundle, config->tls.crl_dir,
@@ -113,6 +114,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(g->service_.get());
   builder.RegisterService(g->audit_service_.get());
+  builder.RegisterService(g->admin_service_.get());
   builder.SetMaxReceiveMessageSize(l.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(l.max_send_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, l.max_metadata_bytes);
@@ -148,6 +150,7 @@ Gateway::~Gateway() {
   // Order: deliveries stop before the transport and store they use go away;
   // the audit log is destroyed last, after draining its queue.
   service_.reset();
+  admin_service_.reset();
   dispatcher_.reset();
   transport_.reset();
   store_.reset();

@@ -1,5 +1,5 @@
-// The assembled gateway: audit log, message store, delivery, the Exchange
-// service, health and reflection services, on one mTLS listener with every
+// The assembled gateway: audit log, message store, delivery, the Exchange,
+// Audit and Admin services, health and reflection services, on one mTLS listener with every
 // HTTP/2 limit set (gRPC 1.51 has unfixed HTTP/2 DoS CVEs).
 //
 // Start() returns once the listener is bound. Shutdown() stops accepting,
@@ -18,6 +18,7 @@
 #include "gateway/audit/audit_log.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/dispatcher.h"
+#include "gateway/service/admin_service.h"
 #include "gateway/service/audit_service.h"
 #include "gateway/service/exchange_service.h"
 #include "gateway/store/message_store.h"
@@ -51,6 +52,7 @@ class Gateway {
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ExchangeService> service_;
   std::unique_ptr<AuditService> audit_service_;
+  std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -81,6 +81,13 @@ struct BacklogCount {
   uint64_t bytes = 0;
 };
 
+// How many deliveries to one recipient are in one state (CountDeliveries).
+struct DeliveryCount {
+  std::string recipient;
+  v1::DeliveryState state = v1::DELIVERY_STATE_UNSPECIFIED;
+  uint64_t count = 0;
+};
+
 struct ReserveResult {
   ReserveOutcome outcome = ReserveOutcome::kNew;
   v1::Receipt receipt;
@@ -142,6 +149,35 @@ class MessageStore {
   virtual absl::StatusOr<RecipientRecord> UpdateRecipient(
       const std::string& sender, const std::string& message_id, const std::string& party,
       const std::function<absl::Status(RecipientRecord&)>& update) = 0;
+
+  // --- Dead letters (docs/delivery.md): deliveries in state FAILED or
+  // EXPIRED, for operators. The writes are durable on return and change the
+  // same row that Get() shows as the recipient's RecipientRecord.
+
+  // Up to `limit` dead letters with seq > after_seq, in seq order; only those
+  // to `recipient` unless it is empty.
+  virtual absl::StatusOr<std::vector<DeliveryRow>> DeadLetters(const std::string& recipient, int64_t after_seq,
+                                                               size_t limit) const = 0;
+  // One delivery by its id. NOT_FOUND (DELIVERY_NOT_FOUND) if there is none.
+  virtual absl::StatusOr<DeliveryRow> GetDelivery(const std::string& delivery_id) const = 0;
+  // A dead letter becomes ACCEPTED again: due now, expiring at now +
+  // `max_age_micros` (0 = no expiry recorded), attempts kept, the last error
+  // kept (in `reason`, as the dispatcher wrote it, and copied to
+  // `last_error`); `officer` records who sent it again (the reason belongs
+  // in the caller's audit record). Returns the row after the change. NOT_FOUND (DELIVERY_NOT_FOUND) for
+  // an unknown id, FAILED_PRECONDITION (NOT_A_DEAD_LETTER) if it is not
+  // FAILED or EXPIRED.
+  virtual absl::StatusOr<DeliveryRow> RetryDeadLetter(const std::string& delivery_id, int64_t max_age_micros,
+                                                      const std::string& officer) = 0;
+  // A dead letter becomes CANCELLED with `officer` and `reason` (never
+  // delivered); the last error is copied to `last_error`. Same refusals as
+  // RetryDeadLetter.
+  virtual absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const std::string& officer,
+                                                       const std::string& reason) = 0;
+  // Deliveries per recipient and state, for the states in `states` (reads
+  // the recipient/state index: cost grows with the number of rows).
+  virtual absl::StatusOr<std::vector<DeliveryCount>> CountDeliveries(
+      const std::vector<v1::DeliveryState>& states) const = 0;
 };
 
 }  // namespace portcullis

@@ -426,19 +426,13 @@ class SqliteMessageStore::Writer {
           .Int(7, static_cast<int64_t>(m.audit_size_at_commit));
       PORTCULLIS_RETURN_IF_ERROR(q.Run("recording the message"));
     }
-    // seq is assigned here, under the write lock, in commit order: a reader
-    // paging by seq never sees seq N+1 committed before N.
-    if (!next_seq_) {
-      Query q(conn_, next_seq_stmt_);
-      auto row = q.Step("reading the next delivery seq");
-      if (!row.ok()) return row.status();
-      next_seq_ = q.ColumnInt(0);
-    }
     for (const std::string& recipient : e.recipients()) {
       const std::string id = DeliveryIdFor(e.sender(), e.message_id(), recipient);
+      auto seq = NextSeq();
+      if (!seq.ok()) return seq.status();
       Query q(conn_, insert_delivery_);
       q.Text(1, id)
-          .Int(2, (*next_seq_)++)
+          .Int(2, *seq)
           .Text(3, e.sender())
           .Text(4, e.message_id())
           .Text(5, recipient)
@@ -449,6 +443,18 @@ class SqliteMessageStore::Writer {
       PORTCULLIS_RETURN_IF_ERROR(q.Run(absl::StrCat("recording the delivery to '", recipient, "'")));
     }
     return absl::OkStatus();
+  }
+
+  // The next delivery seq. Assigned under the write lock, in commit order: a
+  // reader paging by seq never sees seq N+1 committed before N.
+  absl::StatusOr<int64_t> NextSeq() {
+    if (!next_seq_) {
+      Query q(conn_, next_seq_stmt_);
+      auto row = q.Step("reading the next delivery seq");
+      if (!row.ok()) return row.status();
+      next_seq_ = q.ColumnInt(0);
+    }
+    return (*next_seq_)++;
   }
 
   absl::StatusOr<RecipientRecord> UpdateRecipient(const std::string& sender, const std::string& message_id,
@@ -1199,6 +1205,172 @@ void SqliteMessageStore::RunBatch(const std::vector<WriteOp*>& batch) {
     // is ready, so the promise is moved out first and set from here.
     std::promise<absl::Status> done = std::move(batch[i]->done);
     done.set_value(std::move(results[i]));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Dead letters (operators). Statements prepared per call: these are rare
+// operator actions, and keeping them here leaves the hot paths' statement
+// lists alone.
+
+namespace {
+
+bool IsDeadLetter(v1::DeliveryState state) { return state == v1::FAILED || state == v1::EXPIRED; }
+
+absl::Status DeliveryNotFound(const std::string& delivery_id) {
+  return Refuse(absl::StatusCode::kNotFound, "DELIVERY_NOT_FOUND", "delivery_id",
+                absl::StrCat("no delivery '", delivery_id, "'"));
+}
+
+absl::StatusOr<DeliveryRow> ReadDelivery(const Connection& conn, const std::string& delivery_id) {
+  StmtPtr stmt;
+  PORTCULLIS_RETURN_IF_ERROR(
+      conn.Prepare(absl::StrCat("SELECT ", kDeliveryColumns, " FROM deliveries d WHERE delivery_id = ?1").c_str(),
+                   &stmt));
+  Query q(conn, stmt);
+  q.Text(1, delivery_id);
+  auto row = q.Step("reading a delivery");
+  if (!row.ok()) return row.status();
+  if (!*row) return DeliveryNotFound(delivery_id);
+  return ReadDeliveryRow(q);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<DeliveryRow>> SqliteMessageStore::DeadLetters(const std::string& recipient,
+                                                                        int64_t after_seq, size_t limit) const {
+  std::vector<DeliveryRow> out;
+  if (limit == 0) return out;
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  const Connection& conn = (*reader)->conn;
+  // By recipient: the (recipient, state, seq) index; otherwise in seq order
+  // over the seq index, skipping what is not a dead letter.
+  const std::string sql =
+      recipient.empty()
+          ? absl::StrCat("SELECT ", kDeliveryColumns,
+                         " FROM deliveries d WHERE state IN (?2, ?3) AND seq > ?4 ORDER BY seq LIMIT ?5")
+          : absl::StrCat("SELECT ", kDeliveryColumns,
+                         " FROM deliveries d WHERE recipient = ?1 AND state IN (?2, ?3) AND seq > ?4 "
+                         "ORDER BY seq LIMIT ?5");
+  StmtPtr stmt;
+  PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql.c_str(), &stmt));
+  Query q(conn, stmt);
+  if (!recipient.empty()) q.Text(1, recipient);
+  q.Int(2, v1::FAILED).Int(3, v1::EXPIRED).Int(4, after_seq).Int(5, static_cast<int64_t>(limit));
+  for (;;) {
+    auto row = q.Step("listing dead letters");
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(ReadDeliveryRow(q));
+  }
+}
+
+absl::StatusOr<DeliveryRow> SqliteMessageStore::GetDelivery(const std::string& delivery_id) const {
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  return ReadDelivery((*reader)->conn, delivery_id);
+}
+
+absl::StatusOr<DeliveryRow> SqliteMessageStore::RetryDeadLetter(const std::string& delivery_id,
+                                                                int64_t max_age_micros, const std::string& officer) {
+  return ReviveOrCancel(delivery_id, v1::ACCEPTED, max_age_micros, officer, "");
+}
+
+absl::StatusOr<DeliveryRow> SqliteMessageStore::CancelDeadLetter(const std::string& delivery_id,
+                                                                 const std::string& officer,
+                                                                 const std::string& reason) {
+  return ReviveOrCancel(delivery_id, v1::CANCELLED, 0, officer, reason);
+}
+
+absl::StatusOr<DeliveryRow> SqliteMessageStore::ReviveOrCancel(const std::string& delivery_id,
+                                                               v1::DeliveryState state, int64_t max_age_micros,
+                                                               const std::string& officer,
+                                                               const std::string& reason) {
+  DeliveryRow result;
+  absl::Status status = Write(
+      [&](Writer& w) -> absl::Status {
+        const Connection& conn = w.conn();
+        auto row = ReadDelivery(conn, delivery_id);
+        if (!row.ok()) return row.status();
+        DeliveryRow d = *std::move(row);
+        if (!IsDeadLetter(d.state)) {
+          return Refuse(absl::StatusCode::kFailedPrecondition, "NOT_A_DEAD_LETTER", "delivery_id",
+                        absl::StrCat("delivery '", delivery_id, "' is ", v1::DeliveryState_Name(d.state),
+                                     "; only FAILED or EXPIRED deliveries can be retried or cancelled"));
+        }
+        const int64_t now = NowMicros();
+        // The dispatcher writes the latest delivery error to `reason` (what
+        // Track shows): keep a copy in `last_error`. A retried delivery keeps
+        // it in `reason` too (the retry's reason is in the audit log); a
+        // cancelled one shows the operator's reason instead.
+        if (!d.reason.empty()) d.last_error = d.reason;
+        d.state = state;
+        d.officer = officer;
+        if (state == v1::CANCELLED) d.reason = reason;
+        d.updated_micros = now;
+        if (state == v1::ACCEPTED) {
+          // A new seq puts it behind everything now waiting: destinations and
+          // pull streams page by seq and have passed its old one. It gets a
+          // fresh attempt budget (its history is in the audit log).
+          auto seq = w.NextSeq();
+          if (!seq.ok()) return seq.status();
+          d.seq = *seq;
+          d.attempts = 0;
+          d.next_attempt_micros = now;
+          d.expires_micros = max_age_micros > 0 ? now + max_age_micros : 0;
+        } else {
+          d.next_attempt_micros = 0;
+        }
+        StmtPtr stmt;
+        PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(
+            "UPDATE deliveries SET state = ?2, next_attempt_micros = ?3, last_error = ?4, expires_micros = ?5, "
+            "updated_micros = ?6, officer = ?7, reason = ?8, seq = ?9, attempts = ?10 WHERE delivery_id = ?1",
+            &stmt));
+        Query q(conn, stmt);
+        q.Text(1, d.delivery_id)
+            .Int(2, d.state)
+            .Int(3, d.next_attempt_micros)
+            .Text(4, d.last_error)
+            .Int(5, d.expires_micros)
+            .Int(6, d.updated_micros)
+            .Text(7, d.officer)
+            .Text(8, d.reason)
+            .Int(9, d.seq)
+            .Int(10, d.attempts);
+        PORTCULLIS_RETURN_IF_ERROR(q.Run("updating a dead letter"));
+        result = std::move(d);
+        return absl::OkStatus();
+      },
+      /*is_commit=*/false);
+  if (!status.ok()) return status;
+  return result;
+}
+
+absl::StatusOr<std::vector<DeliveryCount>> SqliteMessageStore::CountDeliveries(
+    const std::vector<v1::DeliveryState>& states) const {
+  std::vector<DeliveryCount> out;
+  if (states.empty()) return out;
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  const Connection& conn = (*reader)->conn;
+  std::string in;
+  for (size_t i = 0; i < states.size(); ++i) absl::StrAppend(&in, i == 0 ? "" : ", ", "?", i + 1);
+  const std::string sql = absl::StrCat("SELECT recipient, state, count(*) FROM deliveries WHERE state IN (", in,
+                                       ") GROUP BY recipient, state ORDER BY recipient, state");
+  StmtPtr stmt;
+  PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql.c_str(), &stmt));
+  Query q(conn, stmt);
+  for (size_t i = 0; i < states.size(); ++i) q.Int(static_cast<int>(i + 1), states[i]);
+  for (;;) {
+    auto row = q.Step("counting deliveries");
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    DeliveryCount c;
+    c.recipient = q.ColumnText(0);
+    c.state = static_cast<v1::DeliveryState>(q.ColumnInt(1));
+    c.count = static_cast<uint64_t>(q.ColumnInt(2));
+    out.push_back(std::move(c));
   }
 }
 

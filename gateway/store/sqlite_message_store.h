@@ -123,6 +123,19 @@ class SqliteMessageStore final : public MessageStore {
                                                              const std::string& through_delivery_id) override;
   absl::StatusOr<std::vector<ChangedDelivery>> ExpireDue(int64_t now_micros, size_t limit) override;
 
+  // Dead letters (MessageStore). Reads use a read connection; Retry and
+  // Cancel go through the writer thread like UpdateRecipient. The statements
+  // are prepared per call (operator actions are rare).
+  absl::StatusOr<std::vector<DeliveryRow>> DeadLetters(const std::string& recipient, int64_t after_seq,
+                                                       size_t limit) const override;
+  absl::StatusOr<DeliveryRow> GetDelivery(const std::string& delivery_id) const override;
+  absl::StatusOr<DeliveryRow> RetryDeadLetter(const std::string& delivery_id, int64_t max_age_micros,
+                                              const std::string& officer) override;
+  absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const std::string& officer,
+                                               const std::string& reason) override;
+  absl::StatusOr<std::vector<DeliveryCount>> CountDeliveries(
+      const std::vector<v1::DeliveryState>& states) const override;
+
   // For tests and metrics: transactions committed by the writer, and
   // messages committed (commit_batches() < commits() means grouping works).
   uint64_t commit_batches() const { return commit_batches_.load(); }
@@ -153,6 +166,10 @@ class SqliteMessageStore final : public MessageStore {
   void WriteAsync(std::function<absl::Status(Writer&)> apply, bool is_commit, std::function<void(absl::Status)> on_done);
   void WriterLoop();
   void RunBatch(const std::vector<WriteOp*>& batch);
+  // The dead letter `delivery_id` moved to `state` by the writer thread.
+  absl::StatusOr<DeliveryRow> ReviveOrCancel(const std::string& delivery_id, v1::DeliveryState state,
+                                             int64_t expires_micros, const std::string& officer,
+                                             const std::string& reason);
 
   const SqliteStoreOptions options_;
   const std::unique_ptr<Writer> writer_;

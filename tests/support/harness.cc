@@ -68,6 +68,7 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << "  - { id: eu/europol, name: Europol, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/europol\", clearance: OFFICIAL_SENSITIVE, delivery: " << europol_delivery << " }\n"
     << "  - { id: eu/fr-dnpaf, name: French border police, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/fr-dnpaf\", clearance: OFFICIAL, delivery: " << fr_dnpaf_delivery << " }\n"
     << "  - { id: audit/ico, name: Information Commissioner, kind: auditor, identity: \"spiffe://exchange.gov.uk/audit/ico\", clearance: OFFICIAL }\n"
+    << "  - { id: ops/operator, name: Operations desk, kind: operator, identity: \"spiffe://exchange.gov.uk/ops/operator\" }\n"
     << "routes:\n"
     << "  - { name: uk-to-eu, from: [uk/nca, uk/bsc, uk/border-force], to: [eu/europol, eu/fr-dnpaf], body_types: [case_referral, intelligence_report, request_for_information, response], max_classification: OFFICIAL_SENSITIVE }\n"
     << "  - { name: eu-to-uk, from: [eu/europol, eu/fr-dnpaf], to: [uk/nca, uk/bsc, uk/border-force], body_types: [response, request_for_information], max_classification: OFFICIAL_SENSITIVE }\n"

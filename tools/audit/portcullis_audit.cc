@@ -39,6 +39,7 @@
 #include "gateway/audit/merkle.h"
 #include "gateway/audit/record_filter.h"
 #include "portcullis/v1/audit.grpc.pb.h"
+#include "tools/common/gateway_flags.h"
 
 namespace portcullis::audit_tool {
 namespace {
@@ -85,7 +86,8 @@ exit codes: 0 fine, 1 verification found a problem, 2 usage error, 3 input could
 
 struct Args {
   std::string command, positional;
-  std::string log, gateway, as, pki, cert, key, ca, crl_dir, reason;
+  std::string log, reason;
+  tools::GatewayFlags gw = tools::DefaultGatewayFlags();
   std::string public_key, format = "jsonl", out;
   std::vector<std::string> witnesses;
   RecordFilter filter;
@@ -118,16 +120,13 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
       a->command != "prove") {
     return Usage(absl::StrCat("unknown command '", a->command, "'"));
   }
-  const char* env_pki = std::getenv("PORTCULLIS_PKI");
-  a->pki = env_pki ? env_pki : "build/pki";
   std::map<std::string, std::string*> strings = {
-      {"--log", &a->log},         {"--gateway", &a->gateway},        {"--as", &a->as},
-      {"--pki", &a->pki},         {"--cert", &a->cert},              {"--key", &a->key},
-      {"--ca", &a->ca},           {"--crl-dir", &a->crl_dir},        {"--reason", &a->reason},
+      {"--log", &a->log},         {"--reason", &a->reason},
       {"--public-key", &a->public_key}, {"--format", &a->format},   {"--out", &a->out},
       {"--message-id", &a->filter.message_id}, {"--case", &a->filter.case_reference},
       {"--party", &a->filter.party}, {"--officer", &a->filter.officer}, {"--action", &a->filter.action},
       {"--outcome", &a->filter.outcome}};
+  tools::AddGatewayFlags(&a->gw, &strings);
   for (size_t i = 1; i < rest.size(); ++i) {
     const std::string& flag = rest[i];
     if (flag == "--json") {
@@ -166,11 +165,11 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
       return Usage(absl::StrCat("unknown option '", flag, "'"));
     }
   }
-  if (a->log.empty() == a->gateway.empty()) return Usage("give exactly one of --log FILE or --gateway HOST:PORT");
-  if (!a->gateway.empty() && a->as.empty() && a->cert.empty()) {
+  if (a->log.empty() == a->gw.gateway.empty()) return Usage("give exactly one of --log FILE or --gateway HOST:PORT");
+  if (!a->gw.gateway.empty() && a->gw.as.empty() && a->gw.cert.empty()) {
     return Usage("--gateway needs your auditor certificate: --as PARTY (or --cert/--key)");
   }
-  if (!a->gateway.empty() && a->command != "verify" && a->command != "prove" && a->reason.empty()) {
+  if (!a->gw.gateway.empty() && a->command != "verify" && a->command != "prove" && a->reason.empty()) {
     return Usage("--reason is required through the gateway: it is recorded with your identity");
   }
   if (a->command == "show") {
@@ -186,7 +185,7 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
   if (a->command == "export" && a->format != "jsonl" && a->format != "csv") {
     return Usage(absl::StrCat("--format must be jsonl or csv, not '", a->format, "'"));
   }
-  if (a->command == "verify" && !a->gateway.empty() && a->public_key.empty()) {
+  if (a->command == "verify" && !a->gw.gateway.empty() && a->public_key.empty()) {
     return Usage("verify --gateway needs --public-key: a checkpoint is only worth its signature");
   }
   return std::nullopt;
@@ -202,14 +201,7 @@ struct Entry {
 
 using Sink = std::function<bool(const Entry&)>;  // false = stop.
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const Args& a) {
-  adapters::PartyTls tls = adapters::PartyTlsFromPki(a.pki, a.as.empty() ? "unset" : a.as);
-  if (!a.cert.empty()) tls.cert = a.cert;
-  if (!a.key.empty()) tls.key = a.key;
-  if (!a.ca.empty()) tls.ca_bundle = a.ca;
-  if (!a.crl_dir.empty()) tls.crl_dir = a.crl_dir;
-  return adapters::DialGateway(a.gateway, tls);
-}
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const Args& a) { return tools::Dial(a.gw); }
 
 absl::Status FromFile(const Args& a, const Sink& sink) {
   std::ifstream in(a.log, std::ios::binary);
@@ -522,7 +514,7 @@ int VerifyGateway(const Args& a) {
     log.flush();
     if (downloaded.ok() && !log) downloaded = absl::UnavailableError(absl::StrCat("cannot write ", o.log_path));
   }
-  int code = downloaded.ok() ? RunVerify(a, o, "gateway " + a.gateway) : Fail(downloaded);
+  int code = downloaded.ok() ? RunVerify(a, o, "gateway " + a.gw.gateway) : Fail(downloaded);
   std::filesystem::remove_all(dir);
   return code;
 }

@@ -1,0 +1,259 @@
+#include "gateway/service/admin_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/common/refusal.h"
+#include "gateway/service/call_audit.h"
+#include "gateway/service/exchange_service.h"
+
+namespace portcullis {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr size_t kMaxReason = 1024;
+constexpr size_t kMaxOfficer = 128;
+
+// The caller, required to be an operator.
+absl::StatusOr<const Party*> RequireOperator(const grpc::CallbackServerContext& context, const Config& config,
+                                             AuditRecord* record) {
+  absl::StatusOr<const Party*> party = AuthenticatePeer(context, config);
+  if (!party.ok()) return party;
+  record->actor_party = (*party)->id;
+  if ((*party)->kind != PartyKind::kOperator) {
+    return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_OPERATOR", "",
+                  absl::StrCat("'", (*party)->id, "' is not an operator; only operators may use this call"));
+  }
+  return party;
+}
+
+absl::Status RequireText(const std::string& value, const char* field, size_t max, const char* why) {
+  if (value.empty()) return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", field, why);
+  if (value.size() > max) {
+    return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", field, absl::StrCat("at most ", max, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+void DescribeDelivery(const DeliveryRow& row, AuditRecord* record) {
+  record->message_id = row.message_id;
+  record->sender = row.sender;
+  record->case_reference = row.case_reference;
+  record->recipients = {row.recipient};
+}
+
+// Appends `record`; once it is durable runs `then` (if any) and finishes the
+// call with `status`. Not durable: UNAVAILABLE (AUDIT_UNAVAILABLE), `then`
+// not run.
+void AuditThen(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status,
+               std::function<void()> then) {
+  audit->Append(std::move(record), [reactor, status, then = std::move(then)](absl::StatusOr<uint64_t> index) {
+    if (!index.ok()) {
+      reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+      return;
+    }
+    if (then) then();
+    reactor->Finish(ToGrpcStatus(status));
+  });
+}
+
+}  // namespace
+
+void ToDeadLetter(const DeliveryRow& row, v1::DeadLetter* out) {
+  out->set_delivery_id(row.delivery_id);
+  out->set_seq(row.seq);
+  out->set_sender(row.sender);
+  out->set_message_id(row.message_id);
+  out->set_recipient(row.recipient);
+  out->set_case_reference(row.case_reference);
+  out->set_state(row.state);
+  out->set_attempts(row.attempts);
+  // The dispatcher keeps the latest delivery error in `reason` (what Track
+  // shows); a cancel replaces it with the operator's reason, after the store
+  // has copied it to `last_error`.
+  const bool cancelled = row.state == v1::CANCELLED;
+  out->set_last_error(cancelled || row.reason.empty() ? row.last_error : row.reason);
+  out->set_officer(row.officer);
+  if (cancelled) out->set_reason(row.reason);
+  if (row.updated_micros > 0) *out->mutable_updated_at() = TimeUtil::MicrosecondsToTimestamp(row.updated_micros);
+  if (row.expires_micros > 0) *out->mutable_expires_at() = TimeUtil::MicrosecondsToTimestamp(row.expires_micros);
+}
+
+AdminService::AdminService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
+                           Dispatcher* dispatcher)
+    : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher) {}
+
+grpc::ServerUnaryReactor* AdminService::ListDeadLetters(grpc::CallbackServerContext* context,
+                                                        const v1::ListDeadLettersRequest* request,
+                                                        v1::ListDeadLettersResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  AuditRecord record = CallRecord("dead_letter_list", *context);
+  record.justification = request->reason();
+  record.actor_officer = request->officer();
+  if (!request->destination().empty()) record.recipients = {request->destination()};
+  absl::Status status = RequireOperator(*context, *config_, &record).status();
+  int64_t after_seq = 0;
+  if (status.ok()) {
+    status = RequireText(request->reason(), "reason", kMaxReason,
+                         "state why you list dead letters; the reason is recorded with your identity");
+  }
+  if (status.ok() && request->officer().size() > kMaxOfficer) {
+    status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", "officer",
+                    absl::StrCat("at most ", kMaxOfficer, " bytes"));
+  }
+  if (status.ok() && !request->page_token().empty() &&
+      (!absl::SimpleAtoi(request->page_token(), &after_seq) || after_seq < 0)) {
+    status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_INVALID", "page_token",
+                    "not a token from a previous response");
+  }
+  if (status.ok() && !request->destination().empty() && config_->FindParty(request->destination()) == nullptr) {
+    status = Refuse(absl::StatusCode::kInvalidArgument, "UNKNOWN_DESTINATION", "destination",
+                    absl::StrCat("'", request->destination(), "' is not a party of this exchange"));
+  }
+  if (status.ok()) {
+    const uint32_t page = request->page_size() == 0 ? kDefaultPage : std::min(request->page_size(), kMaxPage);
+    auto rows = store_->DeadLetters(request->destination(), after_seq, page);
+    if (!rows.ok()) {
+      status = rows.status();
+    } else {
+      for (const DeliveryRow& row : *rows) ToDeadLetter(row, response->add_dead_letters());
+      if (rows->size() == page) response->set_next_page_token(absl::StrCat(rows->back().seq));
+      record.outcome = "ok";
+      record.detail = absl::StrCat("destination=", request->destination().empty() ? "*" : request->destination(),
+                                   "; ", rows->size(), " dead letter(s) after seq ", after_seq);
+    }
+  }
+  if (!status.ok()) {
+    response->Clear();
+    MarkRefused(status, &record);
+  }
+  AuditThen(audit_, std::move(record), reactor, status, nullptr);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::RetryDeadLetter(grpc::CallbackServerContext* context,
+                                                        const v1::RetryDeadLetterRequest* request,
+                                                        v1::DeadLetter* response) {
+  return ActOnDeadLetter(context, "dead_letter_retry", request->delivery_id(), request->reason(), request->officer(),
+                         response);
+}
+
+grpc::ServerUnaryReactor* AdminService::CancelDeadLetter(grpc::CallbackServerContext* context,
+                                                         const v1::CancelDeadLetterRequest* request,
+                                                         v1::DeadLetter* response) {
+  return ActOnDeadLetter(context, "dead_letter_cancel", request->delivery_id(), request->reason(), request->officer(),
+                         response);
+}
+
+grpc::ServerUnaryReactor* AdminService::ActOnDeadLetter(grpc::CallbackServerContext* context, const char* action,
+                                                        const std::string& delivery_id, const std::string& reason,
+                                                        const std::string& officer, v1::DeadLetter* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const bool retry = std::string(action) == "dead_letter_retry";
+  AuditRecord record = CallRecord(action, *context);
+  record.justification = reason;
+  record.actor_officer = officer;
+  absl::Status status = RequireOperator(*context, *config_, &record).status();
+  if (status.ok()) status = RequireText(delivery_id, "delivery_id", 64, "name the dead letter (its delivery_id)");
+  if (status.ok()) {
+    status = RequireText(reason, "reason", kMaxReason,
+                         retry ? "state why the dead letter is sent again; the reason is recorded"
+                               : "state why the dead letter is cancelled; the reason is recorded");
+  }
+  if (status.ok()) {
+    status = RequireText(officer, "officer", kMaxOfficer, "name the officer who decided it; it is recorded");
+  }
+  // What it was, for the record (also when the change is refused).
+  std::string was;
+  if (status.ok()) {
+    if (auto before = store_->GetDelivery(delivery_id); before.ok()) {
+      DescribeDelivery(*before, &record);
+      was = v1::DeliveryState_Name(before->state);
+    }
+  }
+  std::function<void()> then;
+  if (status.ok()) {
+    absl::StatusOr<DeliveryRow> after =
+        retry ? store_->RetryDeadLetter(delivery_id, config_->delivery.max_age_ms * 1000, officer)
+              : store_->CancelDeadLetter(delivery_id, officer, reason);
+    if (!after.ok()) {
+      status = after.status();
+    } else {
+      ToDeadLetter(*after, response);
+      record.outcome = "ok";
+      record.detail = absl::StrCat("delivery ", delivery_id, ": ", was, " -> ", v1::DeliveryState_Name(after->state),
+                                   " after ", after->attempts, " attempt(s); last error: ", response->last_error());
+      if (retry) {
+        Dispatcher* dispatcher = dispatcher_;
+        then = [dispatcher, row = *after] { dispatcher->Redeliver(row); };
+      }
+    }
+  }
+  if (!status.ok()) {
+    response->Clear();
+    MarkRefused(status, &record);
+  }
+  AuditThen(audit_, std::move(record), reactor, status, std::move(then));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::GetDeliveryStats(grpc::CallbackServerContext* context,
+                                                         const v1::GetDeliveryStatsRequest*,
+                                                         v1::DeliveryStats* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  AuditRecord record = CallRecord("delivery_stats", *context);
+  absl::Status status = RequireOperator(*context, *config_, &record).status();
+  if (status.ok()) {
+    auto counts = store_->CountDeliveries({v1::FAILED, v1::EXPIRED, v1::CANCELLED});
+    if (!counts.ok()) {
+      status = counts.status();
+    } else {
+      std::map<std::pair<std::string, v1::DeliveryState>, uint64_t> in_store;
+      for (const DeliveryCount& c : *counts) in_store[{c.recipient, c.state}] = c.count;
+      const std::map<std::string, DestinationCounters> counters = dispatcher_->metrics()->Snapshot();
+      *response->mutable_taken_at() = TimeUtil::MicrosecondsToTimestamp(NowMicros());
+      for (const Party& p : config_->parties) {
+        if (p.delivery.mode == DeliveryMode::kNone) continue;
+        v1::DestinationStats* d = response->add_destinations();
+        const bool push = p.delivery.mode == DeliveryMode::kPush;
+        d->set_destination(p.id);
+        d->set_mode(push ? "push" : "pull");
+        d->set_backlog_messages(dispatcher_->backlog()->messages(p.id));
+        d->set_backlog_bytes(dispatcher_->backlog()->bytes(p.id));
+        if (push) {
+          d->set_in_flight(static_cast<uint32_t>(dispatcher_->pushes_in_flight(p.id)));
+          d->set_breaker(dispatcher_->breakers().StateOf(p.id));
+        }
+        if (auto it = counters.find(p.id); it != counters.end()) {
+          const DestinationCounters& c = it->second;
+          d->set_attempts(c.attempts);
+          d->set_failures(c.failures);
+          d->set_retries_scheduled(c.retries_scheduled);
+          d->set_delivered(c.delivered);
+          d->set_dead_lettered(c.dead_lettered);
+          d->set_expired(c.expired);
+        }
+        d->set_dead_letters_failed(in_store[{p.id, v1::FAILED}]);
+        d->set_dead_letters_expired(in_store[{p.id, v1::EXPIRED}]);
+        d->set_cancelled(in_store[{p.id, v1::CANCELLED}]);
+      }
+      record.outcome = "ok";
+      record.detail = absl::StrCat(response->destinations_size(), " destination(s)");
+    }
+  }
+  if (!status.ok()) {
+    response->Clear();
+    MarkRefused(status, &record);
+  }
+  AuditThen(audit_, std::move(record), reactor, status, nullptr);
+  return reactor;
+}
+
+}  // namespace portcullis

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# End to end, the operator's tool portcullis-admin: a real gateway (shipped
+# config, max_attempts 1) whose Europol endpoint is down turns a referral into
+# a FAILED dead letter; the operator lists it (table and --json), sees it in
+# stats, retries it once Europol is up (delivered once), and the calls are in
+# the audit log. Also: usage errors (2), a non-operator refused (1).
+#
+#   admin_cli_test.sh ADMIN GATEWAY PARTNER_ENDPOINT SUBMIT PKI SOURCE_DIR
+set -euo pipefail
+[ $# = 6 ] || { echo "usage: $0 ADMIN GATEWAY PARTNER_ENDPOINT SUBMIT PKI SOURCE_DIR" >&2; exit 2; }
+abs() { (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }
+ADMIN=$(abs "$1"); GATEWAY=$(abs "$2"); ENDPOINT=$(abs "$3"); SUBMIT=$(abs "$4"); PKI=$(abs "$5"); SRC=$(abs "$6")
+
+T=$(mktemp -d)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+step() { echo "== $*"; }
+fail() {
+  echo "FAIL: $1" >&2; echo "  expected: $2" >&2; echo "  got:      $3" >&2
+  for f in out err; do [ -s "$T/$f" ] && { echo "  --- std$f:" >&2; head -40 "$T/$f" | sed 's/^/    /' >&2; }; done
+  exit 1
+}
+expect_rc() {
+  local want=$1 rc=0; shift
+  "$@" > "$T/out" 2> "$T/err" || rc=$?
+  [ "$rc" = "$want" ] || fail "exit code of: ${*##*/}" "$want" "$rc"
+}
+expect_in() { grep -qF -- "$2" "$1" || fail "$(basename "$1") contains '$2'" "'$2'" "$(head -c 600 "$1")"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_for() {
+  local _
+  for _ in $(seq 200); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+step "gateway on loopback, Europol down"
+mkdir -p "$T/state" "$T/inbox"
+export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
+EP_PORT=$(free_port)
+python3 - "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$EP_PORT" <<'EOF'
+import sys
+src, dst, port = sys.argv[1:]
+text = open(src).read()
+for old, new in [('address: "127.0.0.1:8443"', 'address: "127.0.0.1:0"'),
+                 ('address: "127.0.0.1:9443"', 'address: "127.0.0.1:%s"' % port),
+                 ('max_attempts: 0 ', 'max_attempts: 1 ')]:
+    if text.count(old) != 1:
+        sys.exit("config/portcullis.yaml: expected exactly one '%s'" % old)
+    text = text.replace(old, new)
+open(dst, 'w').write(text)
+EOF
+"$GATEWAY" --config "$T/gateway.yaml" > "$T/gateway.out" 2>&1 & GW_PID=$!
+pids+=("$GW_PID")
+wait_for "$T/gateway.out" "listening on port" "$GW_PID" || fail "gateway starts" "listening" "$(cat "$T/gateway.out")"
+GW=127.0.0.1:$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$T/gateway.out")
+OPS=(--gateway "$GW" --as ops-operator --pki "$PKI")
+
+step "usage errors exit 2"
+expect_rc 2 "$ADMIN"
+expect_rc 2 "$ADMIN" dead-letters "${OPS[@]}"
+expect_in "$T/err" "--reason is required"
+expect_rc 2 "$ADMIN" retry "${OPS[@]}" --reason r --officer o
+expect_in "$T/err" "retry needs a DELIVERY_ID"
+expect_rc 2 "$ADMIN" cancel abc "${OPS[@]}" --reason r
+expect_in "$T/err" "--officer is required"
+expect_rc 0 "$ADMIN" --help
+expect_in "$T/out" "dead-letters"
+
+step "a referral to Europol becomes a dead letter"
+expect_rc 0 "$SUBMIT" --gateway "$GW" --pki "$PKI" --party uk-border-force \
+  --envelope "$SRC/adapters/examples/border-force-referral.json" --message-id BF-REF-ADMIN-01 --created-now
+ID=""
+for _ in $(seq 100); do
+  "$ADMIN" dead-letters "${OPS[@]}" --reason "INC-42 Europol outage" --json > "$T/out" 2> "$T/err" || true
+  ID=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])).get("dead_letters",[]); print(d[0]["delivery_id"] if d else "")' "$T/out" 2>/dev/null || true)
+  [ -n "$ID" ] && break
+  sleep 0.1
+done
+[ -n "$ID" ] || fail "a dead letter is listed" "one FAILED delivery" "$(cat "$T/out")"
+expect_in "$T/out" '"state":"FAILED"'
+expect_in "$T/out" '"message_id":"BF-REF-ADMIN-01"'
+expect_rc 0 "$ADMIN" dead-letters "${OPS[@]}" --destination eu/europol --reason "INC-42"
+expect_in "$T/out" "DELIVERY_ID"
+expect_in "$T/out" "$ID"
+expect_in "$T/out" "1 dead letter(s)"
+expect_rc 0 "$ADMIN" stats "${OPS[@]}"
+expect_in "$T/out" "eu/europol"
+expect_rc 0 "$ADMIN" stats "${OPS[@]}" --json
+python3 - "$T/out" <<'EOF' || fail "stats --json for eu/europol" "dead_letters_failed 1" "$(cat "$T/out")"
+import json, sys
+d = {x["destination"]: x for x in json.load(open(sys.argv[1]))["destinations"]}
+e = d["eu/europol"]
+assert e["dead_letters_failed"] == "1", e
+assert e["dead_lettered"] == "1", e
+EOF
+
+step "a non-operator is refused (exit 1)"
+expect_rc 1 "$ADMIN" stats --gateway "$GW" --as uk-nca --pki "$PKI"
+expect_in "$T/err" "NOT_AN_OPERATOR"
+
+step "unknown id (exit 1)"
+expect_rc 1 "$ADMIN" cancel 0123456789abcdef0123456789abcdef "${OPS[@]}" --reason r --officer OPS-7
+expect_in "$T/err" "DELIVERY_NOT_FOUND"
+
+step "Europol is back: retry delivers it"
+"$ENDPOINT" --listen "127.0.0.1:$EP_PORT" --pki "$PKI" --party eu-europol --inbox "$T/inbox" \
+  --gateway "$GW" --officer EUROPOL-LO-17 > "$T/europol.out" 2>&1 & EP_PID=$!
+pids+=("$EP_PID")
+wait_for "$T/europol.out" "listening on" "$EP_PID" || fail "Europol endpoint starts" "listening" "$(cat "$T/europol.out")"
+expect_rc 0 "$ADMIN" retry "$ID" "${OPS[@]}" --reason "Europol endpoint restored" --officer OPS-7
+expect_in "$T/out" "is now ACCEPTED"
+# max_attempts 1: a retry gets one attempt, which fails at once while the
+# gateway's channel to Europol is still in its reconnect backoff (up to 5 s);
+# the delivery is then a dead letter again and the operator retries again.
+for _ in $(seq 15); do
+  for _ in $(seq 20); do [ "$(ls "$T/inbox" | wc -l)" -ge 1 ] && break; sleep 0.1; done
+  [ "$(ls "$T/inbox" | wc -l)" -ge 1 ] && break
+  "$ADMIN" retry "$ID" "${OPS[@]}" --reason "Europol endpoint restored" --officer OPS-7 > /dev/null 2>&1 || true
+done
+[ "$(ls "$T/inbox" | wc -l | tr -d ' ')" = 1 ] || fail "referral in the Europol inbox" 1 "$(ls "$T/inbox")"
+expect_rc 1 "$ADMIN" retry "$ID" "${OPS[@]}" --reason again --officer OPS-7
+expect_in "$T/err" "NOT_A_DEAD_LETTER"
+
+step "every call is in the audit log"
+python3 - "$T/state/audit.log" <<'EOF' || fail "audit records of the operator's calls" "see above" "missing"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+def n(**kv): return sum(all(r.get(k) == v for k, v in kv.items()) for r in recs)
+assert n(action="dead_letter_list", actor_party="ops/operator", outcome="ok") >= 2
+assert n(action="dead_letter_retry", actor_officer="OPS-7", justification="Europol endpoint restored", outcome="ok",
+         message_id="BF-REF-ADMIN-01") >= 1
+assert n(action="dead_letter_retry", outcome="refused", reason="NOT_A_DEAD_LETTER", justification="again") == 1
+assert n(action="dead_letter_cancel", outcome="refused", reason="DELIVERY_NOT_FOUND") == 1
+assert n(action="delivery_stats", actor_party="uk/nca", outcome="refused", reason="NOT_AN_OPERATOR") == 1
+assert n(action="deliver", message_id="BF-REF-ADMIN-01", outcome="delivered") == 1
+EOF
+echo "PASS"
