@@ -51,7 +51,7 @@ struct Flags {
   int clients = 16;
   int backlog = 100000;  // Drain phase.
   int cases = 1024;      // Distinct case references per phase (each owned by one client).
-  int workers = 4;       // delivery.workers: pushes in flight per destination.
+  int workers = 16;      // delivery.workers: pushes in flight per destination.
   int initial_backoff_ms = 200;
   int max_backoff_ms = 2000;
   int breaker_failures = 5;

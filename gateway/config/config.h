@@ -100,7 +100,7 @@ struct StoreConfig {
 };
 
 struct DeliveryTuning {
-  int workers = 4;  // Push attempts in flight at once per destination.
+  int workers = 16;  // Push attempts in flight at once per destination.
   // Attempts per delivery before it becomes FAILED (a dead letter); 0 = no
   // limit (retry until max_age_ms).
   int max_attempts = 0;

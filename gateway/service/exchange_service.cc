@@ -169,19 +169,22 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
             });
             return;
           }
-          // The receipt once the pairing is durable too: from then on a
-          // resubmission gets this receipt back, also after a restart.
-          store_->MarkAuditedAsync(
-              e.sender(), e.message_id(), *index, [this, reactor, receipt, message, index = *index](absl::Status s) {
-                if (!s.ok()) {  // Audited and stored: the start-up pairing will find the record.
-                  std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s': %s\n",
-                               message->envelope.message_id().c_str(), s.ToString().c_str());
-                }
-                *receipt = message->receipt;
-                receipt->set_audit_index(index);
-                dispatcher_->Dispatch(*message);  // Before Finish: the gateway may shut down once the call is done.
-                reactor->Finish(grpc::Status::OK);
-              });
+          // Stored and audited: accepted. From the MarkAuditedAsync call on a
+          // resubmission gets this receipt back (the store keeps the index in
+          // memory until its write is durable; a crash before that is
+          // repaired by the start-up pairing). Delivery starts once the pairing
+          // is durable: destinations do not pass a message not yet paired.
+          store_->MarkAuditedAsync(e.sender(), e.message_id(), *index, [this, message](absl::Status s) {
+            if (!s.ok()) {  // Audited and stored: the start-up pairing will find the record.
+              std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s': %s\n",
+                           message->envelope.message_id().c_str(), s.ToString().c_str());
+              return;
+            }
+            dispatcher_->Dispatch(*message);  // The store is flushed before the dispatcher goes (Gateway::Shutdown).
+          });
+          *receipt = message->receipt;
+          receipt->set_audit_index(*index);
+          reactor->Finish(grpc::Status::OK);
         });
       });
   return reactor;

@@ -142,6 +142,9 @@ void Gateway::Shutdown(std::chrono::milliseconds grace) {
   shut_down_ = true;
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
+  // Writes the calls queued (e.g. a message's audit pairing) call the
+  // dispatcher back: they end before it does.
+  store_->Flush();
   dispatcher_->Shutdown(grace);
 }
 

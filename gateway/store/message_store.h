@@ -109,9 +109,9 @@ class MessageStore {
   virtual void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt,
                            uint64_t audit_size_at_commit, CommitDone done) = 0;
   // Pairs the message with its acceptance's audit record, then calls `done`
-  // (on the store's thread) once that is durable. Until then a resubmission
-  // of the id is "in progress"; if it is lost in a crash, the start-up
-  // pairing finds the record again.
+  // (on the store's thread) once that is durable. From the call on, a
+  // resubmission of the id gets the receipt with this index; if the write is
+  // lost in a crash, the start-up pairing finds the record again.
   virtual void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index,
                                 std::function<void(absl::Status)> done) = 0;
   // Removes a stored message whose acceptance could not be audited, then
@@ -139,6 +139,9 @@ class MessageStore {
   // Up to `limit` ACCEPTED deliveries whose expiry time has passed become
   // EXPIRED (dead letters), durably. Returns those changed.
   virtual absl::StatusOr<std::vector<ChangedDelivery>> ExpireDue(int64_t now_micros, size_t limit) = 0;
+  // Returns once every write queued before the call is durable and its
+  // callback has run (shutdown: nothing calls back into a destroyed object).
+  virtual void Flush() = 0;
   // Drops a reservation whose acceptance could not be recorded.
   virtual void Abandon(const std::string& sender, const std::string& message_id) = 0;
   // NOT_FOUND if no committed message has this key.

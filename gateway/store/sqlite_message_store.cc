@@ -831,8 +831,15 @@ ReserveResult SqliteMessageStore::Reserve(const std::string& sender, const std::
         } else {
           // The receipt is stored before the acceptance is audited; its index comes from the pairing.
           // Until then the submission is still being recorded (and may yet be discarded).
-          if (q.ColumnIsNull(2)) return {ReserveOutcome::kInProgress, {}};
-          result.receipt.set_audit_index(static_cast<uint64_t>(q.ColumnInt(2)));
+          uint64_t index = 0;
+          if (!q.ColumnIsNull(2)) {
+            index = static_cast<uint64_t>(q.ColumnInt(2));
+          } else if (auto audited = shard.audited.find(key); audited != shard.audited.end()) {
+            index = audited->second;  // Audited; its pairing is being written.
+          } else {
+            return {ReserveOutcome::kInProgress, {}};
+          }
+          result.receipt.set_audit_index(index);
           result.outcome = q.ColumnBytes(0) == envelope_sha256 ? ReserveOutcome::kDuplicate : ReserveOutcome::kConflict;
           return result;
         }
@@ -919,8 +926,23 @@ void SqliteMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelop
 
 void SqliteMessageStore::MarkAuditedAsync(const std::string& sender, const std::string& message_id,
                                           uint64_t audit_index, std::function<void(absl::Status)> done) {
+  const std::string key = Key(sender, message_id);
+  Shard& shard = ShardFor(key);
+  {
+    // Known from now on: Reserve answers a resubmission with this index
+    // while the row still says NULL (until the write below is durable).
+    std::lock_guard<std::mutex> lock(shard.mu);
+    shard.audited[key] = audit_index;
+  }
   WriteAsync([sender, message_id, audit_index](Writer& w) { return w.MarkAudited(sender, message_id, audit_index); },
-             /*is_commit=*/false, std::move(done));
+             /*is_commit=*/false, [&shard, key, done = std::move(done)](absl::Status s) {
+               {
+                 // Durable (or failed: then the start-up pairing finds the record).
+                 std::lock_guard<std::mutex> lock(shard.mu);
+                 shard.audited.erase(key);
+               }
+               done(std::move(s));
+             });
 }
 
 void SqliteMessageStore::DiscardAsync(const std::string& sender, const std::string& message_id,
@@ -1111,6 +1133,11 @@ absl::Status SqliteMessageStore::Write(std::function<absl::Status(Writer&)> appl
     if (pending_.size() == 1) cv_.notify_one();
   }
   return done.get();  // `op` lives on this stack until the writer has answered.
+}
+
+void SqliteMessageStore::Flush() {
+  // Queued behind everything already queued; the writer answers in order.
+  Write([](Writer&) { return absl::OkStatus(); }, /*is_commit=*/false).IgnoreError();
 }
 
 void SqliteMessageStore::WriteAsync(std::function<absl::Status(Writer&)> apply, bool is_commit,

@@ -91,6 +91,7 @@ class SqliteMessageStore final : public MessageStore {
   void DiscardAsync(const std::string& sender, const std::string& message_id,
                     std::function<void(absl::Status)> done) override;
   void Abandon(const std::string& sender, const std::string& message_id) override;
+  void Flush() override;
   absl::StatusOr<std::shared_ptr<const MessageRecord>> Get(const std::string& sender,
                                                            const std::string& message_id) const override;
   // `update` runs on the writer thread inside the batch's transaction (so no
@@ -152,6 +153,8 @@ class SqliteMessageStore final : public MessageStore {
   struct Shard {
     std::mutex mu;
     std::unordered_map<std::string, Reservation> reserved;  // Only keys being recorded: bounded by concurrency.
+    // Audit indexes given to MarkAuditedAsync whose write is not yet durable.
+    std::unordered_map<std::string, uint64_t> audited;
   };
 
   SqliteMessageStore(SqliteStoreOptions options, std::unique_ptr<Writer> writer,
