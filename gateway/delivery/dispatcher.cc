@@ -295,56 +295,75 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
     }
   }
   breakers_.Record(party, status.ok());
+  if (!status.ok()) metrics_.CountFailure(party);
   const int max_attempts = config_->delivery.max_attempts;
   const bool last = max_attempts > 0 && job.attempt >= static_cast<uint32_t>(max_attempts);
   const std::string reason = status.ok() ? "" : std::string(status.message());
   const std::chrono::milliseconds backoff = status.ok() ? std::chrono::milliseconds(0) : Backoff(job.attempt);
-  bool released = false;  // This outcome moved the delivery out of ACCEPTED.
-  bool pending = false;   // Still ACCEPTED: another attempt is due.
-  auto updated = store_->UpdateRecipient(job.sender, job.message_id, party, [&](RecipientRecord& r) {
-    const bool was_accepted = r.state == v1::ACCEPTED;
-    r.attempts = std::max(r.attempts, job.attempt);
-    r.next_attempt_micros = 0;
-    // Never downgrade a recipient's decision.
-    if (r.state == v1::ACKNOWLEDGED || r.state == v1::REJECTED) return absl::OkStatus();
-    if (status.ok()) {
-      r.state = v1::DELIVERED;  // Even if it expired meanwhile: it is now delivered.
-      r.reason.clear();
-    } else if (was_accepted) {
-      r.reason = reason;
-      if (last) {
-        r.state = v1::FAILED;
-      } else {
-        r.next_attempt_micros = NowMicros() + backoff.count() * 1000;  // Shown by Track; resumed after a restart.
-      }
-    }
-    released = was_accepted && r.state != v1::ACCEPTED;
-    pending = r.state == v1::ACCEPTED;
-    return absl::OkStatus();
-  });
-  if (!updated.ok()) {
-    // The outcome could not be recorded: push again later (the endpoint
-    // discards a duplicate by its delivery id).
-    pending = true;
-  } else {
-    RecordOutcome(*message, party, "push", status.ok() ? "delivered" : (last ? "failed" : "attempt_failed"),
-                  job.attempt, reason);
-  }
-  if (released) backlog_.Release(party, message->envelope.ByteSizeLong());
-  if (!status.ok()) metrics_.CountFailure(party);
-  if (released && status.ok()) metrics_.CountDelivered(party);
-  if (released && !status.ok()) metrics_.CountFailed(party);
-  if (pending) metrics_.CountRetryScheduled(party);
-  if (pending) {
-    Job retry = job;  // Keeps its lane: nothing behind it overtakes.
-    retry.attempt = job.attempt + 1;
-    RetryLater(d, std::move(retry), Clock::now() + std::max(backoff, std::chrono::milliseconds(updated.ok() ? 0 : 1000)));
-    return;
-  }
-  FinishJob(d, job);
-  std::lock_guard<std::mutex> lock(mu_);
-  --in_flight_;
-  cv_.notify_all();
+  // What the outcome did to the row, decided on the store's thread.
+  struct Change {
+    bool released = false;  // Moved the delivery out of ACCEPTED.
+    bool pending = false;   // Still ACCEPTED: another attempt is due.
+  };
+  auto change = std::make_shared<Change>();
+  const bool ok = status.ok();
+  // Recorded without holding this gRPC thread for the store's fsync; the
+  // lane's next message starts once the outcome is durable.
+  store_->UpdateRecipientAsync(
+      job.sender, job.message_id, party,
+      [change, ok, last, reason, backoff, attempt = job.attempt](RecipientRecord& r) {
+        const bool was_accepted = r.state == v1::ACCEPTED;
+        r.attempts = std::max(r.attempts, attempt);
+        r.next_attempt_micros = 0;
+        // Never downgrade a recipient's decision.
+        if (r.state == v1::ACKNOWLEDGED || r.state == v1::REJECTED) return absl::OkStatus();
+        if (ok) {
+          r.state = v1::DELIVERED;  // Even if it expired meanwhile: it is now delivered.
+          r.reason.clear();
+        } else if (was_accepted) {
+          r.reason = reason;
+          if (last) {
+            r.state = v1::FAILED;
+          } else {
+            r.next_attempt_micros = NowMicros() + backoff.count() * 1000;  // Shown by Track; resumed after a restart.
+          }
+        }
+        change->released = was_accepted && r.state != v1::ACCEPTED;
+        change->pending = r.state == v1::ACCEPTED;
+        return absl::OkStatus();
+      },
+      [this, d, job, message, change, ok, last, reason, backoff](absl::StatusOr<RecipientRecord> updated) {
+        const std::string& party = d->party->id;
+        if (!updated.ok()) {
+          // The outcome could not be recorded: push again later (the
+          // endpoint discards a duplicate by its delivery id).
+          change->released = false;
+          change->pending = true;
+        } else {
+          RecordOutcome(*message, party, "push", ok ? "delivered" : (last ? "failed" : "attempt_failed"),
+                        job.attempt, reason);
+        }
+        if (change->released) {
+          backlog_.Release(party, message->envelope.ByteSizeLong());
+          if (ok) {
+            metrics_.CountDelivered(party);
+          } else {
+            metrics_.CountFailed(party);
+          }
+        }
+        if (change->pending) {
+          metrics_.CountRetryScheduled(party);
+          Job retry = job;  // Keeps its lane: nothing behind it overtakes.
+          retry.attempt = job.attempt + 1;
+          RetryLater(d, std::move(retry),
+                     Clock::now() + std::max(backoff, std::chrono::milliseconds(updated.ok() ? 0 : 1000)));
+          return;
+        }
+        FinishJob(d, job);
+        std::lock_guard<std::mutex> lock(mu_);
+        --in_flight_;
+        cv_.notify_all();
+      });
 }
 
 absl::StatusOr<size_t> Dispatcher::ConfirmPulled(const std::string& party, const std::string& through_delivery_id) {

@@ -147,6 +147,13 @@ class MessageStore {
   // NOT_FOUND if no committed message has this key.
   virtual absl::StatusOr<std::shared_ptr<const MessageRecord>> Get(const std::string& sender,
                                                                    const std::string& message_id) const = 0;
+  // UpdateRecipient without waiting: `done` runs on the store's thread once
+  // the change is durable (or with the error), and must not block on the
+  // store. `update` runs on the store's thread too.
+  using RecipientDone = std::function<void(absl::StatusOr<RecipientRecord>)>;
+  virtual void UpdateRecipientAsync(const std::string& sender, const std::string& message_id,
+                                    const std::string& party, std::function<absl::Status(RecipientRecord&)> update,
+                                    RecipientDone done) = 0;
   // Runs `update` on one recipient's record under the store's lock; the change
   // is kept only if `update` returns OK. Returns the record after the update.
   virtual absl::StatusOr<RecipientRecord> UpdateRecipient(

@@ -1023,6 +1023,28 @@ absl::StatusOr<RecipientRecord> SqliteMessageStore::UpdateRecipient(
   return result;
 }
 
+void SqliteMessageStore::UpdateRecipientAsync(const std::string& sender, const std::string& message_id,
+                                              const std::string& party,
+                                              std::function<absl::Status(RecipientRecord&)> update,
+                                              RecipientDone done) {
+  auto result = std::make_shared<RecipientRecord>();
+  WriteAsync(
+      [sender, message_id, party, update = std::move(update), result](Writer& w) {
+        auto updated = w.UpdateRecipient(sender, message_id, party, update);
+        if (!updated.ok()) return updated.status();
+        *result = *std::move(updated);
+        return absl::OkStatus();
+      },
+      /*is_commit=*/false,
+      [result, done = std::move(done)](absl::Status s) {
+        if (!s.ok()) {
+          done(std::move(s));
+        } else {
+          done(std::move(*result));
+        }
+      });
+}
+
 absl::Status SqliteMessageStore::MarkAudited(const std::string& sender, const std::string& message_id,
                                              uint64_t audit_index) {
   return Write([&](Writer& w) { return w.MarkAudited(sender, message_id, audit_index); }, /*is_commit=*/false);

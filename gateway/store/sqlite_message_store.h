@@ -100,6 +100,8 @@ class SqliteMessageStore final : public MessageStore {
   absl::StatusOr<RecipientRecord> UpdateRecipient(
       const std::string& sender, const std::string& message_id, const std::string& party,
       const std::function<absl::Status(RecipientRecord&)>& update) override;
+  void UpdateRecipientAsync(const std::string& sender, const std::string& message_id, const std::string& party,
+                            std::function<absl::Status(RecipientRecord&)> update, RecipientDone done) override;
 
   // Commit, recording the audit log's size at commit time (where the start-up
   // pairing starts looking for this message's acceptance record). Returns once
