@@ -147,6 +147,21 @@ TEST(Pull, AStreamSendsAtMostMaxUnconfirmedAheadOfItsConfirmations) {
   s.Close();
 }
 
+TEST(Pull, AWindowOfOneAdvancesWithEachConfirmation) {
+  // A confirmation may reach the gateway before the write's completion is
+  // reported to it: the window must reopen all the same.
+  GatewayHarness h("pull-window-one");
+  SubmitToBsc(h, kMessages);
+  Stream s(h, "", 1);
+  for (int i = 0; i < kMessages; ++i) {
+    std::vector<std::string> ids;
+    ASSERT_EQ(s.Read(1, &ids), Ids(i, i + 1)) << "stalled at " << i;
+    ASSERT_TRUE(Confirm(h, ids[0]).ok());
+  }
+  s.Close();
+  EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("uk/bsc"), 0u);
+}
+
 TEST(Pull, ANewerStreamReplacesTheOlderOne) {
   GatewayHarness h("pull-replace");
   SubmitToBsc(h, 2);

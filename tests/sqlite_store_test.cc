@@ -592,12 +592,22 @@ TEST(SqliteStore, ConfirmPulledSettlesThroughOneDeliveryAndCountsTheBacklog) {
   const uint64_t one = (*before)["eu/europol"].bytes / 5;
   EXPECT_GT(one, 0u);
 
+  auto pending = store->PendingDeliveries("eu/europol", 0, 10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 5u);
+  // Nothing was read for sending yet: nothing can be confirmed.
+  auto early = store->ConfirmPulled("eu/europol", DeliveryIdFor("uk/nca", "m-2", "eu/europol"));
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_TRUE(early->changed.empty());
+  // m-0 .. m-3 were read for sending; the party confirms through m-2.
+  store->RecordPulled("eu/europol", (*pending)[3].seq);
   auto confirmed = store->ConfirmPulled("eu/europol", DeliveryIdFor("uk/nca", "m-2", "eu/europol"));
   ASSERT_TRUE(confirmed.ok()) << confirmed.status();
-  ASSERT_EQ(confirmed->size(), 3u);  // m-0, m-1, m-2.
-  EXPECT_EQ((*confirmed)[2].row.message_id, "m-2");
-  EXPECT_EQ((*confirmed)[2].row.state, v1::DELIVERED);
-  EXPECT_EQ((*confirmed)[0].envelope_bytes, one);
+  EXPECT_EQ(confirmed->through_seq, (*pending)[2].seq);
+  ASSERT_EQ(confirmed->changed.size(), 3u);  // m-0, m-1, m-2.
+  EXPECT_EQ(confirmed->changed[2].row.message_id, "m-2");
+  EXPECT_EQ(confirmed->changed[2].row.state, v1::DELIVERED);
+  EXPECT_EQ(confirmed->changed[0].envelope_bytes, one);
   // Durable, and only Europol's.
   auto m0 = store->Get("uk/nca", "m-0");
   ASSERT_TRUE(m0.ok());
@@ -605,11 +615,17 @@ TEST(SqliteStore, ConfirmPulledSettlesThroughOneDeliveryAndCountsTheBacklog) {
   EXPECT_EQ((*m0)->recipients[1].state, v1::ACCEPTED);
   auto after = store->BacklogCounts();
   ASSERT_TRUE(after.ok());
-  EXPECT_EQ((*after)["eu/europol"].messages, 2u);
+  EXPECT_EQ((*after)["eu/europol"].messages, 2u);  // m-3, m-4.
   EXPECT_EQ((*after)["uk/bsc"].messages, 5u);
 
   // Again: nothing new. Someone else's delivery, or none: NOT_FOUND.
-  EXPECT_TRUE(store->ConfirmPulled("eu/europol", DeliveryIdFor("uk/nca", "m-1", "eu/europol"))->empty());
+  EXPECT_TRUE(store->ConfirmPulled("eu/europol", DeliveryIdFor("uk/nca", "m-1", "eu/europol"))->changed.empty());
+  // An id beyond what was read for sending (e.g. a stale id of a re-sequenced
+  // delivery) confirms no further than what was read: m-3, not m-4.
+  auto capped = store->ConfirmPulled("eu/europol", DeliveryIdFor("uk/nca", "m-4", "eu/europol"));
+  ASSERT_TRUE(capped.ok());
+  ASSERT_EQ(capped->changed.size(), 1u);
+  EXPECT_EQ(capped->changed[0].row.message_id, "m-3");
   EXPECT_EQ(store->ConfirmPulled("eu/europol", DeliveryIdFor("uk/nca", "m-3", "uk/bsc")).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(store->ConfirmPulled("eu/europol", "nope").status().code(), absl::StatusCode::kNotFound);

@@ -199,9 +199,21 @@ void Dispatcher::ScheduleLocked(Destination* d, Job job) {
   cv_.notify_all();
 }
 
+void Dispatcher::UnparkLocked(Destination* d) {
+  // A job that was started but did not push (settled meanwhile, breaker
+  // open, store unreadable) frees no slot itself: without this, jobs parked
+  // behind it would wait for some other push of the destination to end.
+  if (d->parked.empty() || d->pushing >= config_->delivery.workers) return;
+  Job next = std::move(d->parked.front());
+  d->parked.pop_front();
+  next.due = Clock::now();
+  ScheduleLocked(d, std::move(next));
+}
+
 void Dispatcher::FinishJob(Destination* d, const Job& job) {
   std::lock_guard<std::mutex> lock(mu_);
   --d->held;
+  UnparkLocked(d);
   auto lane = d->lanes.find(job.lane);
   if (lane != d->lanes.end()) {
     if (lane->second.empty()) {
@@ -223,6 +235,7 @@ void Dispatcher::RetryLater(Destination* d, Job job, Clock::time_point when) {
   std::lock_guard<std::mutex> lock(mu_);
   job.due = when;
   ScheduleLocked(d, std::move(job));
+  UnparkLocked(d);
   --in_flight_;
   cv_.notify_all();
 }
@@ -287,12 +300,7 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
   {
     std::lock_guard<std::mutex> lock(mu_);
     --d->pushing;
-    if (!d->parked.empty()) {
-      Job next = std::move(d->parked.front());
-      d->parked.pop_front();
-      next.due = Clock::now();
-      ScheduleLocked(d, std::move(next));
-    }
+    UnparkLocked(d);
   }
   breakers_.Record(party, status.ok());
   if (!status.ok()) metrics_.CountFailure(party);
@@ -367,11 +375,16 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
 }
 
 absl::StatusOr<size_t> Dispatcher::ConfirmPulled(const std::string& party, const std::string& through_delivery_id) {
-  auto changed = store_->ConfirmPulled(party, through_delivery_id);
-  if (!changed.ok()) return changed.status();
-  RecordChanged(*changed, "pull", "delivered");
-  pull_streams_->Confirmed(party, through_delivery_id);
-  return changed->size();
+  auto confirmed = store_->ConfirmPulled(party, through_delivery_id);
+  if (!confirmed.ok()) return confirmed.status();
+  RecordChanged(confirmed->changed, "pull", "delivered");
+  pull_streams_->Confirmed(party, confirmed->through_seq);
+  return confirmed->changed.size();
+}
+
+void Dispatcher::RetryPairing(std::shared_ptr<const MessageRecord> message, uint64_t audit_index) {
+  std::lock_guard<std::mutex> lock(mu_);
+  unpaired_.emplace_back(std::move(message), audit_index);
 }
 
 void Dispatcher::RecordChanged(const std::vector<ChangedDelivery>& changed, const std::string& mode,
@@ -393,8 +406,24 @@ void Dispatcher::SweeperLoop() {
   const auto interval = std::chrono::milliseconds(
       std::clamp<int64_t>(config_->delivery.max_age_ms / 10, 50, 10000));
   std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+  while (!stop_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+    std::vector<std::pair<std::shared_ptr<const MessageRecord>, uint64_t>> unpaired;
+    unpaired.swap(unpaired_);
+    in_flight_ += static_cast<int>(unpaired.size());  // The destructor waits for their callbacks.
     lock.unlock();
+    for (auto& [message, index] : unpaired) {
+      const v1::Envelope& e = message->envelope;
+      store_->MarkAuditedAsync(e.sender(), e.message_id(), index, [this, message, index](absl::Status s) {
+        if (s.ok()) {
+          Dispatch(*message);
+        } else {
+          RetryPairing(message, index);
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        --in_flight_;
+        cv_.notify_all();
+      });
+    }
     for (;;) {
       auto expired = store_->ExpireDue(NowMicros(), kExpireBatch);
       if (!expired.ok()) break;  // Tried again next round.
@@ -449,6 +478,7 @@ void Dispatcher::Shutdown(std::chrono::milliseconds grace) {
   std::unique_lock<std::mutex> lock(mu_);
   stopping_ = true;
   cv_.notify_all();
+  stop_cv_.notify_all();
   cv_.wait_for(lock, grace, [this] { return in_flight_ == 0; });
   lock.unlock();
   if (scheduler_.joinable()) scheduler_.join();

@@ -86,6 +86,11 @@ class Dispatcher {
   // Returns how many were newly confirmed; NOT_FOUND for an unknown id.
   absl::StatusOr<size_t> ConfirmPulled(const std::string& party, const std::string& through_delivery_id);
 
+  // A message's audit pairing could not be written: the sweeper writes it
+  // again until it is durable, then dispatches the message (until then no
+  // destination passes it).
+  void RetryPairing(std::shared_ptr<const MessageRecord> message, uint64_t audit_index);
+
   // Records a delivery that left ACCEPTED elsewhere (e.g. acknowledged by its
   // recipient before a confirm): releases its backlog room.
   void Released(const std::string& recipient, uint64_t envelope_bytes) { backlog_.Release(recipient, envelope_bytes); }
@@ -135,6 +140,8 @@ class Dispatcher {
                      const std::string& outcome, uint32_t attempts, const std::string& reason);
   // Audits and releases deliveries another call moved out of ACCEPTED.
   void RecordChanged(const std::vector<ChangedDelivery>& changed, const std::string& mode, const std::string& outcome);
+  // Schedules one parked job if a push slot is free (requires mu_).
+  void UnparkLocked(Destination* d);
   std::chrono::milliseconds Backoff(uint32_t attempt);
 
   std::shared_ptr<const Config> config_;
@@ -146,11 +153,13 @@ class Dispatcher {
   std::unique_ptr<PullStreams> pull_streams_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;       // Work for the scheduler; in-flight attempts ending.
+  std::condition_variable stop_cv_;  // The sweeper's: only Shutdown wakes it early.
   // One per push-mode party; fixed at construction.
   std::map<std::string, std::unique_ptr<Destination>> destinations_;
   std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<Scheduled>> scheduled_;
   std::deque<Destination*> refills_;  // Destinations that want their next page read.
+  std::vector<std::pair<std::shared_ptr<const MessageRecord>, uint64_t>> unpaired_;  // For RetryPairing.
   uint64_t next_order_ = 0;
   int in_flight_ = 0;  // Attempts being started or awaiting their outcome.
   bool started_ = false;

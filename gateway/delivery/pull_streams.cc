@@ -1,6 +1,7 @@
 #include "gateway/delivery/pull_streams.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <utility>
@@ -23,6 +24,9 @@ struct PullStreams::PartyState {
   const std::string id;
   std::mutex mu;                    // Guards `stream` and every field of the stream it points to.
   ReceiveStream* stream = nullptr;  // The open stream, if any.
+  // Set by Wake without the mutex (Wake runs on the store's writer thread,
+  // which must not wait for a pump reading the store); the pump reads it.
+  std::atomic<bool> woken{false};
 };
 
 // One Receive stream; all of its state is guarded by its party's mutex.
@@ -57,26 +61,36 @@ class ReceiveStream final : public grpc::ServerWriteReactor<v1::Delivery> {
   void OnWriteDone(bool ok) override {
     std::shared_ptr<const MessageRecord> sent;
     uint32_t attempt = 0;
+    PullStreams::OnSent* const on_sent = on_sent_;
+    PullStreams::PartyState* const party = party_;
+    const std::function<void()> on_progress = on_progress_;
     {
       std::lock_guard<std::mutex> lock(party_->mu);
       writing_ = false;
       if (finish_after_write_.has_value()) {
+        // Ended (replaced or cancelled) during the write. If the write
+        // arrived it is a disclosure: recorded like any other.
         Finish(*std::move(finish_after_write_));
         finish_after_write_.reset();
-        return;
-      }
-      if (!ok) {
+        if (ok) {
+          sent = std::move(current_message_);
+          attempt = current_.attempt();
+        }
+      } else if (!ok) {
         // The stream broke: what it sent and the party did not confirm is
         // sent again on its next stream.
         FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "Receive stream write failed"));
         return;
+      } else {
+        if (current_seq_ > confirmed_seq_) unconfirmed_.emplace_back(current_seq_, current_.delivery_id());
+        sent = std::move(current_message_);
+        attempt = current_.attempt();
       }
-      unconfirmed_.emplace_back(current_seq_, current_.delivery_id());
-      sent = std::move(current_message_);
-      attempt = current_.attempt();
     }
-    (*on_sent_)(party_->id, *sent, attempt);
-    on_progress_();
+    // Only locals and the party from here: once Finish is called, OnDone
+    // may delete this stream as soon as this reaction returns.
+    if (sent != nullptr) (*on_sent)(party->id, *sent, attempt);
+    on_progress();
   }
 
   void OnCancel() override {
@@ -106,11 +120,11 @@ class ReceiveStream final : public grpc::ServerWriteReactor<v1::Delivery> {
     StartWrite(&current_);
   }
 
-  // The party holds `delivery_id` and everything sent before it.
-  void ConfirmedLocked(const std::string& delivery_id) {
-    auto it = std::find_if(unconfirmed_.begin(), unconfirmed_.end(),
-                           [&](const auto& u) { return u.second == delivery_id; });
-    if (it != unconfirmed_.end()) unconfirmed_.erase(unconfirmed_.begin(), it + 1);
+  // The party holds everything sent up to `through_seq` (also a write
+  // whose completion has not been reported yet).
+  void ConfirmedLocked(int64_t through_seq) {
+    confirmed_seq_ = std::max(confirmed_seq_, through_seq);
+    while (!unconfirmed_.empty() && unconfirmed_.front().first <= through_seq) unconfirmed_.pop_front();
   }
   size_t unconfirmed() const { return unconfirmed_.size(); }
 
@@ -123,6 +137,7 @@ class ReceiveStream final : public grpc::ServerWriteReactor<v1::Delivery> {
   bool writing_ = false;
   std::optional<grpc::Status> finish_after_write_;
   int64_t current_seq_ = 0;
+  int64_t confirmed_seq_ = 0;  // Highest seq the party confirmed while this stream was open.
   v1::Delivery current_;
   std::shared_ptr<const MessageRecord> current_message_;
   std::deque<std::pair<int64_t, std::string>> unconfirmed_;  // (seq, delivery id), in the order sent.
@@ -158,19 +173,16 @@ grpc::ServerWriteReactor<v1::Delivery>* PullStreams::OpenStream(const std::strin
 void PullStreams::Wake(const std::string& party) {
   auto it = parties_.find(party);
   if (it == parties_.end()) return;
-  {
-    std::lock_guard<std::mutex> lock(it->second->mu);
-    if (it->second->stream != nullptr) it->second->stream->more = true;
-  }
+  it->second->woken.store(true);
   Enqueue(it->second.get());
 }
 
-void PullStreams::Confirmed(const std::string& party, const std::string& through_delivery_id) {
+void PullStreams::Confirmed(const std::string& party, int64_t through_seq) {
   auto it = parties_.find(party);
   if (it == parties_.end()) return;
   {
     std::lock_guard<std::mutex> lock(it->second->mu);
-    if (it->second->stream != nullptr) it->second->stream->ConfirmedLocked(through_delivery_id);
+    if (it->second->stream != nullptr) it->second->stream->ConfirmedLocked(through_seq);
   }
   Enqueue(it->second.get());
 }
@@ -217,7 +229,9 @@ void PullStreams::PumpLoop() {
 void PullStreams::Pump(PartyState* p) {
   std::lock_guard<std::mutex> lock(p->mu);
   ReceiveStream* s = p->stream;
-  if (s == nullptr || !s->Ready()) return;
+  if (s == nullptr) return;
+  if (p->woken.exchange(false)) s->more = true;
+  if (!s->Ready()) return;
   for (;;) {
     if (s->page.empty()) {
       if (!s->more) return;
@@ -233,6 +247,8 @@ void PullStreams::Pump(PartyState* p) {
         s->page.push_back(std::move(row));
       }
       if (s->page.empty()) return;
+      store_->RecordPulled(p->id, s->read_seq);  // What a confirm may reach (MessageStore::ConfirmPulled).
+
     }
     // No disclosure that could not be recorded: wait for the audit log.
     if (!can_send_()) return;

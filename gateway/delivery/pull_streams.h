@@ -59,9 +59,8 @@ class PullStreams {
 
   // `party` may have new deliveries in the store.
   void Wake(const std::string& party);
-  // `party` confirmed `through_delivery_id` and what was sent before it: its
-  // stream may send more.
-  void Confirmed(const std::string& party, const std::string& through_delivery_id);
+  // `party` confirmed everything up to `through_seq`: its stream may send more.
+  void Confirmed(const std::string& party, int64_t through_seq);
 
   // For tests: deliveries sent on the party's open stream and not yet confirmed.
   size_t unconfirmed(const std::string& party);

@@ -174,10 +174,14 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
           // memory until its write is durable; a crash before that is
           // repaired by the start-up pairing). Delivery starts once the pairing
           // is durable: destinations do not pass a message not yet paired.
-          store_->MarkAuditedAsync(e.sender(), e.message_id(), *index, [this, message](absl::Status s) {
-            if (!s.ok()) {  // Audited and stored: the start-up pairing will find the record.
-              std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s': %s\n",
+          store_->MarkAuditedAsync(e.sender(), e.message_id(), *index,
+                                   [this, message, message_index = *index](absl::Status s) {
+            if (!s.ok()) {
+              // Audited and stored: written again by the dispatcher's sweeper
+              // (and paired from the audit log at a restart).
+              std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s' (will retry): %s\n",
                            message->envelope.message_id().c_str(), s.ToString().c_str());
+              dispatcher_->RetryPairing(message, message_index);
               return;
             }
             dispatcher_->Dispatch(*message);  // The store is flushed before the dispatcher goes (Gateway::Shutdown).

@@ -75,6 +75,12 @@ struct ChangedDelivery {
   uint64_t envelope_bytes = 0;
 };
 
+// What ConfirmPulled did: the seq it confirmed through and what it changed.
+struct ConfirmResult {
+  int64_t through_seq = 0;
+  std::vector<ChangedDelivery> changed;
+};
+
 // What a destination's backlog holds: ACCEPTED deliveries and their bytes.
 struct BacklogCount {
   uint64_t messages = 0;
@@ -132,10 +138,14 @@ class MessageStore {
   virtual absl::StatusOr<std::map<std::string, BacklogCount>> BacklogCounts() const = 0;
   // Pull mode: delivery `through_delivery_id` to `recipient` and every
   // earlier (lower seq) audited ACCEPTED delivery to it become DELIVERED,
-  // durably. Returns those changed (none if already confirmed); NOT_FOUND if
-  // `recipient` has no such delivery.
-  virtual absl::StatusOr<std::vector<ChangedDelivery>> ConfirmPulled(const std::string& recipient,
-                                                                     const std::string& through_delivery_id) = 0;
+  // durably, but never beyond what was read for sending (RecordPulled): a
+  // stale id whose delivery was re-sequenced (a retried dead letter) cannot
+  // confirm what was never sent. NOT_FOUND if `recipient` has no such delivery.
+  virtual absl::StatusOr<ConfirmResult> ConfirmPulled(const std::string& recipient,
+                                                      const std::string& through_delivery_id) = 0;
+  // Pull mode: deliveries to `recipient` up to `seq` were read for sending
+  // (kept as a high-water mark; written without waiting).
+  virtual void RecordPulled(const std::string& recipient, int64_t seq) = 0;
   // Up to `limit` ACCEPTED deliveries whose expiry time has passed become
   // EXPIRED (dead letters), durably. Returns those changed.
   virtual absl::StatusOr<std::vector<ChangedDelivery>> ExpireDue(int64_t now_micros, size_t limit) = 0;

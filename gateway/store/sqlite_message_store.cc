@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -366,6 +367,12 @@ class SqliteMessageStore::Writer {
         {&delete_message_, "DELETE FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&delete_deliveries_, "DELETE FROM deliveries WHERE sender = ?1 AND message_id = ?2"},
         {&seq_of_, "SELECT seq FROM deliveries WHERE delivery_id = ?1 AND recipient = ?2"},
+        // pull_cursors.acked_seq holds the highest seq read for sending (the
+        // column's name predates that use).
+        {&pulled_seq_, "SELECT acked_seq FROM pull_cursors WHERE recipient = ?1"},
+        {&record_pulled_,
+         "INSERT INTO pull_cursors(recipient, acked_seq) VALUES(?1, ?2) "
+         "ON CONFLICT(recipient) DO UPDATE SET acked_seq = MAX(acked_seq, excluded.acked_seq)"},
         {&select_confirmable_,
          "SELECT " kDeliveryColumns ", length(m.envelope) FROM deliveries d JOIN messages m "
          "ON m.sender = d.sender AND m.message_id = d.message_id "
@@ -373,7 +380,8 @@ class SqliteMessageStore::Writer {
         {&select_expired_,
          "SELECT " kDeliveryColumns ", length(m.envelope) FROM deliveries d JOIN messages m "
          "ON m.sender = d.sender AND m.message_id = d.message_id "
-         "WHERE d.state = 1 AND d.expires_micros > 0 AND d.expires_micros <= ?1 ORDER BY d.seq LIMIT ?2"},
+         "WHERE d.state = 1 AND d.expires_micros > 0 AND d.expires_micros <= ?1 AND m.audit_index IS NOT NULL "
+         "ORDER BY d.seq LIMIT ?2"},
         {&set_state_,
          "UPDATE deliveries SET state = ?2, updated_micros = ?3, reason = ?4, next_attempt_micros = 0, "
          "attempts = MAX(attempts, ?5) WHERE delivery_id = ?1"},
@@ -525,8 +533,14 @@ class SqliteMessageStore::Writer {
 
   // Pull mode: `through_id` and every earlier ACCEPTED delivery to
   // `recipient` become DELIVERED.
-  absl::StatusOr<std::vector<ChangedDelivery>> ConfirmPulled(const std::string& recipient,
-                                                             const std::string& through_id, int64_t now) {
+  absl::Status RecordPulled(const std::string& recipient, int64_t seq) {
+    Query q(conn_, record_pulled_);
+    q.Text(1, recipient).Int(2, seq);
+    return q.Run("recording what was read for sending");
+  }
+
+  absl::StatusOr<ConfirmResult> ConfirmPulled(const std::string& recipient, const std::string& through_id,
+                                              int64_t now) {
     int64_t through_seq = 0;
     {
       Query q(conn_, seq_of_);
@@ -539,7 +553,16 @@ class SqliteMessageStore::Writer {
       }
       through_seq = q.ColumnInt(0);
     }
-    std::vector<ChangedDelivery> out;
+    {
+      Query q(conn_, pulled_seq_);
+      q.Text(1, recipient);
+      auto row = q.Step("reading what was read for sending");
+      if (!row.ok()) return row.status();
+      through_seq = std::min(through_seq, *row ? q.ColumnInt(0) : 0);
+    }
+    ConfirmResult result;
+    result.through_seq = through_seq;
+    std::vector<ChangedDelivery>& out = result.changed;
     {
       Query q(conn_, select_confirmable_);
       q.Text(1, recipient).Int(2, through_seq);
@@ -551,7 +574,7 @@ class SqliteMessageStore::Writer {
       c.row.attempts = std::max<uint32_t>(c.row.attempts, 1);
       PORTCULLIS_RETURN_IF_ERROR(SetState(c.row, now));
     }
-    return out;
+    return result;
   }
 
   // Up to `limit` ACCEPTED deliveries whose expiry has passed become EXPIRED.
@@ -609,7 +632,7 @@ class SqliteMessageStore::Writer {
   StmtPtr next_seq_stmt_, insert_message_, insert_delivery_, select_delivery_, update_delivery_;
   StmtPtr delete_message_, delete_deliveries_;
   StmtPtr audit_index_of_, set_audit_index_;
-  StmtPtr seq_of_, select_confirmable_, select_expired_, set_state_;
+  StmtPtr seq_of_, select_confirmable_, select_expired_, set_state_, pulled_seq_, record_pulled_;
   std::optional<int64_t> next_seq_;  // Next free seq within the current transaction.
 };
 
@@ -936,8 +959,9 @@ void SqliteMessageStore::MarkAuditedAsync(const std::string& sender, const std::
   }
   WriteAsync([sender, message_id, audit_index](Writer& w) { return w.MarkAudited(sender, message_id, audit_index); },
              /*is_commit=*/false, [&shard, key, done = std::move(done)](absl::Status s) {
-               {
-                 // Durable (or failed: then the start-up pairing finds the record).
+               if (s.ok()) {
+                 // Durable. (If it failed the index stays known here while the
+                 // caller writes it again; a restart pairs it from the audit log.)
                  std::lock_guard<std::mutex> lock(shard.mu);
                  shard.audited.erase(key);
                }
@@ -1105,9 +1129,14 @@ absl::StatusOr<std::map<std::string, BacklogCount>> SqliteMessageStore::BacklogC
   }
 }
 
-absl::StatusOr<std::vector<ChangedDelivery>> SqliteMessageStore::ConfirmPulled(const std::string& recipient,
-                                                                              const std::string& through_delivery_id) {
-  std::vector<ChangedDelivery> out;
+void SqliteMessageStore::RecordPulled(const std::string& recipient, int64_t seq) {
+  WriteAsync([recipient, seq](Writer& w) { return w.RecordPulled(recipient, seq); }, /*is_commit=*/false,
+             [](absl::Status) {});  // A lost mark only makes a later confirm stop short: sent again, deduplicated.
+}
+
+absl::StatusOr<ConfirmResult> SqliteMessageStore::ConfirmPulled(const std::string& recipient,
+                                                               const std::string& through_delivery_id) {
+  ConfirmResult out;
   absl::Status status = Write(
       [&](Writer& w) {
         auto confirmed = w.ConfirmPulled(recipient, through_delivery_id, NowMicros());

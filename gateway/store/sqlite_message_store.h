@@ -122,8 +122,9 @@ class SqliteMessageStore final : public MessageStore {
   absl::StatusOr<std::vector<DeliveryRow>> PendingDeliveries(const std::string& recipient, int64_t after_seq,
                                                              size_t limit) const override;
   absl::StatusOr<std::map<std::string, BacklogCount>> BacklogCounts() const override;
-  absl::StatusOr<std::vector<ChangedDelivery>> ConfirmPulled(const std::string& recipient,
-                                                             const std::string& through_delivery_id) override;
+  absl::StatusOr<ConfirmResult> ConfirmPulled(const std::string& recipient,
+                                              const std::string& through_delivery_id) override;
+  void RecordPulled(const std::string& recipient, int64_t seq) override;
   absl::StatusOr<std::vector<ChangedDelivery>> ExpireDue(int64_t now_micros, size_t limit) override;
 
   // Dead letters (MessageStore). Reads use a read connection; Retry and
