@@ -329,6 +329,46 @@ TEST(Outbox, AMessageWhoseAuditRecordFailedIsWithdrawnAndNeverDelivered) {
   }
 }
 
+TEST(Outbox, AJobSettledWhileParkedHandsItsTurnToTheNextParkedJob) {
+  // workers 1: A is pushing (slowly), B and C wait for the slot. Europol
+  // acknowledges B before it is pushed (it had it some other way); when A
+  // ends, B's turn finds it settled and must pass the slot on to C.
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-parked");
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.workers = 1;
+  GatewayHarness h("outbox-parked", ho);
+  eo.listen_address = ho.europol_push_address;
+  eo.gateway_address = h.address();
+  eo.fault = [](const v1::Delivery& d) {
+    adapters::DeliverFault f;
+    if (d.envelope().message_id() == "PK-A") f.delay = std::chrono::milliseconds(1500);
+    return f;
+  };
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  auto bf = h.Client("parties/uk-border-force");
+  for (const char* id : {"PK-A", "PK-B", "PK-C"}) {
+    v1::Envelope e = SampleReferral(id);
+    e.set_case_reference(std::string("CASE-") + id);  // Three lanes: only the worker slot orders them.
+    v1::Receipt r;
+    ASSERT_TRUE(Submit(*bf, e, &r).ok()) << id;
+  }
+  for (int i = 0; i < 100 && h.gateway()->dispatcher()->pushes_in_flight("eu/europol") == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  grpc::ClientContext ctx;
+  v1::AcknowledgeRequest ack;
+  ack.set_sender("uk/border-force");
+  ack.set_message_id("PK-B");
+  ack.set_decision(v1::ACCEPT);
+  ack.set_officer("EUROPOL-LO-17");
+  v1::AcknowledgeResponse ar;
+  ASSERT_TRUE(h.Client("parties/eu-europol")->Acknowledge(&ctx, ack, &ar).ok());
+  EXPECT_TRUE(WaitForState(h, "PK-C", v1::ACKNOWLEDGED)) << "C was stranded behind the settled B";
+  EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("eu/europol"), 0u);
+}
+
 TEST(Outbox, AnUndeliverableMessageExpiresIntoTheDeadLettersAndFreesItsBacklog) {
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(EuropolEndpoint("outbox-expiry")));

@@ -254,9 +254,11 @@ void Dispatcher::StartAttempt(Destination* d, const Job& job) {
     return;
   }
   const RecipientRecord* recipient = message.ok() ? RecipientOf(**message, party) : nullptr;
-  if (recipient == nullptr || recipient->state != v1::ACCEPTED) {
+  if (recipient == nullptr || recipient->state != v1::ACCEPTED || recipient->seq != job.seq) {
     // Withdrawn, or settled meanwhile (expired, acknowledged): whoever
-    // settled it released its backlog room. The lane moves on.
+    // settled it released its backlog room. Or an operator retried it after
+    // it expired, which gave it a new seq: the destination pages that
+    // incarnation in its turn. The lane moves on.
     FinishJob(d, job);
     std::lock_guard<std::mutex> lock(mu_);
     --in_flight_;
@@ -319,7 +321,13 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
   // lane's next message starts once the outcome is durable.
   store_->UpdateRecipientAsync(
       job.sender, job.message_id, party,
-      [change, ok, last, reason, backoff, attempt = job.attempt](RecipientRecord& r) {
+      [change, ok, last, reason, backoff, attempt = job.attempt, seq = job.seq](RecipientRecord& r) {
+        if (r.seq != seq) {
+          // Retried by an operator during the push (a new incarnation with a
+          // new seq and attempt budget): that one is delivered in its turn
+          // (the endpoint discards it as a duplicate if this push arrived).
+          return absl::OkStatus();
+        }
         const bool was_accepted = r.state == v1::ACCEPTED;
         r.attempts = std::max(r.attempts, attempt);
         r.next_attempt_micros = 0;

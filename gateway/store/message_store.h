@@ -25,6 +25,7 @@ struct RecipientRecord {
   std::string reason;
   std::string officer;
   int64_t next_attempt_micros = 0;  // When the next push attempt is due; 0 = none scheduled.
+  int64_t seq = 0;  // The delivery's place in its destination's order (read only: changes on a dead-letter retry).
 };
 
 struct MessageRecord {

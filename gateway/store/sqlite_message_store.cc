@@ -357,7 +357,7 @@ class SqliteMessageStore::Writer {
          "next_attempt_micros, last_error, expires_micros, updated_micros, officer, reason) "
          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', ?9, ?8, '', '')"},
         {&select_delivery_,
-         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros FROM deliveries "
+         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros, seq FROM deliveries "
          "WHERE delivery_id = ?1"},
         {&update_delivery_,
          "UPDATE deliveries SET state = ?2, attempts = ?3, updated_micros = ?4, reason = ?5, officer = ?6, "
@@ -487,6 +487,7 @@ class SqliteMessageStore::Writer {
       record.reason = q.ColumnText(3);
       record.officer = q.ColumnText(4);
       record.next_attempt_micros = q.ColumnInt(5);
+      record.seq = q.ColumnInt(6);
     }
     PORTCULLIS_RETURN_IF_ERROR(update(record));
     record.party = party;  // The row's key, whatever `update` did to it.
@@ -652,7 +653,7 @@ struct ReaderConnection {
         {&lookup, "SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&get_message, "SELECT envelope, receipt, audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&get_delivery,
-         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros FROM deliveries "
+         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros, seq FROM deliveries "
          "WHERE delivery_id = ?1"},
         {&unaudited,
          "SELECT sender, message_id, audit_size_at_commit, accepted_micros FROM messages "
@@ -1026,6 +1027,7 @@ absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::Get(con
     rr.reason = q.ColumnText(3);
     rr.officer = q.ColumnText(4);
     rr.next_attempt_micros = q.ColumnInt(5);
+    rr.seq = q.ColumnInt(6);
     record->recipients.push_back(std::move(rr));
   }
   return std::shared_ptr<const MessageRecord>(std::move(record));
