@@ -185,7 +185,10 @@ TEST(DeliveryFaults, AFlakyPartnerFailingAThirdOfCallsGetsEveryMessageOnceInCase
   // A stored-then-unanswered call (too slow, answer lost) is sent again and
   // discarded by the endpoint as a duplicate, unless the endpoint's
   // acknowledgement reached the gateway first (then nothing is sent again).
-  EXPECT_LE((*endpoint)->duplicate_count(), too_slow + answer_lost);
+  // (No bound on the count: under a slow sanitizer build an unfaulted call
+  // can miss its deadline too. What matters is above: each stored once.)
+  EXPECT_EQ((*endpoint)->stored_count() + (*endpoint)->duplicate_count() + refused.load(), calls.load())
+      << "every call either stored a delivery, was discarded as a duplicate, or was refused";
   std::lock_guard<std::mutex> lock(mu);
   for (const auto& [id, n] : times_stored) EXPECT_EQ(n, 1) << id << " stored " << n << " times";
   // Each case in submission order.
