@@ -422,6 +422,7 @@ TEST(Outbox, ABacklogLargerThanTheWindowWaitsOnDiskNotInMemoryAndDrainsInOrder) 
   ho.breaker_failures = 2;  // Europol is down: the breaker keeps the gateway from hammering it.
   ho.breaker_cooldown_ms = 500;
   ho.max_attempts = 0;  // However long the submissions take (sanitizer builds), nothing gives up.
+  ho.workers = 16;
   GatewayHarness h("outbox-window", ho);
   const int kMessages = static_cast<int>(Dispatcher::kWindow) + 300;
   const int kCases = 3;
@@ -457,7 +458,7 @@ TEST(Outbox, ABacklogLargerThanTheWindowWaitsOnDiskNotInMemoryAndDrainsInOrder) 
   };
   auto endpoint = adapters::PartnerEndpoint::Start(eo);
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();
-  for (int i = 0; i < 1200 && (*endpoint)->stored_count() < kMessages; ++i) {  // Up to 60 s.
+  for (int i = 0; i < 4000 && (*endpoint)->stored_count() < kMessages; ++i) {  // Up to 200 s (sanitizer builds).
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ((*endpoint)->stored_count(), kMessages);
