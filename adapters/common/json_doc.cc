@@ -1,0 +1,484 @@
+#include "adapters/common/json_doc.h"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include <yaml-cpp/yaml.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+
+namespace portcullis::adapters {
+namespace {
+
+constexpr char kDocumentPath[] = "(document)";
+
+std::string ChildPath(const std::string& parent, std::string_view key) {
+  if (parent.empty()) return std::string(key);
+  return absl::StrCat(parent, ".", std::string(key));
+}
+
+std::string DisplayPath(const std::string& path) { return path.empty() ? kDocumentPath : path; }
+
+// A JSON number as JSON writes it (no YAML extras such as ".inf", "0x1F", "1_000").
+bool IsJsonNumber(std::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i >= s.size() || !absl::ascii_isdigit(s[i])) return false;
+  if (s[i] == '0' && i + 1 < s.size() && absl::ascii_isdigit(s[i + 1])) return false;
+  while (i < s.size() && absl::ascii_isdigit(s[i])) ++i;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (i >= s.size() || !absl::ascii_isdigit(s[i])) return false;
+    while (i < s.size() && absl::ascii_isdigit(s[i])) ++i;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (i >= s.size() || !absl::ascii_isdigit(s[i])) return false;
+    while (i < s.size() && absl::ascii_isdigit(s[i])) ++i;
+  }
+  return i == s.size();
+}
+
+// What a node holds, in JSON's terms (for "must be X, not Y").
+std::string JsonTypeOf(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "an object";
+    case YAML::NodeType::Sequence:
+      return "an array";
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar: {
+      if (node.Tag() == "!") return "a string";
+      const std::string& s = node.Scalar();
+      if (s == "true" || s == "false") return "a boolean";
+      if (s == "null") return "null";
+      if (IsJsonNumber(s)) return "a number";
+      return "an unquoted word (not JSON)";
+    }
+    default:
+      return "nothing";
+  }
+}
+
+bool IsString(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "!"; }
+
+}  // namespace
+
+JsonValue::JsonValue() = default;
+
+bool JsonValue::present() const { return node_ != nullptr; }
+
+absl::StatusOr<JsonDoc> JsonDoc::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxJsonDocBytes) {
+      return absl::FailedPreconditionError(absl::StrCat(path, ": larger than ", kMaxJsonDocBytes, " bytes"));
+    }
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return Parse(text, path);
+}
+
+absl::StatusOr<JsonDoc> JsonDoc::Parse(const std::string& text, const std::string& source_name) {
+  JsonDoc doc;
+  doc.source_name_ = source_name;
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (!root.IsMap() && !root.IsSequence()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source_name, ":1:1: ", kDocumentPath, ": must be a JSON object or array"));
+    }
+    YAML::Mark mark = root.Mark();
+    doc.root_.line_ = mark.line + 1;
+    doc.root_.col_ = mark.column + 1;
+    doc.root_.node_ = std::make_shared<const YAML::Node>(root);
+  } catch (const YAML::Exception& e) {
+    int line = e.mark.is_null() ? 1 : e.mark.line + 1;
+    int col = e.mark.is_null() ? 1 : e.mark.column + 1;
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ":", line, ":", col, ": ", kDocumentPath, ": not valid JSON: ", e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ": ", kDocumentPath, ": ", e.what()));
+  }
+  return doc;
+}
+
+JsonReader::JsonReader(const JsonDoc& doc) : doc_(doc) {}
+
+void JsonReader::Add(const JsonValue& at, std::string rule) {
+  problems_.push_back(Problem{at.line(), at.col(), DisplayPath(at.path()), std::move(rule)});
+}
+
+JsonValue JsonReader::Field(const JsonValue& object, std::string_view key) const {
+  JsonValue out;
+  out.line_ = object.line_;
+  out.col_ = object.col_;
+  out.path_ = ChildPath(object.path_, key);
+  if (object.node_ == nullptr || !object.node_->IsMap()) return out;
+  try {
+    for (auto it = object.node_->begin(); it != object.node_->end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == key) {
+        YAML::Mark mark = it->second.Mark();
+        if (!mark.is_null()) {
+          out.line_ = mark.line + 1;
+          out.col_ = mark.column + 1;
+        } else {
+          mark = it->first.Mark();
+          out.line_ = mark.line + 1;
+          out.col_ = mark.column + 1;
+        }
+        out.node_ = std::make_shared<const YAML::Node>(it->second);
+        return out;
+      }
+    }
+  } catch (const YAML::Exception&) {
+    // An unreadable member is treated as absent.
+  }
+  return out;
+}
+
+bool JsonReader::Object(const JsonValue& value, std::initializer_list<std::string_view> allowed) {
+  if (!value.present()) return false;
+  if (!value.node_->IsMap()) {
+    Add(value, absl::StrCat("must be an object, not ", JsonTypeOf(*value.node_)));
+    return false;
+  }
+  try {
+    for (auto it = value.node_->begin(); it != value.node_->end(); ++it) {
+      std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string();
+      bool known = false;
+      for (std::string_view a : allowed) known = known || a == key;
+      if (!known) {
+        JsonValue at;
+        YAML::Mark mark = it->first.Mark();
+        at.line_ = mark.is_null() ? value.line_ : mark.line + 1;
+        at.col_ = mark.is_null() ? value.col_ : mark.column + 1;
+        at.path_ = ChildPath(value.path_, key);
+        Add(at, "unknown field");
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    Add(value, absl::StrCat("unreadable object: ", e.msg));
+  }
+  return true;
+}
+
+std::optional<std::string> JsonReader::StringValue(const JsonValue& value) {
+  if (!value.present()) return std::nullopt;
+  if (!IsString(*value.node_)) {
+    Add(value, absl::StrCat("must be a string, not ", JsonTypeOf(*value.node_)));
+    return std::nullopt;
+  }
+  std::string s = value.node_->Scalar();
+  if (s.empty()) {
+    Add(value, "must not be empty");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<std::string> JsonReader::RequiredString(const JsonValue& object, std::string_view key) {
+  JsonValue v = Field(object, key);
+  if (!v.present()) {
+    if (object.present()) Add(v, "required");
+    return std::nullopt;
+  }
+  return StringValue(v);
+}
+
+std::optional<std::string> JsonReader::OptionalString(const JsonValue& object, std::string_view key) {
+  return StringValue(Field(object, key));
+}
+
+std::optional<double> JsonReader::Number(const JsonValue& object, std::string_view key, bool required, double min,
+                                         double max) {
+  JsonValue v = Field(object, key);
+  if (!v.present()) {
+    if (required && object.present()) Add(v, "required");
+    return std::nullopt;
+  }
+  const YAML::Node& n = *v.node_;
+  double d = 0;
+  if (!n.IsScalar() || n.Tag() == "!" || !IsJsonNumber(n.Scalar()) || !absl::SimpleAtod(n.Scalar(), &d) ||
+      !std::isfinite(d)) {
+    Add(v, absl::StrCat("must be a number, not ", JsonTypeOf(n)));
+    return std::nullopt;
+  }
+  if (d < min || d > max) {
+    Add(v, absl::StrCat("must be between ", min, " and ", max));
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::optional<int64_t> JsonReader::Integer(const JsonValue& object, std::string_view key, bool required,
+                                           int64_t min, int64_t max) {
+  JsonValue v = Field(object, key);
+  if (!v.present()) {
+    if (required && object.present()) Add(v, "required");
+    return std::nullopt;
+  }
+  const YAML::Node& n = *v.node_;
+  int64_t i = 0;
+  if (!n.IsScalar() || n.Tag() == "!" || !IsJsonNumber(n.Scalar()) || !absl::SimpleAtoi(n.Scalar(), &i)) {
+    Add(v, absl::StrCat("must be a whole number, not ", JsonTypeOf(n)));
+    return std::nullopt;
+  }
+  if (i < min || i > max) {
+    Add(v, absl::StrCat("must be between ", min, " and ", max));
+    return std::nullopt;
+  }
+  return i;
+}
+
+std::vector<JsonValue> JsonReader::Array(const JsonValue& object, std::string_view key, bool required) {
+  std::vector<JsonValue> out;
+  JsonValue v = Field(object, key);
+  if (!v.present()) {
+    if (required && object.present()) Add(v, "required");
+    return out;
+  }
+  if (!v.node_->IsSequence()) {
+    Add(v, absl::StrCat("must be an array, not ", JsonTypeOf(*v.node_)));
+    return out;
+  }
+  if (required && v.node_->size() == 0) {
+    Add(v, "must not be empty");
+    return out;
+  }
+  try {
+    size_t index = 0;
+    for (auto it = v.node_->begin(); it != v.node_->end(); ++it, ++index) {
+      JsonValue e;
+      YAML::Mark mark = it->Mark();
+      e.line_ = mark.is_null() ? v.line_ : mark.line + 1;
+      e.col_ = mark.is_null() ? v.col_ : mark.column + 1;
+      e.path_ = absl::StrCat(v.path_, "[", index, "]");
+      e.node_ = std::make_shared<const YAML::Node>(*it);
+      out.push_back(std::move(e));
+    }
+  } catch (const YAML::Exception& e) {
+    Add(v, absl::StrCat("unreadable array: ", e.msg));
+  }
+  return out;
+}
+
+std::vector<std::string> JsonReader::StringArray(const JsonValue& object, std::string_view key, bool required) {
+  std::vector<std::string> out;
+  for (const JsonValue& e : Array(object, key, required)) {
+    if (std::optional<std::string> s = StringValue(e)) out.push_back(*std::move(s));
+  }
+  return out;
+}
+
+std::optional<size_t> JsonReader::Enum(const JsonValue& object, std::string_view key, bool required,
+                                       std::initializer_list<std::string_view> allowed) {
+  JsonValue v = Field(object, key);
+  if (!v.present()) {
+    if (required && object.present()) Add(v, "required");
+    return std::nullopt;
+  }
+  std::optional<std::string> s = StringValue(v);
+  if (!s) return std::nullopt;
+  size_t index = 0;
+  for (std::string_view a : allowed) {
+    if (a == *s) return index;
+    ++index;
+  }
+  std::vector<std::string> quoted;
+  for (std::string_view a : allowed) quoted.push_back(absl::StrCat("\"", std::string(a), "\""));
+  Add(v, absl::StrCat("must be one of ", absl::StrJoin(quoted, ", "), ", not \"", *s, "\""));
+  return std::nullopt;
+}
+
+std::optional<absl::Time> JsonReader::Timestamp(const JsonValue& object, std::string_view key, bool required) {
+  JsonValue v = Field(object, key);
+  if (!v.present()) {
+    if (required && object.present()) Add(v, "required");
+    return std::nullopt;
+  }
+  std::optional<std::string> s = StringValue(v);
+  if (!s) return std::nullopt;
+  absl::Time t;
+  std::string error;
+  // RFC 3339 needs the 'T', seconds and an offset ("Z" or "+01:00").
+  if (s->size() < 20 || (*s)[10] != 'T' || !absl::ParseTime(absl::RFC3339_full, *s, &t, &error)) {
+    Add(v, absl::StrCat("must be an ISO 8601 date-time with an offset, e.g. \"2026-03-14T02:40:00Z\", not \"",
+                        *s, "\""));
+    return std::nullopt;
+  }
+  return t;
+}
+
+std::optional<std::string> JsonReader::Date(const JsonValue& object, std::string_view key, bool required) {
+  JsonValue v = Field(object, key);
+  if (!v.present()) {
+    if (required && object.present()) Add(v, "required");
+    return std::nullopt;
+  }
+  std::optional<std::string> s = StringValue(v);
+  if (!s) return std::nullopt;
+  absl::CivilDay day;
+  bool shape = s->size() == 10 && (*s)[4] == '-' && (*s)[7] == '-';
+  for (size_t i = 0; shape && i < s->size(); ++i) {
+    if (i != 4 && i != 7) shape = absl::ascii_isdigit((*s)[i]);
+  }
+  // ParseCivilTime normalises 2026-02-30 to March; a real date prints back the same.
+  if (!shape || !absl::ParseCivilTime(*s, &day) || absl::FormatCivilTime(day) != *s) {
+    Add(v, absl::StrCat("must be a date YYYY-MM-DD that exists, not \"", *s, "\""));
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::vector<std::string> JsonReader::FormattedProblems() const {
+  std::vector<std::string> out;
+  for (const Problem& p : problems_) {
+    out.push_back(absl::StrCat(doc_.source_name(), ":", p.line, ":", p.col, ": ", p.path, ": ", p.rule));
+  }
+  return out;
+}
+
+absl::Status JsonReader::status() const {
+  if (problems_.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrJoin(FormattedProblems(), "\n"));
+}
+
+// --- JsonOut ---
+
+JsonOut JsonOut::Object() { return JsonOut(); }
+
+JsonOut JsonOut::Array() {
+  JsonOut out;
+  out.kind_ = Kind::kArray;
+  return out;
+}
+
+JsonOut JsonOut::String(std::string value) {
+  JsonOut out;
+  out.kind_ = Kind::kString;
+  out.scalar_ = std::move(value);
+  return out;
+}
+
+JsonOut JsonOut::Number(double value) {
+  JsonOut out;
+  out.kind_ = Kind::kNumber;
+  if (!std::isfinite(value)) value = 0;
+  char buffer[64];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.scalar_ = ec == std::errc() ? std::string(buffer, end) : "0";
+  return out;
+}
+
+JsonOut JsonOut::Integer(int64_t value) {
+  JsonOut out;
+  out.kind_ = Kind::kNumber;
+  out.scalar_ = absl::StrCat(value);
+  return out;
+}
+
+JsonOut& JsonOut::Set(std::string key, JsonOut value) {
+  members_.emplace_back(std::move(key), std::move(value));
+  return *this;
+}
+
+JsonOut& JsonOut::Push(JsonOut value) {
+  members_.emplace_back(std::string(), std::move(value));
+  return *this;
+}
+
+namespace {
+
+void AppendQuoted(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out->append("\\u00");
+          out->push_back(kHex[(c >> 4) & 0xf]);
+          out->push_back(kHex[c & 0xf]);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+void JsonOut::DumpTo(std::string* out, int depth) const {
+  switch (kind_) {
+    case Kind::kString:
+      AppendQuoted(out, scalar_);
+      return;
+    case Kind::kNumber:
+      out->append(scalar_);
+      return;
+    case Kind::kObject:
+    case Kind::kArray: {
+      const bool object = kind_ == Kind::kObject;
+      if (members_.empty()) {
+        out->append(object ? "{}" : "[]");
+        return;
+      }
+      out->push_back(object ? '{' : '[');
+      bool first = true;
+      for (const auto& [key, value] : members_) {
+        if (!first) out->push_back(',');
+        first = false;
+        out->push_back('\n');
+        out->append(static_cast<size_t>(2 * (depth + 1)), ' ');
+        if (object) {
+          AppendQuoted(out, key);
+          out->append(": ");
+        }
+        value.DumpTo(out, depth + 1);
+      }
+      out->push_back('\n');
+      out->append(static_cast<size_t>(2 * depth), ' ');
+      out->push_back(object ? '}' : ']');
+      return;
+    }
+  }
+}
+
+std::string JsonOut::Dump() const {
+  std::string out;
+  DumpTo(&out, 0);
+  out.push_back('\n');
+  return out;
+}
+
+}  // namespace portcullis::adapters
