@@ -166,7 +166,7 @@ TEST(BorderForceFormat, ValidMinimalReferralConverts) { EXPECT_TRUE(Convert(kVal
 
 TEST(BorderForceFormat, WrongTypeIsLocated) {
   EXPECT_EQ(ErrorOf(Replace(kValid, R"("length_m": 7)", R"("length_m": "7")")),
-            "bad.json:9:27: vessel.length_m: must be a number, not a string");
+            "bad.json:9:44: vessel.length_m: must be a number, not a string");
   EXPECT_EQ(ErrorOf(Replace(kValid, R"("summary": "Invented test referral.")", R"("summary": 12)")),
             "bad.json:11:14: summary: must be a string, not a number");
 }
@@ -175,7 +175,7 @@ TEST(BorderForceFormat, MissingRequiredFieldIsLocated) {
   EXPECT_EQ(ErrorOf(Replace(kValid, R"(  "officer": "BF-LO-0001",
 )", "")),
             "bad.json:1:1: officer: required");
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"("type": "dinghy", )", "")), "bad.json:8:13: vessel.type: required");
+  EXPECT_EQ(ErrorOf(Replace(kValid, R"("type": "dinghy", )", "")), "bad.json:9:13: vessel.type: required");
 }
 
 TEST(BorderForceFormat, UnknownKeyIsLocated) {
@@ -191,10 +191,10 @@ TEST(BorderForceFormat, BadEnumIsLocated) {
 
 TEST(BorderForceFormat, BadDatesAreLocated) {
   EXPECT_EQ(ErrorOf(Replace(kValid, "2000-01-31", "2000-02-30")),
-            "bad.json:10:63: persons[0].dob: must be a date YYYY-MM-DD that exists, not \"2000-02-30\"");
+            "bad.json:10:68: persons[0].dob: must be a date YYYY-MM-DD that exists, not \"2000-02-30\"");
   EXPECT_THAT(ErrorOf(Replace(kValid, R"("priority": "ROUTINE",)",
                               R"("priority": "ROUTINE", "created": "14/03/2026 08:15",)")),
-              HasSubstr("bad.json:7:49: created: must be an ISO 8601 date-time with an offset"));
+              HasSubstr("bad.json:7:37: created: must be an ISO 8601 date-time with an offset"));
 }
 
 TEST(BorderForceFormat, SyntaxErrorIsLocated) {
@@ -224,15 +224,15 @@ TEST(BorderForceFormat, EveryProblemIsReported) {
   EXPECT_THAT(message, HasSubstr("bad.json:3:3: caseref: unknown field"));
   EXPECT_THAT(message, HasSubstr("bad.json:1:1: case_ref: required"));
   EXPECT_THAT(message, HasSubstr("bad.json:7:15: priority: must be one of"));
-  EXPECT_THAT(message, HasSubstr("bad.json:9:27: vessel.length_m: must be between"));
-  EXPECT_THAT(message, HasSubstr("bad.json:10:47: persons[0].nationality: must be an ISO 3166-1 alpha-3 code"));
+  EXPECT_THAT(message, HasSubstr("bad.json:9:44: vessel.length_m: must be between"));
+  EXPECT_THAT(message, HasSubstr("bad.json:10:54: persons[0].nationality: must be an ISO 3166-1 alpha-3 code"));
   EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 4) << message;
 }
 
 TEST(BorderForceFormat, ConditionsRequiredWithHandlingC) {
   EXPECT_EQ(ErrorOf(Replace(kValid, R"("recipients")",
                             R"("grading": {"source": "1", "intelligence": "A", "handling": "C"}, "recipients")")),
-            "bad.json:8:3: grading.conditions: required when handling is \"C\"");
+            "bad.json:8:14: grading.conditions: required when handling is \"C\"");
 }
 
 }  // namespace
