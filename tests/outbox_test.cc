@@ -279,7 +279,8 @@ TEST(Outbox, AHangingPartnerHoldsAtMostWorkersPushes) {
     v1::Envelope e = SampleReferral("HANG-" + std::to_string(i));
     e.set_case_reference("HANG-CASE-" + std::to_string(i));
     v1::Receipt r;
-    ASSERT_TRUE(Submit(*bf, e, &r).ok());
+    grpc::Status s = Submit(*bf, e, &r);
+    ASSERT_TRUE(s.ok()) << i << ": " << s.error_code() << " " << ReasonOf(s) << " " << s.error_message();
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // Attempts time out after 2 s.
   EXPECT_EQ(h.gateway()->dispatcher()->pushes_in_flight("eu/europol"), 2);
