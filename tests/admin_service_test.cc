@@ -87,24 +87,6 @@ const v1::DestinationStats* StatsFor(const v1::DeliveryStats& stats, const std::
   return nullptr;
 }
 
-v1::DeliveryState StateOf(GatewayHarness& h, const std::string& message_id) {
-  grpc::ClientContext ctx;
-  v1::TrackRequest tr;
-  tr.set_message_id(message_id);
-  v1::TrackResponse track;
-  grpc::Status s = h.Client("parties/uk-border-force")->Track(&ctx, tr, &track);
-  if (!s.ok() || track.recipients_size() != 1) return v1::DELIVERY_STATE_UNSPECIFIED;
-  return track.recipients(0).state();
-}
-
-bool WaitForState(GatewayHarness& h, const std::string& message_id, v1::DeliveryState want) {
-  for (int i = 0; i < 300; ++i) {
-    if (StateOf(h, message_id) == want) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 // Audit records with this action (parsed).
 std::vector<AuditRecord> Records(const GatewayHarness& h, const std::string& action) {
   std::vector<AuditRecord> out;

@@ -44,24 +44,6 @@ adapters::PartnerEndpointOptions EuropolEndpoint(const std::string& inbox) {
   return eo;
 }
 
-v1::DeliveryState StateOf(GatewayHarness& h, const std::string& message_id) {
-  grpc::ClientContext ctx;
-  v1::TrackRequest tr;
-  tr.set_message_id(message_id);
-  v1::TrackResponse track;
-  grpc::Status s = h.Client("parties/uk-border-force")->Track(&ctx, tr, &track);
-  if (!s.ok() || track.recipients_size() != 1) return v1::DELIVERY_STATE_UNSPECIFIED;
-  return track.recipients(0).state();
-}
-
-bool WaitForState(GatewayHarness& h, const std::string& message_id, v1::DeliveryState want) {
-  for (int i = 0; i < 300; ++i) {
-    if (StateOf(h, message_id) == want) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 TEST(Outbox, AcceptedMessagesAreDeliveredAfterARestartAndResubmissionDeliversNothingAgain) {
   adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-europol");
   HarnessOptions ho;

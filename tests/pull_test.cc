@@ -77,17 +77,6 @@ grpc::Status Confirm(GatewayHarness& h, const std::string& through, uint32_t* co
   return s;
 }
 
-v1::DeliveryState StateOf(GatewayHarness& h, const std::string& message_id) {
-  grpc::ClientContext ctx;
-  v1::TrackRequest tr;
-  tr.set_message_id(message_id);
-  v1::TrackResponse track;
-  if (!h.Client("parties/uk-nca")->Track(&ctx, tr, &track).ok() || track.recipients_size() != 1) {
-    return v1::DELIVERY_STATE_UNSPECIFIED;
-  }
-  return track.recipients(0).state();
-}
-
 TEST(Pull, AStreamResumesAfterTheLastConfirmedDeliveryAlsoAcrossARestart) {
   GatewayHarness h("pull-resume");
   SubmitToBsc(h, kMessages);
@@ -100,8 +89,8 @@ TEST(Pull, AStreamResumesAfterTheLastConfirmedDeliveryAlsoAcrossARestart) {
     EXPECT_EQ(confirmed, 2u);
     first.Close();  // MSG-2 and MSG-3 were sent but never confirmed.
   }
-  EXPECT_EQ(StateOf(h, "MSG-1"), v1::DELIVERED);
-  EXPECT_EQ(StateOf(h, "MSG-2"), v1::ACCEPTED) << "sent is not received until confirmed";
+  EXPECT_EQ(StateOf(h, "MSG-1", "parties/uk-nca"), v1::DELIVERED);
+  EXPECT_EQ(StateOf(h, "MSG-2", "parties/uk-nca"), v1::ACCEPTED) << "sent is not received until confirmed";
   EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("uk/bsc"), uint64_t{kMessages - 2});
 
   h.Restart();
@@ -120,7 +109,7 @@ TEST(Pull, AStreamResumesAfterTheLastConfirmedDeliveryAlsoAcrossARestart) {
     ASSERT_TRUE(Confirm(h, rest_ids.back()).ok());
     third.Close();
   }
-  for (int i = 0; i < kMessages; ++i) EXPECT_EQ(StateOf(h, "MSG-" + std::to_string(i)), v1::DELIVERED) << i;
+  for (int i = 0; i < kMessages; ++i) EXPECT_EQ(StateOf(h, "MSG-" + std::to_string(i), "parties/uk-nca"), v1::DELIVERED) << i;
   EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("uk/bsc"), 0u);
   // Every confirmed delivery is in the audit log once, as delivered.
   int delivered = 0;
@@ -193,7 +182,7 @@ TEST(Pull, ConfirmRefusesUnknownDeliveriesAndPushParties) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(FieldOf(s), "resume_after_delivery_id");
   EXPECT_TRUE(h.WaitForAudit({"\"action\":\"confirm\"", "UNKNOWN_DELIVERY"}));
-  EXPECT_EQ(StateOf(h, "MSG-0"), v1::ACCEPTED) << "a refused cursor confirmed something";
+  EXPECT_EQ(StateOf(h, "MSG-0", "parties/uk-nca"), v1::ACCEPTED) << "a refused cursor confirmed something";
 
   // A push-mode party has nothing to confirm.
   HarnessOptions push;

@@ -332,6 +332,21 @@ DeliveryRow ReadDeliveryRow(const Query& q) {
   return d;
 }
 
+// One recipient's view of a delivery row, from a statement selecting
+// `state, attempts, updated_micros, reason, officer, next_attempt_micros, seq`.
+RecipientRecord ReadRecipientRecord(const Query& q, const std::string& party) {
+  RecipientRecord r;
+  r.party = party;
+  r.state = static_cast<v1::DeliveryState>(q.ColumnInt(0));
+  r.attempts = static_cast<uint32_t>(q.ColumnInt(1));
+  r.updated_micros = q.ColumnInt(2);
+  r.reason = q.ColumnText(3);
+  r.officer = q.ColumnText(4);
+  r.next_attempt_micros = q.ColumnInt(5);
+  r.seq = q.ColumnInt(6);
+  return r;
+}
+
 // ---------------------------------------------------------------------------
 // The writer: its connection is used by the writer thread only (and by Open
 // before that thread starts).
@@ -480,14 +495,7 @@ class SqliteMessageStore::Writer {
         if (!exists.ok()) return exists.status();
         return exists->has_value() ? NotARecipient(party) : NotFound(sender, message_id);
       }
-      record.party = party;
-      record.state = static_cast<v1::DeliveryState>(q.ColumnInt(0));
-      record.attempts = static_cast<uint32_t>(q.ColumnInt(1));
-      record.updated_micros = q.ColumnInt(2);
-      record.reason = q.ColumnText(3);
-      record.officer = q.ColumnText(4);
-      record.next_attempt_micros = q.ColumnInt(5);
-      record.seq = q.ColumnInt(6);
+      record = ReadRecipientRecord(q, party);
     }
     PORTCULLIS_RETURN_IF_ERROR(update(record));
     record.party = party;  // The row's key, whatever `update` did to it.
@@ -1019,16 +1027,7 @@ absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::Get(con
       return absl::DataLossError(absl::StrCat("message store ", options_.path, ": message '", message_id, "' from '",
                                               sender, "' has no delivery row for '", party, "'"));
     }
-    RecipientRecord rr;
-    rr.party = party;
-    rr.state = static_cast<v1::DeliveryState>(q.ColumnInt(0));
-    rr.attempts = static_cast<uint32_t>(q.ColumnInt(1));
-    rr.updated_micros = q.ColumnInt(2);
-    rr.reason = q.ColumnText(3);
-    rr.officer = q.ColumnText(4);
-    rr.next_attempt_micros = q.ColumnInt(5);
-    rr.seq = q.ColumnInt(6);
-    record->recipients.push_back(std::move(rr));
+    record->recipients.push_back(ReadRecipientRecord(q, party));
   }
   return std::shared_ptr<const MessageRecord>(std::move(record));
 }

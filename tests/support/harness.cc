@@ -196,6 +196,25 @@ grpc::Status Submit(v1::Exchange::Stub& stub, const v1::Envelope& envelope, v1::
   return stub.Submit(&ctx, req, receipt);
 }
 
+v1::DeliveryState StateOf(GatewayHarness& h, const std::string& message_id, const std::string& sender_stem) {
+  grpc::ClientContext ctx;
+  v1::TrackRequest tr;
+  tr.set_message_id(message_id);
+  v1::TrackResponse track;
+  grpc::Status s = h.Client(sender_stem)->Track(&ctx, tr, &track);
+  if (!s.ok() || track.recipients_size() != 1) return v1::DELIVERY_STATE_UNSPECIFIED;
+  return track.recipients(0).state();
+}
+
+bool WaitForState(GatewayHarness& h, const std::string& message_id, v1::DeliveryState want,
+                  const std::string& sender_stem) {
+  for (int i = 0; i < 300; ++i) {
+    if (StateOf(h, message_id, sender_stem) == want) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 std::string ReasonOf(const grpc::Status& status) {
   auto r = v1::RefusalInStatus(status);
   return r ? r->reason() : "";

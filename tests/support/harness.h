@@ -100,6 +100,15 @@ v1::Envelope SampleReferral(const std::string& message_id, const std::vector<std
 // Submit with a deadline; returns the status and fills *receipt.
 grpc::Status Submit(v1::Exchange::Stub& stub, const v1::Envelope& envelope, v1::Receipt* receipt);
 
+// One recipient's delivery state as the sender (PKI stem, e.g.
+// "parties/uk-nca") sees it with Track; UNSPECIFIED if Track fails or the
+// message has several recipients.
+v1::DeliveryState StateOf(GatewayHarness& h, const std::string& message_id,
+                          const std::string& sender_stem = "parties/uk-border-force");
+// Polls StateOf until it is `want` (up to 15 s).
+bool WaitForState(GatewayHarness& h, const std::string& message_id, v1::DeliveryState want,
+                  const std::string& sender_stem = "parties/uk-border-force");
+
 // The Refusal reason / field carried by a status.
 std::string ReasonOf(const grpc::Status& status);
 std::string FieldOf(const grpc::Status& status);
