@@ -61,7 +61,7 @@ void ExpectSameJson(const YAML::Node& a, const YAML::Node& b, const std::string&
 absl::StatusOr<v1::Envelope> Convert(const std::string& text) {
   absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(text, "bad.json");
   if (!doc.ok()) return doc.status();
-  return ToEnvelope(*doc);
+  return Format().ToEnvelope(*doc);
 }
 
 TEST(BorderForceFormat, EveryExampleConverts) {
@@ -70,7 +70,7 @@ TEST(BorderForceFormat, EveryExampleConverts) {
   for (const std::string& file : files) {
     absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
     ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = ToEnvelope(*doc);
+    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
     ASSERT_TRUE(env.ok()) << env.status();
     EXPECT_TRUE(env->has_case_referral()) << file;
     EXPECT_FALSE(env->message_id().empty()) << file;
@@ -81,7 +81,7 @@ TEST(BorderForceFormat, EveryExampleConverts) {
 TEST(BorderForceFormat, FieldsMapToTheEnvelope) {
   absl::StatusOr<JsonDoc> doc = JsonDoc::Load(kExamples + "/gravelines-rib-2026-004512.json");
   ASSERT_TRUE(doc.ok()) << doc.status();
-  absl::StatusOr<v1::Envelope> env = ToEnvelope(*doc);
+  absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
   ASSERT_TRUE(env.ok()) << env.status();
   EXPECT_EQ(env->message_id(), "BF-REF-2026-004512-01");
   EXPECT_EQ(env->case_reference(), "BF-2026-004512");
@@ -109,9 +109,9 @@ TEST(BorderForceFormat, EveryFieldSurvivesTheRoundTrip) {
     SCOPED_TRACE(file);
     absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
     ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = ToEnvelope(*doc);
+    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
     ASSERT_TRUE(env.ok()) << env.status();
-    absl::StatusOr<std::string> native = FromEnvelope(*env);
+    absl::StatusOr<std::string> native = Format().FromEnvelope(*env);
     ASSERT_TRUE(native.ok()) << native.status();
     ExpectSameJson(YAML::LoadFile(file), YAML::Load(*native), "(document)");
     // And back again: the same envelope.
@@ -126,10 +126,10 @@ TEST(BorderForceFormat, FromEnvelopeRefusesOtherBodies) {
   v1::Envelope env;
   env.set_message_id("X-1");
   env.mutable_response()->set_answer("no trace");
-  EXPECT_EQ(FromEnvelope(env).status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(Format().FromEnvelope(env).status().code(), absl::StatusCode::kUnimplemented);
   env.mutable_case_referral()->set_summary("s");
   env.set_classification(v1::TOP_SECRET);
-  EXPECT_EQ(FromEnvelope(env).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Format().FromEnvelope(env).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // A minimal valid referral; each test breaks one line of it.

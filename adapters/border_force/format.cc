@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "adapters/common/native_util.h"
 
 namespace portcullis::adapters::border_force {
 namespace {
@@ -21,40 +22,6 @@ const std::initializer_list<std::string_view> kIntelligence = {"A", "B", "C", "D
 const std::initializer_list<std::string_view> kHandling = {"P", "C"};
 const std::initializer_list<std::string_view> kRoles = {"PASSENGER", "PILOT",   "FACILITATOR",
                                                              "WITNESS",   "SUBJECT", "RETURNEE"};
-
-std::string_view Nth(std::initializer_list<std::string_view> list, size_t i) { return *(list.begin() + i); }
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp out;
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  out.set_seconds(seconds);
-  out.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
-  return out;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-std::string FormatTime(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime(absl::RFC3339_full, FromProto(t), absl::UTCTimeZone());
-}
-
-bool IsMessageId(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != ':' && c != '-') return false;
-  }
-  return true;
-}
-
-bool IsCountryCode(const std::string& s) {
-  if (s.size() != 3) return false;
-  for (char c : s) {
-    if (!absl::ascii_isupper(c)) return false;
-  }
-  return true;
-}
 
 // `object.key` as a position; false if absent or invalid.
 bool ReadPlace(JsonReader& r, const JsonValue& parent, std::string_view key, v1::Position* out) {
@@ -101,11 +68,6 @@ JsonOut PlaceJson(const v1::Position& p) {
   return out;
 }
 
-JsonOut StringsJson(const google::protobuf::RepeatedPtrField<std::string>& list) {
-  JsonOut out = JsonOut::Array();
-  for (const std::string& s : list) out.Push(JsonOut::String(s));
-  return out;
-}
 
 absl::StatusOr<JsonOut> PersonJson(const v1::Person& p, bool facilitator, const std::string& path) {
   JsonOut out = JsonOut::Object();
@@ -126,9 +88,7 @@ absl::StatusOr<JsonOut> PersonJson(const v1::Person& p, bool facilitator, const 
   return out;
 }
 
-}  // namespace
-
-absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) {
+absl::StatusOr<v1::Envelope> ToEnvelopeImpl(const JsonDoc& doc) {
   JsonReader r(doc);
   const JsonValue root = r.Root();
   v1::Envelope env;
@@ -144,7 +104,7 @@ absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) {
     }
     if (auto v = r.RequiredString(root, "case_ref")) env.set_case_reference(*v);
     if (auto v = r.OptionalString(root, "in_reply_to")) env.set_correlation_id(*v);
-    if (auto v = r.Timestamp(root, "created", false)) *env.mutable_created_at() = ToProto(*v);
+    if (auto v = r.Timestamp(root, "created", false)) *env.mutable_created_at() = ToProtoTime(*v);
     if (auto v = r.OptionalString(root, "from_party")) env.set_sender(*v);
     if (auto v = r.RequiredString(root, "officer")) env.set_originating_officer(*v);
     if (auto v = r.RequiredString(root, "legal_basis")) env.mutable_justification()->set_legal_basis(*v);
@@ -183,8 +143,8 @@ absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) {
       v1::Crossing* c = referral->mutable_crossing();
       std::optional<absl::Time> departed = r.Timestamp(crossing, "departure_time", false);
       std::optional<absl::Time> intercepted = r.Timestamp(crossing, "interception_time", false);
-      if (departed) *c->mutable_departure_time() = ToProto(*departed);
-      if (intercepted) *c->mutable_interception_time() = ToProto(*intercepted);
+      if (departed) *c->mutable_departure_time() = ToProtoTime(*departed);
+      if (intercepted) *c->mutable_interception_time() = ToProtoTime(*intercepted);
       if (departed && intercepted && *intercepted < *departed) {
         r.Add(r.Field(crossing, "interception_time"), "must not be before departure_time");
       }
@@ -214,7 +174,7 @@ absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) {
   return env;
 }
 
-absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& env) {
+absl::StatusOr<std::string> FromEnvelopeImpl(const v1::Envelope& env) {
   if (env.body_case() != v1::Envelope::kCaseReferral) {
     return absl::UnimplementedError(
         absl::StrCat("message ", env.message_id(), ": Border Force records hold case referrals only"));
@@ -233,7 +193,7 @@ absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& env) {
   out.Set("referral_ref", JsonOut::String(env.message_id()));
   out.Set("case_ref", JsonOut::String(env.case_reference()));
   if (!env.correlation_id().empty()) out.Set("in_reply_to", JsonOut::String(env.correlation_id()));
-  if (env.has_created_at()) out.Set("created", JsonOut::String(FormatTime(env.created_at())));
+  if (env.has_created_at()) out.Set("created", JsonOut::String(FormatProtoTime(env.created_at())));
   if (!env.sender().empty()) out.Set("from_party", JsonOut::String(env.sender()));
   out.Set("officer", JsonOut::String(env.originating_officer()));
   out.Set("legal_basis", JsonOut::String(env.justification().legal_basis()));
@@ -259,10 +219,10 @@ absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& env) {
   if (referral.has_crossing()) {
     const v1::Crossing& c = referral.crossing();
     JsonOut crossing = JsonOut::Object();
-    if (c.has_departure_time()) crossing.Set("departure_time", JsonOut::String(FormatTime(c.departure_time())));
+    if (c.has_departure_time()) crossing.Set("departure_time", JsonOut::String(FormatProtoTime(c.departure_time())));
     if (c.has_departure_place()) crossing.Set("departure_place", PlaceJson(c.departure_place()));
     if (c.has_interception_time()) {
-      crossing.Set("interception_time", JsonOut::String(FormatTime(c.interception_time())));
+      crossing.Set("interception_time", JsonOut::String(FormatProtoTime(c.interception_time())));
     }
     if (c.has_interception_place()) crossing.Set("interception_place", PlaceJson(c.interception_place()));
     if (!crossing.empty()) out.Set("crossing", std::move(crossing));
@@ -294,6 +254,25 @@ absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& env) {
   out.Set("summary", JsonOut::String(referral.summary()));
   out.Set("requested_action", JsonOut::String(referral.requested_action()));
   return out.Dump();
+}
+
+class BorderForceFormat final : public NativeFormat {
+ public:
+  std::string_view name() const override { return "border_force"; }
+  std::string_view description() const override {
+    return "Border Force / Border Security Command small-boat crossing referrals";
+  }
+  absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) const override { return ToEnvelopeImpl(doc); }
+  absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& envelope) const override {
+    return FromEnvelopeImpl(envelope);
+  }
+};
+
+}  // namespace
+
+const NativeFormat& Format() {
+  static const BorderForceFormat* const format = new BorderForceFormat;
+  return *format;
 }
 
 }  // namespace portcullis::adapters::border_force
