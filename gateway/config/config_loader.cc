@@ -13,6 +13,7 @@
 // parse itself (which does throw) is wrapped in one try block. LoadAll is
 // avoided: see CheckSingleDocument.
 #include "gateway/config/config_loader.h"
+#include "util/expand_env.h"
 
 #include <unistd.h>
 #include <yaml-cpp/eventhandler.h>
@@ -50,7 +51,6 @@ constexpr int64_t kSecondMs = 1000;
 constexpr int64_t kHourMs = 3600 * kSecondMs;
 constexpr int64_t kDayMs = 24 * kHourMs;
 constexpr size_t kMaxReportedProblems = 100;
-constexpr int kMaxEnvNesting = 8;
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------
@@ -140,74 +140,6 @@ const char* Describe(const YAML::Node& node) {
 }
 
 // ---------------------------------------------------------------------------
-// Environment expansion: ${VAR}, ${VAR:-default} (default when VAR is unset
-// or empty; may itself contain ${...}) and $$ for a literal '$'.
-
-bool IsVarChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
-absl::StatusOr<std::string> ExpandEnv(absl::string_view in, int depth) {
-  if (depth > kMaxEnvNesting) {
-    return absl::InvalidArgumentError("environment defaults are nested too deeply");
-  }
-  std::string out;
-  size_t i = 0;
-  while (i < in.size()) {
-    if (in[i] != '$' || i + 1 >= in.size() || (in[i + 1] != '$' && in[i + 1] != '{')) {
-      out.push_back(in[i++]);
-      continue;
-    }
-    if (in[i + 1] == '$') {
-      out.push_back('$');
-      i += 2;
-      continue;
-    }
-    size_t end = i + 2;
-    while (end < in.size() && IsVarChar(in[end])) ++end;
-    const std::string name(in.substr(i + 2, end - i - 2));
-    if (name.empty() || absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) {
-      return absl::InvalidArgumentError(
-          "malformed '${...}': expected a variable name ([A-Za-z_][A-Za-z0-9_]*) after '${'");
-    }
-    std::optional<absl::string_view> fallback;
-    if (end < in.size() && in[end] == '}') {
-      i = end + 1;
-    } else if (in.substr(end, 2) == ":-") {
-      size_t close = end + 2;
-      int nesting = 0;
-      for (; close < in.size(); ++close) {
-        if (in[close] == '$' && close + 1 < in.size() && in[close + 1] == '{') {
-          ++nesting;
-          ++close;
-        } else if (in[close] == '}') {
-          if (nesting == 0) break;
-          --nesting;
-        }
-      }
-      if (close >= in.size()) {
-        return absl::InvalidArgumentError(absl::StrCat("unterminated '${", name, ":-': missing '}'"));
-      }
-      fallback = in.substr(end + 2, close - end - 2);
-      i = close + 1;
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("malformed '${", name, "': expected '}' or ':-default}' after the variable name"));
-    }
-    const char* value = std::getenv(name.c_str());
-    if (value != nullptr && (*value != '\0' || !fallback.has_value())) {
-      out += value;
-    } else if (fallback.has_value()) {
-      absl::StatusOr<std::string> expanded = ExpandEnv(*fallback, depth + 1);
-      if (!expanded.ok()) return expanded.status();
-      out += *expanded;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("environment variable ", name, " is not set (write ${",
-                                                     name, ":-default} to give a default)"));
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
 // Readers: each checks one node, reports what is wrong, and returns nullopt
 // (or ok() == false) when there is no usable value.
 
@@ -276,7 +208,7 @@ std::optional<std::string> ScalarText(Context& ctx, const Field& f, const char* 
     ctx.problems.Add(f.mark, f.path, absl::StrCat("expected ", expected, ", got ", Describe(f.node)));
     return std::nullopt;
   }
-  absl::StatusOr<std::string> expanded = ExpandEnv(f.node.Scalar(), 0);
+  absl::StatusOr<std::string> expanded = ExpandEnv(f.node.Scalar());
   if (!expanded.ok()) {
     ctx.problems.Add(f.mark, f.path, std::string(expanded.status().message()));
     return std::nullopt;

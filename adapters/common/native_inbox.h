@@ -1,0 +1,68 @@
+// A party's inbox as its people and case system see it (docs/adapters.md):
+//
+//   <inbox>/deliveries/<delivery_id>.json  the Delivery as received (Inbox: durable,
+//                                          deduplicated by delivery id, locked by one writer)
+//   <inbox>/native/<delivery_id>.json      the envelope in the party's native format
+//   <inbox>/native/<delivery_id>.error.txt why it could not be rendered natively
+//                                          (the delivery itself is kept all the same)
+//   <inbox>/decisions/<delivery_id>.json   the officer's acknowledgement or rejection
+//                                          (written by `liaison ack` / `reject`)
+//
+// The adapter daemon is the only writer of deliveries/ and native/ (it holds
+// the Inbox lock). Readers (liaison) read the files without the lock: every
+// file appears by an atomic rename, complete.
+#ifndef PORTCULLIS_ADAPTERS_COMMON_NATIVE_INBOX_H_
+#define PORTCULLIS_ADAPTERS_COMMON_NATIVE_INBOX_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "adapters/common/inbox.h"
+#include "adapters/common/native_format.h"
+#include "portcullis/v1/exchange.pb.h"
+
+namespace portcullis::adapters {
+
+std::string DeliveriesDir(const std::string& inbox);
+std::string NativeDir(const std::string& inbox);
+std::string DecisionsDir(const std::string& inbox);
+
+// Writes `content` to dir/name durably: a temporary file in `dir`, fsync,
+// rename over dir/name, fsync of the directory. Creates `dir` (0700) if needed.
+absl::Status WriteFileDurably(const std::string& dir, const std::string& name, const std::string& content);
+
+class NativeInbox {
+ public:
+  // Opens (creating) the inbox and takes the lock of deliveries/.
+  static absl::StatusOr<std::unique_ptr<NativeInbox>> Open(const std::string& inbox, const NativeFormat& format);
+
+  // Stores the delivery (durable, dedup) and renders it natively. true: new.
+  absl::StatusOr<bool> Store(const v1::Delivery& delivery);
+  // Renders one stored delivery into native/ (or its .error.txt). Durable.
+  absl::Status Render(const v1::Delivery& delivery);
+  // Renders every stored delivery that has neither a native file nor an
+  // error file (after a crash between storing and rendering). Returns how many.
+  absl::StatusOr<int> Repair();
+
+  // The Inbox of deliveries/ (e.g. for a PartnerEndpoint's hook).
+  std::shared_ptr<Inbox> deliveries() const { return deliveries_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  NativeInbox(std::string dir, const NativeFormat& format, std::shared_ptr<Inbox> deliveries)
+      : dir_(std::move(dir)), format_(format), deliveries_(std::move(deliveries)) {}
+  const std::string dir_;
+  const NativeFormat& format_;
+  const std::shared_ptr<Inbox> deliveries_;
+};
+
+// Read side (no lock): every delivery in the inbox, oldest acceptance first.
+// Unreadable files are skipped and named in `*problems` (if given).
+std::vector<v1::Delivery> ListInbox(const std::string& inbox, std::vector<std::string>* problems = nullptr);
+
+}  // namespace portcullis::adapters
+
+#endif  // PORTCULLIS_ADAPTERS_COMMON_NATIVE_INBOX_H_
