@@ -1,0 +1,407 @@
+#!/usr/bin/env bash
+# End to end, the liaison officer's client `liaison` against a real gateway
+# (shipped config, port 0) and a Europol push endpoint storing into the inbox
+# layout (<inbox>/deliveries, --no-ack): usage errors and a missing officer
+# (2); a bad native record submits nothing (3; track then NOT_FOUND); --partial;
+# send from flags; a refusal (1, reason printed); --json parsed; the Europol
+# officer lists, shows, follows, accepts, rejects (decisions/ written) and
+# replies; track shows the states; case lists the case.
+#
+#   liaison_cli_test.sh LIAISON GATEWAY PARTNER_ENDPOINT PKI SOURCE_DIR
+set -euo pipefail
+[ $# = 5 ] || { echo "usage: $0 LIAISON GATEWAY PARTNER_ENDPOINT PKI SOURCE_DIR" >&2; exit 2; }
+abs() { (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }
+LIAISON=$(abs "$1"); GATEWAY=$(abs "$2"); ENDPOINT=$(abs "$3"); PKI=$(abs "$4"); SRC=$(abs "$5")
+unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY
+
+T=$(mktemp -d)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+checks=0
+step() { echo "== $*"; }
+fail() {
+  echo "FAIL: $1" >&2; echo "  expected: $2" >&2; echo "  got:      $3" >&2
+  for f in out err; do [ -s "$T/$f" ] && { echo "  --- std$f:" >&2; head -40 "$T/$f" | sed 's/^/    /' >&2; }; done
+  exit 1
+}
+expect_rc() {
+  local want=$1 rc=0; shift
+  "$@" > "$T/out" 2> "$T/err" || rc=$?
+  checks=$((checks + 1))
+  [ "$rc" = "$want" ] || fail "exit code of: ${*##*/}" "$want" "$rc"
+}
+expect_in() {
+  checks=$((checks + 1))
+  grep -qF -- "$2" "$1" || fail "$(basename "$1") contains '$2'" "'$2'" "$(head -c 600 "$1")"
+}
+expect_not_in() {
+  checks=$((checks + 1))
+  ! grep -qF -- "$2" "$1" || fail "$(basename "$1") does not contain '$2'" "no '$2'" "$(head -c 600 "$1")"
+}
+# python3 assertions over stdout: py 'CODE' (lines = stdout's JSON lines, doc = the first).
+py() {
+  checks=$((checks + 1))
+  python3 - "$T/out" "$1" <<'EOF' || fail "JSON check: $1" "true" "$(head -c 800 "$T/out")"
+import json, sys
+text = open(sys.argv[1]).read()
+lines = [json.loads(l) for l in text.splitlines() if l.strip()]
+doc = lines[0] if lines else None
+exec(sys.argv[2])
+EOF
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_for() {
+  local _
+  for _ in $(seq 200); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+# Waits until the Europol inbox holds $1 deliveries.
+wait_inbox() {
+  local _
+  for _ in $(seq 200); do
+    [ "$(ls "$T/europol/deliveries" 2>/dev/null | grep -c '\.json$')" -ge "$1" ] && return 0
+    sleep 0.05
+  done
+  fail "Europol inbox holds $1 deliveries" "$1" "$(ls "$T/europol/deliveries")"
+}
+
+step "gateway and Europol's push endpoint on loopback"
+mkdir -p "$T/state"
+export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
+EP_PORT=$(free_port)
+python3 - "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$EP_PORT" <<'EOF'
+import sys
+src, dst, port = sys.argv[1:]
+text = open(src).read()
+for old, new in [('address: "127.0.0.1:8443"', 'address: "127.0.0.1:0"'),
+                 ('address: "127.0.0.1:9443"', 'address: "127.0.0.1:%s"' % port)]:
+    if text.count(old) != 1:
+        sys.exit("config/portcullis.yaml: expected exactly one '%s'" % old)
+    text = text.replace(old, new)
+open(dst, 'w').write(text)
+EOF
+"$GATEWAY" --config "$T/gateway.yaml" > "$T/gateway.out" 2>&1 & GW_PID=$!
+pids+=("$GW_PID")
+wait_for "$T/gateway.out" "listening on port" "$GW_PID" || fail "gateway starts" "listening" "$(cat "$T/gateway.out")"
+GW=127.0.0.1:$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$T/gateway.out")
+"$ENDPOINT" --listen "127.0.0.1:$EP_PORT" --pki "$PKI" --party eu-europol --inbox "$T/europol/deliveries" \
+  --no-ack > "$T/europol.out" 2>&1 & EP_PID=$!
+pids+=("$EP_PID")
+wait_for "$T/europol.out" "listening on" "$EP_PID" || fail "Europol endpoint starts" "listening" "$(cat "$T/europol.out")"
+
+# One adapter config per party, as an officer's ~/.config/portcullis/liaison.yaml would be.
+party_config() {  # FILE PARTY STEM INBOX [officer justification]
+  {
+    echo "party: $2"
+    echo "format: border_force"
+    echo "gateway: $GW"
+    echo "tls: { pki: $PKI, stem: $3 }"
+    echo "inbox: $4"
+    [ $# -ge 6 ] && echo "officer: $5" && echo "justification: \"$6\""
+    true
+  } > "$1"
+}
+party_config "$T/bf.yaml" uk/border-force uk-border-force "$T/bf" BF-LO-4471 "Op KESTREL: small-boat network"
+party_config "$T/bf-bare.yaml" uk/border-force uk-border-force "$T/bf"
+party_config "$T/europol.yaml" eu/europol eu-europol "$T/europol" EUROPOL-LO-17 "AP Migrant Smuggling: UK referral"
+party_config "$T/nca.yaml" uk/nca uk-nca "$T/nca" NCA-OIC-221 "Op KESTREL: NCA intelligence"
+BF=(--config "$T/bf.yaml")
+EU=(--config "$T/europol.yaml")
+
+# Native records: the Border Force example with its own ids, and a bad one.
+python3 - "$SRC/adapters/border_force/examples/gravelines-rib-2026-004512.json" "$T" <<'EOF'
+import json, sys
+src, out = sys.argv[1:]
+rec = json.load(open(src))
+for i in range(1, 5):
+    r = dict(rec, referral_ref="BF-REF-LIAISON-%02d" % i)
+    r.pop("created", None)
+    json.dump(r, open("%s/good%d.json" % (out, i), "w"), indent=2)
+bad = dict(rec, referral_ref="BF-REF-LIAISON-BAD", protective_marking="RESTRICTED")
+del bad["case_ref"]
+open(out + "/bad.json", "w").write(json.dumps(bad, indent=2))
+EOF
+
+step "usage errors exit 2"
+expect_rc 2 "$LIAISON"
+expect_in "$T/err" "no command given"
+expect_rc 2 "$LIAISON" frobnicate "${BF[@]}"
+expect_in "$T/err" "unknown command 'frobnicate'"
+expect_rc 2 "$LIAISON" send "${BF[@]}"
+expect_in "$T/err" "send needs FILE..."
+expect_rc 2 "$LIAISON" send --type referral --to eu/europol "${BF[@]}"
+expect_in "$T/err" "send --type referral is missing --case, --marking, --priority, --legal-basis, --summary, --requested-action"
+expect_rc 2 "$LIAISON" send --type intelligence --to eu/europol --case C-1 --marking OFFICIAL --priority ROUTINE \
+  --legal-basis L --summary S "${BF[@]}"
+expect_in "$T/err" "missing --uk-grading or --europol-grading"
+expect_rc 2 "$LIAISON" send --type rfi --to eu/europol --case C-1 --marking PROTECTED --priority ROUTINE \
+  --legal-basis L --question Q "${BF[@]}"
+expect_in "$T/err" "--marking must be OFFICIAL, OFFICIAL-SENSITIVE or SECRET, not 'PROTECTED'"
+expect_rc 2 "$LIAISON" send --type rfi --to eu/europol --case C-1 --marking OFFICIAL --priority ROUTINE \
+  --legal-basis L --question Q --answer A "${BF[@]}"
+expect_in "$T/err" "--answer does not belong to --type rfi"
+expect_rc 2 "$LIAISON" reject SOME-ID "${EU[@]}"
+expect_in "$T/err" "reject needs --reason"
+expect_rc 2 "$LIAISON" track "${BF[@]}" --reason x
+expect_in "$T/err" "track does not take --reason"
+expect_rc 2 "$LIAISON" inbox show "${EU[@]}"
+expect_in "$T/err" "inbox show needs one ID"
+expect_rc 2 "$LIAISON" track X --officer
+expect_in "$T/err" "--officer needs a value"
+expect_rc 0 "$LIAISON" --help
+expect_in "$T/out" "exit codes:"
+expect_in "$T/out" "send --type TYPE"
+
+step "no officer or justification: exit 2, naming how to set them"
+expect_rc 2 "$LIAISON" track BF-REF-LIAISON-01 --config "$T/bf-bare.yaml"
+expect_in "$T/err" "no officer"
+expect_in "$T/err" "--officer ID, set PORTCULLIS_OFFICER, or add \`officer: ID\` to $T/bf-bare.yaml"
+expect_rc 2 "$LIAISON" inbox --config "$T/bf-bare.yaml" --officer BF-LO-4471
+expect_in "$T/err" "no justification"
+expect_in "$T/err" "PORTCULLIS_JUSTIFICATION"
+expect_rc 2 "$LIAISON" track X --config "$T/bf-bare.yaml" --officer "BF LO"
+expect_in "$T/err" "officer 'BF LO' must be 1 to 128 characters"
+# The environment supplies them (the config file has neither).
+PORTCULLIS_OFFICER=BF-LO-4471 PORTCULLIS_JUSTIFICATION="Op KESTREL" PORTCULLIS_CONFIG="$T/bf-bare.yaml" \
+  expect_rc 1 "$LIAISON" track BF-NOT-SENT
+expect_in "$T/err" "NOT_FOUND"
+
+step "config problems: exit 1, located"
+expect_rc 1 "$LIAISON" track X --config "$T/missing.yaml"
+expect_in "$T/err" "missing.yaml: cannot open the adapter config (give --config FILE, or set PORTCULLIS_CONFIG)"
+printf 'party: uk/border-force\nformat: border_farce\ngateway: %s\ntls: { pki: %s, stem: uk-border-force }\ninbox: x\n' \
+  "$GW" "$PKI" > "$T/typo.yaml"
+expect_rc 1 "$LIAISON" track X --config "$T/typo.yaml" --officer O --justification J
+expect_in "$T/err" "typo.yaml:2:9: format: unknown format \"border_farce\""
+
+step "a bad native record: nothing submitted (exit 3)"
+expect_rc 3 "$LIAISON" send "$T/good1.json" "$T/bad.json" "$T/good2.json" "${BF[@]}"
+expect_in "$T/out" "nothing submitted: 1 of 3 records has problems"
+expect_in "$T/out" "invalid    $T/bad.json"
+expect_in "$T/out" "$T/bad.json:1:1: case_ref: required"
+expect_in "$T/out" "protective_marking"
+expect_in "$T/out" "not sent   $T/good1.json  BF-REF-LIAISON-01  (held back: the batch has problems)"
+expect_in "$T/err" "nothing submitted"
+expect_rc 1 "$LIAISON" track BF-REF-LIAISON-01 "${BF[@]}"
+expect_in "$T/err" "NOT_FOUND"
+expect_rc 3 "$LIAISON" send "$T/nonexistent.json" "${BF[@]}"
+expect_in "$T/out" "nonexistent.json"
+
+step "--partial submits the good records (exit 3: one was not)"
+expect_rc 3 "$LIAISON" send --partial "$T/good1.json" "$T/bad.json" "${BF[@]}"
+expect_in "$T/out" "sent       $T/good1.json  BF-REF-LIAISON-01  to eu/europol  audit index"
+expect_in "$T/out" "1 of 2 records submitted; 1 with problems not submitted"
+expect_rc 0 "$LIAISON" track BF-REF-LIAISON-01 "${BF[@]}"
+expect_in "$T/out" "eu/europol"
+
+step "send --json: one object per record, then the summary"
+expect_rc 0 "$LIAISON" send --json "$T/good2.json" "$T/good3.json" "${BF[@]}"
+py '
+assert len(lines) == 3, lines
+assert [l["outcome"] for l in lines[:2]] == ["submitted", "submitted"], lines
+assert lines[0]["message_id"] == "BF-REF-LIAISON-02" and lines[0]["recipients"] == ["eu/europol"]
+assert int(lines[1]["receipt"].get("audit_index", 0)) > int(lines[0]["receipt"].get("audit_index", 0))
+assert lines[2]["summary"]["submitted"] == 2 and lines[2]["summary"]["with_problems"] == 0
+'
+expect_rc 3 "$LIAISON" send --json "$T/bad.json" "${BF[@]}"
+py '
+assert lines[0]["outcome"] == "invalid" and any("case_ref: required" in p for p in lines[0]["problems"]), lines
+assert lines[-1]["summary"]["submitted"] == 0
+'
+
+step "send from flags; a refusal (exit 1, reason printed)"
+expect_rc 0 "$LIAISON" send --type rfi --to eu/europol --case BF-2026-004512 --marking OFFICIAL --priority URGENT \
+  --legal-basis "DPA 2018 s.35; TCA Art. LAW.EUROPOL.51" --question "Known numbers for 'Kaka Shwan'?" \
+  --message-id BF-RFI-LIAISON-01 "${BF[@]}"
+expect_in "$T/out" "sent       (flags)  BF-RFI-LIAISON-01  to eu/europol  audit index"
+expect_rc 0 "$LIAISON" send --type referral --to eu/europol --case BF-2026-004512 --marking OFFICIAL-SENSITIVE \
+  --priority ROUTINE --legal-basis "DPA 2018 s.35" --summary "Second RIB" --requested-action "Check holdings" \
+  --uk-grading 2/B/C --conditions "UK consent for onward sharing" --json "${BF[@]}"
+py '
+assert doc["outcome"] == "submitted", doc
+assert doc["message_id"].startswith("uk-border-force-"), doc
+'
+GEN_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["message_id"])' "$T/out")
+expect_rc 1 "$LIAISON" send --type rfi --to eu/nowhere --case BF-2026-004512 --marking OFFICIAL --priority ROUTINE \
+  --legal-basis L --question Q "${BF[@]}"
+expect_in "$T/err" "refused: INVALID_ARGUMENT (UNKNOWN_RECIPIENT) envelope.recipients[0]"
+expect_rc 1 "$LIAISON" send --type rfi --to eu/europol --case BF-2026-004512 --marking SECRET --priority ROUTINE \
+  --legal-basis L --question Q --json "${BF[@]}"
+py '
+assert doc["outcome"] == "refused", doc
+assert doc["error"]["code"] == "PERMISSION_DENIED" and doc["error"]["reason"], doc
+'
+expect_rc 1 "$LIAISON" send "$T/good1.json" "${BF[@]}"
+expect_in "$T/out" "refused    $T/good1.json  BF-REF-LIAISON-01"
+expect_in "$T/out" "MESSAGE_ID_REUSED"
+
+step "the Europol officer's inbox"
+wait_inbox 5
+expect_rc 0 "$LIAISON" inbox "${EU[@]}"
+expect_in "$T/out" "RECEIVED"
+expect_in "$T/out" "DECISION"
+expect_in "$T/out" "uk/border-force  referral"
+expect_in "$T/out" "BF-REF-LIAISON-02"
+expect_in "$T/out" "BF-RFI-LIAISON-01  OFFICIAL            URGENT"
+expect_in "$T/out" "5 message(s)"
+expect_rc 0 "$LIAISON" inbox list --json "${EU[@]}"
+py '
+assert len(lines) == 5, lines
+ids = [l["message_id"] for l in lines]
+assert ids[:3] == ["BF-REF-LIAISON-01", "BF-REF-LIAISON-02", "BF-REF-LIAISON-03"], ids
+assert lines[3] == dict(lines[3], kind="rfi", marking="OFFICIAL", priority="URGENT", case="BF-2026-004512")
+assert all(l["from"] == "uk/border-force" and len(l["delivery_id"]) > 8 and "decision" not in l for l in lines)
+'
+expect_rc 0 "$LIAISON" inbox --from uk/nca "${EU[@]}"
+expect_in "$T/out" "no messages in $T/europol matching --case/--from"
+expect_rc 0 "$LIAISON" inbox show BF-REF-LIAISON-02 "${EU[@]}"
+expect_in "$T/out" "from:"
+expect_in "$T/out" "uk/border-force (officer BF-LO-4471)"
+expect_in "$T/out" "UK grading:"
+expect_in "$T/out" "2/B/C (conditions: Not to be shared with third countries without Border Force consent.)"
+expect_in "$T/out" "marking:      OFFICIAL-SENSITIVE"
+expect_in "$T/out" "legal basis:  DPA 2018 s.35; TCA Art. LAW.EUROPOL.51"
+expect_in "$T/out" "in reply to:  EUR-UKLB-2026-000871"
+expect_in "$T/out" "requested action:"
+expect_in "$T/out" "Rebaz Testkarim, PILOT"
+expect_rc 0 "$LIAISON" inbox show BF-RFI-LIAISON-01 --json "${EU[@]}"
+py '
+d = json.loads(text)
+assert d["envelope"]["request_for_information"]["question"].startswith("Known numbers"), d
+assert d["envelope"]["sender"] == "uk/border-force" and d["delivery_id"], d
+'
+RFI_DELIVERY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["delivery_id"])' "$T/out")
+expect_rc 0 "$LIAISON" inbox show "$RFI_DELIVERY" "${EU[@]}"
+expect_in "$T/out" "question:"
+expect_rc 1 "$LIAISON" inbox show NO-SUCH-MESSAGE "${EU[@]}"
+expect_in "$T/err" "no delivery or message 'NO-SUCH-MESSAGE' in the inbox $T/europol"
+# A native rendering, when the adapter wrote one, is shown after the header.
+mkdir -p "$T/europol/native"
+printf '{"native": "rendering of the rfi"}\n' > "$T/europol/native/$RFI_DELIVERY.json"
+expect_rc 0 "$LIAISON" inbox show "$RFI_DELIVERY" "${EU[@]}"
+expect_in "$T/out" '{"native": "rendering of the rfi"}'
+expect_not_in "$T/out" "question:"
+
+step "an ambiguous message id lists the candidates (exit 2)"
+expect_rc 0 "$LIAISON" send --type referral --to eu/europol --case NCA-2026-77 --marking OFFICIAL --priority ROUTINE \
+  --legal-basis "DPA 2018 s.35" --summary S --requested-action A --message-id BF-REF-LIAISON-03 --config "$T/nca.yaml"
+wait_inbox 6
+expect_rc 2 "$LIAISON" inbox show BF-REF-LIAISON-03 "${EU[@]}"
+expect_in "$T/err" "message id 'BF-REF-LIAISON-03' is ambiguous: 2 deliveries carry it"
+expect_in "$T/err" "from uk/nca, case NCA-2026-77"
+expect_in "$T/err" "from uk/border-force, case BF-2026-004512"
+
+step "ack and reject: the gateway's state and decisions/ (durable)"
+expect_rc 0 "$LIAISON" ack BF-REF-LIAISON-01 "${EU[@]}"
+expect_in "$T/out" "accepted BF-REF-LIAISON-01 from uk/border-force (case BF-2026-004512)"
+expect_in "$T/out" "eu/europol: ACKNOWLEDGED by officer EUROPOL-LO-17"
+expect_rc 0 "$LIAISON" reject BF-RFI-LIAISON-01 --reason "Not a Europol holding; ask FR-DNPAF" --json "${EU[@]}"
+py '
+assert doc["decision"] == "REJECT" and doc["status"]["state"] == "REJECTED", doc
+assert doc["status"]["officer"] == "EUROPOL-LO-17", doc
+'
+python3 - "$T/europol/decisions/$RFI_DELIVERY.json" <<'EOF' || fail "decision file of the rejection" "REJECT by EUROPOL-LO-17" "$(cat "$T/europol/decisions/$RFI_DELIVERY.json" 2>&1)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["decision"] == "REJECT" and d["officer"] == "EUROPOL-LO-17", d
+assert d["reason"] == "Not a Europol holding; ask FR-DNPAF" and d["message_id"] == "BF-RFI-LIAISON-01", d
+assert d["justification"] == "AP Migrant Smuggling: UK referral" and d["time"].endswith("Z"), d
+EOF
+checks=$((checks + 1))
+expect_rc 0 "$LIAISON" inbox "${EU[@]}"
+expect_in "$T/out" "accepted by EUROPOL-LO-17"
+expect_in "$T/out" "rejected by EUROPOL-LO-17"
+expect_rc 1 "$LIAISON" ack BF-RFI-LIAISON-01 "${EU[@]}"
+expect_in "$T/err" "ALREADY_DECIDED"
+expect_rc 0 "$LIAISON" inbox show BF-RFI-LIAISON-01 "${EU[@]}"
+expect_in "$T/out" "rejected by EUROPOL-LO-17 at"
+
+step "track from the sender's side shows the decisions"
+expect_rc 0 "$LIAISON" track BF-REF-LIAISON-01 "${BF[@]}"
+expect_in "$T/out" "BF-REF-LIAISON-01  case BF-2026-004512  from uk/border-force"
+expect_in "$T/out" "RECIPIENT   STATE"
+expect_in "$T/out" "ACKNOWLEDGED"
+expect_in "$T/out" "EUROPOL-LO-17"
+expect_rc 0 "$LIAISON" track BF-RFI-LIAISON-01 --json "${BF[@]}"
+py '
+r = doc["recipients"][0]
+assert r["party"] == "eu/europol" and r["state"] == "REJECTED", doc
+assert r["reason"] == "Not a Europol holding; ask FR-DNPAF" and r["officer"] == "EUROPOL-LO-17", doc
+'
+expect_rc 1 "$LIAISON" track BF-REF-LIAISON-01 "${EU[@]}"
+expect_in "$T/err" "NOT_FOUND"
+expect_rc 0 "$LIAISON" track BF-REF-LIAISON-01 --from uk/border-force "${EU[@]}"
+expect_in "$T/out" "ACKNOWLEDGED"
+
+step "reply: a correlated response to the sender"
+expect_rc 0 "$LIAISON" reply BF-REF-LIAISON-01 --answer "Two numbers match EMPACT holdings; details follow." \
+  --message-id EUR-REPLY-LIAISON-01 "${EU[@]}"
+expect_in "$T/out" "sent       (reply to BF-REF-LIAISON-01)  EUR-REPLY-LIAISON-01  to uk/border-force  audit index"
+expect_rc 0 "$LIAISON" track EUR-REPLY-LIAISON-01 --from eu/europol --json "${BF[@]}"
+py '
+assert doc["case_reference"] == "BF-2026-004512" and doc["sender"] == "eu/europol", doc
+assert doc["recipients"][0]["party"] == "uk/border-force", doc
+'
+expect_rc 1 "$LIAISON" reply BF-REF-LIAISON-02 --answer A --marking SECRET "${EU[@]}"
+expect_in "$T/err" "refused: PERMISSION_DENIED"
+
+step "inbox --follow: the list, then each new arrival; ends at the timeout or on SIGTERM (exit 0)"
+"$LIAISON" inbox --follow --timeout 20 --json "${EU[@]}" > "$T/follow.out" 2> "$T/follow.err" & F_PID=$!
+for _ in $(seq 100); do [ "$(wc -l < "$T/follow.out")" -ge 6 ] && break; sleep 0.05; done
+expect_rc 0 "$LIAISON" send --type rfi --to eu/europol --case BF-2026-004512 --marking OFFICIAL --priority ROUTINE \
+  --legal-basis L --question "Follow-up" --message-id BF-RFI-LIAISON-02 "${BF[@]}"
+for _ in $(seq 100); do grep -q BF-RFI-LIAISON-02 "$T/follow.out" && break; sleep 0.05; done
+kill -TERM "$F_PID"
+rc=0; wait "$F_PID" || rc=$?
+checks=$((checks + 1))
+[ "$rc" = 0 ] || fail "inbox --follow exits 0 on SIGTERM" 0 "$rc"
+cp "$T/follow.out" "$T/out"
+py '
+assert len(lines) == 7, lines
+assert lines[-1]["message_id"] == "BF-RFI-LIAISON-02" and lines[-1]["kind"] == "rfi", lines[-1]
+'
+expect_rc 0 "$LIAISON" inbox --follow --timeout 0.5 "${EU[@]}"
+expect_in "$T/out" "7 message(s)"
+expect_in "$T/out" "following $T/europol"
+
+step "case: every message of the case"
+rc=0; "$LIAISON" case BF-2026-004512 "${BF[@]}" > "$T/out" 2> "$T/err" || rc=$?
+if [ "$rc" = 1 ] && grep -q UNIMPLEMENTED "$T/err"; then
+  echo "SKIP case: this gateway does not implement Exchange.ListCase yet"
+  expect_in "$T/err" "liaison: case BF-2026-004512: UNIMPLEMENTED"
+else
+  checks=$((checks + 1))
+  [ "$rc" = 0 ] || fail "exit code of case" 0 "$rc"
+  expect_in "$T/out" "case BF-2026-004512"
+  expect_in "$T/out" "ACCEPTED"
+  expect_in "$T/out" "BF-REF-LIAISON-01"
+  expect_in "$T/out" "eu/europol ACKNOWLEDGED"
+  expect_in "$T/out" "EUR-REPLY-LIAISON-01"
+  expect_not_in "$T/out" "NCA-2026-77"
+  expect_rc 0 "$LIAISON" case BF-2026-004512 --json "${BF[@]}"
+  py '
+ids = [m["message_id"] for m in doc["messages"]]
+assert ids.index("BF-REF-LIAISON-01") < ids.index("EUR-REPLY-LIAISON-01"), ids
+reply = [m for m in doc["messages"] if m["message_id"] == "EUR-REPLY-LIAISON-01"][0]
+assert reply["correlation_id"] == "BF-REF-LIAISON-01" and reply["body_type"] == "response", reply
+assert "next_page_token" not in doc, doc
+'
+fi
+
+step "the gateway unreachable: exit 1"
+sed "s/^gateway: .*/gateway: 127.0.0.1:$(free_port)/" "$T/bf.yaml" > "$T/down.yaml"
+expect_rc 1 "$LIAISON" track BF-REF-LIAISON-01 --config "$T/down.yaml"
+expect_in "$T/err" "UNAVAILABLE"
+
+echo "PASS ($checks checks)"

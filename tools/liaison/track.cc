@@ -1,0 +1,118 @@
+// liaison track and case: consultations of the gateway's records, each
+// naming the officer and the justification (audited by the gateway).
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "adapters/common/envelope_json.h"
+#include "adapters/common/native_util.h"
+#include "tools/liaison/commands.h"
+
+namespace portcullis::liaison {
+namespace {
+
+std::string Dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string KindOf(const std::string& body_type) {
+  if (body_type == "case_referral") return "referral";
+  if (body_type == "intelligence_report") return "intelligence";
+  if (body_type == "request_for_information") return "rfi";
+  return Dash(body_type);
+}
+
+}  // namespace
+
+const std::set<std::string>& TrackFlags(const std::string& command) {
+  static const std::set<std::string> kTrack = {"--from"};
+  static const std::set<std::string> kCase = {};
+  return command == "track" ? kTrack : kCase;
+}
+
+std::optional<std::string> CheckTrackArgs(const Args& args) {
+  const std::string& command = args.words[0];
+  if (args.words.size() < 2) {
+    return command == "track" ? "track needs a MESSAGE_ID" : "case needs a case reference (REF)";
+  }
+  if (args.words.size() > 2) return absl::StrCat("unexpected argument '", args.words[2], "'");
+  if (command == "track" && !adapters::IsMessageId(args.words[1])) {
+    return absl::StrCat("message id '", args.words[1], "' ", adapters::kMessageIdRule);
+  }
+  return std::nullopt;
+}
+
+int Track(Session& s, const Args& args) {
+  v1::Exchange::StubInterface* stub = s.Stub();
+  if (stub == nullptr) return kFailed;
+  v1::TrackRequest req;
+  req.set_sender(args.Value("--from"));
+  req.set_message_id(args.words[1]);
+  req.set_officer(s.officer());
+  req.set_justification(s.justification());
+  v1::TrackResponse resp;
+  grpc::Status status = stub->Track(CallContext().get(), req, &resp);
+  if (!status.ok()) {
+    return Refused(s, absl::StrCat("track ", req.message_id(), req.sender().empty() ? "" : " from " + req.sender()),
+                   status);
+  }
+  if (s.json()) {
+    std::cout << adapters::ToCompactJson(resp) << "\n";
+    return kOk;
+  }
+  std::cout << resp.message_id() << "  case " << resp.case_reference() << "  from " << resp.sender() << "  accepted "
+            << TimeText(resp.accepted_at()) << "\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"RECIPIENT", "STATE", "UPDATED", "ATTEMPTS", "OFFICER", "NEXT_ATTEMPT", "REASON"}};
+  for (const v1::RecipientStatus& r : resp.recipients()) {
+    rows.push_back({r.party(), StateText(r.state()), TimeText(r.updated_at()), absl::StrCat(r.attempts()),
+                    Dash(r.officer()), r.has_next_attempt_at() ? TimeText(r.next_attempt_at()) : "-",
+                    Dash(r.reason())});
+  }
+  PrintTable(rows);
+  return kOk;
+}
+
+int Case(Session& s, const Args& args) {
+  v1::Exchange::StubInterface* stub = s.Stub();
+  if (stub == nullptr) return kFailed;
+  v1::ListCaseRequest req;
+  req.set_case_reference(args.words[1]);
+  req.set_officer(s.officer());
+  req.set_justification(s.justification());
+  req.set_page_size(500);
+  v1::ListCaseResponse all;
+  all.set_case_reference(req.case_reference());
+  for (;;) {
+    v1::ListCaseResponse page;
+    grpc::Status status = stub->ListCase(CallContext().get(), req, &page);
+    if (!status.ok()) return Refused(s, absl::StrCat("case ", req.case_reference()), status);
+    for (const v1::CaseMessage& m : page.messages()) *all.add_messages() = m;
+    if (page.next_page_token().empty()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  if (s.json()) {
+    std::cout << adapters::ToCompactJson(all) << "\n";
+    return kOk;
+  }
+  if (all.messages_size() == 0) {
+    std::cout << "no messages of case " << all.case_reference() << " sent or received by " << s.config().party
+              << "\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"ACCEPTED", "FROM", "KIND", "MESSAGE_ID", "CORRELATION", "MARKING", "RECIPIENTS"}};
+  for (const v1::CaseMessage& m : all.messages()) {
+    std::vector<std::string> states;
+    for (const v1::RecipientStatus& r : m.recipients()) {
+      states.push_back(absl::StrCat(r.party(), " ", StateText(r.state())));
+    }
+    rows.push_back({TimeText(m.accepted_at()), m.sender(), KindOf(m.body_type()), m.message_id(),
+                    Dash(m.correlation_id()), MarkingText(m.classification()), absl::StrJoin(states, ", ")});
+  }
+  std::cout << "case " << all.case_reference() << "\n";
+  PrintTable(rows);
+  std::cout << all.messages_size() << " message(s)\n";
+  return kOk;
+}
+
+}  // namespace portcullis::liaison
