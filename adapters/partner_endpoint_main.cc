@@ -43,12 +43,6 @@ int Usage(const std::string& error) {
   return 2;
 }
 
-std::string StoredLine(const v1::Delivery& d) {
-  const v1::Envelope& e = d.envelope();
-  return absl::StrCat("stored delivery ", d.delivery_id(), ": ", BodyTypeName(e), " ", e.message_id(), " case ",
-                      e.case_reference(), " from ", e.sender(), ", ", v1::Classification_Name(e.classification()));
-}
-
 int Main(int argc, char** argv) {
   std::set<std::string> value_flags = {"listen", "inbox", "gateway", "officer", "gateway-identity"};
   value_flags.insert(TlsFlagNames().begin(), TlsFlagNames().end());
@@ -72,7 +66,7 @@ int Main(int argc, char** argv) {
   options.gateway_address = flags->Get("gateway");
   options.officer = flags->Get("officer");
   options.auto_accept = ack;
-  options.on_stored = [](const v1::Delivery& d) { Say(stdout, StoredLine(d)); };
+  options.on_stored = [](const v1::Delivery& d) { Say(stdout, DescribeStoredDelivery(d)); };
   options.on_acknowledged = [](const v1::AcknowledgeRequest& a, const grpc::Status& s) {
     if (s.ok()) {
       Say(stdout, absl::StrCat("acknowledged ", a.message_id(), " (", v1::AckDecision_Name(a.decision()),

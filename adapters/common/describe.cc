@@ -46,4 +46,10 @@ std::string BodyTypeName(const v1::Envelope& envelope) {
   return "no body";
 }
 
+std::string DescribeStoredDelivery(const v1::Delivery& d) {
+  const v1::Envelope& e = d.envelope();
+  return absl::StrCat("stored delivery ", d.delivery_id(), ": ", BodyTypeName(e), " ", e.message_id(), " case ",
+                      e.case_reference(), " from ", e.sender(), ", ", v1::Classification_Name(e.classification()));
+}
+
 }  // namespace portcullis::adapters

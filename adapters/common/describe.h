@@ -28,6 +28,10 @@ std::string DescribeStatus(const grpc::Status& status);
 // "request for information", "response", or "no body".
 std::string BodyTypeName(const v1::Envelope& envelope);
 
+// One line for a stored delivery, e.g. "stored delivery 3f2a...: case referral
+// BF-REF-1 case BF-2026-1 from uk/border-force, OFFICIAL_SENSITIVE".
+std::string DescribeStoredDelivery(const v1::Delivery& delivery);
+
 }  // namespace portcullis::adapters
 
 #endif  // PORTCULLIS_ADAPTERS_COMMON_DESCRIBE_H_

@@ -43,7 +43,7 @@ constexpr size_t kResourceQuotaBytes = 256u * 1024 * 1024;
 
 absl::Status CheckOptions(const PartnerEndpointOptions& o) {
   if (o.listen_address.empty()) return absl::InvalidArgumentError("listen address is empty (expected HOST:PORT)");
-  if (o.inbox_dir.empty()) return absl::InvalidArgumentError("inbox directory is required");
+  if (o.inbox_dir.empty() && o.inbox == nullptr) return absl::InvalidArgumentError("inbox directory is required");
   if (o.gateway_identity.empty()) return absl::InvalidArgumentError("gateway identity is empty");
   if (!o.gateway_address.empty() && o.auto_accept && o.officer.empty()) {
     return absl::InvalidArgumentError("an officer id is required to acknowledge deliveries to the gateway");
@@ -71,9 +71,13 @@ absl::StatusOr<std::unique_ptr<PartnerEndpoint>> PartnerEndpoint::Start(PartnerE
   std::unique_ptr<PartnerEndpoint> e(new PartnerEndpoint(std::move(options)));
   const PartnerEndpointOptions& o = e->options_;
 
-  auto inbox = Inbox::Open(o.inbox_dir);
-  if (!inbox.ok()) return inbox.status();
-  e->inbox_ = std::move(*inbox);
+  if (o.inbox != nullptr) {
+    e->inbox_ = o.inbox;
+  } else {
+    auto inbox = Inbox::Open(o.inbox_dir);
+    if (!inbox.ok()) return inbox.status();
+    e->inbox_ = std::move(*inbox);
+  }
 
   if (!o.gateway_address.empty() && o.auto_accept) {
     auto channel = DialGateway(o.gateway_address, o.tls, o.gateway_identity);

@@ -60,7 +60,8 @@ struct PartnerEndpointOptions {
   std::string listen_address = "127.0.0.1:0";
   PartyTls tls;  // The partner's own cert (also used as its server cert).
   std::string gateway_identity = kGatewayIdentity;  // Only this client identity may call Deliver.
-  std::string inbox_dir;                            // Required.
+  std::string inbox_dir;                            // Required unless `inbox` is given.
+  std::shared_ptr<Inbox> inbox;                     // An inbox already open (e.g. a NativeInbox's deliveries).
   std::string gateway_address;  // Where to send acknowledgements; empty = never acknowledge.
   std::string officer = "";     // Officer id used on acknowledgements (required if gateway_address set).
   bool auto_accept = true;      // Acknowledge ACCEPT after storing.
@@ -106,7 +107,7 @@ class PartnerEndpoint {
   void ReportError(const absl::Status& status) const;
 
   const PartnerEndpointOptions options_;
-  std::unique_ptr<Inbox> inbox_;
+  std::shared_ptr<Inbox> inbox_;
   std::unique_ptr<Acknowledger> acknowledger_;  // Null when not acknowledging.
   std::unique_ptr<grpc::Service> service_;
   std::unique_ptr<grpc::Server> server_;  // Declared last: destroyed first.

@@ -1,0 +1,227 @@
+// portcullis-adapter: a party's adapter between its own records and the
+// exchange (docs/adapters.md). One binary for every agency and partner; the
+// party's config file (adapters/common/party_config.h) names its format.
+//
+//   portcullis-adapter [--config FILE] run               receive into the inbox (push or pull)
+//   portcullis-adapter [--config FILE] submit [--partial] FILE...
+//   portcullis-adapter [--config FILE] check FILE...     validate native records only
+//   portcullis-adapter [--config FILE] render FILE...    envelope or delivery JSON -> native JSON
+//
+// Exit codes: 0 ok; 1 refused by the gateway or a runtime failure; 2 usage
+// error; 3 bad native input (nothing submitted, or with --partial some
+// records were not).
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "adapters/common/describe.h"
+#include "adapters/common/envelope_json.h"
+#include "adapters/common/gateway_client.h"
+#include "adapters/common/native_inbox.h"
+#include "adapters/common/native_submit.h"
+#include "adapters/common/partner_endpoint.h"
+#include "adapters/common/party_config.h"
+#include "adapters/common/pull_receiver.h"
+
+namespace portcullis::adapters {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: portcullis-adapter [--config FILE] COMMAND [ARGS]\n"
+    "  run                      receive deliveries into the party's inbox, by push or pull as configured\n"
+    "  submit [--partial] FILE  validate native records, then submit them (one bad record: nothing is sent,\n"
+    "                           unless --partial, which sends the good ones and names the bad)\n"
+    "  check FILE...            validate native records; submit nothing\n"
+    "  render FILE...           print the native form of an envelope or delivery (proto JSON)\n"
+    "  --config FILE            the party's adapter config (default $PORTCULLIS_CONFIG,\n"
+    "                           else ~/.config/portcullis/liaison.yaml)\n";
+
+std::mutex output_mu;  // Hooks print from several threads.
+
+void Say(std::FILE* to, const std::string& line) {
+  std::lock_guard<std::mutex> lock(output_mu);
+  std::fprintf(to, "%s\n", line.c_str());
+  std::fflush(to);
+}
+
+int Usage(const std::string& error) {
+  std::fprintf(stderr, "portcullis-adapter: %s\n%s", error.c_str(), kUsage);
+  return 2;
+}
+
+int Fail(const std::string& error) {
+  Say(stderr, absl::StrCat("portcullis-adapter: ", error));
+  return 1;
+}
+
+// Each bad record's problems; then, if anything was sent, each outcome.
+int ReportBatch(const std::vector<NativeRecord>& records, bool partial, bool sent) {
+  const size_t bad = CountBad(records);
+  int refused = 0;
+  for (const NativeRecord& r : records) {
+    if (!r.problem.ok()) {
+      Say(stderr, absl::StrCat("bad record ", r.file, ":\n  ", absl::StrReplaceAll(r.problem.message(), {{"\n", "\n  "}})));
+    } else if (r.submitted && r.status.ok()) {
+      Say(stdout, absl::StrCat(r.receipt.duplicate() ? "already accepted: " : "accepted: ", r.envelope.message_id(),
+                               " (", r.file, ") audit index ", r.receipt.audit_index()));
+    } else if (r.submitted) {
+      ++refused;
+      Say(stderr, absl::StrCat("refused: ", r.envelope.message_id(), " (", r.file, "): ", DescribeStatus(r.status)));
+    } else if (!sent) {
+      Say(stdout, absl::StrCat("ok: ", r.envelope.message_id(), " (", r.file, ")"));
+    }
+  }
+  if (bad > 0 && !partial && sent) {
+    Say(stderr, absl::StrCat("nothing submitted: ", bad, " of ", records.size(),
+                             " records have problems (--partial submits the good ones)"));
+  }
+  if (refused > 0) return 1;
+  return bad > 0 ? 3 : 0;
+}
+
+int Submit(const PartyConfig& config, const std::vector<std::string>& files, bool partial, bool send) {
+  if (files.empty()) return Usage("no files given");
+  std::vector<NativeRecord> records = PrepareBatch(*config.format, files, config.party, absl::Now());
+  if (send && (partial || CountBad(records) == 0)) {
+    auto channel = DialGateway(config.gateway, config.tls, config.gateway_identity);
+    if (!channel.ok()) return Fail(channel.status().ToString());
+    v1::Exchange::Stub stub(*channel);
+    SubmitBatch(stub, records, partial);
+  }
+  return ReportBatch(records, partial, send);
+}
+
+int Render(const PartyConfig& config, const std::vector<std::string>& files) {
+  if (files.empty()) return Usage("no files given");
+  for (const std::string& file : files) {
+    absl::StatusOr<v1::Envelope> envelope = LoadEnvelopeJson(file);
+    if (!envelope.ok()) {
+      // Perhaps a delivery (an inbox file) rather than an envelope.
+      std::ifstream in(file, std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      v1::Delivery delivery;
+      if (!in || !FromJson(text.str(), file, &delivery).ok()) return Fail(envelope.status().ToString());
+      envelope = delivery.envelope();
+    }
+    absl::StatusOr<std::string> native = config.format->FromEnvelope(*envelope);
+    if (!native.ok()) return Fail(absl::StrCat(file, ": ", native.status().message()));
+    std::fputs(native->c_str(), stdout);
+  }
+  return 0;
+}
+
+int Run(const PartyConfig& config) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // Before gRPC starts threads: only sigwait sees them.
+
+  auto inbox = NativeInbox::Open(config.inbox, *config.format);
+  if (!inbox.ok()) return Fail(inbox.status().ToString());
+  absl::StatusOr<int> repaired = (*inbox)->Repair();
+  if (!repaired.ok()) return Fail(repaired.status().ToString());
+  if (*repaired > 0) Say(stdout, absl::StrCat("rendered ", *repaired, " stored deliveries that had no native file"));
+
+  NativeInbox* native = inbox->get();
+  auto on_stored = [native](const v1::Delivery& d) {
+    absl::Status rendered = native->Render(d);
+    Say(rendered.ok() ? stdout : stderr,
+        rendered.ok() ? DescribeStoredDelivery(d) : absl::StrCat("error: ", rendered.ToString()));
+  };
+  std::unique_ptr<PartnerEndpoint> endpoint;
+  std::unique_ptr<PullReceiver> receiver;
+  if (config.receive_mode == ReceiveMode::kPush) {
+    PartnerEndpointOptions options;
+    options.listen_address = config.listen;
+    options.tls = config.tls;
+    options.gateway_identity = config.gateway_identity;
+    options.inbox = native->deliveries();
+    options.gateway_address = config.gateway;
+    options.officer = config.officer.empty() ? config.party : config.officer;
+    options.auto_accept = config.auto_accept;
+    options.on_stored = on_stored;
+    options.on_acknowledged = [](const v1::AcknowledgeRequest& a, const grpc::Status& s) {
+      Say(s.ok() ? stdout : stderr, s.ok() ? absl::StrCat("acknowledged ", a.message_id(), " as ", a.officer())
+                                           : absl::StrCat("could not acknowledge ", a.message_id(), ": ",
+                                                          DescribeStatus(s)));
+    };
+    options.on_refused = [](const mtls::HandshakeRefusal& r) {
+      Say(stderr, absl::StrCat("refused handshake: ", r.code, ": ", r.message));
+    };
+    options.on_error = [](const absl::Status& s) { Say(stderr, absl::StrCat("error: ", s.ToString())); };
+    auto started = PartnerEndpoint::Start(std::move(options));
+    if (!started.ok()) return Fail(started.status().ToString());
+    endpoint = std::move(*started);
+    Say(stdout, absl::StrCat(config.party, ": receiving by push on ", config.listen, " into ", config.inbox,
+                             " (format ", std::string(config.format->name()), ")"));
+  } else {
+    auto channel = DialGateway(config.gateway, config.tls, config.gateway_identity);
+    if (!channel.ok()) return Fail(channel.status().ToString());
+    PullReceiverOptions options;
+    options.channel = *channel;
+    options.inbox = native;
+    options.on_stored = on_stored;
+    options.on_event = [](const std::string& what) { Say(stderr, what); };
+    receiver = std::make_unique<PullReceiver>(std::move(options));
+    receiver->Start();
+    Say(stdout, absl::StrCat(config.party, ": receiving by pull from ", config.gateway, " into ", config.inbox,
+                             " (format ", std::string(config.format->name()), ")"));
+  }
+  int signal_number = 0;
+  sigwait(&stop, &signal_number);
+  Say(stdout, absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", stopping"));
+  if (endpoint) endpoint->Shutdown();
+  if (receiver) receiver->Stop();
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  std::string config_flag;
+  bool partial = false;
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--config" && i + 1 < argc) {
+      config_flag = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      config_flag = a.substr(9);
+    } else if (a == "--partial") {
+      partial = true;
+    } else if (a.rfind("--", 0) == 0) {
+      return Usage(absl::StrCat("unknown flag ", a));
+    } else {
+      args.push_back(a);
+    }
+  }
+  if (args.empty()) return Usage("no command given");
+  const std::string command = args[0];
+  args.erase(args.begin());
+  if (partial && command != "submit") return Usage("--partial is only for submit");
+  absl::StatusOr<PartyConfig> config = LoadPartyConfig(ResolvePartyConfigPath(config_flag));
+  if (!config.ok()) return Fail(std::string(config.status().message()));
+  if (command == "run") return args.empty() ? Run(*config) : Usage("run takes no arguments");
+  if (command == "submit") return Submit(*config, args, partial, true);
+  if (command == "check") return Submit(*config, args, false, false);
+  if (command == "render") return Render(*config, args);
+  return Usage(absl::StrCat("unknown command \"", command, "\""));
+}
+
+}  // namespace
+}  // namespace portcullis::adapters
+
+int main(int argc, char** argv) { return portcullis::adapters::Main(argc, argv); }
