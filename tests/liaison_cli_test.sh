@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # End to end, the liaison officer's client `liaison` against a real gateway
-# (shipped config, port 0) and a Europol push endpoint storing into the inbox
-# layout (<inbox>/deliveries, --no-ack): usage errors and a missing officer
+# (shipped config, port 0) and Europol's adapter (`portcullis-adapter run`,
+# push, no auto-accept) filling the inbox layout (deliveries/, native/; the
+# test's Europol uses the border_force format, so referrals have a native
+# rendering and RFIs do not): usage errors and a missing officer
 # (2); a bad native record submits nothing (3; track then NOT_FOUND); --partial;
 # send from flags; a refusal (1, reason printed); --json parsed; the Europol
 # officer lists, shows, follows, accepts, rejects (decisions/ written) and
 # replies; track shows the states; case lists the case.
 #
-#   liaison_cli_test.sh LIAISON GATEWAY PARTNER_ENDPOINT PKI SOURCE_DIR
+#   liaison_cli_test.sh LIAISON GATEWAY ADAPTER PKI SOURCE_DIR
 set -euo pipefail
-[ $# = 5 ] || { echo "usage: $0 LIAISON GATEWAY PARTNER_ENDPOINT PKI SOURCE_DIR" >&2; exit 2; }
+[ $# = 5 ] || { echo "usage: $0 LIAISON GATEWAY ADAPTER PKI SOURCE_DIR" >&2; exit 2; }
 abs() { (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }
-LIAISON=$(abs "$1"); GATEWAY=$(abs "$2"); ENDPOINT=$(abs "$3"); PKI=$(abs "$4"); SRC=$(abs "$5")
+LIAISON=$(abs "$1"); GATEWAY=$(abs "$2"); ADAPTER=$(abs "$3"); PKI=$(abs "$4"); SRC=$(abs "$5")
 unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY
 
 T=$(mktemp -d)
@@ -41,17 +43,25 @@ expect_in() {
   checks=$((checks + 1))
   grep -qF -- "$2" "$1" || fail "$(basename "$1") contains '$2'" "'$2'" "$(head -c 600 "$1")"
 }
+expect_re() {
+  checks=$((checks + 1))
+  grep -qE -- "$2" "$1" || fail "$(basename "$1") matches /$2/" "/$2/" "$(head -c 600 "$1")"
+}
 expect_not_in() {
   checks=$((checks + 1))
   ! grep -qF -- "$2" "$1" || fail "$(basename "$1") does not contain '$2'" "no '$2'" "$(head -c 600 "$1")"
 }
-# python3 assertions over stdout: py 'CODE' (lines = stdout's JSON lines, doc = the first).
+# python3 assertions over stdout: py 'CODE' (lines = stdout's JSON lines, doc = the first;
+# a pretty-printed document is one line of its own).
 py() {
   checks=$((checks + 1))
   python3 - "$T/out" "$1" <<'EOF' || fail "JSON check: $1" "true" "$(head -c 800 "$T/out")"
 import json, sys
 text = open(sys.argv[1]).read()
-lines = [json.loads(l) for l in text.splitlines() if l.strip()]
+try:
+    lines = [json.loads(text)]
+except ValueError:
+    lines = [json.loads(l) for l in text.splitlines() if l.strip()]
 doc = lines[0] if lines else None
 exec(sys.argv[2])
 EOF
@@ -76,7 +86,7 @@ wait_inbox() {
   fail "Europol inbox holds $1 deliveries" "$1" "$(ls "$T/europol/deliveries")"
 }
 
-step "gateway and Europol's push endpoint on loopback"
+step "gateway and Europol's adapter (push) on loopback"
 mkdir -p "$T/state"
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
 EP_PORT=$(free_port)
@@ -95,10 +105,6 @@ EOF
 pids+=("$GW_PID")
 wait_for "$T/gateway.out" "listening on port" "$GW_PID" || fail "gateway starts" "listening" "$(cat "$T/gateway.out")"
 GW=127.0.0.1:$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$T/gateway.out")
-"$ENDPOINT" --listen "127.0.0.1:$EP_PORT" --pki "$PKI" --party eu-europol --inbox "$T/europol/deliveries" \
-  --no-ack > "$T/europol.out" 2>&1 & EP_PID=$!
-pids+=("$EP_PID")
-wait_for "$T/europol.out" "listening on" "$EP_PID" || fail "Europol endpoint starts" "listening" "$(cat "$T/europol.out")"
 
 # One adapter config per party, as an officer's ~/.config/portcullis/liaison.yaml would be.
 party_config() {  # FILE PARTY STEM INBOX [officer justification]
@@ -109,6 +115,7 @@ party_config() {  # FILE PARTY STEM INBOX [officer justification]
     echo "tls: { pki: $PKI, stem: $3 }"
     echo "inbox: $4"
     [ $# -ge 6 ] && echo "officer: $5" && echo "justification: \"$6\""
+    [ "$2" = eu/europol ] && echo "receive: { mode: push, listen: \"127.0.0.1:$EP_PORT\", auto_accept: false }"
     true
   } > "$1"
 }
@@ -116,6 +123,9 @@ party_config "$T/bf.yaml" uk/border-force uk-border-force "$T/bf" BF-LO-4471 "Op
 party_config "$T/bf-bare.yaml" uk/border-force uk-border-force "$T/bf"
 party_config "$T/europol.yaml" eu/europol eu-europol "$T/europol" EUROPOL-LO-17 "AP Migrant Smuggling: UK referral"
 party_config "$T/nca.yaml" uk/nca uk-nca "$T/nca" NCA-OIC-221 "Op KESTREL: NCA intelligence"
+"$ADAPTER" --config "$T/europol.yaml" run > "$T/europol.out" 2>&1 & EP_PID=$!
+pids+=("$EP_PID")
+wait_for "$T/europol.out" "receiving by push" "$EP_PID" || fail "Europol adapter starts" "receiving" "$(cat "$T/europol.out")"
 BF=(--config "$T/bf.yaml")
 EU=(--config "$T/europol.yaml")
 
@@ -253,14 +263,18 @@ expect_in "$T/out" "RECEIVED"
 expect_in "$T/out" "DECISION"
 expect_in "$T/out" "uk/border-force  referral"
 expect_in "$T/out" "BF-REF-LIAISON-02"
-expect_in "$T/out" "BF-RFI-LIAISON-01  OFFICIAL            URGENT"
+expect_re "$T/out" "rfi +BF-2026-004512 +BF-RFI-LIAISON-01 +OFFICIAL +URGENT +-$"
 expect_in "$T/out" "5 message(s)"
 expect_rc 0 "$LIAISON" inbox list --json "${EU[@]}"
 py '
 assert len(lines) == 5, lines
 ids = [l["message_id"] for l in lines]
-assert ids[:3] == ["BF-REF-LIAISON-01", "BF-REF-LIAISON-02", "BF-REF-LIAISON-03"], ids
-assert lines[3] == dict(lines[3], kind="rfi", marking="OFFICIAL", priority="URGENT", case="BF-2026-004512")
+assert set(ids) >= {"BF-REF-LIAISON-01", "BF-REF-LIAISON-02", "BF-REF-LIAISON-03", "BF-RFI-LIAISON-01"}, ids
+assert [l["accepted_at"] for l in lines] == sorted(l["accepted_at"] for l in lines), lines
+rfi = [l for l in lines if l["message_id"] == "BF-RFI-LIAISON-01"][0]
+assert rfi == dict(rfi, kind="rfi", marking="OFFICIAL", priority="URGENT", case="BF-2026-004512"), rfi
+first = [l for l in lines if l["message_id"] == "BF-REF-LIAISON-01"][0]
+assert first["accepted_at"].endswith("Z") and first["correlation_id"] == "EUR-UKLB-2026-000871", first
 assert all(l["from"] == "uk/border-force" and len(l["delivery_id"]) > 8 and "decision" not in l for l in lines)
 '
 expect_rc 0 "$LIAISON" inbox --from uk/nca "${EU[@]}"
@@ -273,25 +287,24 @@ expect_in "$T/out" "2/B/C (conditions: Not to be shared with third countries wit
 expect_in "$T/out" "marking:      OFFICIAL-SENSITIVE"
 expect_in "$T/out" "legal basis:  DPA 2018 s.35; TCA Art. LAW.EUROPOL.51"
 expect_in "$T/out" "in reply to:  EUR-UKLB-2026-000871"
-expect_in "$T/out" "requested action:"
-expect_in "$T/out" "Rebaz Testkarim, PILOT"
+expect_in "$T/out" "border_force record ($T/europol/native/"
+expect_in "$T/out" '"referral_ref": "BF-REF-LIAISON-02"'
+expect_in "$T/out" '"family_name": "Testkarim"'
 expect_rc 0 "$LIAISON" inbox show BF-RFI-LIAISON-01 --json "${EU[@]}"
 py '
-d = json.loads(text)
+d = doc
+assert text.startswith("{\n") and len(lines) == 1
 assert d["envelope"]["request_for_information"]["question"].startswith("Known numbers"), d
 assert d["envelope"]["sender"] == "uk/border-force" and d["delivery_id"], d
 '
 RFI_DELIVERY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["delivery_id"])' "$T/out")
+# No native rendering (border_force records hold referrals only): the reason, then the body in words.
 expect_rc 0 "$LIAISON" inbox show "$RFI_DELIVERY" "${EU[@]}"
-expect_in "$T/out" "question:"
+expect_in "$T/out" "(no border_force rendering: delivery $RFI_DELIVERY"
+expect_in "$T/out" "question:             Known numbers for 'Kaka Shwan'?"
+expect_in "$T/out" "directly accessible:  no"
 expect_rc 1 "$LIAISON" inbox show NO-SUCH-MESSAGE "${EU[@]}"
 expect_in "$T/err" "no delivery or message 'NO-SUCH-MESSAGE' in the inbox $T/europol"
-# A native rendering, when the adapter wrote one, is shown after the header.
-mkdir -p "$T/europol/native"
-printf '{"native": "rendering of the rfi"}\n' > "$T/europol/native/$RFI_DELIVERY.json"
-expect_rc 0 "$LIAISON" inbox show "$RFI_DELIVERY" "${EU[@]}"
-expect_in "$T/out" '{"native": "rendering of the rfi"}'
-expect_not_in "$T/out" "question:"
 
 step "an ambiguous message id lists the candidates (exit 2)"
 expect_rc 0 "$LIAISON" send --type referral --to eu/europol --case NCA-2026-77 --marking OFFICIAL --priority ROUTINE \

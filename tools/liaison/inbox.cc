@@ -134,7 +134,7 @@ std::string ListJson(const std::string& inbox, const v1::Delivery& d) {
   const v1::Envelope& e = d.envelope();
   JsonLine j;
   j.Str("delivery_id", d.delivery_id())
-      .Str("accepted_at", adapters::FormatProtoTime(d.accepted_at()))
+      .Str("accepted_at", Rfc3339(d.accepted_at()))
       .Str("from", e.sender())
       .Str("kind", Kind(e))
       .Str("case", e.case_reference())
@@ -430,7 +430,7 @@ int Decide(Session& s, const Args& args) {
                                    d.envelope().sender()),
                    status);
   }
-  const std::string now = adapters::FormatProtoTime(adapters::ToProtoTime(s.Now()));
+  const std::string now = Rfc3339(adapters::ToProtoTime(s.Now()));
   const std::string record = JsonLine()
                                  .Str("delivery_id", d.delivery_id())
                                  .Str("message_id", d.envelope().message_id())

@@ -43,11 +43,6 @@ const std::set<std::string>& GlobalFlags() {
   return kGlobal;
 }
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? "" : v;
-}
-
 }  // namespace
 
 std::string Args::Value(const std::string& flag, const std::string& fallback) const {
@@ -277,6 +272,10 @@ std::string StatusJson(const grpc::Status& status) {
 std::string TimeText(const google::protobuf::Timestamp& t) {
   if (t.seconds() == 0 && t.nanos() == 0) return "-";
   return TimeText(adapters::FromProtoTime(t));
+}
+
+std::string Rfc3339(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", adapters::FromProtoTime(t), absl::UTCTimeZone());
 }
 
 std::string TimeText(absl::Time t) { return absl::FormatTime("%Y-%m-%d %H:%M:%SZ", t, absl::UTCTimeZone()); }

@@ -118,6 +118,8 @@ std::string StatusJson(const grpc::Status& status);
 // Times for people: "2026-03-14 08:20:11Z"; "-" when unset.
 std::string TimeText(const google::protobuf::Timestamp& t);
 std::string TimeText(absl::Time t);
+// RFC 3339 in UTC with "Z" and fractional seconds only when there are any, for JSON.
+std::string Rfc3339(const google::protobuf::Timestamp& t);
 
 // Markings and priorities as officers write them ("OFFICIAL-SENSITIVE").
 std::string MarkingText(v1::Classification c);
