@@ -300,20 +300,26 @@ assert d["envelope"]["sender"] == "uk/border-force" and d["delivery_id"], d
 RFI_DELIVERY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["delivery_id"])' "$T/out")
 # No native rendering (border_force records hold referrals only): the reason, then the body in words.
 expect_rc 0 "$LIAISON" inbox show "$RFI_DELIVERY" "${EU[@]}"
-expect_in "$T/out" "(no border_force rendering: delivery $RFI_DELIVERY"
+expect_in "$T/out" "(delivery $RFI_DELIVERY (message BF-RFI-LIAISON-01 from uk/border-force) has no border_force rendering"
 expect_in "$T/out" "question:             Known numbers for 'Kaka Shwan'?"
 expect_in "$T/out" "directly accessible:  no"
 expect_rc 1 "$LIAISON" inbox show NO-SUCH-MESSAGE "${EU[@]}"
 expect_in "$T/err" "no delivery or message 'NO-SUCH-MESSAGE' in the inbox $T/europol"
 
 step "an ambiguous message id lists the candidates (exit 2)"
-expect_rc 0 "$LIAISON" send --type referral --to eu/europol --case NCA-2026-77 --marking OFFICIAL --priority ROUTINE \
-  --legal-basis "DPA 2018 s.35" --summary S --requested-action A --message-id BF-REF-LIAISON-03 --config "$T/nca.yaml"
+expect_rc 0 "$LIAISON" send --type intelligence --to eu/europol --case NCA-2026-77 --marking OFFICIAL --priority ROUTINE \
+  --legal-basis "DPA 2018 s.35" --summary "Hawala payments for crossings" --europol-grading B/2 --handling H0,H3 \
+  --restrictions "Not for use in court without NCA consent" --message-id BF-REF-LIAISON-03 --config "$T/nca.yaml"
 wait_inbox 6
 expect_rc 2 "$LIAISON" inbox show BF-REF-LIAISON-03 "${EU[@]}"
-expect_in "$T/err" "message id 'BF-REF-LIAISON-03' is ambiguous: 2 deliveries carry it"
+expect_in "$T/err" "message id 'BF-REF-LIAISON-03' is ambiguous: 2 deliveries carry it; give the delivery id:"
 expect_in "$T/err" "from uk/nca, case NCA-2026-77"
 expect_in "$T/err" "from uk/border-force, case BF-2026-004512"
+NCA_DELIVERY=$(sed -n 's/^  \([0-9a-f]*\)  from uk\/nca.*/\1/p' "$T/err")
+expect_rc 0 "$LIAISON" inbox show "$NCA_DELIVERY" "${EU[@]}"
+expect_in "$T/out" "kind:         intelligence report"
+expect_in "$T/out" "Europol:      B/2 H0,H3 (restrictions: Not for use in court without NCA consent)"
+expect_in "$T/out" "summary:  Hawala payments for crossings"
 
 step "ack and reject: the gateway's state and decisions/ (durable)"
 expect_rc 0 "$LIAISON" ack BF-REF-LIAISON-01 "${EU[@]}"

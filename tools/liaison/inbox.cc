@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "adapters/common/describe.h"
 #include "adapters/common/envelope_json.h"
 #include "adapters/common/native_inbox.h"
@@ -339,7 +340,10 @@ int Show(Session& s, const std::string& id) {
   }
   std::cout << "\n";
   if (std::optional<std::string> why = ReadFile(native + ".error.txt")) {
-    std::cout << "(no " << s.config().format->name() << " rendering: " << *why << (why->empty() || why->back() != '\n' ? "\n" : "")
+    std::string text(absl::StripTrailingAsciiWhitespace(*why));
+    std::cout << "(" << text << ")\n";
+  } else {
+    std::cout << "(no " << s.config().format->name() << " rendering in " << adapters::NativeDir(s.config().inbox)
               << ")\n";
   }
   std::vector<std::vector<std::string>> body;
