@@ -86,13 +86,19 @@ GatewayHarness::GatewayHarness(const std::string& name, HarnessOptions options) 
   Start();
 }
 
-void GatewayHarness::Start() {
+void GatewayHarness::Start(int port) {
   auto config = LoadConfigFile(config_path_);
   if (!config.ok()) {
     ADD_FAILURE() << "test config invalid: " << config.status();
     std::abort();
   }
-  auto gateway = Gateway::Start(*config, hooks_);
+  std::shared_ptr<const Config> loaded = *config;
+  if (port != 0) {
+    auto copy = std::make_shared<Config>(*loaded);
+    copy->listener.address = "127.0.0.1:" + std::to_string(port);
+    loaded = copy;
+  }
+  auto gateway = Gateway::Start(loaded, hooks_);
   if (!gateway.ok()) {
     ADD_FAILURE() << "gateway did not start: " << gateway.status();
     std::abort();
@@ -103,6 +109,12 @@ void GatewayHarness::Start() {
 void GatewayHarness::Restart() {
   Stop();
   Start();
+}
+
+void GatewayHarness::RestartOnSamePort() {
+  const int old_port = port();
+  Stop();
+  Start(old_port);
 }
 
 GatewayHarness::~GatewayHarness() { Stop(); }
