@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "adapters/common/native_inbox.h"
 #include "adapters/common/native_submit.h"
+#include "adapters/common/outbox_watcher.h"
 #include "adapters/common/party_config.h"
 #include "adapters/common/pull_receiver.h"
 #include "gmock/gmock.h"
@@ -211,6 +212,56 @@ TEST(PullReceiverTest, StoresThenConfirmsAndResumesAcrossAGatewayRestart) {
     EXPECT_TRUE(fs::exists(NativeDir(dir) + "/" + listed[static_cast<size_t>(i)].delivery_id() + ".json"));
   }
   EXPECT_TRUE(testing::WaitForState(h, "PR-9", v1::DELIVERED, "parties/uk-nca"));
+}
+
+}  // namespace
+}  // namespace portcullis::adapters
+
+namespace portcullis::adapters {
+namespace {
+
+TEST(OutboxWatcherTest, SubmitsFilesAwayRejectsBadOnesAndRetriesTransientFailures) {
+  testing::GatewayHarness h("outbox-watcher");
+  const std::string dir = testing::MakeTempDir("outbox-watcher-files");
+  // No created time in the record: the file's time is used, so a retry is the same submission.
+  std::string record = ReadFile(Example("gravelines-rib-2026-004512.json"));
+  const size_t created = record.find("  \"created\":");
+  ASSERT_NE(created, std::string::npos);
+  record.erase(created, record.find('\n', created) - created + 1);
+  Write(dir, "001-referral.json", record);
+  Write(dir, "002-bad.json", "{\n  \"referral_ref\": 12\n}\n");
+  Write(dir, ".003-partial.json", "{");  // Still being written by the case system: ignored.
+
+  // The gateway unreachable: nothing is filed away, nothing lost.
+  OutboxWatcherOptions down;
+  down.dir = dir;
+  down.party = "uk/border-force";
+  down.format = FindNativeFormat("border_force");
+  down.stub = v1::Exchange::NewStub(testing::ChannelTo("127.0.0.1:1", "parties/uk-border-force"));
+  OutboxWatcher offline(down);
+  offline.ScanOnce();
+  EXPECT_TRUE(fs::exists(dir + "/001-referral.json"));
+  EXPECT_EQ(offline.sent_count(), 0);
+  EXPECT_EQ(offline.rejected_count(), 1);  // The bad record needs no gateway to be refused.
+
+  OutboxWatcherOptions options = down;
+  options.stub = h.Client("parties/uk-border-force");
+  OutboxWatcher watcher(options);
+  watcher.ScanOnce();
+  EXPECT_EQ(watcher.sent_count(), 1);
+  EXPECT_EQ(watcher.rejected_count(), 0);
+  EXPECT_TRUE(fs::exists(dir + "/sent/001-referral.json"));
+  EXPECT_THAT(ReadFile(dir + "/sent/001-referral.receipt.json"), HasSubstr("\"envelope_sha256\""));
+  EXPECT_THAT(ReadFile(dir + "/rejected/002-bad.problems.txt"), HasSubstr("002-bad.json:2:19: referral_ref:"));
+  EXPECT_TRUE(fs::exists(dir + "/.003-partial.json"));
+  EXPECT_EQ(testing::StateOf(h, "BF-REF-2026-004512-01"), v1::ACCEPTED);
+
+  // A crash after the receipt but before the move: the same file comes round again.
+  fs::copy_file(dir + "/sent/001-referral.json", dir + "/001-referral.json");
+  fs::last_write_time(dir + "/001-referral.json", fs::last_write_time(dir + "/sent/001-referral.json"));
+  watcher.ScanOnce();
+  EXPECT_EQ(watcher.sent_count(), 2);
+  EXPECT_THAT(ReadFile(dir + "/sent/001-referral.receipt.json"), HasSubstr("\"duplicate\": true"));
 }
 
 }  // namespace
