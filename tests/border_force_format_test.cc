@@ -289,15 +289,30 @@ TEST(BorderForceFormat, FromEnvelopeNamesOtherMissingFields) {
               HasSubstr("recipients: at least one is required"));
   EXPECT_THAT(RefusalOf(BodyKind::kRequestForInformation,
                         [](v1::Envelope& e) {
+                          e.mutable_request_for_information()->clear_subjects();
                           v1::Person* p = e.mutable_request_for_information()->add_subjects();
                           p->set_family_name("Testkarim");
                         })
                   .message(),
-              HasSubstr("request_for_information.subjects["));
+              HasSubstr("request_for_information.subjects[0].role: not set"));
   EXPECT_THAT(
       RefusalOf(BodyKind::kCaseReferral, [](v1::Envelope& e) { e.mutable_justification()->clear_legal_basis(); })
           .message(),
       HasSubstr("justification.legal_basis: required"));
+}
+
+// An unrecorded nationality stays unrecorded (it is not turned into "XXX").
+TEST(BorderForceFormat, NationalityMayBeLeftOut) {
+  v1::Envelope e = testing::RandomEnvelope(testing::BodyKind::kResponse, 3);
+  v1::Person* p = e.mutable_response()->add_subjects();
+  p->add_aliases("Shwan");
+  p->set_role(v1::FACILITATOR);
+  absl::StatusOr<std::string> native = Format().FromEnvelope(e);
+  ASSERT_TRUE(native.ok()) << native.status();
+  absl::StatusOr<v1::Envelope> back = Convert(*native);
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << *native;
+  ASSERT_THAT(back->response().subjects(), SizeIs(e.response().subjects_size()));
+  EXPECT_EQ(back->response().subjects(e.response().subjects_size() - 1).nationality(), "");
 }
 
 // A minimal valid referral; each test breaks one line of it.
