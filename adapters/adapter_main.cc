@@ -14,6 +14,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "adapters/common/gateway_client.h"
 #include "adapters/common/native_inbox.h"
 #include "adapters/common/native_submit.h"
+#include "adapters/common/outbox_watcher.h"
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_config.h"
 #include "adapters/common/pull_receiver.h"
@@ -38,7 +40,8 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: portcullis-adapter [--config FILE] COMMAND [ARGS]\n"
-    "  run                      receive deliveries into the party's inbox, by push or pull as configured\n"
+    "  run                      receive deliveries into the party's inbox, by push or pull as configured,\n"
+    "                           and submit records dropped into its outbox folder (if configured)\n"
     "  submit [--partial] FILE  validate native records, then submit them (one bad record: nothing is sent,\n"
     "                           unless --partial, which sends the good ones and names the bad)\n"
     "  check FILE...            validate native records; submit nothing\n"
@@ -179,9 +182,27 @@ int Run(const PartyConfig& config) {
     Say(stdout, absl::StrCat(config.party, ": receiving by pull from ", config.gateway, " into ", config.inbox,
                              " (format ", std::string(config.format->name()), ")"));
   }
+  std::unique_ptr<OutboxWatcher> outbox;
+  if (!config.outbox.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.outbox, ec);
+    if (ec) return Fail(absl::StrCat("cannot create outbox ", config.outbox, ": ", ec.message()));
+    auto channel = DialGateway(config.gateway, config.tls, config.gateway_identity);
+    if (!channel.ok()) return Fail(channel.status().ToString());
+    OutboxWatcherOptions options;
+    options.dir = config.outbox;
+    options.party = config.party;
+    options.format = config.format;
+    options.stub = std::make_shared<v1::Exchange::Stub>(*channel);
+    options.on_event = [](const std::string& what) { Say(stdout, absl::StrCat("outbox: ", what)); };
+    outbox = std::make_unique<OutboxWatcher>(std::move(options));
+    outbox->Start();
+    Say(stdout, absl::StrCat(config.party, ": submitting records dropped into ", config.outbox));
+  }
   int signal_number = 0;
   sigwait(&stop, &signal_number);
   Say(stdout, absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", stopping"));
+  if (outbox) outbox->Stop();
   if (endpoint) endpoint->Shutdown();
   if (receiver) receiver->Stop();
   return 0;

@@ -1,7 +1,10 @@
-// Border Force's native "small-boat crossing referral" JSON, as its case
-// system exports it, and its conversion to and from the exchange envelope
-// (design step 1, docs/adapters.md). The format is documented in
-// schema.json beside this file; this code is the authority.
+// Border Force's native record JSON, as its case system exports it (also
+// used by Border Security Command), and its conversion to and from the
+// exchange envelope (docs/adapters.md). One record per message; its
+// "record_type" chooses the body: CROSSING_REFERRAL (case referral),
+// INTELLIGENCE (intelligence report), INFORMATION_REQUEST (RFI) or REPLY
+// (response, correlated by "in_reply_to"). The format is documented in
+// schema.json and README.md beside this file; this code is the authority.
 #ifndef PORTCULLIS_ADAPTERS_BORDER_FORCE_FORMAT_H_
 #define PORTCULLIS_ADAPTERS_BORDER_FORCE_FORMAT_H_
 

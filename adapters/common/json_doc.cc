@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <system_error>
 
@@ -157,18 +158,23 @@ bool JsonReader::Object(const JsonValue& value, std::initializer_list<std::strin
     return false;
   }
   try {
+    std::map<std::string, int> first_line;  // key -> line of its first occurrence
     for (auto it = value.node_->begin(); it != value.node_->end(); ++it) {
       std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string();
+      JsonValue at;
+      YAML::Mark mark = it->first.Mark();
+      at.line_ = mark.is_null() ? value.line_ : mark.line + 1;
+      at.col_ = mark.is_null() ? value.col_ : mark.column + 1;
+      at.path_ = ChildPath(value.path_, key);
+      // yaml-cpp keeps every occurrence and Field() would silently take the
+      // first: a second one is a problem (its first was already checked).
+      if (auto [first, inserted] = first_line.emplace(key, at.line_); !inserted) {
+        Add(at, absl::StrCat("duplicate key; first at line ", first->second));
+        continue;
+      }
       bool known = false;
       for (std::string_view a : allowed) known = known || a == key;
-      if (!known) {
-        JsonValue at;
-        YAML::Mark mark = it->first.Mark();
-        at.line_ = mark.is_null() ? value.line_ : mark.line + 1;
-        at.col_ = mark.is_null() ? value.col_ : mark.column + 1;
-        at.path_ = ChildPath(value.path_, key);
-        Add(at, "unknown field");
-      }
+      if (!known) Add(at, "unknown field");
     }
   } catch (const YAML::Exception& e) {
     Add(value, absl::StrCat("unreadable object: ", e.msg));

@@ -89,9 +89,10 @@ class JsonReader {
 
   JsonValue Root() const { return doc_.root(); }
 
-  // Checks that `value` is an object and that it has no key outside
-  // `allowed` (each unknown key is a problem at the key). False if `value`
-  // is not an object (recorded).
+  // Checks that `value` is an object, that it has no key outside `allowed`
+  // (each unknown key is a problem at the key) and no key twice (a repeated
+  // key is a problem at the repeat: "duplicate key; first at line L"; the
+  // getters read the first). False if `value` is not an object (recorded).
   bool Object(const JsonValue& value, std::initializer_list<std::string_view> allowed);
   // The member `key` of object `object` (absent if missing or not an object).
   JsonValue Field(const JsonValue& object, std::string_view key) const;

@@ -131,7 +131,7 @@ absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path) {
   Reader r(path, fs::absolute(fs::path(path)).parent_path());
   PartyConfig c;
   c.source = path;
-  if (!r.Mapping(root, "", {"party", "format", "gateway", "gateway_identity", "tls", "inbox", "receive", "officer",
+  if (!r.Mapping(root, "", {"party", "format", "gateway", "gateway_identity", "tls", "inbox", "outbox", "receive", "officer",
                             "justification"})) {
     return r.status();
   }
@@ -151,6 +151,7 @@ absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path) {
   c.gateway_identity = r.String(root, "", "gateway_identity", false);
   if (c.gateway_identity.empty()) c.gateway_identity = kGatewayIdentity;
   c.inbox = r.Path(root, "", "inbox", true);
+  c.outbox = r.Path(root, "", "outbox", false);
   c.officer = r.String(root, "", "officer", false);
   c.justification = r.String(root, "", "justification", false);
 

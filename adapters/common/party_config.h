@@ -14,6 +14,8 @@
 //     mode: pull                        # pull (Receive stream) | push (listen for the gateway)
 //     listen: 127.0.0.1:9443            # push only
 //     auto_accept: false                # push only: acknowledge ACCEPT on arrival (default false)
+//   outbox: ${PORTCULLIS_STATE:-../build/state}/outboxes/border-force   # optional: the daemon
+//                                       # submits native records dropped here (outbox_watcher.h)
 //   officer: BF-LO-4471                 # optional default officer id
 //   justification: "..."               # optional default justification for consultations
 //   gateway_identity: spiffe://exchange.gov.uk/gateway   # optional
@@ -42,7 +44,8 @@ struct PartyConfig {
   std::string gateway;
   std::string gateway_identity;
   PartyTls tls;
-  std::string inbox;  // Absolute.
+  std::string inbox;   // Absolute.
+  std::string outbox;  // Absolute; empty = no outbox folder.
   ReceiveMode receive_mode = ReceiveMode::kPull;
   std::string listen;  // Push mode.
   bool auto_accept = false;

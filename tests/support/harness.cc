@@ -65,13 +65,14 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << "  - { id: uk/nca, name: National Crime Agency, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/nca\", clearance: SECRET, delivery: { mode: pull } }\n"
     << "  - { id: uk/bsc, name: Border Security Command, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/bsc\", clearance: SECRET, delivery: { mode: pull } }\n"
     << "  - { id: uk/border-force, name: Border Force, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/border-force\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull } }\n"
+    << "  - { id: uk/immigration-enforcement, name: Home Office Immigration Enforcement, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/immigration-enforcement\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull } }\n"
     << "  - { id: eu/europol, name: Europol, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/europol\", clearance: OFFICIAL_SENSITIVE, delivery: " << europol_delivery << " }\n"
     << "  - { id: eu/fr-dnpaf, name: French border police, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/fr-dnpaf\", clearance: OFFICIAL, delivery: " << fr_dnpaf_delivery << " }\n"
     << "  - { id: audit/ico, name: Information Commissioner, kind: auditor, identity: \"spiffe://exchange.gov.uk/audit/ico\", clearance: OFFICIAL }\n"
     << "  - { id: ops/operator, name: Operations desk, kind: operator, identity: \"spiffe://exchange.gov.uk/ops/operator\" }\n"
     << "routes:\n"
-    << "  - { name: uk-to-eu, from: [uk/nca, uk/bsc, uk/border-force], to: [eu/europol, eu/fr-dnpaf], body_types: [case_referral, intelligence_report, request_for_information, response], max_classification: OFFICIAL_SENSITIVE }\n"
-    << "  - { name: eu-to-uk, from: [eu/europol, eu/fr-dnpaf], to: [uk/nca, uk/bsc, uk/border-force], body_types: [response, request_for_information], max_classification: OFFICIAL_SENSITIVE }\n"
+    << "  - { name: uk-to-eu, from: [uk/nca, uk/bsc, uk/border-force, uk/immigration-enforcement], to: [eu/europol, eu/fr-dnpaf], body_types: [case_referral, intelligence_report, request_for_information, response], max_classification: OFFICIAL_SENSITIVE }\n"
+    << "  - { name: eu-to-uk, from: [eu/europol, eu/fr-dnpaf], to: [uk/nca, uk/bsc, uk/border-force, uk/immigration-enforcement], body_types: [response, request_for_information], max_classification: OFFICIAL_SENSITIVE }\n"
     << "  - { name: uk-internal, from: [uk/nca, uk/bsc, uk/border-force], to: [uk/nca, uk/bsc, uk/border-force], body_types: [case_referral, intelligence_report, request_for_information, response], max_classification: SECRET }\n";
   std::string path = dir + "/portcullis.yaml";
   std::ofstream(path) << y.str();
@@ -85,13 +86,19 @@ GatewayHarness::GatewayHarness(const std::string& name, HarnessOptions options) 
   Start();
 }
 
-void GatewayHarness::Start() {
+void GatewayHarness::Start(int port) {
   auto config = LoadConfigFile(config_path_);
   if (!config.ok()) {
     ADD_FAILURE() << "test config invalid: " << config.status();
     std::abort();
   }
-  auto gateway = Gateway::Start(*config, hooks_);
+  std::shared_ptr<const Config> loaded = *config;
+  if (port != 0) {
+    auto copy = std::make_shared<Config>(*loaded);
+    copy->listener.address = "127.0.0.1:" + std::to_string(port);
+    loaded = copy;
+  }
+  auto gateway = Gateway::Start(loaded, hooks_);
   if (!gateway.ok()) {
     ADD_FAILURE() << "gateway did not start: " << gateway.status();
     std::abort();
@@ -102,6 +109,12 @@ void GatewayHarness::Start() {
 void GatewayHarness::Restart() {
   Stop();
   Start();
+}
+
+void GatewayHarness::RestartOnSamePort() {
+  const int old_port = port();
+  Stop();
+  Start(old_port);
 }
 
 GatewayHarness::~GatewayHarness() { Stop(); }

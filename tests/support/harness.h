@@ -84,9 +84,11 @@ class GatewayHarness {
   // Stops the gateway and starts a new one on the same folder and config
   // (same audit log and message store): a restart.
   void Restart();
+  // The same, listening on the same port (clients reconnect by themselves).
+  void RestartOnSamePort();
 
  private:
-  void Start();
+  void Start(int port = 0);
   GatewayTestHooks hooks_;
   std::string dir_;
   std::string config_path_;

@@ -1,0 +1,268 @@
+// The adapter daemon's parts (adapters/common): the party config (located
+// problems, env overrides, relative paths), the native inbox (layout,
+// rendering, repair after a crash between storing and rendering), the batch
+// rule of native submission, and the pull receiver against a real gateway
+// (store, then confirm; nothing lost or repeated across a gateway restart).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "adapters/common/native_inbox.h"
+#include "adapters/common/native_submit.h"
+#include "adapters/common/outbox_watcher.h"
+#include "adapters/common/party_config.h"
+#include "adapters/common/pull_receiver.h"
+#include "gmock/gmock.h"
+#include "tests/support/harness.h"
+
+namespace portcullis::adapters {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Write(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string Example(const std::string& name) {
+  return std::string(PORTCULLIS_SOURCE_DIR) + "/adapters/border_force/examples/" + name;
+}
+
+bool WaitFor(const std::function<bool()>& done) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+TEST(PartyConfigTest, LoadsTheShippedConfigsWithPathsRelativeToTheFile) {
+  setenv("PORTCULLIS_PKI", "/pki", 1);
+  setenv("PORTCULLIS_STATE", "/state", 1);
+  absl::StatusOr<PartyConfig> c =
+      LoadPartyConfig(std::string(PORTCULLIS_SOURCE_DIR) + "/adapters/config/border-force.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->party, "uk/border-force");
+  EXPECT_EQ(c->format->name(), "border_force");
+  EXPECT_EQ(c->tls.cert, "/pki/parties/uk-border-force.pem");
+  EXPECT_EQ(c->inbox, "/state/inboxes/border-force");
+  EXPECT_EQ(c->receive_mode, ReceiveMode::kPull);
+  unsetenv("PORTCULLIS_STATE");
+  c = LoadPartyConfig(std::string(PORTCULLIS_SOURCE_DIR) + "/adapters/config/border-force.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->inbox, std::string(PORTCULLIS_SOURCE_DIR) + "/build/state/inboxes/border-force");
+  unsetenv("PORTCULLIS_PKI");
+}
+
+TEST(PartyConfigTest, EveryProblemIsReportedWithItsLineAndKey) {
+  const std::string dir = testing::MakeTempDir("party-config");
+  const std::string path = Write(dir, "bad.yaml",
+                                 "party: uk/nca\n"
+                                 "format: klingon\n"
+                                 "gateway: nowhere\n"
+                                 "tls: { pki: /pki }\n"
+                                 "inbox: in\n"
+                                 "receive: { mode: carrier-pigeon }\n"
+                                 "colour: blue\n");
+  absl::StatusOr<PartyConfig> c = LoadPartyConfig(path);
+  ASSERT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string m(c.status().message());
+  EXPECT_THAT(m, HasSubstr(path + ":7:1: colour: unknown key"));
+  EXPECT_THAT(m, HasSubstr(path + ":2:9: format: unknown format \"klingon\" (known: "));
+  EXPECT_THAT(m, HasSubstr(path + ":3:10: gateway: must be HOST:PORT"));
+  EXPECT_THAT(m, HasSubstr(path + ":4:6: tls.cert: required (or give pki and stem)"));
+  EXPECT_THAT(m, HasSubstr(path + ":6:18: receive.mode: must be pull or push"));
+  EXPECT_EQ(LoadPartyConfig(dir + "/missing.yaml").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(PartyConfigTest, EnvironmentOverridesOfficerJustificationAndGateway) {
+  const std::string dir = testing::MakeTempDir("party-config-env");
+  const std::string path = Write(dir, "c.yaml",
+                                 "party: uk/nca\nformat: border_force\ngateway: 127.0.0.1:1\n"
+                                 "tls: { cert: c.pem, key: c.key, ca_bundle: ca.pem, crl_dir: crl }\n"
+                                 "inbox: in\nofficer: FILE-1\n");
+  setenv("PORTCULLIS_OFFICER", "ENV-2", 1);
+  setenv("PORTCULLIS_JUSTIFICATION", "case review", 1);
+  absl::StatusOr<PartyConfig> c = LoadPartyConfig(path);
+  unsetenv("PORTCULLIS_OFFICER");
+  unsetenv("PORTCULLIS_JUSTIFICATION");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->officer, "ENV-2");
+  EXPECT_EQ(c->justification, "case review");
+  EXPECT_EQ(c->tls.key, dir + "/c.key");
+  EXPECT_EQ(ResolvePartyConfigPath("x.yaml"), "x.yaml");
+}
+
+v1::Delivery SampleDelivery(const std::string& id, const std::string& message_id) {
+  v1::Delivery d;
+  d.set_delivery_id(id);
+  *d.mutable_envelope() = testing::SampleReferral(message_id);
+  d.mutable_envelope()->set_sender("uk/border-force");
+  d.mutable_accepted_at()->set_seconds(1770000000);
+  return d;
+}
+
+TEST(NativeInboxTest, StoresRendersAndRepairsWhatACrashLeftUnrendered) {
+  const std::string dir = testing::MakeTempDir("native-inbox");
+  const NativeFormat& format = *FindNativeFormat("border_force");
+  {
+    auto inbox = NativeInbox::Open(dir, format);
+    ASSERT_TRUE(inbox.ok()) << inbox.status();
+    ASSERT_TRUE(*(*inbox)->Store(SampleDelivery("d1", "M-1")));
+    EXPECT_FALSE(*(*inbox)->Store(SampleDelivery("d1", "M-1")));  // Duplicate.
+    // A crash after storing, before rendering: only deliveries/ has it.
+    ASSERT_TRUE(*(*inbox)->deliveries()->Store(SampleDelivery("d2", "M-2")));
+    EXPECT_EQ(NativeInbox::Open(dir, format).status().code(), absl::StatusCode::kFailedPrecondition);  // Locked.
+  }
+  EXPECT_TRUE(fs::exists(NativeDir(dir) + "/d1.json"));
+  EXPECT_FALSE(fs::exists(NativeDir(dir) + "/d2.json"));
+  auto inbox = NativeInbox::Open(dir, format);
+  ASSERT_TRUE(inbox.ok());
+  EXPECT_EQ(*(*inbox)->Repair(), 1);
+  EXPECT_THAT(ReadFile(NativeDir(dir) + "/d2.json"), HasSubstr("\"M-2\""));
+  EXPECT_EQ(*(*inbox)->Repair(), 0);
+  std::vector<v1::Delivery> listed = ListInbox(dir);
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].delivery_id(), "d1");
+}
+
+TEST(NativeInboxTest, ADeliveryTheFormatCannotRenderIsKeptWithTheReason) {
+  const std::string dir = testing::MakeTempDir("native-inbox-error");
+  auto inbox = NativeInbox::Open(dir, *FindNativeFormat("border_force"));
+  ASSERT_TRUE(inbox.ok());
+  v1::Delivery d = SampleDelivery("d3", "M-3");
+  d.mutable_envelope()->set_classification(v1::CLASSIFICATION_UNSPECIFIED);
+  ASSERT_TRUE(*(*inbox)->Store(d));
+  EXPECT_TRUE(fs::exists(DeliveriesDir(dir) + "/d3.json"));
+  EXPECT_THAT(ReadFile(NativeDir(dir) + "/d3.error.txt"), HasSubstr("classification"));
+  EXPECT_EQ(*(*inbox)->Repair(), 0);  // Not rendered again and again.
+}
+
+TEST(NativeSubmitTest, OneBadRecordSubmitsNothingUnlessPartial) {
+  testing::GatewayHarness h("native-submit");
+  const std::string dir = testing::MakeTempDir("native-submit-files");
+  const std::string bad = Write(dir, "bad.json", "{\n  \"referral_ref\": 12\n}\n");
+  const std::string foreign = Write(dir, "foreign.json", ReadFile(Example("gravelines-rib-2026-004512.json")));
+  const NativeFormat& format = *FindNativeFormat("border_force");
+  const std::vector<std::string> files = {Example("gravelines-rib-2026-004512.json"), bad};
+  std::vector<NativeRecord> records = PrepareBatch(format, files, "uk/border-force", absl::Now());
+  ASSERT_EQ(CountBad(records), 1u);
+  EXPECT_THAT(std::string(records[1].problem.message()), HasSubstr(bad + ":2:19: referral_ref: must be a string"));
+  EXPECT_TRUE(records[0].envelope.has_created_at() || records[0].problem.ok());
+  auto stub = h.Client("parties/uk-border-force");
+  EXPECT_EQ(SubmitBatch(*stub, records, /*partial=*/false), 0u);
+  EXPECT_FALSE(records[0].submitted);
+  EXPECT_EQ(testing::StateOf(h, records[0].envelope.message_id()), v1::DELIVERY_STATE_UNSPECIFIED);  // Not there.
+  EXPECT_EQ(SubmitBatch(*stub, records, /*partial=*/true), 1u);
+  EXPECT_TRUE(records[0].submitted);
+  EXPECT_FALSE(records[1].submitted);
+  EXPECT_EQ(testing::StateOf(h, records[0].envelope.message_id()), v1::ACCEPTED);
+  // A record that names another sender is refused before anything is sent.
+  std::vector<NativeRecord> other = PrepareBatch(format, {foreign}, "uk/bsc", absl::Now());
+  EXPECT_THAT(std::string(other[0].problem.message()), HasSubstr("sender: names \"uk/border-force\""));
+}
+
+TEST(PullReceiverTest, StoresThenConfirmsAndResumesAcrossAGatewayRestart) {
+  testing::GatewayHarness h("pull-receiver");
+  const std::string dir = testing::MakeTempDir("pull-receiver-inbox");
+  auto inbox = NativeInbox::Open(dir, *FindNativeFormat("border_force"));
+  ASSERT_TRUE(inbox.ok());
+  auto sender = h.Client("parties/uk-nca");
+  auto send = [&](int i) {
+    v1::Envelope e = testing::SampleReferral("PR-" + std::to_string(i), {"uk/border-force"});
+    v1::Receipt receipt;
+    ASSERT_TRUE(testing::Submit(*sender, e, &receipt).ok());
+  };
+  PullReceiverOptions options;
+  options.channel = h.Channel("parties/uk-border-force");
+  options.inbox = inbox->get();
+  options.initial_backoff = std::chrono::milliseconds(50);
+  options.max_backoff = std::chrono::milliseconds(200);
+  auto receiver = std::make_unique<PullReceiver>(options);
+  receiver->Start();
+  for (int i = 0; i < 5; ++i) send(i);
+  ASSERT_TRUE(WaitFor([&] { return receiver->stored_count() == 5; }));
+  ASSERT_TRUE(testing::WaitForState(h, "PR-4", v1::DELIVERED, "parties/uk-nca"));  // Confirmed.
+  h.RestartOnSamePort();  // The receiver's stream breaks; it reconnects by itself.
+  sender = h.Client("parties/uk-nca");
+  for (int i = 5; i < 10; ++i) send(i);
+  ASSERT_TRUE(WaitFor([&] { return receiver->stored_count() == 10; })) << receiver->stored_count();
+  EXPECT_EQ(receiver->duplicate_count(), 0);
+  receiver->Stop();
+  std::vector<v1::Delivery> listed = ListInbox(dir);
+  ASSERT_EQ(listed.size(), 10u);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(fs::exists(NativeDir(dir) + "/" + listed[static_cast<size_t>(i)].delivery_id() + ".json"));
+  }
+  EXPECT_TRUE(testing::WaitForState(h, "PR-9", v1::DELIVERED, "parties/uk-nca"));
+}
+
+}  // namespace
+}  // namespace portcullis::adapters
+
+namespace portcullis::adapters {
+namespace {
+
+TEST(OutboxWatcherTest, SubmitsFilesAwayRejectsBadOnesAndRetriesTransientFailures) {
+  testing::GatewayHarness h("outbox-watcher");
+  const std::string dir = testing::MakeTempDir("outbox-watcher-files");
+  // No created time in the record: the file's time is used, so a retry is the same submission.
+  std::string record = ReadFile(Example("gravelines-rib-2026-004512.json"));
+  const size_t created = record.find("  \"created\":");
+  ASSERT_NE(created, std::string::npos);
+  record.erase(created, record.find('\n', created) - created + 1);
+  Write(dir, "001-referral.json", record);
+  Write(dir, "002-bad.json", "{\n  \"referral_ref\": 12\n}\n");
+  Write(dir, ".003-partial.json", "{");  // Still being written by the case system: ignored.
+
+  // The gateway unreachable: nothing is filed away, nothing lost.
+  OutboxWatcherOptions down;
+  down.dir = dir;
+  down.party = "uk/border-force";
+  down.format = FindNativeFormat("border_force");
+  down.stub = v1::Exchange::NewStub(testing::ChannelTo("127.0.0.1:1", "parties/uk-border-force"));
+  OutboxWatcher offline(down);
+  offline.ScanOnce();
+  EXPECT_TRUE(fs::exists(dir + "/001-referral.json"));
+  EXPECT_EQ(offline.sent_count(), 0);
+  EXPECT_EQ(offline.rejected_count(), 1);  // The bad record needs no gateway to be refused.
+
+  OutboxWatcherOptions options = down;
+  options.stub = h.Client("parties/uk-border-force");
+  OutboxWatcher watcher(options);
+  watcher.ScanOnce();
+  EXPECT_EQ(watcher.sent_count(), 1);
+  EXPECT_EQ(watcher.rejected_count(), 0);
+  EXPECT_TRUE(fs::exists(dir + "/sent/001-referral.json"));
+  EXPECT_THAT(ReadFile(dir + "/sent/001-referral.receipt.json"), HasSubstr("\"envelope_sha256\""));
+  EXPECT_THAT(ReadFile(dir + "/rejected/002-bad.problems.txt"), HasSubstr("002-bad.json:2:19: referral_ref:"));
+  EXPECT_TRUE(fs::exists(dir + "/.003-partial.json"));
+  EXPECT_EQ(testing::StateOf(h, "BF-REF-2026-004512-01"), v1::ACCEPTED);
+
+  // A crash after the receipt but before the move: the same file comes round again.
+  fs::copy_file(dir + "/sent/001-referral.json", dir + "/001-referral.json");
+  fs::last_write_time(dir + "/001-referral.json", fs::last_write_time(dir + "/sent/001-referral.json"));
+  watcher.ScanOnce();
+  EXPECT_EQ(watcher.sent_count(), 2);
+  EXPECT_THAT(ReadFile(dir + "/sent/001-referral.receipt.json"), HasSubstr("\"duplicate\": true"));
+}
+
+}  // namespace
+}  // namespace portcullis::adapters
