@@ -2,8 +2,7 @@
 # End to end, the liaison officer's client `liaison` against a real gateway
 # (shipped config, port 0) and Europol's adapter (`portcullis-adapter run`,
 # push, no auto-accept) filling the inbox layout (deliveries/, native/; the
-# test's Europol uses the border_force format, so referrals have a native
-# rendering and RFIs do not): usage errors and a missing officer
+# test's Europol reads the border_force format): usage errors and a missing officer
 # (2); a bad native record submits nothing (3; track then NOT_FOUND); --partial;
 # send from flags; a refusal (1, reason printed); --json parsed; the Europol
 # officer lists, shows, follows, accepts, rejects (decisions/ written) and
@@ -298,11 +297,21 @@ assert d["envelope"]["request_for_information"]["question"].startswith("Known nu
 assert d["envelope"]["sender"] == "uk/border-force" and d["delivery_id"], d
 '
 RFI_DELIVERY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["delivery_id"])' "$T/out")
-# No native rendering (border_force records hold referrals only): the reason, then the body in words.
 expect_rc 0 "$LIAISON" inbox show "$RFI_DELIVERY" "${EU[@]}"
-expect_in "$T/out" "(delivery $RFI_DELIVERY (message BF-RFI-LIAISON-01 from uk/border-force) has no border_force rendering"
+expect_in "$T/out" "border_force record ($T/europol/native/$RFI_DELIVERY.json):"
+expect_not_in "$T/out" "question:"
+# Without a native rendering (the adapter stopped between storing and
+# rendering, or wrote why it could not): the reason, then the body in words.
+for _ in $(seq 100); do [ -f "$T/europol/native/$RFI_DELIVERY.json" ] && break; sleep 0.05; done
+rm "$T/europol/native/$RFI_DELIVERY.json"
+expect_rc 0 "$LIAISON" inbox show "$RFI_DELIVERY" "${EU[@]}"
+expect_in "$T/out" "(no border_force rendering in $T/europol/native)"
 expect_in "$T/out" "question:             Known numbers for 'Kaka Shwan'?"
 expect_in "$T/out" "directly accessible:  no"
+echo "delivery $RFI_DELIVERY: cannot render: example reason" > "$T/europol/native/$RFI_DELIVERY.error.txt"
+expect_rc 0 "$LIAISON" inbox show "$RFI_DELIVERY" "${EU[@]}"
+expect_in "$T/out" "(delivery $RFI_DELIVERY: cannot render: example reason)"
+expect_in "$T/out" "question:             Known numbers for 'Kaka Shwan'?"
 expect_rc 1 "$LIAISON" inbox show NO-SUCH-MESSAGE "${EU[@]}"
 expect_in "$T/err" "no delivery or message 'NO-SUCH-MESSAGE' in the inbox $T/europol"
 
@@ -319,7 +328,7 @@ NCA_DELIVERY=$(sed -n 's/^  \([0-9a-f]*\)  from uk\/nca.*/\1/p' "$T/err")
 expect_rc 0 "$LIAISON" inbox show "$NCA_DELIVERY" "${EU[@]}"
 expect_in "$T/out" "kind:         intelligence report"
 expect_in "$T/out" "Europol:      B/2 H0,H3 (restrictions: Not for use in court without NCA consent)"
-expect_in "$T/out" "summary:  Hawala payments for crossings"
+expect_in "$T/out" "\"summary\": \"Hawala payments for crossings\""
 
 step "ack and reject: the gateway's state and decisions/ (durable)"
 expect_rc 0 "$LIAISON" ack BF-REF-LIAISON-01 "${EU[@]}"
