@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,9 +48,8 @@ const std::initializer_list<std::string_view> kRoles = {"PASSENGER", "BOAT_PILOT
 // The casework system's yes/no flag; the index is the boolean.
 const std::initializer_list<std::string_view> kYesNo = {"N", "Y"};
 
-// Every top-level key: the header keys (every record type) first, then each
-// body key once.
-constexpr size_t kHeaderKeyCount = 15;
+// Every top-level key: the header keys (every record type), then each body
+// key once (kBodyKeys says which record type may use which).
 const std::initializer_list<std::string_view> kRootKeys = {
     // Header.
     "record_type", "message_ref", "related_message_ref", "casework_ref", "sending_party", "caseworker_id", "send_to",
@@ -184,14 +184,18 @@ void ReadHeader(JsonReader& r, const JsonValue& root, v1::Envelope* env) {
   ReadAttachments(r, root, "enclosures", env);
 }
 
-// A problem for every body key of another record type.
+// A problem for every body key of another record type (each key once).
 void RefuseForeignKeys(JsonReader& r, const JsonValue& root, Kind kind) {
   const absl::Span<const std::string_view> own = kBodyKeys[kind];
-  for (auto key = kRootKeys.begin() + kHeaderKeyCount; key != kRootKeys.end(); ++key) {
-    if (std::find(own.begin(), own.end(), *key) != own.end()) continue;
-    const JsonValue v = r.Field(root, *key);
-    if (v.present())
-      r.Add(v, absl::StrCat("not used when record_type is \"", std::string(Nth(kRecordTypes, kind)), "\""));
+  std::set<std::string_view> seen(own.begin(), own.end());
+  for (absl::Span<const std::string_view> keys : kBodyKeys) {
+    for (std::string_view key : keys) {
+      if (!seen.insert(key).second) continue;
+      const JsonValue v = r.Field(root, key);
+      if (v.present()) {
+        r.Add(v, absl::StrCat("not used when record_type is \"", std::string(Nth(kRecordTypes, kind)), "\""));
+      }
+    }
   }
 }
 
