@@ -6,6 +6,7 @@
 
 #include "adapters/border_force/format.h"
 #include "adapters/hoie/format.h"
+#include "adapters/nca/format.h"
 
 namespace portcullis::adapters {
 namespace {
@@ -14,6 +15,7 @@ const NativeFormat* const* Formats(size_t* count) {
   static const NativeFormat* const kFormats[] = {
       &border_force::Format(),
       &hoie::Format(),
+      &nca::Format(),
   };
   *count = sizeof kFormats / sizeof kFormats[0];
   return kFormats;
