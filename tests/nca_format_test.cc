@@ -3,6 +3,7 @@
 // four body kinds), problems are located (file:line:col: path: rule), and
 // FromEnvelope refuses what the format cannot express, naming the field.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -379,6 +380,17 @@ TEST(NcaFormat, FromEnvelopeRefusesValuesTheNativeRulesForbid) {
   const std::string message = RefusalOf(env);
   EXPECT_THAT(message, HasSubstr("holds values the NCA format refuses"));
   EXPECT_THAT(message, HasSubstr(".loa_m: must be between 0.1 and 500"));
+}
+
+TEST(NcaFormat, FromEnvelopeRefusesWhatWouldNotReadBackAndNamesOnlyTheField) {
+  v1::Envelope env = ValidEnvelope(testing::BodyKind::kCaseReferral);
+  env.mutable_case_referral()->mutable_crossing()->mutable_departure_place()->set_latitude(std::nan(""));
+  env.mutable_case_referral()->mutable_crossing()->mutable_departure_place()->set_description("Testkarim's beach");
+  const std::string message = RefusalOf(env);
+  // NaN is written as 0, which proto3 reads as the default: the field is "deleted".
+  EXPECT_THAT(message, HasSubstr("does not read back identically from the NCA format: deleted "
+                                 "case_referral.crossing.departure_place.latitude"));
+  EXPECT_THAT(message, ::testing::Not(HasSubstr("Testkarim"))) << "no values (personal data) in the message";
 }
 
 TEST(NcaFormat, UnspecifiedPriorityIsWrittenAsRoutine) {

@@ -5,12 +5,15 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <google/protobuf/repeated_field.h>
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/message_differencer.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "adapters/common/native_util.h"
 
@@ -215,7 +218,7 @@ void ReadHeader(JsonReader& r, const JsonValue& root, v1::Envelope* env) {
 // Writing (envelope -> native)
 // ---------------------------------------------------------------------------
 
-absl::Status Refuse(std::string_view field, std::string_view rule) {
+absl::Status Refuse(const std::string& field, const std::string& rule) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", rule));
 }
 
@@ -230,7 +233,7 @@ void PutText(JsonOut& out, std::string key, const std::string& value) {
 }
 
 // A required text: INVALID_ARGUMENT naming the envelope `field` when empty.
-absl::Status PutRequired(JsonOut& out, std::string key, const std::string& value, std::string_view field) {
+absl::Status PutRequired(JsonOut& out, std::string key, const std::string& value, const std::string& field) {
   if (value.empty()) return Refuse(field, absl::StrCat("required (NCA field ", key, ")"));
   out.Set(std::move(key), JsonOut::String(value));
   return absl::OkStatus();
@@ -270,7 +273,7 @@ absl::StatusOr<JsonOut> NominalJson(const v1::Person& p, const std::string& fiel
 }
 
 absl::Status PutNominals(JsonOut& content, std::string key, const RepeatedPtrField<v1::Person>& list,
-                         std::string_view field) {
+                         const std::string& field) {
   if (list.empty()) return absl::OkStatus();
   JsonOut nominals = JsonOut::Array();
   for (int i = 0; i < list.size(); ++i) {
@@ -441,6 +444,17 @@ absl::StatusOr<std::string> RecordText(const v1::Envelope& env) {
   return out.Dump();
 }
 
+// The field paths of a differencer report ("modified: a.b: x -> y" lines),
+// without the values: they may be personal data.
+std::string DifferingFields(const std::string& report) {
+  std::vector<std::string> fields;
+  for (absl::string_view line : absl::StrSplit(report, '\n')) {
+    std::vector<absl::string_view> parts = absl::StrSplit(line, absl::MaxSplits(": ", 2));
+    if (parts.size() >= 2) fields.push_back(absl::StrCat(parts[0], " ", parts[1]));
+  }
+  return absl::StrJoin(fields, "; ");
+}
+
 // A record is only handed out if it reads back as the same envelope, so that
 // an inbox never holds a file the NCA system would refuse or misread (e.g.
 // a vessel length beyond what the native rules allow).
@@ -454,9 +468,13 @@ absl::Status CheckReadsBack(const v1::Envelope& env, const std::string& text) {
     return absl::InvalidArgumentError(absl::StrCat("envelope ", env.message_id(),
                                                    " holds values the NCA format refuses:\n", back.status().message()));
   }
-  if (!google::protobuf::util::MessageDifferencer::Equals(expected, *back)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("envelope ", env.message_id(), " does not read back identically from the NCA format"));
+  google::protobuf::util::MessageDifferencer differencer;
+  std::string report;
+  differencer.ReportDifferencesToString(&report);
+  if (!differencer.Compare(expected, *back)) {
+    return absl::InvalidArgumentError(absl::StrCat("envelope ", env.message_id(),
+                                                   " does not read back identically from the NCA format: ",
+                                                   DifferingFields(report)));
   }
   return absl::OkStatus();
 }
