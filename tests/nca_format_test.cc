@@ -393,6 +393,31 @@ TEST(NcaFormat, FromEnvelopeRefusesWhatWouldNotReadBackAndNamesOnlyTheField) {
   EXPECT_THAT(message, ::testing::Not(HasSubstr("Testkarim"))) << "no values (personal data) in the message";
 }
 
+// Presence the property may rarely hit: an empty crossing, an RFI without a
+// deadline and not directly accessible, a nominal known only by an alias.
+TEST(NcaFormat, SparseEnvelopesRoundTrip) {
+  v1::Envelope env = ValidEnvelope(testing::BodyKind::kCaseReferral);
+  env.mutable_case_referral()->clear_crossing();
+  env.mutable_case_referral()->mutable_crossing();
+  v1::Person* p = env.mutable_case_referral()->add_suspected_facilitators();
+  p->add_aliases("Kaka Testo");
+  p->set_role(v1::FACILITATOR);
+  v1::Envelope rfi = ValidEnvelope(testing::BodyKind::kRequestForInformation);
+  rfi.mutable_request_for_information()->clear_answer_by();
+  rfi.mutable_request_for_information()->set_directly_accessible(false);
+  rfi.clear_sender();
+  rfi.clear_created_at();
+  for (const v1::Envelope& e : {env, rfi}) {
+    absl::StatusOr<std::string> native = Format().FromEnvelope(e);
+    ASSERT_TRUE(native.ok()) << native.status();
+    absl::StatusOr<v1::Envelope> back = Convert(*native, "rt.json");
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(e, *back)) << *native;
+  }
+  EXPECT_THAT(Format().FromEnvelope(env).value_or(""), HasSubstr("\"crossing\": {}"));
+  EXPECT_THAT(Format().FromEnvelope(rfi).value_or(""), HasSubstr("\"directly_accessible\": \"N\""));
+}
+
 TEST(NcaFormat, UnspecifiedPriorityIsWrittenAsRoutine) {
   v1::Envelope env = ValidEnvelope(testing::BodyKind::kRequestForInformation);
   env.set_priority(v1::PRIORITY_UNSPECIFIED);
