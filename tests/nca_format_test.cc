@@ -167,8 +167,8 @@ TEST(NcaFormat, ExamplesSurviveTheRoundTrip) {
     ASSERT_TRUE(native.ok()) << native.status();
     absl::StatusOr<v1::Envelope> again = Convert(*native, "rt.json");
     ASSERT_TRUE(again.ok()) << again.status() << "\n" << *native;
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*env, *again))
-        << env->DebugString() << "\n" << again->DebugString();
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*env, *again)) << env->DebugString() << "\n"
+                                                                                  << again->DebugString();
     EXPECT_EQ(Format().FromEnvelope(*again).value_or(""), *native);
   }
 }
@@ -247,14 +247,16 @@ TEST(NcaFormat, MissingRequiredFieldIsLocated) {
   EXPECT_EQ(ErrorOf(Replace(kValid, "  \"officer_no\": \"NCA-00001\",\n", "")), "bad.json:1:1: officer_no: required");
   EXPECT_EQ(ErrorOf(Replace(kValid, "    \"sanitised_summary\": \"Invented test report.\",\n", "")),
             "bad.json:11:14: content.sanitised_summary: required");
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"(, "role": "SUBJECT")", "")), "bad.json:13:18: content.nominals[0].role: required");
+  EXPECT_EQ(ErrorOf(Replace(kValid, R"(, "role": "SUBJECT")", "")),
+            "bad.json:13:18: content.nominals[0].role: required");
 }
 
 TEST(NcaFormat, RecordTypeRulesAreLocated) {
   // An INTREP needs a grading; a REPLY needs the message it answers.
-  EXPECT_EQ(ErrorOf(Replace(kValid, "  \"grading_3x5x2\": {\"source\": \"1\", \"intelligence\": \"A\", \"handling\": \"P\"},\n",
-                            "")),
-            "bad.json:1:1: grading_3x5x2: required on an INTREP (unless europol_evaluation is given)");
+  EXPECT_EQ(
+      ErrorOf(Replace(kValid,
+                      "  \"grading_3x5x2\": {\"source\": \"1\", \"intelligence\": \"A\", \"handling\": \"P\"},\n", "")),
+      "bad.json:1:1: grading_3x5x2: required on an INTREP (unless europol_evaluation is given)");
   std::string reply = Replace(kValid, R"("INTREP")", R"("REPLY")");
   reply = Replace(reply, R"("sanitised_summary")", R"("reply_text")");
   reply = Replace(reply, "    \"vessels\": [{\"vessel_type\": \"dinghy\", \"loa_m\": 7, \"pob\": 12}]\n", "");
@@ -286,8 +288,9 @@ TEST(NcaFormat, BadEnumIsLocated) {
 }
 
 TEST(NcaFormat, ImpossibleDatesAreLocated) {
-  EXPECT_EQ(ErrorOf(Replace(kValid, "2000-01-31", "2000-02-30")),
-            "bad.json:13:79: content.nominals[0].birth_date: must be a date YYYY-MM-DD that exists, not \"2000-02-30\"");
+  EXPECT_EQ(
+      ErrorOf(Replace(kValid, "2000-01-31", "2000-02-30")),
+      "bad.json:13:79: content.nominals[0].birth_date: must be a date YYYY-MM-DD that exists, not \"2000-02-30\"");
   EXPECT_EQ(ErrorOf(Replace(kValid, R"(  "gsc_marking")", R"(  "recorded_at": "18/03/2026 10:42", "gsc_marking")")),
             "bad.json:7:18: recorded_at: must be an ISO 8601 date-time with an offset, e.g. \"2026-03-14T02:40:00Z\", "
             "not \"18/03/2026 10:42\"");
@@ -332,8 +335,7 @@ std::string RefusalOf(const v1::Envelope& env) {
 TEST(NcaFormat, FromEnvelopeRefusesUnexpressibleClassification) {
   v1::Envelope env = ValidEnvelope(testing::BodyKind::kIntelligenceReport);
   env.set_classification(v1::TOP_SECRET);
-  EXPECT_EQ(RefusalOf(env),
-            "classification: TOP_SECRET has no NCA GSC marking (OFFICIAL, OFFICIAL-SENSITIVE, SECRET)");
+  EXPECT_EQ(RefusalOf(env), "classification: TOP_SECRET has no NCA GSC marking (OFFICIAL, OFFICIAL-SENSITIVE, SECRET)");
   env.set_classification(v1::CLASSIFICATION_UNSPECIFIED);
   EXPECT_THAT(RefusalOf(env), StartsWith("classification: CLASSIFICATION_UNSPECIFIED has no NCA GSC marking"));
 }

@@ -22,11 +22,11 @@ namespace {
 
 using google::protobuf::RepeatedPtrField;
 
-#define NCA_RETURN_IF_ERROR(expr)            \
-  do {                                       \
+#define NCA_RETURN_IF_ERROR(expr)             \
+  do {                                        \
     if (absl::Status s_ = (expr); !s_.ok()) { \
-      return s_;                             \
-    }                                        \
+      return s_;                              \
+    }                                         \
   } while (false)
 
 // Native spellings, indexed like the proto enums they map to (index + 1).
@@ -42,8 +42,8 @@ enum : size_t { kIntrep = 0, kReferral = 1, kRfi = 2, kReply = 3 };
 
 // Keys of the record and of its nested blocks.
 const std::initializer_list<std::string_view> kRecordKeys = {
-    "record_type",  "urn",        "reply_to_urn", "op_ref",       "originating_party",   "officer_no",
-    "disseminate_to", "recorded_at", "gsc_marking", "precedence", "lawful_basis",        "necessity_statement",
+    "record_type",  "urn",         "reply_to_urn", "op_ref",     "originating_party", "officer_no",
+    "disseminate_to", "recorded_at", "gsc_marking", "precedence", "lawful_basis",     "necessity_statement",
     "grading_3x5x2", "europol_evaluation", "content", "attachments"};
 const std::initializer_list<std::string_view> kNominalKeys = {
     "forenames", "surname", "birth_date", "nationality", "role", "identity_documents", "aliases"};
@@ -315,8 +315,8 @@ JsonOut CrossingJson(const v1::Crossing& c) {
 
 absl::Status WriteIntrep(const v1::Envelope& env, JsonOut* content) {
   if (!env.has_uk_grading() && !env.has_europol_evaluation()) {
-    return Refuse("uk_grading", "required on an intelligence report (NCA grading_3x5x2), unless europol_evaluation "
-                                "is set");
+    return Refuse("uk_grading",
+                  "required on an intelligence report (NCA grading_3x5x2), unless europol_evaluation is set");
   }
   const v1::IntelligenceReport& b = env.intelligence_report();
   NCA_RETURN_IF_ERROR(PutRequired(*content, "sanitised_summary", b.summary(), "intelligence_report.summary"));
