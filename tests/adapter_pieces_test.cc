@@ -164,7 +164,7 @@ TEST(NativeSubmitTest, OneBadRecordSubmitsNothingUnlessPartial) {
   const std::vector<std::string> files = {Example("gravelines-rib-2026-004512.json"), bad};
   std::vector<NativeRecord> records = PrepareBatch(format, files, "uk/border-force", absl::Now());
   ASSERT_EQ(CountBad(records), 1u);
-  EXPECT_THAT(std::string(records[1].problem.message()), HasSubstr(bad + ":2:19: referral_ref: must be a string"));
+  EXPECT_THAT(std::string(records[1].problem.message()), HasSubstr(bad + ":3:19: referral_ref: must be a string"));
   EXPECT_TRUE(records[0].envelope.has_created_at() || records[0].problem.ok());
   auto stub = h.Client("parties/uk-border-force");
   EXPECT_EQ(SubmitBatch(*stub, records, /*partial=*/false), 0u);
