@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "adapters/border_force/format.h"
+#include "adapters/fr_dnpaf/format.h"
 
 namespace portcullis::adapters {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 const NativeFormat* const* Formats(size_t* count) {
   static const NativeFormat* const kFormats[] = {
       &border_force::Format(),
+      &fr_dnpaf::Format(),
   };
   *count = sizeof kFormats / sizeof kFormats[0];
   return kFormats;
