@@ -286,7 +286,7 @@ TEST(FrDnpafFormat, AnyOffsetIsAccepted) {
 
 TEST(FrDnpafFormat, WrongTypeIsLocated) {
   EXPECT_EQ(ErrorOf(Replace(kValid, R"("longueur_m": 7)", R"("longueur_m": "7")")),
-            "bad.json:10:64: traversee.embarcation.longueur_m: must be a number, not a string");
+            "bad.json:10:70: traversee.embarcation.longueur_m: must be a number, not a string");
   EXPECT_EQ(ErrorOf(Replace(kValid, R"("resume": "Signalement de test invente.")", R"("resume": 12)")),
             "bad.json:12:13: resume: must be a string, not a number");
 }
@@ -298,7 +298,7 @@ TEST(FrDnpafFormat, MissingRequiredFieldIsLocated) {
 
 TEST(FrDnpafFormat, UnknownKeyIsLocated) {
   EXPECT_EQ(ErrorOf(Replace(kValid, R"("role": "PASSAGER")", R"("role": "PASSAGER", "couleur": "rouge")")),
-            "bad.json:11:109: personnes[0].couleur: unknown field");
+            "bad.json:11:114: personnes[0].couleur: unknown field");
 }
 
 TEST(FrDnpafFormat, BadEnumIsLocated) {
@@ -306,16 +306,16 @@ TEST(FrDnpafFormat, BadEnumIsLocated) {
             "bad.json:7:15: marquage: must be one of \"NON PROTEGE\", \"DIFFUSION RESTREINTE\", \"SECRET\", "
             "not \"CONFIDENTIEL DEFENSE\"");
   EXPECT_EQ(ErrorOf(Replace(kValid, R"("PASSAGER")", R"("PASSENGER")")),
-            "bad.json:11:99: personnes[0].role: must be one of \"PASSAGER\", \"PILOTE\", \"PASSEUR\", \"TEMOIN\", "
+            "bad.json:11:102: personnes[0].role: must be one of \"PASSAGER\", \"PILOTE\", \"PASSEUR\", \"TEMOIN\", "
             "\"SUJET\", \"RETOURNE\", not \"PASSENGER\"");
 }
 
 TEST(FrDnpafFormat, ImpossibleDateIsLocated) {
   EXPECT_EQ(ErrorOf(Replace(kValid, "31/01/2000", "31/02/1997")),
-            "bad.json:11:81: personnes[0].date_naissance: must be a date JJ/MM/AAAA that exists, not \"31/02/1997\"");
+            "bad.json:11:80: personnes[0].date_naissance: must be a date JJ/MM/AAAA that exists, not \"31/02/1997\"");
   // The envelope's ISO spelling is not the native one.
   EXPECT_EQ(ErrorOf(Replace(kValid, "31/01/2000", "2000-01-31")),
-            "bad.json:11:81: personnes[0].date_naissance: must be a date JJ/MM/AAAA that exists, not \"2000-01-31\"");
+            "bad.json:11:80: personnes[0].date_naissance: must be a date JJ/MM/AAAA that exists, not \"2000-01-31\"");
 }
 
 TEST(FrDnpafFormat, EveryProblemIsReported) {
@@ -329,9 +329,9 @@ TEST(FrDnpafFormat, EveryProblemIsReported) {
             "bad.json:4:3: numero_affaire: unknown field\n"
             "bad.json:1:1: numero_procedure: required\n"
             "bad.json:8:15: priorite: must be one of \"NORMALE\", \"URGENTE\", \"IMMEDIATE\", not \"BIENTOT\"\n"
-            "bad.json:10:64: traversee.embarcation.longueur_m: must be between 0 and 1000\n"
-            "bad.json:11:81: personnes[0].date_naissance: must be a date JJ/MM/AAAA that exists, not \"30/02/2000\"\n"
-            "bad.json:11:56: personnes[0].nationalite: must be an ISO 3166-1 alpha-3 code such as \"IRQ\", or "
+            "bad.json:10:70: traversee.embarcation.longueur_m: must be between 0 and 1000\n"
+            "bad.json:11:83: personnes[0].date_naissance: must be a date JJ/MM/AAAA that exists, not \"30/02/2000\"\n"
+            "bad.json:11:55: personnes[0].nationalite: must be an ISO 3166-1 alpha-3 code such as \"IRQ\", or "
             "\"XXX\" if unknown");
 }
 
