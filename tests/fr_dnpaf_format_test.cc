@@ -255,6 +255,12 @@ constexpr char kValid[] = R"({
   "action_demandee": "Aucune : donnees de test."
 })";
 
+constexpr char kTraverseeLine[] =
+    R"(  "traversee": {"embarcation": {"type": "pneumatique", "longueur_m": 7, "personnes_a_bord": 12}},
+)";
+constexpr char kActionLine[] = R"(,
+  "action_demandee": "Aucune : donnees de test.")";
+
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
   size_t at = text.find(from);
   EXPECT_NE(at, std::string::npos) << from;
@@ -278,8 +284,8 @@ TEST(FrDnpafFormat, ValidMinimalRecordConverts) {
 }
 
 TEST(FrDnpafFormat, AnyOffsetIsAccepted) {
-  absl::StatusOr<v1::Envelope> env = Convert(
-      Replace(kValid, R"("priorite": "NORMALE",)", R"("priorite": "NORMALE", "date_creation": "2026-05-01T23:30:00-04:00",)"));
+  absl::StatusOr<v1::Envelope> env = Convert(Replace(
+      kValid, R"("priorite": "NORMALE",)", R"("priorite": "NORMALE", "date_creation": "2026-05-01T23:30:00-04:00",)"));
   ASSERT_TRUE(env.ok()) << env.status();
   EXPECT_EQ(FromProtoTime(env->created_at()), Utc(2026, 5, 2, 3, 30));
 }
@@ -344,22 +350,22 @@ TEST(FrDnpafFormat, BodyKeysBelongToTheirRecordType) {
 }
 
 TEST(FrDnpafFormat, ReplyNeedsItsCorrelationAndIntelligenceItsGrading) {
-  std::string reply = Replace(kValid, R"("SIGNALEMENT")", R"("REPONSE")");
-  reply = Replace(reply, R"("traversee": {"embarcation": {"type": "pneumatique", "longueur_m": 7, "personnes_a_bord": 12}},
-)", "");
-  reply = Replace(reply, R"("resume": "Signalement de test invente.",
-  "action_demandee")", R"("reponse")");
-  EXPECT_EQ(ErrorOf(reply), "bad.json:1:1: en_reponse_a: required");
-  EXPECT_TRUE(Convert(Replace(reply, R"("numero_procedure")", R"("en_reponse_a": "BF-REF-1", "numero_procedure")")).ok());
+  // kValid without its SIGNALEMENT-only keys.
+  std::string common = Replace(kValid, kTraverseeLine, "");
+  common = Replace(common, kActionLine, "");
 
-  std::string intel = Replace(kValid, R"("SIGNALEMENT")", R"("RENSEIGNEMENT")");
-  intel = Replace(intel, R"(,
-  "action_demandee": "Aucune : donnees de test.")", "");
-  intel = Replace(intel, R"("traversee": {"embarcation": {"type": "pneumatique", "longueur_m": 7, "personnes_a_bord": 12}},
-)", "");
+  std::string reply = Replace(common, R"("SIGNALEMENT")", R"("REPONSE")");
+  reply = Replace(reply, R"("resume")", R"("reponse")");
+  EXPECT_EQ(ErrorOf(reply), "bad.json:1:1: en_reponse_a: required");
+  EXPECT_TRUE(Convert(Replace(reply, R"("numero_procedure")", R"("en_reponse_a": "BF-REF-1", "numero_procedure")"))
+                  .ok());
+
+  const std::string intel = Replace(common, R"("SIGNALEMENT")", R"("RENSEIGNEMENT")");
   EXPECT_EQ(ErrorOf(intel),
             "bad.json:1:1: cotation_uk: required in a RENSEIGNEMENT record unless evaluation_europol is given");
-  EXPECT_TRUE(Convert(Replace(intel, R"("resume")", R"("evaluation_europol": {"source": "X", "accuracy": "4"}, "resume")")).ok());
+  const std::string graded =
+      Replace(intel, R"("resume")", R"("evaluation_europol": {"source": "X", "accuracy": "4"}, "resume")");
+  EXPECT_TRUE(Convert(graded).ok()) << Convert(graded).status();
 }
 
 TEST(FrDnpafFormat, ConditionsRequiredWithHandlingC) {
@@ -428,7 +434,8 @@ TEST(FrDnpafFormat, FromEnvelopeRefusesWhatCannotReadBack) {
   v1::Envelope intel = testing::RandomEnvelope(testing::BodyKind::kIntelligenceReport, 7);
   intel.clear_uk_grading();
   intel.clear_europol_evaluation();
-  EXPECT_EQ(FromEnvelopeError(intel), "uk_grading: required on an intelligence report unless europol_evaluation is set");
+  EXPECT_EQ(FromEnvelopeError(intel),
+            "uk_grading: required on an intelligence report unless europol_evaluation is set");
 }
 
 }  // namespace

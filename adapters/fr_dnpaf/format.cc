@@ -25,10 +25,17 @@ const std::initializer_list<std::string_view> kRecordTypes = {"SIGNALEMENT", "RE
 // Native spellings, indexed like the proto enums they map to (index + 1).
 const std::initializer_list<std::string_view> kMarkings = {"NON PROTEGE", "DIFFUSION RESTREINTE", "SECRET"};
 const std::initializer_list<std::string_view> kPriorities = {"NORMALE", "URGENTE", "IMMEDIATE"};
-const std::initializer_list<std::string_view> kRoles = {"PASSAGER", "PILOTE", "PASSEUR",
-                                                        "TEMOIN",   "SUJET",  "RETOURNE"};
+const std::initializer_list<std::string_view> kRoles = {"PASSAGER", "PILOTE", "PASSEUR", "TEMOIN", "SUJET", "RETOURNE"};
 // acces_direct: index 1 is true.
 const std::initializer_list<std::string_view> kYesNo = {"NON", "OUI"};
+
+// Every key a record may have; which body keys a record type may use is in kBodyKeys.
+const std::initializer_list<std::string_view> kRootKeys = {
+    "type_message", "reference_message", "en_reponse_a", "numero_procedure", "emetteur", "officier",
+    "destinataires", "date_creation", "marquage", "priorite", "base_legale", "finalite", "cotation_uk",
+    "evaluation_europol", "resume", "action_demandee", "traversee", "passeurs_presumes", "personnes",
+    "embarcations", "itineraires", "renseignements_financiers", "question", "acces_direct",
+    "reponse_attendue_avant", "reponse", "pieces_jointes"};
 
 constexpr unsigned kAllTypes = 0xF;
 constexpr unsigned Bit(RecordType t) { return 1u << t; }
@@ -239,7 +246,9 @@ void ReadHeader(JsonReader& r, const JsonValue& root, std::optional<size_t> type
   if (auto v = r.RequiredString(root, "officier")) env->set_originating_officer(*v);
   for (std::string& d : r.StringArray(root, "destinataires", true)) env->add_recipients(std::move(d));
   if (auto t = ReadTime(r, root, "date_creation")) *env->mutable_created_at() = *t;
-  if (auto v = r.Enum(root, "marquage", true, kMarkings)) env->set_classification(static_cast<v1::Classification>(*v + 1));
+  if (auto v = r.Enum(root, "marquage", true, kMarkings)) {
+    env->set_classification(static_cast<v1::Classification>(*v + 1));
+  }
   if (auto v = r.Enum(root, "priorite", true, kPriorities)) env->set_priority(static_cast<v1::Priority>(*v + 1));
   if (auto v = r.RequiredString(root, "base_legale")) env->mutable_justification()->set_legal_basis(*v);
   if (auto v = r.OptionalString(root, "finalite")) env->mutable_justification()->set_purpose(*v);
@@ -252,12 +261,7 @@ absl::StatusOr<v1::Envelope> ToEnvelopeImpl(const JsonDoc& doc) {
   JsonReader r(doc);
   const JsonValue root = r.Root();
   v1::Envelope env;
-  if (r.Object(root, {"type_message", "reference_message", "en_reponse_a", "numero_procedure", "emetteur",
-                      "officier", "destinataires", "date_creation", "marquage", "priorite", "base_legale",
-                      "finalite", "cotation_uk", "evaluation_europol", "resume", "action_demandee", "traversee",
-                      "passeurs_presumes", "personnes", "embarcations", "itineraires",
-                      "renseignements_financiers", "question", "acces_direct", "reponse_attendue_avant", "reponse",
-                      "pieces_jointes"})) {
+  if (r.Object(root, kRootKeys)) {
     const std::optional<size_t> type = r.Enum(root, "type_message", true, kRecordTypes);
     ReadHeader(r, root, type, &env);
     if (type) {
@@ -322,7 +326,8 @@ absl::StatusOr<JsonOut> PersonJson(const v1::Person& p, const std::string& field
   std::optional<std::string> dob = IsoToFrench(p.date_of_birth());
   const int role = static_cast<int>(p.role());
   if (absl::Status s = FirstFailure({
-          {p.date_of_birth().empty() || dob.has_value(), field + ".date_of_birth", "must be a date YYYY-MM-DD that exists"},
+          {p.date_of_birth().empty() || dob.has_value(), field + ".date_of_birth",
+           "must be a date YYYY-MM-DD that exists"},
           {p.nationality().empty() || IsCountryCode(p.nationality()), field + ".nationality", kCountryCodeRule},
           {role >= 1 && role <= static_cast<int>(kRoles.size()), field + ".role",
            "required: PASSENGER, PILOT, FACILITATOR, WITNESS, SUBJECT or RETURNEE"},
@@ -371,9 +376,9 @@ absl::StatusOr<JsonOut> VesselJson(const v1::Vessel& v, const std::string& field
 }
 
 absl::StatusOr<JsonOut> PlaceJson(const v1::Position& p, const std::string& field) {
-  if (absl::Status s = FirstFailure({{InRange(p.latitude(), -90, 90), field + ".latitude", "must be between -90 and 90"},
-                                     {InRange(p.longitude(), -180, 180), field + ".longitude",
-                                      "must be between -180 and 180"}});
+  if (absl::Status s =
+          FirstFailure({{InRange(p.latitude(), -90, 90), field + ".latitude", "must be between -90 and 90"},
+                        {InRange(p.longitude(), -180, 180), field + ".longitude", "must be between -180 and 180"}});
       !s.ok()) {
     return s;
   }
@@ -390,6 +395,10 @@ absl::Status SetObject(JsonOut& out, std::string_view key, absl::StatusOr<JsonOu
   return absl::OkStatus();
 }
 
+absl::Status SetPlace(JsonOut& out, std::string_view key, bool has, const v1::Position& p, const std::string& field) {
+  return has ? SetObject(out, key, PlaceJson(p, field)) : absl::OkStatus();
+}
+
 absl::StatusOr<JsonOut> CrossingJson(const v1::Crossing& c) {
   const std::string field = "case_referral.crossing";
   if (c.has_departure_time() && c.has_interception_time() &&
@@ -398,23 +407,15 @@ absl::StatusOr<JsonOut> CrossingJson(const v1::Crossing& c) {
   }
   JsonOut out = JsonOut::Object();
   SetTime(out, "heure_depart", c.has_departure_time(), c.departure_time());
-  if (c.has_departure_place()) {
-    if (absl::Status s = SetObject(out, "lieu_depart", PlaceJson(c.departure_place(), field + ".departure_place"));
-        !s.ok()) {
-      return s;
-    }
-  }
+  absl::Status s =
+      SetPlace(out, "lieu_depart", c.has_departure_place(), c.departure_place(), field + ".departure_place");
   SetTime(out, "heure_interception", c.has_interception_time(), c.interception_time());
-  if (c.has_interception_place()) {
-    if (absl::Status s =
-            SetObject(out, "lieu_interception", PlaceJson(c.interception_place(), field + ".interception_place"));
-        !s.ok()) {
-      return s;
-    }
+  if (s.ok()) {
+    s = SetPlace(out, "lieu_interception", c.has_interception_place(), c.interception_place(),
+                 field + ".interception_place");
   }
-  if (c.has_vessel()) {
-    if (absl::Status s = SetObject(out, "embarcation", VesselJson(c.vessel(), field + ".vessel")); !s.ok()) return s;
-  }
+  if (s.ok() && c.has_vessel()) s = SetObject(out, "embarcation", VesselJson(c.vessel(), field + ".vessel"));
+  if (!s.ok()) return s;
   return out;
 }
 
@@ -472,11 +473,16 @@ constexpr BodyWriter kBodyWriters[] = {WriteSignalement, WriteRenseignement, Wri
 
 absl::StatusOr<size_t> RecordTypeOf(const v1::Envelope& env) {
   switch (env.body_case()) {
-    case v1::Envelope::kCaseReferral: return kSignalement;
-    case v1::Envelope::kIntelligenceReport: return kRenseignement;
-    case v1::Envelope::kRequestForInformation: return kDemande;
-    case v1::Envelope::kResponse: return kReponse;
-    case v1::Envelope::BODY_NOT_SET: break;
+    case v1::Envelope::kCaseReferral:
+      return kSignalement;
+    case v1::Envelope::kIntelligenceReport:
+      return kRenseignement;
+    case v1::Envelope::kRequestForInformation:
+      return kDemande;
+    case v1::Envelope::kResponse:
+      return kReponse;
+    case v1::Envelope::BODY_NOT_SET:
+      break;
   }
   return Invalid("body", "required: case_referral, intelligence_report, request_for_information or response");
 }
