@@ -261,20 +261,29 @@ constexpr char kTraverseeLine[] =
 constexpr char kActionLine[] = R"(,
   "action_demandee": "Aucune : donnees de test.")";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
+using Edits = std::initializer_list<std::pair<std::string, std::string>>;
+
+// `text` with each edit's first string replaced by its second, in order; an
+// edit whose text is not there fails the test.
+std::string Edit(std::string text, Edits edits) {
+  for (const auto& [from, to] : edits) {
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << "not in the record: " << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+  }
   return text;
 }
 
+// The INVALID_ARGUMENT message of `text` as bad.json ("" and a failure if it converts).
 std::string ErrorOf(const std::string& text) {
   absl::StatusOr<v1::Envelope> env = Convert(text);
-  EXPECT_FALSE(env.ok());
-  if (env.ok()) return "";
-  EXPECT_EQ(env.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(env.status().message());
+  EXPECT_FALSE(env.ok()) << text;
+  EXPECT_EQ(env.status().code(), env.ok() ? absl::StatusCode::kOk : absl::StatusCode::kInvalidArgument);
+  return env.ok() ? "" : std::string(env.status().message());
 }
+
+// The message for kValid with `edits`.
+std::string ErrorWith(Edits edits) { return ErrorOf(Edit(kValid, edits)); }
 
 TEST(FrDnpafFormat, ValidMinimalRecordConverts) {
   absl::StatusOr<v1::Envelope> env = Convert(kValid);
@@ -284,53 +293,53 @@ TEST(FrDnpafFormat, ValidMinimalRecordConverts) {
 }
 
 TEST(FrDnpafFormat, AnyOffsetIsAccepted) {
-  absl::StatusOr<v1::Envelope> env = Convert(Replace(
-      kValid, R"("priorite": "NORMALE",)", R"("priorite": "NORMALE", "date_creation": "2026-05-01T23:30:00-04:00",)"));
+  absl::StatusOr<v1::Envelope> env = Convert(Edit(kValid, {{R"("priorite": "NORMALE",)",
+                                                            R"("priorite": "NORMALE", )"
+                                                            R"("date_creation": "2026-05-01T23:30:00-04:00",)"}}));
   ASSERT_TRUE(env.ok()) << env.status();
   EXPECT_EQ(FromProtoTime(env->created_at()), Utc(2026, 5, 2, 3, 30));
 }
 
 TEST(FrDnpafFormat, WrongTypeIsLocated) {
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"("longueur_m": 7)", R"("longueur_m": "7")")),
+  EXPECT_EQ(ErrorWith({{R"("longueur_m": 7)", R"("longueur_m": "7")"}}),
             "bad.json:10:70: traversee.embarcation.longueur_m: must be a number, not a string");
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"("resume": "Signalement de test invente.")", R"("resume": 12)")),
+  EXPECT_EQ(ErrorWith({{R"("resume": "Signalement de test invente.")", R"("resume": 12)"}}),
             "bad.json:12:13: resume: must be a string, not a number");
 }
 
 TEST(FrDnpafFormat, MissingRequiredFieldIsLocated) {
-  EXPECT_EQ(ErrorOf(Replace(kValid, "  \"officier\": \"DNPAF-OPJ-0001\",\n", "")), "bad.json:1:1: officier: required");
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"(, "role": "PASSAGER")", "")), "bad.json:11:17: personnes[0].role: required");
+  EXPECT_EQ(ErrorWith({{"  \"officier\": \"DNPAF-OPJ-0001\",\n", ""}}), "bad.json:1:1: officier: required");
+  EXPECT_EQ(ErrorWith({{R"(, "role": "PASSAGER")", ""}}), "bad.json:11:17: personnes[0].role: required");
 }
 
 TEST(FrDnpafFormat, UnknownKeyIsLocated) {
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"("role": "PASSAGER")", R"("role": "PASSAGER", "couleur": "rouge")")),
+  EXPECT_EQ(ErrorWith({{R"("role": "PASSAGER")", R"("role": "PASSAGER", "couleur": "rouge")"}}),
             "bad.json:11:114: personnes[0].couleur: unknown field");
 }
 
 TEST(FrDnpafFormat, BadEnumIsLocated) {
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"("NON PROTEGE")", R"("CONFIDENTIEL DEFENSE")")),
+  EXPECT_EQ(ErrorWith({{R"("NON PROTEGE")", R"("CONFIDENTIEL DEFENSE")"}}),
             "bad.json:7:15: marquage: must be one of \"NON PROTEGE\", \"DIFFUSION RESTREINTE\", \"SECRET\", "
             "not \"CONFIDENTIEL DEFENSE\"");
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"("PASSAGER")", R"("PASSENGER")")),
+  EXPECT_EQ(ErrorWith({{R"("PASSAGER")", R"("PASSENGER")"}}),
             "bad.json:11:102: personnes[0].role: must be one of \"PASSAGER\", \"PILOTE\", \"PASSEUR\", \"TEMOIN\", "
             "\"SUJET\", \"RETOURNE\", not \"PASSENGER\"");
 }
 
 TEST(FrDnpafFormat, ImpossibleDateIsLocated) {
-  EXPECT_EQ(ErrorOf(Replace(kValid, "31/01/2000", "31/02/1997")),
+  EXPECT_EQ(ErrorWith({{"31/01/2000", "31/02/1997"}}),
             "bad.json:11:80: personnes[0].date_naissance: must be a date JJ/MM/AAAA that exists, not \"31/02/1997\"");
   // The envelope's ISO spelling is not the native one.
-  EXPECT_EQ(ErrorOf(Replace(kValid, "31/01/2000", "2000-01-31")),
+  EXPECT_EQ(ErrorWith({{"31/01/2000", "2000-01-31"}}),
             "bad.json:11:80: personnes[0].date_naissance: must be a date JJ/MM/AAAA that exists, not \"2000-01-31\"");
 }
 
 TEST(FrDnpafFormat, EveryProblemIsReported) {
-  std::string text = Replace(kValid, R"("longueur_m": 7)", R"("longueur_m": -3)");
-  text = Replace(text, R"("AFG")", R"("Afghan")");
-  text = Replace(text, R"("NORMALE")", R"("BIENTOT")");
-  text = Replace(text, "31/01/2000", "30/02/2000");
-  text = Replace(text, R"(  "numero_procedure")", R"(  "numero_affaire")");
-  const std::string message = ErrorOf(text);
+  const std::string message = ErrorWith({{R"("longueur_m": 7)", R"("longueur_m": -3)"},
+                                           {R"("AFG")", R"("Afghan")"},
+                                         {R"("NORMALE")", R"("BIENTOT")"},
+                                         {"31/01/2000", "30/02/2000"},
+                                         {R"(  "numero_procedure")", R"(  "numero_affaire")"}});
   EXPECT_EQ(message,
             "bad.json:4:3: numero_affaire: unknown field\n"
             "bad.json:1:1: numero_procedure: required\n"
@@ -342,35 +351,33 @@ TEST(FrDnpafFormat, EveryProblemIsReported) {
 }
 
 TEST(FrDnpafFormat, BodyKeysBelongToTheirRecordType) {
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"("resume")", R"("question": "Qui ?", "resume")")),
+  EXPECT_EQ(ErrorWith({{R"("resume")", R"("question": "Qui ?", "resume")"}}),
             "bad.json:12:15: question: not allowed in a SIGNALEMENT record");
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"("SIGNALEMENT")", R"("RAPPORT")")),
+  EXPECT_EQ(ErrorWith({{R"("SIGNALEMENT")", R"("RAPPORT")"}}),
             "bad.json:2:19: type_message: must be one of \"SIGNALEMENT\", \"RENSEIGNEMENT\", \"DEMANDE_INFORMATION\", "
             "\"REPONSE\", not \"RAPPORT\"");
 }
 
 TEST(FrDnpafFormat, ReplyNeedsItsCorrelationAndIntelligenceItsGrading) {
   // kValid without its SIGNALEMENT-only keys.
-  std::string common = Replace(kValid, kTraverseeLine, "");
-  common = Replace(common, kActionLine, "");
+  const std::string common = Edit(kValid, {{kTraverseeLine, ""}, {kActionLine, ""}});
 
-  std::string reply = Replace(common, R"("SIGNALEMENT")", R"("REPONSE")");
-  reply = Replace(reply, R"("resume")", R"("reponse")");
+  const std::string reply = Edit(common, {{R"("SIGNALEMENT")", R"("REPONSE")"}, {R"("resume")", R"("reponse")"}});
   EXPECT_EQ(ErrorOf(reply), "bad.json:1:1: en_reponse_a: required");
-  EXPECT_TRUE(Convert(Replace(reply, R"("numero_procedure")", R"("en_reponse_a": "BF-REF-1", "numero_procedure")"))
+  EXPECT_TRUE(Convert(Edit(reply, {{R"("numero_procedure")", R"("en_reponse_a": "BF-REF-1", "numero_procedure")"}}))
                   .ok());
 
-  const std::string intel = Replace(common, R"("SIGNALEMENT")", R"("RENSEIGNEMENT")");
+  const std::string intel = Edit(common, {{R"("SIGNALEMENT")", R"("RENSEIGNEMENT")"}});
   EXPECT_EQ(ErrorOf(intel),
             "bad.json:1:1: cotation_uk: required in a RENSEIGNEMENT record unless evaluation_europol is given");
   const std::string graded =
-      Replace(intel, R"("resume")", R"("evaluation_europol": {"source": "X", "accuracy": "4"}, "resume")");
+      Edit(intel, {{R"("resume")", R"("evaluation_europol": {"source": "X", "accuracy": "4"}, "resume")"}});
   EXPECT_TRUE(Convert(graded).ok()) << Convert(graded).status();
 }
 
 TEST(FrDnpafFormat, ConditionsRequiredWithHandlingC) {
-  EXPECT_EQ(ErrorOf(Replace(kValid, R"("resume")",
-                            R"("cotation_uk": {"source": "1", "intelligence": "A", "handling": "C"}, "resume")")),
+  EXPECT_EQ(ErrorWith({{R"("resume")",
+                        R"("cotation_uk": {"source": "1", "intelligence": "A", "handling": "C"}, "resume")"}}),
             "bad.json:12:18: cotation_uk.conditions: required when handling is \"C\"");
 }
 
