@@ -42,7 +42,8 @@ absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
 }
 
 std::string FormatProtoTime(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime(absl::RFC3339_full, FromProtoTime(t), absl::UTCTimeZone());
+  // absl's RFC3339_full spells UTC "+00:00"; records say "Z".
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", FromProtoTime(t), absl::UTCTimeZone());
 }
 
 bool IsMessageId(std::string_view s) {

@@ -63,12 +63,6 @@ constexpr BodyKey kBodyKeys[] = {
 constexpr int64_t kMaxPersonsOnBoard = 4294967295;  // uint32 in the envelope.
 constexpr double kMaxLengthMetres = 1000;
 
-// RFC 3339 in UTC with "Z" and fractional seconds only when there are any.
-// (native_util's FormatProtoTime writes "+00:00" although its comment says "Z".)
-std::string FormatUtc(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", FromProtoTime(t), absl::UTCTimeZone());
-}
-
 std::string Spelling(std::initializer_list<std::string_view> list, size_t i) { return std::string(Nth(list, i)); }
 
 // ---------------------------------------------------------------------------
@@ -302,7 +296,7 @@ void SetIf(JsonOut& out, std::string_view key, const std::string& value) {
 }
 
 void SetTime(JsonOut& out, std::string_view key, bool has, const google::protobuf::Timestamp& t) {
-  if (has) out.Set(std::string(key), JsonOut::String(FormatUtc(t)));
+  if (has) out.Set(std::string(key), JsonOut::String(FormatProtoTime(t)));
 }
 
 // Required text: INVALID_ARGUMENT naming `field` (and the native key) if empty.
