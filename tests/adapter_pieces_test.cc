@@ -158,13 +158,13 @@ TEST(NativeInboxTest, ADeliveryTheFormatCannotRenderIsKeptWithTheReason) {
 TEST(NativeSubmitTest, OneBadRecordSubmitsNothingUnlessPartial) {
   testing::GatewayHarness h("native-submit");
   const std::string dir = testing::MakeTempDir("native-submit-files");
-  const std::string bad = Write(dir, "bad.json", "{\n  \"referral_ref\": 12\n}\n");
+  const std::string bad = Write(dir, "bad.json", "{\n  \"record_type\": \"CROSSING_REFERRAL\",\n  \"referral_ref\": 12\n}\n");
   const std::string foreign = Write(dir, "foreign.json", ReadFile(Example("gravelines-rib-2026-004512.json")));
   const NativeFormat& format = *FindNativeFormat("border_force");
   const std::vector<std::string> files = {Example("gravelines-rib-2026-004512.json"), bad};
   std::vector<NativeRecord> records = PrepareBatch(format, files, "uk/border-force", absl::Now());
   ASSERT_EQ(CountBad(records), 1u);
-  EXPECT_THAT(std::string(records[1].problem.message()), HasSubstr(bad + ":2:19: referral_ref: must be a string"));
+  EXPECT_THAT(std::string(records[1].problem.message()), HasSubstr(bad + ":3:19: referral_ref: must be a string"));
   EXPECT_TRUE(records[0].envelope.has_created_at() || records[0].problem.ok());
   auto stub = h.Client("parties/uk-border-force");
   EXPECT_EQ(SubmitBatch(*stub, records, /*partial=*/false), 0u);
@@ -229,7 +229,7 @@ TEST(OutboxWatcherTest, SubmitsFilesAwayRejectsBadOnesAndRetriesTransientFailure
   ASSERT_NE(created, std::string::npos);
   record.erase(created, record.find('\n', created) - created + 1);
   Write(dir, "001-referral.json", record);
-  Write(dir, "002-bad.json", "{\n  \"referral_ref\": 12\n}\n");
+  Write(dir, "002-bad.json", "{\n  \"record_type\": \"CROSSING_REFERRAL\",\n  \"referral_ref\": 12\n}\n");
   Write(dir, ".003-partial.json", "{");  // Still being written by the case system: ignored.
 
   // The gateway unreachable: nothing is filed away, nothing lost.
@@ -252,7 +252,7 @@ TEST(OutboxWatcherTest, SubmitsFilesAwayRejectsBadOnesAndRetriesTransientFailure
   EXPECT_EQ(watcher.rejected_count(), 0);
   EXPECT_TRUE(fs::exists(dir + "/sent/001-referral.json"));
   EXPECT_THAT(ReadFile(dir + "/sent/001-referral.receipt.json"), HasSubstr("\"envelope_sha256\""));
-  EXPECT_THAT(ReadFile(dir + "/rejected/002-bad.problems.txt"), HasSubstr("002-bad.json:2:19: referral_ref:"));
+  EXPECT_THAT(ReadFile(dir + "/rejected/002-bad.problems.txt"), HasSubstr("002-bad.json:3:19: referral_ref:"));
   EXPECT_TRUE(fs::exists(dir + "/.003-partial.json"));
   EXPECT_EQ(testing::StateOf(h, "BF-REF-2026-004512-01"), v1::ACCEPTED);
 

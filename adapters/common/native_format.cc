@@ -5,6 +5,9 @@
 #include <algorithm>
 
 #include "adapters/border_force/format.h"
+#include "adapters/fr_dnpaf/format.h"
+#include "adapters/hoie/format.h"
+#include "adapters/nca/format.h"
 
 namespace portcullis::adapters {
 namespace {
@@ -12,6 +15,9 @@ namespace {
 const NativeFormat* const* Formats(size_t* count) {
   static const NativeFormat* const kFormats[] = {
       &border_force::Format(),
+      &hoie::Format(),
+      &nca::Format(),
+      &fr_dnpaf::Format(),
   };
   *count = sizeof kFormats / sizeof kFormats[0];
   return kFormats;

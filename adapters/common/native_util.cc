@@ -42,7 +42,8 @@ absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
 }
 
 std::string FormatProtoTime(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime(absl::RFC3339_full, FromProtoTime(t), absl::UTCTimeZone());
+  // absl's RFC3339_full spells UTC "+00:00"; records say "Z".
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", FromProtoTime(t), absl::UTCTimeZone());
 }
 
 bool IsMessageId(std::string_view s) {
@@ -98,6 +99,10 @@ absl::StatusOr<JsonOut> UkGradingJson(const v1::UkGrading& g) {
   if (source < 1 || source > 3 || intel < 1 || intel > 5 || handling < 1 || handling > 2) {
     return absl::InvalidArgumentError("uk_grading: incomplete (source, intelligence and handling are all needed)");
   }
+  // The reader's rules, so that what is written reads back.
+  if ((handling == v1::UK_HANDLING_C_CONDITIONS) != !g.handling_conditions().empty()) {
+    return absl::InvalidArgumentError("uk_grading.handling_conditions: required with handling C, only with C");
+  }
   JsonOut out = JsonOut::Object();
   out.Set("source", JsonOut::String(std::string(Nth(kUkSources, static_cast<size_t>(source - 1)))));
   out.Set("intelligence", JsonOut::String(std::string(Nth(kUkIntelligence, static_cast<size_t>(intel - 1)))));
@@ -146,6 +151,15 @@ absl::StatusOr<JsonOut> EuropolEvaluationJson(const v1::EuropolEvaluation& e) {
   JsonOut out = JsonOut::Object();
   out.Set("source", JsonOut::String(std::string(Nth(kEuSources, static_cast<size_t>(source - 1)))));
   out.Set("accuracy", JsonOut::String(std::string(Nth(kEuAccuracy, static_cast<size_t>(accuracy - 1)))));
+  bool h3 = false;
+  std::set<int> seen;
+  for (int h : e.handling()) {
+    if (!seen.insert(h).second) return absl::InvalidArgumentError("europol_evaluation.handling: a code appears twice");
+    h3 = h3 || h == v1::EUROPOL_HANDLING_H3;
+  }
+  if (h3 != !e.restrictions().empty()) {
+    return absl::InvalidArgumentError("europol_evaluation.restrictions: required with handling H3, only with H3");
+  }
   if (e.handling_size() > 0) {
     JsonOut codes = JsonOut::Array();
     for (int h : e.handling()) {
