@@ -160,6 +160,9 @@ expect_in "$T/err" "--marking must be OFFICIAL, OFFICIAL-SENSITIVE or SECRET, no
 expect_rc 2 "$LIAISON" send --type rfi --to eu/europol --case C-1 --marking OFFICIAL --priority ROUTINE \
   --legal-basis L --question Q --answer A "${BF[@]}"
 expect_in "$T/err" "--answer does not belong to --type rfi"
+expect_rc 2 "$LIAISON" send --type intelligence --to eu/europol --case C-1 --marking OFFICIAL --priority ROUTINE \
+  --legal-basis L --summary S --europol-grading B/2 --handling H1 --restrictions R "${BF[@]}"
+expect_in "$T/err" "--restrictions is only for handling code H3"
 expect_rc 2 "$LIAISON" reject SOME-ID "${EU[@]}"
 expect_in "$T/err" "reject needs --reason"
 expect_rc 2 "$LIAISON" track "${BF[@]}" --reason x

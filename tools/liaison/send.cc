@@ -169,6 +169,9 @@ std::optional<std::string> CheckFlagSend(const Args& args) {
       h3 = h3 || code == "H3";
     }
     if (h3 && args.Value("--restrictions").empty()) return "--handling H3 needs --restrictions TEXT";
+    if (!h3 && args.Has("--restrictions")) return "--restrictions is only for handling code H3";
+  } else if (args.Has("--restrictions")) {
+    return "--restrictions is only for handling code H3 (--handling H3)";
   }
   return std::nullopt;
 }
