@@ -428,6 +428,17 @@ reply = [m for m in doc["messages"] if m["message_id"] == "EUR-REPLY-LIAISON-01"
 assert reply["correlation_id"] == "BF-REF-LIAISON-01" and reply["body_type"] == "response", reply
 assert "next_page_token" not in doc, doc
 '
+  # The consultations name the officer and the justification in the audit log (DPA 2018 s.62).
+  checks=$((checks + 1))
+  python3 - "$T/state/audit.log" <<'EOF' || fail "audit records of liaison's consultations" "officer and justification" "see above"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+def n(**kv): return sum(all(r.get(k) == v for k, v in kv.items()) for r in recs)
+assert n(action="list_case", actor_party="uk/border-force", actor_officer="BF-LO-4471",
+         justification="Op KESTREL: small-boat network", case_reference="BF-2026-004512", outcome="ok") >= 2, "list_case"
+assert n(action="track", actor_officer="EUROPOL-LO-17", justification="AP Migrant Smuggling: UK referral",
+         message_id="BF-REF-LIAISON-01", outcome="ok") == 1, "track"
+EOF
 fi
 
 step "the gateway unreachable: exit 1"
