@@ -69,7 +69,7 @@ class Session {
   // The Exchange stub (dialled once, lazily). nullptr after printing why.
   v1::Exchange::StubInterface* Stub();
 
-  // For tests of the commands' edges: the time now.
+  // The time now (created_at, generated message ids, decision times).
   absl::Time Now() const { return absl::Now(); }
 
  private:
