@@ -207,7 +207,9 @@ void ReadHeader(JsonReader& r, const JsonValue& root, v1::Envelope* env) {
   ReadId(r, root, "author", true, env->mutable_originating_officer());
   ReadStrings(r, root, "addressees", true, env->mutable_recipients());
   if (std::optional<size_t> level = r.Enum(root, "security_level", true, kSecurityLevels)) {
-    env->set_classification(static_cast<v1::Classification>(std::min<size_t>(*level, 2) + 1));
+    // The last spelling, "EU SECRET", is SECRET too.
+    const size_t written = std::min(*level, static_cast<size_t>(kWrittenSecurityLevels) - 1);
+    env->set_classification(static_cast<v1::Classification>(written + 1));
   }
   if (std::optional<size_t> priority = r.Enum(root, "priority", true, kPriorities)) {
     env->set_priority(static_cast<v1::Priority>(*priority + 1));
