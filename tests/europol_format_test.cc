@@ -279,6 +279,15 @@ TEST(EuropolFormat, EuSecretIsReadAsSecretAndWrittenEuConfidential) {
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*env, *secret));
 }
 
+TEST(EuropolFormat, TimesAreWrittenInUtcWithZ) {
+  absl::StatusOr<v1::Envelope> env = LoadExample("reply-BF-REF-2026-004512-01.json");
+  ASSERT_TRUE(env.ok()) << env.status();
+  env->mutable_created_at()->set_nanos(250000000);
+  absl::StatusOr<std::string> native = Format().FromEnvelope(*env);
+  ASSERT_TRUE(native.ok()) << native.status();
+  EXPECT_THAT(*native, HasSubstr(R"("created": "2026-03-15T09:42:00.25Z")"));
+}
+
 TEST(EuropolFormat, EveryMarkingHasOneSpelling) {
   absl::StatusOr<v1::Envelope> env = LoadExample("reply-BF-REF-2026-004512-01.json");
   ASSERT_TRUE(env.ok()) << env.status();
