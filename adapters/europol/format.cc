@@ -259,13 +259,8 @@ void PutOptional(JsonOut& out, std::string_view key, const std::string& value) {
   if (!value.empty()) out.Set(std::string(key), JsonOut::String(value));
 }
 
-// RFC 3339 in UTC with "Z", as Europol's exports write times (native_util's
-// FormatProtoTime writes "+00:00" although its comment promises "Z"); the
-// fraction only when there is one. Read back exactly by JsonReader::Timestamp.
 void PutTime(JsonOut& out, std::string_view key, bool present, const google::protobuf::Timestamp& t) {
-  if (!present) return;
-  out.Set(std::string(key),
-          JsonOut::String(absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", FromProtoTime(t), absl::UTCTimeZone())));
+  if (present) out.Set(std::string(key), JsonOut::String(FormatProtoTime(t)));
 }
 
 // The spelling of proto enum value `value` (1-based) in `list`, or an error.
