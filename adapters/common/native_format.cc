@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "adapters/border_force/format.h"
+#include "adapters/europol/format.h"
 #include "adapters/fr_dnpaf/format.h"
 #include "adapters/hoie/format.h"
 #include "adapters/nca/format.h"
@@ -18,6 +19,7 @@ const NativeFormat* const* Formats(size_t* count) {
       &hoie::Format(),
       &nca::Format(),
       &fr_dnpaf::Format(),
+      &europol::Format(),
   };
   *count = sizeof kFormats / sizeof kFormats[0];
   return kFormats;
