@@ -221,7 +221,9 @@ TEST(ListCase, AThirdPartyGetsAnEmptyListAndOtherCasesNeverShow) {
 
   // X1 (the other case) is in no list of kCase, and is the whole of its own.
   for (const char* stem : {"parties/uk-border-force", "parties/eu-europol", "parties/uk-nca"}) {
-    for (const std::string& id : IdsOf(ListAll(h, stem, kCase, 0))) EXPECT_NE(id, "X1") << stem;
+    for (const std::string& id : IdsOf(ListAll(h, stem, kCase, 0))) {
+      EXPECT_NE(id, "X1") << stem;
+    }
     EXPECT_EQ(IdsOf(ListAll(h, stem, kOtherCase, 0)), (std::vector<std::string>{"X1"})) << stem;
   }
   EXPECT_TRUE(ListAll(h, "parties/eu-fr-dnpaf", kOtherCase, 0).empty());
@@ -238,7 +240,9 @@ TEST(ListCase, PagingReturnsEveryMessageOnceInOrder) {
     v1::Receipt r;
     ASSERT_TRUE(Submit(*bf, Referral(id, kCase, {"eu/europol"}), &r).ok()) << id;
     want.push_back(id);
-    if (i % 10 == 0) ASSERT_TRUE(Submit(*bf, Referral(absl::StrCat("Q-", i), kOtherCase, {"eu/europol"}), &r).ok());
+    if (i % 10 == 0) {
+      ASSERT_TRUE(Submit(*bf, Referral(absl::StrCat("Q-", i), kOtherCase, {"eu/europol"}), &r).ok());
+    }
   }
 
   int pages = 0;
