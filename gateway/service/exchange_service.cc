@@ -519,7 +519,10 @@ grpc::ServerUnaryReactor* ExchangeService::ListCase(grpc::CallbackServerContext*
                                    page->more ? "; more follow" : "; end of case", " (page after position ", *after,
                                    ")");
     } else {
+      // The store's words (file names) stay in the gateway's log.
       std::fprintf(stderr, "portcullis: message store: ListCase: %s\n", page.status().ToString().c_str());
+      status = Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
+                      "the gateway cannot read the message store now; retry later");
     }
   }
   if (!status.ok()) {

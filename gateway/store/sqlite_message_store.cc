@@ -316,6 +316,15 @@ absl::Status PrepareSchema(const Connection& conn) {
   PORTCULLIS_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE", "starting the schema transaction"));
   // Read again under the write lock: the version is what this transaction changes.
   auto from = QueryInt(conn, "PRAGMA user_version");
+  if (from.ok() && *from >= SqliteMessageStore::kSchemaVersion) {
+    // Another process got here first (one process per file is the rule, but
+    // never downgrade the version, nor migrate twice).
+    conn.Exec("ROLLBACK", "ending the schema transaction").IgnoreError();
+    if (*from == SqliteMessageStore::kSchemaVersion) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat("message store ", path, " has schema version ", *from,
+                                                      ", newer than this gateway supports (",
+                                                      SqliteMessageStore::kSchemaVersion, ")"));
+  }
   absl::Status s = from.status();
   if (s.ok() && *from == 0) {
     s = conn.Exec(kSchemaV1, "creating the schema");
@@ -1095,84 +1104,86 @@ absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_re
   CasePage page;
   page.resume_after = after_position;
   if (limit == 0) return page;
-  auto reader = readers_->Acquire();
-  if (!reader.ok()) return reader.status();
-  ReaderConnection& r = *reader->get();
-  ReadTransaction txn(&r);  // The messages and their deliveries from one snapshot.
-  PORTCULLIS_RETURN_IF_ERROR(txn.Begin());
+  // Entries whose acceptance the row does not show as audited (index in page.messages).
+  std::vector<size_t> unaudited;
   {
-    Query q(r.conn, r.case_messages);
-    // One more than asked for: whether more follow.
-    q.Text(1, case_reference).Text(2, party).Int(3, after_position).Int(4, static_cast<int64_t>(limit) + 1);
-    v1::Envelope envelope;  // Reused: one envelope parsed at a time, only its summary kept.
-    for (;;) {
-      auto row = q.Step("listing a case");
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      if (page.messages.size() == limit) {
-        page.more = true;
-        break;
-      }
-      std::string sender = q.ColumnText(1);
-      std::string message_id = q.ColumnText(2);
-      if (q.ColumnInt(5) != 0) {
-        // Stored, its acceptance not yet paired with its audit record: not
-        // listed unless the pairing is only being written (the sender holds
-        // the receipt already). The page ends before it, so that the next
-        // page comes back for it rather than skip it.
-        const std::string key = Key(sender, message_id);
-        Shard& shard = ShardFor(key);
-        std::lock_guard<std::mutex> lock(shard.mu);
-        if (shard.audited.count(key) == 0) {
+    auto reader = readers_->Acquire();
+    if (!reader.ok()) return reader.status();
+    ReaderConnection& r = *reader->get();
+    ReadTransaction txn(&r);  // The messages and their deliveries from one snapshot.
+    PORTCULLIS_RETURN_IF_ERROR(txn.Begin());
+    {
+      Query q(r.conn, r.case_messages);
+      // One more than asked for: whether more follow.
+      q.Text(1, case_reference).Text(2, party).Int(3, after_position).Int(4, static_cast<int64_t>(limit) + 1);
+      v1::Envelope envelope;  // Reused: one envelope parsed at a time, only its summary kept.
+      for (;;) {
+        auto row = q.Step("listing a case");
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        if (page.messages.size() == limit) {
           page.more = true;
           break;
         }
+        CaseEntry c;
+        c.position = q.ColumnInt(0);
+        c.sender = q.ColumnText(1);
+        c.message_id = q.ColumnText(2);
+        const absl::string_view bytes = q.ColumnBytes(3);
+        envelope.Clear();
+        if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+          return absl::DataLossError(absl::StrCat("message store ", options_.path, ": message '", c.message_id,
+                                                  "' from '", c.sender, "' cannot be parsed"));
+        }
+        c.correlation_id = envelope.correlation_id();
+        if (const auto* body = v1::Envelope::descriptor()->FindFieldByNumber(envelope.body_case())) {
+          c.body_type = body->name();
+        }
+        c.classification = envelope.classification();
+        c.priority = envelope.priority();
+        c.originating_officer = envelope.originating_officer();
+        c.accepted_micros = q.ColumnInt(4);
+        // Placeholders in the envelope's recipient order (every one for the
+        // sender, the party's own for a recipient), filled from the deliveries below.
+        for (const std::string& recipient : envelope.recipients()) {
+          if (c.sender == party || recipient == party) c.recipients.emplace_back().party = recipient;
+        }
+        if (q.ColumnInt(5) != 0) unaudited.push_back(page.messages.size());
+        page.messages.push_back(std::move(c));
       }
-      const absl::string_view bytes = q.ColumnBytes(3);
-      envelope.Clear();
-      if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        return absl::DataLossError(absl::StrCat("message store ", options_.path, ": message '", message_id,
-                                                "' from '", sender, "' cannot be parsed"));
-      }
-      CaseEntry c;
-      c.position = q.ColumnInt(0);
-      c.correlation_id = envelope.correlation_id();
-      if (const auto* body = v1::Envelope::descriptor()->FindFieldByNumber(envelope.body_case())) {
-        c.body_type = body->name();
-      }
-      c.classification = envelope.classification();
-      c.priority = envelope.priority();
-      c.originating_officer = envelope.originating_officer();
-      c.accepted_micros = q.ColumnInt(4);
-      // Placeholders in the envelope's recipient order (every one for the
-      // sender, the party's own for a recipient), filled from the deliveries below.
-      for (const std::string& recipient : envelope.recipients()) {
-        if (sender == party || recipient == party) c.recipients.emplace_back().party = recipient;
-      }
-      c.sender = std::move(sender);
-      c.message_id = std::move(message_id);
-      page.messages.push_back(std::move(c));
     }
-  }
-  if (page.messages.empty()) return page;
-  page.resume_after = page.messages.back().position;
+    if (page.messages.empty()) return page;
 
-  // The page's deliveries in one statement, not one per message.
-  std::unordered_map<int64_t, CaseEntry*> by_position;
-  for (CaseEntry& c : page.messages) by_position[c.position] = &c;
-  {
+    // The page's deliveries in one statement, not one per message.
+    std::unordered_map<int64_t, CaseEntry*> by_position;
+    for (CaseEntry& c : page.messages) by_position[c.position] = &c;
     Query q(r.conn, r.case_deliveries);
-    q.Text(1, case_reference).Text(2, party).Int(3, after_position).Int(4, page.resume_after);
+    q.Text(1, case_reference).Text(2, party).Int(3, after_position).Int(4, page.messages.back().position);
     for (;;) {
       auto row = q.Step("listing a case's deliveries");
       if (!row.ok()) return row.status();
       if (!*row) break;
       auto it = by_position.find(q.ColumnInt(7));
-      if (it == by_position.end()) continue;  // Not the party's to see.
+      if (it == by_position.end()) continue;
       const std::string recipient = q.ColumnText(8);
       for (RecipientRecord& rr : it->second->recipients) {
         if (rr.party == recipient) rr = ReadRecipientRecord(q, recipient);
       }
+    }
+  }  // The read connection goes back before any shard is locked (Reserve locks a shard, then takes a reader).
+
+  // A message stored but not yet paired with its acceptance's audit record
+  // is listed only if the pairing is being written (its sender holds the
+  // receipt). Otherwise the page ends before it, so the next page comes back
+  // for it rather than skip it.
+  for (size_t i : unaudited) {
+    const std::string key = Key(page.messages[i].sender, page.messages[i].message_id);
+    Shard& shard = ShardFor(key);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.audited.count(key) == 0) {
+      page.messages.resize(i);
+      page.more = true;
+      break;
     }
   }
   for (const CaseEntry& c : page.messages) {
@@ -1183,6 +1194,7 @@ absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_re
       }
     }
   }
+  if (!page.messages.empty()) page.resume_after = page.messages.back().position;
   return page;
 }
 
