@@ -4,7 +4,10 @@
 
 #include <cstdio>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gateway/audit/exchange_record.h"
 #include "gateway/common/digest.h"
 #include "gateway/common/refusal.h"
@@ -38,6 +41,47 @@ void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
   if (r.state == v1::ACCEPTED && r.attempts > 0 && r.next_attempt_micros > 0) {  // A push waiting for its retry.
     *out->mutable_next_attempt_at() = TimeUtil::MicrosecondsToTimestamp(r.next_attempt_micros);
   }
+}
+
+// Limits of what a consultation (Track, ListCase) names.
+constexpr size_t kMaxCaseReference = 128;
+constexpr size_t kMaxOfficer = 128;
+constexpr size_t kMaxJustification = 4096;
+// ListCase page sizes.
+constexpr uint32_t kDefaultCasePage = 100;
+constexpr uint32_t kMaxCasePage = 1000;
+
+// At most `max` bytes of a caller's string for the audit record: a refused
+// over-long field is recorded (its start), not copied whole into the log.
+std::string Clip(const std::string& s, size_t max) { return s.size() <= max ? s : s.substr(0, max); }
+
+absl::Status TooLong(const char* field, size_t size, size_t max) {
+  return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", field,
+                absl::StrCat("is ", size, " bytes; at most ", max));
+}
+
+// ListCase page tokens: web-safe base64 of "lc1:<position>:<case digest>".
+// Opaque to clients; the digest (of the case reference) makes a token of
+// another case a refusal rather than a silent jump.
+std::string CaseDigest(const std::string& case_reference) { return Sha256Hex(case_reference).substr(0, 16); }
+
+std::string CasePageToken(const std::string& case_reference, int64_t position) {
+  return absl::WebSafeBase64Escape(absl::StrCat("lc1:", position, ":", CaseDigest(case_reference)));
+}
+
+absl::StatusOr<int64_t> ParseCasePageToken(const std::string& case_reference, const std::string& token) {
+  if (token.empty()) return 0;
+  const absl::Status bad = Refuse(absl::StatusCode::kInvalidArgument, "BAD_PAGE_TOKEN", "page_token",
+                                  "not a next_page_token of a previous ListCase of this case");
+  std::string decoded;
+  if (token.size() > 256 || !absl::WebSafeBase64Unescape(token, &decoded)) return bad;
+  std::vector<absl::string_view> parts = absl::StrSplit(decoded, ':');
+  int64_t position = 0;
+  if (parts.size() != 3 || parts[0] != "lc1" || !absl::SimpleAtoi(parts[1], &position) || position < 0 ||
+      parts[2] != CaseDigest(case_reference)) {
+    return bad;
+  }
+  return position;
 }
 
 class RefusedStream final : public grpc::ServerWriteReactor<v1::Delivery> {
@@ -205,8 +249,13 @@ grpc::ServerUnaryReactor* ExchangeService::Track(grpc::CallbackServerContext* co
   record.message_id = request->message_id();
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status status = party.status();
-  if (party.ok()) {
-    record.actor_party = (*party)->id;
+  if (party.ok() && request->officer().size() > kMaxOfficer) {
+    status = TooLong("officer", request->officer().size(), kMaxOfficer);
+  } else if (party.ok() && request->justification().size() > kMaxJustification) {
+    status = TooLong("justification", request->justification().size(), kMaxJustification);
+  }
+  if (party.ok()) record.actor_party = (*party)->id;
+  if (status.ok()) {
     const std::string sender = request->sender().empty() ? (*party)->id : request->sender();
     record.sender = sender;
     auto message = store_->Get(sender, request->message_id());
@@ -231,6 +280,10 @@ grpc::ServerUnaryReactor* ExchangeService::Track(grpc::CallbackServerContext* co
       }
     }
   }
+  // The consultation's who and why (DPA 2018 s.62), when the caller gives
+  // them: they replace the envelope's justification in this record.
+  if (!request->officer().empty()) record.actor_officer = Clip(request->officer(), kMaxOfficer);
+  if (!request->justification().empty()) record.justification = Clip(request->justification(), kMaxJustification);
   if (status.ok()) {
     record.outcome = "ok";
   } else {
@@ -398,6 +451,82 @@ grpc::ServerUnaryReactor* ExchangeService::Confirm(grpc::CallbackServerContext* 
     record.detail = absl::StrCat("through ", request->through_delivery_id(), ": ", response->confirmed(),
                                  " newly confirmed");
   } else {
+    MarkRefused(status, &record);
+  }
+  AuditThenFinish(audit_, std::move(record), reactor, status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ExchangeService::ListCase(grpc::CallbackServerContext* context,
+                                                    const v1::ListCaseRequest* request,
+                                                    v1::ListCaseResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!audit_->Health().ok()) {
+    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+    return reactor;
+  }
+  // A consultation: who (party and officer), why, which case, when, and what
+  // it returned; never what the messages say.
+  AuditRecord record = CallRecord("list_case", *context);
+  record.case_reference = Clip(request->case_reference(), kMaxCaseReference);
+  record.actor_officer = Clip(request->officer(), kMaxOfficer);
+  record.justification = Clip(request->justification(), kMaxJustification);
+  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  absl::Status status = party.status();
+  if (party.ok()) {
+    record.actor_party = (*party)->id;
+    if (request->case_reference().empty()) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "case_reference", "is required");
+    } else if (request->officer().empty()) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "officer",
+                      "the officer consulting the case is required");
+    } else if (request->justification().empty()) {
+      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "justification",
+                      "state why the case is consulted; it is recorded with your identity");
+    } else if (request->case_reference().size() > kMaxCaseReference) {
+      status = TooLong("case_reference", request->case_reference().size(), kMaxCaseReference);
+    } else if (request->officer().size() > kMaxOfficer) {
+      status = TooLong("officer", request->officer().size(), kMaxOfficer);
+    } else if (request->justification().size() > kMaxJustification) {
+      status = TooLong("justification", request->justification().size(), kMaxJustification);
+    }
+  }
+  absl::StatusOr<int64_t> after = status.ok() ? ParseCasePageToken(request->case_reference(), request->page_token())
+                                              : absl::StatusOr<int64_t>(0);
+  if (status.ok()) status = after.status();
+  if (status.ok()) {
+    const uint32_t limit =
+        request->page_size() == 0 ? kDefaultCasePage : std::min(request->page_size(), kMaxCasePage);
+    auto page = store_->ListCase(request->case_reference(), (*party)->id, *after, limit);
+    status = page.status();
+    if (page.ok()) {
+      response->set_case_reference(request->case_reference());
+      for (const CaseEntry& c : page->messages) {
+        v1::CaseMessage* m = response->add_messages();
+        m->set_message_id(c.message_id);
+        m->set_sender(c.sender);
+        m->set_correlation_id(c.correlation_id);
+        m->set_body_type(c.body_type);
+        m->set_classification(c.classification);
+        m->set_priority(c.priority);
+        m->set_originating_officer(c.originating_officer);
+        *m->mutable_accepted_at() = TimeUtil::MicrosecondsToTimestamp(c.accepted_micros);
+        for (const RecipientRecord& r : c.recipients) FillStatus(r, m->add_recipients());
+      }
+      if (page->more) response->set_next_page_token(CasePageToken(request->case_reference(), page->resume_after));
+      record.outcome = "ok";
+      record.detail = absl::StrCat(page->messages.size(), " message(s) returned",
+                                   page->more ? "; more follow" : "; end of case", " (page after position ", *after,
+                                   ")");
+    } else {
+      // The store's words (file names) stay in the gateway's log.
+      std::fprintf(stderr, "portcullis: message store: ListCase: %s\n", page.status().ToString().c_str());
+      status = Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
+                      "the gateway cannot read the message store now; retry later");
+    }
+  }
+  if (!status.ok()) {
+    response->Clear();
     MarkRefused(status, &record);
   }
   AuditThenFinish(audit_, std::move(record), reactor, status);

@@ -36,6 +36,10 @@ class ExchangeService final : public v1::Exchange::CallbackService {
                                                   const v1::ReceiveRequest* request) override;
   grpc::ServerUnaryReactor* Confirm(grpc::CallbackServerContext* context, const v1::ConfirmRequest* request,
                                     v1::ConfirmResponse* response) override;
+  // Every message of a case the caller sent or is a recipient of, paged; a
+  // consultation, so officer and justification are required and recorded.
+  grpc::ServerUnaryReactor* ListCase(grpc::CallbackServerContext* context, const v1::ListCaseRequest* request,
+                                     v1::ListCaseResponse* response) override;
 
  private:
   absl::StatusOr<const Party*> PullParty(grpc::CallbackServerContext& context, AuditRecord* record);

@@ -100,6 +100,33 @@ struct ReserveResult {
   v1::Receipt receipt;
 };
 
+// One message of a case as ListCase shows it to one party: what the envelope
+// says about it (no body, no attachment, no person) and the recipients that
+// party may see.
+struct CaseEntry {
+  int64_t position = 0;  // Its place in the store's acceptance order; a page resumes after it.
+  std::string sender;
+  std::string message_id;
+  std::string correlation_id;
+  std::string body_type;  // The name of the envelope's body field, e.g. "case_referral"; "" if none.
+  v1::Classification classification = v1::CLASSIFICATION_UNSPECIFIED;
+  v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
+  std::string originating_officer;
+  int64_t accepted_micros = 0;
+  // Every recipient, in the envelope's order, when the party is the sender;
+  // only the party's own entry when it is a recipient (need to know).
+  std::vector<RecipientRecord> recipients;
+};
+
+// One page of ListCase.
+struct CasePage {
+  std::vector<CaseEntry> messages;  // In acceptance order.
+  // More may follow: the next page starts after `resume_after` (the last
+  // entry's position, or the page's own start if it ended before its first).
+  bool more = false;
+  int64_t resume_after = 0;
+};
+
 class MessageStore {
  public:
   virtual ~MessageStore() = default;
@@ -155,6 +182,14 @@ class MessageStore {
   virtual void Flush() = 0;
   // Drops a reservation whose acceptance could not be recorded.
   virtual void Abandon(const std::string& sender, const std::string& message_id) = 0;
+  // Up to `limit` messages of `case_reference` that `party` sent or is a
+  // recipient of, with position > `after_position` (0 = from the first), in
+  // acceptance order. A page ends before the first message whose acceptance
+  // is not yet audited (with `more` set, so a pager comes back for it and
+  // never skips it). A party with nothing in the case gets an empty page:
+  // whether others have messages in it is not disclosed.
+  virtual absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party,
+                                            int64_t after_position, size_t limit) const = 0;
   // NOT_FOUND if no committed message has this key.
   virtual absl::StatusOr<std::shared_ptr<const MessageRecord>> Get(const std::string& sender,
                                                                    const std::string& message_id) const = 0;

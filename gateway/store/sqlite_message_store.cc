@@ -10,6 +10,7 @@
 #include <cstring>
 #include <future>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -67,6 +68,31 @@ CREATE TABLE pull_cursors(
   acked_seq INTEGER NOT NULL
 ) STRICT;
 )sql";
+
+// Version 1 -> 2: what ListCase reads. Each message row learns its case
+// (copied from its deliveries, which always had it: every message has at
+// least one recipient), and both tables get an index by case, so a case is
+// listed without reading every message:
+// - messages_by_case (case_reference, rowid implicitly): one case's messages
+//   in commit order, resuming after a rowid;
+// - deliveries_by_case: a message's deliveries within its case, and "is this
+//   party a recipient" as one index probe.
+// Never edit a migration once released: a new version gets a new one.
+constexpr const char* kMigrateV1ToV2 = R"sql(
+ALTER TABLE messages ADD COLUMN case_reference TEXT NOT NULL DEFAULT '';
+UPDATE messages SET case_reference = d.case_reference
+  FROM (SELECT sender, message_id, MAX(case_reference) AS case_reference FROM deliveries
+        GROUP BY sender, message_id) AS d
+  WHERE d.sender = messages.sender AND d.message_id = messages.message_id;
+CREATE INDEX messages_by_case ON messages(case_reference);
+CREATE INDEX deliveries_by_case ON deliveries(case_reference, sender, message_id, recipient);
+)sql";
+
+// kMigrations[v - 1] takes a store from version v to v + 1. A new file gets
+// kSchemaV1 and then every migration: one path for new and old files alike.
+constexpr const char* kMigrations[] = {kMigrateV1ToV2};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == SqliteMessageStore::kSchemaVersion - 1,
+              "one migration per schema version after the first");
 
 // ---------------------------------------------------------------------------
 // RAII over the C API: every connection is closed and every statement
@@ -284,18 +310,42 @@ absl::Status PrepareSchema(const Connection& conn) {
   }
   if (*version == SqliteMessageStore::kSchemaVersion) return absl::OkStatus();
 
-  // A new file: the whole schema, its id and version in one transaction, so a
-  // crash leaves either an empty file or a complete version-1 store.
+  // A new file (the whole schema) or an older one (its migrations): the
+  // schema, its id and version in one transaction, so a crash leaves the file
+  // as it was or complete at this version.
   PORTCULLIS_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE", "starting the schema transaction"));
-  absl::Status s = conn.Exec(kSchemaV1, "creating the schema");
+  // Read again under the write lock: the version is what this transaction changes.
+  auto from = QueryInt(conn, "PRAGMA user_version");
+  if (from.ok() && *from >= SqliteMessageStore::kSchemaVersion) {
+    // Another process got here first (one process per file is the rule, but
+    // never downgrade the version, nor migrate twice).
+    conn.Exec("ROLLBACK", "ending the schema transaction").IgnoreError();
+    if (*from == SqliteMessageStore::kSchemaVersion) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat("message store ", path, " has schema version ", *from,
+                                                      ", newer than this gateway supports (",
+                                                      SqliteMessageStore::kSchemaVersion, ")"));
+  }
+  absl::Status s = from.status();
+  if (s.ok() && *from == 0) {
+    s = conn.Exec(kSchemaV1, "creating the schema");
+    if (s.ok()) {
+      s = conn.Exec(absl::StrCat("PRAGMA application_id=", kApplicationId).c_str(), "setting the application id");
+    }
+  }
+  for (int64_t v = s.ok() ? std::max<int64_t>(*from, 1) : SqliteMessageStore::kSchemaVersion;
+       s.ok() && v < SqliteMessageStore::kSchemaVersion; ++v) {
+    s = conn.Exec(kMigrations[v - 1], absl::StrCat("migrating the schema from version ", v, " to ", v + 1));
+  }
   if (s.ok()) {
-    s = conn.Exec(absl::StrCat("PRAGMA application_id=", kApplicationId, ";PRAGMA user_version=",
-                               SqliteMessageStore::kSchemaVersion)
-                      .c_str(),
+    s = conn.Exec(absl::StrCat("PRAGMA user_version=", SqliteMessageStore::kSchemaVersion).c_str(),
                   "setting the schema version");
   }
   if (s.ok()) s = conn.Exec("COMMIT", "committing the schema");
   if (!s.ok() && conn.InTransaction()) conn.Exec("ROLLBACK", "rolling back the schema").IgnoreError();
+  if (s.ok() && *from > 0) {
+    std::fprintf(stderr, "portcullis: message store %s: schema upgraded from version %lld to %d\n", path.c_str(),
+                 static_cast<long long>(*from), SqliteMessageStore::kSchemaVersion);
+  }
   return s;
 }
 
@@ -366,7 +416,7 @@ class SqliteMessageStore::Writer {
         {&next_seq_stmt_, "SELECT COALESCE(MAX(seq), 0) + 1 FROM deliveries"},
         {&insert_message_,
          "INSERT INTO messages(sender, message_id, envelope_sha256, envelope, receipt, accepted_micros, audit_index, "
-         "audit_size_at_commit) VALUES(?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)"},
+         "audit_size_at_commit, case_reference) VALUES(?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8)"},
         {&insert_delivery_,
          "INSERT INTO deliveries(delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, "
          "next_attempt_micros, last_error, expires_micros, updated_micros, officer, reason) "
@@ -446,7 +496,8 @@ class SqliteMessageStore::Writer {
           .Blob(4, m.envelope_bytes)
           .Blob(5, m.receipt_bytes)
           .Int(6, m.accepted_micros)
-          .Int(7, static_cast<int64_t>(m.audit_size_at_commit));
+          .Int(7, static_cast<int64_t>(m.audit_size_at_commit))
+          .Text(8, e.case_reference());
       PORTCULLIS_RETURN_IF_ERROR(q.Run("recording the message"));
     }
     for (const std::string& recipient : e.recipients()) {
@@ -673,13 +724,29 @@ struct ReaderConnection {
         {&backlog,
          "SELECT d.recipient, COUNT(*), TOTAL(length(m.envelope)) FROM deliveries d JOIN messages m "
          "ON m.sender = d.sender AND m.message_id = d.message_id WHERE d.state = 1 GROUP BY d.recipient"},
+        // ListCase, page of messages: messages_by_case from a rowid on, in
+        // rowid order (no sort); a recipient's share is one probe of
+        // deliveries_by_case per candidate message.
+        {&case_messages,
+         "SELECT m.rowid, m.sender, m.message_id, m.envelope, m.accepted_micros, m.audit_index IS NULL "
+         "FROM messages m WHERE m.case_reference = ?1 AND m.rowid > ?3 AND (m.sender = ?2 OR EXISTS("
+         "SELECT 1 FROM deliveries d WHERE d.case_reference = ?1 AND d.sender = m.sender "
+         "AND d.message_id = m.message_id AND d.recipient = ?2)) ORDER BY m.rowid LIMIT ?4"},
+        // ListCase, the page's deliveries the party may see: every one of
+        // what it sent, its own of what it received. Columns as
+        // ReadRecipientRecord reads them, then the message's rowid and the recipient.
+        {&case_deliveries,
+         "SELECT d.state, d.attempts, d.updated_micros, d.reason, d.officer, d.next_attempt_micros, d.seq, "
+         "m.rowid, d.recipient FROM messages m JOIN deliveries d ON d.case_reference = m.case_reference "
+         "AND d.sender = m.sender AND d.message_id = m.message_id "
+         "WHERE m.case_reference = ?1 AND m.rowid > ?3 AND m.rowid <= ?4 AND (m.sender = ?2 OR d.recipient = ?2)"},
     };
     for (const auto& [stmt, sql] : statements) PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql, stmt));
     return absl::OkStatus();
   }
 
   Connection conn;
-  StmtPtr begin, end, lookup, get_message, get_delivery, unaudited, pending, backlog;
+  StmtPtr begin, end, lookup, get_message, get_delivery, unaudited, pending, backlog, case_messages, case_deliveries;
 };
 
 // A read transaction: several statements see one snapshot. Ended on every
@@ -829,7 +896,7 @@ SqliteMessageStore::~SqliteMessageStore() {
   writer_thread_.join();  // After the queued writes. Then the connections close (last one checkpoints the WAL).
 }
 
-SqliteMessageStore::Shard& SqliteMessageStore::ShardFor(const std::string& key) {
+SqliteMessageStore::Shard& SqliteMessageStore::ShardFor(const std::string& key) const {
   return shards_[std::hash<std::string>()(key) % shards_.size()];
 }
 
@@ -1030,6 +1097,105 @@ absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::Get(con
     record->recipients.push_back(ReadRecipientRecord(q, party));
   }
   return std::shared_ptr<const MessageRecord>(std::move(record));
+}
+
+absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_reference, const std::string& party,
+                                                      int64_t after_position, size_t limit) const {
+  CasePage page;
+  page.resume_after = after_position;
+  if (limit == 0) return page;
+  // Entries whose acceptance the row does not show as audited (index in page.messages).
+  std::vector<size_t> unaudited;
+  {
+    auto reader = readers_->Acquire();
+    if (!reader.ok()) return reader.status();
+    ReaderConnection& r = *reader->get();
+    ReadTransaction txn(&r);  // The messages and their deliveries from one snapshot.
+    PORTCULLIS_RETURN_IF_ERROR(txn.Begin());
+    {
+      Query q(r.conn, r.case_messages);
+      // One more than asked for: whether more follow.
+      q.Text(1, case_reference).Text(2, party).Int(3, after_position).Int(4, static_cast<int64_t>(limit) + 1);
+      v1::Envelope envelope;  // Reused: one envelope parsed at a time, only its summary kept.
+      for (;;) {
+        auto row = q.Step("listing a case");
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        if (page.messages.size() == limit) {
+          page.more = true;
+          break;
+        }
+        CaseEntry c;
+        c.position = q.ColumnInt(0);
+        c.sender = q.ColumnText(1);
+        c.message_id = q.ColumnText(2);
+        const absl::string_view bytes = q.ColumnBytes(3);
+        envelope.Clear();
+        if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+          return absl::DataLossError(absl::StrCat("message store ", options_.path, ": message '", c.message_id,
+                                                  "' from '", c.sender, "' cannot be parsed"));
+        }
+        c.correlation_id = envelope.correlation_id();
+        if (const auto* body = v1::Envelope::descriptor()->FindFieldByNumber(envelope.body_case())) {
+          c.body_type = body->name();
+        }
+        c.classification = envelope.classification();
+        c.priority = envelope.priority();
+        c.originating_officer = envelope.originating_officer();
+        c.accepted_micros = q.ColumnInt(4);
+        // Placeholders in the envelope's recipient order (every one for the
+        // sender, the party's own for a recipient), filled from the deliveries below.
+        for (const std::string& recipient : envelope.recipients()) {
+          if (c.sender == party || recipient == party) c.recipients.emplace_back().party = recipient;
+        }
+        if (q.ColumnInt(5) != 0) unaudited.push_back(page.messages.size());
+        page.messages.push_back(std::move(c));
+      }
+    }
+    if (page.messages.empty()) return page;
+
+    // The page's deliveries in one statement, not one per message.
+    std::unordered_map<int64_t, CaseEntry*> by_position;
+    for (CaseEntry& c : page.messages) by_position[c.position] = &c;
+    Query q(r.conn, r.case_deliveries);
+    q.Text(1, case_reference).Text(2, party).Int(3, after_position).Int(4, page.messages.back().position);
+    for (;;) {
+      auto row = q.Step("listing a case's deliveries");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      auto it = by_position.find(q.ColumnInt(7));
+      if (it == by_position.end()) continue;
+      const std::string recipient = q.ColumnText(8);
+      for (RecipientRecord& rr : it->second->recipients) {
+        if (rr.party == recipient) rr = ReadRecipientRecord(q, recipient);
+      }
+    }
+  }  // The read connection goes back before any shard is locked (Reserve locks a shard, then takes a reader).
+
+  // A message stored but not yet paired with its acceptance's audit record
+  // is listed only if the pairing is being written (its sender holds the
+  // receipt). Otherwise the page ends before it, so the next page comes back
+  // for it rather than skip it.
+  for (size_t i : unaudited) {
+    const std::string key = Key(page.messages[i].sender, page.messages[i].message_id);
+    Shard& shard = ShardFor(key);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.audited.count(key) == 0) {
+      page.messages.resize(i);
+      page.more = true;
+      break;
+    }
+  }
+  for (const CaseEntry& c : page.messages) {
+    for (const RecipientRecord& rr : c.recipients) {
+      if (rr.seq == 0) {  // Every delivery row has a seq from 1.
+        return absl::DataLossError(absl::StrCat("message store ", options_.path, ": message '", c.message_id,
+                                                "' from '", c.sender, "' has no delivery row for '", rr.party, "'"));
+      }
+    }
+  }
+  if (!page.messages.empty()) page.resume_after = page.messages.back().position;
+  return page;
 }
 
 absl::StatusOr<RecipientRecord> SqliteMessageStore::UpdateRecipient(

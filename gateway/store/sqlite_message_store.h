@@ -63,12 +63,15 @@ std::string DeliveryIdFor(const std::string& sender, const std::string& message_
 
 class SqliteMessageStore final : public MessageStore {
  public:
-  // The schema version this build writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  // The schema version this build writes (PRAGMA user_version). 2: the
+  // case indexes ListCase reads (messages.case_reference, messages_by_case,
+  // deliveries_by_case).
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if missing) the store at options.path. Refuses a file
   // that is not a Portcullis message store, is corrupt, or has a newer schema
-  // version; every error names the file and SQLite's message.
+  // version; every error names the file and SQLite's message. A store of an
+  // older version is migrated to this one in one transaction (all or nothing).
   static absl::StatusOr<std::unique_ptr<SqliteMessageStore>> Open(SqliteStoreOptions options);
 
   // Finishes the writes already queued, then closes the database.
@@ -94,6 +97,13 @@ class SqliteMessageStore final : public MessageStore {
   void Flush() override;
   absl::StatusOr<std::shared_ptr<const MessageRecord>> Get(const std::string& sender,
                                                            const std::string& message_id) const override;
+  // Two statements per page on one read connection and one snapshot (the
+  // page's messages over messages_by_case, then their deliveries over
+  // deliveries_by_case), whatever the page size; envelopes are parsed one at
+  // a time and only their summary is kept. Positions are the messages' rowids
+  // (commit order; stable as long as the file is never VACUUMed).
+  absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party,
+                                    int64_t after_position, size_t limit) const override;
   // `update` runs on the writer thread inside the batch's transaction (so no
   // concurrent update of the same row is lost); it must not call this store's
   // write methods. Returns once the change is durable.
@@ -162,7 +172,7 @@ class SqliteMessageStore final : public MessageStore {
 
   SqliteMessageStore(SqliteStoreOptions options, std::unique_ptr<Writer> writer,
                      std::unique_ptr<ReaderPool> readers);
-  Shard& ShardFor(const std::string& key);
+  Shard& ShardFor(const std::string& key) const;
   // Queues `apply` for the writer thread, which runs it inside its next
   // batch's transaction; returns once that transaction has committed (or
   // with the error that stopped it).
@@ -180,7 +190,7 @@ class SqliteMessageStore final : public MessageStore {
   const SqliteStoreOptions options_;
   const std::unique_ptr<Writer> writer_;
   const std::unique_ptr<ReaderPool> readers_;
-  std::array<Shard, 64> shards_;
+  mutable std::array<Shard, 64> shards_;  // Mutable: const readers consult `audited` too (ListCase).
 
   std::mutex mu_;  // Guards the queue below.
   std::condition_variable cv_;
