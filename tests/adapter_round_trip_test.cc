@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -81,6 +82,8 @@ void ExpectNativeMatches(const NativeFormat& format, const std::string& inbox, c
     if (d.envelope().message_id() != message_id) continue;
     *delivered = d.envelope();
     const std::string native_path = NativeDir(inbox) + "/" + d.delivery_id() + ".json";
+    // Rendered just after the delivery is stored (by the endpoint's hook).
+    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(native_path); })) << native_path;
     absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(ReadFile(native_path), native_path);
     ASSERT_TRUE(doc.ok()) << doc.status();
     absl::StatusOr<v1::Envelope> back = format.ToEnvelope(*doc);
@@ -200,6 +203,8 @@ INSTANTIATE_TEST_SUITE_P(
         RoundTrip{{"border_force", "uk/border-force", "uk-border-force"}, BodyKind::kCaseReferral,
                   {"fr_dnpaf", "eu/fr-dnpaf", "eu-fr-dnpaf"}},
         RoundTrip{{"nca", "uk/nca", "uk-nca"}, BodyKind::kIntelligenceReport, {"europol", "eu/europol", "eu-europol"}},
+        RoundTrip{{"nca", "uk/nca", "uk-nca"}, BodyKind::kRequestForInformation,
+                  {"fr_dnpaf", "eu/fr-dnpaf", "eu-fr-dnpaf"}},
         RoundTrip{{"hoie", "uk/immigration-enforcement", "uk-immigration-enforcement"},
                   BodyKind::kRequestForInformation, {"europol", "eu/europol", "eu-europol"}},
         RoundTrip{{"hoie", "uk/immigration-enforcement", "uk-immigration-enforcement"}, BodyKind::kCaseReferral,
