@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Demo on embedded defaults: dev PKI, the gateway, the Europol endpoint (push),
-# and Border Force submitting a case referral that is delivered and acknowledged.
+# Demo on embedded defaults: dev PKI, the gateway, Europol's adapter (push) and
+# Border Force's adapter (pull); Border Force's liaison officer sends a referral
+# from the Border Force example, Europol's officer accepts it and replies, the
+# reply arrives in Border Force's inbox, both are tracked; then an auditor's view.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build
 RUN=demo-run
-rm -rf "$RUN"; mkdir -p "$RUN/state" "$RUN/europol-inbox"
+rm -rf "$RUN"; mkdir -p "$RUN/state"
 bash certs/gen-dev-pki.sh "$B/pki" --force >/dev/null
 export PORTCULLIS_PKI="$PWD/$B/pki" PORTCULLIS_STATE="$PWD/$RUN/state"
 pids=()
@@ -18,24 +20,41 @@ echo "== starting gateway"
 GW=127.0.0.1:8443
 for i in $(seq 50); do grep -q listening "$RUN/gateway.log" && break; sleep 0.1; done
 cat "$RUN/gateway.log"
-echo "== starting Europol partner endpoint (push mode)"
-"$B/adapters/portcullis-partner-endpoint" --listen 127.0.0.1:9443 --pki "$PORTCULLIS_PKI" --party eu-europol \
-  --inbox "$RUN/europol-inbox" --gateway "$GW" --officer EUROPOL-LO-17 > "$RUN/europol.log" 2>&1 & pids+=($!)
-sleep 0.5
-echo "== Border Force submits a case referral to Europol"
-"$B/adapters/portcullis-submit" --gateway "$GW" --pki "$PORTCULLIS_PKI" --party uk-border-force \
-  --envelope adapters/examples/border-force-referral.json --created-now --wait 15
-echo "== Europol endpoint output"
-cat "$RUN/europol.log"
-echo "== inbox: $(ls "$RUN/europol-inbox")"
-AUDIT="$B/tools/portcullis-audit"
+echo "== starting Europol's adapter: push endpoint on 9443, inbox in Europol's own record format"
+"$B/adapters/portcullis-adapter" --config adapters/config/europol.yaml run > "$RUN/europol.log" 2>&1 & pids+=($!)
+echo "== starting Border Force's adapter: pull stream from the gateway, inbox in Border Force's format"
+"$B/adapters/portcullis-adapter" --config adapters/config/border-force.yaml run > "$RUN/border-force.log" 2>&1 & pids+=($!)
+for i in $(seq 50); do grep -q receiving "$RUN/europol.log" && grep -q receiving "$RUN/border-force.log" && break; sleep 0.1; done
+cat "$RUN/europol.log" "$RUN/border-force.log"
+L="$B/tools/liaison"
+BF=(--config adapters/config/border-force.yaml)   # officer BF-LO-4471 and a justification come from the file
+EU=(--config adapters/config/europol.yaml)        # officer EUROPOL-UKLB-07
 MSG=BF-REF-2026-004512-01
+echo "== Border Force's liaison officer sends the referral from the Border Force example"
+"$L" send adapters/border_force/examples/gravelines-rib-2026-004512.json "${BF[@]}" | tee "$RUN/send.out"
+INDEX=$(sed -n 's/.* audit index \([0-9]*\) .*/\1/p' "$RUN/send.out")
+for i in $(seq 100); do [ -n "$(ls "$PORTCULLIS_STATE/inboxes/europol/native" 2>/dev/null)" ] && break; sleep 0.1; done
+echo "== Europol's officer lists the inbox and reads the referral (rendered in Europol's format)"
+"$L" inbox "${EU[@]}"
+"$L" inbox show "$MSG" "${EU[@]}" | sed -n 1,30p; echo "   ..."
+echo "== Europol's officer accepts it and replies"
+"$L" ack "$MSG" "${EU[@]}"
+"$L" reply "$MSG" --message-id EUR-UKLB-2026-001311 "${EU[@]}" \
+  --answer "Europol holds three reports linking 'Kaka Shwan' to engine purchases in Germany; AP Migrant Smuggling will open a cross-match. Please send the GPS unit's extraction."
+echo "== Border Force's officer sees the reply arrive in the inbox (rendered in Border Force's format)"
+"$L" inbox --follow --timeout 3 "${BF[@]}"
+"$L" inbox show EUR-UKLB-2026-001311 "${BF[@]}"
+echo "== Border Force's officer tracks both messages and the whole case"
+"$L" track "$MSG" "${BF[@]}"
+"$L" track EUR-UKLB-2026-001311 --from eu/europol "${BF[@]}"
+"$L" case BF-2026-004512 "${BF[@]}"
+AUDIT="$B/tools/portcullis-audit"
 echo "== an auditor (ICO) asks the gateway for the exchange's whole story (the query is itself recorded)"
 "$AUDIT" show "$MSG" --gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI" --reason "demo: s.62 log review"
 echo "== the auditor proves the log is complete and unaltered through the gateway (signed checkpoint + consistency)"
 "$AUDIT" verify --gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
-echo "== Border Force proves its receipt's record (audit index 0) is in the signed log"
-"$AUDIT" prove 0 --gateway "$GW" --as uk-border-force --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
+echo "== Border Force proves its receipt's record (audit index $INDEX) is in the signed log"
+"$AUDIT" prove "$INDEX" --gateway "$GW" --as uk-border-force --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
 echo "== stopping the gateway (it signs a final checkpoint), then verifying the files offline"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || true
 "$AUDIT" verify --log "$PORTCULLIS_STATE/audit.log" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
