@@ -448,5 +448,51 @@ TEST(Track, RecordsTheOfficerAndJustificationItIsGiven) {
   EXPECT_NE(lines[3].find("\"reason\":\"FIELD_TOO_LONG\""), std::string::npos) << lines[3];
 }
 
+// An RFI that names no deadline gets the Directive 2023/977 one, counted from
+// its creation time; Track and ListCase show it; resubmitting is idempotent.
+TEST(AnswerDeadline, FilledFromPriorityAndShownByTrackAndListCase) {
+  GatewayHarness h("answer-deadline");
+  auto rfi = [](const std::string& id, v1::Priority priority, bool direct) {
+    v1::Envelope e = SampleReferral(id);
+    e.clear_case_referral();
+    e.set_case_reference("CASE-RFI-1");
+    e.set_priority(priority);
+    e.mutable_request_for_information()->set_question("Which numbers are linked to the suspect?");
+    e.mutable_request_for_information()->set_directly_accessible(direct);
+    return e;
+  };
+  const v1::Envelope urgent_direct = rfi("RFI-1", v1::URGENT, true);
+  const v1::Envelope urgent = rfi("RFI-2", v1::URGENT, false);
+  const v1::Envelope routine = rfi("RFI-3", v1::ROUTINE, false);
+  v1::Envelope fixed = rfi("RFI-4", v1::ROUTINE, false);
+  fixed.mutable_request_for_information()->mutable_answer_by()->set_seconds(fixed.created_at().seconds() + 60);
+  auto client = h.Client("parties/uk-border-force");
+  for (const v1::Envelope* e : std::vector<const v1::Envelope*>{&urgent_direct, &urgent, &routine, &fixed}) {
+    v1::Receipt receipt;
+    ASSERT_TRUE(Submit(*client, *e, &receipt).ok()) << e->message_id();
+  }
+  v1::Receipt again;
+  ASSERT_TRUE(Submit(*client, urgent_direct, &again).ok());
+  EXPECT_TRUE(again.duplicate());  // The filled deadline is deterministic.
+  const int64_t created = urgent_direct.created_at().seconds();
+  const std::pair<const char*, int64_t> want[] = {
+      {"RFI-1", created + 8 * 3600}, {"RFI-2", created + 72 * 3600}, {"RFI-3", created + 168 * 3600},
+      {"RFI-4", created + 60}};
+  for (const auto& [id, due] : want) {
+    grpc::ClientContext context;
+    v1::TrackRequest track;
+    track.set_message_id(id);
+    v1::TrackResponse response;
+    ASSERT_TRUE(client->Track(&context, track, &response).ok());
+    EXPECT_EQ(response.answer_by().seconds(), due) << id;
+  }
+  grpc::ClientContext context;
+  v1::ListCaseResponse page;
+  ASSERT_TRUE(client->ListCase(&context, Request("CASE-RFI-1"), &page).ok());
+  ASSERT_EQ(page.messages_size(), 4);
+  EXPECT_EQ(page.messages(0).answer_by().seconds(), created + 8 * 3600);
+  EXPECT_EQ(page.messages(3).answer_by().seconds(), created + 60);
+}
+
 }  // namespace
 }  // namespace portcullis::testing

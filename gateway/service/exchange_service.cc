@@ -63,6 +63,18 @@ absl::Status TooLong(const char* field, size_t size, size_t max) {
 // ListCase page tokens: web-safe base64 of "lc1:<position>:<case digest>".
 // Opaque to clients; the digest (of the case reference) makes a token of
 // another case a refusal rather than a silent jump.
+// Directive 2023/977 deadlines for an RFI that names none, counted from its
+// creation time (deterministic: a resubmission gets the same envelope).
+void FillAnswerDeadline(v1::Envelope* envelope) {
+  if (!envelope->has_request_for_information()) return;
+  v1::RequestForInformation* rfi = envelope->mutable_request_for_information();
+  if (rfi->has_answer_by()) return;
+  const bool urgent = envelope->priority() == v1::URGENT || envelope->priority() == v1::IMMEDIATE;
+  const int64_t hours = urgent ? (rfi->directly_accessible() ? 8 : 72) : 168;
+  rfi->mutable_answer_by()->set_seconds(envelope->created_at().seconds() + hours * 3600);
+  rfi->mutable_answer_by()->set_nanos(envelope->created_at().nanos());
+}
+
 std::string CaseDigest(const std::string& case_reference) { return Sha256Hex(case_reference).substr(0, 16); }
 
 std::string CasePageToken(const std::string& case_reference, int64_t position) {
@@ -132,6 +144,7 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
 
   auto envelope = std::make_shared<v1::Envelope>(in);
   envelope->set_sender((*party)->id);
+  FillAnswerDeadline(envelope.get());
   const std::string sha = Sha256Hex(DeterministicBytes(*envelope));
   record.payload_sha256 = sha;
   ReserveResult reserved = store_->Reserve(envelope->sender(), envelope->message_id(), sha);
@@ -275,6 +288,9 @@ grpc::ServerUnaryReactor* ExchangeService::Track(grpc::CallbackServerContext* co
         response->set_message_id(m.envelope.message_id());
         response->set_sender(m.envelope.sender());
         response->set_case_reference(m.envelope.case_reference());
+        if (m.envelope.has_request_for_information()) {
+          *response->mutable_answer_by() = m.envelope.request_for_information().answer_by();
+        }
         *response->mutable_accepted_at() = m.receipt.accepted_at();
         for (const RecipientRecord& r : m.recipients) FillStatus(r, response->add_recipients());
       }
@@ -507,6 +523,7 @@ grpc::ServerUnaryReactor* ExchangeService::ListCase(grpc::CallbackServerContext*
         m->set_sender(c.sender);
         m->set_correlation_id(c.correlation_id);
         m->set_body_type(c.body_type);
+        if (c.answer_by_seconds != 0) m->mutable_answer_by()->set_seconds(c.answer_by_seconds);
         m->set_classification(c.classification);
         m->set_priority(c.priority);
         m->set_originating_officer(c.originating_officer);

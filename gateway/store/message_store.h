@@ -113,6 +113,7 @@ struct CaseEntry {
   v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
   std::string originating_officer;
   int64_t accepted_micros = 0;
+  int64_t answer_by_seconds = 0;  // A request for information's deadline; 0 otherwise.
   // Every recipient, in the envelope's order, when the party is the sender;
   // only the party's own entry when it is a recipient (need to know).
   std::vector<RecipientRecord> recipients;

@@ -1143,6 +1143,9 @@ absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_re
         c.priority = envelope.priority();
         c.originating_officer = envelope.originating_officer();
         c.accepted_micros = q.ColumnInt(4);
+        if (envelope.has_request_for_information()) {
+          c.answer_by_seconds = envelope.request_for_information().answer_by().seconds();
+        }
         // Placeholders in the envelope's recipient order (every one for the
         // sender, the party's own for a recipient), filled from the deliveries below.
         for (const std::string& recipient : envelope.recipients()) {

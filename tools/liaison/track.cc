@@ -60,7 +60,9 @@ int Track(Session& s, const Args& args) {
     return kOk;
   }
   std::cout << resp.message_id() << "  case " << resp.case_reference() << "  from " << resp.sender() << "  accepted "
-            << TimeText(resp.accepted_at()) << "\n";
+            << TimeText(resp.accepted_at());
+  if (resp.has_answer_by()) std::cout << "  answer due " << TimeText(resp.answer_by());
+  std::cout << "\n";
   std::vector<std::vector<std::string>> rows = {
       {"RECIPIENT", "STATE", "UPDATED", "ATTEMPTS", "OFFICER", "NEXT_ATTEMPT", "REASON"}};
   for (const v1::RecipientStatus& r : resp.recipients()) {
@@ -100,14 +102,15 @@ int Case(Session& s, const Args& args) {
     return kOk;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"ACCEPTED", "FROM", "KIND", "MESSAGE_ID", "CORRELATION", "MARKING", "RECIPIENTS"}};
+      {"ACCEPTED", "FROM", "KIND", "MESSAGE_ID", "CORRELATION", "MARKING", "ANSWER_DUE", "RECIPIENTS"}};
   for (const v1::CaseMessage& m : all.messages()) {
     std::vector<std::string> states;
     for (const v1::RecipientStatus& r : m.recipients()) {
       states.push_back(absl::StrCat(r.party(), " ", StateText(r.state())));
     }
     rows.push_back({TimeText(m.accepted_at()), m.sender(), KindOf(m.body_type()), m.message_id(),
-                    Dash(m.correlation_id()), MarkingText(m.classification()), absl::StrJoin(states, ", ")});
+                    Dash(m.correlation_id()), MarkingText(m.classification()),
+                    m.has_answer_by() ? TimeText(m.answer_by()) : "-", absl::StrJoin(states, ", ")});
   }
   std::cout << "case " << all.case_reference() << "\n";
   PrintTable(rows);
