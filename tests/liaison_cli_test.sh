@@ -436,6 +436,25 @@ assert n(action="track", actor_officer="EUROPOL-LO-17", justification="AP Migran
          message_id="BF-REF-LIAISON-01", outcome="ok") == 1, "track"
 EOF
 
+step "the inbox readings are logged on the party's side (who, why, which messages; no contents)"
+checks=$((checks + 1))
+python3 - "$T/europol/consultations.log" <<'EOF' || fail "consultation log" "inbox_list/inbox_show lines" "$(cat "$T/europol/consultations.log")"
+import json, sys
+text = open(sys.argv[1]).read()
+recs = [json.loads(l) for l in text.splitlines()]
+shows = [r for r in recs if r["action"] == "inbox_show" and "uk/border-force/BF-REF-LIAISON-02" in r["messages"]]
+assert shows and all(r["officer"] == "EUROPOL-LO-17" and r["party"] == "eu/europol" for r in shows), recs
+assert shows[0]["justification"] == "AP Migrant Smuggling: UK referral", shows[0]
+assert any(r["action"] == "inbox_list" for r in recs) and any(r["action"] == "inbox_follow" for r in recs), recs
+assert "Testkarim" not in text and "Kaka Shwan" not in text, "contents leaked into the consultation log"
+EOF
+chmod 0400 "$T/europol/consultations.log"
+if [ "$(id -u)" != 0 ]; then  # root writes through 0400; the check needs an ordinary user
+  expect_rc 1 "$LIAISON" inbox "${EU[@]}"
+  expect_in "$T/err" "cannot record the consultation"
+fi
+chmod 0600 "$T/europol/consultations.log"
+
 step "the gateway unreachable: exit 1"
 sed "s/^gateway: .*/gateway: 127.0.0.1:$(free_port)/" "$T/bf.yaml" > "$T/down.yaml"
 expect_rc 1 "$LIAISON" track BF-REF-LIAISON-01 --config "$T/down.yaml"

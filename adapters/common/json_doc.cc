@@ -444,7 +444,7 @@ void AppendQuoted(std::string* out, std::string_view s) {
 
 }  // namespace
 
-void JsonOut::DumpTo(std::string* out, int depth) const {
+void JsonOut::DumpTo(std::string* out, int depth, bool pretty) const {
   switch (kind_) {
     case Kind::kString:
       AppendQuoted(out, scalar_);
@@ -464,16 +464,20 @@ void JsonOut::DumpTo(std::string* out, int depth) const {
       for (const auto& [key, value] : members_) {
         if (!first) out->push_back(',');
         first = false;
-        out->push_back('\n');
-        out->append(static_cast<size_t>(2 * (depth + 1)), ' ');
+        if (pretty) {
+          out->push_back('\n');
+          out->append(static_cast<size_t>(2 * (depth + 1)), ' ');
+        }
         if (object) {
           AppendQuoted(out, key);
-          out->append(": ");
+          out->append(pretty ? ": " : ":");
         }
-        value.DumpTo(out, depth + 1);
+        value.DumpTo(out, depth + 1, pretty);
       }
-      out->push_back('\n');
-      out->append(static_cast<size_t>(2 * depth), ' ');
+      if (pretty) {
+        out->push_back('\n');
+        out->append(static_cast<size_t>(2 * depth), ' ');
+      }
       out->push_back(object ? '}' : ']');
       return;
     }
@@ -482,8 +486,14 @@ void JsonOut::DumpTo(std::string* out, int depth) const {
 
 std::string JsonOut::Dump() const {
   std::string out;
-  DumpTo(&out, 0);
+  DumpTo(&out, 0, true);
   out.push_back('\n');
+  return out;
+}
+
+std::string JsonOut::DumpLine() const {
+  std::string out;
+  DumpTo(&out, 0, false);
   return out;
 }
 

@@ -155,10 +155,12 @@ class JsonOut {
 
   // Pretty-printed with two-space indentation, with a final newline at depth 0.
   std::string Dump() const;
+  // Compact, on one line, without a final newline (JSON Lines).
+  std::string DumpLine() const;
 
  private:
   enum class Kind { kObject, kArray, kString, kNumber };
-  void DumpTo(std::string* out, int depth) const;
+  void DumpTo(std::string* out, int depth, bool pretty) const;
   Kind kind_ = Kind::kObject;
   std::string scalar_;  // string value, or the number's text
   std::vector<std::pair<std::string, JsonOut>> members_;  // array elements have empty keys

@@ -12,7 +12,9 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "adapters/common/envelope_json.h"
+#include "adapters/common/json_doc.h"
 
 namespace portcullis::adapters {
 namespace {
@@ -123,6 +125,31 @@ absl::StatusOr<int> NativeInbox::Repair() {
   }
   if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot list ", DeliveriesDir(dir_), ": ", ec.message()));
   return repaired;
+}
+
+absl::Status RecordConsultation(const std::string& inbox, const Consultation& c) {
+  JsonOut line = JsonOut::Object();
+  line.Set("time", JsonOut::String(absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone())));
+  line.Set("party", JsonOut::String(c.party));
+  line.Set("officer", JsonOut::String(c.officer));
+  line.Set("justification", JsonOut::String(c.justification));
+  line.Set("action", JsonOut::String(c.action));
+  JsonOut ids = JsonOut::Array();
+  for (const std::string& id : c.message_ids) ids.Push(JsonOut::String(id));
+  line.Set("messages", std::move(ids));
+  std::string text = line.DumpLine();
+  text.push_back('\n');
+  const std::string path = inbox + "/consultations.log";
+  const int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot record the consultation in ", path));
+  absl::Status written = WriteAll(fd, text);  // One write: O_APPEND keeps lines whole.
+  if (written.ok() && fdatasync(fd) != 0) written = absl::ErrnoToStatus(errno, "fdatasync");
+  close(fd);
+  if (!written.ok()) {
+    return absl::Status(written.code(), absl::StrCat("cannot record the consultation in ", path, ": ",
+                                                     written.message()));
+  }
+  return absl::OkStatus();
 }
 
 std::vector<v1::Delivery> ListInbox(const std::string& inbox, std::vector<std::string>* problems) {

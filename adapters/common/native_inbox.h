@@ -7,6 +7,10 @@
 //                                          (the delivery itself is kept all the same)
 //   <inbox>/decisions/<delivery_id>.json   the officer's acknowledgement or rejection
 //                                          (written by `liaison ack` / `reject`)
+//   <inbox>/consultations.log              one JSON line per officer's reading of the inbox
+//                                          (who, why, when, which message ids; never contents):
+//                                          the consultation log DPA 2018 s.62 asks for, on
+//                                          the party's side of the exchange
 //
 // The adapter daemon is the only writer of deliveries/ and native/ (it holds
 // the Inbox lock). Readers (liaison) read the files without the lock: every
@@ -58,6 +62,19 @@ class NativeInbox {
   const NativeFormat& format_;
   const std::shared_ptr<Inbox> deliveries_;
 };
+
+// One reading of the inbox by an officer.
+struct Consultation {
+  std::string party;
+  std::string officer;
+  std::string justification;
+  std::string action;  // "inbox_list", "inbox_show", "inbox_follow".
+  std::vector<std::string> message_ids;  // What was shown ("sender/message_id").
+};
+
+// Appends `c` with the current time to <inbox>/consultations.log and syncs
+// it, before anything is shown. An error means nothing may be shown.
+absl::Status RecordConsultation(const std::string& inbox, const Consultation& c);
 
 // Read side (no lock): every delivery in the inbox, oldest acceptance first.
 // Unreadable files are skipped and named in `*problems` (if given).

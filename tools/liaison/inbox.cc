@@ -92,6 +92,20 @@ bool LoadInbox(const Session& s, std::vector<v1::Delivery>* out) {
   return true;
 }
 
+// Records the officer's reading of `shown` before it is shown (DPA 2018 s.62:
+// consultation logs). False (printed) if it could not be recorded.
+bool Consulted(const Session& s, const std::string& action, const std::vector<const v1::Delivery*>& shown) {
+  adapters::Consultation c;
+  c.party = s.config().party;
+  c.officer = s.officer();
+  c.justification = s.justification();
+  c.action = action;
+  for (const v1::Delivery* d : shown) c.message_ids.push_back(d->envelope().sender() + "/" + d->envelope().message_id());
+  absl::Status recorded = adapters::RecordConsultation(s.config().inbox, c);
+  if (!recorded.ok()) Failure(s, absl::StrCat(recorded.message(), "; nothing is shown unrecorded"));
+  return recorded.ok();
+}
+
 // The delivery named by `id`: a delivery id, or a message id held once.
 // Returns the exit code on failure (printed).
 std::optional<int> Resolve(const Session& s, const std::string& id, v1::Delivery* out) {
@@ -168,6 +182,11 @@ int List(Session& s, const Args& args) {
   if (!LoadInbox(s, &all)) return kFailed;
   const std::string& inbox = s.config().inbox;
   std::set<std::string> seen;
+  std::vector<const v1::Delivery*> shown;
+  for (const v1::Delivery& d : all) {
+    if (Matches(args, d)) shown.push_back(&d);
+  }
+  if (!Consulted(s, "inbox_list", shown)) return kFailed;
   std::vector<std::vector<std::string>> rows = {kListHeader};
   for (const v1::Delivery& d : all) {
     seen.insert(d.delivery_id());
@@ -207,7 +226,9 @@ int List(Session& s, const Args& args) {
     if (g_stop || absl::Now() >= deadline) break;
     std::vector<v1::Delivery> now = adapters::ListInbox(inbox, nullptr);
     for (const v1::Delivery& d : now) {
-      if (!seen.insert(d.delivery_id()).second || !Matches(args, d)) continue;
+      if (seen.count(d.delivery_id()) > 0 || !Matches(args, d)) continue;
+      if (!Consulted(s, "inbox_follow", {&d})) return kFailed;
+      seen.insert(d.delivery_id());
       if (s.json()) {
         std::cout << ListJson(inbox, d) << std::endl;
         continue;
@@ -303,6 +324,7 @@ void BodyRows(const v1::Envelope& e, std::vector<std::vector<std::string>>* rows
 int Show(Session& s, const std::string& id) {
   v1::Delivery d;
   if (std::optional<int> code = Resolve(s, id, &d)) return *code;
+  if (!Consulted(s, "inbox_show", {&d})) return kFailed;
   if (s.json()) {
     std::cout << adapters::ToJson(d) << "\n";
     return kOk;
