@@ -3,22 +3,19 @@
 // envelope -> native, random envelopes of every kind survive envelope ->
 // native -> envelope, and problems are located (file:line:col: path: rule).
 #include <gmock/gmock.h>
-#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 #include "adapters/border_force/format.h"
 #include "adapters/common/json_doc.h"
+#include "tests/support/format_test_support.h"
 #include "tests/support/random_envelope.h"
 
 namespace portcullis::adapters::border_force {
@@ -27,57 +24,12 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
+using testing::Replace;
+using testing::UtcSeconds;
 
-const std::string kExamples = std::string(PORTCULLIS_SOURCE_DIR) + "/adapters/border_force/examples";
-
-std::vector<std::string> ExampleFiles() {
-  std::vector<std::string> out;
-  for (const auto& entry : std::filesystem::directory_iterator(kExamples)) out.push_back(entry.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// Compares two JSON trees by value: objects by key (any order), numbers as
-// numbers, date-times as instants; `path` names the first difference.
-void ExpectSameJson(const YAML::Node& a, const YAML::Node& b, const std::string& path) {
-  ASSERT_EQ(a.Type(), b.Type()) << path;
-  if (a.IsMap()) {
-    ASSERT_EQ(a.size(), b.size()) << path << ": different keys";
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      const std::string key = it->first.Scalar();
-      ASSERT_TRUE(b[key]) << path << "." << key << " missing after the round trip";
-      ExpectSameJson(it->second, b[key], path + "." + key);
-    }
-  } else if (a.IsSequence()) {
-    ASSERT_EQ(a.size(), b.size()) << path;
-    for (size_t i = 0; i < a.size(); ++i) ExpectSameJson(a[i], b[i], path + "[" + std::to_string(i) + "]");
-  } else {
-    EXPECT_EQ(a.Tag(), b.Tag()) << path << ": string vs number";
-    double da = 0, db = 0;
-    absl::Time ta, tb;
-    std::string err;
-    if (a.Tag() == "?" && absl::SimpleAtod(a.Scalar(), &da) && absl::SimpleAtod(b.Scalar(), &db)) {
-      EXPECT_EQ(da, db) << path;
-    } else if (absl::ParseTime(absl::RFC3339_full, a.Scalar(), &ta, &err) &&
-               absl::ParseTime(absl::RFC3339_full, b.Scalar(), &tb, &err)) {
-      EXPECT_EQ(ta, tb) << path;
-    } else {
-      EXPECT_EQ(a.Scalar(), b.Scalar()) << path;
-    }
-  }
-}
-
-absl::StatusOr<v1::Envelope> Convert(const std::string& text) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(text, "bad.json");
-  if (!doc.ok()) return doc.status();
-  return Format().ToEnvelope(*doc);
-}
-
-absl::StatusOr<v1::Envelope> LoadExample(const std::string& name) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(kExamples + "/" + name);
-  if (!doc.ok()) return doc.status();
-  return Format().ToEnvelope(*doc);
-}
+absl::StatusOr<v1::Envelope> Convert(const std::string& text) { return testing::ConvertText(Format(), text); }
+absl::StatusOr<v1::Envelope> LoadExample(const std::string& name) { return testing::ConvertExample(Format(), name); }
+std::string ErrorOf(const std::string& text) { return testing::ErrorOf(Format(), text); }
 
 // Party ids of the development configuration (examples must name real parties).
 std::set<std::string> ConfiguredParties() {
@@ -90,15 +42,13 @@ std::set<std::string> ConfiguredParties() {
 }
 
 TEST(BorderForceFormat, EveryExampleConverts) {
-  std::vector<std::string> files = ExampleFiles();
+  std::vector<std::string> files = testing::ExampleFiles(Format());
   ASSERT_THAT(files, SizeIs(5));
   const std::set<std::string> parties = ConfiguredParties();
   std::set<v1::Envelope::BodyCase> kinds;
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
+    absl::StatusOr<v1::Envelope> env = testing::ConvertFile(Format(), file);
     ASSERT_TRUE(env.ok()) << env.status();
     kinds.insert(env->body_case());
     EXPECT_FALSE(env->message_id().empty());
@@ -112,9 +62,7 @@ TEST(BorderForceFormat, EveryExampleConverts) {
 }
 
 TEST(BorderForceFormat, FieldsMapToTheEnvelope) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(kExamples + "/gravelines-rib-2026-004512.json");
-  ASSERT_TRUE(doc.ok()) << doc.status();
-  absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
+  absl::StatusOr<v1::Envelope> env = LoadExample("gravelines-rib-2026-004512.json");
   ASSERT_TRUE(env.ok()) << env.status();
   EXPECT_EQ(env->message_id(), "BF-REF-2026-004512-01");
   EXPECT_EQ(env->case_reference(), "BF-2026-004512");
@@ -125,8 +73,7 @@ TEST(BorderForceFormat, FieldsMapToTheEnvelope) {
   EXPECT_EQ(env->uk_grading().intelligence(), v1::UK_INTEL_B_INDIRECT_CORROBORATED);
   EXPECT_EQ(env->uk_grading().handling(), v1::UK_HANDLING_C_CONDITIONS);
   const v1::Crossing& c = env->case_referral().crossing();
-  EXPECT_EQ(c.departure_time().seconds(),
-            absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2026, 3, 14, 2, 40, 0), absl::UTCTimeZone())));
+  EXPECT_EQ(c.departure_time().seconds(), UtcSeconds(2026, 3, 14, 2, 40));
   EXPECT_DOUBLE_EQ(c.interception_place().longitude(), 1.0358);
   EXPECT_EQ(c.vessel().persons_on_board(), 38u);
   EXPECT_DOUBLE_EQ(c.vessel().length_metres(), 9.5);
@@ -145,8 +92,7 @@ TEST(BorderForceFormat, ReplyExampleAnswersTheEuropolRfi) {
   EXPECT_EQ(env->correlation_id(), "EPL-RFI-2026-0107");
   EXPECT_THAT(env->recipients(), ElementsAre("eu/europol"));
   EXPECT_TRUE(env->sender().empty());
-  EXPECT_EQ(env->created_at().seconds(),
-            absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2026, 3, 16, 10, 42, 0), absl::UTCTimeZone())));
+  EXPECT_EQ(env->created_at().seconds(), UtcSeconds(2026, 3, 16, 10, 42));
   EXPECT_THAT(env->response().answer(), HasSubstr("no earlier UK sighting"));
   const v1::EuropolEvaluation& eval = env->europol_evaluation();
   EXPECT_EQ(eval.source(), v1::EUROPOL_SOURCE_A_NO_DOUBT);
@@ -198,41 +144,15 @@ TEST(BorderForceFormat, IntelligenceExampleFromTheNca) {
 }
 
 TEST(BorderForceFormat, EveryFieldSurvivesTheRoundTrip) {
-  for (const std::string& file : ExampleFiles()) {
-    SCOPED_TRACE(file);
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
-    ASSERT_TRUE(env.ok()) << env.status();
-    absl::StatusOr<std::string> native = Format().FromEnvelope(*env);
-    ASSERT_TRUE(native.ok()) << native.status();
-    ExpectSameJson(YAML::LoadFile(file), YAML::Load(*native), "(document)");
-    // And back again: the same envelope.
-    absl::StatusOr<v1::Envelope> again = Convert(*native);
-    ASSERT_TRUE(again.ok()) << again.status() << "\n" << *native;
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*env, *again)) << env->DebugString() << "\n"
-                                                                                  << again->DebugString();
+  // And back again: the same envelope.
+  for (const std::string& file : testing::ExampleFiles(Format())) {
+    EXPECT_TRUE(testing::ExampleRoundTrips(Format(), file));
   }
 }
 
 // Property: for every body kind, envelope -> native -> envelope is exact.
 TEST(BorderForceFormat, RandomEnvelopesOfEveryKindSurviveTheRoundTrip) {
-  for (testing::BodyKind kind : testing::kAllBodyKinds) {
-    for (uint64_t seed = 0; seed < 200; ++seed) {
-      SCOPED_TRACE(absl::StrCat(testing::BodyKindName(kind), " seed ", seed));
-      const v1::Envelope e = testing::RandomEnvelope(kind, seed);
-      absl::StatusOr<std::string> native = Format().FromEnvelope(e);
-      ASSERT_TRUE(native.ok()) << native.status() << "\n" << e.DebugString();
-      absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(*native, "rt.json");
-      ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << *native;
-      absl::StatusOr<v1::Envelope> e2 = Format().ToEnvelope(*doc);
-      ASSERT_TRUE(e2.ok()) << e2.status() << "\n" << *native;
-      google::protobuf::util::MessageDifferencer differencer;
-      std::string report;
-      differencer.ReportDifferencesToString(&report);
-      ASSERT_TRUE(differencer.Compare(e, *e2)) << report << "\n" << *native;
-    }
-  }
+  EXPECT_TRUE(testing::EveryKindRoundTrips(Format(), 200));
 }
 
 // A random envelope of `kind` (seed 1) with `change` applied; FromEnvelope's refusal.
@@ -331,21 +251,6 @@ constexpr char kValid[] = R"({
   "requested_action": "None: test data."
 })";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
-}
-
-std::string ErrorOf(const std::string& text) {
-  absl::StatusOr<v1::Envelope> env = Convert(text);
-  EXPECT_FALSE(env.ok());
-  if (env.ok()) return "";
-  EXPECT_EQ(env.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(env.status().message());
-}
-
 TEST(BorderForceFormat, ValidMinimalReferralConverts) { EXPECT_TRUE(Convert(kValid).ok()) << Convert(kValid).status(); }
 
 TEST(BorderForceFormat, WrongTypeIsLocated) {
@@ -392,7 +297,7 @@ TEST(BorderForceFormat, SyntaxErrorIsLocated) {
 }
 
 TEST(BorderForceFormat, LoadNamesTheFile) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(kExamples + "/no-such-file.json");
+  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(testing::ExamplesDir(Format()) + "/no-such-file.json");
   EXPECT_EQ(doc.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(doc.status().message(), HasSubstr("no-such-file.json"));
 }
@@ -427,8 +332,7 @@ TEST(BorderForceFormat, CreatedIsOptional) {
   env = Convert(Replace(kValid, R"("priority": "ROUTINE",)",
                         R"("priority": "ROUTINE", "created": "2026-03-14T09:15:30.25+01:00",)"));
   ASSERT_TRUE(env.ok()) << env.status();
-  EXPECT_EQ(env->created_at().seconds(),
-            absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2026, 3, 14, 8, 15, 30), absl::UTCTimeZone())));
+  EXPECT_EQ(env->created_at().seconds(), UtcSeconds(2026, 3, 14, 8, 15, 30));
   EXPECT_EQ(env->created_at().nanos(), 250000000);
 }
 

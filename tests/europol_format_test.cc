@@ -2,22 +2,17 @@
 // native -> envelope -> native, random envelopes of every kind round-trip
 // exactly, and problems are located (file:line:col: path: rule).
 #include <algorithm>
-#include <filesystem>
-#include <map>
+#include <cstdio>
 #include <string>
 #include <vector>
 
-#include <google/protobuf/util/message_differencer.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 #include "adapters/common/json_doc.h"
 #include "adapters/common/native_format.h"
 #include "adapters/europol/format.h"
+#include "tests/support/format_test_support.h"
 #include "tests/support/random_envelope.h"
 
 namespace portcullis::adapters::europol {
@@ -25,69 +20,14 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
+using testing::Replace;
+using testing::SameEnvelope;
+using testing::UtcSeconds;
 
-const std::string kExamples = std::string(PORTCULLIS_SOURCE_DIR) + "/adapters/europol/examples";
-
-std::vector<std::string> ExampleFiles() {
-  std::vector<std::string> out;
-  for (const auto& entry : std::filesystem::directory_iterator(kExamples)) out.push_back(entry.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-absl::StatusOr<v1::Envelope> LoadExample(const std::string& name) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(kExamples + "/" + name);
-  if (!doc.ok()) return doc.status();
-  return Format().ToEnvelope(*doc);
-}
-
-absl::StatusOr<v1::Envelope> Convert(const std::string& text, const std::string& source = "bad.json") {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(text, source);
-  if (!doc.ok()) return doc.status();
-  return Format().ToEnvelope(*doc);
-}
-
-int64_t Unix(int y, int mo, int d, int h, int mi) {
-  return absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), absl::UTCTimeZone()));
-}
-
-// A JSON tree as path -> value, so that two trees compare by value: object
-// keys in any order, numbers as numbers, date-times as instants (any offset),
-// empty objects and arrays kept.
-using FlatJson = std::map<std::string, std::string>;
-
-std::string ScalarValue(const YAML::Node& n) {
-  double number = 0;
-  absl::Time time;
-  std::string error;
-  if (n.Tag() == "?" && absl::SimpleAtod(n.Scalar(), &number)) return absl::StrCat("number ", number);
-  if (absl::ParseTime(absl::RFC3339_full, n.Scalar(), &time, &error)) {
-    return "instant " + absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone());
-  }
-  return "string " + n.Scalar();
-}
-
-void Flatten(const YAML::Node& n, const std::string& path, FlatJson* out) {
-  if (n.IsMap() || n.IsSequence()) {
-    if (n.size() == 0) (*out)[path] = n.IsMap() ? "{}" : "[]";
-    size_t i = 0;
-    for (auto it = n.begin(); it != n.end(); ++it, ++i) {
-      if (n.IsMap()) {
-        Flatten(it->second, path + "." + it->first.Scalar(), out);
-      } else {
-        Flatten(*it, absl::StrCat(path, "[", i, "]"), out);
-      }
-    }
-    return;
-  }
-  (*out)[path] = ScalarValue(n);
-}
-
-FlatJson Flat(const YAML::Node& n) {
-  FlatJson out;
-  Flatten(n, "", &out);
-  return out;
-}
+absl::StatusOr<v1::Envelope> LoadExample(const std::string& name) { return testing::ConvertExample(Format(), name); }
+absl::StatusOr<v1::Envelope> Convert(const std::string& text) { return testing::ConvertText(Format(), text); }
+std::string ErrorOf(const std::string& text) { return testing::ErrorOf(Format(), text); }
+std::string RefusalOf(const v1::Envelope& env) { return testing::RefusalOf(Format(), env); }
 
 TEST(EuropolFormat, IsRegistered) {
   EXPECT_EQ(FindNativeFormat("europol"), &Format());
@@ -95,13 +35,11 @@ TEST(EuropolFormat, IsRegistered) {
 }
 
 TEST(EuropolFormat, EveryExampleConverts) {
-  std::vector<std::string> files = ExampleFiles();
+  std::vector<std::string> files = testing::ExampleFiles(Format());
   ASSERT_THAT(files, SizeIs(4));
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
+    absl::StatusOr<v1::Envelope> env = testing::ConvertFile(Format(), file);
     ASSERT_TRUE(env.ok()) << env.status();
     EXPECT_FALSE(env->message_id().empty());
     EXPECT_FALSE(env->case_reference().empty());
@@ -123,7 +61,7 @@ TEST(EuropolFormat, ReplyToTheBorderForceReferral) {
   EXPECT_THAT(env->recipients(), ::testing::ElementsAre("uk/border-force"));
   EXPECT_EQ(env->classification(), v1::OFFICIAL_SENSITIVE);
   EXPECT_EQ(env->priority(), v1::URGENT);
-  EXPECT_EQ(env->created_at().seconds(), Unix(2026, 3, 15, 9, 42));  // 10:42+01:00
+  EXPECT_EQ(env->created_at().seconds(), UtcSeconds(2026, 3, 15, 9, 42));  // 10:42+01:00
   const v1::EuropolEvaluation& e = env->europol_evaluation();
   EXPECT_EQ(e.source(), v1::EUROPOL_SOURCE_B_MOSTLY_RELIABLE);
   EXPECT_EQ(e.accuracy(), v1::EUROPOL_ACCURACY_3_CORROBORATED);
@@ -146,7 +84,7 @@ TEST(EuropolFormat, RequestForInformationToTheNca) {
   EXPECT_THAT(env->recipients(), ::testing::ElementsAre("uk/nca"));
   const v1::RequestForInformation& q = env->request_for_information();
   EXPECT_FALSE(q.directly_accessible());
-  EXPECT_EQ(q.answer_by().seconds(), Unix(2026, 3, 19, 9, 5));
+  EXPECT_EQ(q.answer_by().seconds(), UtcSeconds(2026, 3, 19, 9, 5));
   EXPECT_EQ(q.subjects(0).role(), v1::SUBJECT);
   EXPECT_THAT(env->europol_evaluation().handling(), ::testing::ElementsAre(v1::EUROPOL_HANDLING_H2));
   EXPECT_TRUE(env->europol_evaluation().restrictions().empty());
@@ -183,7 +121,7 @@ TEST(EuropolFormat, CaseReferralReceivedFromBorderForce) {
   EXPECT_EQ(env->uk_grading().handling(), v1::UK_HANDLING_C_CONDITIONS);
   EXPECT_FALSE(env->has_europol_evaluation());  // Never derived from the UK grading.
   const v1::CaseReferral& c = env->case_referral();
-  EXPECT_EQ(c.crossing().departure_time().seconds(), Unix(2026, 3, 14, 2, 40));
+  EXPECT_EQ(c.crossing().departure_time().seconds(), UtcSeconds(2026, 3, 14, 2, 40));
   EXPECT_DOUBLE_EQ(c.crossing().interception_place().longitude(), 1.0358);
   EXPECT_EQ(c.crossing().vessel().persons_on_board(), 38u);
   EXPECT_EQ(c.persons(0).role(), v1::PILOT);
@@ -194,19 +132,8 @@ TEST(EuropolFormat, CaseReferralReceivedFromBorderForce) {
 }
 
 TEST(EuropolFormat, EveryExampleSurvivesTheRoundTrip) {
-  for (const std::string& file : ExampleFiles()) {
-    SCOPED_TRACE(file);
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
-    ASSERT_TRUE(env.ok()) << env.status();
-    absl::StatusOr<std::string> native = Format().FromEnvelope(*env);
-    ASSERT_TRUE(native.ok()) << native.status();
-    EXPECT_EQ(Flat(YAML::LoadFile(file)), Flat(YAML::Load(*native)));
-    absl::StatusOr<v1::Envelope> again = Convert(*native);
-    ASSERT_TRUE(again.ok()) << again.status() << "\n" << *native;
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*env, *again))
-        << env->DebugString() << "\n" << again->DebugString();
+  for (const std::string& file : testing::ExampleFiles(Format())) {
+    EXPECT_TRUE(testing::ExampleRoundTrips(Format(), file));
   }
 }
 
@@ -215,23 +142,7 @@ TEST(EuropolFormat, EveryExampleSurvivesTheRoundTrip) {
 // RandomEnvelopeOptions: the format carries attachments, both gradings and sender.
 TEST(EuropolFormat, RandomEnvelopesRoundTripExactly) {
   int checked = 0;
-  for (testing::BodyKind kind : testing::kAllBodyKinds) {
-    for (uint64_t seed = 0; seed < 200; ++seed) {
-      SCOPED_TRACE(testing::BodyKindName(kind) + std::string(" seed ") + std::to_string(seed));
-      const v1::Envelope e = testing::RandomEnvelope(kind, seed);
-      absl::StatusOr<std::string> native = Format().FromEnvelope(e);
-      ASSERT_TRUE(native.ok()) << native.status() << "\n" << e.DebugString();
-      absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(*native, "rt.json");
-      ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << *native;
-      absl::StatusOr<v1::Envelope> e2 = Format().ToEnvelope(*doc);
-      ASSERT_TRUE(e2.ok()) << e2.status() << "\n" << *native;
-      google::protobuf::util::MessageDifferencer differ;
-      std::string report;
-      differ.ReportDifferencesToString(&report);
-      EXPECT_TRUE(differ.Compare(e, *e2)) << report << "\n" << *native;
-      ++checked;
-    }
-  }
+  EXPECT_TRUE(testing::EveryKindRoundTrips(Format(), 200, &checked));
   EXPECT_EQ(checked, 800);
 }
 
@@ -250,33 +161,21 @@ TEST(EuropolFormat, EmptyPartsSurviveTheRoundTrip) {
   e.mutable_request_for_information()->set_directly_accessible(false);
   e.mutable_request_for_information()->clear_answer_by();
   cases.push_back(e);
-  for (const v1::Envelope& original : cases) {
-    absl::StatusOr<std::string> native = Format().FromEnvelope(original);
-    ASSERT_TRUE(native.ok()) << native.status();
-    absl::StatusOr<v1::Envelope> again = Convert(*native, "rt.json");
-    ASSERT_TRUE(again.ok()) << again.status() << "\n" << *native;
-    google::protobuf::util::MessageDifferencer differ;
-    std::string report;
-    differ.ReportDifferencesToString(&report);
-    EXPECT_TRUE(differ.Compare(original, *again)) << report << "\n" << *native;
-  }
+  for (const v1::Envelope& original : cases) EXPECT_TRUE(testing::RoundTripsExactly(Format(), original));
 }
 
 TEST(EuropolFormat, EuSecretIsReadAsSecretAndWrittenEuConfidential) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(kExamples + "/inbox-nca-operational-information.json");
-  ASSERT_TRUE(doc.ok()) << doc.status();
-  absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
-  ASSERT_TRUE(env.ok()) << env.status();
-  absl::StatusOr<std::string> native = Format().FromEnvelope(*env);
-  ASSERT_TRUE(native.ok()) << native.status();
-  std::string text = *native;
+  absl::StatusOr<testing::WrittenBack> written = testing::ConvertAndWriteBack(
+      Format(), testing::ExamplesDir(Format()) + "/inbox-nca-operational-information.json");
+  ASSERT_TRUE(written.ok()) << written.status();
+  std::string text = written->native;
   const std::string from = R"("EU CONFIDENTIAL")";
   ASSERT_NE(text.find(from), std::string::npos) << text;
   text.replace(text.find(from), from.size(), R"("EU SECRET")");
   absl::StatusOr<v1::Envelope> secret = Convert(text);
   ASSERT_TRUE(secret.ok()) << secret.status();
   EXPECT_EQ(secret->classification(), v1::SECRET);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*env, *secret));
+  EXPECT_TRUE(SameEnvelope(written->envelope, *secret, text));
 }
 
 TEST(EuropolFormat, TimesAreWrittenInUtcWithZ) {
@@ -303,14 +202,6 @@ TEST(EuropolFormat, EveryMarkingHasOneSpelling) {
 }
 
 // --- FromEnvelope refuses what the format cannot express, naming the field ---
-
-std::string RefusalOf(const v1::Envelope& env) {
-  absl::StatusOr<std::string> native = Format().FromEnvelope(env);
-  EXPECT_FALSE(native.ok());
-  if (native.ok()) return "";
-  EXPECT_EQ(native.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(native.status().message());
-}
 
 TEST(EuropolFormat, FromEnvelopeRefusesUnexpressibleClassification) {
   v1::Envelope env = testing::RandomEnvelope(testing::BodyKind::kResponse, 7);
@@ -393,21 +284,6 @@ constexpr char kValid[] = R"({
     "subjects": [{"family_name": "Testperson", "date_of_birth": "2000-01-31", "involvement": "WITNESS"}]
   }
 })";
-
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
-}
-
-std::string ErrorOf(const std::string& text) {
-  absl::StatusOr<v1::Envelope> env = Convert(text);
-  EXPECT_FALSE(env.ok());
-  if (env.ok()) return "";
-  EXPECT_EQ(env.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(env.status().message());
-}
 
 TEST(EuropolFormat, ValidMinimalReplyConverts) {
   absl::StatusOr<v1::Envelope> env = Convert(kValid);

@@ -2,24 +2,17 @@
 // its key fields, every record type survives native -> envelope -> native,
 // random envelopes of every body kind round-trip exactly, and problems are
 // located (file:line:col: path: rule).
-#include <algorithm>
-#include <filesystem>
-#include <map>
 #include <string>
 #include <vector>
 
-#include <google/protobuf/util/message_differencer.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
-#include "adapters/common/json_doc.h"
 #include "adapters/common/native_format.h"
 #include "adapters/common/native_util.h"
 #include "adapters/fr_dnpaf/format.h"
+#include "tests/support/format_test_support.h"
 #include "tests/support/random_envelope.h"
 
 namespace portcullis::adapters::fr_dnpaf {
@@ -28,58 +21,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
+using testing::Edit;
+using testing::Edits;
+using testing::Utc;
 
-const std::string kExamples = std::string(PORTCULLIS_SOURCE_DIR) + "/adapters/fr_dnpaf/examples";
-
-std::vector<std::string> ExampleFiles() {
-  std::vector<std::string> out;
-  for (const auto& entry : std::filesystem::directory_iterator(kExamples)) out.push_back(entry.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-absl::StatusOr<v1::Envelope> Convert(const std::string& text, const std::string& name = "bad.json") {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(text, name);
-  if (!doc.ok()) return doc.status();
-  return Format().ToEnvelope(*doc);
-}
-
-v1::Envelope LoadExample(const std::string& file) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(kExamples + "/" + file);
-  EXPECT_TRUE(doc.ok()) << doc.status();
-  if (!doc.ok()) return {};
-  absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
-  EXPECT_TRUE(env.ok()) << env.status();
-  return env.ok() ? *env : v1::Envelope();
-}
-
-absl::Time Utc(int y, int mo, int d, int h, int mi) {
-  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), absl::UTCTimeZone());
-}
-
-// A canonical text of a JSON tree: keys sorted, numbers as numbers,
-// date-times as UTC instants. Two documents with the same content (whatever
-// the offsets, key order or number spelling) have the same text.
-std::string Canonical(const YAML::Node& n) {
-  if (n.IsMap()) {
-    std::map<std::string, std::string> members;
-    for (auto it = n.begin(); it != n.end(); ++it) members[it->first.Scalar()] = Canonical(it->second);
-    std::string out = "{";
-    for (const auto& [k, v] : members) absl::StrAppend(&out, "\n", k, ": ", v);
-    return out + "}";
-  }
-  if (n.IsSequence()) {
-    std::string out = "[";
-    for (const YAML::Node& e : n) absl::StrAppend(&out, Canonical(e), ", ");
-    return out + "]";
-  }
-  double d = 0;
-  absl::Time t;
-  std::string err;
-  if (n.Tag() != "!" && absl::SimpleAtod(n.Scalar(), &d)) return absl::StrCat("number ", d);
-  if (absl::ParseTime(absl::RFC3339_full, n.Scalar(), &t, &err)) return absl::StrCat("time ", absl::FormatTime(t));
-  return absl::StrCat("\"", n.Scalar(), "\"");
-}
+absl::StatusOr<v1::Envelope> Convert(const std::string& text) { return testing::ConvertText(Format(), text); }
+v1::Envelope LoadExample(const std::string& file) { return testing::ExampleEnvelope(Format(), file); }
+std::string FromEnvelopeError(const v1::Envelope& env) { return testing::RefusalOf(Format(), env); }
 
 TEST(FrDnpafFormat, IsRegistered) {
   EXPECT_EQ(FindNativeFormat("fr_dnpaf"), &Format());
@@ -87,12 +35,10 @@ TEST(FrDnpafFormat, IsRegistered) {
 }
 
 TEST(FrDnpafFormat, EveryExampleConverts) {
-  std::vector<std::string> files = ExampleFiles();
+  std::vector<std::string> files = testing::ExampleFiles(Format());
   ASSERT_THAT(files, SizeIs(4));
   for (const std::string& file : files) {
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
+    absl::StatusOr<v1::Envelope> env = testing::ConvertFile(Format(), file);
     ASSERT_TRUE(env.ok()) << file << ": " << env.status();
     EXPECT_FALSE(env->message_id().empty()) << file;
     EXPECT_NE(env->body_case(), v1::Envelope::BODY_NOT_SET) << file;
@@ -182,18 +128,8 @@ TEST(FrDnpafFormat, RequestAndIntelligenceExamples) {
 }
 
 TEST(FrDnpafFormat, ExamplesSurviveTheRoundTrip) {
-  for (const std::string& file : ExampleFiles()) {
-    SCOPED_TRACE(file);
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
-    ASSERT_TRUE(env.ok()) << env.status();
-    absl::StatusOr<std::string> native = Format().FromEnvelope(*env);
-    ASSERT_TRUE(native.ok()) << native.status();
-    EXPECT_EQ(Canonical(YAML::LoadFile(file)), Canonical(YAML::Load(*native)));
-    absl::StatusOr<v1::Envelope> again = Convert(*native, "rt.json");
-    ASSERT_TRUE(again.ok()) << again.status() << "\n" << *native;
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*env, *again));
+  for (const std::string& file : testing::ExampleFiles(Format())) {
+    EXPECT_TRUE(testing::ExampleRoundTrips(Format(), file));
   }
 }
 
@@ -202,23 +138,7 @@ TEST(FrDnpafFormat, ExamplesSurviveTheRoundTrip) {
 // option stays on: the format carries everything.
 TEST(FrDnpafFormat, RandomEnvelopesRoundTripExactly) {
   int checked = 0;
-  for (testing::BodyKind kind : testing::kAllBodyKinds) {
-    for (uint64_t seed = 0; seed < 200; ++seed) {
-      SCOPED_TRACE(absl::StrCat(testing::BodyKindName(kind), " seed ", seed));
-      const v1::Envelope e = testing::RandomEnvelope(kind, seed);
-      absl::StatusOr<std::string> native = Format().FromEnvelope(e);
-      ASSERT_TRUE(native.ok()) << native.status() << "\n" << e.DebugString();
-      absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(*native, "rt.json");
-      ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << *native;
-      absl::StatusOr<v1::Envelope> e2 = Format().ToEnvelope(*doc);
-      ASSERT_TRUE(e2.ok()) << e2.status() << "\n" << *native;
-      google::protobuf::util::MessageDifferencer differencer;
-      std::string report;
-      differencer.ReportDifferencesToString(&report);
-      ASSERT_TRUE(differencer.Compare(e, *e2)) << report << "\n" << *native;
-      ++checked;
-    }
-  }
+  EXPECT_TRUE(testing::EveryKindRoundTrips(Format(), 200, &checked));
   EXPECT_EQ(checked, 800);
 }
 
@@ -261,26 +181,8 @@ constexpr char kTraverseeLine[] =
 constexpr char kActionLine[] = R"(,
   "action_demandee": "Aucune : donnees de test.")";
 
-using Edits = std::initializer_list<std::pair<std::string, std::string>>;
-
-// `text` with each edit's first string replaced by its second, in order; an
-// edit whose text is not there fails the test.
-std::string Edit(std::string text, Edits edits) {
-  for (const auto& [from, to] : edits) {
-    const size_t at = text.find(from);
-    EXPECT_NE(at, std::string::npos) << "not in the record: " << from;
-    if (at != std::string::npos) text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 // The INVALID_ARGUMENT message of `text` as bad.json ("" and a failure if it converts).
-std::string ErrorOf(const std::string& text) {
-  absl::StatusOr<v1::Envelope> env = Convert(text);
-  EXPECT_FALSE(env.ok()) << text;
-  EXPECT_EQ(env.status().code(), env.ok() ? absl::StatusCode::kOk : absl::StatusCode::kInvalidArgument);
-  return env.ok() ? "" : std::string(env.status().message());
-}
+std::string ErrorOf(const std::string& text) { return testing::ErrorOf(Format(), text); }
 
 // The message for kValid with `edits`.
 std::string ErrorWith(Edits edits) { return ErrorOf(Edit(kValid, edits)); }
@@ -379,14 +281,6 @@ TEST(FrDnpafFormat, ConditionsRequiredWithHandlingC) {
   EXPECT_EQ(ErrorWith({{R"("resume")",
                         R"("cotation_uk": {"source": "1", "intelligence": "A", "handling": "C"}, "resume")"}}),
             "bad.json:12:18: cotation_uk.conditions: required when handling is \"C\"");
-}
-
-std::string FromEnvelopeError(const v1::Envelope& env) {
-  absl::StatusOr<std::string> native = Format().FromEnvelope(env);
-  EXPECT_FALSE(native.ok()) << *native;
-  if (native.ok()) return "";
-  EXPECT_EQ(native.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(native.status().message());
 }
 
 TEST(FrDnpafFormat, FromEnvelopeRefusesUnexpressibleClassifications) {

@@ -4,21 +4,16 @@
 // located (file:line:col: path: rule), and FromEnvelope refuses what a HOIE
 // record cannot hold, naming the envelope field.
 #include <gmock/gmock.h>
-#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
-#include "absl/time/time.h"
-#include "adapters/common/json_doc.h"
 #include "adapters/common/native_format.h"
 #include "adapters/hoie/format.h"
+#include "tests/support/format_test_support.h"
 #include "tests/support/random_envelope.h"
 
 namespace portcullis::adapters::hoie {
@@ -26,58 +21,11 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
+using testing::Replace;
+using testing::UtcSeconds;
 
-const std::string kExamples = std::string(PORTCULLIS_SOURCE_DIR) + "/adapters/hoie/examples";
-
-std::vector<std::string> ExampleFiles() {
-  std::vector<std::string> out;
-  for (const auto& entry : std::filesystem::directory_iterator(kExamples)) out.push_back(entry.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-v1::Envelope LoadExample(const std::string& name) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(kExamples + "/" + name);
-  EXPECT_TRUE(doc.ok()) << doc.status();
-  if (!doc.ok()) return {};
-  absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
-  EXPECT_TRUE(env.ok()) << env.status();
-  return env.ok() ? *env : v1::Envelope();
-}
-
-int64_t Utc(int y, int mo, int d, int h, int mi) {
-  return absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), absl::UTCTimeZone()));
-}
-
-// The same scalar: equal text, or the same instant, or the same number.
-bool SameScalar(const std::string& a, const std::string& b) {
-  if (a == b) return true;
-  absl::Time ta, tb;
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, a, &ta, &err) && absl::ParseTime(absl::RFC3339_full, b, &tb, &err)) {
-    return ta == tb;
-  }
-  double da = 0, db = 0;
-  return absl::SimpleAtod(a, &da) && absl::SimpleAtod(b, &db) && da == db;
-}
-
-// Every member of `want` is in `got` with the same value (and nothing more).
-void ExpectSameTree(const YAML::Node& want, const YAML::Node& got, const std::string& path) {
-  ASSERT_EQ(want.Type(), got.Type()) << path;
-  ASSERT_EQ(want.size(), got.size()) << path;
-  if (want.IsMap()) {
-    for (auto it = want.begin(); it != want.end(); ++it) {
-      const std::string key = it->first.Scalar();
-      ASSERT_TRUE(got[key]) << path << "." << key << " lost";
-      ExpectSameTree(it->second, got[key], path + "." + key);
-    }
-  } else if (want.IsSequence()) {
-    for (size_t i = 0; i < want.size(); ++i) ExpectSameTree(want[i], got[i], path + "[" + std::to_string(i) + "]");
-  } else {
-    EXPECT_EQ(want.Tag(), got.Tag()) << path << ": string vs number";
-    EXPECT_TRUE(SameScalar(want.Scalar(), got.Scalar())) << path << ": " << want.Scalar() << " vs " << got.Scalar();
-  }
-}
+v1::Envelope LoadExample(const std::string& name) { return testing::ExampleEnvelope(Format(), name); }
+std::string RefusalOf(const v1::Envelope& e) { return testing::RefusalOf(Format(), e); }
 
 // ---------------------------------------------------------------------------
 // Examples
@@ -89,14 +37,12 @@ TEST(HoieFormat, IsRegistered) {
 }
 
 TEST(HoieFormat, EveryExampleConverts) {
-  std::vector<std::string> files = ExampleFiles();
+  std::vector<std::string> files = testing::ExampleFiles(Format());
   ASSERT_THAT(files, SizeIs(4));
   std::vector<v1::Envelope::BodyCase> kinds;
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
+    absl::StatusOr<v1::Envelope> env = testing::ConvertFile(Format(), file);
     ASSERT_TRUE(env.ok()) << env.status();
     EXPECT_FALSE(env->message_id().empty());
     EXPECT_FALSE(env->originating_officer().empty());
@@ -117,7 +63,7 @@ TEST(HoieFormat, ReturnReferralMapsToTheEnvelope) {
   EXPECT_EQ(env.originating_officer(), "IE-CW-30517");
   EXPECT_EQ(env.sender(), "");
   EXPECT_THAT(env.recipients(), ::testing::ElementsAre("eu/fr-dnpaf"));
-  EXPECT_EQ(env.created_at().seconds(), Utc(2026, 4, 9, 9, 42));  // +01:00 in the record.
+  EXPECT_EQ(env.created_at().seconds(), UtcSeconds(2026, 4, 9, 9, 42));  // +01:00 in the record.
   EXPECT_EQ(env.classification(), v1::OFFICIAL_SENSITIVE);
   EXPECT_EQ(env.priority(), v1::URGENT);
   EXPECT_THAT(env.justification().legal_basis(), HasSubstr("DPA 2018 s.35"));
@@ -139,8 +85,8 @@ TEST(HoieFormat, ReturnReferralMapsToTheEnvelope) {
   ASSERT_THAT(b.suspected_facilitators(), SizeIs(1));
   EXPECT_EQ(b.suspected_facilitators(0).role(), v1::FACILITATOR);
   const v1::Crossing& c = b.crossing();
-  EXPECT_EQ(c.departure_time().seconds(), Utc(2026, 4, 7, 3, 10));
-  EXPECT_EQ(c.interception_time().seconds(), Utc(2026, 4, 7, 8, 25));
+  EXPECT_EQ(c.departure_time().seconds(), UtcSeconds(2026, 4, 7, 3, 10));
+  EXPECT_EQ(c.interception_time().seconds(), UtcSeconds(2026, 4, 7, 8, 25));
   EXPECT_DOUBLE_EQ(c.departure_place().longitude(), 2.1703);
   EXPECT_DOUBLE_EQ(c.interception_place().latitude(), 50.9102);
   EXPECT_EQ(c.vessel().persons_on_board(), 52u);
@@ -154,7 +100,7 @@ TEST(HoieFormat, RfiMapsToTheEnvelope) {
   const v1::RequestForInformation& q = env.request_for_information();
   EXPECT_THAT(q.question(), HasSubstr("fingerprint"));
   EXPECT_TRUE(q.directly_accessible());
-  EXPECT_EQ(q.answer_by().seconds(), Utc(2026, 5, 18, 22, 5));
+  EXPECT_EQ(q.answer_by().seconds(), UtcSeconds(2026, 5, 18, 22, 5));
   ASSERT_THAT(q.subjects(), SizeIs(1));
   EXPECT_EQ(q.subjects(0).role(), v1::RETURNEE);
   EXPECT_EQ(env.classification(), v1::OFFICIAL);
@@ -194,15 +140,8 @@ TEST(HoieFormat, ReceivedIntelligenceMapsToTheEnvelope) {
 }
 
 TEST(HoieFormat, EveryExampleFieldSurvivesTheRoundTrip) {
-  for (const std::string& file : ExampleFiles()) {
-    SCOPED_TRACE(file);
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
-    ASSERT_TRUE(env.ok()) << env.status();
-    absl::StatusOr<std::string> native = Format().FromEnvelope(*env);
-    ASSERT_TRUE(native.ok()) << native.status();
-    ExpectSameTree(YAML::LoadFile(file), YAML::Load(*native), "(document)");
+  for (const std::string& file : testing::ExampleFiles(Format())) {
+    EXPECT_TRUE(testing::ExampleRoundTrips(Format(), file, /*read_back=*/false));
   }
 }
 
@@ -212,23 +151,7 @@ TEST(HoieFormat, EveryExampleFieldSurvivesTheRoundTrip) {
 
 TEST(HoieFormat, RandomEnvelopesRoundTripExactly) {
   int checked = 0;
-  for (testing::BodyKind kind : testing::kAllBodyKinds) {
-    for (uint64_t seed = 0; seed < 200; ++seed) {
-      SCOPED_TRACE(std::string(testing::BodyKindName(kind)) + " seed " + std::to_string(seed));
-      const v1::Envelope e = testing::RandomEnvelope(kind, seed);
-      absl::StatusOr<std::string> native = Format().FromEnvelope(e);
-      ASSERT_TRUE(native.ok()) << native.status() << "\n" << e.DebugString();
-      absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(*native, "rt.json");
-      ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << *native;
-      absl::StatusOr<v1::Envelope> e2 = Format().ToEnvelope(*doc);
-      ASSERT_TRUE(e2.ok()) << e2.status() << "\n" << *native;
-      std::string report;
-      google::protobuf::util::MessageDifferencer differencer;
-      differencer.ReportDifferencesToString(&report);
-      ASSERT_TRUE(differencer.Compare(e, *e2)) << report << "\n" << *native;
-      ++checked;
-    }
-  }
+  EXPECT_TRUE(testing::EveryKindRoundTrips(Format(), 200, &checked));
   EXPECT_EQ(checked, 800);
 }
 
@@ -252,30 +175,17 @@ constexpr char kValid[] = R"({
   "answer_by": "2026-05-25T12:00:00Z"
 })";
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  const size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
-}
-
 // The file the broken records are written to (messages name it).
 std::string BadFile() { return ::testing::TempDir() + "hoie-bad.json"; }
 
 absl::StatusOr<v1::Envelope> ConvertFile(const std::string& text) {
   std::ofstream(BadFile(), std::ios::binary | std::ios::trunc) << text;
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(BadFile());
-  if (!doc.ok()) return doc.status();
-  return Format().ToEnvelope(*doc);
+  return testing::ConvertFile(Format(), BadFile());
 }
 
 // The INVALID_ARGUMENT message for `text`, with the file name shortened to "bad.json".
 std::string ErrorOf(const std::string& text) {
-  absl::StatusOr<v1::Envelope> env = ConvertFile(text);
-  EXPECT_FALSE(env.ok());
-  if (env.ok()) return "";
-  EXPECT_EQ(env.status().code(), absl::StatusCode::kInvalidArgument);
-  std::string message(env.status().message());
+  std::string message = testing::InvalidArgumentMessage(ConvertFile(text).status(), text);
   for (size_t at = message.find(BadFile()); at != std::string::npos; at = message.find(BadFile())) {
     message.replace(at, BadFile().size(), "bad.json");
   }
@@ -375,14 +285,6 @@ TEST(HoieFormat, SyntaxErrorNamesTheFile) {
 // ---------------------------------------------------------------------------
 // FromEnvelope refusals
 // ---------------------------------------------------------------------------
-
-std::string RefusalOf(const v1::Envelope& e) {
-  absl::StatusOr<std::string> native = Format().FromEnvelope(e);
-  EXPECT_FALSE(native.ok()) << *native;
-  if (native.ok()) return "";
-  EXPECT_EQ(native.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(native.status().message());
-}
 
 TEST(HoieFormat, FromEnvelopeRefusesUnwritableClassifications) {
   v1::Envelope e = testing::RandomEnvelope(testing::BodyKind::kCaseReferral, 1);

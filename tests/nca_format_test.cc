@@ -2,21 +2,17 @@
 // envelope survives envelope -> native -> envelope exactly (property, all
 // four body kinds), problems are located (file:line:col: path: rule), and
 // FromEnvelope refuses what the format cannot express, naming the field.
-#include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <string>
 #include <vector>
 
-#include <google/protobuf/util/message_differencer.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
-#include "adapters/common/json_doc.h"
 #include "adapters/common/native_format.h"
 #include "adapters/nca/format.h"
+#include "tests/support/format_test_support.h"
 #include "tests/support/random_envelope.h"
 
 namespace portcullis::adapters::nca {
@@ -25,34 +21,16 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
+using testing::Replace;
+using testing::SameEnvelope;
+using testing::UtcSeconds;
 
-const std::string kExamples = std::string(PORTCULLIS_SOURCE_DIR) + "/adapters/nca/examples";
-
-std::vector<std::string> ExampleFiles() {
-  std::vector<std::string> out;
-  for (const auto& entry : std::filesystem::directory_iterator(kExamples)) out.push_back(entry.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-v1::Envelope LoadExample(const std::string& name) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Load(kExamples + "/" + name);
-  EXPECT_TRUE(doc.ok()) << doc.status();
-  if (!doc.ok()) return {};
-  absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
-  EXPECT_TRUE(env.ok()) << env.status();
-  return env.ok() ? *env : v1::Envelope();
-}
-
+v1::Envelope LoadExample(const std::string& name) { return testing::ExampleEnvelope(Format(), name); }
 absl::StatusOr<v1::Envelope> Convert(const std::string& text, const std::string& name = "bad.json") {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(text, name);
-  if (!doc.ok()) return doc.status();
-  return Format().ToEnvelope(*doc);
+  return testing::ConvertText(Format(), text, name);
 }
-
-int64_t UnixSeconds(int y, int mo, int d, int h, int mi) {
-  return absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), absl::UTCTimeZone()));
-}
+std::string ErrorOf(const std::string& text) { return testing::ErrorOf(Format(), text); }
+std::string RefusalOf(const v1::Envelope& env) { return testing::RefusalOf(Format(), env); }
 
 TEST(NcaFormat, IsRegistered) {
   EXPECT_EQ(FindNativeFormat("nca"), &Format());
@@ -60,14 +38,12 @@ TEST(NcaFormat, IsRegistered) {
 }
 
 TEST(NcaFormat, EveryExampleConverts) {
-  std::vector<std::string> files = ExampleFiles();
+  std::vector<std::string> files = testing::ExampleFiles(Format());
   ASSERT_THAT(files, SizeIs(5));
   int kinds[4] = {0, 0, 0, 0};
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
+    absl::StatusOr<v1::Envelope> env = testing::ConvertFile(Format(), file);
     ASSERT_TRUE(env.ok()) << env.status();
     EXPECT_FALSE(env->message_id().empty());
     EXPECT_FALSE(env->case_reference().empty());
@@ -88,7 +64,7 @@ TEST(NcaFormat, IntelligenceReportToEuropolMapsEveryField) {
   EXPECT_EQ(env.originating_officer(), "NCA-10482");
   EXPECT_TRUE(env.sender().empty());
   EXPECT_THAT(env.recipients(), ::testing::ElementsAre("eu/europol"));
-  EXPECT_EQ(env.created_at().seconds(), UnixSeconds(2026, 3, 18, 10, 42));
+  EXPECT_EQ(env.created_at().seconds(), UtcSeconds(2026, 3, 18, 10, 42));
   EXPECT_EQ(env.classification(), v1::SECRET);
   EXPECT_EQ(env.priority(), v1::URGENT);
   EXPECT_THAT(env.justification().purpose(), StartsWith("The network finances"));
@@ -135,7 +111,7 @@ TEST(NcaFormat, RfiCarriesTheDirective2023977Fields) {
   ASSERT_TRUE(env.has_request_for_information());
   const v1::RequestForInformation& q = env.request_for_information();
   EXPECT_TRUE(q.directly_accessible());
-  EXPECT_EQ(q.answer_by().seconds(), UnixSeconds(2026, 3, 19, 15, 5));
+  EXPECT_EQ(q.answer_by().seconds(), UtcSeconds(2026, 3, 19, 15, 5));
   EXPECT_THAT(q.question(), StartsWith("Please provide the registered keeper"));
   EXPECT_EQ(q.subjects(0).nationality(), "NLD");
   EXPECT_FALSE(env.has_uk_grading());
@@ -146,7 +122,7 @@ TEST(NcaFormat, ReferralCarriesTheCrossing) {
   ASSERT_TRUE(env.has_case_referral());
   const v1::CaseReferral& c = env.case_referral();
   EXPECT_THAT(c.requested_action(), StartsWith("Immigration Enforcement:"));
-  EXPECT_EQ(c.crossing().departure_time().seconds(), UnixSeconds(2026, 3, 22, 1, 50));
+  EXPECT_EQ(c.crossing().departure_time().seconds(), UtcSeconds(2026, 3, 22, 1, 50));
   EXPECT_DOUBLE_EQ(c.crossing().interception_place().longitude(), 1.0358);
   EXPECT_EQ(c.crossing().vessel().persons_on_board(), 41u);
   EXPECT_EQ(c.persons(0).role(), v1::PILOT);
@@ -157,40 +133,21 @@ TEST(NcaFormat, ReferralCarriesTheCrossing) {
 // native -> envelope -> native -> envelope: the same envelope, and the
 // written record is a fixed point (writing it again gives the same text).
 TEST(NcaFormat, ExamplesSurviveTheRoundTrip) {
-  for (const std::string& file : ExampleFiles()) {
+  for (const std::string& file : testing::ExampleFiles(Format())) {
     SCOPED_TRACE(file);
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Load(file);
-    ASSERT_TRUE(doc.ok()) << doc.status();
-    absl::StatusOr<v1::Envelope> env = Format().ToEnvelope(*doc);
-    ASSERT_TRUE(env.ok()) << env.status();
-    absl::StatusOr<std::string> native = Format().FromEnvelope(*env);
-    ASSERT_TRUE(native.ok()) << native.status();
-    absl::StatusOr<v1::Envelope> again = Convert(*native, "rt.json");
-    ASSERT_TRUE(again.ok()) << again.status() << "\n" << *native;
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*env, *again)) << env->DebugString() << "\n"
-                                                                                  << again->DebugString();
-    EXPECT_EQ(Format().FromEnvelope(*again).value_or(""), *native);
+    absl::StatusOr<testing::WrittenBack> written = testing::ConvertAndWriteBack(Format(), file);
+    ASSERT_TRUE(written.ok()) << written.status();
+    absl::StatusOr<v1::Envelope> again = Convert(written->native, "rt.json");
+    ASSERT_TRUE(again.ok()) << again.status() << "\n" << written->native;
+    EXPECT_TRUE(SameEnvelope(written->envelope, *again, written->native));
+    EXPECT_EQ(Format().FromEnvelope(*again).value_or(""), written->native);
   }
 }
 
 // The property: every random valid envelope of every body kind round-trips exactly.
 TEST(NcaFormat, RandomEnvelopesRoundTripExactly) {
   int checked = 0;
-  for (testing::BodyKind kind : testing::kAllBodyKinds) {
-    for (uint64_t seed = 0; seed < 200; ++seed) {
-      SCOPED_TRACE(absl::StrCat(testing::BodyKindName(kind), " seed ", seed));
-      const v1::Envelope e = testing::RandomEnvelope(kind, seed);
-      absl::StatusOr<std::string> native = Format().FromEnvelope(e);
-      ASSERT_TRUE(native.ok()) << native.status() << "\n" << e.DebugString();
-      absl::StatusOr<v1::Envelope> e2 = Convert(*native, "rt.json");
-      ASSERT_TRUE(e2.ok()) << e2.status() << "\n" << *native;
-      google::protobuf::util::MessageDifferencer differencer;
-      std::string report;
-      differencer.ReportDifferencesToString(&report);
-      ASSERT_TRUE(differencer.Compare(e, *e2)) << report << "\n" << *native;
-      ++checked;
-    }
-  }
+  EXPECT_TRUE(testing::EveryKindRoundTrips(Format(), 200, &checked));
   EXPECT_EQ(checked, 800);
 }
 
@@ -211,21 +168,6 @@ constexpr char kValid[] = R"({
     "vessels": [{"vessel_type": "dinghy", "loa_m": 7, "pob": 12}]
   }
 })";
-
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
-}
-
-std::string ErrorOf(const std::string& text) {
-  absl::StatusOr<v1::Envelope> env = Convert(text);
-  EXPECT_FALSE(env.ok());
-  if (env.ok()) return "";
-  EXPECT_EQ(env.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(env.status().message());
-}
 
 TEST(NcaFormat, ValidMinimalRecordConverts) {
   absl::StatusOr<v1::Envelope> env = Convert(kValid);
@@ -324,14 +266,6 @@ TEST(NcaFormat, RecipientsAreDistinct) {
 
 v1::Envelope ValidEnvelope(testing::BodyKind kind) { return testing::RandomEnvelope(kind, 7); }
 
-std::string RefusalOf(const v1::Envelope& env) {
-  absl::StatusOr<std::string> native = Format().FromEnvelope(env);
-  EXPECT_FALSE(native.ok());
-  if (native.ok()) return "";
-  EXPECT_EQ(native.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(native.status().message());
-}
-
 TEST(NcaFormat, FromEnvelopeRefusesUnexpressibleClassification) {
   v1::Envelope env = ValidEnvelope(testing::BodyKind::kIntelligenceReport);
   env.set_classification(v1::TOP_SECRET);
@@ -409,13 +343,7 @@ TEST(NcaFormat, SparseEnvelopesRoundTrip) {
   rfi.mutable_request_for_information()->set_directly_accessible(false);
   rfi.clear_sender();
   rfi.clear_created_at();
-  for (const v1::Envelope& e : {env, rfi}) {
-    absl::StatusOr<std::string> native = Format().FromEnvelope(e);
-    ASSERT_TRUE(native.ok()) << native.status();
-    absl::StatusOr<v1::Envelope> back = Convert(*native, "rt.json");
-    ASSERT_TRUE(back.ok()) << back.status();
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(e, *back)) << *native;
-  }
+  for (const v1::Envelope& e : {env, rfi}) EXPECT_TRUE(testing::RoundTripsExactly(Format(), e));
   EXPECT_THAT(Format().FromEnvelope(env).value_or(""), HasSubstr("\"crossing\": {}"));
   EXPECT_THAT(Format().FromEnvelope(rfi).value_or(""), HasSubstr("\"directly_accessible\": \"N\""));
 }
