@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "adapters/common/native_inbox.h"
 #include "adapters/common/native_submit.h"
+#include "adapters/common/native_util.h"
 #include "adapters/common/outbox_watcher.h"
 #include "adapters/common/party_config.h"
 #include "adapters/common/pull_receiver.h"
@@ -138,6 +139,18 @@ TEST(NativeInboxTest, StoresRendersAndRepairsWhatACrashLeftUnrendered) {
   EXPECT_EQ(*(*inbox)->Repair(), 1);
   EXPECT_THAT(ReadFile(NativeDir(dir) + "/d2.json"), HasSubstr("\"M-2\""));
   EXPECT_EQ(*(*inbox)->Repair(), 0);
+  // A duplicate whose native file is missing (an earlier render failed) is
+  // rendered before it is reported stored: what is confirmed has its file.
+  fs::remove(NativeDir(dir) + "/d1.json");
+  EXPECT_FALSE(*(*inbox)->Store(SampleDelivery("d1", "M-1")));
+  EXPECT_TRUE(fs::exists(NativeDir(dir) + "/d1.json"));
+  // An unreadable stored delivery is named and skipped; it does not stop the rest.
+  std::ofstream(DeliveriesDir(dir) + "/d9.json") << "{ not json";
+  std::vector<std::string> problems;
+  EXPECT_EQ(*(*inbox)->Repair(&problems), 0);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_THAT(problems[0], HasSubstr("d9.json"));
+  fs::remove(DeliveriesDir(dir) + "/d9.json");
   std::vector<v1::Delivery> listed = ListInbox(dir);
   ASSERT_EQ(listed.size(), 2u);
   EXPECT_EQ(listed[0].delivery_id(), "d1");
@@ -174,6 +187,15 @@ TEST(NativeSubmitTest, OneBadRecordSubmitsNothingUnlessPartial) {
   EXPECT_TRUE(records[0].submitted);
   EXPECT_FALSE(records[1].submitted);
   EXPECT_EQ(testing::StateOf(h, records[0].envelope.message_id()), v1::ACCEPTED);
+  // A record larger than the exchange carries is refused before sending.
+  std::string big = ReadFile(Example("gravelines-rib-2026-004512.json"));
+  const std::string content(12058624, 'A');  // base64 of 8.6 MiB of zero bytes
+  big.insert(big.rfind('}'), ",\n  \"attachments\": [{\"media_type\": \"text/plain\", \"sha256\": \"" +
+                                 Sha256Hex(std::string(content.size() / 4 * 3, '\0')) +
+                                 "\", \"content_base64\": \"" + content + "\"}]\n");
+  const std::string big_file = Write(dir, "big.json", big);
+  std::vector<NativeRecord> too_big = PrepareBatch(format, {big_file}, "uk/border-force", absl::Now());
+  EXPECT_THAT(std::string(too_big[0].problem.message()), HasSubstr("the exchange carries at most"));
   // A record that names another sender is refused before anything is sent.
   std::vector<NativeRecord> other = PrepareBatch(format, {foreign}, "uk/bsc", absl::Now());
   EXPECT_THAT(std::string(other[0].problem.message()), HasSubstr("sender: names \"uk/border-force\""));
@@ -242,14 +264,15 @@ TEST(OutboxWatcherTest, SubmitsFilesAwayRejectsBadOnesAndRetriesTransientFailure
   offline.ScanOnce();
   EXPECT_TRUE(fs::exists(dir + "/001-referral.json"));
   EXPECT_EQ(offline.sent_count(), 0);
-  EXPECT_EQ(offline.rejected_count(), 1);  // The bad record needs no gateway to be refused.
+  EXPECT_EQ(offline.rejected_count(), 0);  // The pass stops at 001: nothing overtakes it.
+  EXPECT_TRUE(fs::exists(dir + "/002-bad.json"));
 
   OutboxWatcherOptions options = down;
   options.stub = h.Client("parties/uk-border-force");
   OutboxWatcher watcher(options);
   watcher.ScanOnce();
   EXPECT_EQ(watcher.sent_count(), 1);
-  EXPECT_EQ(watcher.rejected_count(), 0);
+  EXPECT_EQ(watcher.rejected_count(), 1);
   EXPECT_TRUE(fs::exists(dir + "/sent/001-referral.json"));
   EXPECT_THAT(ReadFile(dir + "/sent/001-referral.receipt.json"), HasSubstr("\"envelope_sha256\""));
   EXPECT_THAT(ReadFile(dir + "/rejected/002-bad.problems.txt"), HasSubstr("002-bad.json:3:19: referral_ref:"));

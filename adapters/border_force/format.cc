@@ -463,23 +463,18 @@ absl::StatusOr<std::string> NameTheMessage(absl::StatusOr<std::string> native, c
                       absl::StrCat("message ", env.message_id(), ": ", std::string(native.status().message())));
 }
 
-class BorderForceFormat final : public NativeFormat {
- public:
-  std::string_view name() const override { return "border_force"; }
-  std::string_view description() const override {
-    return "Border Force / Border Security Command case system records (crossing referrals, intelligence, "
-           "information requests, replies)";
-  }
-  absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) const override { return ToEnvelopeImpl(doc); }
-  absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& envelope) const override {
-    return NameTheMessage(FromEnvelopeImpl(envelope), envelope);
-  }
-};
+absl::StatusOr<std::string> FromEnvelopeNamed(const v1::Envelope& env) {
+  return NameTheMessage(FromEnvelopeImpl(env), env);
+}
 
 }  // namespace
 
 const NativeFormat& Format() {
-  static const BorderForceFormat* const format = new BorderForceFormat;
+  static const NativeFormat* const format =
+      new FunctionFormat("border_force",
+                         "Border Force / Border Security Command case system records (crossing referrals, "
+                         "intelligence, information requests, replies)",
+                         ToEnvelopeImpl, FromEnvelopeNamed);
   return *format;
 }
 

@@ -47,6 +47,26 @@ class NativeFormat {
   virtual absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& envelope) const = 0;
 };
 
+// A format given by its two conversion functions (what every format in
+// adapters/<name>/ is).
+class FunctionFormat final : public NativeFormat {
+ public:
+  using ToFn = absl::StatusOr<v1::Envelope> (*)(const JsonDoc&);
+  using FromFn = absl::StatusOr<std::string> (*)(const v1::Envelope&);
+  FunctionFormat(std::string_view name, std::string_view description, ToFn to, FromFn from)
+      : name_(name), description_(description), to_(to), from_(from) {}
+  std::string_view name() const override { return name_; }
+  std::string_view description() const override { return description_; }
+  absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) const override { return to_(doc); }
+  absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& envelope) const override { return from_(envelope); }
+
+ private:
+  const std::string_view name_;
+  const std::string_view description_;
+  const ToFn to_;
+  const FromFn from_;
+};
+
 // The format called `name`, or nullptr.
 const NativeFormat* FindNativeFormat(std::string_view name);
 // Every registered format's name, sorted.

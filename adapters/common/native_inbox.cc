@@ -92,9 +92,18 @@ absl::StatusOr<std::unique_ptr<NativeInbox>> NativeInbox::Open(const std::string
 
 absl::StatusOr<bool> NativeInbox::Store(const v1::Delivery& delivery) {
   absl::StatusOr<bool> stored = deliveries_->Store(delivery);
-  if (!stored.ok() || !*stored) return stored;
-  if (absl::Status s = Render(delivery); !s.ok()) return s;
-  return true;
+  if (!stored.ok()) return stored;
+  // A duplicate whose earlier render failed is rendered now: what is
+  // confirmed must have its native file (or its reason).
+  if (*stored || !Rendered(delivery.delivery_id())) {
+    if (absl::Status s = Render(delivery); !s.ok()) return s;
+  }
+  return *stored;
+}
+
+bool NativeInbox::Rendered(const std::string& delivery_id) const {
+  const std::string native = absl::StrCat(NativeDir(dir_), "/", delivery_id);
+  return Exists(native + ".json") || Exists(native + ".error.txt");
 }
 
 absl::Status NativeInbox::Render(const v1::Delivery& delivery) {
@@ -109,18 +118,21 @@ absl::Status NativeInbox::Render(const v1::Delivery& delivery) {
                                        " rendering: ", native.status().message(), "\n"));
 }
 
-absl::StatusOr<int> NativeInbox::Repair() {
+absl::StatusOr<int> NativeInbox::Repair(std::vector<std::string>* problems) {
   int repaired = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(DeliveriesDir(dir_), ec)) {
     const std::string name = entry.path().filename().string();
     if (entry.path().extension() != ".json" || name[0] == '.') continue;
     const std::string id = entry.path().stem().string();
-    const std::string native = absl::StrCat(NativeDir(dir_), "/", id);
-    if (Exists(native + ".json") || Exists(native + ".error.txt")) continue;
+    if (Rendered(id)) continue;
+    // One unreadable file must not stop the party from receiving: say so, carry on.
     absl::StatusOr<v1::Delivery> delivery = deliveries_->Load(id);
-    if (!delivery.ok()) return delivery.status();
-    if (absl::Status s = Render(*delivery); !s.ok()) return s;
+    absl::Status s = delivery.ok() ? Render(*delivery) : delivery.status();
+    if (!s.ok()) {
+      if (problems != nullptr) problems->push_back(absl::StrCat(entry.path().string(), ": ", s.message()));
+      continue;
+    }
     ++repaired;
   }
   if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot list ", DeliveriesDir(dir_), ": ", ec.message()));
@@ -140,11 +152,19 @@ absl::Status RecordConsultation(const std::string& inbox, const Consultation& c)
   std::string text = line.DumpLine();
   text.push_back('\n');
   const std::string path = inbox + "/consultations.log";
+  const bool created = !Exists(path);
   const int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot record the consultation in ", path));
-  absl::Status written = WriteAll(fd, text);  // One write: O_APPEND keeps lines whole.
+  const off_t start = lseek(fd, 0, SEEK_END);
+  absl::Status written = WriteAll(fd, text);
+  if (!written.ok() && start >= 0) (void)ftruncate(fd, start);  // No torn line for the next record.
   if (written.ok() && fdatasync(fd) != 0) written = absl::ErrnoToStatus(errno, "fdatasync");
   close(fd);
+  if (written.ok() && created) {  // The new file's directory entry must be durable too.
+    const int dir_fd = open(inbox.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0 || fsync(dir_fd) != 0) written = absl::ErrnoToStatus(errno, "fsync of the inbox");
+    if (dir_fd >= 0) close(dir_fd);
+  }
   if (!written.ok()) {
     return absl::Status(written.code(), absl::StrCat("cannot record the consultation in ", path, ": ",
                                                      written.message()));

@@ -44,12 +44,18 @@ class NativeInbox {
   static absl::StatusOr<std::unique_ptr<NativeInbox>> Open(const std::string& inbox, const NativeFormat& format);
 
   // Stores the delivery (durable, dedup) and renders it natively. true: new.
+  // A duplicate is rendered if it has no native file or reason yet, so OK
+  // always means both files are durable.
   absl::StatusOr<bool> Store(const v1::Delivery& delivery);
+  // Whether native/ holds the delivery's file or its reason.
+  bool Rendered(const std::string& delivery_id) const;
   // Renders one stored delivery into native/ (or its .error.txt). Durable.
   absl::Status Render(const v1::Delivery& delivery);
   // Renders every stored delivery that has neither a native file nor an
-  // error file (after a crash between storing and rendering). Returns how many.
-  absl::StatusOr<int> Repair();
+  // error file (after a crash between storing and rendering). Returns how
+  // many; a delivery that cannot be read or rendered is named in `problems`
+  // and skipped (it must not stop the party from receiving).
+  absl::StatusOr<int> Repair(std::vector<std::string>* problems = nullptr);
 
   // The Inbox of deliveries/ (e.g. for a PartnerEndpoint's hook).
   std::shared_ptr<Inbox> deliveries() const { return deliveries_; }

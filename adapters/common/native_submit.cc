@@ -3,6 +3,7 @@
 #include <grpcpp/client_context.h>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/common/gateway_client.h"
 #include "adapters/common/json_doc.h"
 #include "adapters/common/native_util.h"
 
@@ -32,6 +33,13 @@ std::vector<NativeRecord> PrepareBatch(const NativeFormat& format, const std::ve
       continue;
     }
     if (!envelope->has_created_at()) *envelope->mutable_created_at() = ToProtoTime(now);
+    if (envelope->ByteSizeLong() > static_cast<size_t>(kMaxMessageBytes) - 1024) {
+      record.problem = absl::InvalidArgumentError(
+          absl::StrCat(file, ": (document): the message would be ", envelope->ByteSizeLong(),
+                       " bytes; the exchange carries at most ", kMaxMessageBytes - 1024,
+                       " (split the attachments over several messages)"));
+      continue;
+    }
     record.envelope = *std::move(envelope);
   }
   return records;

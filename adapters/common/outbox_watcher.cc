@@ -73,11 +73,13 @@ void OutboxWatcher::ScanOnce() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
     }
-    Handle(name);
+    // Case systems number their exports: a later one never overtakes one
+    // that must be retried.
+    if (!Handle(name)) return;
   }
 }
 
-void OutboxWatcher::Handle(const std::string& name) {
+bool OutboxWatcher::Handle(const std::string& name) {
   const std::string path = absl::StrCat(options_.dir, "/", name);
   std::vector<NativeRecord> records =
       PrepareBatch(*options_.format, {path}, options_.party, ModificationTime(path));
@@ -86,7 +88,7 @@ void OutboxWatcher::Handle(const std::string& name) {
     SubmitBatch(*options_.stub, records, false);
     if (!record.status.ok() && Transient(record.status.error_code())) {
       Event(absl::StrCat(name, ": not submitted yet (", DescribeStatus(record.status), "); will retry"));
-      return;
+      return false;
     }
   }
   const bool sent = record.problem.ok() && record.status.ok();
@@ -101,7 +103,7 @@ void OutboxWatcher::Handle(const std::string& name) {
   if (written.ok()) fs::rename(path, absl::StrCat(folder, "/", name), ec);
   if (!written.ok() || ec) {
     Event(absl::StrCat(name, ": cannot file it in ", folder, ": ", written.ok() ? ec.message() : written.ToString()));
-    return;
+    return false;
   }
   if (sent) {
     sent_.fetch_add(1);
@@ -111,6 +113,7 @@ void OutboxWatcher::Handle(const std::string& name) {
     rejected_.fetch_add(1);
     Event(absl::StrCat(name, ": rejected: ", note));
   }
+  return true;
 }
 
 }  // namespace portcullis::adapters

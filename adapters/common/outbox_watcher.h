@@ -10,7 +10,8 @@
 // time, so a retry after a crash between the gateway's receipt and the move
 // is the same submission and the gateway answers with the original receipt
 // (never MESSAGE_ID_REUSED, never a second message). Transient refusals
-// (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ...) leave the file in place.
+// (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ...) leave the file in
+// place and end the pass, so files are submitted in name order.
 //
 // Files whose name starts with '.' are ignored (write as .NAME.tmp, then rename).
 // One worker thread; thread-safe Start/Stop.
@@ -49,7 +50,7 @@ class OutboxWatcher {
 
   void Start();
   void Stop();
-  // One pass over the folder (what the worker does each poll); for tests and `submit --outbox`.
+  // One pass over the folder (what the worker does each poll; tests call it).
   void ScanOnce();
 
   int sent_count() const { return sent_.load(); }
@@ -57,7 +58,8 @@ class OutboxWatcher {
 
  private:
   void Run();
-  void Handle(const std::string& name);
+  // False if the file stays for a retry (the scan stops there, keeping order).
+  bool Handle(const std::string& name);
   void Event(const std::string& what) const;
 
   const OutboxWatcherOptions options_;

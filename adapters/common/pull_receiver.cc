@@ -52,7 +52,6 @@ bool PullReceiver::RunStream(v1::Exchange::Stub& stub) {
   bool received = false;
   v1::Delivery delivery;
   while (reader->Read(&delivery)) {
-    received = true;
     absl::StatusOr<bool> stored = options_.inbox->Store(delivery);
     if (!stored.ok()) {
       // Not confirmed: the gateway sends it again on the next stream.
@@ -60,6 +59,7 @@ bool PullReceiver::RunStream(v1::Exchange::Stub& stub) {
       context.TryCancel();
       break;
     }
+    received = true;  // Progress: the next reconnect starts from the shortest backoff.
     last_stored_ = delivery.delivery_id();
     if (*stored) {
       stored_.fetch_add(1);

@@ -53,7 +53,8 @@ class PullReceiver {
 
  private:
   void Run();
-  // One stream, until it ends. Returns true if it received anything.
+  // One stream, until it ends. Returns true if it stored anything (a
+  // delivery that cannot be stored keeps the backoff growing).
   bool RunStream(v1::Exchange::Stub& stub);
   void Event(const std::string& what) const;
 

@@ -456,22 +456,13 @@ absl::StatusOr<std::string> FromEnvelopeImpl(const v1::Envelope& env) {
   return record->Dump();
 }
 
-class EuropolFormat final : public NativeFormat {
- public:
-  std::string_view name() const override { return "europol"; }
-  std::string_view description() const override {
-    return "Europol message records (replies, RFIs, case referrals, operational information)";
-  }
-  absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) const override { return ToEnvelopeImpl(doc); }
-  absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& envelope) const override {
-    return FromEnvelopeImpl(envelope);
-  }
-};
-
 }  // namespace
 
 const NativeFormat& Format() {
-  static const EuropolFormat* const format = new EuropolFormat;
+  static const NativeFormat* const format =
+      new FunctionFormat("europol",
+                         "Europol message records (replies, RFIs, case referrals, operational information)",
+                         ToEnvelopeImpl, FromEnvelopeImpl);
   return *format;
 }
 

@@ -574,22 +574,13 @@ absl::StatusOr<std::string> FromEnvelopeImpl(const v1::Envelope& env) {
   return out.Dump();
 }
 
-class FrDnpafFormat final : public NativeFormat {
- public:
-  std::string_view name() const override { return "fr_dnpaf"; }
-  std::string_view description() const override {
-    return "French border police (DNPAF) records: signalements, renseignements, demandes d'information, reponses";
-  }
-  absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) const override { return ToEnvelopeImpl(doc); }
-  absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& envelope) const override {
-    return FromEnvelopeImpl(envelope);
-  }
-};
-
 }  // namespace
 
 const NativeFormat& Format() {
-  static const FrDnpafFormat* const format = new FrDnpafFormat;
+  static const NativeFormat* const format =
+      new FunctionFormat("fr_dnpaf",
+                         "French border police (DNPAF) records: signalements, renseignements, demandes d'information, reponses",
+                         ToEnvelopeImpl, FromEnvelopeImpl);
   return *format;
 }
 

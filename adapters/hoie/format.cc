@@ -537,22 +537,13 @@ absl::StatusOr<std::string> FromEnvelopeImpl(const v1::Envelope& env) {
   return out->Dump();
 }
 
-class HoieFormat final : public NativeFormat {
- public:
-  std::string_view name() const override { return "hoie"; }
-  std::string_view description() const override {
-    return "Home Office Immigration Enforcement returns and removals casework (referrals, RFIs, replies)";
-  }
-  absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) const override { return ToEnvelopeImpl(doc); }
-  absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& envelope) const override {
-    return FromEnvelopeImpl(envelope);
-  }
-};
-
 }  // namespace
 
 const NativeFormat& Format() {
-  static const HoieFormat* const format = new HoieFormat;
+  static const NativeFormat* const format =
+      new FunctionFormat("hoie",
+                         "Home Office Immigration Enforcement returns and removals casework (referrals, RFIs, replies)",
+                         ToEnvelopeImpl, FromEnvelopeImpl);
   return *format;
 }
 

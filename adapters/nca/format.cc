@@ -486,23 +486,14 @@ absl::StatusOr<std::string> FromEnvelopeImpl(const v1::Envelope& env) {
   return text;
 }
 
-class NcaFormat final : public NativeFormat {
- public:
-  std::string_view name() const override { return "nca"; }
-  std::string_view description() const override {
-    return "National Crime Agency graded intelligence reports, referrals, RFIs and replies (intelligence system "
-           "export)";
-  }
-  absl::StatusOr<v1::Envelope> ToEnvelope(const JsonDoc& doc) const override { return ToEnvelopeImpl(doc); }
-  absl::StatusOr<std::string> FromEnvelope(const v1::Envelope& envelope) const override {
-    return FromEnvelopeImpl(envelope);
-  }
-};
-
 }  // namespace
 
 const NativeFormat& Format() {
-  static const NcaFormat* const format = new NcaFormat;
+  static const NativeFormat* const format =
+      new FunctionFormat("nca",
+                         "National Crime Agency graded intelligence reports, referrals, RFIs and replies "
+                         "(intelligence system export)",
+                         ToEnvelopeImpl, FromEnvelopeImpl);
   return *format;
 }
 

@@ -538,8 +538,12 @@ grpc::ServerUnaryReactor* ExchangeService::ListCase(grpc::CallbackServerContext*
     } else {
       // The store's words (file names) stay in the gateway's log.
       std::fprintf(stderr, "portcullis: message store: ListCase: %s\n", page.status().ToString().c_str());
-      status = Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
-                      "the gateway cannot read the message store now; retry later");
+      const bool lasting = page.status().code() == absl::StatusCode::kDataLoss ||
+                           page.status().code() == absl::StatusCode::kInternal;
+      status = lasting ? Refuse(absl::StatusCode::kInternal, "STORE_DAMAGED", "",
+                                "a stored message of this case cannot be read; tell the exchange's operators")
+                       : Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
+                                "the gateway cannot read the message store now; retry later");
     }
   }
   if (!status.ok()) {

@@ -359,6 +359,16 @@ int Send(Session& s, const Args& args) {
   std::vector<std::string> files(args.words.begin() + 1, args.words.end());
   std::vector<adapters::NativeRecord> records =
       adapters::PrepareBatch(*s.config().format, files, s.config().party, s.Now());
+  // The officer sending is the one the exchange records: a record written
+  // by someone else is not sent under their name.
+  for (adapters::NativeRecord& r : records) {
+    if (r.problem.ok() && r.envelope.originating_officer() != s.officer()) {
+      r.problem = absl::InvalidArgumentError(absl::StrCat(
+          r.file, ": the record's originating officer is \"", r.envelope.originating_officer(),
+          "\" but you are sending as \"", s.officer(),
+          "\" (set --officer, PORTCULLIS_OFFICER or officer: in the config, or correct the record)"));
+    }
+  }
   const bool partial = args.Has("--partial");
   if (adapters::CountBad(records) == 0 || partial) {
     v1::Exchange::StubInterface* stub = s.Stub();

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "adapters/common/envelope_json.h"
@@ -84,12 +85,27 @@ int Case(Session& s, const Args& args) {
   req.set_page_size(500);
   v1::ListCaseResponse all;
   all.set_case_reference(req.case_reference());
+  // A page may end before a message whose acceptance is being recorded (an
+  // empty page with the same token): wait a little, but never loop for ever,
+  // and never hold more than kMaxCaseMessages.
+  constexpr int kMaxCaseMessages = 100000;
+  int stalled = 0;
   for (;;) {
     v1::ListCaseResponse page;
     grpc::Status status = stub->ListCase(CallContext().get(), req, &page);
     if (!status.ok()) return Refused(s, absl::StrCat("case ", req.case_reference()), status);
     for (const v1::CaseMessage& m : page.messages()) *all.add_messages() = m;
     if (page.next_page_token().empty()) break;
+    if (all.messages_size() >= kMaxCaseMessages) {
+      std::cerr << "liaison: case " << req.case_reference() << ": showing the first " << all.messages_size()
+                << " messages only\n";
+      break;
+    }
+    const bool progress = page.messages_size() > 0 || page.next_page_token() != req.page_token();
+    stalled = progress ? 0 : stalled + 1;
+    if (stalled > 20) return Failure(s, absl::StrCat("case ", req.case_reference(),
+                                                     ": the gateway's listing does not advance; try again later"));
+    if (!progress) absl::SleepFor(absl::Milliseconds(100 * stalled));
     req.set_page_token(page.next_page_token());
   }
   if (s.json()) {
