@@ -1,6 +1,7 @@
 // Europol native message records: examples convert, every field survives
 // native -> envelope -> native, random envelopes of every kind round-trip
 // exactly, and problems are located (file:line:col: path: rule).
+#include <unistd.h>
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -363,7 +364,7 @@ TEST(EuropolFormat, EveryProblemIsReported) {
 }
 
 TEST(EuropolFormat, ProblemsNameATempFile) {
-  const std::string path = ::testing::TempDir() + "/europol-bad-record.json";
+  const std::string path = ::testing::TempDir() + "/europol-bad-record-" + std::to_string(getpid()) + ".json";
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
     ASSERT_NE(f, nullptr);

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <unistd.h>
+
 #include <fstream>
 #include <string>
 #include <vector>
@@ -175,8 +177,12 @@ constexpr char kValid[] = R"({
   "answer_by": "2026-05-25T12:00:00Z"
 })";
 
-// The file the broken records are written to (messages name it).
-std::string BadFile() { return ::testing::TempDir() + "hoie-bad.json"; }
+// The file the broken records are written to (messages name it); one per
+// test and process, since ctest runs tests side by side.
+std::string BadFile() {
+  return ::testing::TempDir() + "hoie-bad-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+         std::to_string(getpid()) + ".json";
+}
 
 absl::StatusOr<v1::Envelope> ConvertFile(const std::string& text) {
   std::ofstream(BadFile(), std::ios::binary | std::ios::trunc) << text;
