@@ -140,12 +140,7 @@ int Run(const PartyConfig& config) {
   if (*repaired > 0) Say(stdout, absl::StrCat("rendered ", *repaired, " stored deliveries that had no native file"));
 
   NativeInbox* native = inbox->get();
-  // Push: the endpoint stored it; render it here (a crash in between is repaired at start).
-  auto render_stored = [native](const v1::Delivery& d) {
-    absl::Status rendered = native->Render(d);
-    Say(rendered.ok() ? stdout : stderr,
-        rendered.ok() ? DescribeStoredDelivery(d) : absl::StrCat("error: ", rendered.ToString()));
-  };
+  auto say_stored = [](const v1::Delivery& d) { Say(stdout, DescribeStoredDelivery(d)); };
   std::unique_ptr<PartnerEndpoint> endpoint;
   std::unique_ptr<PullReceiver> receiver;
   if (config.receive_mode == ReceiveMode::kPush) {
@@ -158,7 +153,9 @@ int Run(const PartyConfig& config) {
     // Never a person's id: nobody read it. The audit shows a system acceptance.
     options.officer = "system:auto-accept";
     options.auto_accept = config.auto_accept;
-    options.on_stored = render_stored;
+    // Rendered before the gateway hears OK; a duplicate whose render failed is rendered on the retry.
+    options.complete = [native](const v1::Delivery& d, bool is_new) { return native->Complete(d, is_new); };
+    options.on_stored = say_stored;
     options.on_acknowledged = [](const v1::AcknowledgeRequest& a, const grpc::Status& s) {
       Say(s.ok() ? stdout : stderr, s.ok() ? absl::StrCat("acknowledged ", a.message_id(), " as ", a.officer())
                                            : absl::StrCat("could not acknowledge ", a.message_id(), ": ",
@@ -179,7 +176,7 @@ int Run(const PartyConfig& config) {
     PullReceiverOptions options;
     options.channel = *channel;
     options.inbox = native;  // Stores and renders before each confirm.
-    options.on_stored = [](const v1::Delivery& d) { Say(stdout, DescribeStoredDelivery(d)); };
+    options.on_stored = say_stored;
     options.on_event = [](const std::string& what) { Say(stderr, what); };
     receiver = std::make_unique<PullReceiver>(std::move(options));
     receiver->Start();

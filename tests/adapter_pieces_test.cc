@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "adapters/common/native_submit.h"
 #include "adapters/common/native_util.h"
 #include "adapters/common/outbox_watcher.h"
+#include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_config.h"
 #include "adapters/common/pull_receiver.h"
 #include "gmock/gmock.h"
@@ -285,6 +287,46 @@ TEST(OutboxWatcherTest, SubmitsFilesAwayRejectsBadOnesAndRetriesTransientFailure
   watcher.ScanOnce();
   EXPECT_EQ(watcher.sent_count(), 2);
   EXPECT_THAT(ReadFile(dir + "/sent/001-referral.receipt.json"), HasSubstr("\"duplicate\": true"));
+}
+
+}  // namespace
+}  // namespace portcullis::adapters
+
+namespace portcullis::adapters {
+namespace {
+
+// Push mode: a delivery whose native render fails is not answered OK; the
+// gateway's retry arrives as a duplicate and is rendered then.
+TEST(PushCompleteTest, ARenderFailureIsRetriedByTheGatewayAndRenderedOnTheDuplicate) {
+  const std::string dir = testing::MakeTempDir("push-complete-inbox");
+  auto inbox = NativeInbox::Open(dir, *FindNativeFormat("border_force"));
+  ASSERT_TRUE(inbox.ok());
+  NativeInbox* native = inbox->get();
+  std::atomic<int> calls{0};
+  std::atomic<int> duplicates{0};
+  PartnerEndpointOptions options;
+  options.tls = PartyTlsFromPki(testing::PkiDir(), "eu-europol");
+  options.inbox = native->deliveries();
+  options.complete = [&](const v1::Delivery& d, bool is_new) -> absl::Status {
+    if (!is_new) duplicates.fetch_add(1);
+    if (calls.fetch_add(1) == 0) return absl::ResourceExhaustedError("disk full (simulated)");
+    return native->Complete(d, is_new);
+  };
+  auto endpoint = PartnerEndpoint::Start(std::move(options));
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  testing::HarnessOptions harness;
+  harness.europol_push_address = "127.0.0.1:" + std::to_string((*endpoint)->port());
+  testing::GatewayHarness h("push-complete", harness);
+  v1::Receipt receipt;
+  auto client = h.Client("parties/uk-border-force");
+  ASSERT_TRUE(testing::Submit(*client, testing::SampleReferral("PUSH-1"), &receipt).ok());
+  ASSERT_TRUE(testing::WaitForState(h, "PUSH-1", v1::DELIVERED));
+  EXPECT_GE(calls.load(), 2);
+  EXPECT_GE(duplicates.load(), 1);  // The retry found it stored...
+  std::vector<v1::Delivery> listed = ListInbox(dir);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_TRUE(fs::exists(NativeDir(dir) + "/" + listed[0].delivery_id() + ".json"));  // ...and rendered it.
+  (*endpoint)->Shutdown();
 }
 
 }  // namespace

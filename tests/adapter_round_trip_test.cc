@@ -82,7 +82,7 @@ void ExpectNativeMatches(const NativeFormat& format, const std::string& inbox, c
     if (d.envelope().message_id() != message_id) continue;
     *delivered = d.envelope();
     const std::string native_path = NativeDir(inbox) + "/" + d.delivery_id() + ".json";
-    // Rendered just after the delivery is stored (by the endpoint's hook).
+    // Rendered before the endpoint answered; Track may see DELIVERED a moment later.
     ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(native_path); })) << native_path;
     absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(ReadFile(native_path), native_path);
     ASSERT_TRUE(doc.ok()) << doc.status();
@@ -115,8 +115,8 @@ TEST_P(AdapterRoundTrip, AgencyToPartnerAndReplyBack) {
   PartnerEndpointOptions endpoint_options;
   endpoint_options.tls = PartyTlsFromPki(pki, p.partner.stem);
   endpoint_options.inbox = partner_native->deliveries();
-  endpoint_options.on_stored = [partner_native](const v1::Delivery& d) {
-    EXPECT_TRUE(partner_native->Render(d).ok());
+  endpoint_options.complete = [partner_native](const v1::Delivery& d, bool is_new) {
+    return partner_native->Complete(d, is_new);
   };
   auto endpoint = PartnerEndpoint::Start(std::move(endpoint_options));
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();

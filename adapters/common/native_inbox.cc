@@ -95,10 +95,12 @@ absl::StatusOr<bool> NativeInbox::Store(const v1::Delivery& delivery) {
   if (!stored.ok()) return stored;
   // A duplicate whose earlier render failed is rendered now: what is
   // confirmed must have its native file (or its reason).
-  if (*stored || !Rendered(delivery.delivery_id())) {
-    if (absl::Status s = Render(delivery); !s.ok()) return s;
-  }
+  if (absl::Status s = Complete(delivery, *stored); !s.ok()) return s;
   return *stored;
+}
+
+absl::Status NativeInbox::Complete(const v1::Delivery& delivery, bool is_new) {
+  return is_new || !Rendered(delivery.delivery_id()) ? Render(delivery) : absl::OkStatus();
 }
 
 bool NativeInbox::Rendered(const std::string& delivery_id) const {

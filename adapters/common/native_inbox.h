@@ -47,6 +47,10 @@ class NativeInbox {
   // A duplicate is rendered if it has no native file or reason yet, so OK
   // always means both files are durable.
   absl::StatusOr<bool> Store(const v1::Delivery& delivery);
+  // For a push endpoint that stored `delivery` in deliveries() itself
+  // (PartnerEndpointOptions::complete): renders it if it is new or has no
+  // native file or reason yet. OK means both are durable.
+  absl::Status Complete(const v1::Delivery& delivery, bool is_new);
   // Whether native/ holds the delivery's file or its reason.
   bool Rendered(const std::string& delivery_id) const;
   // Renders one stored delivery into native/ (or its .error.txt). Durable.

@@ -178,6 +178,13 @@ grpc::Status PartnerEndpoint::Deliver(const grpc::ServerContextBase& context, co
     return v1::RefusalStatus(grpc::StatusCode::UNAVAILABLE, "INBOX_UNAVAILABLE", "",
                          "the endpoint could not store the delivery; retry later");
   }
+  if (options_.complete) {
+    if (absl::Status done = options_.complete(delivery, *stored); !done.ok()) {
+      ReportError(absl::Status(done.code(), absl::StrCat("delivery ", delivery.delivery_id(), ": ", done.message())));
+      return v1::RefusalStatus(grpc::StatusCode::UNAVAILABLE, "INBOX_UNAVAILABLE", "",
+                               "the endpoint could not finish storing the delivery; retry later");
+    }
+  }
   response->set_delivery_id(delivery.delivery_id());
   response->set_duplicate(!*stored);
   if (!*stored) {

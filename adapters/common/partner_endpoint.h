@@ -69,6 +69,11 @@ struct PartnerEndpointOptions {
 
   // Optional hooks.
   std::function<void(const v1::Delivery&)> on_stored;  // A delivery was newly stored.
+  // Finishes a delivery the inbox holds (new: true; a duplicate: false), on
+  // the handler's thread, before the gateway hears OK; non-OK makes the
+  // answer UNAVAILABLE INBOX_UNAVAILABLE, so the gateway retries and the
+  // duplicate comes back here (e.g. rendering into a native inbox).
+  std::function<absl::Status(const v1::Delivery&, bool is_new)> complete;
   // The final outcome of one acknowledgement (OK: the gateway confirmed it).
   std::function<void(const v1::AcknowledgeRequest&, const grpc::Status&)> on_acknowledged;
   std::function<void(const mtls::HandshakeRefusal&)> on_refused;  // A refused inbound handshake.
