@@ -16,13 +16,6 @@ namespace {
 
 using Persons = google::protobuf::RepeatedPtrField<v1::Person>;
 
-#define BF_RETURN_IF_ERROR(expr)              \
-  do {                                        \
-    if (absl::Status s_ = (expr); !s_.ok()) { \
-      return s_;                              \
-    }                                         \
-  } while (false)
-
 // Native spellings, indexed like the proto enums they map to (index + 1).
 const std::initializer_list<std::string_view> kMarkings = {"OFFICIAL", "OFFICIAL-SENSITIVE", "SECRET"};
 const std::initializer_list<std::string_view> kPriorities = {"ROUTINE", "URGENT", "IMMEDIATE"};
@@ -201,7 +194,7 @@ JsonOut PlaceJson(const v1::Position& p) {
 }
 
 absl::StatusOr<JsonOut> VesselJson(const v1::Vessel& v, const std::string& path) {
-  BF_RETURN_IF_ERROR(RequireText(v.type(), path + ".type"));
+  PORTCULLIS_RETURN_IF_ERROR(RequireText(v.type(), path + ".type"));
   JsonOut out = JsonOut::Object();
   out.Set("type", Text(v.type()));
   SetIfAny(out, "name", v.name());
@@ -260,8 +253,8 @@ JsonOut CrossingJson(const v1::Crossing& c) {
 
 absl::Status WriteReferral(const v1::Envelope& env, JsonOut& out) {
   const v1::CaseReferral& referral = env.case_referral();
-  BF_RETURN_IF_ERROR(RequireText(referral.summary(), "case_referral.summary"));
-  BF_RETURN_IF_ERROR(RequireText(referral.requested_action(), "case_referral.requested_action"));
+  PORTCULLIS_RETURN_IF_ERROR(RequireText(referral.summary(), "case_referral.summary"));
+  PORTCULLIS_RETURN_IF_ERROR(RequireText(referral.requested_action(), "case_referral.requested_action"));
   if (referral.has_crossing()) {
     JsonOut crossing = CrossingJson(referral.crossing());
     if (!crossing.empty() || !referral.crossing().has_vessel()) out.Set("crossing", std::move(crossing));
@@ -271,9 +264,9 @@ absl::Status WriteReferral(const v1::Envelope& env, JsonOut& out) {
       out.Set("vessel", *std::move(vessel));
     }
   }
-  BF_RETURN_IF_ERROR(
+  PORTCULLIS_RETURN_IF_ERROR(
       SetPersons(out, "persons", referral.persons(), v1::PERSON_ROLE_UNSPECIFIED, "case_referral.persons"));
-  BF_RETURN_IF_ERROR(SetPersons(out, "suspected_facilitators", referral.suspected_facilitators(), v1::FACILITATOR,
+  PORTCULLIS_RETURN_IF_ERROR(SetPersons(out, "suspected_facilitators", referral.suspected_facilitators(), v1::FACILITATOR,
                                 "case_referral.suspected_facilitators"));
   out.Set("summary", Text(referral.summary()));
   out.Set("requested_action", Text(referral.requested_action()));
@@ -282,9 +275,9 @@ absl::Status WriteReferral(const v1::Envelope& env, JsonOut& out) {
 
 absl::Status WriteIntelligence(const v1::Envelope& env, JsonOut& out) {
   const v1::IntelligenceReport& report = env.intelligence_report();
-  BF_RETURN_IF_ERROR(RequireText(report.summary(), "intelligence_report.summary"));
+  PORTCULLIS_RETURN_IF_ERROR(RequireText(report.summary(), "intelligence_report.summary"));
   out.Set("summary", Text(report.summary()));
-  BF_RETURN_IF_ERROR(SetPersons(out, "subjects", report.subjects(), v1::SUBJECT, "intelligence_report.subjects"));
+  PORTCULLIS_RETURN_IF_ERROR(SetPersons(out, "subjects", report.subjects(), v1::SUBJECT, "intelligence_report.subjects"));
   if (report.vessels_size() > 0) {
     JsonOut vessels = JsonOut::Array();
     for (int i = 0; i < report.vessels_size(); ++i) {
@@ -301,9 +294,9 @@ absl::Status WriteIntelligence(const v1::Envelope& env, JsonOut& out) {
 
 absl::Status WriteRequest(const v1::Envelope& env, JsonOut& out) {
   const v1::RequestForInformation& request = env.request_for_information();
-  BF_RETURN_IF_ERROR(RequireText(request.question(), "request_for_information.question"));
+  PORTCULLIS_RETURN_IF_ERROR(RequireText(request.question(), "request_for_information.question"));
   out.Set("question", Text(request.question()));
-  BF_RETURN_IF_ERROR(SetPersons(out, "subjects", request.subjects(), v1::SUBJECT, "request_for_information.subjects"));
+  PORTCULLIS_RETURN_IF_ERROR(SetPersons(out, "subjects", request.subjects(), v1::SUBJECT, "request_for_information.subjects"));
   out.Set("information_access", Spelling(kAccess, request.directly_accessible() ? 2 : 1));
   if (request.has_answer_by()) SetTime(out, "answer_by", request.answer_by());
   return absl::OkStatus();
@@ -311,7 +304,7 @@ absl::Status WriteRequest(const v1::Envelope& env, JsonOut& out) {
 
 absl::Status WriteReply(const v1::Envelope& env, JsonOut& out) {
   const v1::Response& reply = env.response();
-  BF_RETURN_IF_ERROR(RequireText(reply.answer(), "response.answer"));
+  PORTCULLIS_RETURN_IF_ERROR(RequireText(reply.answer(), "response.answer"));
   out.Set("answer", Text(reply.answer()));
   return SetPersons(out, "subjects", reply.subjects(), v1::SUBJECT, "response.subjects");
 }
@@ -392,15 +385,15 @@ absl::StatusOr<v1::Envelope> ToEnvelopeImpl(const JsonDoc& doc) {
     if (auto id = ReadMessageId(r, root, type->id_key, true)) env.set_message_id(*id);
     type->read(r, root, &env);
   }
-  BF_RETURN_IF_ERROR(r.status());
+  PORTCULLIS_RETURN_IF_ERROR(r.status());
   return env;
 }
 
 absl::Status CheckHeader(const v1::Envelope& env, const RecordType& type) {
   if (!IsMessageId(env.message_id())) return Refuse("message_id", kMessageIdRule);
-  BF_RETURN_IF_ERROR(RequireText(env.case_reference(), "case_reference"));
-  BF_RETURN_IF_ERROR(RequireText(env.originating_officer(), "originating_officer"));
-  BF_RETURN_IF_ERROR(RequireText(env.justification().legal_basis(), "justification.legal_basis"));
+  PORTCULLIS_RETURN_IF_ERROR(RequireText(env.case_reference(), "case_reference"));
+  PORTCULLIS_RETURN_IF_ERROR(RequireText(env.originating_officer(), "originating_officer"));
+  PORTCULLIS_RETURN_IF_ERROR(RequireText(env.justification().legal_basis(), "justification.legal_basis"));
   if (env.recipients().empty()) return Refuse("recipients", "at least one is required");
   if (!env.correlation_id().empty() && !IsMessageId(env.correlation_id())) {
     return Refuse("correlation_id", kMessageIdRule);
@@ -448,10 +441,10 @@ absl::StatusOr<JsonOut> HeaderJson(const v1::Envelope& env, const RecordType& ty
 absl::StatusOr<std::string> FromEnvelopeImpl(const v1::Envelope& env) {
   const RecordType* type = RecordTypeFor(env.body_case());
   if (type == nullptr) return Refuse("body", "not set");
-  BF_RETURN_IF_ERROR(CheckHeader(env, *type));
+  PORTCULLIS_RETURN_IF_ERROR(CheckHeader(env, *type));
   absl::StatusOr<JsonOut> out = HeaderJson(env, *type);
   if (!out.ok()) return out.status();
-  BF_RETURN_IF_ERROR(type->write(env, *out));
+  PORTCULLIS_RETURN_IF_ERROR(type->write(env, *out));
   if (env.attachments_size() > 0) out->Set("attachments", AttachmentsJson(env.attachments()));
   return out->Dump();
 }

@@ -19,6 +19,14 @@
 #include "adapters/common/json_doc.h"
 #include "portcullis/v1/exchange.pb.h"
 
+// Returns a non-OK status from the enclosing function (formats chain many checks).
+#define PORTCULLIS_RETURN_IF_ERROR(expr)                \
+  do {                                                  \
+    if (absl::Status status_ = (expr); !status_.ok()) { \
+      return status_;                                   \
+    }                                                   \
+  } while (false)
+
 namespace portcullis::adapters {
 
 google::protobuf::Timestamp ToProtoTime(absl::Time t);

@@ -19,13 +19,6 @@
 #include "absl/types/span.h"
 #include "adapters/common/native_util.h"
 
-// Returns the status of `expr` from the enclosing function unless it is OK.
-#define HOIE_RETURN_IF_ERROR(expr)               \
-  do {                                           \
-    const absl::Status hoie_status_ = (expr);    \
-    if (!hoie_status_.ok()) return hoie_status_; \
-  } while (false)
-
 namespace portcullis::adapters::hoie {
 namespace {
 
@@ -253,7 +246,7 @@ absl::StatusOr<v1::Envelope> ToEnvelopeImpl(const JsonDoc& doc) {
       kBodyReaders[*kind](r, root, &env);
     }
   }
-  HOIE_RETURN_IF_ERROR(r.status());
+  PORTCULLIS_RETURN_IF_ERROR(r.status());
   return env;
 }
 
@@ -342,8 +335,8 @@ absl::StatusOr<JsonOut> PersonJson(const v1::Person& p, const std::string& path)
   SetText(out, "date_of_birth", p.date_of_birth());
   SetText(out, "nationality_code", p.nationality());
   out.Set("person_role", *std::move(role));
-  HOIE_RETURN_IF_ERROR(SetTexts(out, "identity_documents", p.documents(), path + ".documents"));
-  HOIE_RETURN_IF_ERROR(SetTexts(out, "known_aliases", p.aliases(), path + ".aliases"));
+  PORTCULLIS_RETURN_IF_ERROR(SetTexts(out, "identity_documents", p.documents(), path + ".documents"));
+  PORTCULLIS_RETURN_IF_ERROR(SetTexts(out, "known_aliases", p.aliases(), path + ".aliases"));
   return out;
 }
 
@@ -361,7 +354,7 @@ absl::Status SetPersons(JsonOut& out, std::string key, const RepeatedPtrField<v1
 }
 
 absl::StatusOr<JsonOut> PlaceJson(const v1::Position& p, const std::string& path) {
-  HOIE_RETURN_IF_ERROR(FirstError({CheckRange(path + ".latitude", p.latitude(), -90, 90),
+  PORTCULLIS_RETURN_IF_ERROR(FirstError({CheckRange(path + ".latitude", p.latitude(), -90, 90),
                                    CheckRange(path + ".longitude", p.longitude(), -180, 180)}));
   JsonOut out = JsonOut::Object();
   out.Set("latitude", JsonOut::Number(p.latitude())).Set("longitude", JsonOut::Number(p.longitude()));
@@ -371,9 +364,9 @@ absl::StatusOr<JsonOut> PlaceJson(const v1::Position& p, const std::string& path
 
 absl::StatusOr<JsonOut> VesselJson(const v1::Vessel& v, const std::string& path) {
   if (v.length_metres() != 0) {
-    HOIE_RETURN_IF_ERROR(CheckRange(path + ".length_metres", v.length_metres(), 0.1, kMaxVesselLength));
+    PORTCULLIS_RETURN_IF_ERROR(CheckRange(path + ".length_metres", v.length_metres(), 0.1, kMaxVesselLength));
   }
-  HOIE_RETURN_IF_ERROR(CheckRange(path + ".persons_on_board", v.persons_on_board(), 0, kMaxPersonsOnBoard));
+  PORTCULLIS_RETURN_IF_ERROR(CheckRange(path + ".persons_on_board", v.persons_on_board(), 0, kMaxPersonsOnBoard));
   JsonOut out = JsonOut::Object();
   SetText(out, "vessel_type", v.type());
   SetText(out, "vessel_name", v.name());
@@ -389,41 +382,41 @@ absl::StatusOr<JsonOut> ArrivalJson(const v1::Crossing& c) {
   JsonOut out = JsonOut::Object();
   SetTime(out, "embarked_at", c.has_departure_time(), c.departure_time());
   if (c.has_departure_place()) {
-    HOIE_RETURN_IF_ERROR(
+    PORTCULLIS_RETURN_IF_ERROR(
         SetResult(out, "embarkation_point", PlaceJson(c.departure_place(), absl::StrCat(kPath, ".departure_place"))));
   }
   SetTime(out, "detected_at", c.has_interception_time(), c.interception_time());
   if (c.has_interception_place()) {
-    HOIE_RETURN_IF_ERROR(SetResult(out, "detection_point",
+    PORTCULLIS_RETURN_IF_ERROR(SetResult(out, "detection_point",
                                    PlaceJson(c.interception_place(), absl::StrCat(kPath, ".interception_place"))));
   }
   if (c.has_vessel()) {
-    HOIE_RETURN_IF_ERROR(SetResult(out, "vessel", VesselJson(c.vessel(), absl::StrCat(kPath, ".vessel"))));
+    PORTCULLIS_RETURN_IF_ERROR(SetResult(out, "vessel", VesselJson(c.vessel(), absl::StrCat(kPath, ".vessel"))));
   }
   return out;
 }
 
 absl::Status ReferralJson(const v1::Envelope& env, JsonOut& out) {
   const v1::CaseReferral& b = env.case_referral();
-  HOIE_RETURN_IF_ERROR(FirstError({Required("case_referral.summary", b.summary()),
+  PORTCULLIS_RETURN_IF_ERROR(FirstError({Required("case_referral.summary", b.summary()),
                                    Required("case_referral.requested_action", b.requested_action())}));
   out.Set("referral_summary", JsonOut::String(b.summary()));
   out.Set("action_requested", JsonOut::String(b.requested_action()));
-  HOIE_RETURN_IF_ERROR(SetPersons(out, "persons_concerned", b.persons(), "case_referral.persons"));
-  HOIE_RETURN_IF_ERROR(
+  PORTCULLIS_RETURN_IF_ERROR(SetPersons(out, "persons_concerned", b.persons(), "case_referral.persons"));
+  PORTCULLIS_RETURN_IF_ERROR(
       SetPersons(out, "linked_facilitators", b.suspected_facilitators(), "case_referral.suspected_facilitators"));
-  if (b.has_crossing()) HOIE_RETURN_IF_ERROR(SetResult(out, "arrival", ArrivalJson(b.crossing())));
+  if (b.has_crossing()) PORTCULLIS_RETURN_IF_ERROR(SetResult(out, "arrival", ArrivalJson(b.crossing())));
   return absl::OkStatus();
 }
 
 absl::Status IntelJson(const v1::Envelope& env, JsonOut& out) {
   const v1::IntelligenceReport& b = env.intelligence_report();
-  HOIE_RETURN_IF_ERROR(Required("intelligence_report.summary", b.summary()));
+  PORTCULLIS_RETURN_IF_ERROR(Required("intelligence_report.summary", b.summary()));
   if (!env.has_uk_grading() && !env.has_europol_evaluation()) {
     return Refuse("uk_grading", "an intelligence report needs a UK 3x5x2 grading or a Europol evaluation");
   }
   out.Set("intel_summary", JsonOut::String(b.summary()));
-  HOIE_RETURN_IF_ERROR(SetPersons(out, "subjects", b.subjects(), "intelligence_report.subjects"));
+  PORTCULLIS_RETURN_IF_ERROR(SetPersons(out, "subjects", b.subjects(), "intelligence_report.subjects"));
   if (!b.vessels().empty()) {
     JsonOut vessels = JsonOut::Array();
     for (int i = 0; i < b.vessels_size(); ++i) {
@@ -433,16 +426,16 @@ absl::Status IntelJson(const v1::Envelope& env, JsonOut& out) {
     }
     out.Set("vessels", std::move(vessels));
   }
-  HOIE_RETURN_IF_ERROR(SetTexts(out, "routes", b.routes(), "intelligence_report.routes"));
+  PORTCULLIS_RETURN_IF_ERROR(SetTexts(out, "routes", b.routes(), "intelligence_report.routes"));
   SetText(out, "financial_info", b.financial());
   return absl::OkStatus();
 }
 
 absl::Status RfiJson(const v1::Envelope& env, JsonOut& out) {
   const v1::RequestForInformation& b = env.request_for_information();
-  HOIE_RETURN_IF_ERROR(Required("request_for_information.question", b.question()));
+  PORTCULLIS_RETURN_IF_ERROR(Required("request_for_information.question", b.question()));
   out.Set("rfi_question", JsonOut::String(b.question()));
-  HOIE_RETURN_IF_ERROR(SetPersons(out, "subjects", b.subjects(), "request_for_information.subjects"));
+  PORTCULLIS_RETURN_IF_ERROR(SetPersons(out, "subjects", b.subjects(), "request_for_information.subjects"));
   out.Set("directly_accessible", JsonOut::String(std::string(Nth(kYesNo, b.directly_accessible() ? 1 : 0))));
   SetTime(out, "answer_by", b.has_answer_by(), b.answer_by());
   return absl::OkStatus();
@@ -450,7 +443,7 @@ absl::Status RfiJson(const v1::Envelope& env, JsonOut& out) {
 
 absl::Status ReplyJson(const v1::Envelope& env, JsonOut& out) {
   const v1::Response& b = env.response();
-  HOIE_RETURN_IF_ERROR(
+  PORTCULLIS_RETURN_IF_ERROR(
       FirstError({Required("response.answer", b.answer()), Required("correlation_id", env.correlation_id())}));
   out.Set("reply_text", JsonOut::String(b.answer()));
   return SetPersons(out, "subjects", b.subjects(), "response.subjects");
@@ -488,14 +481,14 @@ absl::Status CheckAttachments(const v1::Envelope& env) {
   for (int i = 0; i < env.attachments_size(); ++i) {
     const v1::Attachment& a = env.attachments(i);
     const std::string path = absl::StrCat("attachments[", i, "]");
-    HOIE_RETURN_IF_ERROR(Required(path + ".media_type", a.media_type()));
+    PORTCULLIS_RETURN_IF_ERROR(Required(path + ".media_type", a.media_type()));
     if (a.sha256() != Sha256Hex(a.content())) return Refuse(path + ".sha256", "does not match the content's SHA-256");
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<JsonOut> HeaderJson(const v1::Envelope& env, Kind kind) {
-  HOIE_RETURN_IF_ERROR(CheckHeader(env));
+  PORTCULLIS_RETURN_IF_ERROR(CheckHeader(env));
   std::optional<JsonOut> marking = EnumJson(kMarkings, env.classification());
   if (!marking) {
     return Refuse("classification", absl::StrCat(v1::Classification_Name(env.classification()),
@@ -513,15 +506,15 @@ absl::StatusOr<JsonOut> HeaderJson(const v1::Envelope& env, Kind kind) {
   out.Set("casework_ref", JsonOut::String(env.case_reference()));
   SetText(out, "sending_party", env.sender());
   out.Set("caseworker_id", JsonOut::String(env.originating_officer()));
-  HOIE_RETURN_IF_ERROR(SetTexts(out, "send_to", env.recipients(), "recipients"));
+  PORTCULLIS_RETURN_IF_ERROR(SetTexts(out, "send_to", env.recipients(), "recipients"));
   SetTime(out, "date_created", env.has_created_at(), env.created_at());
   out.Set("security_marking", *std::move(marking));
   out.Set("urgency", *std::move(urgency));
   out.Set("lawful_basis", JsonOut::String(env.justification().legal_basis()));
   SetText(out, "necessity_statement", env.justification().purpose());
-  if (env.has_uk_grading()) HOIE_RETURN_IF_ERROR(SetResult(out, "nim_grading", UkGradingJson(env.uk_grading())));
+  if (env.has_uk_grading()) PORTCULLIS_RETURN_IF_ERROR(SetResult(out, "nim_grading", UkGradingJson(env.uk_grading())));
   if (env.has_europol_evaluation()) {
-    HOIE_RETURN_IF_ERROR(SetResult(out, "europol_eval", EuropolEvaluationJson(env.europol_evaluation())));
+    PORTCULLIS_RETURN_IF_ERROR(SetResult(out, "europol_eval", EuropolEvaluationJson(env.europol_evaluation())));
   }
   return out;
 }
@@ -531,8 +524,8 @@ absl::StatusOr<std::string> FromEnvelopeImpl(const v1::Envelope& env) {
   if (!kind) return Refuse("body", "not set (a case referral, intelligence report, RFI or response is needed)");
   absl::StatusOr<JsonOut> out = HeaderJson(env, *kind);
   if (!out.ok()) return out.status();
-  HOIE_RETURN_IF_ERROR(kBodyWriters[*kind](env, *out));
-  HOIE_RETURN_IF_ERROR(CheckAttachments(env));
+  PORTCULLIS_RETURN_IF_ERROR(kBodyWriters[*kind](env, *out));
+  PORTCULLIS_RETURN_IF_ERROR(CheckAttachments(env));
   if (!env.attachments().empty()) out->Set("enclosures", AttachmentsJson(env.attachments()));
   return out->Dump();
 }

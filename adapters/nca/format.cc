@@ -22,13 +22,6 @@ namespace {
 
 using google::protobuf::RepeatedPtrField;
 
-#define NCA_RETURN_IF_ERROR(expr)             \
-  do {                                        \
-    if (absl::Status s_ = (expr); !s_.ok()) { \
-      return s_;                              \
-    }                                         \
-  } while (false)
-
 // Native spellings, indexed like the proto enums they map to (index + 1).
 const std::initializer_list<std::string_view> kMarkings = {"OFFICIAL", "OFFICIAL-SENSITIVE", "SECRET"};
 const std::initializer_list<std::string_view> kPrecedence = {"ROUTINE", "URGENT", "IMMEDIATE"};
@@ -319,8 +312,8 @@ absl::Status WriteIntrep(const v1::Envelope& env, JsonOut* content) {
                   "required on an intelligence report (NCA grading_3x5x2), unless europol_evaluation is set");
   }
   const v1::IntelligenceReport& b = env.intelligence_report();
-  NCA_RETURN_IF_ERROR(PutRequired(*content, "sanitised_summary", b.summary(), "intelligence_report.summary"));
-  NCA_RETURN_IF_ERROR(PutNominals(*content, "nominals", b.subjects(), "intelligence_report.subjects"));
+  PORTCULLIS_RETURN_IF_ERROR(PutRequired(*content, "sanitised_summary", b.summary(), "intelligence_report.summary"));
+  PORTCULLIS_RETURN_IF_ERROR(PutNominals(*content, "nominals", b.subjects(), "intelligence_report.subjects"));
   if (!b.vessels().empty()) {
     JsonOut vessels = JsonOut::Array();
     for (const v1::Vessel& v : b.vessels()) vessels.Push(VesselJson(v));
@@ -333,20 +326,20 @@ absl::Status WriteIntrep(const v1::Envelope& env, JsonOut* content) {
 
 absl::Status WriteReferral(const v1::Envelope& env, JsonOut* content) {
   const v1::CaseReferral& b = env.case_referral();
-  NCA_RETURN_IF_ERROR(PutRequired(*content, "sanitised_summary", b.summary(), "case_referral.summary"));
-  NCA_RETURN_IF_ERROR(
+  PORTCULLIS_RETURN_IF_ERROR(PutRequired(*content, "sanitised_summary", b.summary(), "case_referral.summary"));
+  PORTCULLIS_RETURN_IF_ERROR(
       PutRequired(*content, "action_requested", b.requested_action(), "case_referral.requested_action"));
   // An empty crossing block is kept: the envelope says a crossing was recorded.
   if (b.has_crossing()) content->Set("crossing", CrossingJson(b.crossing()));
-  NCA_RETURN_IF_ERROR(PutNominals(*content, "nominals", b.persons(), "case_referral.persons"));
+  PORTCULLIS_RETURN_IF_ERROR(PutNominals(*content, "nominals", b.persons(), "case_referral.persons"));
   return PutNominals(*content, "ocg_nominals", b.suspected_facilitators(), "case_referral.suspected_facilitators");
 }
 
 absl::Status WriteRfi(const v1::Envelope& env, JsonOut* content) {
   const v1::RequestForInformation& b = env.request_for_information();
-  NCA_RETURN_IF_ERROR(
+  PORTCULLIS_RETURN_IF_ERROR(
       PutRequired(*content, "information_requested", b.question(), "request_for_information.question"));
-  NCA_RETURN_IF_ERROR(PutNominals(*content, "nominals", b.subjects(), "request_for_information.subjects"));
+  PORTCULLIS_RETURN_IF_ERROR(PutNominals(*content, "nominals", b.subjects(), "request_for_information.subjects"));
   content->Set("directly_accessible", JsonOut::String(std::string(Nth(kYesNo, b.directly_accessible() ? 1 : 0))));
   PutTime(*content, "response_deadline", b.has_answer_by(), b.answer_by());
   return absl::OkStatus();
@@ -356,7 +349,7 @@ absl::Status WriteReply(const v1::Envelope& env, JsonOut* content) {
   if (env.correlation_id().empty()) {
     return Refuse("correlation_id", "required on a response (NCA reply_to_urn)");
   }
-  NCA_RETURN_IF_ERROR(PutRequired(*content, "reply_text", env.response().answer(), "response.answer"));
+  PORTCULLIS_RETURN_IF_ERROR(PutRequired(*content, "reply_text", env.response().answer(), "response.answer"));
   return PutNominals(*content, "nominals", env.response().subjects(), "response.subjects");
 }
 
@@ -411,19 +404,19 @@ absl::Status WriteHeader(const v1::Envelope& env, JsonOut* out) {
       Spelling(kPrecedence, env.priority() == v1::PRIORITY_UNSPECIFIED ? v1::ROUTINE : env.priority());
   if (!precedence) return Refuse("priority", "unknown value");
   if (env.recipients().empty()) return Refuse("recipients", "at least one is required (NCA disseminate_to)");
-  NCA_RETURN_IF_ERROR(PutRequired(*out, "urn", env.message_id(), "message_id"));
+  PORTCULLIS_RETURN_IF_ERROR(PutRequired(*out, "urn", env.message_id(), "message_id"));
   PutText(*out, "reply_to_urn", env.correlation_id());
-  NCA_RETURN_IF_ERROR(PutRequired(*out, "op_ref", env.case_reference(), "case_reference"));
+  PORTCULLIS_RETURN_IF_ERROR(PutRequired(*out, "op_ref", env.case_reference(), "case_reference"));
   PutText(*out, "originating_party", env.sender());
-  NCA_RETURN_IF_ERROR(PutRequired(*out, "officer_no", env.originating_officer(), "originating_officer"));
+  PORTCULLIS_RETURN_IF_ERROR(PutRequired(*out, "officer_no", env.originating_officer(), "originating_officer"));
   out->Set("disseminate_to", StringsJson(env.recipients()));
   PutTime(*out, "recorded_at", env.has_created_at(), env.created_at());
   out->Set("gsc_marking", JsonOut::String(*marking));
   out->Set("precedence", JsonOut::String(*precedence));
-  NCA_RETURN_IF_ERROR(
+  PORTCULLIS_RETURN_IF_ERROR(
       PutRequired(*out, "lawful_basis", env.justification().legal_basis(), "justification.legal_basis"));
   PutText(*out, "necessity_statement", env.justification().purpose());
-  NCA_RETURN_IF_ERROR(PutBlock(*out, "grading_3x5x2", env.has_uk_grading(), UkGradingJson(env.uk_grading())));
+  PORTCULLIS_RETURN_IF_ERROR(PutBlock(*out, "grading_3x5x2", env.has_uk_grading(), UkGradingJson(env.uk_grading())));
   return PutBlock(*out, "europol_evaluation", env.has_europol_evaluation(),
                   EuropolEvaluationJson(env.europol_evaluation()));
 }
@@ -436,9 +429,9 @@ absl::StatusOr<std::string> RecordText(const v1::Envelope& env) {
   }
   JsonOut out = JsonOut::Object();
   out.Set("record_type", JsonOut::String(std::string(Nth(kRecordTypes, type))));
-  NCA_RETURN_IF_ERROR(WriteHeader(env, &out));
+  PORTCULLIS_RETURN_IF_ERROR(WriteHeader(env, &out));
   JsonOut content = JsonOut::Object();
-  NCA_RETURN_IF_ERROR(kKinds[type].write(env, &content));
+  PORTCULLIS_RETURN_IF_ERROR(kKinds[type].write(env, &content));
   out.Set("content", std::move(content));
   if (!env.attachments().empty()) out.Set("attachments", AttachmentsJson(env.attachments()));
   return out.Dump();
@@ -482,7 +475,7 @@ absl::Status CheckReadsBack(const v1::Envelope& env, const std::string& text) {
 absl::StatusOr<std::string> FromEnvelopeImpl(const v1::Envelope& env) {
   absl::StatusOr<std::string> text = RecordText(env);
   if (!text.ok()) return text.status();
-  NCA_RETURN_IF_ERROR(CheckReadsBack(env, *text));
+  PORTCULLIS_RETURN_IF_ERROR(CheckReadsBack(env, *text));
   return text;
 }
 
