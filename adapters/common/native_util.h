@@ -72,6 +72,22 @@ JsonOut AttachmentsJson(const google::protobuf::RepeatedPtrField<v1::Attachment>
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 
+// Sets out[key] to the array of `convert(item, "field[i]")` for each item
+// (nothing when there are none); the first refusal is returned.
+template <typename T, typename Convert>
+absl::Status SetArray(JsonOut& out, std::string_view key, const google::protobuf::RepeatedPtrField<T>& items,
+                      const std::string& field, Convert convert) {
+  if (items.empty()) return absl::OkStatus();
+  JsonOut list = JsonOut::Array();
+  for (int i = 0; i < items.size(); ++i) {
+    absl::StatusOr<JsonOut> item = convert(items.Get(i), field + "[" + std::to_string(i) + "]");
+    if (!item.ok()) return item.status();
+    list.Push(*std::move(item));
+  }
+  out.Set(std::string(key), std::move(list));
+  return absl::OkStatus();
+}
+
 // A JSON array of strings.
 JsonOut StringsJson(const google::protobuf::RepeatedPtrField<std::string>& list);
 

@@ -290,15 +290,7 @@ absl::StatusOr<JsonOut> PersonJson(const v1::Person& p, const std::string& field
 
 // Sets `key` to the persons, unless there are none.
 absl::Status PutPersons(JsonOut& out, std::string_view key, const Persons& persons, std::string_view field) {
-  if (persons.empty()) return absl::OkStatus();
-  JsonOut list = JsonOut::Array();
-  for (int i = 0; i < persons.size(); ++i) {
-    absl::StatusOr<JsonOut> person = PersonJson(persons.Get(i), absl::StrCat(std::string(field), "[", i, "]"));
-    if (!person.ok()) return person.status();
-    list.Push(*std::move(person));
-  }
-  out.Set(std::string(key), std::move(list));
-  return absl::OkStatus();
+  return SetArray(out, key, persons, std::string(field), PersonJson);
 }
 
 JsonOut VesselJson(const v1::Vessel& v) {

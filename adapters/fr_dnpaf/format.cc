@@ -344,15 +344,7 @@ absl::StatusOr<JsonOut> PersonJson(const v1::Person& p, const std::string& field
 
 absl::Status SetPersons(JsonOut& out, std::string_view key, const RepeatedPtrField<v1::Person>& persons,
                         const std::string& field) {
-  if (persons.empty()) return absl::OkStatus();
-  JsonOut list = JsonOut::Array();
-  for (int i = 0; i < persons.size(); ++i) {
-    absl::StatusOr<JsonOut> person = PersonJson(persons.Get(i), absl::StrCat(field, "[", i, "]"));
-    if (!person.ok()) return person.status();
-    list.Push(*std::move(person));
-  }
-  out.Set(std::string(key), std::move(list));
-  return absl::OkStatus();
+  return SetArray(out, key, persons, field, PersonJson);
 }
 
 absl::StatusOr<JsonOut> VesselJson(const v1::Vessel& v, const std::string& field) {

@@ -342,15 +342,7 @@ absl::StatusOr<JsonOut> PersonJson(const v1::Person& p, const std::string& path)
 
 absl::Status SetPersons(JsonOut& out, std::string key, const RepeatedPtrField<v1::Person>& list,
                         const std::string& path) {
-  if (list.empty()) return absl::OkStatus();
-  JsonOut people = JsonOut::Array();
-  for (int i = 0; i < list.size(); ++i) {
-    absl::StatusOr<JsonOut> person = PersonJson(list.Get(i), absl::StrCat(path, "[", i, "]"));
-    if (!person.ok()) return person.status();
-    people.Push(*std::move(person));
-  }
-  out.Set(std::move(key), std::move(people));
-  return absl::OkStatus();
+  return SetArray(out, key, list, path, PersonJson);
 }
 
 absl::StatusOr<JsonOut> PlaceJson(const v1::Position& p, const std::string& path) {
