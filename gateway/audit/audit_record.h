@@ -33,6 +33,16 @@ struct AuditRecord {
   std::string detail;       // Words: field path, error text, peer subject, ...
   std::string payload_sha256;
   std::string peer;         // Network address of the caller, when known.
+
+  // Format v2 (docs/audit-format.md). Records written by this version carry
+  // them all; a v1 record read back has them empty / false / 0.
+  std::string correlation_id;  // The message this one answers (envelope correlation_id), if any.
+  bool officer_verified = false;  // actor_officer comes from a verified assertion (issue 13), not a claim.
+  std::string request_id;      // The call's id (also the incident id of a generic refusal).
+  std::string replica_id;      // The gateway replica that wrote the record.
+  uint64_t count = 0;          // Aggregated records (e.g. refused handshakes): how many events; 0 = one.
+  uint64_t range_first = 0;    // Records naming a range of the log (e.g. an adopted unsigned tail):
+  uint64_t range_last = 0;     // first and last index, inclusive; both 0 when none.
 };
 
 int64_t NowMicros();
