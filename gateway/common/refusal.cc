@@ -1,6 +1,14 @@
 #include "gateway/common/refusal.h"
 
+#include <openssl/rand.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "portcullis/v1/refusal_status.h"
 
@@ -36,16 +44,48 @@ v1::Refusal RefusalOf(const absl::Status& status) {
   return refusal;
 }
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  v1::Refusal refusal = RefusalOf(status);
-  std::string message(status.message());
-  if (status.code() == absl::StatusCode::kInternal || status.code() == absl::StatusCode::kUnknown) {
-    refusal.set_reason("INTERNAL");
-    refusal.set_message("internal error; the operator has the details in the gateway log");
-    message = "INTERNAL: internal error";
+std::string NewRequestId() {
+  unsigned char bytes[8];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    static std::atomic<uint64_t> fallback{0};  // RAND_bytes does not fail once seeded; never block on it.
+    const uint64_t n = fallback.fetch_add(1) ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    std::memcpy(bytes, &n, sizeof bytes);
   }
-  return grpc::Status(ToGrpcCode(status.code()), message, refusal.SerializeAsString());
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view request_id) {
+  if (status.ok()) return grpc::Status::OK;
+  if (auto payload = status.GetPayload(kPayloadUrl); payload.has_value()) {
+    v1::Refusal refusal;
+    if (refusal.ParseFromString(std::string(*payload)) && !refusal.reason().empty()) {
+      return v1::RefusalStatus(ToGrpcCode(status.code()), refusal.reason(), refusal.field(), refusal.message());
+    }
+  }
+  // Not a refusal the gateway chose: its words stay in the gateway's log.
+  const std::string incident = request_id.empty() ? NewRequestId() : std::string(request_id);
+  std::fprintf(stderr, "portcullis: incident %s: %s\n", incident.c_str(), status.ToString().c_str());
+  const char* reason = "REQUEST_FAILED";
+  const char* words = "the gateway could not complete the request";
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      reason = "INTERNAL_ERROR";
+      words = "internal error; the operators have the details in the gateway log";
+      break;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+      reason = "TEMPORARILY_UNAVAILABLE";
+      words = "the gateway cannot complete the request now; retry later";
+      break;
+    default:
+      break;
+  }
+  return v1::RefusalStatus(ToGrpcCode(status.code()), reason, "", absl::StrCat(words, " (incident ", incident, ")"),
+                           {{"incident_id", incident}});
 }
 
 }  // namespace portcullis

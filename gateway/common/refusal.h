@@ -24,9 +24,17 @@ absl::Status Refuse(absl::StatusCode code, absl::string_view reason, absl::strin
 // the code ("INTERNAL", ...) and field is empty.
 v1::Refusal RefusalOf(const absl::Status& status);
 
-// The only conversion to gRPC. INTERNAL/UNKNOWN details are not leaked to
-// callers: their message becomes a generic one.
-grpc::Status ToGrpcStatus(const absl::Status& status);
+// The only conversion to gRPC, an allow-list: a refusal the gateway chose
+// (made by Refuse) leaves with its reason, field and words; any other failure
+// (a store's SQL error, a file path, OpenSSL's text) leaves as a generic
+// refusal for its code (docs/reasons.md: INTERNAL_ERROR, TEMPORARILY_UNAVAILABLE,
+// REQUEST_FAILED) carrying an incident id, while its full text goes to the
+// gateway's log (stderr) under that id. `request_id`, when given, is the
+// incident id (the call's id, also in its audit record); otherwise one is made.
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view request_id = "");
+
+// A new random call / incident id: 16 lower-case hex digits.
+std::string NewRequestId();
 
 #define PORTCULLIS_RETURN_IF_ERROR(expr)             \
   do {                                               \

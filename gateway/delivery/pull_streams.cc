@@ -6,6 +6,8 @@
 #include <optional>
 #include <utility>
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
 
@@ -32,7 +34,8 @@ struct PullStreams::PartyState {
 // One Receive stream; all of its state is guarded by its party's mutex.
 // gRPC never runs OnWriteDone inline inside StartWrite, so writes may start
 // under that mutex.
-class ReceiveStream final : public grpc::ServerWriteReactor<v1::Delivery> {
+// The Exchange service registers Receive raw: deliveries leave as bytes.
+class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   ReceiveStream(PullStreams::PartyState* party, uint32_t window, std::function<void()> on_progress,
                 PullStreams::OnSent* on_sent)
@@ -117,7 +120,9 @@ class ReceiveStream final : public grpc::ServerWriteReactor<v1::Delivery> {
     current_ = std::move(delivery);
     current_message_ = std::move(message);
     writing_ = true;
-    StartWrite(&current_);
+    bool own_buffer = false;
+    grpc::SerializationTraits<v1::Delivery>::Serialize(current_, &current_bytes_, &own_buffer);
+    StartWrite(&current_bytes_);
   }
 
   // The party holds everything sent up to `through_seq` (also a write
@@ -139,6 +144,7 @@ class ReceiveStream final : public grpc::ServerWriteReactor<v1::Delivery> {
   int64_t current_seq_ = 0;
   int64_t confirmed_seq_ = 0;  // Highest seq the party confirmed while this stream was open.
   v1::Delivery current_;
+  grpc::ByteBuffer current_bytes_;  // current_, serialized.
   std::shared_ptr<const MessageRecord> current_message_;
   std::deque<std::pair<int64_t, std::string>> unconfirmed_;  // (seq, delivery id), in the order sent.
 };
@@ -160,7 +166,7 @@ PullStreams::~PullStreams() {
   pump_.join();
 }
 
-grpc::ServerWriteReactor<v1::Delivery>* PullStreams::OpenStream(const std::string& party, uint32_t max_unconfirmed) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* PullStreams::OpenStream(const std::string& party, uint32_t max_unconfirmed) {
   auto it = parties_.find(party);
   if (it == parties_.end()) return nullptr;
   PartyState* p = it->second.get();

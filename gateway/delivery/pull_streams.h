@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/server_callback.h>
 
 #include "gateway/config/config.h"
@@ -55,7 +56,7 @@ class PullStreams {
 
   // A reactor for a new Receive stream of pull-mode party `party`;
   // `max_unconfirmed` 0 means kDefaultMaxUnconfirmed.
-  grpc::ServerWriteReactor<v1::Delivery>* OpenStream(const std::string& party, uint32_t max_unconfirmed);
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* OpenStream(const std::string& party, uint32_t max_unconfirmed);
 
   // `party` may have new deliveries in the store.
   void Wake(const std::string& party);

@@ -1,7 +1,11 @@
 #include "gateway/policy/envelope_validator.h"
 
+#include <cmath>
 #include <set>
 #include <string>
+
+#include <google/protobuf/message.h>
+#include <google/protobuf/timestamp.pb.h>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/digest.h"
@@ -35,10 +39,36 @@ absl::Status CheckId(const std::string& value, const std::string& field, bool re
   return absl::OkStatus();
 }
 
+// True when `value` is non-empty and holds nothing but white space (ASCII,
+// no-break space U+00A0, zero-width space U+200B, ideographic space U+3000,
+// BOM U+FEFF): text that looks present and says nothing.
+bool IsBlank(absl::string_view value) {
+  if (value.empty()) return false;
+  size_t i = 0;
+  while (i < value.size()) {
+    const char c = value[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+      ++i;
+    } else if (value.substr(i, 2) == "\xC2\xA0") {
+      i += 2;
+    } else if (value.substr(i, 3) == "\xE2\x80\x8B" || value.substr(i, 3) == "\xE3\x80\x80" ||
+               value.substr(i, 3) == "\xEF\xBB\xBF") {
+      i += 3;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Free text: required or optional, bounded, no control characters other than
 // newline and tab.
 absl::Status CheckText(const std::string& value, const std::string& field, bool required) {
   if (value.empty()) return required ? Invalid("FIELD_REQUIRED", field, "is required") : absl::OkStatus();
+  if (IsBlank(value)) {
+    return required ? Invalid("FIELD_REQUIRED", field, "is blank (only white space)")
+                    : Invalid("FIELD_BLANK", field, "holds only white space; leave it empty or state the value");
+  }
   if (value.size() > kMaxTextLength) {
     return Invalid("FIELD_TOO_LONG", field, absl::StrCat("is ", value.size(), " bytes; at most ", kMaxTextLength));
   }
@@ -151,6 +181,115 @@ absl::Status CheckBody(const v1::Envelope& e) {
                  "one of case_referral, intelligence_report, request_for_information, response is required");
 }
 
+
+// google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+// No message of this exchange was created before 2000-01-01T00:00:00Z.
+constexpr int64_t kEarliestCreatedSeconds = 946684800;
+
+bool IsEmptyMessage(const google::protobuf::Message& m) {
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  m.GetReflection()->ListFields(m, &fields);
+  return fields.empty();
+}
+
+// The rules every field holds, whatever its message, also for degenerate
+// values: text is bounded, has no control characters but newline, tab and
+// carriage return, and is not blank; repeated entries are not empty;
+// timestamps are in range; numbers are finite. Walks every set field of `m`.
+absl::Status CheckDegenerate(const google::protobuf::Message& m, const std::string& path) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* reflection = m.GetReflection();
+  if (m.GetDescriptor()->full_name() == "google.protobuf.Timestamp") {
+    const auto& t = static_cast<const google::protobuf::Timestamp&>(m);
+    if (t.seconds() < kMinTimestampSeconds || t.seconds() > kMaxTimestampSeconds || t.nanos() < 0 ||
+        t.nanos() > 999999999) {
+      return Invalid("FIELD_OUT_OF_RANGE", path, "is not a valid time (years 0001 to 9999, nanos 0 to 999999999)");
+    }
+    return absl::OkStatus();
+  }
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(m, &fields);
+  for (const FieldDescriptor* f : fields) {
+    const std::string field = absl::StrCat(path, ".", f->name());
+    const int n = f->is_repeated() ? reflection->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      const std::string item = f->is_repeated() ? absl::StrCat(field, "[", i, "]") : field;
+      switch (f->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_STRING: {
+          if (f->type() == FieldDescriptor::TYPE_BYTES) break;
+          std::string scratch;
+          const std::string& v = f->is_repeated() ? reflection->GetRepeatedStringReference(m, f, i, &scratch)
+                                                  : reflection->GetStringReference(m, f, &scratch);
+          if (f->is_repeated() && v.empty()) return Invalid("FIELD_REQUIRED", item, "is an empty entry");
+          PORTCULLIS_RETURN_IF_ERROR(CheckText(v, item, false));
+          break;
+        }
+        case FieldDescriptor::CPPTYPE_DOUBLE: {
+          const double v = f->is_repeated() ? reflection->GetRepeatedDouble(m, f, i) : reflection->GetDouble(m, f);
+          if (!std::isfinite(v)) return Invalid("FIELD_OUT_OF_RANGE", item, "must be a finite number");
+          break;
+        }
+        case FieldDescriptor::CPPTYPE_MESSAGE: {
+          const google::protobuf::Message& sub =
+              f->is_repeated() ? reflection->GetRepeatedMessage(m, f, i) : reflection->GetMessage(m, f);
+          if (f->is_repeated() && IsEmptyMessage(sub)) return Invalid("FIELD_REQUIRED", item, "is an empty entry");
+          PORTCULLIS_RETURN_IF_ERROR(CheckDegenerate(sub, item));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPosition(const v1::Position& p, const std::string& field) {
+  if (p.latitude() < -90 || p.latitude() > 90) {
+    return Invalid("FIELD_OUT_OF_RANGE", field + ".latitude", "must be between -90 and 90 degrees");
+  }
+  if (p.longitude() < -180 || p.longitude() > 180) {
+    return Invalid("FIELD_OUT_OF_RANGE", field + ".longitude", "must be between -180 and 180 degrees");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckVessel(const v1::Vessel& v, const std::string& field) {
+  if (v.length_metres() < 0) return Invalid("FIELD_OUT_OF_RANGE", field + ".length_metres", "must not be negative");
+  return absl::OkStatus();
+}
+
+// Numbers with a physical range, and times that must agree with each other.
+absl::Status CheckRanges(const v1::Envelope& e) {
+  if (e.created_at().seconds() < kEarliestCreatedSeconds) {
+    return Invalid("FIELD_OUT_OF_RANGE", "envelope.created_at", "is before 2000-01-01");
+  }
+  if (e.has_case_referral() && e.case_referral().has_crossing()) {
+    const v1::Crossing& c = e.case_referral().crossing();
+    const std::string field = "envelope.case_referral.crossing";
+    if (c.has_departure_place()) PORTCULLIS_RETURN_IF_ERROR(CheckPosition(c.departure_place(), field + ".departure_place"));
+    if (c.has_interception_place()) {
+      PORTCULLIS_RETURN_IF_ERROR(CheckPosition(c.interception_place(), field + ".interception_place"));
+    }
+    if (c.has_vessel()) PORTCULLIS_RETURN_IF_ERROR(CheckVessel(c.vessel(), field + ".vessel"));
+  }
+  if (e.has_intelligence_report()) {
+    const auto& vessels = e.intelligence_report().vessels();
+    for (int i = 0; i < vessels.size(); ++i) {
+      PORTCULLIS_RETURN_IF_ERROR(CheckVessel(vessels.Get(i), absl::StrCat("envelope.intelligence_report.vessels[", i, "]")));
+    }
+  }
+  if (e.has_request_for_information() && e.request_for_information().has_answer_by()) {
+    const auto& by = e.request_for_information().answer_by();
+    if (by.seconds() < e.created_at().seconds()) {
+      return Invalid("FIELD_OUT_OF_RANGE", "envelope.request_for_information.answer_by", "is before created_at");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::optional<BodyType> BodyTypeOf(const v1::Envelope& e) {
@@ -220,7 +359,8 @@ absl::Status ValidateEnvelope(const v1::Envelope& e, const ValidationContext& ct
     }
     PORTCULLIS_RETURN_IF_ERROR(CheckText(a.file_name(), field + ".file_name", false));
   }
-  return absl::OkStatus();
+  PORTCULLIS_RETURN_IF_ERROR(CheckRanges(e));
+  return CheckDegenerate(e, "envelope");
 }
 
 }  // namespace portcullis

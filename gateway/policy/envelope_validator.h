@@ -3,7 +3,10 @@
 // Every refusal is INVALID_ARGUMENT with a reason code and the field path,
 // e.g. FIELD_REQUIRED at "envelope.justification.legal_basis". Reason codes:
 // FIELD_REQUIRED, FIELD_FORMAT, FIELD_TOO_LONG, FIELD_VALUE, CLASSIFICATION_FORBIDDEN,
-// DUPLICATE_RECIPIENT, RECIPIENT_IS_SENDER, CREATED_IN_FUTURE, ATTACHMENT_DIGEST_MISMATCH.
+// DUPLICATE_RECIPIENT, RECIPIENT_IS_SENDER, CREATED_IN_FUTURE, ATTACHMENT_DIGEST_MISMATCH,
+// FIELD_BLANK (optional text holding only white space), FIELD_OUT_OF_RANGE (times outside
+// 0001..9999 or before 2000 for created_at, non-finite numbers, positions off the globe).
+// Every string, repeated entry, time and number of the envelope is checked, at any depth.
 #ifndef PORTCULLIS_GATEWAY_POLICY_ENVELOPE_VALIDATOR_H_
 #define PORTCULLIS_GATEWAY_POLICY_ENVELOPE_VALIDATOR_H_
 

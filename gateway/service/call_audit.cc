@@ -41,4 +41,11 @@ void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReact
   });
 }
 
+void AuditThenFinish(AuditLog* audit, AuditRecord record, UnaryCall* call, absl::Status status) {
+  record.request_id = call->request_id();
+  audit->Append(std::move(record), [call, status](absl::StatusOr<uint64_t> index) {
+    call->Finish(index.ok() ? status : AuditUnavailable());
+  });
+}
+
 }  // namespace portcullis

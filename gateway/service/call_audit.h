@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "gateway/audit/audit_log.h"
+#include "gateway/service/unary_call.h"
 
 namespace portcullis {
 
@@ -25,6 +26,8 @@ absl::Status AuditUnavailable();
 // If the record cannot be made durable the call fails with AuditUnavailable()
 // instead, whatever it would have answered: nothing unaudited is disclosed.
 void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status);
+// The same for a raw call; the record carries the call's request id.
+void AuditThenFinish(AuditLog* audit, AuditRecord record, UnaryCall* call, absl::Status status);
 
 }  // namespace portcullis
 

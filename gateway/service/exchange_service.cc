@@ -96,9 +96,9 @@ absl::StatusOr<int64_t> ParseCasePageToken(const std::string& case_reference, co
   return position;
 }
 
-class RefusedStream final : public grpc::ServerWriteReactor<v1::Delivery> {
+class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  explicit RefusedStream(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
 };
 
@@ -108,12 +108,11 @@ ExchangeService::ExchangeService(std::shared_ptr<const Config> config, MessageSt
                                  Dispatcher* dispatcher)
     : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher) {}
 
-grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* context,
-                                                  const v1::SubmitRequest* request, v1::Receipt* receipt) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
+                                   v1::Receipt* receipt, UnaryCall* reactor) {
   if (!audit_->Health().ok()) {
-    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
-    return reactor;
+    reactor->Finish(AuditUnavailable());
+    return;
   }
   const v1::Envelope& in = request->envelope();
   AuditRecord record = ExchangeAuditRecord("submit", in, "");
@@ -139,7 +138,7 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
   if (!refusal.ok()) {
     MarkRefused(refusal, &record);
     AuditThenFinish(audit_, std::move(record), reactor, refusal);
-    return reactor;
+    return;
   }
 
   auto envelope = std::make_shared<v1::Envelope>(in);
@@ -155,7 +154,7 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
       *receipt = reserved.receipt;
       receipt->set_duplicate(true);
       AuditThenFinish(audit_, std::move(record), reactor, absl::OkStatus());
-      return reactor;
+      return;
     case ReserveOutcome::kConflict:
     case ReserveOutcome::kInProgress: {
       absl::Status s = reserved.outcome == ReserveOutcome::kConflict
@@ -165,7 +164,7 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
                    "the same message id is being recorded right now; retry");
       MarkRefused(s, &record);
       AuditThenFinish(audit_, std::move(record), reactor, s);
-      return reactor;
+      return;
     }
     case ReserveOutcome::kNew:
       break;
@@ -176,7 +175,7 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
     store_->Abandon(envelope->sender(), envelope->message_id());
     MarkRefused(room, &record);
     AuditThenFinish(audit_, std::move(record), reactor, room);
-    return reactor;
+    return;
   }
   auto release_backlog = [this, envelope, bytes] {
     for (const std::string& r : envelope->recipients()) dispatcher_->backlog()->Release(r, bytes);
@@ -200,8 +199,8 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
         if (!committed.ok()) {
           release_backlog();
           std::fprintf(stderr, "portcullis: message store: %s\n", committed.status().ToString().c_str());
-          reactor->Finish(ToGrpcStatus(Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
-                                              "the gateway cannot store the message; nothing was accepted")));
+          reactor->Finish(Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
+                                 "the gateway cannot store the message; nothing was accepted"));
           return;
         }
         std::shared_ptr<const MessageRecord> message = *std::move(committed);
@@ -214,15 +213,15 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
             // caller is told nothing was done.
             store_->DiscardAsync(e.sender(), e.message_id(), [reactor, id = e.message_id()](absl::Status d) {
               if (d.ok()) {
-                reactor->Finish(ToGrpcStatus(AuditUnavailable()));
+                reactor->Finish(AuditUnavailable());
                 return;
               }
               std::fprintf(stderr, "portcullis: message store: cannot discard unaudited '%s': %s\n", id.c_str(),
                            d.ToString().c_str());
-              reactor->Finish(ToGrpcStatus(Refuse(
+              reactor->Finish(Refuse(
                   absl::StatusCode::kUnavailable, "OUTCOME_UNKNOWN", "",
                   "the audit log failed and the message could not be withdrawn; resubmit the same message id "
-                  "later: the original receipt comes back if it was accepted")));
+                  "later: the original receipt comes back if it was accepted"));
             });
             return;
           }
@@ -248,15 +247,13 @@ grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* c
           reactor->Finish(grpc::Status::OK);
         });
       });
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Track(grpc::CallbackServerContext* context,
-                                                 const v1::TrackRequest* request, v1::TrackResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+void ExchangeService::HandleTrack(grpc::CallbackServerContext* context, const v1::TrackRequest* request,
+                                  v1::TrackResponse* response, UnaryCall* reactor) {
   if (!audit_->Health().ok()) {
-    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
-    return reactor;
+    reactor->Finish(AuditUnavailable());
+    return;
   }
   AuditRecord record = CallRecord("track", *context);
   record.message_id = request->message_id();
@@ -306,16 +303,14 @@ grpc::ServerUnaryReactor* ExchangeService::Track(grpc::CallbackServerContext* co
     MarkRefused(status, &record);
   }
   AuditThenFinish(audit_, std::move(record), reactor, status);
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerContext* context,
-                                                       const v1::AcknowledgeRequest* request,
-                                                       v1::AcknowledgeResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
+                                        const v1::AcknowledgeRequest* request, v1::AcknowledgeResponse* response,
+                                        UnaryCall* reactor) {
   if (!audit_->Health().ok()) {
-    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
-    return reactor;
+    reactor->Finish(AuditUnavailable());
+    return;
   }
   AuditRecord record = CallRecord("acknowledge", *context);
   record.message_id = request->message_id();
@@ -384,7 +379,6 @@ grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerConte
     MarkRefused(status, &record);
   }
   AuditThenFinish(audit_, std::move(record), reactor, status);
-  return reactor;
 }
 
 // A pull-mode caller, or the refusal for any other.
@@ -412,10 +406,13 @@ absl::StatusOr<size_t> ExchangeService::ConfirmThrough(const Party& party, const
   return confirmed;
 }
 
-grpc::ServerWriteReactor<v1::Delivery>* ExchangeService::Receive(grpc::CallbackServerContext* context,
-                                                                 const v1::ReceiveRequest* request) {
-  if (!audit_->Health().ok()) return new RefusedStream(AuditUnavailable());
+grpc::ServerWriteReactor<grpc::ByteBuffer>* ExchangeService::HandleReceive(grpc::CallbackServerContext* context,
+                                                                            const v1::ReceiveRequest* request) {
+  if (!audit_->Health().ok()) return new RefusedStream(ToGrpcStatus(AuditUnavailable()));
   AuditRecord record = CallRecord("receive", *context);
+  record.request_id = NewRequestId();
+  const std::string record_request_id = record.request_id;
+  context->AddInitialMetadata(kRequestIdMetadata, record_request_id);
   absl::StatusOr<const Party*> party = PullParty(*context, &record);
   absl::Status status = party.status();
   if (status.ok() && request->max_unconfirmed() > PullStreams::kMaxMaxUnconfirmed) {
@@ -431,7 +428,7 @@ grpc::ServerWriteReactor<v1::Delivery>* ExchangeService::Receive(grpc::CallbackS
   if (!status.ok()) {
     MarkRefused(status, &record);
     audit_->Append(std::move(record), [](absl::StatusOr<uint64_t>) {});
-    return new RefusedStream(status);
+    return new RefusedStream(ToGrpcStatus(status, record_request_id));
   }
   record.outcome = "stream_opened";
   if (!request->resume_after_delivery_id().empty()) {
@@ -442,13 +439,11 @@ grpc::ServerWriteReactor<v1::Delivery>* ExchangeService::Receive(grpc::CallbackS
   return dispatcher_->pull_streams()->OpenStream((*party)->id, request->max_unconfirmed());
 }
 
-grpc::ServerUnaryReactor* ExchangeService::Confirm(grpc::CallbackServerContext* context,
-                                                   const v1::ConfirmRequest* request,
-                                                   v1::ConfirmResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+void ExchangeService::HandleConfirm(grpc::CallbackServerContext* context, const v1::ConfirmRequest* request,
+                                    v1::ConfirmResponse* response, UnaryCall* reactor) {
   if (!audit_->Health().ok()) {
-    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
-    return reactor;
+    reactor->Finish(AuditUnavailable());
+    return;
   }
   AuditRecord record = CallRecord("confirm", *context);
   absl::StatusOr<const Party*> party = PullParty(*context, &record);
@@ -470,16 +465,13 @@ grpc::ServerUnaryReactor* ExchangeService::Confirm(grpc::CallbackServerContext* 
     MarkRefused(status, &record);
   }
   AuditThenFinish(audit_, std::move(record), reactor, status);
-  return reactor;
 }
 
-grpc::ServerUnaryReactor* ExchangeService::ListCase(grpc::CallbackServerContext* context,
-                                                    const v1::ListCaseRequest* request,
-                                                    v1::ListCaseResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+void ExchangeService::HandleListCase(grpc::CallbackServerContext* context, const v1::ListCaseRequest* request,
+                                     v1::ListCaseResponse* response, UnaryCall* reactor) {
   if (!audit_->Health().ok()) {
-    reactor->Finish(ToGrpcStatus(AuditUnavailable()));
-    return reactor;
+    reactor->Finish(AuditUnavailable());
+    return;
   }
   // A consultation: who (party and officer), why, which case, when, and what
   // it returned; never what the messages say.
@@ -551,7 +543,78 @@ grpc::ServerUnaryReactor* ExchangeService::ListCase(grpc::CallbackServerContext*
     MarkRefused(status, &record);
   }
   AuditThenFinish(audit_, std::move(record), reactor, status);
+}
+
+// The raw entry points: parse once, then the typed handler.
+
+template <class Request, class Response>
+grpc::ServerUnaryReactor* ExchangeService::ServeUnary(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* in, grpc::ByteBuffer* out, const char* action,
+    void (ExchangeService::*handler)(grpc::CallbackServerContext*, const Request*, Response*, UnaryCall*)) {
+  auto* call = new TypedUnaryCall<Request, Response>(context, out);
+  grpc::ServerUnaryReactor* reactor = call->reactor();  // `call` is gone once finished.
+  if (absl::Status parsed = ParseByteBuffer(*in, &call->request); !parsed.ok()) {
+    RefuseUnparsed(context, action, parsed, call);
+  } else {
+    (this->*handler)(context, &call->request, &call->response, call);
+  }
   return reactor;
+}
+
+void ExchangeService::RefuseUnparsed(grpc::CallbackServerContext* context, const char* action,
+                                     const absl::Status& refusal, UnaryCall* call) {
+  if (!audit_->Health().ok()) {
+    call->Finish(AuditUnavailable());
+    return;
+  }
+  AuditRecord record = CallRecord(action, *context);
+  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  absl::Status status = party.ok() ? refusal : party.status();
+  if (party.ok()) record.actor_party = (*party)->id;
+  MarkRefused(status, &record);
+  AuditThenFinish(audit_, std::move(record), call, status);
+}
+
+grpc::ServerUnaryReactor* ExchangeService::Submit(grpc::CallbackServerContext* context, const grpc::ByteBuffer* in,
+                                                  grpc::ByteBuffer* out) {
+  return ServeUnary(context, in, out, "submit", &ExchangeService::HandleSubmit);
+}
+
+grpc::ServerUnaryReactor* ExchangeService::Track(grpc::CallbackServerContext* context, const grpc::ByteBuffer* in,
+                                                 grpc::ByteBuffer* out) {
+  return ServeUnary(context, in, out, "track", &ExchangeService::HandleTrack);
+}
+
+grpc::ServerUnaryReactor* ExchangeService::Acknowledge(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+  return ServeUnary(context, in, out, "acknowledge", &ExchangeService::HandleAcknowledge);
+}
+
+grpc::ServerUnaryReactor* ExchangeService::Confirm(grpc::CallbackServerContext* context, const grpc::ByteBuffer* in,
+                                                   grpc::ByteBuffer* out) {
+  return ServeUnary(context, in, out, "confirm", &ExchangeService::HandleConfirm);
+}
+
+grpc::ServerUnaryReactor* ExchangeService::ListCase(grpc::CallbackServerContext* context,
+                                                    const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+  return ServeUnary(context, in, out, "list_case", &ExchangeService::HandleListCase);
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* ExchangeService::Receive(grpc::CallbackServerContext* context,
+                                                                     const grpc::ByteBuffer* in) {
+  v1::ReceiveRequest request;
+  absl::Status parsed = ParseByteBuffer(*in, &request);
+  if (parsed.ok()) return HandleReceive(context, &request);
+  if (!audit_->Health().ok()) return new RefusedStream(ToGrpcStatus(AuditUnavailable()));
+  AuditRecord record = CallRecord("receive", *context);
+  record.request_id = NewRequestId();
+  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  if (party.ok()) record.actor_party = (*party)->id;
+  const absl::Status status = party.ok() ? parsed : party.status();
+  const std::string request_id = record.request_id;
+  MarkRefused(status, &record);
+  audit_->Append(std::move(record), [](absl::StatusOr<uint64_t>) {});
+  return new RefusedStream(ToGrpcStatus(status, request_id));
 }
 
 }  // namespace portcullis

@@ -70,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   auto store = SqliteMessageStore::Open(std::move(store_options));
   if (!store.ok()) return store.status();
   g->store_ = std::move(*store);
+  if (hooks.wrap_store) g->store_ = hooks.wrap_store(std::move(g->store_));
   auto recovery = PairUnauditedMessages(g->store_.get(), audit_log);
   if (!recovery.ok()) {
     return absl::Status(recovery.status().code(),

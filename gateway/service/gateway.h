@@ -29,6 +29,8 @@ namespace portcullis {
 struct GatewayTestHooks {
   // Passed to the audit log (FileAuditLogOptions::fault_injector).
   std::function<absl::Status(absl::string_view op)> audit_fault_injector;
+  // Wraps the opened message store (e.g. in a decorator that fails on demand).
+  std::function<std::unique_ptr<MessageStore>(std::unique_ptr<MessageStore>)> wrap_store;
 };
 
 class Gateway {
