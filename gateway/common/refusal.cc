@@ -54,38 +54,50 @@ std::string NewRequestId() {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
-grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view request_id) {
-  if (status.ok()) return grpc::Status::OK;
-  if (auto payload = status.GetPayload(kPayloadUrl); payload.has_value()) {
-    v1::Refusal refusal;
-    if (refusal.ParseFromString(std::string(*payload)) && !refusal.reason().empty()) {
-      return v1::RefusalStatus(ToGrpcCode(status.code()), refusal.reason(), refusal.field(), refusal.message());
-    }
-  }
-  // Not a refusal the gateway chose: its words stay in the gateway's log.
-  const std::string incident = request_id.empty() ? NewRequestId() : std::string(request_id);
-  std::fprintf(stderr, "portcullis: incident %s: %s\n", incident.c_str(), status.ToString().c_str());
-  const char* reason = "REQUEST_FAILED";
-  const char* words = "the gateway could not complete the request";
+std::optional<v1::Refusal> ChosenRefusal(const absl::Status& status) {
+  auto payload = status.GetPayload(kPayloadUrl);
+  if (!payload.has_value()) return std::nullopt;
+  v1::Refusal refusal;
+  if (!refusal.ParseFromString(std::string(*payload)) || refusal.reason().empty()) return std::nullopt;
+  return refusal;
+}
+
+v1::Refusal PublicRefusal(const absl::Status& status) {
+  if (std::optional<v1::Refusal> chosen = ChosenRefusal(status)) return *chosen;
+  v1::Refusal refusal;
   switch (status.code()) {
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnknown:
     case absl::StatusCode::kDataLoss:
-      reason = "INTERNAL_ERROR";
-      words = "internal error; the operators have the details in the gateway log";
+      refusal.set_reason("INTERNAL_ERROR");
+      refusal.set_message("internal error; the operators have the details in the gateway log");
       break;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kResourceExhausted:
-      reason = "TEMPORARILY_UNAVAILABLE";
-      words = "the gateway cannot complete the request now; retry later";
+      refusal.set_reason("TEMPORARILY_UNAVAILABLE");
+      refusal.set_message("the gateway cannot complete the request now; retry later");
       break;
     default:
+      refusal.set_reason("REQUEST_FAILED");
+      refusal.set_message("the gateway could not complete the request");
       break;
   }
-  return v1::RefusalStatus(ToGrpcCode(status.code()), reason, "", absl::StrCat(words, " (incident ", incident, ")"),
-                           {{"incident_id", incident}});
+  return refusal;
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view request_id) {
+  if (status.ok()) return grpc::Status::OK;
+  if (std::optional<v1::Refusal> chosen = ChosenRefusal(status)) {
+    return v1::RefusalStatus(ToGrpcCode(status.code()), chosen->reason(), chosen->field(), chosen->message());
+  }
+  // Not a refusal the gateway chose: its words stay in the gateway's log.
+  const std::string incident = request_id.empty() ? NewRequestId() : std::string(request_id);
+  std::fprintf(stderr, "portcullis: incident %s: %s\n", incident.c_str(), status.ToString().c_str());
+  const v1::Refusal generic = PublicRefusal(status);
+  return v1::RefusalStatus(ToGrpcCode(status.code()), generic.reason(), "",
+                           absl::StrCat(generic.message(), " (incident ", incident, ")"), {{"incident_id", incident}});
 }
 
 }  // namespace portcullis

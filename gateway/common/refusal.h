@@ -5,6 +5,7 @@
 #ifndef PORTCULLIS_GATEWAY_COMMON_REFUSAL_H_
 #define PORTCULLIS_GATEWAY_COMMON_REFUSAL_H_
 
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -23,6 +24,15 @@ absl::Status Refuse(absl::StatusCode code, absl::string_view reason, absl::strin
 // The refusal carried by `status`; for a plain status, reason is derived from
 // the code ("INTERNAL", ...) and field is empty.
 v1::Refusal RefusalOf(const absl::Status& status);
+
+// The refusal made by Refuse that `status` carries, if any.
+std::optional<v1::Refusal> ChosenRefusal(const absl::Status& status);
+
+// What a caller (and the call's audit record) may see of `status`: the
+// gateway's own refusal, or for any other failure the generic reason for its
+// code (INTERNAL_ERROR, TEMPORARILY_UNAVAILABLE, REQUEST_FAILED) and generic
+// words; never the failure's own text.
+v1::Refusal PublicRefusal(const absl::Status& status);
 
 // The only conversion to gRPC, an allow-list: a refusal the gateway chose
 // (made by Refuse) leaves with its reason, field and words; any other failure

@@ -121,6 +121,7 @@ class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     current_message_ = std::move(message);
     writing_ = true;
     bool own_buffer = false;
+    current_bytes_.Clear();
     grpc::SerializationTraits<v1::Delivery>::Serialize(current_, &current_bytes_, &own_buffer);
     StartWrite(&current_bytes_);
   }

@@ -261,7 +261,7 @@ absl::Status CheckVessel(const v1::Vessel& v, const std::string& field) {
   return absl::OkStatus();
 }
 
-// Numbers with a physical range, and times that must agree with each other.
+// Numbers with a physical range, and a creation time this exchange can have.
 absl::Status CheckRanges(const v1::Envelope& e) {
   if (e.created_at().seconds() < kEarliestCreatedSeconds) {
     return Invalid("FIELD_OUT_OF_RANGE", "envelope.created_at", "is before 2000-01-01");
@@ -279,12 +279,6 @@ absl::Status CheckRanges(const v1::Envelope& e) {
     const auto& vessels = e.intelligence_report().vessels();
     for (int i = 0; i < vessels.size(); ++i) {
       PORTCULLIS_RETURN_IF_ERROR(CheckVessel(vessels.Get(i), absl::StrCat("envelope.intelligence_report.vessels[", i, "]")));
-    }
-  }
-  if (e.has_request_for_information() && e.request_for_information().has_answer_by()) {
-    const auto& by = e.request_for_information().answer_by();
-    if (by.seconds() < e.created_at().seconds()) {
-      return Invalid("FIELD_OUT_OF_RANGE", "envelope.request_for_information.answer_by", "is before created_at");
     }
   }
   return absl::OkStatus();

@@ -16,7 +16,9 @@ AuditRecord CallRecord(const char* action, const grpc::CallbackServerContext& co
 
 // Marks `record` as refused with `status`'s reason.
 void MarkRefused(const absl::Status& status, AuditRecord* record) {
-  v1::Refusal refusal = RefusalOf(status);
+  // Only what the caller may see: a failure's own words (a path, an SQL
+  // error) go to the gateway's log under the call's id, not into the record.
+  v1::Refusal refusal = PublicRefusal(status);
   record->outcome = "refused";
   record->reason = refusal.reason();
   record->detail = refusal.field().empty() ? refusal.message() : absl::StrCat(refusal.field(), ": ", refusal.message());

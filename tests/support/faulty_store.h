@@ -1,7 +1,7 @@
 // A MessageStore decorator for tests: forwards every call to the real store
-// until armed, then fails reads and writes with the kind of text a real
-// store failure carries (an SQL error and a file path), so tests can check
-// that none of it reaches a caller.
+// until armed with a status code, then fails reads and writes with that code
+// and the kind of text a real store failure carries (an SQL error and a file
+// path), so tests can check that none of it reaches a caller.
 #ifndef PORTCULLIS_TESTS_SUPPORT_FAULTY_STORE_H_
 #define PORTCULLIS_TESTS_SUPPORT_FAULTY_STORE_H_
 
@@ -18,7 +18,7 @@ inline constexpr char kInjectedStoreError[] =
 
 class FaultyStore final : public MessageStore {
  public:
-  FaultyStore(std::unique_ptr<MessageStore> inner, std::shared_ptr<std::atomic<bool>> armed)
+  FaultyStore(std::unique_ptr<MessageStore> inner, std::shared_ptr<std::atomic<int>> armed)
       : inner_(std::move(inner)), armed_(std::move(armed)) {}
 
   ReserveResult Reserve(const std::string& sender, const std::string& message_id,
@@ -27,7 +27,7 @@ class FaultyStore final : public MessageStore {
   }
   void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt, uint64_t audit_size,
                    CommitDone done) override {
-    if (*armed_) {
+    if (*armed_ != 0) {
       inner_->Abandon(envelope->sender(), envelope->message_id());
       done(Fault());
       return;
@@ -54,7 +54,7 @@ class FaultyStore final : public MessageStore {
     return inner_->BacklogCounts();
   }
   absl::StatusOr<ConfirmResult> ConfirmPulled(const std::string& recipient, const std::string& id) override {
-    if (*armed_) return Fault();
+    if (*armed_ != 0) return Fault();
     return inner_->ConfirmPulled(recipient, id);
   }
   void RecordPulled(const std::string& recipient, int64_t seq) override { inner_->RecordPulled(recipient, seq); }
@@ -67,12 +67,12 @@ class FaultyStore final : public MessageStore {
   }
   absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party,
                                     int64_t after_position, size_t limit) const override {
-    if (*armed_) return Fault();
+    if (*armed_ != 0) return Fault();
     return inner_->ListCase(case_reference, party, after_position, limit);
   }
   absl::StatusOr<std::shared_ptr<const MessageRecord>> Get(const std::string& sender,
                                                            const std::string& message_id) const override {
-    if (*armed_) return Fault();
+    if (*armed_ != 0) return Fault();
     return inner_->Get(sender, message_id);
   }
   void UpdateRecipientAsync(const std::string& sender, const std::string& message_id, const std::string& party,
@@ -82,38 +82,40 @@ class FaultyStore final : public MessageStore {
   absl::StatusOr<RecipientRecord> UpdateRecipient(const std::string& sender, const std::string& message_id,
                                                   const std::string& party,
                                                   const std::function<absl::Status(RecipientRecord&)>& update) override {
-    if (*armed_) return Fault();
+    if (*armed_ != 0) return Fault();
     return inner_->UpdateRecipient(sender, message_id, party, update);
   }
   absl::StatusOr<std::vector<DeliveryRow>> DeadLetters(const std::string& recipient, int64_t after_seq,
                                                        size_t limit) const override {
-    if (*armed_) return Fault();
+    if (*armed_ != 0) return Fault();
     return inner_->DeadLetters(recipient, after_seq, limit);
   }
   absl::StatusOr<DeliveryRow> GetDelivery(const std::string& delivery_id) const override {
-    if (*armed_) return Fault();
+    if (*armed_ != 0) return Fault();
     return inner_->GetDelivery(delivery_id);
   }
   absl::StatusOr<DeliveryRow> RetryDeadLetter(const std::string& delivery_id, int64_t max_age_micros,
                                               const std::string& officer) override {
-    if (*armed_) return Fault();
+    if (*armed_ != 0) return Fault();
     return inner_->RetryDeadLetter(delivery_id, max_age_micros, officer);
   }
   absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const std::string& officer,
                                                const std::string& reason) override {
-    if (*armed_) return Fault();
+    if (*armed_ != 0) return Fault();
     return inner_->CancelDeadLetter(delivery_id, officer, reason);
   }
   absl::StatusOr<std::vector<DeliveryCount>> CountDeliveries(
       const std::vector<v1::DeliveryState>& states) const override {
-    if (*armed_) return Fault();
+    if (*armed_ != 0) return Fault();
     return inner_->CountDeliveries(states);
   }
 
  private:
-  static absl::Status Fault() { return absl::InternalError(kInjectedStoreError); }
+  absl::Status Fault() const {
+    return absl::Status(static_cast<absl::StatusCode>(armed_->load()), kInjectedStoreError);
+  }
   std::unique_ptr<MessageStore> inner_;
-  std::shared_ptr<std::atomic<bool>> armed_;
+  std::shared_ptr<std::atomic<int>> armed_;
 };
 
 }  // namespace portcullis::testing
