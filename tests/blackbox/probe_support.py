@@ -102,8 +102,9 @@ class Party:
 # ---------------------------------------------------------------------------
 # Envelopes that pass today's validation; each probe breaks exactly one thing.
 
-def envelope(recipients, message_id=None, case=None, officer="BB-OFFICER-1", body="case_referral"):
+def envelope(recipients, message_id=None, case=None, officer="BB-OFFICER-1", body="case_referral", correlation_id=""):
     e = ex.Envelope(
+        correlation_id=correlation_id,
         message_id=message_id or unique("MSG"),
         case_reference=case or unique("CASE"),
         originating_officer=officer,
@@ -124,6 +125,8 @@ def envelope(recipients, message_id=None, case=None, officer="BB-OFFICER-1", bod
         e.uk_grading.handling = ex.UK_HANDLING_P_LAWFUL_SHARING
     elif body == "request_for_information":
         e.request_for_information.question = "Probe question: is this vessel known to you?"
+    elif body == "response":
+        e.response.answer = "Probe answer: the vessel is known to us"
     else:
         raise ValueError(body)
     return e

@@ -6,7 +6,8 @@ and audit index) on every RPC that takes one, and names something that does
 not exist in the same way. The two answers must be the same answer: code,
 message and every detail, once the identifiers the probe itself chose are set
 aside (the probe uses same-length identifiers so even the byte lengths agree).
-A recipient tracking the message sees its own entry only.
+A recipient tracking the message sees its own entry only. A reply belongs to a
+thread of the replier's own (item 5): an ambiguous one is refused.
 """
 
 import grpc
@@ -46,6 +47,9 @@ class Authorisation(ProbeCase):
         cls.outsider = Party(OUTSIDER)
         cls.env = envelope([RECIPIENT, OTHER_RECIPIENT])
         cls.receipt = submit(cls.sender, cls.env)
+        # The same message id from another sender, to the same recipient: a reply naming it is ambiguous.
+        cls.twin = envelope([RECIPIENT], message_id=cls.env.message_id, case=cls.env.case_reference)
+        submit(cls.other_recipient, cls.twin)
         # The stranger ids differ from the real ones in characters only, not in length.
         cls.missing_id = same_length_stranger(cls.env.message_id)
         cls.missing_case = same_length_stranger(cls.env.case_reference)
@@ -139,7 +143,7 @@ class Authorisation(ProbeCase):
         call = self.recipient.exchange.Receive(ex.ReceiveRequest(), timeout=15)
         try:
             for delivery in call:
-                if delivery.envelope.message_id == self.env.message_id:
+                if delivery.envelope.message_id == self.env.message_id and delivery.envelope.sender == SENDER:
                     return delivery.delivery_id
         finally:
             call.cancel()
@@ -167,6 +171,35 @@ class Authorisation(ProbeCase):
         self.assertEqual(kind, "ERR")
         # The real recipient's delivery is untouched: it is handed out again.
         self.assertEqual(self.recipient_delivery_id(), delivery_id)
+
+    def test_outsider_reply_correlation(self):
+        """A reply names the message it answers: one answer for another pair's message and a missing one."""
+        reply_id = unique("REPLY")  # Refused both times, so the same id can be used twice.
+
+        def reply(correlation_id):
+            env = envelope([SENDER], message_id=reply_id, case=self.env.case_reference, body="response",
+                           correlation_id=correlation_id)
+            return lambda: submit(self.outsider, env)
+        subs = [(self.env.message_id, "<ID>"), (self.missing_id, "<ID>")]
+        kind, _ = self.assertSameAnswer(reply(self.env.message_id), reply(self.missing_id), subs,
+                                        "Submit with correlation_id")
+        self.assertEqual(kind, "ERR", "an outsider replied into another pair's thread")
+
+    def test_reply_correlating_to_two_messages_is_ambiguous(self):
+        """uk/border-force received the same message id from uk/nca and from uk/bsc: a reply naming it is refused."""
+        env = envelope([SENDER], case=self.env.case_reference, body="response", correlation_id=self.env.message_id)
+        kind, got = outcome(lambda: submit(self.recipient, env))
+        self.assertEqual(kind, "ERR", "a reply naming two messages was accepted")
+        self.assertNoLeak(got)
+        self.assertEqual(got.reason, "CORRELATION_AMBIGUOUS", got.describe())
+
+    def test_reply_correlating_to_a_received_message_is_accepted(self):
+        """Control: uk/border-force answers a message it received from uk/nca alone: accepted."""
+        own = envelope([RECIPIENT])
+        self.assertSucceeds(lambda: submit(self.sender, own), "a message to uk/border-force")
+        env = envelope([SENDER], case=own.case_reference, body="response", correlation_id=own.message_id)
+        receipt = self.assertSucceeds(lambda: submit(self.recipient, env), "a reply to a received message")
+        self.assertEqual(receipt.message_id, env.message_id)
 
     def test_control_a_participant_is_answered(self):
         """Control for the comparisons: a real participant gets an answer, a stranger id a refusal."""
