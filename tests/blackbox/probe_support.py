@@ -389,7 +389,9 @@ class GatewayProcess:
         self.address = None
 
     def start(self, timeout=20):
-        env = dict(os.environ, PORTCULLIS_PKI=self.pki, PORTCULLIS_STATE=self.state,
+        witness = os.path.join(os.path.dirname(self.state), "witness")  # Checkpoint copies (audit.witness_dir).
+        os.makedirs(witness, exist_ok=True)
+        env = dict(os.environ, PORTCULLIS_PKI=self.pki, PORTCULLIS_STATE=self.state, PORTCULLIS_WITNESS=witness,
                    PORTCULLIS_LISTEN="127.0.0.1:0")
         self.log_path = os.path.join(os.path.dirname(self.state), f"gateway-{int(time.time() * 1000)}.log")
         log = open(self.log_path, "wb")

@@ -48,8 +48,9 @@ GRPC_TOOLS_PROTO=$("$PY" -c 'import grpc_tools, os; print(os.path.join(os.path.d
     google/rpc/status.proto google/rpc/error_details.proto) || die "stub generation failed"
 
 echo "== the gateway, shipped config, fresh state, free port"
-mkdir -p "$T/shared/state"
-export PORTCULLIS_PKI="$T/pki" PORTCULLIS_STATE="$T/shared/state" PORTCULLIS_LISTEN="127.0.0.1:0"
+mkdir -p "$T/shared/state" "$T/shared/witness"   # witness: the checkpoint copies another party keeps
+export PORTCULLIS_PKI="$T/pki" PORTCULLIS_STATE="$T/shared/state" PORTCULLIS_WITNESS="$T/shared/witness" \
+  PORTCULLIS_LISTEN="127.0.0.1:0"
 (cd "$T" && exec "$GATEWAY_BIN" --config "$SRC/config/portcullis.yaml") > "$T/shared/gateway.log" 2>&1 &
 gw=$!
 port=""
@@ -77,8 +78,10 @@ gw=""
 [ "$grc" = 0 ] || { tail -n 40 "$T/shared/gateway.log" >&2; die "the gateway exited $grc after SIGTERM"; }
 
 echo "== the shared gateway's log still verifies offline after everything the probes sent"
+witness=()
+[ -s "$T/shared/witness/checkpoints.log" ] && witness=(--witness "$T/shared/witness/checkpoints.log")
 vrc=0
-"$AUDIT_BIN" verify --log "$T/shared/state/audit.log" --public-key "$T/pki/audit/signing.pub" || vrc=$?
+"$AUDIT_BIN" verify --log "$T/shared/state/audit.log" --public-key "$T/pki/audit/signing.pub" "${witness[@]}" || vrc=$?
 [ "$vrc" = 0 ] || die "portcullis-audit verify exited $vrc on the shared log"
 
 [ "$rc" = 0 ] || die "probes failed (see above)"
