@@ -398,7 +398,7 @@ class GatewayProcess:
         self.proc = subprocess.Popen([GATEWAY_BIN, "--config", CONFIG], stdout=log, stderr=subprocess.STDOUT,
                                      env=env, cwd=WORK)
         log.close()
-        with open(os.path.join(os.path.dirname(self.state), "gateway.pid"), "w") as f:
+        with open(self.pid_file(), "w") as f:
             f.write(f"{self.proc.pid}\n")  # run.sh kills it if a probe dies before stopping it.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -413,22 +413,35 @@ class GatewayProcess:
         self.kill()
         raise AssertionError(f"gateway {self.name} did not start:\n{output}")
 
+    def pid_file(self):
+        return os.path.join(os.path.dirname(self.state), "gateway.pid")
+
+    def _reaped(self):
+        if os.path.exists(self.pid_file()):
+            os.remove(self.pid_file())  # The pid may be reused once the process is gone.
+        return self.proc.returncode
+
     def stop(self, timeout=20):
         """SIGTERM (drain, final checkpoint); returns the exit code."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
+        if self.proc is None:
+            return None
+        if self.proc.poll() is not None:
+            return self._reaped()
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError(f"gateway {self.name} did not stop within {timeout} s")
+        return self._reaped()
 
     def kill(self):
         """SIGKILL: a crash, nothing flushed or signed on the way out."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        if self.proc is not None:
+            self._reaped()
 
     def output(self):
         return read_bytes(self.log_path).decode(errors="replace")

@@ -65,11 +65,14 @@ done
 echo "gateway pid $gw on 127.0.0.1:$port"
 
 echo "== probes"
-rc=0
+set +e
 PYTHONPATH="$T/gen:$HERE" \
 PROBE_SOURCE_DIR="$SRC" PROBE_GATEWAY_BIN="$GATEWAY_BIN" PROBE_AUDIT_BIN="$AUDIT_BIN" \
 PROBE_PKI="$T/pki" PROBE_STATE="$T/shared/state" PROBE_GATEWAY="127.0.0.1:$port" PROBE_WORK="$T" \
-  "$PY" -m unittest discover -s "$HERE" -t "$HERE" -p 'test_*.py' -v "$@" || rc=$?
+  "$PY" -m unittest discover -s "$HERE" -t "$HERE" -p 'test_*.py' -v "$@" 2>&1 | tee "$T/probes.out"
+rc=${PIPESTATUS[0]}
+set -e
+grep -q '^Ran [1-9]' "$T/probes.out" || { [ "$rc" != 0 ] || rc=1; echo "blackbox: no probe ran" >&2; }
 
 echo "== stopping the gateway"
 kill -TERM "$gw"
