@@ -112,9 +112,9 @@ class AuditorOutput(ProbeCase):
                     # Refused for its text (INVALID_ARGUMENT), or the decision was already taken.
                     self.assertIn(got.code, (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION),
                                   f"{name}: {got.describe()}")
-        # Printable formulas are legitimate text: they must reach the log, or this probe proves nothing.
-        for name in ("submit legal_basis formula", "submit officer -2-3", "track justification formula",
-                     "list_case justification formula"):
+        # Printable formulas are legitimate free text: they must reach the log, or this probe proves nothing.
+        # (An officer id like -2-3 may be refused by a stricter id format; if accepted it is checked below.)
+        for name in ("submit legal_basis formula", "track justification formula", "list_case justification formula"):
             kind, got = self.outcomes[name]
             self.assertEqual(kind, "OK", f"{name} was refused: {got.describe() if kind == 'ERR' else ''}")
 
@@ -169,8 +169,9 @@ class AuditorOutput(ProbeCase):
         # The hostile formulas are there, neutralised: the probe saw them.
         for needle in ('HYPERLINK("http://evil.example/x"', "cmd|' /C calc'!A0", "@SUM(1+9)"):
             self.assertTrue(any(needle in c for c in cells), f"{needle!r} is not in the export at all")
-        self.assertTrue(any(c.endswith(FORMULA_MINUS_ID) and c != FORMULA_MINUS_ID for c in cells),
-                        "the officer id -2-3 is not in the export, neutralised")
+        if self.outcomes["submit officer -2-3"][0] == "OK":
+            self.assertTrue(any(c.endswith(FORMULA_MINUS_ID) and c != FORMULA_MINUS_ID for c in cells),
+                            "the accepted officer id -2-3 is not in the export, neutralised")
 
     def test_csv_export_to_file_is_the_same(self):
         path = os.path.join(os.path.dirname(STATE), f"export-{unique('CSV')}.csv")
