@@ -25,7 +25,7 @@ import unittest
 import grpc  # Debian: python3-grpcio. Missing = ImportError = the suite fails.
 from google.protobuf import text_format
 from google.rpc import error_details_pb2, status_pb2
-from portcullis.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from portcullis.v1 import audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 
 ex = exchange_pb2
 

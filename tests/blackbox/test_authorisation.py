@@ -10,10 +10,10 @@ A recipient tracking the message sees its own entry only. A reply belongs to a
 thread of the replier's own (item 5): an ambiguous one is refused.
 """
 
-import grpc
 from google.protobuf import text_format
+from portcullis.v1 import audit_pb2
 
-from probe_support import ProbeCase, Party, envelope, ex, audit_pb2, outcome, submit, unique
+from probe_support import ProbeCase, Party, envelope, ex, outcome, submit, unique
 
 SENDER, RECIPIENT, OTHER_RECIPIENT, OUTSIDER = "uk/nca", "uk/border-force", "uk/bsc", "uk/immigration-enforcement"
 
