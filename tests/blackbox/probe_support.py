@@ -86,6 +86,7 @@ class Party:
         self.channel = grpc.secure_channel(address or GATEWAY, creds, options=[
             ("grpc.ssl_target_name_override", "localhost"),
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.use_local_subchannel_pool", 1),  # A channel's connections are its own, never shared.
         ])
         self.exchange = exchange_pb2_grpc.ExchangeStub(self.channel)
         self.audit = audit_pb2_grpc.AuditStub(self.channel)

@@ -102,11 +102,11 @@ class Revocation(ProbeCase):
         if type(self).revoked_at is None:  # Run on its own (-k controls): revoke here.
             revoke_party(self.pki, REVOKED)
             type(self).revoked_at = time.monotonic()
-        fresh = Party(REVOKED, address=self.gateway.address, pki=self.pki)
-        self.addCleanup(fresh.close)
         deadline = type(self).revoked_at + RELOAD_INTERVAL_SECONDS + SLACK_SECONDS
         while True:
+            fresh = Party(REVOKED, address=self.gateway.address, pki=self.pki)  # A new connection each time.
             kind, got = outcome(self.list_case(fresh))
+            fresh.close()
             if kind == "ERR" or time.monotonic() > deadline:
                 break
             time.sleep(0.25)
