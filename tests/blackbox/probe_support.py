@@ -45,8 +45,19 @@ STATE = _env("PROBE_STATE")        # The shared gateway's state folder (audit.lo
 GATEWAY = _env("PROBE_GATEWAY")    # host:port of the shared gateway run.sh started.
 WORK = _env("PROBE_WORK")          # Scratch space of this run (removed by run.sh).
 CONFIG = os.path.join(SOURCE_DIR, "config", "portcullis.yaml")  # The shipped config, as is.
-RELOAD_INTERVAL_SECONDS = 5        # tls.reload_interval_seconds in the shipped config.
 DOMAIN = "portcullis.v1"
+
+
+def _shipped_setting(key):
+    """An integer setting of the shipped config (e.g. tls.reload_interval_seconds), read from the file."""
+    with open(CONFIG) as f:
+        m = re.search(rf"^\s*{key}:\s*(\d+)", f.read(), re.MULTILINE)
+    if m is None:
+        raise RuntimeError(f"{CONFIG} has no {key}")
+    return int(m.group(1))
+
+
+RELOAD_INTERVAL_SECONDS = _shipped_setting("reload_interval_seconds")
 
 # A run-unique prefix: identifiers of one probe never collide with another's.
 RUN = "BB" + secrets.token_hex(3).upper()
