@@ -66,7 +66,7 @@ echo "gateway pid $gw on 127.0.0.1:$port"
 
 echo "== probes"
 set +e
-PYTHONPATH="$T/gen:$HERE" \
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$T/gen:$HERE" \
 PROBE_SOURCE_DIR="$SRC" PROBE_GATEWAY_BIN="$GATEWAY_BIN" PROBE_AUDIT_BIN="$AUDIT_BIN" \
 PROBE_PKI="$T/pki" PROBE_STATE="$T/shared/state" PROBE_GATEWAY="127.0.0.1:$port" PROBE_WORK="$T" \
   "$PY" -m unittest discover -s "$HERE" -t "$HERE" -p 'test_*.py' -v "$@" 2>&1 | tee "$T/probes.out"
