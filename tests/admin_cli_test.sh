@@ -52,7 +52,7 @@ python3 - "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$EP_PORT" <<'EOF'
 import sys
 src, dst, port = sys.argv[1:]
 text = open(src).read()
-for old, new in [('address: "127.0.0.1:8443"', 'address: "127.0.0.1:0"'),
+for old, new in [('address: "${PORTCULLIS_LISTEN:-127.0.0.1:8443}"', 'address: "127.0.0.1:0"'),
                  ('address: "127.0.0.1:9443"', 'address: "127.0.0.1:%s"' % port),
                  ('max_attempts: 0 ', 'max_attempts: 1 ')]:
     if text.count(old) != 1:

@@ -107,7 +107,7 @@ write_config() {
 import sys
 src, dst, europol_port, witness = sys.argv[1:]
 text = open(src).read()
-for old, new in [('address: "127.0.0.1:8443"', 'address: "127.0.0.1:0"'),
+for old, new in [('address: "${PORTCULLIS_LISTEN:-127.0.0.1:8443}"', 'address: "127.0.0.1:0"'),
                  ('address: "127.0.0.1:9443"', 'address: "127.0.0.1:%s"' % europol_port),
                  ('checkpoint_every_records: 1000', 'checkpoint_every_records: 3'),
                  ('# witness_dir: /mnt/witness', 'witness_dir: %s' % witness)]:

@@ -8,7 +8,7 @@ export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T
 printf 'listener: { address: "127.0.0.1:0" }\nparties: []\nbogus: 1\n' > "$T/bad.yaml"
 if "$BIN" --config "$T/bad.yaml" --check-config 2> "$T/err"; then echo "bad config accepted"; exit 1; fi
 grep -q "bad.yaml:3:1: bogus" "$T/err" || { cat "$T/err"; echo "error lacks location"; exit 1; }
-sed 's/"127.0.0.1:8443"/"127.0.0.1:0"/' "$SRC/config/portcullis.yaml" > "$T/run.yaml"
+sed 's/"${PORTCULLIS_LISTEN:-127.0.0.1:8443}"/"127.0.0.1:0"/' "$SRC/config/portcullis.yaml" > "$T/run.yaml"
 # Relative paths in the shipped config resolve against its directory: keep it beside the original.
 cp "$T/run.yaml" "$SRC/config/.cli-test-$$.yaml"; trap 'rm -rf "$T" "$SRC/config/.cli-test-$$.yaml"' EXIT
 "$BIN" --config "$SRC/config/.cli-test-$$.yaml" > "$T/out" 2>&1 & pid=$!
