@@ -367,15 +367,23 @@ import csv, json, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))
 recs = [json.loads(l) for l in open(sys.argv[2])]
 head = rows[0]
-assert head[:3] == ["index", "time", "action"] and len(head) == 17, head
+# The 17 v1 columns first, then the record's format and the v2 fields.
+assert head[:3] == ["index", "time", "action"] and len(head) == 25, head
+assert head[17:] == ["format", "correlation_id", "officer_verified", "request_id", "replica_id", "count",
+                     "range_first", "range_last"], head
 assert len(rows) - 1 == len(recs), (len(rows), len(recs))
 for row, r in zip(rows[1:], recs):
-    assert len(row) == 17, row
+    assert len(row) == 25, row
     d = dict(zip(head, row))
     assert int(d["index"]) == r["index"]
-    for k in ["time", "action", "actor_party", "message_id", "case_reference", "outcome", "payload_sha256", "justification"]:
+    for k in ["time", "action", "actor_party", "message_id", "case_reference", "outcome", "payload_sha256", "justification",
+              "correlation_id", "request_id", "replica_id"]:
         assert d[k] == r[k], (k, d[k], r[k])
     assert d["recipients"] == ";".join(r["recipients"])
+    assert d["format"] == "2" and r["v"] == 2, (d["format"], r)
+    assert d["officer_verified"] == ("true" if r["officer_verified"] else "false")
+    for k in ["count", "range_first", "range_last"]:
+        assert int(d[k]) == r[k], (k, d[k], r[k])
 EOF
 expect_rc 0 A export --log "$LOG" --format csv --action acknowledge --out "$T/ack.csv"
 py "$T/ack.csv" <<'EOF' || fail "export csv --action acknowledge" "header + 3 rows" "$(cat "$T/ack.csv")"
@@ -656,6 +664,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["ok"] is True and "problem" not in d, d
 assert max(d.get("tree_size", 0), d.get("records", 0)) >= int(sys.argv[2]), d
+# It waited for a checkpoint covering every record it read: no unsigned tail.
+assert d["signed_size"] == d["records"], d
 EOF
 
 expect_rc 3 A verify --gateway "$GW" --as uk-border-force --pki "$PKI" --public-key "$PUB"

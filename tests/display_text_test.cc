@@ -45,6 +45,11 @@ TEST(DisplayText, NoRawControlByteEverComesOut) {
   }
 }
 
+TEST(DisplayLines, KeepsLineFeedsOnly) {
+  EXPECT_EQ(DisplayLines("{\n  \"a\": \"x\x1by\r\"\n}\n"), "{\n  \"a\": \"x\\x1by\\r\"\n}\n");
+  EXPECT_EQ(DisplayLines("a\xe2\x80\xae" "b"), "a\\u202eb");
+}
+
 TEST(DisplayClip, CutsWholeUnitsAndMarksTheCut) {
   EXPECT_EQ(DisplayClip("short", 10), "short");
   EXPECT_EQ(DisplayClip("abcdefghij", 10), "abcdefghij");

@@ -83,6 +83,20 @@ std::string DisplayText(absl::string_view text) {
   return out;
 }
 
+std::string DisplayLines(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '\n') {
+      out.push_back('\n');
+      ++i;
+    } else {
+      i += AppendUnit(text, i, &out);
+    }
+  }
+  return out;
+}
+
 std::string DisplayClip(absl::string_view text, size_t width) {
   std::string out;
   std::vector<size_t> ends;  // Output size after each whole unit.

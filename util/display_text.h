@@ -28,6 +28,10 @@ namespace portcullis {
 
 std::string DisplayText(absl::string_view text);
 
+// DisplayText for multi-line text (a record rendered as JSON, an error with
+// a list): each line escaped, the line feeds between them kept.
+std::string DisplayLines(absl::string_view text);
+
 std::string CsvCell(absl::string_view text);
 
 // DisplayText cut to at most `width` bytes of output, ending "~" when cut

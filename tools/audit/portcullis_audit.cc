@@ -552,7 +552,19 @@ int VerifyGateway(const Args& a) {
   VerifyOptions o;
   o.log_path = dir + "/audit.log";
   o.checkpoints_path = dir + "/audit.log.checkpoints";
+  auto get_checkpoint = [&](v1::SignedCheckpoint* out) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return stub->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), out);
+  };
   auto run = [&]() -> int {
+    // First the latest checkpoint: a caller who is not an auditor is refused
+    // here, before anything is downloaded.
+    v1::SignedCheckpoint latest;
+    grpc::Status s = get_checkpoint(&latest);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
+    }
     std::ofstream log(o.log_path, std::ios::binary);
     Args all = a;
     all.filter = RecordFilter();
@@ -567,11 +579,9 @@ int VerifyGateway(const Args& a) {
     // A checkpoint covering the n records read: signed on demand by the
     // gateway (at most once a second), or periodically.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.wait_seconds);
-    v1::SignedCheckpoint latest;
-    for (;;) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-      grpc::Status s = stub->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), &latest);
+    while (!s.ok() || latest.tree_size() < n) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      s = get_checkpoint(&latest);
       if (!s.ok() && s.error_code() != grpc::StatusCode::UNAVAILABLE) {
         return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
       }
@@ -580,7 +590,6 @@ int VerifyGateway(const Args& a) {
         if (!s.ok()) return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
         break;  // Not covered in time: the verifier names the unsigned tail.
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     const uint64_t m = latest.tree_size();
     if (m > n) {  // The log grew meanwhile (not least by this download's own records): read up to m.
