@@ -45,7 +45,7 @@ wait_for() {
 }
 
 step "gateway on loopback, Europol down"
-mkdir -p "$T/state" "$T/inbox"
+mkdir -p "$T/state/witness" "$T/inbox"   # The shipped config keeps a witness folder.
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
 EP_PORT=$(free_port)
 python3 - "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$EP_PORT" <<'EOF'

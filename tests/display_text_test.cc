@@ -50,6 +50,13 @@ TEST(DisplayLines, KeepsLineFeedsOnly) {
   EXPECT_EQ(DisplayLines("a\xe2\x80\xae" "b"), "a\\u202eb");
 }
 
+TEST(DisplayJson, HiddenCharactersBecomeJsonEscapesAndEscapesStay) {
+  EXPECT_EQ(DisplayJson("{\n  \"s\": \"a\\r\xe2\x80\xae" "b\xc2\x9b" "c\x1b\"\n}"),
+            "{\n  \"s\": \"a\\r\\u202eb\\u009bc\\u001b\"\n}");
+  EXPECT_EQ(DisplayJson("\"caf\xc3\xa9 \\\"x\\\"\""), "\"caf\xc3\xa9 \\\"x\\\"\"");
+  EXPECT_EQ(DisplayJson("\"\xff\""), "\"\\ufffd\"");
+}
+
 TEST(DisplayClip, CutsWholeUnitsAndMarksTheCut) {
   EXPECT_EQ(DisplayClip("short", 10), "short");
   EXPECT_EQ(DisplayClip("abcdefghij", 10), "abcdefghij");

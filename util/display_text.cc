@@ -97,6 +97,35 @@ std::string DisplayLines(absl::string_view text) {
   return out;
 }
 
+std::string DisplayJson(absl::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  char buf[12];
+  for (size_t i = 0; i < json.size();) {
+    const unsigned char c = static_cast<unsigned char>(json[i]);
+    if (c == '\n' || (c >= 0x20 && c < 0x7F)) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    uint32_t cp = 0;
+    const size_t n = c < 0x80 ? 1 : Utf8At(json, i, &cp);
+    if (c < 0x80) cp = c;
+    if (n == 0) {
+      out.append("\\ufffd");
+      ++i;
+    } else if (cp < 0x80 || Hidden(cp)) {
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+      out.append(buf);
+      i += n;
+    } else {
+      out.append(json.data() + i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::string DisplayClip(absl::string_view text, size_t width) {
   std::string out;
   std::vector<size_t> ends;  // Output size after each whole unit.

@@ -32,6 +32,13 @@ std::string DisplayText(absl::string_view text);
 // a list): each line escaped, the line feeds between them kept.
 std::string DisplayLines(absl::string_view text);
 
+// A JSON document (e.g. a record rendered in a party's format) for a screen:
+// line feeds kept, backslashes left as they are (in JSON they start an
+// escape), and every character DisplayText would escape written as the JSON
+// escape \uXXXX, which means the same character to any JSON reader; each
+// byte of invalid UTF-8 becomes \ufffd. Valid JSON stays valid and equal.
+std::string DisplayJson(absl::string_view json);
+
 std::string CsvCell(absl::string_view text);
 
 // DisplayText cut to at most `width` bytes of output, ending "~" when cut

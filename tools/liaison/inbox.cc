@@ -359,7 +359,7 @@ int Show(Session& s, const std::string& id) {
   const std::string native = adapters::NativeDir(s.config().inbox) + "/" + d.delivery_id();
   if (std::optional<std::string> text = ReadFile(native + ".json")) {
     std::cout << "\n" << s.config().format->name() << " record (" << DisplayText(native) << ".json):\n"
-              << DisplayLines(*text);
+              << DisplayJson(*text);
     if (!text->empty() && text->back() != '\n') std::cout << "\n";
     return kOk;
   }
