@@ -96,6 +96,24 @@ A() { "$AUDIT" "$@"; }
 PUB=$PKI/audit/signing.pub
 
 # ---------------------------------------------------------------------------
+step "a v1 log (tests/data/audit-v1, written by the v1 writer) reads and verifies"
+V1=$SRC/tests/data/audit-v1
+expect_rc 0 A verify --log "$V1/audit.log" --public-key "$V1/signing.pub" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["records"] == 7 and d["signed_size"] == 7 and d["format_versions"] == {"v1": 7, "v2": 0} and d["adopted"] == [], d' "$T/out" ||
+  fail "verify a v1 log" "ok, 7 records signed, format v1" "$(cat "$T/out")"
+expect_rc 0 A search --log "$V1/audit.log" --case BF-2026-004512
+expect_in "$T/out" "5 record(s)"
+expect_rc 0 A show BF-REF-2026-004512-01 --log "$V1/audit.log"
+expect_in "$T/out" "basis     DPA 2018 s.35 | \"Gravelines\" RIB, caf"
+expect_in "$T/out" "acknowledge -> eu/europol"
+expect_rc 0 A export --log "$V1/audit.log" --format csv
+python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert len(rows) == 7 and all(r["format"] == "1" and r["correlation_id"] == "" and r["count"] == "0" for r in rows), rows
+' "$T/out" || fail "export a v1 log as CSV" "7 rows of format 1" "$(head -c 600 "$T/out")"
+
+# ---------------------------------------------------------------------------
 step "gateway and Europol endpoint on loopback"
 
 mkdir -p "$T/state" "$T/witness" "$T/inbox"

@@ -324,6 +324,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
     }
+    while (!line.empty() && line.back() == ' ') line.pop_back();  // An empty last column leaves no trailing blanks.
     std::cout << line << "\n";
   }
 }
