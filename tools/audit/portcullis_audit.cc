@@ -360,7 +360,7 @@ int Search(const Args& a) {
     return kOk;
   }
   if (found.empty()) {
-    std::cout << "no record matches (" << a.filter.Summary() << ")\n";
+    std::cout << "no record matches (" << DisplayText(a.filter.Summary()) << ")\n";
     return kOk;
   }
   std::vector<std::vector<std::string>> rows = {
@@ -493,7 +493,7 @@ int PrintReport(const Args& a, const VerifyReport& r, const std::string& source)
       std::cout << "  (the " << r.records << " records before it verified)\n";
     }
   } else {
-    std::cout << "OK: " << r.records << " records from " << source << ", hash chain intact\n"
+    std::cout << "OK: " << r.records << " records from " << DisplayText(source) << ", hash chain intact\n"
               << "    " << r.checkpoints << " checkpoint(s)"
               << (r.signatures_checked ? " with valid signatures" : " (signatures NOT checked)") << ", "
               << r.witness_checkpoints << " witness checkpoint(s) agree\n"
@@ -700,10 +700,11 @@ int Prove(const Args& a) {
     if (!problem.empty()) std::cout << ",\"problem\":" << JsonString(problem);
     std::cout << "}\n";
   } else if (!problem.empty()) {
-    std::cout << "NOT PROVED: " << problem << "\n";
+    std::cout << "NOT PROVED: " << DisplayText(problem) << "\n";
   } else {
-    std::cout << "PROVED: record " << a.index << " (" << record->action << " " << record->message_id << ", "
-              << record->outcome << ", " << FormatRecordTime(record->time_micros) << ")\n"
+    std::cout << "PROVED: record " << a.index << " (" << DisplayText(record->action) << " "
+              << DisplayText(record->message_id) << ", " << DisplayText(record->outcome) << ", "
+              << FormatRecordTime(record->time_micros) << ")\n"
               << "    is in the log signed at size " << c.size << ", root " << c.root << "\n"
               << "    (" << proof->path.size() << "-hash audit path; checkpoint signed by key " << c.key_id << " at "
               << FormatRecordTime(c.time_micros) << ")\n";
