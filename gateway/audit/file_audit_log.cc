@@ -150,6 +150,7 @@ struct FileAuditLog::Recovered {
   std::unique_ptr<LeafFile> leaves;
   std::unique_ptr<merkle::MerkleTree> tree;
   std::optional<Checkpoint> latest;
+  uint64_t witness_signed = 0;  // Size of the witness's latest checkpoint (0 = none).
 };
 
 absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path) {
@@ -286,6 +287,7 @@ absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(FileAuditLogOpt
       }
       auto witness = check(witness_path);
       if (!witness.ok()) return fail(witness.status());
+      if (*witness) r.witness_signed = (*witness)->size;
     }
   }
   // Every check passed: now cut what a crash left half-written.
@@ -336,7 +338,9 @@ FileAuditLog::FileAuditLog(FileAuditLogOptions options, std::unique_ptr<Checkpoi
   // Unsigned records found at start are adopted by a record of their own,
   // queued before the writer starts: it is the first thing written, so no
   // checkpoint signs them without the log saying so.
-  const uint64_t signed_size = latest_ ? latest_->size : 0;
+  // Signed by the local checkpoints or, should the local file have lost its
+  // last lines, by the witness's copy.
+  const uint64_t signed_size = std::max<uint64_t>(latest_ ? latest_->size : 0, r.witness_signed);
   if (signer_ != nullptr && size_ > signed_size) {
     adopted_ = std::make_pair(signed_size, size_ - 1);
     AuditRecord a;
@@ -349,7 +353,7 @@ FileAuditLog::FileAuditLog(FileAuditLogOptions options, std::unique_ptr<Checkpoi
     a.count = size_ - signed_size;
     a.detail = absl::StrCat(
         "records ", signed_size, " to ", size_ - 1, " were found after the last signed checkpoint (",
-        latest_ ? absl::StrCat("size ", signed_size) : std::string("none"),
+        signed_size > 0 ? absl::StrCat("size ", signed_size) : std::string("none"),
         ") when the gateway started: written before a crash or an unclean stop, or appended while the gateway was "
         "not running; no checkpoint signed them before now, and the next one signs them as adopted");
     std::fprintf(stderr, "portcullis: audit log %s: adopting unsigned records %llu to %llu (recorded as adopt_unsigned)\n",
