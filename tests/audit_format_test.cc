@@ -324,6 +324,31 @@ TEST(UnsignedTail, CleanLogHasNoneAndNoAdoption) {
   EXPECT_TRUE(report->adopted.empty());
 }
 
+// Records the witness's copy signs are not adopted, even if the local
+// checkpoints file lost its last line.
+TEST(UnsignedTail, WhatTheWitnessSignedIsNotAdopted) {
+  const std::string dir = MakeTempDir("witness-signed");
+  fs::create_directories(dir + "/witness");
+  FileAuditLogOptions o;
+  o.path = dir + "/audit.log";
+  o.signing_key = SigningKey();
+  o.witness_dir = dir + "/witness";
+  {
+    auto log = FileAuditLog::Open(o);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE((*log)->AppendAndWait(Full()).ok());
+    ASSERT_TRUE((*log)->CheckpointNow().ok());
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE((*log)->AppendAndWait(Full()).ok());
+  }  // Final checkpoint at 5, locally and (by the witness thread) in the witness.
+  std::vector<std::string> local = LinesOf(o.path + ".checkpoints");
+  ASSERT_EQ(local.size(), 2u);
+  ASSERT_EQ(LinesOf(dir + "/witness/checkpoints.log").size(), 2u);
+  std::ofstream(o.path + ".checkpoints", std::ios::trunc) << local[0] << "\n";
+  auto log = FileAuditLog::Open(o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_FALSE((*log)->adopted().has_value());
+}
+
 TEST(ReplicaId, StampedOnEveryRecordByTheLog) {
   const std::string path = MakeTempDir("replica") + "/audit.log";
   FileAuditLogOptions o;
