@@ -337,9 +337,9 @@ FileAuditLog::FileAuditLog(FileAuditLogOptions options, std::unique_ptr<Checkpoi
       last_checkpoint_time_(std::chrono::steady_clock::now()) {
   // Unsigned records found at start are adopted by a record of their own,
   // queued before the writer starts: it is the first thing written, so no
-  // checkpoint signs them without the log saying so.
-  // Signed by the local checkpoints or, should the local file have lost its
-  // last lines, by the witness's copy.
+  // checkpoint signs them without the log saying so. "Signed" is by the local
+  // checkpoints or, should the local file have lost its last lines, by the
+  // witness's copy.
   const uint64_t signed_size = std::max<uint64_t>(latest_ ? latest_->size : 0, r.witness_signed);
   if (signer_ != nullptr && size_ > signed_size) {
     adopted_ = std::make_pair(signed_size, size_ - 1);

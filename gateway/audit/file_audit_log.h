@@ -14,8 +14,9 @@
 // one, or lines appended while the gateway was stopped) are adopted: before
 // anything else is written or signed, an `adopt_unsigned` record names their
 // range (range_first..range_last) and why, so the next checkpoint's signature
-// never silently covers them. New files' directories are fsynced. The destructor drains the queue, signs
-// a final checkpoint and stops the writer.
+// never silently covers them. New files' directories are fsynced. The
+// destructor drains the queue, signs a final checkpoint and stops the writer.
+// Every record written is stamped with options.replica_id.
 //
 // Memory grows slowly with the log, about 0.16 bytes per record (25 MB at
 // 100M records): the Merkle tree caches about two 32-byte nodes per 256-leaf

@@ -70,7 +70,7 @@ struct VerifyReport {
   std::optional<VerifyProblem> problem;  // The first problem found, if any.
   std::vector<std::string> warnings;     // Not tampering, but worth saying.
   std::vector<AdoptedRange> adopted;     // Every adopted unsigned range, in log order.
-  uint64_t v1_records = 0, v2_records = 0;  // Records of each format version (that parse).
+  uint64_t v1_records = 0, v2_records = 0;  // Records of each format version (v2: `{"index":N,"v":2,`).
 };
 
 // Errors only when a file cannot be read at all (NOT_FOUND / UNAVAILABLE)
