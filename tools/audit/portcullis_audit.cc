@@ -12,8 +12,9 @@
 // query and its reason are recorded). Tables for people by default, --json
 // for scripts. Text a party supplied is shown escaped (util/display_text.h):
 // no party can forge what the auditor's screen or spreadsheet shows. Records
-// of format v1 and v2 (docs/audit-format.md) are read alike. Exit codes: 0 fine, 1 the log failed verification, 2 usage
-// error, 3 a file or the gateway could not be read.
+// of format v1 and v2 (docs/audit-format.md) are read alike. Exit codes: 0
+// fine, 1 the log failed verification, 2 usage error, 3 a file or the gateway
+// could not be read.
 #include <unistd.h>
 
 #include <cstdio>
@@ -24,8 +25,8 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <google/protobuf/util/time_util.h>
