@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build
 RUN=demo-run
-rm -rf "$RUN"; mkdir -p "$RUN/state"
+rm -rf "$RUN"; mkdir -p "$RUN/state" "$RUN/witness"   # witness: checkpoint copies another party keeps
 bash certs/gen-dev-pki.sh "$B/pki" --force >/dev/null
-export PORTCULLIS_PKI="$PWD/$B/pki" PORTCULLIS_STATE="$PWD/$RUN/state"
+export PORTCULLIS_PKI="$PWD/$B/pki" PORTCULLIS_STATE="$PWD/$RUN/state" PORTCULLIS_WITNESS="$PWD/$RUN/witness"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -52,11 +52,13 @@ AUDIT="$B/tools/portcullis-audit"
 echo "== an auditor (ICO) asks the gateway for the exchange's whole story (the query is itself recorded)"
 "$AUDIT" show "$MSG" --gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI" --reason "demo: s.62 log review"
 echo "== the auditor proves the log is complete and unaltered through the gateway (signed checkpoint + consistency)"
-"$AUDIT" verify --gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
+"$AUDIT" verify --gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub" \
+  --witness "$PORTCULLIS_WITNESS/checkpoints.log"
 echo "== Border Force proves its receipt's record (audit index $INDEX) is in the signed log"
 "$AUDIT" prove "$INDEX" --gateway "$GW" --as uk-border-force --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
 echo "== stopping the gateway (it signs a final checkpoint), then verifying the files offline"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || true
-"$AUDIT" verify --log "$PORTCULLIS_STATE/audit.log" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
+"$AUDIT" verify --log "$PORTCULLIS_STATE/audit.log" --public-key "$PORTCULLIS_PKI/audit/signing.pub" \
+  --witness "$PORTCULLIS_WITNESS/checkpoints.log"
 echo "== the audit log itself: $PORTCULLIS_STATE/audit.log (one hash-chained JSON line per action)"
 head -c 600 "$PORTCULLIS_STATE/audit.log"; echo " ..."

@@ -3,7 +3,8 @@
 # config, max_attempts 1) whose Europol endpoint is down turns a referral into
 # a FAILED dead letter; the operator lists it (table and --json), sees it in
 # stats, retries it once Europol is up (delivered once), and the calls are in
-# the audit log. Also: usage errors (2), a non-operator refused (1).
+# the audit log. Also: usage errors (2), a non-operator refused (1), and an
+# endpoint's hostile error text shown escaped (Python endpoint, real mTLS).
 #
 #   admin_cli_test.sh ADMIN GATEWAY PARTNER_ENDPOINT SUBMIT PKI SOURCE_DIR
 set -euo pipefail
@@ -45,7 +46,7 @@ wait_for() {
 }
 
 step "gateway on loopback, Europol down"
-mkdir -p "$T/state" "$T/inbox"
+mkdir -p "$T/state/witness" "$T/inbox"   # The shipped config keeps a witness folder.
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
 EP_PORT=$(free_port)
 python3 - "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$EP_PORT" <<'EOF'
@@ -145,4 +146,48 @@ assert n(action="dead_letter_cancel", outcome="refused", reason="DELIVERY_NOT_FO
 assert n(action="delivery_stats", actor_party="uk/nca", outcome="refused", reason="NOT_AN_OPERATOR") == 1
 assert n(action="deliver", message_id="BF-REF-ADMIN-01", outcome="delivered") == 1
 EOF
+
+step "an endpoint's hostile error text is shown escaped in the dead-letter list (no raw ESC, CR, U+202E)"
+# Europol's endpoint replaced by one (Python, real mTLS with Europol's
+# certificate) that refuses every delivery with terminal escapes in its words.
+kill -TERM "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
+mkdir -p "$T/py"
+/usr/bin/python3 -m grpc_tools.protoc -I "$SRC/protos" --python_out="$T/py" --grpc_python_out="$T/py" \
+  "$SRC/protos/portcullis/v1/exchange.proto" || fail "python stubs" "generated" "protoc failed"
+/usr/bin/python3 - "$T/py" "$EP_PORT" "$PKI" > "$T/hostile.out" 2>&1 <<'EOF' & H_PID=$!
+import sys, time
+from concurrent import futures
+sys.path.insert(0, sys.argv[1])
+import grpc
+from portcullis.v1 import exchange_pb2_grpc
+class Hostile(exchange_pb2_grpc.PartnerEndpointServicer):
+    def Deliver(self, request, context):
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "\rFORGED\u202e\x1b[2J!")
+pki = sys.argv[3]
+read = lambda p: open(p, "rb").read()
+creds = grpc.ssl_server_credentials([(read(pki + "/parties/eu-europol.key"), read(pki + "/parties/eu-europol.pem"))],
+                                    root_certificates=read(pki + "/ca/bundle.pem"), require_client_auth=True)
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+exchange_pb2_grpc.add_PartnerEndpointServicer_to_server(Hostile(), server)
+server.add_secure_port("127.0.0.1:" + sys.argv[2], creds)
+server.start()
+print("listening", flush=True)
+server.wait_for_termination()
+EOF
+pids+=("$H_PID")
+wait_for "$T/hostile.out" "listening" "$H_PID" || fail "hostile endpoint starts" "listening" "$(cat "$T/hostile.out")"
+expect_rc 0 "$SUBMIT" --gateway "$GW" --pki "$PKI" --party uk-border-force \
+  --envelope "$SRC/adapters/examples/border-force-referral.json" --message-id BF-REF-ADMIN-02 --created-now
+for _ in $(seq 100); do
+  "$ADMIN" dead-letters "${OPS[@]}" --reason "INC-43" --json > "$T/out" 2> "$T/err" || true
+  grep -q 'FORGED' "$T/out" && break
+  sleep 0.1
+done
+expect_in "$T/out" 'BF-REF-ADMIN-02'
+expect_in "$T/out" 'FORGED'
+expect_rc 0 "$ADMIN" dead-letters "${OPS[@]}" --destination eu/europol --reason "INC-43"
+python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); bad=[c for c in (b"\x1b",b"\r","\u202e".encode()) if c in d]; sys.exit(1 if bad else 0)' "$T/out" ||
+  fail "dead-letters table: no raw control characters" "none of ESC CR U+202E" "$(od -c "$T/out" | head -20)"
+expect_in "$T/out" 'BF-REF-ADMIN-02'
+expect_in "$T/out" 'PartnerEndpoint.Deliver: \rFORGED\u202e\x1b[2J!'
 echo "PASS"

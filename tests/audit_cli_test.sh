@@ -6,6 +6,11 @@
 # through the tool (kind and index), usage and unreadable-input exit codes,
 # and the same tool through the gateway's Audit service as an auditor, including
 # a gateway rolled back to an earlier copy of its log (caught via the witness).
+# Unsigned is not verified: a log with records after its last checkpoint fails
+# as unsigned_tail (unless --allow-unsigned-tail); a hostile record appended
+# while the gateway is stopped is adopted at restart (adopt_unsigned, listed by
+# verify) and every tool output shows its text escaped (no raw ESC/CR/NUL,
+# CSV cells safe against formula injection).
 #
 #   audit_cli_test.sh AUDIT GATEWAY PARTNER_ENDPOINT SUBMIT PKI SOURCE_DIR
 set -euo pipefail
@@ -91,6 +96,24 @@ A() { "$AUDIT" "$@"; }
 PUB=$PKI/audit/signing.pub
 
 # ---------------------------------------------------------------------------
+step "a v1 log (tests/data/audit-v1, written by the v1 writer) reads and verifies"
+V1=$SRC/tests/data/audit-v1
+expect_rc 0 A verify --log "$V1/audit.log" --public-key "$V1/signing.pub" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["records"] == 7 and d["signed_size"] == 7 and d["format_versions"] == {"v1": 7, "v2": 0} and d["adopted"] == [], d' "$T/out" ||
+  fail "verify a v1 log" "ok, 7 records signed, format v1" "$(cat "$T/out")"
+expect_rc 0 A search --log "$V1/audit.log" --case BF-2026-004512
+expect_in "$T/out" "5 record(s)"
+expect_rc 0 A show BF-REF-2026-004512-01 --log "$V1/audit.log"
+expect_in "$T/out" "basis     DPA 2018 s.35 | \"Gravelines\" RIB, caf"
+expect_in "$T/out" "acknowledge -> eu/europol"
+expect_rc 0 A export --log "$V1/audit.log" --format csv
+python3 -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert len(rows) == 7 and all(r["format"] == "1" and r["correlation_id"] == "" and r["count"] == "0" for r in rows), rows
+' "$T/out" || fail "export a v1 log as CSV" "7 rows of format 1" "$(head -c 600 "$T/out")"
+
+# ---------------------------------------------------------------------------
 step "gateway and Europol endpoint on loopback"
 
 mkdir -p "$T/state" "$T/witness" "$T/inbox"
@@ -110,7 +133,8 @@ text = open(src).read()
 for old, new in [('address: "${PORTCULLIS_LISTEN:-127.0.0.1:8443}"', 'address: "127.0.0.1:0"'),
                  ('address: "127.0.0.1:9443"', 'address: "127.0.0.1:%s"' % europol_port),
                  ('checkpoint_every_records: 1000', 'checkpoint_every_records: 3'),
-                 ('# witness_dir: /mnt/witness', 'witness_dir: %s' % witness)]:
+                 ('witness_dir: ${PORTCULLIS_WITNESS:-${PORTCULLIS_STATE:-../build/state}/witness}',
+                  'witness_dir: %s' % witness)]:
     if text.count(old) != 1:
         sys.exit("config/portcullis.yaml: expected exactly one '%s'" % old)
     text = text.replace(old, new)
@@ -361,15 +385,23 @@ import csv, json, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))
 recs = [json.loads(l) for l in open(sys.argv[2])]
 head = rows[0]
-assert head[:3] == ["index", "time", "action"] and len(head) == 17, head
+# The 17 v1 columns first, then the record's format and the v2 fields.
+assert head[:3] == ["index", "time", "action"] and len(head) == 25, head
+assert head[17:] == ["format", "correlation_id", "officer_verified", "request_id", "replica_id", "count",
+                     "range_first", "range_last"], head
 assert len(rows) - 1 == len(recs), (len(rows), len(recs))
 for row, r in zip(rows[1:], recs):
-    assert len(row) == 17, row
+    assert len(row) == 25, row
     d = dict(zip(head, row))
     assert int(d["index"]) == r["index"]
-    for k in ["time", "action", "actor_party", "message_id", "case_reference", "outcome", "payload_sha256", "justification"]:
+    for k in ["time", "action", "actor_party", "message_id", "case_reference", "outcome", "payload_sha256", "justification",
+              "correlation_id", "request_id", "replica_id"]:
         assert d[k] == r[k], (k, d[k], r[k])
     assert d["recipients"] == ";".join(r["recipients"])
+    assert d["format"] == "2" and r["v"] == 2, (d["format"], r)
+    assert d["officer_verified"] == ("true" if r["officer_verified"] else "false")
+    for k in ["count", "range_first", "range_last"]:
+        assert int(d[k]) == r[k], (k, d[k], r[k])
 EOF
 expect_rc 0 A export --log "$LOG" --format csv --action acknowledge --out "$T/ack.csv"
 py "$T/ack.csv" <<'EOF' || fail "export csv --action acknowledge" "header + 3 rows" "$(cat "$T/ack.csv")"
@@ -477,6 +509,20 @@ EOF
 CP0=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["size"])' "$LOG.checkpoints")
 expect_problem "$L" checkpoint_invalid "$CP0"
 
+# The gateway stopped before its last checkpoint (crash): what follows the
+# previous checkpoint is an unsigned tail, a failure unless deliberately allowed.
+L=$(tampered unsigned)
+head -n -1 "$LOG.checkpoints" > "$L.checkpoints"
+PREV_CP=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["size"])' "$L.checkpoints")
+[ "$PREV_CP" -lt "$N" ] || fail "an earlier checkpoint" "size below $N" "$PREV_CP"
+expect_problem "$L" unsigned_tail "$PREV_CP"
+expect_in "$T/out" "records $PREV_CP to $((N - 1))"
+expect_in "$T/out" "not covered by any signed checkpoint"
+expect_rc 0 A verify --log "$L" --public-key "$PUB" --allow-unsigned-tail
+expect_in "$T/out" "note: records $PREV_CP to $((N - 1))"
+expect_in "$T/out" "not yet signed, not verified"
+expect_in "$T/out" "note: no witness copy was given: truncating the log and its checkpoints file together cannot be detected"
+
 # The untouched log still verifies (the copies did not share anything with it).
 expect_rc 0 A verify --log "$LOG" --public-key "$PUB" --witness "$WIT"
 
@@ -539,8 +585,61 @@ expect_rc 3 A export --log "$LOG" --format csv --out "$T/no-such-dir/x.csv"
 expect_in "$T/err" "cannot write $T/no-such-dir/x.csv"
 
 # ---------------------------------------------------------------------------
+step "a hostile record appended while the gateway is stopped: unsigned, shown escaped, adopted at restart"
+# A correctly chained v2 line, as anyone who can write the disk could append:
+# terminal escapes, CR, NUL, BEL, a bidi override and spreadsheet formulas.
+py "$LOG" <<'EOF'
+import hashlib, json, sys
+path = sys.argv[1]
+lines = open(path).read().splitlines()
+d = lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+fields = [("time", "2026-11-28T18:00:00.000000Z"), ("action", "track"), ("actor_party", "uk/nca"),
+          ("actor_officer", "NCA-\x1b[2J\x1b[31mFORGED\rOK"), ("officer_verified", False),
+          ("message_id", "FORGED-\u202egnp.exe"), ("correlation_id", "=HYPERLINK(\"http://evil\")"),
+          ("case_reference", "+CASE"), ("sender", "uk/nca"), ("recipients", ["-1+1"]), ("classification", ""),
+          ("handling", ""), ("justification", "@SUM(A1)\x00hidden"), ("outcome", "ok"), ("reason", ""),
+          ("detail", "\x1b]0;pwned\x07 done"), ("payload_sha256", ""), ("peer", ""), ("request_id", ""),
+          ("replica_id", ""), ("count", 0), ("range_first", 0), ("range_last", 0)]
+body = '{"index":%d,"v":2,' % len(lines) + ",".join(d(k) + ":" + d(v) for k, v in fields)
+body += ',"prev":"' + json.loads(lines[-1])["hash"] + '"'
+lines.append(body + ',"hash":"' + hashlib.sha256(body.encode()).hexdigest() + '"}')
+open(path, "w").write("\n".join(lines) + "\n")
+EOF
+# no_raw FILE WHAT: none of NUL, BEL, ESC, CR, nor a raw U+202E, in FILE.
+no_raw() {
+  python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); bad=[c for c in (b"\0",b"\a",b"\x1b",b"\r","\u202e".encode()) if c in d]; sys.exit(1 if bad else 0)' "$1" ||
+    fail "$2: no raw control bytes" "none of NUL BEL ESC CR U+202E" "$(od -c "$1" | head -20)"
+}
+expect_problem "$LOG" unsigned_tail "$N" --witness "$WIT"
+expect_in "$T/out" "records $N to $N (1 record(s)) are not covered"
+expect_rc 0 A verify --log "$LOG" --public-key "$PUB" --witness "$WIT" --allow-unsigned-tail
+expect_in "$T/out" "note: records $N to $N (1) are after the last checkpoint"
+
+expect_rc 0 A search --log "$LOG" --party uk/nca
+no_raw "$T/out" "search"
+expect_in "$T/out" 'NCA-\x1b[2J\x1b~'
+expect_in "$T/out" 'FORGED-\u202egnp.exe'
+expect_in "$T/out" 'answers =HYPERLINK("http://evil")'
+F_MSG=$(python3 -c 'print("FORGED-\u202egnp.exe")')
+expect_rc 0 A show "$F_MSG" --log "$LOG"
+no_raw "$T/out" "show"
+expect_in "$T/out" 'message   FORGED-\u202egnp.exe'
+expect_in "$T/out" 'answers   =HYPERLINK("http://evil")'
+expect_in "$T/out" 'basis     @SUM(A1)\x00hidden'
+expect_in "$T/out" 'uk/nca / NCA-\x1b[2J\x1b[31mFORGED\rOK'
+expect_in "$T/out" '\x1b]0;pwned\x07 done'
+expect_rc 0 A export --log "$LOG" --format csv --party uk/nca
+no_raw "$T/out" "export csv"
+expect_in "$T/out" '"NCA-\x1b[2J\x1b[31mFORGED\rOK"'
+expect_in "$T/out" "\"'+CASE\""
+expect_in "$T/out" "\"'-1+1\""
+expect_in "$T/out" "\"'@SUM(A1)\\x00hidden\""
+expect_in "$T/out" "\"'=HYPERLINK(\"\"http://evil\"\")\""
+expect_eq "export csv: header and one row" 2 "$(wc -l < "$T/out" | tr -d ' ')"
+
 step "through the gateway's Audit service (restarted on the same state)"
 start_gateway "$T/gateway2.out"
+expect_in "$T/gateway2.out" "adopting unsigned records $N to $N"
 REASON="ICO complaint 2026/117: check handling of $CASE_A"
 
 expect_rc 0 A search --gateway "$GW" --as audit-ico --pki "$PKI" --reason "$REASON" --case "$CASE_A" --json
@@ -583,6 +682,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["ok"] is True and "problem" not in d, d
 assert max(d.get("tree_size", 0), d.get("records", 0)) >= int(sys.argv[2]), d
+# It waited for a checkpoint covering every record it read: no unsigned tail.
+assert d["signed_size"] == d["records"], d
 EOF
 
 expect_rc 3 A verify --gateway "$GW" --as uk-border-force --pki "$PKI" --public-key "$PUB"
@@ -633,9 +734,15 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is F
 expect_rc 0 A verify --gateway "$GW" --as audit-ico --pki "$PKI" --public-key "$PUB"   # Without the witness it cannot know.
 stop "$GW_PID"
 
-step "the auditors' own calls are in the log, which still verifies"
+step "the auditors' own calls are in the log, which still verifies and lists the adopted record"
 expect_rc 0 A verify --log "$LOG" --public-key "$PUB" --witness "$WIT"
 expect_in "$T/out" "hash chain intact"
+expect_in "$T/out" "adopted unsigned: records $N to $N (record $((N + 1)),"
+expect_rc 0 A verify --log "$LOG" --public-key "$PUB" --witness "$WIT" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); n=int(sys.argv[2]); a=d["adopted"]; assert d["ok"] and len(a)==1 and a[0]["first"]==n and a[0]["last"]==n and a[0]["record"]==n+1, d' "$T/out" "$N" ||
+  fail "verify --json lists the adopted range" "adopted [{first: $N, last: $N, record: $((N + 1))}]" "$(cat "$T/out")"
+expect_rc 0 A search --log "$LOG" --action adopt_unsigned
+expect_in "$T/out" "records $N-$N; count 1"
 N2=$(wc -l < "$LOG" | tr -d ' ')
 [ "$N2" -gt "$N" ] || fail "auditor calls were recorded" "more than $N records" "$N2"
 head -n "$N" "$LOG" | cmp -s - "$T/log-at-rest" || fail "the restart kept the log" "the first $N records unchanged" "changed"

@@ -1,6 +1,9 @@
 // The Audit service over real mTLS: auditors only, reasons recorded, paging,
 // inclusion and consistency proofs that verify against signed checkpoints,
 // disk faults refusing work, and hostile strings that cannot break the log.
+#include <cstdio>
+#include <fstream>
+
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
@@ -227,6 +230,103 @@ TEST(AuditService, OutsidersLearnNothingFromAcknowledgementsOrProofs) {
   const uint64_t track = IndexOfLineWith(lines, {"\"action\":\"track\"", "\"actor_party\":\"uk/border-force\""});
   EXPECT_EQ(ProofOf(h, "parties/eu-europol", track, &proof).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(ProofOf(h, "parties/audit-ico", track, &proof).ok());
+}
+
+// Issue 11 item 3: a party that is not an auditor gets one identical answer
+// (code, reason, message, details) for a record that exists but is not its
+// own and for one that does not exist, whatever tree size it names.
+TEST(AuditService, NonAuditorCannotTellNotYoursFromNonexistent) {
+  GatewayHarness h("audit-one-answer");
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("ONE-ANSWER-1"), &receipt).ok());
+  ASSERT_TRUE(h.WaitForAudit({"\"action\":\"submit\"", "ONE-ANSWER-1"}));
+  const uint64_t size = h.AuditLines().size();
+  auto proof_of = [&](uint64_t index, uint64_t tree_size) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::InclusionProofRequest req;
+    req.set_index(index);
+    req.set_tree_size(tree_size);
+    v1::InclusionProof proof;
+    grpc::Status s = AuditClient(h, "parties/uk-nca")->GetInclusionProof(&ctx, req, &proof);
+    EXPECT_EQ(proof.ByteSizeLong(), 0u) << "a refusal carries no proof";
+    return s;
+  };
+  // Exists, not uk/nca's (Border Force's submission to Europol), and beyond
+  // the log; with no tree size, a valid one, one beyond the log, one below the index.
+  std::vector<grpc::Status> answers;
+  for (uint64_t index : {receipt.audit_index(), size + 5, uint64_t{1} << 40}) {
+    for (uint64_t tree_size : {uint64_t{0}, size, size + 100, index}) answers.push_back(proof_of(index, tree_size));
+  }
+  for (const grpc::Status& a : answers) {
+    EXPECT_EQ(a.error_code(), answers[0].error_code());
+    EXPECT_EQ(ReasonOf(a), ReasonOf(answers[0]));
+    EXPECT_EQ(a.error_message(), answers[0].error_message());
+    EXPECT_EQ(a.error_details(), answers[0].error_details());
+  }
+  EXPECT_EQ(answers[0].error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(answers[0]), "NOT_A_PARTICIPANT");
+  // The sender of the record is answered, so the refusals above were not for
+  // want of a valid request.
+  v1::InclusionProof proof;
+  EXPECT_TRUE(ProofOf(h, "parties/uk-border-force", receipt.audit_index(), &proof).ok());
+}
+
+// Record format v2 through the service, on a log that began in v1 (an
+// upgraded deployment): every entry reads, v1 entries as format 1 with empty
+// v2 fields, v2 entries carry the replica id the gateway stamps, and the
+// adoption of the unsigned v1 records is an entry of its own.
+TEST(AuditService, QueryReadsV1AndV2EntriesOfOneLog) {
+  HarnessOptions o;
+  o.replica_id = "gw-test-1";
+  GatewayHarness h("audit-v1-v2", o);
+  h.Stop();
+  const std::string v1_dir = std::string(PORTCULLIS_SOURCE_DIR) + "/tests/data/audit-v1";
+  {
+    std::ifstream in(v1_dir + "/audit.log", std::ios::binary);
+    std::ofstream out(h.audit_path(), std::ios::binary | std::ios::trunc);
+    out << in.rdbuf();
+  }
+  std::remove((h.audit_path() + ".checkpoints").c_str());  // Signed by the fixture's own (discarded) key.
+  std::remove((h.audit_path() + ".leaves").c_str());
+  h.Restart();
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("V2-1"), &receipt).ok());
+  EXPECT_GT(receipt.audit_index(), 7u);
+
+  v1::AuditQueryRequest req;
+  req.set_reason("format v1 and v2 review");
+  v1::AuditQueryResponse resp;
+  ASSERT_TRUE(Query(*AuditClient(h, "parties/audit-ico"), req, &resp).ok());
+  ASSERT_GE(resp.entries_size(), 9);
+  for (int i = 0; i < 7; ++i) {
+    const v1::AuditEntry& e = resp.entries(i);
+    EXPECT_EQ(e.format_version(), 1u) << e.line();
+    EXPECT_EQ(e.replica_id(), "") << e.line();
+    EXPECT_EQ(e.line().find("\"v\":"), std::string::npos);
+  }
+  EXPECT_EQ(resp.entries(0).actor_officer(), "BF-LO-4471");
+  EXPECT_EQ(resp.entries(0).message_id(), "BF-REF-2026-004512-01");
+  const v1::AuditEntry& adopt = resp.entries(7);
+  EXPECT_EQ(adopt.format_version(), 2u);
+  EXPECT_EQ(adopt.action(), "adopt_unsigned");
+  EXPECT_EQ(adopt.range_first(), 0u);
+  EXPECT_EQ(adopt.range_last(), 6u);
+  EXPECT_EQ(adopt.count(), 7u);
+  EXPECT_EQ(adopt.replica_id(), "gw-test-1");
+  for (int i = 7; i < resp.entries_size(); ++i) {
+    EXPECT_EQ(resp.entries(i).format_version(), 2u) << resp.entries(i).line();
+    EXPECT_EQ(resp.entries(i).replica_id(), "gw-test-1") << resp.entries(i).line();
+  }
+  // A filter matches v1 and v2 records alike.
+  v1::AuditQueryRequest by_case = req;
+  by_case.mutable_filter()->set_case_reference("BF-2026-004512");
+  v1::AuditQueryResponse found;
+  ASSERT_TRUE(Query(*AuditClient(h, "parties/audit-ico"), by_case, &found).ok());
+  int v1_found = 0, v2_found = 0;
+  for (const auto& e : found.entries()) (e.format_version() == 1 ? v1_found : v2_found)++;
+  EXPECT_EQ(v1_found, 5);  // The fixture's records of that case.
+  EXPECT_GE(v2_found, 1);  // The new submission (SampleReferral's case).
 }
 
 TEST(AuditService, AuditDiskFailureRefusesWorkAndAcknowledgesNothing) {

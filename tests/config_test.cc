@@ -58,6 +58,7 @@ struct Workspace {
     }
     fs::create_directories(dir / "pki/crl");
     fs::create_directories(dir / "state");
+    fs::create_directories(dir / "state/witness");  // The shipped config keeps a witness folder.
   }
   ~Workspace() {
     std::error_code ec;
@@ -343,6 +344,8 @@ TEST(ConfigLoaderTest, ShippedConfigLoads) {
   EXPECT_EQ(c.tls.ca_bundle, ws.Path("pki/ca/bundle.pem"));
   EXPECT_EQ(c.tls.crl_dir, ws.Path("pki/crl"));
   EXPECT_EQ(c.audit.path, ws.Path("state/audit.log"));
+  EXPECT_EQ(c.audit.witness_dir, ws.Path("state/witness"));
+  EXPECT_EQ(c.audit.replica_id, "");
   EXPECT_THAT(c.parties, SizeIs(12));
   EXPECT_THAT(c.routes, SizeIs(5));
 
@@ -743,6 +746,24 @@ TEST(ConfigLoaderTest, AuditParentDirectoryMustExist) {
   EXPECT_THAT(
       ErrorLines(Load(ws, yaml)),
       ElementsAre("test.yaml:11:9: audit.path: parent directory does not exist: " + ws.Path("nowhere")));
+}
+
+// audit.replica_id: optional, stamped on every record; a restricted name.
+TEST(ConfigLoaderTest, AuditReplicaIdIsOptionalAndChecked) {
+  Workspace ws;
+  std::string yaml = std::string(kHeader) + kParties;
+  auto plain = Load(ws, yaml);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ((*plain)->audit.replica_id, "");
+  std::string named = yaml;
+  named.replace(named.find("path: state/audit.log}"), 22, "path: state/audit.log, replica_id: gw-london-1}");
+  auto with_id = Load(ws, named);
+  ASSERT_TRUE(with_id.ok()) << with_id.status();
+  EXPECT_EQ((*with_id)->audit.replica_id, "gw-london-1");
+  std::string bad = yaml;
+  bad.replace(bad.find("path: state/audit.log}"), 22, "path: state/audit.log, replica_id: \"gw 1\\u001b\"}");
+  EXPECT_THAT(ErrorLines(Load(ws, bad)),
+              ElementsAre(::testing::HasSubstr("audit.replica_id: must be 1 to 64 characters of letters, digits")));
 }
 
 // ---------------------------------------------------------------------------

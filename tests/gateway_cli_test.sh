@@ -4,6 +4,7 @@ set -euo pipefail
 BIN=$1; PKI=$2; SRC=$3
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T
+mkdir -p "$T/witness"   # The shipped config keeps a witness folder.
 "$BIN" --config "$SRC/config/portcullis.yaml" --check-config | grep -q "is valid"
 printf 'listener: { address: "127.0.0.1:0" }\nparties: []\nbogus: 1\n' > "$T/bad.yaml"
 if "$BIN" --config "$T/bad.yaml" --check-config 2> "$T/err"; then echo "bad config accepted"; exit 1; fi

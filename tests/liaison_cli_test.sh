@@ -86,7 +86,7 @@ wait_inbox() {
 }
 
 step "gateway and Europol's adapter (push) on loopback"
-mkdir -p "$T/state"
+mkdir -p "$T/state/witness"   # The shipped config keeps a witness folder.
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
 EP_PORT=$(free_port)
 python3 - "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$EP_PORT" <<'EOF'
@@ -454,6 +454,28 @@ if [ "$(id -u)" != 0 ]; then  # root writes through 0400; the check needs an ord
   expect_in "$T/err" "cannot record the consultation"
 fi
 chmod 0600 "$T/europol/consultations.log"
+
+step "a party's hostile text is shown escaped: inbox show, decision, track (no raw CR, C1, bidi override)"
+# no_raw FILE WHAT: none of ESC, CR, C1 CSI (U+009B) nor U+202E in FILE.
+no_raw() {
+  checks=$((checks + 1))
+  python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); bad=[c for c in (b"\x1b",b"\r","\u009b".encode(),"\u202e".encode()) if c in d]; sys.exit(1 if bad else 0)' "$1" ||
+    fail "$2: no raw control characters" "none of ESC CR U+009B U+202E" "$(od -c "$1" | head -20)"
+}
+HOSTILE_SUMMARY=$(printf 'Hawala\r\xe2\x80\xaeFORGED\xc2\x9b31m')
+expect_rc 0 "$LIAISON" send --type intelligence --to eu/europol --case NCA-2026-78 --marking OFFICIAL --priority ROUTINE \
+  --legal-basis "DPA 2018 s.35" --summary "$HOSTILE_SUMMARY" --europol-grading B/2 --handling H0 \
+  --message-id NCA-HOSTILE-01 --config "$T/nca.yaml"
+wait_inbox 8
+expect_rc 0 "$LIAISON" inbox show NCA-HOSTILE-01 "${EU[@]}"
+no_raw "$T/out" "inbox show"
+expect_in "$T/out" '"summary": "Hawala\r\u202eFORGED\u009b31m"'
+expect_rc 0 "$LIAISON" reject NCA-HOSTILE-01 --reason "$(printf 'Declined \xe2\x80\xae DETPECCA \xc2\x9b2K')" "${EU[@]}"
+no_raw "$T/out" "reject"
+expect_in "$T/out" 'Declined \u202e DETPECCA \u009b2K'
+expect_rc 0 "$LIAISON" track NCA-HOSTILE-01 --config "$T/nca.yaml"
+no_raw "$T/out" "track"
+expect_in "$T/out" 'Declined \u202e DETPECCA \u009b2K'
 
 step "the gateway unreachable: exit 1"
 sed "s/^gateway: .*/gateway: 127.0.0.1:$(free_port)/" "$T/bf.yaml" > "$T/down.yaml"

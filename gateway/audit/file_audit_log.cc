@@ -150,6 +150,7 @@ struct FileAuditLog::Recovered {
   std::unique_ptr<LeafFile> leaves;
   std::unique_ptr<merkle::MerkleTree> tree;
   std::optional<Checkpoint> latest;
+  uint64_t witness_signed = 0;  // Size of the witness's latest checkpoint (0 = none).
 };
 
 absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path) {
@@ -286,6 +287,7 @@ absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(FileAuditLogOpt
       }
       auto witness = check(witness_path);
       if (!witness.ok()) return fail(witness.status());
+      if (*witness) r.witness_signed = (*witness)->size;
     }
   }
   // Every check passed: now cut what a crash left half-written.
@@ -333,6 +335,37 @@ FileAuditLog::FileAuditLog(FileAuditLogOptions options, std::unique_ptr<Checkpoi
       offsets_(std::move(r.offsets)),
       latest_(std::move(r.latest)),
       last_checkpoint_time_(std::chrono::steady_clock::now()) {
+  // Unsigned records found at start are adopted by a record of their own,
+  // queued before the writer starts: it is the first thing written, so no
+  // checkpoint signs them without the log saying so. "Signed" is by the local
+  // checkpoints or, should the local file have lost its last lines, by the
+  // witness's copy.
+  const uint64_t signed_size = std::max<uint64_t>(latest_ ? latest_->size : 0, r.witness_signed);
+  if (signer_ != nullptr && size_ > signed_size) {
+    adopted_ = std::make_pair(signed_size, size_ - 1);
+    AuditRecord a;
+    a.time_micros = NowMicros();
+    a.action = "adopt_unsigned";
+    a.outcome = "adopted";
+    a.reason = "UNSIGNED_AT_START";
+    a.range_first = signed_size;
+    a.range_last = size_ - 1;
+    a.count = size_ - signed_size;
+    a.detail = absl::StrCat(
+        "records ", signed_size, " to ", size_ - 1, " were found after the last signed checkpoint (",
+        signed_size > 0 ? absl::StrCat("size ", signed_size) : std::string("none"),
+        ") when the gateway started: written before a crash or an unclean stop, or appended while the gateway was "
+        "not running; no checkpoint signed them before now, and the next one signs them as adopted");
+    std::fprintf(stderr, "portcullis: audit log %s: adopting unsigned records %llu to %llu (recorded as adopt_unsigned)\n",
+                 options_.path.c_str(), static_cast<unsigned long long>(signed_size),
+                 static_cast<unsigned long long>(size_ - 1));
+    pending_.emplace_back(std::move(a), [](absl::StatusOr<uint64_t> index) {
+      if (!index.ok()) {
+        std::fprintf(stderr, "portcullis: could not record the adopted unsigned records: %s\n",
+                     index.status().ToString().c_str());
+      }
+    });
+  }
   // The witness thread first: the writer may sign (and queue a copy) at once.
   if (signer_ != nullptr && !options_.witness_dir.empty()) witness_thread_ = std::thread([this] { WitnessLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
@@ -459,6 +492,7 @@ absl::Status FileAuditLog::WriteBatch(std::vector<std::pair<AuditRecord, Done>>*
   for (auto& [record, done] : *batch) {
     record.index = index;
     if (record.time_micros == 0) record.time_micros = NowMicros();
+    record.replica_id = options_.replica_id;
     std::string line = SealLine(record, hash, &hash);
     leaves.push_back(merkle::LeafHash(line));
     if (index % kOffsetStride == 0) offsets.push_back(end);

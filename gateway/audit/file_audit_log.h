@@ -10,8 +10,13 @@
 // last line (a torn write) is truncated; any complete record that does not
 // fit the chain, or a log shorter than or different from its latest signed
 // checkpoint, is refused (FAILED_PRECONDITION / DATA_LOSS), changing nothing.
-// New files' directories are fsynced. The destructor drains the queue, signs
-// a final checkpoint and stops the writer.
+// Records found after the latest signed checkpoint (a crash before the next
+// one, or lines appended while the gateway was stopped) are adopted: before
+// anything else is written or signed, an `adopt_unsigned` record names their
+// range (range_first..range_last) and why, so the next checkpoint's signature
+// never silently covers them. New files' directories are fsynced. The
+// destructor drains the queue, signs a final checkpoint and stops the writer.
+// Every record written is stamped with options.replica_id.
 //
 // Memory grows slowly with the log, about 0.16 bytes per record (25 MB at
 // 100M records): the Merkle tree caches about two 32-byte nodes per 256-leaf
@@ -30,6 +35,7 @@
 #include <thread>
 #include <utility>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "gateway/audit/audit_log.h"
@@ -47,6 +53,9 @@ struct FileAuditLogOptions {
   // Another machine's or party's folder: every checkpoint is appended to
   // <witness_dir>/checkpoints.log. "" = none.
   std::string witness_dir;
+  // Stamped on every record written (AuditRecord::replica_id): which gateway
+  // replica wrote it (config audit.replica_id). "" = none.
+  std::string replica_id;
   // Test seam for disk faults: called before each write ("write") and
   // fdatasync ("sync") of the log; a non-OK result is that call's error.
   std::function<absl::Status(absl::string_view op)> fault_injector;
@@ -71,6 +80,8 @@ class FileAuditLog final : public AuditLog {
   uint64_t sync_count() const;
   // Checkpoints that could not be copied to the witness folder.
   uint64_t witness_failures() const;
+  // The range adopted at Open (see above), if any: {first, last}.
+  std::optional<std::pair<uint64_t, uint64_t>> adopted() const { return adopted_; }
 
  private:
   struct Recovered;
@@ -114,6 +125,7 @@ class FileAuditLog final : public AuditLog {
   std::deque<std::string> witness_queue_;
   bool witness_stopping_ = false;
   std::thread witness_thread_;
+  std::optional<std::pair<uint64_t, uint64_t>> adopted_;
 };
 
 }  // namespace portcullis

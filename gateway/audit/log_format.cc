@@ -44,7 +44,7 @@ class FlatJsonReader {
  public:
   explicit FlatJsonReader(absl::string_view s) : s_(s) {}
 
-  absl::Status Read(AuditRecord* r) {
+  absl::Status Read(AuditRecord* r, int* version) {
     if (!Eat('{')) return Bad("does not start with '{'");
     bool first = true;
     while (!Eat('}')) {
@@ -57,15 +57,48 @@ class FlatJsonReader {
       if (!s.ok()) return s;
     }
     if (pos_ != s_.size()) return Bad("trailing bytes after the object");
+    // v1 lines have no "v" key and none of v2's keys; a v2 line says so.
+    if (version_ == 0) {
+      if (saw_v2_key_) return Bad("a v2 key in a record without \"v\":2");
+      version_ = 1;
+    }
+    *version = static_cast<int>(version_);
     return absl::OkStatus();
   }
 
  private:
+  absl::Status Number(const std::string& key, uint64_t* out) {
+    const size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+    if (pos_ == start || !absl::SimpleAtoi(s_.substr(start, pos_ - start), out)) {
+      return Bad(absl::StrCat(key, " is not a number"));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Value(const std::string& key, AuditRecord* r) {
-    if (key == "index") {
-      size_t start = pos_;
-      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
-      if (!absl::SimpleAtoi(s_.substr(start, pos_ - start), &r->index)) return Bad("index is not a number");
+    if (key == "index") return Number(key, &r->index);
+    if (key == "v") {
+      absl::Status s = Number(key, &version_);
+      if (!s.ok()) return s;
+      if (version_ != 2) return Bad(absl::StrCat("record format version ", version_, " is not known (1 and 2 are)"));
+      return absl::OkStatus();
+    }
+    if (key == "count" || key == "range_first" || key == "range_last") {
+      saw_v2_key_ = true;
+      return Number(key, key == "count" ? &r->count : key == "range_first" ? &r->range_first : &r->range_last);
+    }
+    if (key == "officer_verified") {
+      saw_v2_key_ = true;
+      if (s_.substr(pos_, 4) == "true") {
+        r->officer_verified = true;
+        pos_ += 4;
+      } else if (s_.substr(pos_, 5) == "false") {
+        r->officer_verified = false;
+        pos_ += 5;
+      } else {
+        return Bad("officer_verified is not true or false");
+      }
       return absl::OkStatus();
     }
     if (key == "recipients") {
@@ -104,6 +137,10 @@ class FlatJsonReader {
     else if (key == "detail") target = &r->detail;
     else if (key == "payload_sha256") target = &r->payload_sha256;
     else if (key == "peer") target = &r->peer;
+    else if (key == "correlation_id") target = &r->correlation_id;
+    else if (key == "request_id") target = &r->request_id;
+    else if (key == "replica_id") target = &r->replica_id;
+    if (key == "correlation_id" || key == "request_id" || key == "replica_id") saw_v2_key_ = true;
     if (target != nullptr) *target = std::move(v);
     return absl::OkStatus();  // prev, hash and unknown keys: read and ignored here.
   }
@@ -176,6 +213,8 @@ class FlatJsonReader {
 
   absl::string_view s_;
   size_t pos_ = 0;
+  uint64_t version_ = 0;  // 0 until a "v" key is read.
+  bool saw_v2_key_ = false;
 };
 
 bool IsHex64(absl::string_view s) { return IsLowerHexSha256(s); }
@@ -212,13 +251,15 @@ absl::StatusOr<int64_t> ParseRecordTime(absl::string_view text) {
 
 std::string SealLine(const AuditRecord& r, absl::string_view prev_hash, std::string* hash) {
   std::string out;
-  out.reserve(640);
-  absl::StrAppend(&out, "{\"index\":", r.index);
+  out.reserve(768);
+  absl::StrAppend(&out, "{\"index\":", r.index, ",\"v\":", kRecordFormatVersion);
   Field("time", FormatRecordTime(r.time_micros), &out);
   Field("action", r.action, &out);
   Field("actor_party", r.actor_party, &out);
   Field("actor_officer", r.actor_officer, &out);
+  absl::StrAppend(&out, ",\"officer_verified\":", r.officer_verified ? "true" : "false");
   Field("message_id", r.message_id, &out);
+  Field("correlation_id", r.correlation_id, &out);
   Field("case_reference", r.case_reference, &out);
   Field("sender", r.sender, &out);
   out.append(",\"recipients\":[");
@@ -238,6 +279,10 @@ std::string SealLine(const AuditRecord& r, absl::string_view prev_hash, std::str
   Field("detail", r.detail, &out);
   Field("payload_sha256", r.payload_sha256, &out);
   Field("peer", r.peer, &out);
+  Field("request_id", r.request_id, &out);
+  Field("replica_id", r.replica_id, &out);
+  absl::StrAppend(&out, ",\"count\":", r.count, ",\"range_first\":", r.range_first, ",\"range_last\":",
+                  r.range_last);
   absl::StrAppend(&out, kPrevKey, prev_hash, "\"");
   *hash = Sha256Hex(out);
   absl::StrAppend(&out, kHashKey, *hash, "\"}");
@@ -272,11 +317,13 @@ absl::StatusOr<LineHeader> CheckLine(absl::string_view line) {
   return h;
 }
 
-absl::StatusOr<AuditRecord> ParseLine(absl::string_view line) {
+absl::StatusOr<AuditRecord> ParseLine(absl::string_view line, int* version) {
   AuditRecord r;
   FlatJsonReader reader(line);
-  absl::Status s = reader.Read(&r);
+  int v = 0;
+  absl::Status s = reader.Read(&r, &v);
   if (!s.ok()) return s;
+  if (version != nullptr) *version = v;
   return r;
 }
 

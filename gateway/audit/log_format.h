@@ -13,6 +13,10 @@
 
 namespace portcullis {
 
+// The record format SealLine writes (docs/audit-format.md): 2. Readers read
+// 1 (no "v" key: logs written before v2) and 2, also mixed in one log.
+inline constexpr int kRecordFormatVersion = 2;
+
 // `prev` of record 0.
 extern const char kGenesisHash[];
 
@@ -36,9 +40,12 @@ struct LineHeader {
 // and that `hash` matches its bytes. DATA_LOSS with words on failure.
 absl::StatusOr<LineHeader> CheckLine(absl::string_view line);
 
-// Full parse of a line written by SealLine (the shape is checked, the hash
-// is not: call CheckLine for that). `time_micros` is parsed from `time`.
-absl::StatusOr<AuditRecord> ParseLine(absl::string_view line);
+// Full parse of a line written by SealLine, format v1 or v2 (the shape is
+// checked, the hash is not: call CheckLine for that). `time_micros` is parsed
+// from `time`; v2 fields of a v1 line stay empty / false / 0. *version (if
+// given) is set to the line's format version. An unknown version, or a v2
+// key in a line that does not say "v":2, is DATA_LOSS.
+absl::StatusOr<AuditRecord> ParseLine(absl::string_view line, int* version = nullptr);
 
 // RFC 3339 UTC with microseconds, as records write it, and back.
 std::string FormatRecordTime(int64_t micros);

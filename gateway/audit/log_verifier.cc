@@ -105,6 +105,7 @@ const char* TamperKindName(TamperKind kind) {
     case TamperKind::kCheckpointInvalid: return "checkpoint_invalid";
     case TamperKind::kWitnessMismatch: return "witness_mismatch";
     case TamperKind::kUnsigned: return "unsigned";
+    case TamperKind::kUnsignedTail: return "unsigned_tail";
   }
   return "unknown";
 }
@@ -221,6 +222,18 @@ absl::StatusOr<VerifyReport> VerifyLog(const VerifyOptions& options) {
       }
       break;
     }
+    // Format versions, and the gateway's adoptions of unsigned records.
+    const std::string v2_prefix = absl::StrCat("{\"index\":", e, ",\"v\":2,");
+    if (line.text.compare(0, v2_prefix.size(), v2_prefix) == 0) {
+      ++report.v2_records;
+    } else {
+      ++report.v1_records;
+    }
+    if (line.text.find("\"action\":\"adopt_unsigned\"") != std::string::npos) {
+      if (auto r = ParseLine(line.text); r.ok() && r->action == "adopt_unsigned") {
+        report.adopted.push_back(AdoptedRange{e, r->time_micros, r->range_first, r->range_last, r->detail});
+      }
+    }
     range.Append(merkle::LeafHash(line.text));
     prev_prev_hash = prev_hash;
     prev_hash = h.hash;
@@ -260,9 +273,22 @@ absl::StatusOr<VerifyReport> VerifyLog(const VerifyOptions& options) {
                                                 cpath, " is missing or empty, and no witness copy was given)")};
     return report;
   }
-  if (report.records > report.signed_size && !by_size.empty()) {
-    report.warnings.push_back(absl::StrCat(report.records - report.signed_size,
-                                           " record(s) after the last checkpoint are not yet signed"));
+  if (options.witness_paths.empty()) {
+    report.warnings.push_back(
+        "no witness copy was given: truncating the log and its checkpoints file together cannot be detected");
+  }
+  if (report.records > report.signed_size) {
+    const std::string range = absl::StrCat("records ", report.signed_size, " to ", report.records - 1);
+    if (options.allow_unsigned_tail) {
+      report.warnings.push_back(absl::StrCat(range, " (", report.records - report.signed_size,
+                                             ") are after the last checkpoint: not yet signed, not verified"));
+    } else {
+      report.problem = Problem(
+          TamperKind::kUnsignedTail, report.signed_size,
+          absl::StrCat(range, " (", report.records - report.signed_size, " record(s)) are not covered by any signed "
+                       "checkpoint, so nothing proves them complete or unaltered; verify again after the next "
+                       "checkpoint, or pass --allow-unsigned-tail to accept them as unverified"));
+    }
   }
   return report;
 }

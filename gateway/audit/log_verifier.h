@@ -27,6 +27,7 @@ enum class TamperKind {
   kCheckpointInvalid,  // A checkpoint's signature, key or order is wrong.
   kWitnessMismatch,    // A witness holds a different checkpoint for the same size.
   kUnsigned,           // Records, a public key, but no checkpoint at all: nothing is proven.
+  kUnsignedTail,       // Records after the last valid checkpoint: not proven (unless allowed).
 };
 
 // "modified", "deleted", ... (stable words for scripts).
@@ -37,6 +38,9 @@ struct VerifyOptions {
   std::string checkpoints_path;             // "" = log_path + ".checkpoints".
   std::string public_key_path;              // Ed25519 PEM. "" = signatures not checked (reported).
   std::vector<std::string> witness_paths;   // Witnesses' checkpoints.log files.
+  // Records after the last valid checkpoint are a problem (kUnsignedTail)
+  // unless this is set; then they are a warning.
+  bool allow_unsigned_tail = false;
   // Called now and then with records read so far and bytes read / total.
   std::function<void(uint64_t records, uint64_t bytes, uint64_t total_bytes)> progress;
 };
@@ -45,6 +49,15 @@ struct VerifyProblem {
   TamperKind kind;
   uint64_t index = 0;  // First bad record (for truncation: the log's length).
   std::string message;
+};
+
+// An `adopt_unsigned` record: the gateway found records [first, last] not
+// covered by a signed checkpoint at start-up and adopted them.
+struct AdoptedRange {
+  uint64_t record_index = 0;  // The adopt_unsigned record itself.
+  int64_t time_micros = 0;
+  uint64_t first = 0, last = 0;
+  std::string detail;
 };
 
 struct VerifyReport {
@@ -56,6 +69,8 @@ struct VerifyReport {
   bool signatures_checked = false;
   std::optional<VerifyProblem> problem;  // The first problem found, if any.
   std::vector<std::string> warnings;     // Not tampering, but worth saying.
+  std::vector<AdoptedRange> adopted;     // Every adopted unsigned range, in log order.
+  uint64_t v1_records = 0, v2_records = 0;  // Records of each format version (v2: `{"index":N,"v":2,`).
 };
 
 // Errors only when a file cannot be read at all (NOT_FOUND / UNAVAILABLE)

@@ -91,6 +91,7 @@ struct AuditConfig {
   int checkpoint_every_records = 1000;
   int checkpoint_interval_seconds = 10;
   std::string witness_dir;  // "" = none: where checkpoint copies go for another party to keep.
+  std::string replica_id;   // Stamped on every audit record (v2 replica_id); "" = none (one gateway).
 };
 
 struct StoreConfig {

@@ -523,8 +523,23 @@ void ReadDataFilePath(Context& ctx, const Field& field, std::string* out) {
 
 void ParseAudit(Context& ctx, const Field& f, AuditConfig* out) {
   MapReader map(ctx, f, {"path", "signing_key", "checkpoint_every_records", "checkpoint_interval_seconds",
-                         "witness_dir"});
+                         "witness_dir", "replica_id"});
   if (!map.ok()) return;
+  if (std::optional<Field> replica = map.Get("replica_id")) {
+    if (std::optional<std::string> id = ReadString(ctx, *replica)) {
+      bool ok = !id->empty() && id->size() <= 64;
+      for (char c : *id) {
+        ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-');
+      }
+      if (ok) {
+        out->replica_id = *id;
+      } else {
+        ctx.problems.Add(replica->mark, replica->path,
+                         "must be 1 to 64 characters of letters, digits, '.', '_' or '-'");
+      }
+    }
+  }
   if (std::optional<Field> key = map.Require("signing_key")) {
     if (std::optional<std::string> resolved = ReadPath(ctx, *key)) {
       CheckReadable(ctx, *key, *resolved, PathKind::kFile);

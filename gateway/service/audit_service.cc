@@ -44,7 +44,7 @@ RecordFilter FromProto(const v1::AuditFilter& f) {
   return out;
 }
 
-void ToEntry(const AuditRecord& r, const std::string& line, v1::AuditEntry* e) {
+void ToEntry(const AuditRecord& r, int version, const std::string& line, v1::AuditEntry* e) {
   e->set_index(r.index);
   *e->mutable_time() = TimeUtil::MicrosecondsToTimestamp(r.time_micros);
   e->set_action(r.action);
@@ -63,6 +63,14 @@ void ToEntry(const AuditRecord& r, const std::string& line, v1::AuditEntry* e) {
   e->set_payload_sha256(r.payload_sha256);
   e->set_peer(r.peer);
   e->set_line(line);
+  e->set_format_version(static_cast<uint32_t>(version));
+  e->set_correlation_id(r.correlation_id);
+  e->set_officer_verified(r.officer_verified);
+  e->set_request_id(r.request_id);
+  e->set_replica_id(r.replica_id);
+  e->set_count(r.count);
+  e->set_range_first(r.range_first);
+  e->set_range_last(r.range_last);
 }
 
 }  // namespace
@@ -115,13 +123,14 @@ grpc::ServerUnaryReactor* AuditService::Query(grpc::CallbackServerContext* conte
       for (const std::string& line : *lines) {
         const uint64_t index = next++;
         if (!needle.empty() && line.find(needle) == std::string::npos) continue;
-        auto r = ParseLine(line);
+        int version = 0;
+        auto r = ParseLine(line, &version);
         if (!r.ok()) {
           status = absl::DataLossError(absl::StrCat("audit record ", index, " is unreadable: ", r.status().message()));
           break;
         }
         if (!filter.Matches(*r)) continue;
-        ToEntry(*r, line, response->add_entries());
+        ToEntry(*r, version, line, response->add_entries());
         if (static_cast<uint32_t>(response->entries_size()) >= page) break;
       }
     }

@@ -57,6 +57,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   audit_options.checkpoint_every_records = static_cast<uint64_t>(config->audit.checkpoint_every_records);
   audit_options.checkpoint_interval = std::chrono::seconds(config->audit.checkpoint_interval_seconds);
   audit_options.witness_dir = config->audit.witness_dir;
+  audit_options.replica_id = config->audit.replica_id;
   audit_options.fault_injector = std::move(hooks.audit_fault_injector);
   auto audit = FileAuditLog::Open(std::move(audit_options));
   if (!audit.ok()) return audit.status();

@@ -55,7 +55,8 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << "  reload_interval_seconds: 1\n"
     << "audit: { path: " << dir << "/audit.log, signing_key: " << pki << "/audit/signing.key"
     << ", checkpoint_every_records: " << o.checkpoint_every_records
-    << (o.witness_dir.empty() ? "" : ", witness_dir: " + o.witness_dir) << " }\n"
+    << (o.witness_dir.empty() ? "" : ", witness_dir: " + o.witness_dir)
+    << (o.replica_id.empty() ? "" : ", replica_id: " + o.replica_id) << " }\n"
     << "delivery: { workers: " << o.workers << ", max_attempts: " << o.max_attempts
     << ", initial_backoff_ms: " << o.initial_backoff_ms << ", max_backoff_ms: " << o.max_backoff_ms
     << ", attempt_timeout_ms: " << o.attempt_timeout_ms << ", max_backlog_messages: " << o.max_backlog_messages

@@ -52,6 +52,7 @@ struct HarnessOptions {
   int64_t max_age_ms = 24LL * 3600 * 1000;  // Undelivered after this: EXPIRED.
   int checkpoint_every_records = 1000;
   std::string witness_dir;  // "" = no witness copy.
+  std::string replica_id;   // audit.replica_id; "" = not set.
   GatewayTestHooks hooks;
 };
 

@@ -29,6 +29,7 @@
 #include "adapters/common/describe.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 #include "tools/common/gateway_flags.h"
+#include "util/display_text.h"
 
 namespace portcullis::admin_tool {
 namespace {
@@ -69,7 +70,7 @@ struct Args {
 };
 
 int Usage(const std::string& problem) {
-  std::cerr << "portcullis-admin: " << problem << "\n(run `portcullis-admin --help` for usage)\n";
+  std::cerr << "portcullis-admin: " << DisplayText(problem) << "\n(run `portcullis-admin --help` for usage)\n";
   return kUsage;
 }
 
@@ -136,7 +137,7 @@ std::unique_ptr<grpc::ClientContext> Context() {
 
 // Exit code and message for a failed call.
 int Failed(const grpc::Status& s) {
-  std::cerr << "portcullis-admin: the gateway refused: " << adapters::DescribeStatus(s) << "\n";
+  std::cerr << "portcullis-admin: the gateway refused: " << DisplayText(adapters::DescribeStatus(s)) << "\n";
   switch (s.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -160,7 +161,11 @@ std::string Time(const google::protobuf::Timestamp& t) {
   return t.seconds() == 0 && t.nanos() == 0 ? "-" : TimeUtil::ToString(t).substr(0, 19);
 }
 
-std::string Clip(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n - 3) + "..."; }
+// Cells hold parties' and endpoints' text (message ids, error text from a
+// partner's endpoint): rows are built with every such cell escaped
+// (util/display_text.h); Clip escapes, then cuts.
+std::string Clip(const std::string& s, size_t n) { return DisplayClip(s, n); }
+std::string Safe(const std::string& s) { return DisplayText(s); }
 
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
@@ -179,8 +184,9 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::vector<std::string> DeadLetterRow(const v1::DeadLetter& d) {
-  return {d.delivery_id(), v1::DeliveryState_Name(d.state()), d.recipient(), d.sender(), d.message_id(),
-          d.case_reference(), absl::StrCat(d.attempts()), Time(d.updated_at()), Clip(d.last_error(), 50)};
+  return {Safe(d.delivery_id()), v1::DeliveryState_Name(d.state()), Safe(d.recipient()), Safe(d.sender()),
+          Safe(d.message_id()), Safe(d.case_reference()), absl::StrCat(d.attempts()), Time(d.updated_at()),
+          Clip(d.last_error(), 50)};
 }
 
 const std::vector<std::string> kDeadLetterHeader = {"DELIVERY_ID", "STATE", "DESTINATION", "SENDER", "MESSAGE_ID",
@@ -208,7 +214,7 @@ int DeadLetters(v1::Admin::Stub& stub, const Args& a) {
     return kOk;
   }
   if (all.dead_letters_size() == 0) {
-    std::cout << "no dead letters" << (a.destination.empty() ? "" : " to " + a.destination) << "\n";
+    std::cout << "no dead letters" << (a.destination.empty() ? "" : " to " + DisplayText(a.destination)) << "\n";
     return kOk;
   }
   std::vector<std::vector<std::string>> rows = {kDeadLetterHeader};
@@ -240,8 +246,9 @@ int Act(v1::Admin::Stub& stub, const Args& a) {
     std::cout << Json(out) << "\n";
     return kOk;
   }
-  std::cout << (a.command == "retry" ? "retried: " : "cancelled: ") << out.delivery_id() << " ("
-            << out.message_id() << " from " << out.sender() << " to " << out.recipient() << ") is now "
+  std::cout << (a.command == "retry" ? "retried: " : "cancelled: ") << DisplayText(out.delivery_id()) << " ("
+            << DisplayText(out.message_id()) << " from " << DisplayText(out.sender()) << " to "
+            << DisplayText(out.recipient()) << ") is now "
             << v1::DeliveryState_Name(out.state()) << " after " << out.attempts() << " attempt(s)\n";
   return kOk;
 }
@@ -258,8 +265,8 @@ int Stats(v1::Admin::Stub& stub, const Args& a) {
                                                  "ATTEMPTS", "FAILURES", "RETRIES", "DELIVERED", "DEAD",
                                                  "EXPIRED", "DL_FAILED", "DL_EXPIRED", "CANCELLED"}};
   for (const auto& d : stats.destinations()) {
-    rows.push_back({d.destination(), d.mode(), absl::StrCat(d.backlog_messages()), absl::StrCat(d.backlog_bytes()),
-                    absl::StrCat(d.in_flight()), d.breaker().empty() ? "-" : d.breaker(), absl::StrCat(d.attempts()),
+    rows.push_back({Safe(d.destination()), Safe(d.mode()), absl::StrCat(d.backlog_messages()), absl::StrCat(d.backlog_bytes()),
+                    absl::StrCat(d.in_flight()), d.breaker().empty() ? "-" : Safe(d.breaker()), absl::StrCat(d.attempts()),
                     absl::StrCat(d.failures()), absl::StrCat(d.retries_scheduled()), absl::StrCat(d.delivered()),
                     absl::StrCat(d.dead_lettered()), absl::StrCat(d.expired()),
                     absl::StrCat(d.dead_letters_failed()), absl::StrCat(d.dead_letters_expired()),
@@ -276,7 +283,7 @@ int Main(int argc, char** argv) {
   if (std::optional<int> code = Parse(argc, argv, &a)) return *code;
   auto channel = tools::Dial(a.gw);
   if (!channel.ok()) {
-    std::cerr << "portcullis-admin: " << channel.status().message() << "\n";
+    std::cerr << "portcullis-admin: " << DisplayText(channel.status().message()) << "\n";
     return kUnreachable;
   }
   auto stub = v1::Admin::NewStub(*channel);

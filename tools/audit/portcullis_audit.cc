@@ -1,7 +1,7 @@
 // portcullis-audit: the auditor's tool for the exchange log.
 //
-//   portcullis-audit verify  --log FILE [--public-key PEM] [--witness FILE]...
-//   portcullis-audit verify  --gateway ADDR --as PARTY --public-key PEM [--witness FILE]...
+//   portcullis-audit verify  --log FILE [--public-key PEM] [--witness FILE]... [--allow-unsigned-tail]
+//   portcullis-audit verify  --gateway ADDR --as PARTY --public-key PEM [--witness FILE]... [--wait SECONDS]
 //   portcullis-audit search  SOURCE [filters] [--limit N]
 //   portcullis-audit show    MESSAGE_ID SOURCE
 //   portcullis-audit export  SOURCE --format jsonl|csv [--out FILE] [filters]
@@ -10,8 +10,11 @@
 // SOURCE is --log FILE (the gateway's files, read directly) or --gateway ADDR
 // --as PARTY --reason TEXT (the Audit service, over mTLS as an auditor; the
 // query and its reason are recorded). Tables for people by default, --json
-// for scripts. Exit codes: 0 fine, 1 the log failed verification, 2 usage
-// error, 3 a file or the gateway could not be read.
+// for scripts. Text a party supplied is shown escaped (util/display_text.h):
+// no party can forge what the auditor's screen or spreadsheet shows. Records
+// of format v1 and v2 (docs/audit-format.md) are read alike. Exit codes: 0
+// fine, 1 the log failed verification, 2 usage error, 3 a file or the gateway
+// could not be read.
 #include <unistd.h>
 
 #include <cstdio>
@@ -23,6 +26,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <google/protobuf/util/time_util.h>
@@ -40,6 +44,7 @@
 #include "gateway/audit/record_filter.h"
 #include "portcullis/v1/audit.grpc.pb.h"
 #include "tools/common/gateway_flags.h"
+#include "util/display_text.h"
 
 namespace portcullis::audit_tool {
 namespace {
@@ -52,9 +57,12 @@ const char kUsageText[] = R"(usage: portcullis-audit COMMAND [options]
 
 commands:
   verify                  recompute the hash chain and Merkle roots, check every checkpoint signature and
-                          witness copy; report the first bad record and the kind of tampering. Through
-                          --gateway it downloads every record and a freshly signed checkpoint and
-                          recomputes the same (the download is recorded as an audit query)
+                          witness copy; report the first bad record and the kind of tampering. Records
+                          after the last signed checkpoint fail as `unsigned_tail` (unless
+                          --allow-unsigned-tail); every range the gateway adopted unsigned at start-up is
+                          listed. Through --gateway it downloads every record, waits (up to --wait) for a
+                          checkpoint covering them and recomputes the same (the download is recorded as an
+                          audit query)
   search                  records matching the filters, as a table (or --json)
   show MESSAGE_ID         one exchange's story (submitted, delivered, acknowledged, consulted) as a timeline
   export                  matching records as JSON Lines or CSV (--format jsonl|csv, --out FILE)
@@ -72,7 +80,12 @@ where the records come from (one of):
 
 verify:
   --public-key PEM        the gateway's checkpoint public key (Ed25519); without it signatures are not checked
-  --witness FILE          a witness's checkpoints.log (repeatable)
+  --witness FILE          a witness's checkpoints.log (repeatable). Without one, truncating the log and
+                          its checkpoints file together cannot be detected
+  --allow-unsigned-tail   report records after the last checkpoint as a note instead of failing
+  --wait SECONDS          through --gateway: how long to wait for a checkpoint covering every record read
+                          (default 10, the shipped audit.checkpoint_interval_seconds; set it to the
+                          gateway's value if larger)
 
 filters (search, export):
   --message-id ID  --case REF  --party PARTY  --officer ID  --action ACTION  --outcome OUTCOME
@@ -93,7 +106,9 @@ struct Args {
   RecordFilter filter;
   uint64_t limit = 200;
   uint64_t index = 0;  // prove
+  uint64_t wait_seconds = 10;  // verify --gateway
   bool json = false;
+  bool allow_unsigned_tail = false;
 };
 
 int Usage(const std::string& problem) {
@@ -133,6 +148,10 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
       a->json = true;
       continue;
     }
+    if (flag == "--allow-unsigned-tail") {
+      a->allow_unsigned_tail = true;
+      continue;
+    }
     if (flag == "--help" || flag == "-h") {
       std::cout << kUsageText;
       return kOk;
@@ -142,11 +161,11 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
         a->positional = flag;
         continue;
       }
-      return Usage(absl::StrCat("unexpected argument '", flag, "'"));
+      return Usage(absl::StrCat("unexpected argument '", DisplayText(flag), "'"));
     }
     const bool known = strings.count(flag) > 0 || flag == "--witness" || flag == "--limit" || flag == "--from" ||
-                       flag == "--to";
-    if (!known) return Usage(absl::StrCat("unknown option '", flag, "'"));
+                       flag == "--to" || flag == "--wait";
+    if (!known) return Usage(absl::StrCat("unknown option '", DisplayText(flag), "'"));
     if (i + 1 >= rest.size() || rest[i + 1].rfind("--", 0) == 0) {
       return Usage(absl::StrCat(flag, " needs a value"));
     }
@@ -157,6 +176,10 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
       a->witnesses.push_back(value);
     } else if (flag == "--limit") {
       if (!absl::SimpleAtoi(value, &a->limit) || a->limit == 0) return Usage("--limit must be a positive number");
+    } else if (flag == "--wait") {
+      if (!absl::SimpleAtoi(value, &a->wait_seconds) || a->wait_seconds > 3600) {
+        return Usage("--wait must be a number of seconds (0 to 3600)");
+      }
     } else if (flag == "--from" || flag == "--to") {
       std::optional<int64_t> t = ParseTime(value);
       if (!t) return Usage(absl::StrCat(flag, " '", value, "' is not an RFC 3339 time such as 2026-11-28T00:00:00Z"));
@@ -197,6 +220,7 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
 struct Entry {
   AuditRecord record;
   std::string line;
+  int version = 0;  // The record's format version (1 or 2).
 };
 
 using Sink = std::function<bool(const Entry&)>;  // false = stop.
@@ -213,18 +237,19 @@ absl::Status FromFile(const Args& a, const Sink& sink) {
     ++n;
     if (in.eof()) break;  // Torn last line: not a record.
     if (!needle.empty() && line.find(needle) == std::string::npos) continue;
-    auto r = ParseLine(line);
+    int version = 0;
+    auto r = ParseLine(line, &version);
     if (!r.ok()) {
       return absl::DataLossError(absl::StrCat(a.log, ":", n, ": ", r.status().message(),
                                               " (run `portcullis-audit verify`)"));
     }
     if (!a.filter.Matches(*r)) continue;
-    if (!sink(Entry{*std::move(r), line})) break;
+    if (!sink(Entry{*std::move(r), line, version})) break;
   }
   return absl::OkStatus();
 }
 
-absl::Status FromGateway(const Args& a, const Sink& sink) {
+absl::Status FromGateway(const Args& a, const Sink& sink, uint64_t from_index = 0) {
   auto channel = Dial(a);
   if (!channel.ok()) return channel.status();
   auto stub = v1::Audit::NewStub(*channel);
@@ -242,6 +267,7 @@ absl::Status FromGateway(const Args& a, const Sink& sink) {
     *f->mutable_to() = TimeUtil::MicrosecondsToTimestamp(a.filter.to_micros);
   req.set_reason(a.reason);
   req.set_page_size(1000);
+  if (from_index > 0) req.set_page_token(absl::StrCat(from_index));
   for (;;) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
@@ -249,9 +275,10 @@ absl::Status FromGateway(const Args& a, const Sink& sink) {
     grpc::Status s = stub->Query(&ctx, req, &resp);
     if (!s.ok()) return absl::UnavailableError(absl::StrCat("the gateway refused the query: ", adapters::DescribeStatus(s)));
     for (const v1::AuditEntry& e : resp.entries()) {
-      auto r = ParseLine(e.line());
+      int version = 0;
+      auto r = ParseLine(e.line(), &version);
       if (!r.ok()) return absl::DataLossError(absl::StrCat("record ", e.index(), ": ", r.status().message()));
-      if (!sink(Entry{*std::move(r), e.line()})) return absl::OkStatus();
+      if (!sink(Entry{*std::move(r), e.line(), version})) return absl::OkStatus();
     }
     if (resp.next_page_token().empty()) return absl::OkStatus();
     req.set_page_token(resp.next_page_token());
@@ -269,9 +296,21 @@ std::string JsonString(absl::string_view s) {
   return out;
 }
 
-std::string Clip(const std::string& s, size_t width) {
-  if (s.size() <= width) return s;
-  return s.substr(0, width - 1) + "~";
+// A party's text for a table cell: escaped, then cut to `width`.
+std::string Clip(const std::string& s, size_t width) { return DisplayClip(s, width); }
+
+// The v2 fields that are set, for people: "answers M; officer verified; ...".
+std::string V2Notes(const AuditRecord& r) {
+  std::vector<std::string> notes;
+  if (!r.correlation_id.empty()) notes.push_back(absl::StrCat("answers ", DisplayText(r.correlation_id)));
+  if (r.officer_verified) notes.push_back("officer verified");
+  if (r.range_first != 0 || r.range_last != 0 || r.action == "adopt_unsigned") {
+    notes.push_back(absl::StrCat("records ", r.range_first, "-", r.range_last));
+  }
+  if (r.count != 0) notes.push_back(absl::StrCat("count ", r.count));
+  if (!r.request_id.empty()) notes.push_back(absl::StrCat("request ", DisplayText(r.request_id)));
+  if (!r.replica_id.empty()) notes.push_back(absl::StrCat("replica ", DisplayText(r.replica_id)));
+  return absl::StrJoin(notes, "; ");
 }
 
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
@@ -286,6 +325,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
     }
+    while (!line.empty() && line.back() == ' ') line.pop_back();  // An empty last column leaves no trailing blanks.
     std::cout << line << "\n";
   }
 }
@@ -295,7 +335,7 @@ std::string Outcome(const AuditRecord& r) {
 }
 
 int Fail(const absl::Status& s) {
-  std::cerr << "portcullis-audit: " << s.message() << "\n";
+  std::cerr << "portcullis-audit: " << DisplayText(s.message()) << "\n";
   return kUnreadable;
 }
 
@@ -321,16 +361,17 @@ int Search(const Args& a) {
     return kOk;
   }
   if (found.empty()) {
-    std::cout << "no record matches (" << a.filter.Summary() << ")\n";
+    std::cout << "no record matches (" << DisplayText(a.filter.Summary()) << ")\n";
     return kOk;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"INDEX", "TIME (UTC)", "ACTION", "ACTOR", "OFFICER", "MESSAGE", "CASE", "RECIPIENTS", "OUTCOME"}};
+      {"INDEX", "TIME (UTC)", "ACTION", "ACTOR", "OFFICER", "MESSAGE", "CASE", "RECIPIENTS", "OUTCOME", "NOTES"}};
   for (const Entry& e : found) {
     const AuditRecord& r = e.record;
-    rows.push_back({absl::StrCat(r.index), FormatRecordTime(r.time_micros).substr(0, 19), r.action, r.actor_party,
-                    Clip(r.actor_officer, 16), Clip(r.message_id, 28), Clip(r.case_reference, 18),
-                    Clip(absl::StrJoin(r.recipients, ","), 28), Clip(Outcome(r), 40)});
+    rows.push_back({absl::StrCat(r.index), FormatRecordTime(r.time_micros).substr(0, 19), Clip(r.action, 20),
+                    Clip(r.actor_party, 24), Clip(r.actor_officer, 16), Clip(r.message_id, 28),
+                    Clip(r.case_reference, 18), Clip(absl::StrJoin(r.recipients, ","), 28), Clip(Outcome(r), 40),
+                    V2Notes(r)});
   }
   PrintTable(rows);
   std::cout << found.size() << " record(s)" << (more ? absl::StrCat(", more not shown (raise --limit)") : "") << "\n";
@@ -351,40 +392,36 @@ int Show(const Args& a) {
     return kOk;
   }
   if (story.empty()) {
-    std::cout << "no record of message '" << a.positional << "'\n";
+    std::cout << "no record of message '" << DisplayText(a.positional) << "'\n";
     return kOk;
   }
   const AuditRecord& first = story.front().record;
-  std::cout << "message   " << first.message_id << "\n"
-            << "case      " << first.case_reference << "\n"
-            << "sender    " << first.sender << "\n"
-            << "to        " << absl::StrJoin(first.recipients, ", ") << "\n"
-            << "marking   " << first.classification << "  " << first.handling << "\n"
-            << "basis     " << first.justification << "\n"
-            << "payload   sha256:" << first.payload_sha256 << "\n\n";
-  std::vector<std::vector<std::string>> rows = {{"TIME (UTC)", "INDEX", "WHAT", "WHO", "OUTCOME", "DETAIL"}};
+  std::string answers;  // The message this one answers (v2 correlation_id), from any of its records.
+  for (const Entry& e : story) {
+    if (answers.empty()) answers = e.record.correlation_id;
+  }
+  std::cout << "message   " << DisplayText(first.message_id) << "\n";
+  if (!answers.empty()) std::cout << "answers   " << DisplayText(answers) << "\n";
+  std::cout << "case      " << DisplayText(first.case_reference) << "\n"
+            << "sender    " << DisplayText(first.sender) << "\n"
+            << "to        " << DisplayText(absl::StrJoin(first.recipients, ", ")) << "\n"
+            << "marking   " << DisplayText(first.classification) << "  " << DisplayText(first.handling) << "\n"
+            << "basis     " << DisplayText(first.justification) << "\n"
+            << "payload   sha256:" << DisplayText(first.payload_sha256) << "\n\n";
+  std::vector<std::vector<std::string>> rows = {{"TIME (UTC)", "INDEX", "WHAT", "WHO", "OUTCOME", "DETAIL", "NOTES"}};
   for (const Entry& e : story) {
     const AuditRecord& r = e.record;
     std::string who = r.actor_officer.empty() ? r.actor_party : absl::StrCat(r.actor_party, " / ", r.actor_officer);
     std::string what = r.action;
     if (r.action == "deliver" || r.action == "acknowledge") what += " -> " + absl::StrJoin(r.recipients, ",");
-    rows.push_back({FormatRecordTime(r.time_micros), absl::StrCat(r.index), what, who, Outcome(r), Clip(r.detail, 60)});
+    rows.push_back({FormatRecordTime(r.time_micros), absl::StrCat(r.index), DisplayText(what), DisplayText(who),
+                    DisplayText(Outcome(r)), Clip(r.detail, 60), V2Notes(r)});
   }
   PrintTable(rows);
   return kOk;
 }
 
-std::string CsvField(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += "\"\"";
-    else if (c == '\n' || c == '\r') out += ' ';  // Records never hold raw newlines; stay defensive.
-    else out += c;
-  }
-  // Spreadsheet formula injection: a leading =, +, - or @ is neutralised.
-  if (s.size() > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) out.insert(1, "'");
-  return out + "\"";
-}
+std::string CsvField(const std::string& s) { return CsvCell(s); }
 
 int Export(const Args& a) {
   std::ofstream file;
@@ -396,7 +433,8 @@ int Export(const Args& a) {
   }
   if (a.format == "csv") {
     *out << "index,time,action,actor_party,actor_officer,message_id,case_reference,sender,recipients,"
-            "classification,handling,justification,outcome,reason,detail,payload_sha256,peer\n";
+            "classification,handling,justification,outcome,reason,detail,payload_sha256,peer,"
+            "format,correlation_id,officer_verified,request_id,replica_id,count,range_first,range_last\n";
   }
   uint64_t n = 0;
   absl::Status s = Records(a, [&](const Entry& e) {
@@ -411,7 +449,10 @@ int Export(const Args& a) {
          << CsvField(r.case_reference) << "," << CsvField(r.sender) << "," << CsvField(absl::StrJoin(r.recipients, ";"))
          << "," << CsvField(r.classification) << "," << CsvField(r.handling) << "," << CsvField(r.justification) << ","
          << CsvField(r.outcome) << "," << CsvField(r.reason) << "," << CsvField(r.detail) << ","
-         << CsvField(r.payload_sha256) << "," << CsvField(r.peer) << "\n";
+         << CsvField(r.payload_sha256) << "," << CsvField(r.peer) << "," << e.version << ","
+         << CsvField(r.correlation_id) << "," << (r.officer_verified ? "true" : "false") << ","
+         << CsvField(r.request_id) << "," << CsvField(r.replica_id) << "," << r.count << "," << r.range_first << ","
+         << r.range_last << "\n";
     return true;
   });
   if (!s.ok()) return Fail(s);
@@ -427,7 +468,16 @@ int PrintReport(const Args& a, const VerifyReport& r, const std::string& source)
               << ",\"records\":" << r.records << ",\"checkpoints\":" << r.checkpoints
               << ",\"witness_checkpoints\":" << r.witness_checkpoints << ",\"signed_size\":" << r.signed_size
               << ",\"signed_root\":" << JsonString(r.signed_root)
-              << ",\"signatures_checked\":" << (r.signatures_checked ? "true" : "false");
+              << ",\"signatures_checked\":" << (r.signatures_checked ? "true" : "false")
+              << ",\"format_versions\":{\"v1\":" << r.v1_records << ",\"v2\":" << r.v2_records << "}";
+    std::cout << ",\"adopted\":[";
+    for (size_t i = 0; i < r.adopted.size(); ++i) {
+      const AdoptedRange& ad = r.adopted[i];
+      std::cout << (i ? "," : "") << "{\"record\":" << ad.record_index << ",\"first\":" << ad.first
+                << ",\"last\":" << ad.last << ",\"time\":" << JsonString(FormatRecordTime(ad.time_micros))
+                << ",\"detail\":" << JsonString(ad.detail) << "}";
+    }
+    std::cout << "]";
     if (r.problem) {
       std::cout << ",\"problem\":{\"kind\":\"" << TamperKindName(r.problem->kind) << "\",\"index\":" << r.problem->index
                 << ",\"message\":" << JsonString(r.problem->message) << "}";
@@ -437,14 +487,14 @@ int PrintReport(const Args& a, const VerifyReport& r, const std::string& source)
     std::cout << "]}\n";
   } else if (r.problem) {
     std::cout << "FAILED: " << TamperKindName(r.problem->kind) << " at record " << r.problem->index << "\n  "
-              << r.problem->message << "\n";
+              << DisplayText(r.problem->message) << "\n";
     const TamperKind k = r.problem->kind;
     if (k == TamperKind::kModified || k == TamperKind::kDeleted || k == TamperKind::kInserted ||
         k == TamperKind::kReordered) {
       std::cout << "  (the " << r.records << " records before it verified)\n";
     }
   } else {
-    std::cout << "OK: " << r.records << " records from " << source << ", hash chain intact\n"
+    std::cout << "OK: " << r.records << " records from " << DisplayText(source) << ", hash chain intact\n"
               << "    " << r.checkpoints << " checkpoint(s)"
               << (r.signatures_checked ? " with valid signatures" : " (signatures NOT checked)") << ", "
               << r.witness_checkpoints << " witness checkpoint(s) agree\n"
@@ -452,7 +502,15 @@ int PrintReport(const Args& a, const VerifyReport& r, const std::string& source)
               << "\n";
   }
   if (!a.json) {
-    for (const auto& w : r.warnings) std::cout << "note: " << w << "\n";
+    for (const AdoptedRange& ad : r.adopted) {
+      std::cout << "adopted unsigned: records " << ad.first << " to " << ad.last << " (record " << ad.record_index
+                << ", " << FormatRecordTime(ad.time_micros) << "): " << DisplayText(ad.detail) << "\n";
+    }
+    if (r.v1_records > 0 && r.v2_records > 0) {
+      std::cout << "note: " << r.v1_records << " record(s) in format v1, then " << r.v2_records
+                << " in format v2 (the gateway was upgraded)\n";
+    }
+    for (const auto& w : r.warnings) std::cout << "note: " << DisplayText(w) << "\n";
   }
   return r.problem ? kTampered : kOk;
 }
@@ -460,6 +518,7 @@ int PrintReport(const Args& a, const VerifyReport& r, const std::string& source)
 int RunVerify(const Args& a, VerifyOptions o, const std::string& source) {
   o.public_key_path = a.public_key;
   o.witness_paths = a.witnesses;
+  o.allow_unsigned_tail = a.allow_unsigned_tail;
   const bool tty = ::isatty(STDERR_FILENO) && !a.json;
   if (tty) {
     o.progress = [](uint64_t records, uint64_t bytes, uint64_t total) {
@@ -479,20 +538,15 @@ int VerifyFiles(const Args& a) {
   return RunVerify(a, std::move(o), a.log);
 }
 
-// Through the service: fetch a checkpoint covering the whole log, download
-// every record, and recompute everything (chain, Merkle roots, signature,
-// witness copies) exactly as from files.
+// Through the service: download every record, wait (up to --wait) for a
+// signed checkpoint covering all of them, download what the log grew to by
+// then, and recompute everything (chain, Merkle roots, signature, witness
+// copies) exactly as from files. Records still not covered when the wait ends
+// are an unsigned tail (a failure unless --allow-unsigned-tail).
 int VerifyGateway(const Args& a) {
   auto channel = Dial(a);
   if (!channel.ok()) return Fail(channel.status());
   auto stub = v1::Audit::NewStub(*channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  v1::SignedCheckpoint latest;
-  grpc::Status s = stub->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), &latest);
-  if (!s.ok()) return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
-  const Checkpoint c{latest.tree_size(), latest.root_hash(), TimeUtil::TimestampToMicroseconds(latest.time()),
-                     latest.key_id(), latest.signature()};
 
   char dir_template[] = "/tmp/portcullis-audit-verify.XXXXXX";
   if (::mkdtemp(dir_template) == nullptr) return Fail(absl::UnavailableError("cannot create a temporary folder"));
@@ -500,21 +554,62 @@ int VerifyGateway(const Args& a) {
   VerifyOptions o;
   o.log_path = dir + "/audit.log";
   o.checkpoints_path = dir + "/audit.log.checkpoints";
-  std::ofstream(o.checkpoints_path) << CheckpointToLine(c) << "\n";
-  absl::Status downloaded;
-  {
+  auto get_checkpoint = [&](v1::SignedCheckpoint* out) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return stub->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), out);
+  };
+  auto run = [&]() -> int {
+    // First the latest checkpoint: a caller who is not an auditor is refused
+    // here, before anything is downloaded.
+    v1::SignedCheckpoint latest;
+    grpc::Status s = get_checkpoint(&latest);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
+    }
     std::ofstream log(o.log_path, std::ios::binary);
     Args all = a;
     all.filter = RecordFilter();
     if (all.reason.empty()) all.reason = "portcullis-audit verify: integrity check of the whole log";
-    downloaded = Records(all, [&](const Entry& e) {
+    uint64_t n = 0;
+    absl::Status downloaded = Records(all, [&](const Entry& e) {
       log << e.line << "\n";
+      ++n;
       return true;
     });
+    if (!downloaded.ok()) return Fail(downloaded);
+    // A checkpoint covering the n records read: signed on demand by the
+    // gateway (at most once a second), or periodically.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.wait_seconds);
+    while (!s.ok() || latest.tree_size() < n) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      s = get_checkpoint(&latest);
+      if (!s.ok() && s.error_code() != grpc::StatusCode::UNAVAILABLE) {
+        return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
+      }
+      if (s.ok() && latest.tree_size() >= n) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        if (!s.ok()) return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
+        break;  // Not covered in time: the verifier names the unsigned tail.
+      }
+    }
+    const uint64_t m = latest.tree_size();
+    if (m > n) {  // The log grew meanwhile (not least by this download's own records): read up to m.
+      downloaded = FromGateway(all, [&](const Entry& e) {
+        if (e.record.index >= m) return false;
+        log << e.line << "\n";
+        return e.record.index + 1 < m;
+      }, n);
+      if (!downloaded.ok()) return Fail(downloaded);
+    }
     log.flush();
-    if (downloaded.ok() && !log) downloaded = absl::UnavailableError(absl::StrCat("cannot write ", o.log_path));
-  }
-  int code = downloaded.ok() ? RunVerify(a, o, "gateway " + a.gw.gateway) : Fail(downloaded);
+    if (!log) return Fail(absl::UnavailableError(absl::StrCat("cannot write ", o.log_path)));
+    const Checkpoint c{latest.tree_size(), latest.root_hash(), TimeUtil::TimestampToMicroseconds(latest.time()),
+                       latest.key_id(), latest.signature()};
+    std::ofstream(o.checkpoints_path) << CheckpointToLine(c) << "\n";
+    return RunVerify(a, o, "gateway " + a.gw.gateway);
+  };
+  const int code = run();
   std::filesystem::remove_all(dir);
   return code;
 }
@@ -606,10 +701,11 @@ int Prove(const Args& a) {
     if (!problem.empty()) std::cout << ",\"problem\":" << JsonString(problem);
     std::cout << "}\n";
   } else if (!problem.empty()) {
-    std::cout << "NOT PROVED: " << problem << "\n";
+    std::cout << "NOT PROVED: " << DisplayText(problem) << "\n";
   } else {
-    std::cout << "PROVED: record " << a.index << " (" << record->action << " " << record->message_id << ", "
-              << record->outcome << ", " << FormatRecordTime(record->time_micros) << ")\n"
+    std::cout << "PROVED: record " << a.index << " (" << DisplayText(record->action) << " "
+              << DisplayText(record->message_id) << ", " << DisplayText(record->outcome) << ", "
+              << FormatRecordTime(record->time_micros) << ")\n"
               << "    is in the log signed at size " << c.size << ", root " << c.root << "\n"
               << "    (" << proof->path.size() << "-hash audit path; checkpoint signed by key " << c.key_id << " at "
               << FormatRecordTime(c.time_micros) << ")\n";

@@ -21,6 +21,7 @@
 #include "adapters/common/native_inbox.h"
 #include "adapters/common/native_util.h"
 #include "tools/liaison/commands.h"
+#include "util/display_text.h"
 
 namespace portcullis::liaison {
 namespace {
@@ -88,7 +89,7 @@ bool LoadInbox(const Session& s, std::vector<v1::Delivery>* out) {
   }
   std::vector<std::string> problems;
   *out = adapters::ListInbox(inbox, &problems);
-  for (const std::string& p : problems) std::cerr << "liaison: skipped: " << p << "\n";
+  for (const std::string& p : problems) std::cerr << "liaison: skipped: " << DisplayText(p) << "\n";
   return true;
 }
 
@@ -199,7 +200,7 @@ int List(Session& s, const Args& args) {
   }
   if (!s.json()) {
     if (rows.size() == 1) {
-      std::cout << "no messages in " << inbox
+      std::cout << "no messages in " << DisplayText(inbox)
                 << (args.Has("--case") || args.Has("--from") ? " matching --case/--from" : "") << "\n";
     } else {
       PrintTable(rows);
@@ -215,7 +216,7 @@ int List(Session& s, const Args& args) {
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  if (!s.json()) std::cout << "following " << inbox << " (Ctrl-C to stop)" << std::endl;
+  if (!s.json()) std::cout << "following " << DisplayText(inbox) << " (Ctrl-C to stop)" << std::endl;
   std::vector<size_t> width;
   for (const auto& row : rows) {
     width.resize(std::max(width.size(), row.size()));
@@ -235,6 +236,7 @@ int List(Session& s, const Args& args) {
       }
       // Aligned with the table above where the values fit.
       std::vector<std::string> row = ListRow(inbox, d);
+      for (auto& cell : row) cell = DisplayText(cell);
       std::string line;
       for (size_t i = 0; i < row.size(); ++i) {
         line += row[i];
@@ -356,16 +358,18 @@ int Show(Session& s, const std::string& id) {
 
   const std::string native = adapters::NativeDir(s.config().inbox) + "/" + d.delivery_id();
   if (std::optional<std::string> text = ReadFile(native + ".json")) {
-    std::cout << "\n" << s.config().format->name() << " record (" << native << ".json):\n" << *text;
+    std::cout << "\n" << s.config().format->name() << " record (" << DisplayText(native) << ".json):\n"
+              << DisplayJson(*text);
     if (!text->empty() && text->back() != '\n') std::cout << "\n";
     return kOk;
   }
   std::cout << "\n";
   if (std::optional<std::string> why = ReadFile(native + ".error.txt")) {
     std::string text(absl::StripTrailingAsciiWhitespace(*why));
-    std::cout << "(" << text << ")\n";
+    std::cout << "(" << DisplayLines(text) << ")\n";
   } else {
-    std::cout << "(no " << s.config().format->name() << " rendering in " << adapters::NativeDir(s.config().inbox)
+    std::cout << "(no " << s.config().format->name() << " rendering in "
+              << DisplayText(adapters::NativeDir(s.config().inbox))
               << ")\n";
   }
   std::vector<std::vector<std::string>> body;
@@ -487,11 +491,12 @@ int Decide(Session& s, const Args& args) {
     return kOk;
   }
   const v1::RecipientStatus& st = resp.status();
-  std::cout << (reject ? "rejected " : "accepted ") << d.envelope().message_id() << " from " << d.envelope().sender()
-            << " (case " << d.envelope().case_reference() << ")\n";
-  std::cout << "  " << st.party() << ": " << StateText(st.state()) << " by officer " << st.officer() << " at "
-            << TimeText(st.updated_at()) << (st.reason().empty() ? "" : absl::StrCat(": ", st.reason())) << "\n";
-  std::cout << "  decision recorded in " << dir << "/" << d.delivery_id() << ".json\n";
+  std::cout << (reject ? "rejected " : "accepted ") << DisplayText(d.envelope().message_id()) << " from "
+            << DisplayText(d.envelope().sender()) << " (case " << DisplayText(d.envelope().case_reference()) << ")\n";
+  std::cout << "  " << DisplayText(st.party()) << ": " << StateText(st.state()) << " by officer "
+            << DisplayText(st.officer()) << " at " << TimeText(st.updated_at())
+            << (st.reason().empty() ? "" : absl::StrCat(": ", DisplayText(st.reason()))) << "\n";
+  std::cout << "  decision recorded in " << DisplayText(dir) << "/" << DisplayText(d.delivery_id()) << ".json\n";
   return kOk;
 }
 

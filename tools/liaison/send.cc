@@ -14,6 +14,7 @@
 #include "adapters/common/native_util.h"
 #include "portcullis/v1/refusal_status.h"
 #include "tools/liaison/commands.h"
+#include "util/display_text.h"
 
 namespace portcullis::liaison {
 namespace {
@@ -255,17 +256,19 @@ void PrintRecord(const Session& s, const adapters::NativeRecord& r, bool held) {
     return;
   }
   if (!r.problem.ok()) {
-    std::cout << "invalid    " << r.file << "\n";
-    for (const std::string& line : Lines(r.problem.message())) std::cout << "    " << line << "\n";
+    std::cout << "invalid    " << DisplayText(r.file) << "\n";
+    for (const std::string& line : Lines(r.problem.message())) std::cout << "    " << DisplayText(line) << "\n";
   } else if (!r.submitted) {
-    std::cout << "not sent   " << r.file << "  " << id << (held ? "  (held back: the batch has problems)" : "")
+    std::cout << "not sent   " << DisplayText(r.file) << "  " << DisplayText(id) << (held ? "  (held back: the batch has problems)" : "")
               << "\n";
   } else if (r.status.ok()) {
-    std::cout << "sent       " << r.file << "  " << id << "  to " << absl::StrJoin(r.receipt.recipients(), ",")
+    std::cout << "sent       " << DisplayText(r.file) << "  " << DisplayText(id) << "  to "
+              << DisplayText(absl::StrJoin(r.receipt.recipients(), ","))
               << "  audit index " << r.receipt.audit_index() << "  accepted " << TimeText(r.receipt.accepted_at())
               << (r.receipt.duplicate() ? "  (sent before: the original receipt)" : "") << "\n";
   } else {
-    std::cout << (v1::RefusalInStatus(r.status) ? "refused    " : "failed     ") << r.file << "  " << id << "\n    " << adapters::DescribeStatus(r.status) << "\n";
+    std::cout << (v1::RefusalInStatus(r.status) ? "refused    " : "failed     ") << DisplayText(r.file) << "  "
+              << DisplayText(id) << "\n    " << DisplayText(adapters::DescribeStatus(r.status)) << "\n";
   }
 }
 
@@ -346,9 +349,9 @@ int SubmitOne(Session& s, const v1::Envelope& envelope, const std::string& label
   adapters::SubmitBatch(*stub, records, false);
   PrintRecord(s, records[0], false);
   if (!records[0].status.ok()) {
-    std::cerr << "liaison: message " << envelope.message_id() << " not sent: "
+    std::cerr << "liaison: message " << DisplayText(envelope.message_id()) << " not sent: "
               << (v1::RefusalInStatus(records[0].status) ? "refused: " : "")
-              << adapters::DescribeStatus(records[0].status) << "\n";
+              << DisplayText(adapters::DescribeStatus(records[0].status)) << "\n";
     return kFailed;
   }
   return kOk;

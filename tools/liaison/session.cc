@@ -15,6 +15,7 @@
 #include "adapters/common/gateway_client.h"
 #include "adapters/common/native_util.h"
 #include "portcullis/v1/refusal_status.h"
+#include "util/display_text.h"
 
 namespace portcullis::liaison {
 namespace {
@@ -105,7 +106,7 @@ std::optional<std::string> CheckFlags(const Args& args, const std::string& comma
 }
 
 int Usage(const std::string& problem) {
-  std::cerr << "liaison: " << problem << "\n(run `liaison --help` for usage)\n";
+  std::cerr << "liaison: " << DisplayText(problem) << "\n(run `liaison --help` for usage)\n";
   return kUsage;
 }
 
@@ -163,19 +164,24 @@ std::unique_ptr<grpc::ClientContext> CallContext() {
 
 int Refused(const Session& s, const std::string& what, const grpc::Status& status) {
   const bool refusal = v1::RefusalInStatus(status).has_value();
-  std::cerr << "liaison: " << what << ": " << (refusal ? "refused: " : "") << adapters::DescribeStatus(status)
-            << "\n";
+  std::cerr << "liaison: " << DisplayText(what) << ": " << (refusal ? "refused: " : "")
+            << DisplayText(adapters::DescribeStatus(status)) << "\n";
   if (s.json()) std::cout << JsonLine().Raw("error", StatusJson(status)).str() << "\n";
   return kFailed;
 }
 
 int Failure(const Session& s, const std::string& message, int code) {
-  std::cerr << "liaison: " << message << "\n";
+  std::cerr << "liaison: " << DisplayLines(message) << "\n";
   if (s.json()) std::cout << JsonLine().Raw("error", JsonLine().Str("message", message).str()).str() << "\n";
   return code;
 }
 
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+// Every cell is a party's text or built from it: shown escaped (util/display_text.h).
+void PrintTable(const std::vector<std::vector<std::string>>& raw_rows) {
+  std::vector<std::vector<std::string>> rows = raw_rows;
+  for (auto& row : rows) {
+    for (auto& cell : row) cell = DisplayText(cell);
+  }
   std::vector<size_t> width;
   for (const auto& row : rows) {
     width.resize(std::max(width.size(), row.size()));

@@ -9,6 +9,7 @@
 #include "adapters/common/envelope_json.h"
 #include "adapters/common/native_util.h"
 #include "tools/liaison/commands.h"
+#include "util/display_text.h"
 
 namespace portcullis::liaison {
 namespace {
@@ -60,7 +61,8 @@ int Track(Session& s, const Args& args) {
     std::cout << adapters::ToCompactJson(resp) << "\n";
     return kOk;
   }
-  std::cout << resp.message_id() << "  case " << resp.case_reference() << "  from " << resp.sender() << "  accepted "
+  std::cout << DisplayText(resp.message_id()) << "  case " << DisplayText(resp.case_reference()) << "  from "
+            << DisplayText(resp.sender()) << "  accepted "
             << TimeText(resp.accepted_at());
   if (resp.has_answer_by()) std::cout << "  answer due " << TimeText(resp.answer_by());
   std::cout << "\n";
@@ -97,7 +99,7 @@ int Case(Session& s, const Args& args) {
     for (const v1::CaseMessage& m : page.messages()) *all.add_messages() = m;
     if (page.next_page_token().empty()) break;
     if (all.messages_size() >= kMaxCaseMessages) {
-      std::cerr << "liaison: case " << req.case_reference() << ": showing the first " << all.messages_size()
+      std::cerr << "liaison: case " << DisplayText(req.case_reference()) << ": showing the first " << all.messages_size()
                 << " messages only\n";
       break;
     }
@@ -113,7 +115,8 @@ int Case(Session& s, const Args& args) {
     return kOk;
   }
   if (all.messages_size() == 0) {
-    std::cout << "no messages of case " << all.case_reference() << " sent or received by " << s.config().party
+    std::cout << "no messages of case " << DisplayText(all.case_reference()) << " sent or received by "
+              << DisplayText(s.config().party)
               << "\n";
     return kOk;
   }
@@ -128,7 +131,7 @@ int Case(Session& s, const Args& args) {
                     Dash(m.correlation_id()), MarkingText(m.classification()),
                     m.has_answer_by() ? TimeText(m.answer_by()) : "-", absl::StrJoin(states, ", ")});
   }
-  std::cout << "case " << all.case_reference() << "\n";
+  std::cout << "case " << DisplayText(all.case_reference()) << "\n";
   PrintTable(rows);
   std::cout << all.messages_size() << " message(s)\n";
   return kOk;

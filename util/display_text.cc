@@ -1,0 +1,162 @@
+#include "util/display_text.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+namespace portcullis {
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i] and its code point, or 0.
+size_t Utf8At(absl::string_view s, size_t i, uint32_t* cp_out) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n;
+  uint32_t cp;
+  if (c < 0x80) {
+    *cp_out = c;
+    return 1;
+  }
+  if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
+  else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
+  else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
+  else return 0;
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return 0;  // Overlong.
+  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  *cp_out = cp;
+  return n;
+}
+
+// Code points that a terminal acts on or that hide or reorder text.
+bool Hidden(uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200B || cp == 0x200C || cp == 0x200D ||
+         cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x2069) ||
+         cp == 0xFEFF;
+}
+
+// Appends the escape for one unit of `text` at `i`; returns its length in input bytes.
+size_t AppendUnit(absl::string_view text, size_t i, std::string* out) {
+  const unsigned char c = static_cast<unsigned char>(text[i]);
+  char buf[12];
+  if (c >= 0x20 && c < 0x7F) {
+    if (c == '\\') out->append("\\\\");
+    else out->push_back(static_cast<char>(c));
+    return 1;
+  }
+  if (c < 0x80) {  // C0 control or DEL.
+    if (c == '\t') out->append("\\t");
+    else if (c == '\n') out->append("\\n");
+    else if (c == '\r') out->append("\\r");
+    else {
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out->append(buf);
+    }
+    return 1;
+  }
+  uint32_t cp = 0;
+  const size_t n = Utf8At(text, i, &cp);
+  if (n == 0) {
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out->append(buf);
+    return 1;
+  }
+  if (Hidden(cp)) {
+    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+    out->append(buf);
+  } else {
+    out->append(text.data() + i, n);
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string DisplayText(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) i += AppendUnit(text, i, &out);
+  return out;
+}
+
+std::string DisplayLines(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '\n') {
+      out.push_back('\n');
+      ++i;
+    } else {
+      i += AppendUnit(text, i, &out);
+    }
+  }
+  return out;
+}
+
+std::string DisplayJson(absl::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  char buf[12];
+  for (size_t i = 0; i < json.size();) {
+    const unsigned char c = static_cast<unsigned char>(json[i]);
+    if (c == '\n' || (c >= 0x20 && c < 0x7F)) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    uint32_t cp = 0;
+    const size_t n = c < 0x80 ? 1 : Utf8At(json, i, &cp);
+    if (c < 0x80) cp = c;
+    if (n == 0) {
+      out.append("\\ufffd");
+      ++i;
+    } else if (cp < 0x80 || Hidden(cp)) {
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+      out.append(buf);
+      i += n;
+    } else {
+      out.append(json.data() + i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::string DisplayClip(absl::string_view text, size_t width) {
+  std::string out;
+  std::vector<size_t> ends;  // Output size after each whole unit.
+  for (size_t i = 0; i < text.size();) {
+    i += AppendUnit(text, i, &out);
+    ends.push_back(out.size());
+  }
+  if (out.size() <= width) return out;
+  if (width == 0) return "";
+  size_t keep = 0;  // Whole units that leave room for the "~".
+  for (size_t e : ends) {
+    if (e + 1 > width) break;
+    keep = e;
+  }
+  out.resize(keep);
+  out.push_back('~');
+  return out;
+}
+
+std::string CsvCell(absl::string_view text) {
+  std::string out = "\"";
+  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@' || text[0] == '\t' ||
+                        text[0] == '\r')) {
+    out.push_back('\'');
+  }
+  for (char c : DisplayText(text)) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace portcullis
