@@ -6,10 +6,11 @@ import sys
 
 root = pathlib.Path(sys.argv[1])
 # Refuse(code, "REASON", ...), RefusalStatus(code, "REASON", ...), Invalid("REASON", ...), and the generic
-# reasons of ToGrpcStatus (reason = "REASON").
+# reasons of PublicRefusal (set_reason("REASON")) and audit-only reasons (reason = "REASON").
 patterns = [
     re.compile(r'(?:Refuse|RefusalStatus|Invalid)\(\s*(?:[\w:]+\s*,\s*)?"([A-Z][A-Z0-9_]{2,})"', re.S),
     re.compile(r'\breason = "([A-Z][A-Z0-9_]{2,})"'),
+    re.compile(r'set_reason\("([A-Z][A-Z0-9_]{2,})"\)'),
 ]
 used = {}
 for folder in ("gateway", "adapters", "mtls"):
