@@ -342,7 +342,8 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
   // lane's next message starts once the outcome is durable.
   store_->UpdateRecipientAsync(
       job.sender, job.message_id, party,
-      [change, ok, last, reason, backoff, attempt = job.attempt, seq = job.seq](RecipientRecord& r) {
+      [change, ok, last, reason, backoff, attempt = attempted ? job.attempt : job.attempt - 1,
+       seq = job.seq](RecipientRecord& r) {
         if (r.seq != seq) {
           // Retried by an operator during the push (a new incarnation with a
           // new seq and attempt budget): that one is delivered in its turn
