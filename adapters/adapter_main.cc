@@ -176,6 +176,7 @@ int Run(const PartyConfig& config) {
     PullReceiverOptions options;
     options.channel = *channel;
     options.inbox = native;  // Stores and renders before each confirm.
+    options.officer = "system:adapter";  // Rejects what the format can never render; nobody read it.
     options.on_stored = say_stored;
     options.on_event = [](const std::string& what) { Say(stderr, what); };
     receiver = std::make_unique<PullReceiver>(std::move(options));

@@ -158,16 +158,26 @@ TEST(NativeInboxTest, StoresRendersAndRepairsWhatACrashLeftUnrendered) {
   EXPECT_EQ(listed[0].delivery_id(), "d1");
 }
 
-TEST(NativeInboxTest, ADeliveryTheFormatCannotRenderIsKeptWithTheReason) {
+TEST(NativeInboxTest, ADeliveryTheFormatCannotRenderIsKeptWithTheReasonAndReportedUnrenderable) {
   const std::string dir = testing::MakeTempDir("native-inbox-error");
   auto inbox = NativeInbox::Open(dir, *FindNativeFormat("border_force"));
   ASSERT_TRUE(inbox.ok());
   v1::Delivery d = SampleDelivery("d3", "M-3");
   d.mutable_envelope()->set_classification(v1::CLASSIFICATION_UNSPECIFIED);
-  ASSERT_TRUE(*(*inbox)->Store(d));
+  // Kept, with its reason, and reported as never renderable (so the party
+  // refuses it to the gateway rather than retrying or confirming it).
+  absl::StatusOr<bool> stored = (*inbox)->Store(d);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_TRUE(IsUnrenderable(stored.status())) << stored.status();
+  EXPECT_THAT(std::string(stored.status().message()), HasSubstr("classification"));
   EXPECT_TRUE(fs::exists(DeliveriesDir(dir) + "/d3.json"));
   EXPECT_THAT(ReadFile(NativeDir(dir) + "/d3.error.txt"), HasSubstr("classification"));
+  // The same answer for the duplicate (a retry, a new stream).
+  EXPECT_TRUE(IsUnrenderable((*inbox)->Complete(d, false)));
+  EXPECT_TRUE(IsUnrenderable((*inbox)->Store(d).status()));
   EXPECT_EQ(*(*inbox)->Repair(), 0);  // Not rendered again and again.
+  // A failure to write is not "unrenderable": it is transient.
+  EXPECT_FALSE(IsUnrenderable(absl::UnavailableError("disk full")));
 }
 
 TEST(NativeSubmitTest, OneBadRecordSubmitsNothingUnlessPartial) {

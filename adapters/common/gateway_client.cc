@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "mtls/credentials.h"
+#include "portcullis/v1/message_limits.h"
 
 namespace portcullis::adapters {
 
@@ -18,7 +19,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> DialGateway(const std::string& ad
   auto creds = mtls::MakeChannelCredentials(options);
   if (!creds.ok()) return creds.status();
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  // A Receive stream's Delivery carries up to the largest envelope a Submit
+  // of kMaxMessageBytes holds, plus its wrapper (docs/delivery.md, "Sizes").
+  args.SetMaxReceiveMessageSize(static_cast<int>(v1::DeliveryBytes(v1::MaxEnvelopeBytes(kMaxMessageBytes))));
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);

@@ -22,7 +22,10 @@ namespace portcullis::adapters {
 
 inline constexpr char kGatewayIdentity[] = "spiffe://exchange.gov.uk/gateway";
 
-// Largest message either side sends or accepts (8 MiB), as the gateway.
+// Largest request a party sends (8 MiB, the gateway's default
+// limits.max_receive_message_bytes). What a party receives is sized from it
+// (portcullis/v1/message_limits.h): a Delivery carrying the largest envelope
+// such a Submit holds.
 inline constexpr int kMaxMessageBytes = 8 * 1024 * 1024;
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> DialGateway(const std::string& address, const PartyTls& tls,

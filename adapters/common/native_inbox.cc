@@ -11,6 +11,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "adapters/common/envelope_json.h"
@@ -78,6 +79,20 @@ absl::Status WriteFileDurably(const std::string& dir, const std::string& name, c
   return absl::OkStatus();
 }
 
+namespace {
+constexpr char kUnrenderableUrl[] = "type.portcullis.gov.uk/portcullis.adapters.Unrenderable";
+}  // namespace
+
+absl::Status UnrenderableError(const std::string& message) {
+  absl::Status status = absl::FailedPreconditionError(message);
+  status.SetPayload(kUnrenderableUrl, absl::Cord("1"));
+  return status;
+}
+
+bool IsUnrenderable(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kUnrenderableUrl).has_value();
+}
+
 absl::StatusOr<std::unique_ptr<NativeInbox>> NativeInbox::Open(const std::string& inbox, const NativeFormat& format) {
   absl::StatusOr<std::unique_ptr<Inbox>> deliveries = Inbox::Open(DeliveriesDir(inbox));
   if (!deliveries.ok()) return deliveries.status();
@@ -100,7 +115,11 @@ absl::StatusOr<bool> NativeInbox::Store(const v1::Delivery& delivery) {
 }
 
 absl::Status NativeInbox::Complete(const v1::Delivery& delivery, bool is_new) {
-  return is_new || !Rendered(delivery.delivery_id()) ? Render(delivery) : absl::OkStatus();
+  // A duplicate without its native file is rendered again: after a failed
+  // write, or to refuse again one that cannot be rendered (Render is
+  // deterministic), so a retry is answered as the first attempt was.
+  const bool rendered = Exists(absl::StrCat(NativeDir(dir_), "/", delivery.delivery_id(), ".json"));
+  return is_new || !rendered ? Render(delivery) : absl::OkStatus();
 }
 
 bool NativeInbox::Rendered(const std::string& delivery_id) const {
@@ -114,10 +133,11 @@ absl::Status NativeInbox::Render(const v1::Delivery& delivery) {
   absl::StatusOr<std::string> native = format_.FromEnvelope(delivery.envelope());
   if (native.ok()) return WriteFileDurably(NativeDir(dir_), id + ".json", *native);
   // Kept all the same (deliveries/ holds it); say why it has no native form.
-  return WriteFileDurably(NativeDir(dir_), id + ".error.txt",
-                          absl::StrCat("delivery ", id, " (message ", delivery.envelope().message_id(), " from ",
+  const std::string why = absl::StrCat("delivery ", id, " (message ", delivery.envelope().message_id(), " from ",
                                        delivery.envelope().sender(), ") has no ", std::string(format_.name()),
-                                       " rendering: ", native.status().message(), "\n"));
+                                       " rendering: ", native.status().message());
+  if (absl::Status s = WriteFileDurably(NativeDir(dir_), id + ".error.txt", why + "\n"); !s.ok()) return s;
+  return UnrenderableError(why);
 }
 
 absl::StatusOr<int> NativeInbox::Repair(std::vector<std::string>* problems) {

@@ -4,7 +4,8 @@
 //                                          deduplicated by delivery id, locked by one writer)
 //   <inbox>/native/<delivery_id>.json      the envelope in the party's native format
 //   <inbox>/native/<delivery_id>.error.txt why it could not be rendered natively
-//                                          (the delivery itself is kept all the same)
+//                                          (the delivery itself is kept all the same,
+//                                          and refused to the gateway as UNRENDERABLE)
 //   <inbox>/decisions/<delivery_id>.json   the officer's acknowledgement or rejection
 //                                          (written by `liaison ack` / `reject`)
 //   <inbox>/consultations.log              one JSON line per officer's reading of the inbox
@@ -38,22 +39,32 @@ std::string DecisionsDir(const std::string& inbox);
 // rename over dir/name, fsync of the directory. Creates `dir` (0700) if needed.
 absl::Status WriteFileDurably(const std::string& dir, const std::string& name, const std::string& content);
 
+// A delivery the party's format can never express (Render): the error the
+// inbox returns for it, and the test for it. Kept in deliveries/ with its
+// .error.txt all the same; the push endpoint refuses it UNRENDERABLE, the
+// pull receiver rejects it with that reason, so the gateway records it as a
+// dead letter instead of retrying it (docs/delivery.md).
+absl::Status UnrenderableError(const std::string& message);
+bool IsUnrenderable(const absl::Status& status);
+
 class NativeInbox {
  public:
   // Opens (creating) the inbox and takes the lock of deliveries/.
   static absl::StatusOr<std::unique_ptr<NativeInbox>> Open(const std::string& inbox, const NativeFormat& format);
 
   // Stores the delivery (durable, dedup) and renders it natively. true: new.
-  // A duplicate is rendered if it has no native file or reason yet, so OK
-  // always means both files are durable.
+  // A duplicate is rendered if it has no native file yet, so OK always means
+  // both files are durable. UnrenderableError if the format cannot express it
+  // (stored, with its reason in native/); any other error is transient.
   absl::StatusOr<bool> Store(const v1::Delivery& delivery);
   // For a push endpoint that stored `delivery` in deliveries() itself
   // (PartnerEndpointOptions::complete): renders it if it is new or has no
-  // native file or reason yet. OK means both are durable.
+  // native file yet. OK means both are durable; errors as for Store.
   absl::Status Complete(const v1::Delivery& delivery, bool is_new);
   // Whether native/ holds the delivery's file or its reason.
   bool Rendered(const std::string& delivery_id) const;
   // Renders one stored delivery into native/ (or its .error.txt). Durable.
+  // UnrenderableError once the .error.txt is written.
   absl::Status Render(const v1::Delivery& delivery);
   // Renders every stored delivery that has neither a native file nor an
   // error file (after a crash between storing and rendering). Returns how

@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/common/describe.h"
+#include "adapters/common/native_inbox.h"
+#include "portcullis/v1/message_limits.h"
 #include "portcullis/v1/refusal_status.h"
 #include "mtls/credentials.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
@@ -34,7 +36,8 @@ class DeliverService final : public v1::PartnerEndpoint::CallbackService {
 
 namespace {
 
-// Server limits: one delivery is at most 8 MiB (as at the gateway).
+// Server limits: one delivery carries at most the largest envelope a gateway
+// with the default limits accepts (docs/delivery.md, "Sizes").
 constexpr int kMaxConcurrentStreams = 64;
 constexpr int kHandshakeTimeoutMs = 10000;
 constexpr int kMaxMetadataBytes = 16 * 1024;
@@ -59,9 +62,8 @@ bool PeerIs(const grpc::ServerContextBase& context, const std::string& identity)
   return uris.size() == 1 && std::string(uris[0].data(), uris[0].size()) == identity;
 }
 
-grpc::Status InjectedFault(const absl::Status& status) {
-  return v1::RefusalStatus(static_cast<grpc::StatusCode>(status.code()), "INJECTED_FAULT", "",
-                           std::string(status.message()));
+grpc::Status InjectedFault(const absl::Status& status, const std::string& reason) {
+  return v1::RefusalStatus(static_cast<grpc::StatusCode>(status.code()), reason, "", std::string(status.message()));
 }
 
 }  // namespace
@@ -105,7 +107,7 @@ absl::StatusOr<std::unique_ptr<PartnerEndpoint>> PartnerEndpoint::Start(PartnerE
   grpc::ServerBuilder builder;
   builder.AddListeningPort(o.listen_address, *creds, &e->port_);
   builder.RegisterService(e->service_.get());
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(v1::DeliveryBytes(v1::MaxEnvelopeBytes(kMaxMessageBytes))));
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, kHandshakeTimeoutMs);
@@ -169,7 +171,7 @@ grpc::Status PartnerEndpoint::Deliver(const grpc::ServerContextBase& context, co
   DeliverFault fault;
   if (options_.fault) fault = options_.fault(delivery);
   if (fault.delay > std::chrono::milliseconds(0)) std::this_thread::sleep_for(fault.delay);
-  if (!fault.before_store.ok()) return InjectedFault(fault.before_store);
+  if (!fault.before_store.ok()) return InjectedFault(fault.before_store, fault.reason);
 
   absl::StatusOr<bool> stored = inbox_->Store(delivery);
   if (!stored.ok()) {
@@ -181,6 +183,13 @@ grpc::Status PartnerEndpoint::Deliver(const grpc::ServerContextBase& context, co
   if (options_.complete) {
     if (absl::Status done = options_.complete(delivery, *stored); !done.ok()) {
       ReportError(absl::Status(done.code(), absl::StrCat("delivery ", delivery.delivery_id(), ": ", done.message())));
+      if (IsUnrenderable(done)) {
+        // Never renderable: retrying cannot help. Kept in the inbox with its
+        // reason; the gateway records a dead letter.
+        unrenderable_count_.fetch_add(1);
+        return v1::RefusalStatus(grpc::StatusCode::FAILED_PRECONDITION, "UNRENDERABLE", "envelope",
+                                 "the endpoint's format cannot express this delivery");
+      }
       return v1::RefusalStatus(grpc::StatusCode::UNAVAILABLE, "INBOX_UNAVAILABLE", "",
                                "the endpoint could not finish storing the delivery; retry later");
     }
@@ -189,7 +198,7 @@ grpc::Status PartnerEndpoint::Deliver(const grpc::ServerContextBase& context, co
   response->set_duplicate(!*stored);
   if (!*stored) {
     duplicate_count_.fetch_add(1);
-    return fault.after_store.ok() ? grpc::Status::OK : InjectedFault(fault.after_store);
+    return fault.after_store.ok() ? grpc::Status::OK : InjectedFault(fault.after_store, fault.reason);
   }
 
   stored_count_.fetch_add(1);
@@ -205,7 +214,7 @@ grpc::Status PartnerEndpoint::Deliver(const grpc::ServerContextBase& context, co
           absl::StrCat("acknowledgement of ", ack.message_id(), " not queued (queue full or shutting down)")));
     }
   }
-  return fault.after_store.ok() ? grpc::Status::OK : InjectedFault(fault.after_store);
+  return fault.after_store.ok() ? grpc::Status::OK : InjectedFault(fault.after_store, fault.reason);
 }
 
 }  // namespace portcullis::adapters

@@ -9,7 +9,16 @@
 // OK means "the endpoint holds it". A delivery id seen before is answered OK
 // with duplicate=true and not stored again. Malformed requests get
 // INVALID_ARGUMENT; a failure to store gets UNAVAILABLE (the gateway retries);
-// both carry a portcullis.v1.Refusal in the status details.
+// a delivery that can never be rendered (the `complete` hook returns
+// UnrenderableError) gets FAILED_PRECONDITION UNRENDERABLE, one of the
+// reasons that make the gateway dead-letter it at once instead of retrying
+// (docs/delivery.md, "Deliveries that can never succeed"); all carry a
+// portcullis.v1.Refusal in the status details.
+//
+// Sizes: the endpoint receives a Delivery carrying the largest envelope a
+// gateway with the default limits accepts (v1::DeliveryBytes of
+// v1::MaxEnvelopeBytes(kMaxMessageBytes)); a gateway configured for more must
+// set the party's delivery.max_message_bytes to at most that.
 //
 // With a gateway address and auto_accept, every newly stored delivery is then
 // acknowledged (ACCEPT, as `officer`) by a background worker (Acknowledger):
@@ -50,6 +59,8 @@ struct DeliverFault {
   std::chrono::milliseconds delay{0};
   // Non-OK: returned to the gateway and nothing is stored.
   absl::Status before_store;
+  // The Refusal reason the injected status carries.
+  std::string reason = "INJECTED_FAULT";
   // Non-OK: the delivery is stored (and counted, reported and acknowledged
   // as usual), then this is returned instead of OK, as if the answer were
   // lost. The gateway's retry is then answered as a duplicate.
@@ -70,9 +81,11 @@ struct PartnerEndpointOptions {
   // Optional hooks.
   std::function<void(const v1::Delivery&)> on_stored;  // A delivery was newly stored.
   // Finishes a delivery the inbox holds (new: true; a duplicate: false), on
-  // the handler's thread, before the gateway hears OK; non-OK makes the
-  // answer UNAVAILABLE INBOX_UNAVAILABLE, so the gateway retries and the
-  // duplicate comes back here (e.g. rendering into a native inbox).
+  // the handler's thread, before the gateway hears OK (e.g. rendering into a
+  // native inbox). UnrenderableError (native_inbox.h) makes the answer
+  // FAILED_PRECONDITION UNRENDERABLE: the gateway dead-letters it. Any other
+  // error makes it UNAVAILABLE INBOX_UNAVAILABLE, so the gateway retries and
+  // the duplicate comes back here.
   std::function<absl::Status(const v1::Delivery&, bool is_new)> complete;
   // The final outcome of one acknowledgement (OK: the gateway confirmed it).
   std::function<void(const v1::AcknowledgeRequest&, const grpc::Status&)> on_acknowledged;
@@ -103,6 +116,7 @@ class PartnerEndpoint {
   int stored_count() const { return stored_count_.load(); }        // Deliveries newly stored.
   int acknowledged_count() const { return acknowledged_count_.load(); }  // Acknowledgements the gateway confirmed OK.
   int duplicate_count() const { return duplicate_count_.load(); }  // Deliveries answered as duplicates (not stored again).
+  int unrenderable_count() const { return unrenderable_count_.load(); }  // Answers UNRENDERABLE.
 
  private:
   friend class DeliverService;  // The gRPC service; calls Deliver.
@@ -120,6 +134,7 @@ class PartnerEndpoint {
   std::atomic<int> stored_count_{0};
   std::atomic<int> acknowledged_count_{0};
   std::atomic<int> duplicate_count_{0};
+  std::atomic<int> unrenderable_count_{0};
   std::once_flag shutdown_once_;
 };
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "adapters/common/describe.h"
+#include "portcullis/v1/refusal_status.h"
 
 namespace portcullis::adapters {
 
@@ -38,6 +39,26 @@ void PullReceiver::Run() {
   }
 }
 
+bool PullReceiver::Reject(v1::Exchange::Stub& stub, const v1::Delivery& delivery, const absl::Status& why) {
+  v1::AcknowledgeRequest reject;
+  reject.set_sender(delivery.envelope().sender());
+  reject.set_message_id(delivery.envelope().message_id());
+  reject.set_decision(v1::REJECT);
+  reject.set_officer(options_.officer);
+  reject.set_reason(absl::StrCat("UNRENDERABLE: ", why.message()).substr(0, 4096));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::AcknowledgeResponse response;
+  grpc::Status status = stub.Acknowledge(&context, reject, &response);
+  // Decided before (e.g. rejected on an earlier stream whose confirm was
+  // lost, or by an officer): nothing more to record.
+  std::optional<v1::Refusal> refusal = v1::RefusalInStatus(status);
+  const bool decided = status.ok() || (refusal.has_value() && refusal->reason() == "ALREADY_DECIDED");
+  Event(absl::StrCat("delivery ", delivery.delivery_id(), " cannot be rendered (", why.message(), "): ",
+                     decided ? "rejected" : absl::StrCat("rejection failed: ", DescribeStatus(status))));
+  return decided;
+}
+
 bool PullReceiver::RunStream(v1::Exchange::Stub& stub) {
   grpc::ClientContext context;
   {
@@ -53,6 +74,17 @@ bool PullReceiver::RunStream(v1::Exchange::Stub& stub) {
   v1::Delivery delivery;
   while (reader->Read(&delivery)) {
     absl::StatusOr<bool> stored = options_.inbox->Store(delivery);
+    bool rejected = false;
+    if (!stored.ok() && IsUnrenderable(stored.status())) {
+      if (!Reject(stub, delivery, stored.status())) {
+        context.TryCancel();  // Not recorded: the next stream brings it again.
+        break;
+      }
+      rejected = true;
+      rejected_.fetch_add(1);
+      if (options_.on_rejected) options_.on_rejected(delivery);
+      stored = false;  // Decided: confirmed below like any delivery it holds, so the stream goes on.
+    }
     if (!stored.ok()) {
       // Not confirmed: the gateway sends it again on the next stream.
       Event(absl::StrCat("cannot store delivery ", delivery.delivery_id(), ": ", stored.status().ToString()));
@@ -64,7 +96,7 @@ bool PullReceiver::RunStream(v1::Exchange::Stub& stub) {
     if (*stored) {
       stored_.fetch_add(1);
       if (options_.on_stored) options_.on_stored(delivery);
-    } else {
+    } else if (!rejected) {
       duplicates_.fetch_add(1);
     }
     grpc::ClientContext confirm_context;

@@ -6,6 +6,12 @@
 // ends (gateway restart, network, replaced by a newer stream) it reconnects
 // with backoff, resuming after the last delivery it stored.
 //
+// A delivery the inbox can never render (NativeInbox: UnrenderableError) is
+// kept with its reason and refused to the gateway: Exchange.Acknowledge
+// REJECT with reason "UNRENDERABLE: ..." as `officer`, then confirmed, so it
+// never holds up what follows (docs/delivery.md). If the rejection cannot be
+// recorded now, the stream is ended and it is tried again on the next one.
+//
 // Thread-safe; one worker thread. Hooks run on it and must be quick.
 #ifndef PORTCULLIS_ADAPTERS_COMMON_PULL_RECEIVER_H_
 #define PORTCULLIS_ADAPTERS_COMMON_PULL_RECEIVER_H_
@@ -33,7 +39,10 @@ struct PullReceiverOptions {
   uint32_t max_unconfirmed = 256;
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{10000};
+  // Who rejects a delivery that can never be rendered (never a person: nobody read it).
+  std::string officer = "system:adapter";
   std::function<void(const v1::Delivery&)> on_stored;  // Newly stored (not for duplicates).
+  std::function<void(const v1::Delivery&)> on_rejected;  // Rejected as unrenderable (the gateway recorded it).
   std::function<void(const std::string&)> on_event;    // Stream ended, store failed, ... in words.
 };
 
@@ -50,6 +59,7 @@ class PullReceiver {
 
   int stored_count() const { return stored_.load(); }
   int duplicate_count() const { return duplicates_.load(); }
+  int rejected_count() const { return rejected_.load(); }
 
  private:
   void Run();
@@ -57,6 +67,8 @@ class PullReceiver {
   // delivery that cannot be stored keeps the backoff growing).
   bool RunStream(v1::Exchange::Stub& stub);
   void Event(const std::string& what) const;
+  // Exchange.Acknowledge REJECT of `delivery`, which can never be rendered.
+  bool Reject(v1::Exchange::Stub& stub, const v1::Delivery& delivery, const absl::Status& why);
 
   const PullReceiverOptions options_;
   std::mutex mu_;
@@ -66,6 +78,7 @@ class PullReceiver {
   std::string last_stored_;                        // Worker thread only.
   std::atomic<int> stored_{0};
   std::atomic<int> duplicates_{0};
+  std::atomic<int> rejected_{0};
   std::thread worker_;
 };
 

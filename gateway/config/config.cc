@@ -1,6 +1,22 @@
 #include "gateway/config/config.h"
 
+#include <algorithm>
+
+#include "portcullis/v1/message_limits.h"
+
 namespace portcullis {
+
+size_t Config::MaxEnvelopeBytes() const {
+  return v1::MaxEnvelopeBytes(static_cast<size_t>(std::max(limits.max_receive_message_bytes, 0)));
+}
+
+size_t Config::MaxEnvelopeBytesFor(const Party& party) const {
+  const size_t all = MaxEnvelopeBytes();
+  if (party.delivery.max_message_bytes <= 0) return all;
+  return std::min(all, static_cast<size_t>(party.delivery.max_message_bytes));
+}
+
+size_t Config::MaxSendMessageBytes() const { return v1::DeliveryBytes(MaxEnvelopeBytes()); }
 
 // Linear scans: a deployment has tens of parties, and Config is immutable,
 // so callers that need a hot-path index build their own once.

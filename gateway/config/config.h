@@ -6,6 +6,7 @@
 #ifndef PORTCULLIS_GATEWAY_CONFIG_CONFIG_H_
 #define PORTCULLIS_GATEWAY_CONFIG_CONFIG_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -29,6 +30,10 @@ struct DeliveryConfig {
   std::string address;
   // Push only: URI SAN the partner's server certificate must carry.
   std::string server_identity;
+  // Largest envelope (serialized bytes, as the gateway stores it) this party
+  // accepts: Submit refuses a larger one for it (MESSAGE_TOO_LARGE). 0 = the
+  // largest the gateway accepts (Config::MaxEnvelopeBytes()).
+  int64_t max_message_bytes = 0;
 };
 
 struct Party {
@@ -60,8 +65,11 @@ struct ListenerConfig {
 
 // Server limits (HTTP/2 DoS protection for gRPC 1.51).
 struct LimitsConfig {
+  // The largest request the gateway reads. Every message size limit is
+  // derived from it (docs/delivery.md, "Sizes"): the largest envelope a
+  // Submit can carry, and the send limits (listener and push channels) that
+  // fit a Delivery carrying it.
   int max_receive_message_bytes = 8 * 1024 * 1024;
-  int max_send_message_bytes = 8 * 1024 * 1024;
   int max_metadata_bytes = 16 * 1024;
   int max_concurrent_streams = 100;
   int handshake_timeout_ms = 10000;
@@ -131,6 +139,14 @@ struct Config {
   DeliveryTuning delivery;
   std::vector<Party> parties;
   std::vector<Route> routes;
+
+  // Sizes derived from limits.max_receive_message_bytes (docs/delivery.md, "Sizes").
+  // The largest envelope a SubmitRequest within the receive limit carries.
+  size_t MaxEnvelopeBytes() const;
+  // The largest envelope `party` accepts: its delivery.max_message_bytes, or MaxEnvelopeBytes().
+  size_t MaxEnvelopeBytesFor(const Party& party) const;
+  // The listener's send limit: a Delivery carrying MaxEnvelopeBytes().
+  size_t MaxSendMessageBytes() const;
 
   // Lookups; nullptr if absent.
   const Party* FindParty(const std::string& id) const;

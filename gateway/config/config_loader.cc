@@ -451,7 +451,6 @@ void ParseLimits(Context& ctx, const Field& f, LimitsConfig* out) {
   using L = LimitsConfig;
   static const std::vector<IntRule<L>> kRules = {
       {"max_receive_message_bytes", 1, 64 * kMiB, &L::max_receive_message_bytes},
-      {"max_send_message_bytes", 1, 64 * kMiB, &L::max_send_message_bytes},
       {"max_metadata_bytes", 1, 1 * kMiB, &L::max_metadata_bytes},
       {"max_concurrent_streams", 1, 10000, &L::max_concurrent_streams},
       {"handshake_timeout_ms", 1, 5 * 60 * kSecondMs, &L::handshake_timeout_ms},
@@ -600,14 +599,22 @@ struct PartyRef {
 };
 using PartyIndex = std::map<std::string, PartyRef>;
 
-void ParsePartyDelivery(Context& ctx, const Field& f, DeliveryConfig* out) {
+// `max_envelope`: the largest envelope the gateway accepts (Config::MaxEnvelopeBytes()).
+void ParsePartyDelivery(Context& ctx, const Field& f, size_t max_envelope, DeliveryConfig* out) {
   static const NameTable<DeliveryMode> kModes = {{"push", DeliveryMode::kPush},
                                                  {"pull", DeliveryMode::kPull}};
-  MapReader map(ctx, f, {"mode", "address", "server_identity"});
+  MapReader map(ctx, f, {"mode", "address", "server_identity", "max_message_bytes"});
   if (!map.ok()) return;
   std::optional<DeliveryMode> mode;
   if (std::optional<Field> field = map.Require("mode")) mode = ReadEnum(ctx, *field, kModes, "delivery mode");
   if (mode.has_value()) out->mode = *mode;
+  if (std::optional<Field> field = map.Get("max_message_bytes")) {
+    // At most what a Submit within limits.max_receive_message_bytes carries:
+    // a larger value would promise what the gateway never accepts.
+    if (std::optional<int64_t> v = ReadInt(ctx, *field, 1, static_cast<int64_t>(max_envelope))) {
+      out->max_message_bytes = *v;
+    }
+  }
   std::optional<Field> address = mode == DeliveryMode::kPush ? map.Require("address") : map.Get("address");
   std::optional<Field> server_identity =
       mode == DeliveryMode::kPush ? map.Require("server_identity") : map.Get("server_identity");
@@ -633,7 +640,7 @@ bool IsValidPartyId(absl::string_view id) {
   });
 }
 
-void ParseParty(Context& ctx, const Field& f, Party* party, PartyIndex* index,
+void ParseParty(Context& ctx, const Field& f, size_t max_envelope, Party* party, PartyIndex* index,
                 std::map<std::string, YAML::Mark>* identities) {
   static const NameTable<PartyKind> kKinds = {{"uk_agency", PartyKind::kUkAgency},
                                               {"eu_partner", PartyKind::kEuPartner},
@@ -694,18 +701,18 @@ void ParseParty(Context& ctx, const Field& f, Party* party, PartyIndex* index,
     ctx.problems.Add(f.mark, ChildPath(f.path, "delivery"),
                      absl::StrCat("is required for kind ", PartyKindName(*kind), " (mode: push or pull)"));
   } else if (delivery.has_value()) {
-    ParsePartyDelivery(ctx, *delivery, &party->delivery);
+    ParsePartyDelivery(ctx, *delivery, max_envelope, &party->delivery);
   }
 }
 
-void ParseParties(Context& ctx, const Field& f, std::vector<Party>* out, PartyIndex* index) {
+void ParseParties(Context& ctx, const Field& f, size_t max_envelope, std::vector<Party>* out, PartyIndex* index) {
   std::optional<std::vector<Field>> items = ReadList(ctx, f);
   if (!items.has_value()) return;
   if (items->empty()) ctx.problems.Add(f.mark, f.path, "must list at least one party");
   std::map<std::string, YAML::Mark> identities;
   for (const Field& item : *items) {
     Party party;
-    ParseParty(ctx, item, &party, index, &identities);
+    ParseParty(ctx, item, max_envelope, &party, index, &identities);
     out->push_back(std::move(party));
   }
 }
@@ -810,7 +817,7 @@ void ParseDocument(Context& ctx, const YAML::Node& root, Config* config) {
   }
   if (std::optional<Field> f = map.Get("delivery")) ParseDeliveryTuning(ctx, *f, &config->delivery);
   PartyIndex parties;
-  if (std::optional<Field> f = map.Require("parties")) ParseParties(ctx, *f, &config->parties, &parties);
+  if (std::optional<Field> f = map.Require("parties")) ParseParties(ctx, *f, config->MaxEnvelopeBytes(), &config->parties, &parties);
   if (std::optional<Field> f = map.Get("routes")) ParseRoutes(ctx, *f, parties, &config->routes);
 }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/exchange_record.h"
 #include "gateway/common/digest.h"
+#include "gateway/delivery/permanent_failure.h"
 
 namespace portcullis {
 namespace {
@@ -65,7 +66,10 @@ Dispatcher::Dispatcher(std::shared_ptr<const Config> config, MessageStore* store
       *config_, store_, [this] { return audit_->Health().ok(); },
       [this](const std::string& party, const MessageRecord& message, uint32_t attempt) {
         RecordOutcome(message, party, "pull", "sent", attempt, "");
-      });
+      },
+      [this](const Party& party, const v1::Envelope& envelope) { return FitsParty(party, envelope); },
+      [this](const std::string& party, const DeliveryRow& row, std::shared_ptr<const MessageRecord> message,
+             const absl::Status& why) { PullUndeliverable(party, row, std::move(message), why); });
 }
 
 Dispatcher::~Dispatcher() {
@@ -265,6 +269,16 @@ void Dispatcher::StartAttempt(Destination* d, const Job& job) {
     cv_.notify_all();
     return;
   }
+  if (absl::Status fits = FitsParty(*d->party, (*message)->envelope); !fits.ok()) {
+    // Can never be carried (e.g. accepted before the party's limit was
+    // lowered): a dead letter now, without an attempt; its lane moves on.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++d->pushing;  // OnAttemptDone ends it like an attempt's.
+    }
+    OnAttemptDone(d, job, *message, std::move(fits), /*attempted=*/false);
+    return;
+  }
   {
     // At most `workers` pushes in flight per destination: a partner that
     // hangs holds that many connections, not one per queued message.
@@ -293,21 +307,28 @@ void Dispatcher::StartAttempt(Destination* d, const Job& job) {
   delivery.set_attempt(job.attempt);
   metrics_.CountAttempt(party);
   transport_->Push(*d->party, delivery, std::chrono::milliseconds(config_->delivery.attempt_timeout_ms),
-                   [this, d, job, record](absl::Status status) { OnAttemptDone(d, job, record, std::move(status)); });
+                   [this, d, job, record](absl::Status status) { OnAttemptDone(d, job, record, std::move(status), true); });
 }
 
 void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared_ptr<const MessageRecord>& message,
-                               absl::Status status) {
+                               absl::Status status, bool attempted) {
   const std::string& party = d->party->id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     --d->pushing;
     UnparkLocked(d);
   }
-  breakers_.Record(party, status.ok());
-  if (!status.ok()) metrics_.CountFailure(party);
+  // A delivery that can never succeed (docs/delivery.md): FAILED now, not
+  // retried, so nothing behind it waits.
+  const std::optional<std::string> permanent = PermanentReasonOf(status);
+  if (attempted) {
+    // An endpoint that answers, even with a refusal, is up.
+    breakers_.Record(party, status.ok() || permanent.has_value());
+    if (!status.ok()) metrics_.CountFailure(party);
+  }
   const int max_attempts = config_->delivery.max_attempts;
-  const bool last = max_attempts > 0 && job.attempt >= static_cast<uint32_t>(max_attempts);
+  const bool last = permanent.has_value() || (max_attempts > 0 && job.attempt >= static_cast<uint32_t>(max_attempts));
+  const std::string code = permanent.value_or("");
   const std::string reason = status.ok() ? "" : std::string(status.message());
   const std::chrono::milliseconds backoff = status.ok() ? std::chrono::milliseconds(0) : Backoff(job.attempt);
   // What the outcome did to the row, decided on the store's thread.
@@ -321,7 +342,8 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
   // lane's next message starts once the outcome is durable.
   store_->UpdateRecipientAsync(
       job.sender, job.message_id, party,
-      [change, ok, last, reason, backoff, attempt = job.attempt, seq = job.seq](RecipientRecord& r) {
+      [change, ok, last, reason, backoff, attempt = attempted ? job.attempt : job.attempt - 1,
+       seq = job.seq](RecipientRecord& r) {
         if (r.seq != seq) {
           // Retried by an operator during the push (a new incarnation with a
           // new seq and attempt budget): that one is delivered in its turn
@@ -348,7 +370,7 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
         change->pending = r.state == v1::ACCEPTED;
         return absl::OkStatus();
       },
-      [this, d, job, message, change, ok, last, reason, backoff](absl::StatusOr<RecipientRecord> updated) {
+      [this, d, job, message, change, ok, last, reason, code, backoff](absl::StatusOr<RecipientRecord> updated) {
         const std::string& party = d->party->id;
         if (!updated.ok()) {
           // The outcome could not be recorded: push again later (the
@@ -357,7 +379,7 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
           change->pending = true;
         } else {
           RecordOutcome(*message, party, "push", ok ? "delivered" : (last ? "failed" : "attempt_failed"),
-                        job.attempt, reason);
+                        job.attempt, reason, code);
         }
         if (change->released) {
           backlog_.Release(party, message->envelope.ByteSizeLong());
@@ -393,6 +415,49 @@ absl::StatusOr<size_t> Dispatcher::ConfirmPulled(const std::string& party, const
 void Dispatcher::RetryPairing(std::shared_ptr<const MessageRecord> message, uint64_t audit_index) {
   std::lock_guard<std::mutex> lock(mu_);
   unpaired_.emplace_back(std::move(message), audit_index);
+}
+
+absl::Status Dispatcher::FitsParty(const Party& party, const v1::Envelope& envelope) const {
+  const size_t bytes = envelope.ByteSizeLong();
+  const size_t limit = config_->MaxEnvelopeBytesFor(party);
+  if (bytes <= limit) return absl::OkStatus();
+  return PermanentFailure(absl::StatusCode::kResourceExhausted, "TOO_LARGE",
+                          absl::StrCat("TOO_LARGE: the envelope is ", bytes, " bytes; '", party.id,
+                                       "' accepts at most ", limit));
+}
+
+void Dispatcher::PullUndeliverable(const std::string& party, const DeliveryRow& row,
+                                   std::shared_ptr<const MessageRecord> message, const absl::Status& why) {
+  const std::string reason(why.message());
+  const std::string code = PermanentReasonOf(why).value_or("DELIVERY_ERROR");
+  auto released = std::make_shared<bool>(false);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++in_flight_;  // The destructor waits for the callback.
+  }
+  store_->UpdateRecipientAsync(
+      row.sender, row.message_id, party,
+      [released, reason, seq = row.seq](RecipientRecord& r) {
+        // Only this incarnation, only while undelivered: a stream that read
+        // the row again before this was durable changes nothing twice.
+        if (r.seq != seq || r.state != v1::ACCEPTED) return absl::OkStatus();
+        r.state = v1::FAILED;
+        r.reason = reason;
+        r.next_attempt_micros = 0;
+        *released = true;
+        return absl::OkStatus();
+      },
+      [this, party, message, released, reason, code, attempts = row.attempts](absl::StatusOr<RecipientRecord> updated) {
+        if (updated.ok() && *released) {
+          backlog_.Release(party, message->envelope.ByteSizeLong());
+          metrics_.CountFailed(party);
+          RecordOutcome(*message, party, "pull", "failed", attempts + 1, reason, code);
+        }
+        // Not recorded: still ACCEPTED, the stream meets it again and retries this.
+        std::lock_guard<std::mutex> lock(mu_);
+        --in_flight_;
+        cv_.notify_all();
+      });
 }
 
 void Dispatcher::RecordChanged(const std::vector<ChangedDelivery>& changed, const std::string& mode,
@@ -457,7 +522,8 @@ void Dispatcher::SweeperLoop() {
 }
 
 void Dispatcher::RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
-                               const std::string& outcome, uint32_t attempts, const std::string& reason) {
+                               const std::string& outcome, uint32_t attempts, const std::string& reason,
+                               const std::string& code) {
   AuditRecord r = ExchangeAuditRecord("deliver", message.envelope, message.receipt.envelope_sha256());
   r.actor_party = "gateway";
   r.recipients = {recipient};
@@ -465,7 +531,7 @@ void Dispatcher::RecordOutcome(const MessageRecord& message, const std::string& 
   if (outcome == "expired") {
     r.reason = "DELIVERY_EXPIRED";
   } else if (outcome == "failed" || outcome == "attempt_failed") {
-    r.reason = "DELIVERY_ERROR";
+    r.reason = code.empty() ? "DELIVERY_ERROR" : code;  // The listed reason of a delivery that can never succeed.
   }
   r.detail = absl::StrCat(mode, " attempt ", attempts, reason.empty() ? "" : ": ", reason);
   audit_->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});

@@ -15,6 +15,9 @@
 //   (PullStreams); Confirm marks what the recipient holds.
 // - Expiry: deliveries still ACCEPTED after delivery.max_age_ms become
 //   EXPIRED (dead letters); after delivery.max_attempts (if set) FAILED.
+// - A delivery that can never succeed (permanent_failure.h: a listed refusal
+//   by the endpoint, or larger than the party accepts) is FAILED at once,
+//   push or pull, and its lane moves on: it never holds up what is behind it.
 //
 // Every outcome updates the store, releases the destination's backlog once
 // (whoever moves a delivery out of ACCEPTED releases it) and is audited.
@@ -134,10 +137,21 @@ class Dispatcher {
   void FinishJob(Destination* d, const Job& job);
   void StartAttempt(Destination* d, const Job& job);
   void RetryLater(Destination* d, Job job, std::chrono::steady_clock::time_point when);
+  // `attempted`: false if the outcome was decided without a push (the
+  // delivery can never be carried).
   void OnAttemptDone(Destination* d, const Job& job, const std::shared_ptr<const MessageRecord>& message,
-                     absl::Status status);
+                     absl::Status status, bool attempted);
+  // `code`: the listed reason of a delivery that can never succeed, if it is one.
   void RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
-                     const std::string& outcome, uint32_t attempts, const std::string& reason);
+                     const std::string& outcome, uint32_t attempts, const std::string& reason,
+                     const std::string& code = "");
+  // OK if `envelope` is within what `party` accepts (its max_message_bytes);
+  // else a PermanentFailure TOO_LARGE.
+  absl::Status FitsParty(const Party& party, const v1::Envelope& envelope) const;
+  // A pull delivery that can never be sent: FAILED now (a dead letter with
+  // `why`), released and audited; the stream goes on with the next.
+  void PullUndeliverable(const std::string& party, const DeliveryRow& row,
+                         std::shared_ptr<const MessageRecord> message, const absl::Status& why);
   // Audits and releases deliveries another call moved out of ACCEPTED.
   void RecordChanged(const std::vector<ChangedDelivery>& changed, const std::string& mode, const std::string& outcome);
   // Schedules one parked job if a push slot is free (requires mu_).

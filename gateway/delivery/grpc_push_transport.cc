@@ -1,11 +1,14 @@
 #include <map>
+#include <optional>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/delivery/permanent_failure.h"
 #include "gateway/delivery/transport.h"
 #include "mtls/credentials.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
+#include "portcullis/v1/message_limits.h"
 
 namespace portcullis {
 namespace {
@@ -17,6 +20,16 @@ class GrpcPushTransport final : public DeliveryTransport {
     auto it = stubs_.find(recipient.id);
     if (it == stubs_.end()) {
       done(absl::FailedPreconditionError(absl::StrCat("party '", recipient.id, "' has no push endpoint")));
+      return;
+    }
+    // What the channel's send limit would refuse is refused here, never sent
+    // (the dispatcher checks the envelope against the party's limit first).
+    const size_t bytes = delivery.ByteSizeLong();
+    const size_t limit = send_limits_.at(recipient.id);
+    if (bytes > limit) {
+      done(PermanentFailure(absl::StatusCode::kResourceExhausted, "TOO_LARGE",
+                            absl::StrCat("TOO_LARGE: the delivery is ", bytes, " bytes; the push channel to '",
+                                         recipient.id, "' carries at most ", limit)));
       return;
     }
     struct Call {
@@ -32,8 +45,10 @@ class GrpcPushTransport final : public DeliveryTransport {
     it->second->async()->Deliver(&call->context, &call->request, &call->response, [call](grpc::Status s) {
       absl::Status status;
       if (!s.ok()) {
-        status = absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                              absl::StrCat("PartnerEndpoint.Deliver: ", s.error_message()));
+        const std::string message = absl::StrCat("PartnerEndpoint.Deliver: ", s.error_message());
+        const auto code = static_cast<absl::StatusCode>(s.error_code());
+        std::optional<std::string> permanent = PermanentRefusalReason(s);
+        status = permanent.has_value() ? PermanentFailure(code, *permanent, message) : absl::Status(code, message);
       } else if (call->response.delivery_id() != call->request.delivery_id()) {
         status = absl::DataLossError("endpoint confirmed a different delivery id");
       }
@@ -43,6 +58,7 @@ class GrpcPushTransport final : public DeliveryTransport {
   }
 
   std::map<std::string, std::unique_ptr<v1::PartnerEndpoint::Stub>> stubs_;
+  std::map<std::string, size_t> send_limits_;  // Per party: a Delivery carrying its largest envelope.
 };
 
 }  // namespace
@@ -70,9 +86,13 @@ absl::StatusOr<std::unique_ptr<DeliveryTransport>> NewGrpcPushTransport(
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-    args.SetMaxSendMessageSize(config.limits.max_send_message_bytes);
+    // Fits a Delivery carrying the largest envelope the party accepts
+    // (docs/delivery.md, "Sizes"); the endpoint's receive limit must too.
+    const size_t send_limit = v1::DeliveryBytes(config.MaxEnvelopeBytesFor(party));
+    args.SetMaxSendMessageSize(static_cast<int>(send_limit));
     auto channel = grpc::CreateCustomChannel(party.delivery.address, *creds, args);
     transport->stubs_[party.id] = v1::PartnerEndpoint::NewStub(channel);
+    transport->send_limits_[party.id] = send_limit;
   }
   return std::unique_ptr<DeliveryTransport>(std::move(transport));
 }

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
+#include "gateway/delivery/permanent_failure.h"
 
 namespace portcullis {
 namespace {
@@ -22,7 +23,8 @@ constexpr size_t kPage = 64;
 class ReceiveStream;
 
 struct PullStreams::PartyState {
-  explicit PartyState(std::string party_id) : id(std::move(party_id)) {}
+  explicit PartyState(const Party* p) : party(p), id(p->id) {}
+  const Party* const party;
   const std::string id;
   std::mutex mu;                    // Guards `stream` and every field of the stream it points to.
   ReceiveStream* stream = nullptr;  // The open stream, if any.
@@ -150,10 +152,16 @@ class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   std::deque<std::pair<int64_t, std::string>> unconfirmed_;  // (seq, delivery id), in the order sent.
 };
 
-PullStreams::PullStreams(const Config& config, MessageStore* store, CanSend can_send, OnSent on_sent)
-    : store_(store), can_send_(std::move(can_send)), on_sent_(std::move(on_sent)) {
+PullStreams::PullStreams(const Config& config, MessageStore* store, CanSend can_send, OnSent on_sent, Fits fits,
+                         OnUndeliverable on_undeliverable)
+    : store_(store),
+      can_send_(std::move(can_send)),
+      on_sent_(std::move(on_sent)),
+      fits_(std::move(fits)),
+      on_undeliverable_(std::move(on_undeliverable)),
+      max_send_bytes_(config.MaxSendMessageBytes()) {
   for (const Party& p : config.parties) {
-    if (p.delivery.mode == DeliveryMode::kPull) parties_[p.id] = std::make_unique<PullStreams::PartyState>(p.id);
+    if (p.delivery.mode == DeliveryMode::kPull) parties_[p.id] = std::make_unique<PullStreams::PartyState>(&p);
   }
   pump_ = std::thread([this] { PumpLoop(); });
 }
@@ -273,6 +281,16 @@ void PullStreams::Pump(PartyState* p) {
     *d.mutable_envelope() = m.envelope;
     *d.mutable_accepted_at() = m.receipt.accepted_at();
     d.set_attempt(row.attempts + 1);
+    absl::Status fits = fits_(*p->party, m.envelope);
+    if (fits.ok() && d.ByteSizeLong() > max_send_bytes_) {
+      fits = PermanentFailure(absl::StatusCode::kResourceExhausted, "TOO_LARGE",
+                              absl::StrCat("TOO_LARGE: the delivery is ", d.ByteSizeLong(),
+                                           " bytes; a Receive stream carries at most ", max_send_bytes_));
+    }
+    if (!fits.ok()) {
+      on_undeliverable_(p->id, row, *std::move(message), fits);
+      continue;  // Never written: the next one goes now.
+    }
     s->Send(row.seq, std::move(d), *std::move(message));
     return;
   }

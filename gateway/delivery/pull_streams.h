@@ -13,6 +13,12 @@
 // connection the gateway may not yet know that the old stream is dead, and
 // the party must be able to resume at once.
 //
+// A delivery that can never be sent (larger than the party accepts or than
+// the listener's send limit) is not written: it becomes a dead letter at once
+// and the stream goes on (docs/delivery.md, "Deliveries that can never
+// succeed"); a write the transport refused would end the stream on every
+// reconnect and hold up everything behind it.
+//
 // One pump thread reads the store and starts writes; gRPC's threads only
 // report completions. The set of parties is fixed at construction. Thread-safe.
 #ifndef PORTCULLIS_GATEWAY_DELIVERY_PULL_STREAMS_H_
@@ -32,6 +38,7 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/server_callback.h>
 
+#include "absl/status/status.h"
 #include "gateway/config/config.h"
 #include "gateway/store/message_store.h"
 #include "portcullis/v1/exchange.pb.h"
@@ -44,11 +51,20 @@ class PullStreams {
   using CanSend = std::function<bool()>;
   // Called when a delivery was written to a stream (for the audit log).
   using OnSent = std::function<void(const std::string& party, const MessageRecord& message, uint32_t attempt)>;
+  // OK if `envelope` is within what `party` accepts; else why it never can be
+  // (a PermanentFailure, permanent_failure.h).
+  using Fits = std::function<absl::Status(const Party& party, const v1::Envelope& envelope)>;
+  // A delivery that can never be sent (`why`): recorded as a dead letter; the
+  // stream goes on with the next one and never meets it again.
+  using OnUndeliverable = std::function<void(const std::string& party, const DeliveryRow& row,
+                                             std::shared_ptr<const MessageRecord> message, const absl::Status& why)>;
 
   static constexpr uint32_t kDefaultMaxUnconfirmed = 256;
   static constexpr uint32_t kMaxMaxUnconfirmed = 4096;
 
-  PullStreams(const Config& config, MessageStore* store, CanSend can_send, OnSent on_sent);
+  // `config` outlives this object.
+  PullStreams(const Config& config, MessageStore* store, CanSend can_send, OnSent on_sent, Fits fits,
+              OnUndeliverable on_undeliverable);
   // Stops the pump. Every stream must have ended (the server is shut down).
   ~PullStreams();
 
@@ -76,6 +92,9 @@ class PullStreams {
   MessageStore* store_;
   CanSend can_send_;
   OnSent on_sent_;
+  Fits fits_;
+  OnUndeliverable on_undeliverable_;
+  size_t max_send_bytes_;  // The listener's send limit (Config::MaxSendMessageBytes()).
   std::map<std::string, std::unique_ptr<PartyState>> parties_;
 
   std::mutex mu_;  // Guards the pump's queue.

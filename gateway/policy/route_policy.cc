@@ -1,5 +1,9 @@
 #include "gateway/policy/route_policy.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
 #include "gateway/policy/envelope_validator.h"
@@ -9,7 +13,32 @@ namespace {
 bool Matches(const std::set<std::string>& set, const std::string& id) {
   return set.count("*") > 0 || set.count(id) > 0;
 }
+
+// A length-delimited field of `bytes` bytes: tag, length and content.
+size_t FieldBytes(int field_number, size_t bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  return WireFormatLite::TagSize(field_number, WireFormatLite::TYPE_BYTES) +
+         google::protobuf::io::CodedOutputStream::VarintSize64(bytes) + bytes;
+}
 }  // namespace
+
+size_t StoredEnvelopeBytes(const v1::Envelope& envelope, const Party& sender) {
+  size_t bytes = envelope.ByteSizeLong();
+  if (envelope.sender().empty() && !sender.id.empty()) {
+    bytes += FieldBytes(v1::Envelope::kSenderFieldNumber, sender.id.size());
+  }
+  if (envelope.has_request_for_information() && !envelope.request_for_information().has_answer_by()) {
+    // The gateway fills in the deadline: counted at the largest a Timestamp takes.
+    google::protobuf::Timestamp latest;
+    latest.set_seconds(253402300799);  // 9999-12-31T23:59:59Z
+    latest.set_nanos(999999999);
+    const size_t rfi = envelope.request_for_information().ByteSizeLong();
+    const size_t grown = rfi + FieldBytes(v1::RequestForInformation::kAnswerByFieldNumber, latest.ByteSizeLong());
+    bytes += FieldBytes(v1::Envelope::kRequestForInformationFieldNumber, grown) -
+             FieldBytes(v1::Envelope::kRequestForInformationFieldNumber, rfi);
+  }
+  return bytes;
+}
 
 bool ClearedFor(v1::Classification clearance, v1::Classification marking) {
   return static_cast<int>(clearance) >= static_cast<int>(marking);
@@ -23,6 +52,7 @@ absl::Status CheckRoutes(const Config& config, const Party& sender, const v1::En
     return Refuse(absl::StatusCode::kPermissionDenied, "ROUTE_NOT_PERMITTED", "",
                   absl::StrCat("'", sender.id, "' is an operator and sends no exchanges"));
   }
+  size_t stored_bytes = 0;  // Computed once, when a recipient is checked.
   for (int i = 0; i < envelope.recipients_size(); ++i) {
     const std::string field = absl::StrCat("envelope.recipients[", i, "]");
     const std::string& id = envelope.recipients(i);
@@ -62,6 +92,14 @@ absl::Status CheckRoutes(const Config& config, const Party& sender, const v1::En
       return Refuse(absl::StatusCode::kPermissionDenied, "CLASSIFICATION_ABOVE_ROUTE", field,
                     absl::StrCat("routes from '", sender.id, "' to '", id, "' carry at most a lower marking than ",
                                  v1::Classification_Name(marking)));
+    }
+    // What is accepted must be deliverable: never more than the recipient takes.
+    if (stored_bytes == 0) stored_bytes = StoredEnvelopeBytes(envelope, sender);
+    const size_t limit = config.MaxEnvelopeBytesFor(*recipient);
+    if (stored_bytes > limit) {
+      return Refuse(absl::StatusCode::kInvalidArgument, "MESSAGE_TOO_LARGE", field,
+                    absl::StrCat("the envelope is ", stored_bytes, " bytes as stored; '", id, "' accepts at most ",
+                                 limit, " bytes"));
     }
   }
   return absl::OkStatus();

@@ -118,7 +118,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   builder.RegisterService(g->audit_service_.get());
   builder.RegisterService(g->admin_service_.get());
   builder.SetMaxReceiveMessageSize(l.max_receive_message_bytes);
-  builder.SetMaxSendMessageSize(l.max_send_message_bytes);
+  // Derived (docs/delivery.md, "Sizes"): a Delivery on a Receive stream
+  // carrying the largest envelope a Submit within the receive limit holds.
+  builder.SetMaxSendMessageSize(static_cast<int>(config->MaxSendMessageBytes()));
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, l.max_metadata_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, l.max_concurrent_streams);
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, l.handshake_timeout_ms);

@@ -35,13 +35,14 @@ ClientCert PkiCert(const std::string& stem) {
 std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
   const std::string pki = PkiDir();
   const std::string server_dir = o.server_cert_dir.empty() ? pki + "/gateway" : o.server_cert_dir;
-  auto delivery = [](const std::string& push_address, const std::string& party) -> std::string {
-    if (push_address.empty()) return "{ mode: pull }";
+  auto delivery = [](const std::string& push_address, const std::string& party, int64_t max_bytes) -> std::string {
+    const std::string limit = max_bytes > 0 ? ", max_message_bytes: " + std::to_string(max_bytes) : "";
+    if (push_address.empty()) return "{ mode: pull" + limit + " }";
     return "{ mode: push, address: \"" + push_address + "\", server_identity: \"spiffe://exchange.gov.uk/" + party +
-           "\" }";
+           "\"" + limit + " }";
   };
-  const std::string europol_delivery = delivery(o.europol_push_address, "eu/europol");
-  const std::string fr_dnpaf_delivery = delivery(o.fr_dnpaf_push_address, "eu/fr-dnpaf");
+  const std::string europol_delivery = delivery(o.europol_push_address, "eu/europol", o.europol_max_message_bytes);
+  const std::string fr_dnpaf_delivery = delivery(o.fr_dnpaf_push_address, "eu/fr-dnpaf", o.fr_dnpaf_max_message_bytes);
   std::ostringstream y;
   y << "listener: { address: \"127.0.0.1:0\" }\n"
     << "limits: { handshake_timeout_ms: 5000 }\n"

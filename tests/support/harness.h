@@ -37,6 +37,8 @@ std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address, const std::
 struct HarnessOptions {
   std::string europol_push_address;  // "" = eu/europol receives by pull.
   std::string fr_dnpaf_push_address;  // "" = eu/fr-dnpaf receives by pull.
+  int64_t europol_max_message_bytes = 0;   // 0 = not set (its delivery.max_message_bytes).
+  int64_t fr_dnpaf_max_message_bytes = 0;  // 0 = not set.
   std::string server_cert_dir;       // "" = the PKI's gateway/ (for rotation tests: a copy).
   std::string ca_bundle;             // "" = the PKI's bundle.
   std::string crl_dir;               // "" = the PKI's crl/.
