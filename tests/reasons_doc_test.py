@@ -12,15 +12,31 @@ patterns = [
     re.compile(r'\breason = "([A-Z][A-Z0-9_]{2,})"'),
     re.compile(r'set_reason\("([A-Z][A-Z0-9_]{2,})"\)'),
 ]
+# Reasons chosen by a condition or a default (gateway and mtls only: elsewhere such
+# strings are other words, e.g. signal names).
+gateway_patterns = [
+    re.compile(r'value_or\("([A-Z][A-Z0-9_]{2,})"\)'),
+    re.compile(r'\? "([A-Z][A-Z0-9_]{2,})" :'),
+]
+# Certificate verification refusals (mtls/, the handshake and per-call peer checks).
+peer_pattern = re.compile(r'"((?:CERT|CRL|IDENTITY|PEER)_[A-Z0-9_]+)"')
+# Lists of reason codes, e.g. kPermanentRefusalReasons[] = {"UNRENDERABLE", ...}.
+list_pattern = re.compile(r'Reasons\[\]\s*=\s*\{([^}]*)\}')
 used = {}
 for folder in ("gateway", "adapters", "mtls"):
     for path in sorted((root / folder).rglob("*")):
         if path.suffix not in (".cc", ".h"):
             continue
         text = path.read_text()
-        for p in patterns:
+        for p in patterns + (gateway_patterns if folder != "adapters" else []):
             for m in p.finditer(text):
                 used.setdefault(m.group(1), path.relative_to(root))
+        if folder == "mtls" or path.name == "authenticate.cc":
+            for m in peer_pattern.finditer(text):
+                used.setdefault(m.group(1), path.relative_to(root))
+        for m in list_pattern.finditer(text):
+            for code in re.findall(r'"([A-Z][A-Z0-9_]{2,})"', m.group(1)):
+                used.setdefault(code, path.relative_to(root))
 doc = (root / "docs" / "reasons.md").read_text()
 listed = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", doc, re.M))
 missing = sorted(set(used) - listed)
