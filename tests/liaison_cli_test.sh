@@ -136,7 +136,13 @@ rec = json.load(open(src))
 for i in range(1, 5):
     r = dict(rec, referral_ref="BF-REF-LIAISON-%02d" % i)
     r.pop("created", None)
+    # The Europol message the example follows up never went through this
+    # gateway: a reply must name a message its party sent or received.
+    r.pop("in_reply_to", None)
     json.dump(r, open("%s/good%d.json" % (out, i), "w"), indent=2)
+followup = dict(rec, referral_ref="BF-REF-LIAISON-FU")  # Keeps in_reply_to EUR-UKLB-2026-000871.
+followup.pop("created", None)
+json.dump(followup, open(out + "/followup.json", "w"), indent=2)
 bad = dict(rec, referral_ref="BF-REF-LIAISON-BAD", protective_marking="RESTRICTED")
 del bad["case_ref"]
 open(out + "/bad.json", "w").write(json.dumps(bad, indent=2))
@@ -254,6 +260,9 @@ py '
 assert doc["outcome"] == "refused", doc
 assert doc["error"]["code"] == "PERMISSION_DENIED" and doc["error"]["reason"], doc
 '
+expect_rc 1 "$LIAISON" send "$T/followup.json" "${BF[@]}"
+expect_in "$T/out" "refused    $T/followup.json  BF-REF-LIAISON-FU"
+expect_in "$T/out" "CORRELATION_UNKNOWN"
 expect_rc 1 "$LIAISON" send "$T/good1.json" "${BF[@]}"
 expect_in "$T/out" "refused    $T/good1.json  BF-REF-LIAISON-01"
 expect_in "$T/out" "MESSAGE_ID_REUSED"
@@ -276,7 +285,7 @@ assert [l["accepted_at"] for l in lines] == sorted(l["accepted_at"] for l in lin
 rfi = [l for l in lines if l["message_id"] == "BF-RFI-LIAISON-01"][0]
 assert rfi == dict(rfi, kind="rfi", marking="OFFICIAL", priority="URGENT", case="BF-2026-004512"), rfi
 first = [l for l in lines if l["message_id"] == "BF-REF-LIAISON-01"][0]
-assert first["accepted_at"].endswith("Z") and first["correlation_id"] == "EUR-UKLB-2026-000871", first
+assert first["accepted_at"].endswith("Z") and not first.get("correlation_id"), first
 assert all(l["from"] == "uk/border-force" and len(l["delivery_id"]) > 8 and "decision" not in l for l in lines)
 '
 expect_rc 0 "$LIAISON" inbox --from uk/nca "${EU[@]}"
@@ -415,6 +424,8 @@ expect_in "$T/out" "ACCEPTED"
 expect_in "$T/out" "BF-REF-LIAISON-01"
 expect_in "$T/out" "eu/europol ACKNOWLEDGED"
 expect_in "$T/out" "EUR-REPLY-LIAISON-01"
+expect_in "$T/out" "CORRELATION"
+expect_re "$T/out" "EUR-REPLY-LIAISON-01 +BF-REF-LIAISON-01 "
 expect_not_in "$T/out" "NCA-2026-77"
 expect_rc 0 "$LIAISON" case BF-2026-004512 --json "${BF[@]}"
 py '

@@ -153,6 +153,26 @@ absl::Status CheckBody(const v1::Envelope& e) {
 
 }  // namespace
 
+absl::Status CheckOfficerId(const std::string& value, const std::string& field, bool required) {
+  return CheckId(value, field, required);
+}
+
+absl::Status CheckStatement(const std::string& value, const std::string& field, bool required, size_t max_bytes) {
+  if (value.empty()) return required ? Invalid("FIELD_REQUIRED", field, "is required") : absl::OkStatus();
+  if (value.size() > max_bytes) {
+    return Invalid("FIELD_TOO_LONG", field, absl::StrCat("is ", value.size(), " bytes; at most ", max_bytes));
+  }
+  bool blank = true;
+  for (unsigned char c : value) {
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
+      return Invalid("FIELD_FORMAT", field, "contains a control character");
+    }
+    blank = blank && (c == ' ' || c == '\n' || c == '\t');
+  }
+  if (blank) return Invalid("FIELD_BLANK", field, "is only whitespace; state it in words");
+  return absl::OkStatus();
+}
+
 std::optional<BodyType> BodyTypeOf(const v1::Envelope& e) {
   switch (e.body_case()) {
     case v1::Envelope::kCaseReferral: return BodyType::kCaseReferral;
@@ -168,7 +188,7 @@ absl::Status ValidateEnvelope(const v1::Envelope& e, const ValidationContext& ct
   PORTCULLIS_RETURN_IF_ERROR(CheckId(e.message_id(), "envelope.message_id", true));
   PORTCULLIS_RETURN_IF_ERROR(CheckId(e.correlation_id(), "envelope.correlation_id", false));
   PORTCULLIS_RETURN_IF_ERROR(CheckId(e.case_reference(), "envelope.case_reference", true));
-  PORTCULLIS_RETURN_IF_ERROR(CheckId(e.originating_officer(), "envelope.originating_officer", true));
+  PORTCULLIS_RETURN_IF_ERROR(CheckOfficerId(e.originating_officer(), "envelope.originating_officer", true));
   if (e.recipients().empty()) return Invalid("FIELD_REQUIRED", "envelope.recipients", "at least one recipient is required");
   std::set<std::string> seen;
   for (int i = 0; i < e.recipients_size(); ++i) {

@@ -3,12 +3,14 @@
 // Every refusal is INVALID_ARGUMENT with a reason code and the field path,
 // e.g. FIELD_REQUIRED at "envelope.justification.legal_basis". Reason codes:
 // FIELD_REQUIRED, FIELD_FORMAT, FIELD_TOO_LONG, FIELD_VALUE, CLASSIFICATION_FORBIDDEN,
-// DUPLICATE_RECIPIENT, RECIPIENT_IS_SENDER, CREATED_IN_FUTURE, ATTACHMENT_DIGEST_MISMATCH.
+// DUPLICATE_RECIPIENT, RECIPIENT_IS_SENDER, CREATED_IN_FUTURE, ATTACHMENT_DIGEST_MISMATCH
+// (and FIELD_BLANK from CheckStatement).
 #ifndef PORTCULLIS_GATEWAY_POLICY_ENVELOPE_VALIDATOR_H_
 #define PORTCULLIS_GATEWAY_POLICY_ENVELOPE_VALIDATOR_H_
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "gateway/config/config.h"
@@ -23,6 +25,21 @@ struct ValidationContext {
 };
 
 absl::Status ValidateEnvelope(const v1::Envelope& envelope, const ValidationContext& ctx);
+
+// The rules for an officer id, wherever one is given: the envelope's
+// originating_officer and the officer of every RPC that takes one (Track,
+// Acknowledge, ListCase, the Admin and Audit services). Empty is
+// FIELD_REQUIRED when `required` (OK otherwise); at most 128 characters
+// (FIELD_TOO_LONG) of letters, digits and . _ : - (FIELD_FORMAT: so no
+// whitespace, control character or terminal escape).
+absl::Status CheckOfficerId(const std::string& value, const std::string& field, bool required);
+
+// Free text a caller states in an RPC (a justification, a decision's reason):
+// empty is FIELD_REQUIRED when `required`, OK otherwise; whitespace only is
+// FIELD_BLANK (never a statement, required or not); longer than `max_bytes`
+// is FIELD_TOO_LONG; a control character other than newline and tab is
+// FIELD_FORMAT.
+absl::Status CheckStatement(const std::string& value, const std::string& field, bool required, size_t max_bytes);
 
 // The envelope's body type, or nullopt when no body is set.
 std::optional<BodyType> BodyTypeOf(const v1::Envelope& envelope);
