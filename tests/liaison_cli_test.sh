@@ -297,7 +297,6 @@ expect_in "$T/out" "UK grading:"
 expect_in "$T/out" "2/B/C (conditions: Not to be shared with third countries without Border Force consent.)"
 expect_in "$T/out" "marking:      OFFICIAL-SENSITIVE"
 expect_in "$T/out" "legal basis:  DPA 2018 s.35; TCA Art. LAW.EUROPOL.51"
-expect_in "$T/out" "in reply to:  EUR-UKLB-2026-000871"
 expect_in "$T/out" "europol record ($T/europol/native/"
 expect_in "$T/out" '"message_reference": "BF-REF-LIAISON-02"'
 expect_in "$T/out" '"family_name": "Testkarim"'
@@ -400,7 +399,7 @@ step "inbox --follow: the list, then each new arrival; ends at the timeout or on
 "$LIAISON" inbox --follow --timeout 20 --json "${EU[@]}" > "$T/follow.out" 2> "$T/follow.err" & F_PID=$!
 for _ in $(seq 100); do [ "$(wc -l < "$T/follow.out")" -ge 6 ] && break; sleep 0.05; done
 expect_rc 0 "$LIAISON" send --type rfi --to eu/europol --case BF-2026-004512 --marking OFFICIAL --priority ROUTINE \
-  --legal-basis L --question "Follow-up" --message-id BF-RFI-LIAISON-02 "${BF[@]}"
+  --legal-basis L --question "Follow-up" --message-id BF-RFI-LIAISON-02 --in-reply-to EUR-REPLY-LIAISON-01 "${BF[@]}"
 for _ in $(seq 100); do grep -q BF-RFI-LIAISON-02 "$T/follow.out" && break; sleep 0.05; done
 kill -TERM "$F_PID"
 rc=0; wait "$F_PID" || rc=$?
@@ -414,6 +413,8 @@ assert lines[-1]["message_id"] == "BF-RFI-LIAISON-02" and lines[-1]["kind"] == "
 expect_rc 0 "$LIAISON" inbox --follow --timeout 0.5 "${EU[@]}"
 expect_in "$T/out" "7 message(s)"
 expect_in "$T/out" "following $T/europol"
+expect_rc 0 "$LIAISON" inbox show BF-RFI-LIAISON-02 "${EU[@]}"
+expect_in "$T/out" "in reply to:  EUR-REPLY-LIAISON-01"
 
 step "case: every message of the case"
 rc=0; "$LIAISON" case BF-2026-004512 "${BF[@]}" > "$T/out" 2> "$T/err" || rc=$?
