@@ -31,11 +31,7 @@ BF=(--config adapters/config/border-force.yaml)   # officer BF-LO-4471 and a jus
 EU=(--config adapters/config/europol.yaml)        # officer EUROPOL-UKLB-07
 MSG=BF-REF-2026-004512-01
 echo "== Border Force's liaison officer sends the referral from the Border Force example"
-# Without its in_reply_to: the Europol message it follows up was never sent
-# through this demo's gateway, and a reply must name a message its party
-# sent or received (CORRELATION_UNKNOWN otherwise).
-grep -v '"in_reply_to":' adapters/border_force/examples/gravelines-rib-2026-004512.json > "$RUN/referral.json"
-"$L" send "$RUN/referral.json" "${BF[@]}" | tee "$RUN/send.out"
+"$L" send adapters/border_force/examples/gravelines-rib-2026-004512.json "${BF[@]}" | tee "$RUN/send.out"
 INDEX=$(sed -n 's/.* audit index \([0-9]*\) .*/\1/p' "$RUN/send.out")
 for i in $(seq 100); do [ -n "$(ls "$PORTCULLIS_STATE/inboxes/europol/native" 2>/dev/null)" ] && break; sleep 0.1; done
 echo "== Europol's officer lists the inbox and reads the referral (rendered in Europol's format)"

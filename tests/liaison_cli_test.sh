@@ -136,11 +136,9 @@ rec = json.load(open(src))
 for i in range(1, 5):
     r = dict(rec, referral_ref="BF-REF-LIAISON-%02d" % i)
     r.pop("created", None)
-    # The Europol message the example follows up never went through this
-    # gateway: a reply must name a message its party sent or received.
-    r.pop("in_reply_to", None)
     json.dump(r, open("%s/good%d.json" % (out, i), "w"), indent=2)
-followup = dict(rec, referral_ref="BF-REF-LIAISON-FU")  # Keeps in_reply_to EUR-UKLB-2026-000871.
+# A follow-up of a Europol message that never went through this gateway.
+followup = dict(rec, referral_ref="BF-REF-LIAISON-FU", in_reply_to="EUR-UKLB-2026-000871")
 followup.pop("created", None)
 json.dump(followup, open(out + "/followup.json", "w"), indent=2)
 bad = dict(rec, referral_ref="BF-REF-LIAISON-BAD", protective_marking="RESTRICTED")
