@@ -409,10 +409,14 @@ TEST(OfficerFields, AreFormatCheckedOnEveryRpcThatTakesOne) {
   EXPECT_EQ(FieldOf(blank_why), "justification");
   v1::ListCaseResponse l;
   grpc::Status blank_case_why = ListCase(h, kBorderForce, "BF-2026-004512", &l, "BF-LO-4471", "   ");
-  EXPECT_EQ(ReasonOf(blank_case_why), "FIELD_BLANK");
+  EXPECT_EQ(ReasonOf(blank_case_why), "FIELD_REQUIRED");  // Required: blank is missing.
+  EXPECT_EQ(FieldOf(blank_case_why), "justification");
   grpc::Status blank_reason = Ack(h, kEuropol, "uk/border-force", "OF-1", v1::REJECT, "EUROPOL-LO-17", "  ");
-  EXPECT_EQ(ReasonOf(blank_reason), "FIELD_BLANK");
+  EXPECT_EQ(ReasonOf(blank_reason), "FIELD_REQUIRED");
   EXPECT_EQ(FieldOf(blank_reason), "reason");
+  grpc::Status blank_accept_reason = Ack(h, kEuropol, "uk/border-force", "OF-1", v1::ACCEPT, "EUROPOL-LO-17", "\t ");
+  EXPECT_EQ(ReasonOf(blank_accept_reason), "FIELD_BLANK");  // Optional on an acceptance: empty or words.
+  EXPECT_EQ(FieldOf(blank_accept_reason), "reason");
   grpc::Status escape_reason = Ack(h, kEuropol, "uk/border-force", "OF-1", v1::REJECT, "EUROPOL-LO-17", "no\x1b[31m");
   EXPECT_EQ(ReasonOf(escape_reason), "FIELD_FORMAT");
   EXPECT_EQ(StateOf(h, "OF-1"), v1::ACCEPTED);
@@ -435,7 +439,7 @@ TEST(OfficerFields, TheAdminServiceAppliesTheSameRule) {
   retry.set_officer("OPS-7");
   retry.set_reason("   ");
   s = admin->RetryDeadLetter(Context().get(), retry, &out);
-  EXPECT_EQ(ReasonOf(s), "FIELD_BLANK");
+  EXPECT_EQ(ReasonOf(s), "FIELD_REQUIRED");
   EXPECT_EQ(FieldOf(s), "reason");
 }
 

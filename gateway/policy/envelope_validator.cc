@@ -158,19 +158,15 @@ absl::Status CheckOfficerId(const std::string& value, const std::string& field, 
 }
 
 absl::Status CheckStatement(const std::string& value, const std::string& field, bool required, size_t max_bytes) {
-  if (value.empty()) return required ? Invalid("FIELD_REQUIRED", field, "is required") : absl::OkStatus();
   if (value.size() > max_bytes) {
     return Invalid("FIELD_TOO_LONG", field, absl::StrCat("is ", value.size(), " bytes; at most ", max_bytes));
   }
-  bool blank = true;
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
-      return Invalid("FIELD_FORMAT", field, "contains a control character");
-    }
-    blank = blank && (c == ' ' || c == '\n' || c == '\t');
+  // Blank: the same answers as the envelope's free text gives.
+  if (!value.empty() && value.find_first_not_of(" \t\n\r\v\f") == std::string::npos) {
+    return required ? Invalid("FIELD_REQUIRED", field, "is blank (only white space)")
+                    : Invalid("FIELD_BLANK", field, "holds only white space; leave it empty or state the value");
   }
-  if (blank) return Invalid("FIELD_BLANK", field, "is only whitespace; state it in words");
-  return absl::OkStatus();
+  return CheckText(value, field, required);
 }
 
 std::optional<BodyType> BodyTypeOf(const v1::Envelope& e) {

@@ -3,8 +3,8 @@
 // Every refusal is INVALID_ARGUMENT with a reason code and the field path,
 // e.g. FIELD_REQUIRED at "envelope.justification.legal_basis". Reason codes:
 // FIELD_REQUIRED, FIELD_FORMAT, FIELD_TOO_LONG, FIELD_VALUE, CLASSIFICATION_FORBIDDEN,
-// DUPLICATE_RECIPIENT, RECIPIENT_IS_SENDER, CREATED_IN_FUTURE, ATTACHMENT_DIGEST_MISMATCH
-// (and FIELD_BLANK from CheckStatement).
+// DUPLICATE_RECIPIENT, RECIPIENT_IS_SENDER, CREATED_IN_FUTURE, ATTACHMENT_DIGEST_MISMATCH,
+// FIELD_BLANK (CheckStatement: optional text holding only white space).
 #ifndef PORTCULLIS_GATEWAY_POLICY_ENVELOPE_VALIDATOR_H_
 #define PORTCULLIS_GATEWAY_POLICY_ENVELOPE_VALIDATOR_H_
 
@@ -34,11 +34,11 @@ absl::Status ValidateEnvelope(const v1::Envelope& envelope, const ValidationCont
 // whitespace, control character or terminal escape).
 absl::Status CheckOfficerId(const std::string& value, const std::string& field, bool required);
 
-// Free text a caller states in an RPC (a justification, a decision's reason):
-// empty is FIELD_REQUIRED when `required`, OK otherwise; whitespace only is
-// FIELD_BLANK (never a statement, required or not); longer than `max_bytes`
-// is FIELD_TOO_LONG; a control character other than newline and tab is
-// FIELD_FORMAT.
+// Free text a caller states in an RPC (a justification, a decision's reason),
+// by the envelope's free-text rules: empty is FIELD_REQUIRED when `required`,
+// OK otherwise; only white space is FIELD_REQUIRED when `required`, FIELD_BLANK
+// otherwise; longer than `max_bytes` is FIELD_TOO_LONG; a control character
+// other than newline, tab and carriage return is FIELD_FORMAT.
 absl::Status CheckStatement(const std::string& value, const std::string& field, bool required, size_t max_bytes);
 
 // The envelope's body type, or nullopt when no body is set.
