@@ -201,7 +201,7 @@ TEST(NeedToKnow, ANonParticipantGetsTheAnswerForSomethingThatDoesNotExist) {
   grpc::Status confirm_missing = Confirm(h, kNca, missing_delivery);
   EXPECT_EQ(confirm_existing.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(ReasonOf(confirm_existing), "DELIVERY_NOT_FOUND");
-  // The id is the caller's own words; everything else must match.
+  // The answer does not repeat the id asked for, so the two are identical.
   EXPECT_EQ(Whole(confirm_existing), Whole(confirm_missing));
 
   grpc::Status receive_existing = ReceiveAfter(h, kNca, existing_delivery);
