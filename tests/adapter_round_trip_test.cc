@@ -144,6 +144,7 @@ TEST_P(AdapterRoundTrip, AgencyToPartnerAndReplyBack) {
   outgoing.add_recipients(p.partner.party);
   outgoing.set_classification(v1::OFFICIAL);  // The test config clears fr-dnpaf for OFFICIAL only.
   outgoing.clear_created_at();                 // Stamped at submission, as for a record that leaves it out.
+  outgoing.clear_correlation_id();             // A first message: nothing of this party's for it to answer.
   const std::string outgoing_file = WriteNative(*uk_format, outgoing, dir, "outgoing.json");
   std::vector<NativeRecord> batch = PrepareBatch(*uk_format, {outgoing_file}, p.uk.party, absl::Now());
   ASSERT_EQ(CountBad(batch), 0u) << batch[0].problem;

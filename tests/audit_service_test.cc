@@ -204,9 +204,10 @@ TEST(AuditService, OutsidersLearnNothingFromAcknowledgementsOrProofs) {
   ack.set_decision(v1::ACCEPT);
   v1::AcknowledgeResponse ar;
   grpc::Status s = h.Client("parties/uk-nca")->Acknowledge(&ctx, ack, &ar);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(ReasonOf(s), "NOT_A_RECIPIENT");
-  ASSERT_TRUE(h.WaitForAudit({"\"action\":\"acknowledge\"", "\"actor_party\":\"uk/nca\"", "NOT_A_RECIPIENT"}));
+  // Not a participant: the answer for a message that does not exist (issue 11 item 3).
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReasonOf(s), "MESSAGE_NOT_FOUND");
+  ASSERT_TRUE(h.WaitForAudit({"\"action\":\"acknowledge\"", "\"actor_party\":\"uk/nca\"", "MESSAGE_NOT_FOUND"}));
   const std::vector<std::string> lines = h.AuditLines();
   const uint64_t refused_ack =
       IndexOfLineWith(lines, {"\"action\":\"acknowledge\"", "\"actor_party\":\"uk/nca\""});

@@ -66,7 +66,7 @@ TEST(BorderForceFormat, FieldsMapToTheEnvelope) {
   ASSERT_TRUE(env.ok()) << env.status();
   EXPECT_EQ(env->message_id(), "BF-REF-2026-004512-01");
   EXPECT_EQ(env->case_reference(), "BF-2026-004512");
-  EXPECT_EQ(env->correlation_id(), "EUR-UKLB-2026-000871");
+  EXPECT_EQ(env->correlation_id(), "");  // A first referral (replies: reply-europol-rfi-2026-0107.json).
   EXPECT_EQ(env->classification(), v1::OFFICIAL_SENSITIVE);
   EXPECT_EQ(env->priority(), v1::URGENT);
   EXPECT_EQ(env->uk_grading().source(), v1::UK_SOURCE_2_UNTESTED);

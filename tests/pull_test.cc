@@ -174,14 +174,14 @@ TEST(Pull, ConfirmRefusesUnknownDeliveriesAndPushParties) {
   EXPECT_EQ(FieldOf(missing), "through_delivery_id");
   grpc::Status unknown = Confirm(h, "0123456789abcdef0123456789abcdef");
   EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(ReasonOf(unknown), "UNKNOWN_DELIVERY");
+  EXPECT_EQ(ReasonOf(unknown), "DELIVERY_NOT_FOUND");
   Stream bad_cursor(h, "0123456789abcdef0123456789abcdef");
   v1::Delivery d;
   EXPECT_FALSE(bad_cursor.reader->Read(&d));
   grpc::Status s = bad_cursor.reader->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(FieldOf(s), "resume_after_delivery_id");
-  EXPECT_TRUE(h.WaitForAudit({"\"action\":\"confirm\"", "UNKNOWN_DELIVERY"}));
+  EXPECT_TRUE(h.WaitForAudit({"\"action\":\"confirm\"", "DELIVERY_NOT_FOUND"}));
   EXPECT_EQ(StateOf(h, "MSG-0", "parties/uk-nca"), v1::ACCEPTED) << "a refused cursor confirmed something";
 
   // A push-mode party has nothing to confirm.

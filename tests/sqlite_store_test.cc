@@ -1081,5 +1081,35 @@ TEST(SqliteStore, ANewStoreHasTheSameSchemaAsAMigratedOne) {
   }
 }
 
+// A reply's correlation: the messages with that id the party sent or
+// received, whoever sent them; other parties' messages never count. Kept
+// across a reopen (the index is created when missing).
+TEST(SqliteStore, CorrelatedSendersAreThoseOfMessagesThePartySentOrReceived) {
+  const std::string path = TempDir("correlated") + "/outbox.db";
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/border-force", "SAME-ID", {"eu/europol"})).ok());
+    ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/nca", "SAME-ID", {"eu/europol", "eu/fr-dnpaf"})).ok());
+    ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/bsc", "OTHER", {"eu/fr-dnpaf"})).ok());
+  }
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  using Senders = std::vector<std::string>;
+  auto senders = [&](const std::string& party, const std::string& id, size_t limit = 10) {
+    auto s = store->CorrelatedSenders(party, id, limit);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : Senders{"error"};
+  };
+  EXPECT_EQ(senders("eu/europol", "SAME-ID"), (Senders{"uk/border-force", "uk/nca"}));
+  EXPECT_EQ(senders("eu/europol", "SAME-ID", 1), (Senders{"uk/border-force"}));
+  EXPECT_EQ(senders("eu/fr-dnpaf", "SAME-ID"), (Senders{"uk/nca"}));
+  EXPECT_EQ(senders("uk/nca", "SAME-ID"), (Senders{"uk/nca"}));  // Its own.
+  EXPECT_EQ(senders("uk/bsc", "SAME-ID"), Senders{});           // Others' messages.
+  EXPECT_EQ(senders("eu/europol", "OTHER"), Senders{});
+  EXPECT_EQ(senders("eu/fr-dnpaf", "OTHER"), (Senders{"uk/bsc"}));
+  EXPECT_EQ(senders("eu/europol", "NONE"), Senders{});
+}
+
 }  // namespace
 }  // namespace portcullis

@@ -12,6 +12,7 @@ AuditRecord ExchangeAuditRecord(std::string action, const v1::Envelope& e, const
   r.action = std::move(action);
   r.message_id = e.message_id();
   r.case_reference = e.case_reference();
+  r.correlation_id = e.correlation_id();  // v2: which message this one answers.
   r.sender = e.sender();
   r.recipients.assign(e.recipients().begin(), e.recipients().end());
   r.classification = v1::Classification_IsValid(e.classification()) ? v1::Classification_Name(e.classification())

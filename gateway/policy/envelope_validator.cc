@@ -286,6 +286,17 @@ absl::Status CheckRanges(const v1::Envelope& e) {
 
 }  // namespace
 
+absl::Status CheckOfficerId(const std::string& value, const std::string& field, bool required) {
+  return CheckId(value, field, required);
+}
+
+absl::Status CheckStatement(const std::string& value, const std::string& field, bool required, size_t max_bytes) {
+  if (value.size() > max_bytes) {
+    return Invalid("FIELD_TOO_LONG", field, absl::StrCat("is ", value.size(), " bytes; at most ", max_bytes));
+  }
+  return CheckText(value, field, required);  // Blank text: the same answers as the envelope's.
+}
+
 std::optional<BodyType> BodyTypeOf(const v1::Envelope& e) {
   switch (e.body_case()) {
     case v1::Envelope::kCaseReferral: return BodyType::kCaseReferral;
@@ -301,7 +312,7 @@ absl::Status ValidateEnvelope(const v1::Envelope& e, const ValidationContext& ct
   PORTCULLIS_RETURN_IF_ERROR(CheckId(e.message_id(), "envelope.message_id", true));
   PORTCULLIS_RETURN_IF_ERROR(CheckId(e.correlation_id(), "envelope.correlation_id", false));
   PORTCULLIS_RETURN_IF_ERROR(CheckId(e.case_reference(), "envelope.case_reference", true));
-  PORTCULLIS_RETURN_IF_ERROR(CheckId(e.originating_officer(), "envelope.originating_officer", true));
+  PORTCULLIS_RETURN_IF_ERROR(CheckOfficerId(e.originating_officer(), "envelope.originating_officer", true));
   if (e.recipients().empty()) return Invalid("FIELD_REQUIRED", "envelope.recipients", "at least one recipient is required");
   std::set<std::string> seen;
   for (int i = 0; i < e.recipients_size(); ++i) {

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
+#include "gateway/policy/envelope_validator.h"
 #include "gateway/service/call_audit.h"
 #include "gateway/service/exchange_service.h"
 
@@ -104,10 +105,9 @@ grpc::ServerUnaryReactor* AdminService::ListDeadLetters(grpc::CallbackServerCont
     status = RequireText(request->reason(), "reason", kMaxReason,
                          "state why you list dead letters; the reason is recorded with your identity");
   }
-  if (status.ok() && request->officer().size() > kMaxOfficer) {
-    status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", "officer",
-                    absl::StrCat("at most ", kMaxOfficer, " bytes"));
-  }
+  // Optional; when given, the officer rules of every RPC (envelope_validator.h).
+  if (status.ok()) status = CheckOfficerId(request->officer(), "officer", false);
+  if (status.ok()) status = CheckStatement(request->reason(), "reason", true, kMaxReason);
   if (status.ok() && !request->page_token().empty() &&
       (!absl::SimpleAtoi(request->page_token(), &after_seq) || after_seq < 0)) {
     status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_INVALID", "page_token",
@@ -170,6 +170,9 @@ grpc::ServerUnaryReactor* AdminService::ActOnDeadLetter(grpc::CallbackServerCont
   if (status.ok()) {
     status = RequireText(officer, "officer", kMaxOfficer, "name the officer who decided it; it is recorded");
   }
+  // The officer rules of every RPC, and no blank reason (envelope_validator.h).
+  if (status.ok()) status = CheckOfficerId(officer, "officer", true);
+  if (status.ok()) status = CheckStatement(reason, "reason", true, kMaxReason);
   // What it was, for the record (also when the change is refused).
   std::string was;
   if (status.ok()) {

@@ -96,6 +96,50 @@ absl::StatusOr<int64_t> ParseCasePageToken(const std::string& case_reference, co
   return position;
 }
 
+// The one answer for a message the caller may not see, whether it exists or
+// not: a party that neither sent nor received it learns nothing, not even
+// that it exists (docs/delivery.md, "Need to know"). Names neither the id nor
+// the sender it was given (they are the caller's own words, and may not be
+// printable).
+absl::Status MessageNotFound() {
+  return Refuse(absl::StatusCode::kNotFound, "MESSAGE_NOT_FOUND", "message_id",
+                "no such message among those you sent or received");
+}
+
+// Get's answer as the caller may see it: MessageNotFound() for a message that
+// does not exist and for one the caller is not a participant of.
+absl::StatusOr<std::shared_ptr<const MessageRecord>> VisibleMessage(
+    absl::StatusOr<std::shared_ptr<const MessageRecord>> message, const std::string& party) {
+  if (message.status().code() == absl::StatusCode::kNotFound) return MessageNotFound();
+  if (message.ok() && !IsParticipant(**message, party)) return MessageNotFound();
+  return message;
+}
+
+// A reply belongs to a thread: an envelope's correlation_id must name exactly
+// one message the submitting party sent or received (docs/delivery.md,
+// "Replies"). Both refusals are FAILED_PRECONDITION: the envelope is well
+// formed, the exchange's state does not allow it. A message of other parties
+// counts as no message at all, so the refusal discloses nothing.
+absl::Status CheckCorrelation(const MessageStore& store, const std::string& party, const std::string& correlation_id) {
+  if (correlation_id.empty()) return absl::OkStatus();
+  auto senders = store.CorrelatedSenders(party, correlation_id, 2);
+  if (!senders.ok()) {
+    std::fprintf(stderr, "portcullis: message store: correlation: %s\n", senders.status().ToString().c_str());
+    return Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
+                  "the gateway cannot read the message store now; nothing was accepted; retry later");
+  }
+  if (senders->empty()) {
+    return Refuse(absl::StatusCode::kFailedPrecondition, "CORRELATION_UNKNOWN", "envelope.correlation_id",
+                  "names no message you sent or received; a reply must answer one of those");
+  }
+  if (senders->size() > 1) {
+    return Refuse(absl::StatusCode::kFailedPrecondition, "CORRELATION_AMBIGUOUS", "envelope.correlation_id",
+                  absl::StrCat("names more than one message you sent or received (from '", (*senders)[0], "' and '",
+                               (*senders)[1], "'); the reply cannot say which it answers"));
+  }
+  return absl::OkStatus();
+}
+
 class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedStream(const grpc::Status& status) { Finish(status); }
@@ -133,6 +177,7 @@ void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v
       ValidationContext vc{(*party)->id, NowMicros(), config_->limits.max_clock_skew_seconds};
       refusal = ValidateEnvelope(in, vc);
       if (refusal.ok()) refusal = CheckRoutes(*config_, **party, in);
+      if (refusal.ok()) refusal = CheckCorrelation(*store_, (*party)->id, in.correlation_id());
     }
   }
   if (!refusal.ok()) {
@@ -259,29 +304,30 @@ void ExchangeService::HandleTrack(grpc::CallbackServerContext* context, const v1
   record.message_id = request->message_id();
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status status = party.status();
-  if (party.ok() && request->officer().size() > kMaxOfficer) {
-    status = TooLong("officer", request->officer().size(), kMaxOfficer);
-  } else if (party.ok() && request->justification().size() > kMaxJustification) {
-    status = TooLong("justification", request->justification().size(), kMaxJustification);
+  // Optional, but checked when given (same rules as everywhere else).
+  if (party.ok()) status = CheckOfficerId(request->officer(), "officer", false);
+  if (status.ok() && party.ok()) {
+    status = CheckStatement(request->justification(), "justification", false, kMaxJustification);
   }
   if (party.ok()) record.actor_party = (*party)->id;
   if (status.ok()) {
     const std::string sender = request->sender().empty() ? (*party)->id : request->sender();
     record.sender = sender;
-    auto message = store_->Get(sender, request->message_id());
+    // Not a participant: the same answer, and the same record (what the
+    // caller asked, nothing of the message), as for no such message.
+    auto message = VisibleMessage(store_->Get(sender, request->message_id()), (*party)->id);
     status = message.status();
     if (message.ok()) {
       const MessageRecord& m = **message;
+      const bool is_sender = m.envelope.sender() == (*party)->id;
       record = [&] {
         AuditRecord r = ExchangeAuditRecord("track", m.envelope, m.receipt.envelope_sha256());
         r.actor_party = (*party)->id;
         r.peer = context->peer();
+        if (!is_sender) r.recipients = {(*party)->id};  // A recipient's record names only itself.
         return r;
       }();
-      if (!IsParticipant(m, (*party)->id)) {
-        status = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_PARTICIPANT", "message_id",
-                        "only the sender and the recipients may track a message");
-      } else {
+      {
         response->set_message_id(m.envelope.message_id());
         response->set_sender(m.envelope.sender());
         response->set_case_reference(m.envelope.case_reference());
@@ -289,7 +335,11 @@ void ExchangeService::HandleTrack(grpc::CallbackServerContext* context, const v1
           *response->mutable_answer_by() = m.envelope.request_for_information().answer_by();
         }
         *response->mutable_accepted_at() = m.receipt.accepted_at();
-        for (const RecipientRecord& r : m.recipients) FillStatus(r, response->add_recipients());
+        // The sender sees every recipient; a recipient only its own entry
+        // (as ListCase shows it).
+        for (const RecipientRecord& r : m.recipients) {
+          if (is_sender || r.party == (*party)->id) FillStatus(r, response->add_recipients());
+        }
       }
     }
   }
@@ -315,10 +365,11 @@ void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
   AuditRecord record = CallRecord("acknowledge", *context);
   record.message_id = request->message_id();
   record.sender = request->sender();
-  record.actor_officer = request->officer();
+  record.actor_officer = Clip(request->officer(), kMaxOfficer);
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status status = party.status();
   const bool reject = request->decision() == v1::REJECT;
+  bool repeated = false;  // The same decision by the same officer for the same reason, again.
   if (party.ok()) {
     record.actor_party = (*party)->id;
     if (request->sender().empty()) {
@@ -331,11 +382,14 @@ void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
       status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "officer", "the acting officer is required");
     } else if (reject && request->reason().empty()) {
       status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "reason", "a rejection needs a reason");
-    } else if (request->officer().size() > 128 || request->reason().size() > 4096) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG",
-                      request->officer().size() > 128 ? "officer" : "reason", "is too long");
+    } else if (absl::Status officer = CheckOfficerId(request->officer(), "officer", true); !officer.ok()) {
+      status = officer;
+    } else if (absl::Status reason = CheckStatement(request->reason(), "reason", reject, 4096); !reason.ok()) {
+      status = reason;
     } else {
-      auto message = store_->Get(request->sender(), request->message_id());
+      // A party that is not a participant gets the answer for no such
+      // message; the sender, who knows it exists, is told it cannot decide.
+      auto message = VisibleMessage(store_->Get(request->sender(), request->message_id()), (*party)->id);
       status = message.status();
       if (message.ok() && !IsRecipient(**message, (*party)->id)) {
         status = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_RECIPIENT", "sender",
@@ -352,12 +406,22 @@ void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
         record = std::move(r);
         const v1::DeliveryState target = reject ? v1::REJECTED : v1::ACKNOWLEDGED;
         bool released = false;  // Decided before delivery was recorded (e.g. before a pull confirm).
+        // A decision is final. The same one again (same decision, officer
+        // and reason) is answered OK with the record as it stands, and not
+        // written again; any other is refused.
+        RecipientRecord decided;
+        const absl::Status kRepeated = absl::AlreadyExistsError("repeated decision");  // Leaves the row as it is.
         auto updated = store_->UpdateRecipient(
             request->sender(), request->message_id(), (*party)->id, [&](RecipientRecord& rr) -> absl::Status {
-              if (rr.state == target) return absl::OkStatus();  // Repeated acknowledgement: idempotent.
               if (rr.state == v1::ACKNOWLEDGED || rr.state == v1::REJECTED) {
+                if (rr.state == target && rr.officer == request->officer() && rr.reason == request->reason()) {
+                  repeated = true;
+                  decided = rr;
+                  return kRepeated;
+                }
                 return Refuse(absl::StatusCode::kFailedPrecondition, "ALREADY_DECIDED", "decision",
-                              absl::StrCat("the message was already ", rr.state == v1::REJECTED ? "rejected" : "accepted"));
+                              absl::StrCat("the message was already ", rr.state == v1::REJECTED ? "rejected" : "accepted",
+                                           " by officer ", rr.officer, "; a decision is final"));
               }
               released = rr.state == v1::ACCEPTED;
               rr.state = target;
@@ -366,13 +430,19 @@ void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
               rr.officer = request->officer();
               return absl::OkStatus();
             });
-        status = updated.status();
+        status = repeated ? absl::OkStatus() : updated.status();
+        if (repeated) FillStatus(decided, response->mutable_status());
         if (updated.ok()) FillStatus(*updated, response->mutable_status());
         if (updated.ok() && released) dispatcher_->Released((*party)->id, m.envelope.ByteSizeLong());
       }
     }
   }
-  if (status.ok()) {
+  if (status.ok() && repeated) {
+    // Nothing took effect: the record says so, and names no new decision.
+    record.outcome = "duplicate";
+    record.detail = absl::StrCat("the same ", reject ? "rejection" : "acceptance",
+                                 " again; the recorded decision stands unchanged");
+  } else if (status.ok()) {
     record.outcome = reject ? "rejected" : "acknowledged";
     record.detail = request->reason();
   } else {
@@ -400,8 +470,10 @@ absl::StatusOr<size_t> ExchangeService::ConfirmThrough(const Party& party, const
   if (id.size() > 128) return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", field, "is too long");
   auto confirmed = dispatcher_->ConfirmPulled(party.id, id);
   if (confirmed.status().code() == absl::StatusCode::kNotFound) {
-    return Refuse(absl::StatusCode::kNotFound, "UNKNOWN_DELIVERY", field,
-                  absl::StrCat("'", party.id, "' has no delivery '", id, "'"));
+    // Another party's delivery id gets exactly this answer too: its
+    // existence is not disclosed.
+    return Refuse(absl::StatusCode::kNotFound, "DELIVERY_NOT_FOUND", field,
+                  "no such delivery among those sent to you");
   }
   return confirmed;
 }
@@ -493,10 +565,11 @@ void ExchangeService::HandleListCase(grpc::CallbackServerContext* context, const
                       "state why the case is consulted; it is recorded with your identity");
     } else if (request->case_reference().size() > kMaxCaseReference) {
       status = TooLong("case_reference", request->case_reference().size(), kMaxCaseReference);
-    } else if (request->officer().size() > kMaxOfficer) {
-      status = TooLong("officer", request->officer().size(), kMaxOfficer);
-    } else if (request->justification().size() > kMaxJustification) {
-      status = TooLong("justification", request->justification().size(), kMaxJustification);
+    } else if (absl::Status officer = CheckOfficerId(request->officer(), "officer", true); !officer.ok()) {
+      status = officer;
+    } else if (absl::Status why = CheckStatement(request->justification(), "justification", true, kMaxJustification);
+               !why.ok()) {
+      status = why;
     }
   }
   absl::StatusOr<int64_t> after = status.ok() ? ParseCasePageToken(request->case_reference(), request->page_token())

@@ -191,6 +191,12 @@ class MessageStore {
   // whether others have messages in it is not disclosed.
   virtual absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party,
                                             int64_t after_position, size_t limit) const = 0;
+  // The senders of the committed messages with id `message_id` that `party`
+  // sent or is a recipient of (what a reply's correlation_id may name), at
+  // most `limit`, in sender order. Messages of other parties never count.
+  virtual absl::StatusOr<std::vector<std::string>> CorrelatedSenders(const std::string& party,
+                                                                     const std::string& message_id,
+                                                                     size_t limit) const = 0;
   // NOT_FOUND if no committed message has this key.
   virtual absl::StatusOr<std::shared_ptr<const MessageRecord>> Get(const std::string& sender,
                                                                    const std::string& message_id) const = 0;

@@ -740,6 +740,11 @@ struct ReaderConnection {
          "m.rowid, d.recipient FROM messages m JOIN deliveries d ON d.case_reference = m.case_reference "
          "AND d.sender = m.sender AND d.message_id = m.message_id "
          "WHERE m.case_reference = ?1 AND m.rowid > ?3 AND m.rowid <= ?4 AND (m.sender = ?2 OR d.recipient = ?2)"},
+        // CorrelatedSenders: the party's own message by primary key, those
+        // it received over deliveries_by_message.
+        {&correlated,
+         "SELECT sender FROM messages WHERE sender = ?1 AND message_id = ?2 "
+         "UNION SELECT sender FROM deliveries WHERE message_id = ?2 AND recipient = ?1 ORDER BY 1 LIMIT ?3"},
     };
     for (const auto& [stmt, sql] : statements) PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(sql, stmt));
     return absl::OkStatus();
@@ -747,6 +752,7 @@ struct ReaderConnection {
 
   Connection conn;
   StmtPtr begin, end, lookup, get_message, get_delivery, unaudited, pending, backlog, case_messages, case_deliveries;
+  StmtPtr correlated;
 };
 
 // A read transaction: several statements see one snapshot. Ended on every
@@ -867,6 +873,11 @@ absl::StatusOr<std::unique_ptr<SqliteMessageStore>> SqliteMessageStore::Open(Sql
   PORTCULLIS_RETURN_IF_ERROR(conn->Exec(
       "CREATE INDEX IF NOT EXISTS deliveries_by_expiry ON deliveries(state, expires_micros) WHERE expires_micros > 0",
       "creating the expiry index"));
+  // A reply's correlation check (CorrelatedSenders) finds what a party
+  // received under a message id without knowing its sender.
+  PORTCULLIS_RETURN_IF_ERROR(conn->Exec(
+      "CREATE INDEX IF NOT EXISTS deliveries_by_message ON deliveries(message_id, recipient)",
+      "creating the correlation index"));
   if (created) PORTCULLIS_RETURN_IF_ERROR(SyncParentDir(path));
 
   auto writer = std::make_unique<Writer>(*std::move(conn));
@@ -1097,6 +1108,25 @@ absl::StatusOr<std::shared_ptr<const MessageRecord>> SqliteMessageStore::Get(con
     record->recipients.push_back(ReadRecipientRecord(q, party));
   }
   return std::shared_ptr<const MessageRecord>(std::move(record));
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteMessageStore::CorrelatedSenders(const std::string& party,
+                                                                               const std::string& message_id,
+                                                                               size_t limit) const {
+  std::vector<std::string> senders;
+  if (limit == 0) return senders;
+  auto reader = readers_->Acquire();
+  if (!reader.ok()) return reader.status();
+  ReaderConnection& r = *reader->get();
+  Query q(r.conn, r.correlated);
+  q.Text(1, party).Text(2, message_id).Int(3, static_cast<int64_t>(limit));
+  for (;;) {
+    auto row = q.Step("finding the message a reply answers");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    senders.push_back(q.ColumnText(0));
+  }
+  return senders;
 }
 
 absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_reference, const std::string& party,

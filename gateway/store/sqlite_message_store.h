@@ -104,6 +104,11 @@ class SqliteMessageStore final : public MessageStore {
   // (commit order; stable as long as the file is never VACUUMed).
   absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party,
                                     int64_t after_position, size_t limit) const override;
+  // One statement: the party's own message by primary key, and those it
+  // received over deliveries_by_message (message_id, recipient), an index
+  // created at open when missing (no schema version: nothing else changes).
+  absl::StatusOr<std::vector<std::string>> CorrelatedSenders(const std::string& party, const std::string& message_id,
+                                                             size_t limit) const override;
   // `update` runs on the writer thread inside the batch's transaction (so no
   // concurrent update of the same row is lost); it must not call this store's
   // write methods. Returns once the change is durable.

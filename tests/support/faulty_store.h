@@ -85,6 +85,11 @@ class FaultyStore final : public MessageStore {
     if (*armed_ != 0) return Fault();
     return inner_->UpdateRecipient(sender, message_id, party, update);
   }
+  absl::StatusOr<std::vector<std::string>> CorrelatedSenders(const std::string& party, const std::string& message_id,
+                                                             size_t limit) const override {
+    if (*armed_ != 0) return Fault();
+    return inner_->CorrelatedSenders(party, message_id, limit);
+  }
   absl::StatusOr<std::vector<DeliveryRow>> DeadLetters(const std::string& recipient, int64_t after_seq,
                                                        size_t limit) const override {
     if (*armed_ != 0) return Fault();
