@@ -52,6 +52,8 @@ struct HarnessOptions {
   int64_t max_age_ms = 24LL * 3600 * 1000;  // Undelivered after this: EXPIRED.
   int checkpoint_every_records = 1000;
   std::string witness_dir;  // "" = no witness copy.
+  int handshake_audit_interval_seconds = 0;  // 0 = the gateway's default.
+  int handshake_audit_max_subjects = 0;      // 0 = the gateway's default.
   GatewayTestHooks hooks;
 };
 
