@@ -303,5 +303,17 @@ TEST(HandshakeAuditConfig, IntervalAndLimitAreConfigurable) {
   EXPECT_EQ(TlsConfig().handshake_audit_max_subjects, 256);
 }
 
+TEST(HandshakeAuditConfig, OutOfRangeValuesAreRefusedWithTheirKeys) {
+  HarnessOptions o;
+  o.handshake_audit_interval_seconds = 86401;
+  o.handshake_audit_max_subjects = 100001;
+  const std::string dir = MakeTempDir("handshake-audit-config-range");
+  auto config = LoadConfigFile(WriteTestConfig(dir, o));
+  ASSERT_FALSE(config.ok());
+  const std::string message(config.status().message());
+  EXPECT_NE(message.find("tls.handshake_audit_interval_seconds"), std::string::npos) << message;
+  EXPECT_NE(message.find("tls.handshake_audit_max_subjects"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace portcullis::testing
