@@ -8,14 +8,12 @@
 #include "absl/strings/str_cat.h"
 
 namespace portcullis::mtls {
-namespace {
 using grpc::experimental::FileWatcherCertificateProvider;
 
-absl::StatusOr<std::shared_ptr<ReloadingTrustStore>> TrustFor(const TlsFiles& f) {
-  return ReloadingTrustStore::Create(f.ca_bundle, f.crl_dir,
+absl::StatusOr<std::shared_ptr<ReloadingTrustStore>> SharedTrustStore(const TlsFiles& f) {
+  return ReloadingTrustStore::Shared(f.ca_bundle, f.crl_dir,
                                      std::chrono::seconds(std::max(1, f.reload_interval_seconds)));
 }
-}  // namespace
 
 absl::Status CheckReadable(const TlsFiles& f) {
   for (const auto* p : {&f.cert_chain, &f.private_key, &f.ca_bundle}) {
@@ -29,7 +27,7 @@ absl::Status CheckReadable(const TlsFiles& f) {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(const ServerTlsOptions& options) {
   if (absl::Status s = CheckReadable(options.files); !s.ok()) return s;
-  auto trust = TrustFor(options.files);
+  auto trust = SharedTrustStore(options.files);
   if (!trust.ok()) return trust.status();
   auto provider = std::make_shared<FileWatcherCertificateProvider>(
       options.files.private_key, options.files.cert_chain,
@@ -51,7 +49,7 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
   if (absl::Status s = CheckReadable(options.files); !s.ok()) return s;
   std::shared_ptr<ReloadingTrustStore> trust = options.trust;
   if (!trust) {
-    auto t = TrustFor(options.files);
+    auto t = SharedTrustStore(options.files);
     if (!t.ok()) return t.status();
     trust = *t;
   }

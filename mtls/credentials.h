@@ -52,6 +52,11 @@ struct ClientTlsOptions {
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const ClientTlsOptions& options);
 
+// The trust store every credential built from `files` uses: one per CA
+// bundle, CRL directory and interval in the process (ReloadingTrustStore::
+// Shared), so callers re-checking a peer use the store its handshake used.
+absl::StatusOr<std::shared_ptr<ReloadingTrustStore>> SharedTrustStore(const TlsFiles& files);
+
 // Checks that the files exist and are readable (the gRPC file watcher only
 // logs such errors), so misconfiguration fails at startup with the path.
 absl::Status CheckReadable(const TlsFiles& files);

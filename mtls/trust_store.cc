@@ -175,6 +175,9 @@ bool TrustStore::Verify(absl::string_view leaf_pem, absl::string_view chain_pem,
   }
   ParseCerts(chain_pem, certs.get());
   X509* leaf = sk_X509_value(certs.get(), 0);
+  // Named also when refused, so that refusals can be audited by subject.
+  peer->subject = SubjectOf(leaf);
+  peer->uri_sans = UriSans(leaf);
   std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
   for (int i = 1; i < sk_X509_num(certs.get()); ++i) {
     X509* c = sk_X509_value(certs.get(), i);
@@ -197,8 +200,6 @@ bool TrustStore::Verify(absl::string_view leaf_pem, absl::string_view chain_pem,
     ERR_clear_error();
     return false;
   }
-  peer->subject = SubjectOf(leaf);
-  peer->uri_sans = UriSans(leaf);
   return true;
 }
 

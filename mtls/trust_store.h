@@ -52,7 +52,8 @@ class TrustStore {
   // as untrusted intermediates) plus `chain_pem` (untrusted intermediates, may
   // be empty or repeat the leaf) for the given peer role, with revocation
   // checked for every certificate of the chain. On failure returns false and
-  // fills *failure.
+  // fills *failure. *peer names the leaf (subject, URI SANs) whenever it
+  // could be parsed, also on failure.
   bool Verify(absl::string_view leaf_pem, absl::string_view chain_pem, PeerRole role,
               VerifiedPeer* peer, VerifyFailure* failure) const;
 

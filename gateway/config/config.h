@@ -90,7 +90,12 @@ struct TlsConfig {
   std::string client_key;
   std::string ca_bundle;     // Trust anchors (root CAs).
   std::string crl_dir;       // CRLs (PEM) for every CA in every chain; missing = refused.
-  int reload_interval_seconds = 5;  // Certificate / CA / CRL rotation check period.
+  int reload_interval_seconds = 5;  // Certificate / CA / CRL rotation check period (also the timer
+                                    // that re-checks open connections and streams after a CRL change).
+  // Refused handshakes: at most one audit record per (reason, subject) per
+  // interval, with a count; at most this many subjects followed one by one.
+  int handshake_audit_interval_seconds = 60;
+  int handshake_audit_max_subjects = 256;
 };
 
 struct AuditConfig {

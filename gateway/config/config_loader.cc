@@ -489,6 +489,8 @@ void ParseTls(Context& ctx, const Field& f, TlsConfig* out) {
   std::vector<absl::string_view> allowed;
   for (const PathRule& rule : kPaths) allowed.push_back(rule.key);
   allowed.push_back("reload_interval_seconds");
+  allowed.push_back("handshake_audit_interval_seconds");
+  allowed.push_back("handshake_audit_max_subjects");
   MapReader map(ctx, f, allowed);
   if (!map.ok()) return;
   for (const PathRule& rule : kPaths) {
@@ -502,6 +504,16 @@ void ParseTls(Context& ctx, const Field& f, TlsConfig* out) {
   if (std::optional<Field> field = map.Get("reload_interval_seconds")) {
     if (std::optional<int64_t> value = ReadInt(ctx, *field, 1, 24 * 3600)) {
       out->reload_interval_seconds = static_cast<int>(*value);
+    }
+  }
+  if (std::optional<Field> field = map.Get("handshake_audit_interval_seconds")) {
+    if (std::optional<int64_t> value = ReadInt(ctx, *field, 1, 24 * 3600)) {
+      out->handshake_audit_interval_seconds = static_cast<int>(*value);
+    }
+  }
+  if (std::optional<Field> field = map.Get("handshake_audit_max_subjects")) {
+    if (std::optional<int64_t> value = ReadInt(ctx, *field, 1, 100000)) {
+      out->handshake_audit_max_subjects = static_cast<int>(*value);
     }
   }
 }

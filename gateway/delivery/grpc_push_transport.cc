@@ -1,5 +1,8 @@
+#include <cstdio>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -13,12 +16,89 @@
 namespace portcullis {
 namespace {
 
+using Stub = v1::PartnerEndpoint::Stub;
+
 class GrpcPushTransport final : public DeliveryTransport {
  public:
+  GrpcPushTransport(const Config& config, std::function<void(const mtls::HandshakeRefusal&)> on_refused)
+      : config_(config), on_refused_(std::move(on_refused)) {
+    for (const Party& party : config_.parties) {
+      // Fits a Delivery carrying the largest envelope the party accepts
+      // (docs/delivery.md, "Sizes"); the endpoint's receive limit must too.
+      if (party.delivery.mode == DeliveryMode::kPush) {
+        send_limits_[party.id] = v1::DeliveryBytes(config_.MaxEnvelopeBytesFor(party));
+      }
+    }
+  }
+
+  ~GrpcPushTransport() override {
+    if (trust_) trust_->Unsubscribe(listener_);
+  }
+
+  // One channel per push-mode party, with new credentials and its own
+  // subchannels (so no connection made under the previous trust store is
+  // reused). Replaces the channels in use; calls in flight keep theirs.
+  absl::Status Build() {
+    std::map<std::string, std::shared_ptr<Stub>> stubs;
+    for (const Party& party : config_.parties) {
+      if (party.delivery.mode != DeliveryMode::kPush) continue;
+      mtls::ClientTlsOptions options;
+      options.files = {config_.tls.client_cert, config_.tls.client_key, config_.tls.ca_bundle, config_.tls.crl_dir,
+                       config_.tls.reload_interval_seconds};
+      options.expected_server_identity = party.delivery.server_identity;
+      options.on_refused = on_refused_;
+      if (!trust_) {
+        auto t = mtls::SharedTrustStore(options.files);
+        if (!t.ok()) return t.status();
+        trust_ = *t;
+      }
+      options.trust = trust_;
+      auto creds = mtls::MakeChannelCredentials(options);
+      if (!creds.ok()) return creds.status();
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      args.SetMaxSendMessageSize(static_cast<int>(send_limits_.at(party.id)));
+      auto channel = grpc::CreateCustomChannel(party.delivery.address, *creds, args);
+      stubs[party.id] = std::shared_ptr<Stub>(v1::PartnerEndpoint::NewStub(channel));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    // Old channels are closed here, on the caller's thread, once no call
+    // uses them (never from inside a gRPC callback).
+    std::vector<std::shared_ptr<Stub>> keep;
+    for (auto& s : retired_) {
+      if (s.use_count() > 1) keep.push_back(std::move(s));
+    }
+    retired_ = std::move(keep);
+    for (auto& [id, s] : stubs_) {
+      if (s.use_count() > 1) retired_.push_back(std::move(s));
+    }
+    stubs_ = std::move(stubs);
+    return absl::OkStatus();
+  }
+
+  // The gateway's trust store changed (a partner's certificate may have been
+  // revoked): connections verified under the old one are not used again.
+  void Watch() {
+    if (!trust_) return;
+    listener_ = trust_->Subscribe([this](uint64_t) {
+      if (absl::Status s = Build(); !s.ok()) {
+        std::fprintf(stderr, "portcullis: push channels not rebuilt after a trust store change: %s\n",
+                     std::string(s.message()).c_str());
+      }
+    });
+  }
+
   void Push(const Party& recipient, const v1::Delivery& delivery, std::chrono::milliseconds timeout,
             std::function<void(absl::Status)> done) override {
-    auto it = stubs_.find(recipient.id);
-    if (it == stubs_.end()) {
+    std::shared_ptr<Stub> stub;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = stubs_.find(recipient.id);
+      if (it != stubs_.end()) stub = it->second;
+    }
+    if (stub == nullptr) {
       done(absl::FailedPreconditionError(absl::StrCat("party '", recipient.id, "' has no push endpoint")));
       return;
     }
@@ -33,16 +113,18 @@ class GrpcPushTransport final : public DeliveryTransport {
       return;
     }
     struct Call {
+      std::shared_ptr<Stub> stub;  // Its channel lives as long as the call.
       grpc::ClientContext context;
       v1::Delivery request;
       v1::DeliverResponse response;
       std::function<void(absl::Status)> done;
     };
     auto* call = new Call;
+    call->stub = stub;
     call->request = delivery;
     call->done = std::move(done);
     call->context.set_deadline(std::chrono::system_clock::now() + timeout);
-    it->second->async()->Deliver(&call->context, &call->request, &call->response, [call](grpc::Status s) {
+    stub->async()->Deliver(&call->context, &call->request, &call->response, [call](grpc::Status s) {
       absl::Status status;
       if (!s.ok()) {
         const std::string message = absl::StrCat("PartnerEndpoint.Deliver: ", s.error_message());
@@ -57,43 +139,24 @@ class GrpcPushTransport final : public DeliveryTransport {
     });
   }
 
-  std::map<std::string, std::unique_ptr<v1::PartnerEndpoint::Stub>> stubs_;
-  std::map<std::string, size_t> send_limits_;  // Per party: a Delivery carrying its largest envelope.
+ private:
+  const Config& config_;
+  const std::function<void(const mtls::HandshakeRefusal&)> on_refused_;
+  std::shared_ptr<mtls::ReloadingTrustStore> trust_;
+  uint64_t listener_ = 0;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Stub>> stubs_;
+  std::vector<std::shared_ptr<Stub>> retired_;  // Replaced, still used by a call in flight.
+  std::map<std::string, size_t> send_limits_;  // Per party: a Delivery carrying its largest envelope. Set once.
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DeliveryTransport>> NewGrpcPushTransport(
     const Config& config, std::function<void(const mtls::HandshakeRefusal&)> on_refused) {
-  auto transport = std::make_unique<GrpcPushTransport>();
-  std::shared_ptr<mtls::ReloadingTrustStore> trust;
-  for (const Party& party : config.parties) {
-    if (party.delivery.mode != DeliveryMode::kPush) continue;
-    mtls::ClientTlsOptions options;
-    options.files = {config.tls.client_cert, config.tls.client_key, config.tls.ca_bundle, config.tls.crl_dir,
-                     config.tls.reload_interval_seconds};
-    options.expected_server_identity = party.delivery.server_identity;
-    options.on_refused = on_refused;
-    if (!trust) {
-      auto t = mtls::ReloadingTrustStore::Create(config.tls.ca_bundle, config.tls.crl_dir,
-                                                 std::chrono::seconds(config.tls.reload_interval_seconds));
-      if (!t.ok()) return t.status();
-      trust = *t;
-    }
-    options.trust = trust;
-    auto creds = mtls::MakeChannelCredentials(options);
-    if (!creds.ok()) return creds.status();
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-    // Fits a Delivery carrying the largest envelope the party accepts
-    // (docs/delivery.md, "Sizes"); the endpoint's receive limit must too.
-    const size_t send_limit = v1::DeliveryBytes(config.MaxEnvelopeBytesFor(party));
-    args.SetMaxSendMessageSize(static_cast<int>(send_limit));
-    auto channel = grpc::CreateCustomChannel(party.delivery.address, *creds, args);
-    transport->stubs_[party.id] = v1::PartnerEndpoint::NewStub(channel);
-    transport->send_limits_[party.id] = send_limit;
-  }
+  auto transport = std::make_unique<GrpcPushTransport>(config, std::move(on_refused));
+  if (absl::Status s = transport->Build(); !s.ok()) return s;
+  transport->Watch();
   return std::unique_ptr<DeliveryTransport>(std::move(transport));
 }
 

@@ -40,8 +40,9 @@ struct PullStreams::PartyState {
 class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   ReceiveStream(PullStreams::PartyState* party, uint32_t window, std::function<void()> on_progress,
-                PullStreams::OnSent* on_sent)
-      : party_(party), window_(window), on_progress_(std::move(on_progress)), on_sent_(on_sent) {
+                PullStreams::OnSent* on_sent, std::string peer)
+      : party_(party), window_(window), on_progress_(std::move(on_progress)), on_sent_(on_sent),
+        peer_(std::move(peer)) {
     std::lock_guard<std::mutex> lock(party_->mu);
     if (party_->stream != nullptr) {
       party_->stream->FinishLocked(ToGrpcStatus(
@@ -135,12 +136,14 @@ class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     while (!unconfirmed_.empty() && unconfirmed_.front().first <= through_seq) unconfirmed_.pop_front();
   }
   size_t unconfirmed() const { return unconfirmed_.size(); }
+  const std::string& peer() const { return peer_; }
 
  private:
   PullStreams::PartyState* const party_;
   const uint32_t window_;
   const std::function<void()> on_progress_;
   PullStreams::OnSent* const on_sent_;
+  const std::string peer_;
   bool finished_ = false;
   bool writing_ = false;
   std::optional<grpc::Status> finish_after_write_;
@@ -175,12 +178,13 @@ PullStreams::~PullStreams() {
   pump_.join();
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* PullStreams::OpenStream(const std::string& party, uint32_t max_unconfirmed) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* PullStreams::OpenStream(const std::string& party,
+                                                                    uint32_t max_unconfirmed, std::string peer) {
   auto it = parties_.find(party);
   if (it == parties_.end()) return nullptr;
   PartyState* p = it->second.get();
   const uint32_t window = max_unconfirmed == 0 ? kDefaultMaxUnconfirmed : std::min(max_unconfirmed, kMaxMaxUnconfirmed);
-  auto* stream = new ReceiveStream(p, window, [this, p] { Enqueue(p); }, &on_sent_);
+  auto* stream = new ReceiveStream(p, window, [this, p] { Enqueue(p); }, &on_sent_, std::move(peer));
   Enqueue(p);
   return stream;
 }
@@ -200,6 +204,20 @@ void PullStreams::Confirmed(const std::string& party, int64_t through_seq) {
     if (it->second->stream != nullptr) it->second->stream->ConfirmedLocked(through_seq);
   }
   Enqueue(it->second.get());
+}
+
+size_t PullStreams::EndStreams(
+    const std::function<grpc::Status(const std::string& party, const std::string& peer)>& check) {
+  size_t ended = 0;
+  for (auto& [id, party] : parties_) {
+    std::lock_guard<std::mutex> lock(party->mu);
+    if (party->stream == nullptr) continue;
+    grpc::Status status = check(id, party->stream->peer());
+    if (status.ok()) continue;
+    party->stream->FinishLocked(std::move(status));  // Clears party->stream.
+    ++ended;
+  }
+  return ended;
 }
 
 size_t PullStreams::unconfirmed(const std::string& party) {

@@ -71,8 +71,16 @@ class PullStreams {
   bool IsPullParty(const std::string& party) const { return parties_.count(party) > 0; }
 
   // A reactor for a new Receive stream of pull-mode party `party`;
-  // `max_unconfirmed` 0 means kDefaultMaxUnconfirmed.
-  grpc::ServerWriteReactor<grpc::ByteBuffer>* OpenStream(const std::string& party, uint32_t max_unconfirmed);
+  // `max_unconfirmed` 0 means kDefaultMaxUnconfirmed. `peer` (opaque, e.g.
+  // the caller's certificates) is kept for EndStreams.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* OpenStream(const std::string& party, uint32_t max_unconfirmed,
+                                                     std::string peer = {});
+
+  // Ends every open stream for which `check(party, peer)` is not OK, with
+  // that status (e.g. UNAUTHENTICATED when the trust store changed and the
+  // stream's certificate is now revoked). `check` runs under the party's
+  // lock and must not call back into PullStreams. Returns how many ended.
+  size_t EndStreams(const std::function<grpc::Status(const std::string& party, const std::string& peer)>& check);
 
   // `party` may have new deliveries in the store.
   void Wake(const std::string& party);

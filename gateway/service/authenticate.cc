@@ -1,17 +1,74 @@
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/security/auth_context.h>
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
 #include "gateway/service/exchange_service.h"
+#include "gateway/service/peer_trust.h"
+#include "mtls/credentials.h"
 
 namespace portcullis {
+
+absl::StatusOr<std::shared_ptr<mtls::ReloadingTrustStore>> ListenerTrustStore(const Config& config) {
+  mtls::TlsFiles files;
+  files.ca_bundle = config.tls.ca_bundle;
+  files.crl_dir = config.tls.crl_dir;
+  files.reload_interval_seconds = config.tls.reload_interval_seconds;
+  return mtls::SharedTrustStore(files);
+}
+
+std::string PeerCertificates(const grpc::AuthContext& auth) {
+  std::string out;
+  for (const char* property : {GRPC_X509_PEM_CERT_PROPERTY_NAME, GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME}) {
+    std::vector<grpc::string_ref> values = auth.FindPropertyValues(property);
+    if (values.empty()) {
+      if (out.empty()) return out;  // No leaf: nothing to verify.
+      continue;
+    }
+    out.append(values[0].data(), values[0].size());
+    if (!out.empty() && out.back() != '\n') out += '\n';
+  }
+  return out;
+}
+
+std::string PeerCertificates(const grpc::ServerContextBase& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  return auth ? PeerCertificates(*auth) : std::string();
+}
+
+absl::Status RecheckPeer(const Config& config, absl::string_view certificates) {
+  if (certificates.empty()) {
+    return Refuse(absl::StatusCode::kUnauthenticated, "PEER_NOT_AUTHENTICATED", "", "no verified client certificate");
+  }
+  auto trust = ListenerTrustStore(config);
+  if (!trust.ok()) {
+    std::fprintf(stderr, "portcullis: cannot re-check a caller's certificate: %s\n",
+                 std::string(trust.status().message()).c_str());
+    return Refuse(absl::StatusCode::kUnauthenticated, "PEER_NOT_AUTHENTICATED", "",
+                  "the client certificate cannot be verified now");
+  }
+  mtls::VerifiedPeer peer;
+  mtls::VerifyFailure failure;
+  if ((*trust)->VerifyCached(certificates, "", mtls::PeerRole::kClient, &peer, &failure)) return absl::OkStatus();
+  // failure.message holds OpenSSL's words: never in a refusal.
+  if (failure.code == "CERT_REVOKED") {
+    return Refuse(absl::StatusCode::kUnauthenticated, "PEER_REVOKED", "",
+                  "a certificate of the caller's chain has been revoked");
+  }
+  return Refuse(absl::StatusCode::kUnauthenticated, "PEER_CERT_INVALID", "",
+                absl::StrCat("the caller's certificate chain no longer verifies (", failure.code, ")"));
+}
 
 absl::StatusOr<const Party*> AuthenticatePeer(const grpc::ServerContextBase& context, const Config& config) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (!auth || !auth->IsPeerAuthenticated()) {
     return Refuse(absl::StatusCode::kUnauthenticated, "PEER_NOT_AUTHENTICATED", "", "no verified client certificate");
   }
+  // The handshake verified the chain against the store then in force; it
+  // may have been revoked since, on a connection that stays open.
+  if (absl::Status still = RecheckPeer(config, PeerCertificates(*auth)); !still.ok()) return still;
   std::vector<grpc::string_ref> uris = auth->FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME);
   if (uris.size() != 1) {
     return Refuse(absl::StatusCode::kUnauthenticated, uris.empty() ? "IDENTITY_MISSING" : "IDENTITY_AMBIGUOUS", "",

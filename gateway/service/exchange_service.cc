@@ -14,6 +14,7 @@
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/policy/route_policy.h"
 #include "gateway/service/call_audit.h"
+#include "gateway/service/peer_trust.h"
 
 namespace portcullis {
 namespace {
@@ -508,7 +509,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* ExchangeService::HandleReceive(grpc:
                                  " newly confirmed)");
   }
   audit_->Append(std::move(record), [](absl::StatusOr<uint64_t>) {});
-  return dispatcher_->pull_streams()->OpenStream((*party)->id, request->max_unconfirmed());
+  // The stream keeps its certificates: it is ended if they are revoked (Gateway).
+  return dispatcher_->pull_streams()->OpenStream((*party)->id, request->max_unconfirmed(), PeerCertificates(*context));
 }
 
 void ExchangeService::HandleConfirm(grpc::CallbackServerContext* context, const v1::ConfirmRequest* request,

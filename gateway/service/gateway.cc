@@ -10,6 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gateway/audit/file_audit_log.h"
+#include "gateway/common/refusal.h"
+#include "gateway/service/call_audit.h"
+#include "gateway/service/peer_trust.h"
 #include "gateway/service/recovery.h"
 #include "gateway/store/sqlite_message_store.h"
 #include "mtls/credentials.h"
@@ -29,20 +32,6 @@ absl::Status IdentityRule(const Config& config, const std::vector<std::string>& 
     return absl::PermissionDeniedError(absl::StrCat("IDENTITY_UNKNOWN: '", sans[0], "' is not a party of this exchange"));
   }
   return absl::OkStatus();
-}
-
-AuditRecord HandshakeRecord(const Config& config, const mtls::HandshakeRefusal& refusal, bool inbound) {
-  AuditRecord r;
-  r.time_micros = NowMicros();
-  r.action = "handshake";
-  r.outcome = "refused";
-  r.reason = refusal.code;
-  if (refusal.uri_sans.size() == 1) {
-    if (const Party* p = config.FindPartyByIdentity(refusal.uri_sans[0])) r.actor_party = p->id;
-  }
-  r.detail = absl::StrCat(inbound ? "inbound" : "outbound to " + refusal.target, ": ", refusal.message,
-                          "; subject=", refusal.subject, "; uri_sans=", absl::StrJoin(refusal.uri_sans, ","));
-  return r;
 }
 
 }  // namespace
@@ -77,8 +66,15 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
     return absl::Status(recovery.status().code(),
                         absl::StrCat("start-up recovery of accepted messages: ", recovery.status().message()));
   }
-  auto transport = NewGrpcPushTransport(*config, [audit_log, cfg](const mtls::HandshakeRefusal& r) {
-    audit_log->Append(HandshakeRecord(*cfg, r, false), [](absl::StatusOr<uint64_t>) {});
+  HandshakeAudit::Options handshake_options;
+  handshake_options.interval = std::chrono::seconds(config->tls.handshake_audit_interval_seconds);
+  handshake_options.max_tracked = static_cast<size_t>(config->tls.handshake_audit_max_subjects);
+  g->handshake_audit_ = std::make_unique<HandshakeAudit>(cfg, handshake_options, [audit_log](AuditRecord r) {
+    audit_log->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});
+  });
+  HandshakeAudit* handshakes = g->handshake_audit_.get();
+  auto transport = NewGrpcPushTransport(*config, [handshakes](const mtls::HandshakeRefusal& r) {
+    handshakes->Refused(r, false);
   });
   if (!transport.ok()) return transport.status();
   g->transport_ = std::move(*transport);
@@ -101,11 +97,21 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   tls.files = {config->tls.server_cert, config->tls.server_key, config->tls.ca_bundle, config->tls.crl_dir,
                config->tls.reload_interval_seconds};
   tls.identity_check = [cfg](const std::vector<std::string>& sans) { return IdentityRule(*cfg, sans); };
-  tls.on_refused = [audit_log, cfg](const mtls::HandshakeRefusal& r) {
-    audit_log->Append(HandshakeRecord(*cfg, r, true), [](absl::StatusOr<uint64_t>) {});
-  };
+  tls.on_refused = [handshakes](const mtls::HandshakeRefusal& r) { handshakes->Refused(r, true); };
   auto creds = mtls::MakeServerCredentials(tls);
   if (!creds.ok()) return creds.status();
+  // The store the listener verifies with (shared: mtls::SharedTrustStore).
+  auto trust = ListenerTrustStore(*config);
+  if (!trust.ok()) return trust.status();
+  g->trust_ = *trust;
+  g->trust_generation_ = g->trust_->Refresh();  // What is on disk now, before the first call.
+  Gateway* gw = g.get();
+  // Listeners run in the order they subscribed: the push transport's (which
+  // rebuilds its channels) has run when this one records the generation.
+  g->trust_listener_ = g->trust_->Subscribe([gw](uint64_t generation) {
+    gw->EndRevokedStreams();
+    gw->trust_generation_ = generation;
+  });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -138,28 +144,93 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   if (!g->server_ || g->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config->listener.address));
   }
+  g->timer_ = std::thread([gw] { gw->TimerLoop(); });
   return g;
+}
+
+void Gateway::TimerLoop() {
+  using Clock = std::chrono::steady_clock;
+  const auto interval = trust_->check_interval();
+  Clock::time_point next_refresh = Clock::now() + interval;
+  Clock::time_point next_flush = Clock::time_point::max();
+  std::unique_lock<std::mutex> lock(timer_mu_);
+  while (!timer_stop_) {
+    timer_cv_.wait_until(lock, std::min(next_refresh, next_flush), [this] { return timer_stop_; });
+    if (timer_stop_) break;
+    lock.unlock();
+    const Clock::time_point now = Clock::now();
+    if (now >= next_refresh) {
+      // A changed CA bundle or CRL takes effect now, not at the next
+      // handshake: the listeners (EndRevokedStreams, the push channels) run here.
+      trust_->Refresh();
+      next_refresh = now + interval;
+    }
+    // A refusal arriving meanwhile opens an interval that ends later than
+    // next_refresh at the latest, so its count is written at most one
+    // reload interval after its end.
+    next_flush = handshake_audit_->Flush(now);
+    lock.lock();
+  }
+}
+
+void Gateway::StopTimer() {
+  {
+    std::lock_guard<std::mutex> lock(timer_mu_);
+    timer_stop_ = true;
+  }
+  timer_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+  if (trust_ && trust_listener_ != 0) {
+    trust_->Unsubscribe(trust_listener_);
+    trust_listener_ = 0;
+  }
+}
+
+void Gateway::EndRevokedStreams() {
+  std::vector<AuditRecord> records;
+  const Config& config = *config_;
+  size_t ended = dispatcher_->pull_streams()->EndStreams([&](const std::string& party, const std::string& peer) {
+    if (peer.empty()) return grpc::Status::OK;  // Opened without certificates to re-check.
+    absl::Status still = RecheckPeer(config, peer);
+    if (still.ok()) return grpc::Status::OK;
+    AuditRecord r;
+    r.time_micros = NowMicros();
+    r.action = "receive";
+    r.actor_party = party;
+    MarkRefused(still, &r);
+    r.outcome = "stream_ended";  // Opened while trusted (its "stream_opened" record), ended now.
+    r.detail = absl::StrCat("open Receive stream ended: ", r.detail);
+    records.push_back(std::move(r));
+    return ToGrpcStatus(still);
+  });
+  if (ended > 0) std::fprintf(stderr, "portcullis: trust store changed: %zu Receive stream(s) ended\n", ended);
+  for (AuditRecord& r : records) audit_->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});
 }
 
 void Gateway::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  StopTimer();
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
   // Writes the calls queued (e.g. a message's audit pairing) call the
   // dispatcher back: they end before it does.
   store_->Flush();
   dispatcher_->Shutdown(grace);
+  handshake_audit_->FlushAll();  // Counts not yet written.
 }
 
 Gateway::~Gateway() {
   if (server_) Shutdown(std::chrono::milliseconds(0));
+  StopTimer();  // If Start failed before the server was built.
   // Order: deliveries stop before the transport and store they use go away;
   // the audit log is destroyed last, after draining its queue.
   service_.reset();
   admin_service_.reset();
   dispatcher_.reset();
   transport_.reset();
+  if (handshake_audit_) handshake_audit_->FlushAll();
+  handshake_audit_.reset();
   store_.reset();
   audit_.reset();
 }

@@ -2,15 +2,26 @@
 // Audit and Admin services, health and reflection services, on one mTLS listener with every
 // HTTP/2 limit set (gRPC 1.51 has unfixed HTTP/2 DoS CVEs).
 //
+// A timer (every tls.reload_interval_seconds) re-reads the CA bundle and
+// CRLs; when they change, open Receive streams whose certificates no longer
+// verify end UNAUTHENTICATED and push channels are rebuilt (every call is
+// re-checked anyway: peer_trust.h). The same timer writes the counts of
+// refused handshakes (handshake_audit.h).
+//
 // Start() returns once the listener is bound. Shutdown() stops accepting,
 // lets in-flight calls finish (up to the grace period), waits for in-flight
 // deliveries and closes the audit log after its last record is durable.
 #ifndef PORTCULLIS_GATEWAY_SERVICE_GATEWAY_H_
 #define PORTCULLIS_GATEWAY_SERVICE_GATEWAY_H_
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include <grpcpp/server.h>
 
@@ -21,6 +32,8 @@
 #include "gateway/service/admin_service.h"
 #include "gateway/service/audit_service.h"
 #include "gateway/service/exchange_service.h"
+#include "gateway/service/handshake_audit.h"
+#include "mtls/reloading_trust_store.h"
 #include "gateway/store/message_store.h"
 
 namespace portcullis {
@@ -42,13 +55,29 @@ class Gateway {
   int port() const { return port_; }
   AuditLog* audit() { return audit_.get(); }
   Dispatcher* dispatcher() { return dispatcher_.get(); }
+  // The trust-store generation whose consequences (Receive streams ended,
+  // push channels rebuilt) have been applied.
+  uint64_t trust_generation() const { return trust_generation_.load(); }
 
   void Shutdown(std::chrono::milliseconds grace);
 
  private:
   Gateway() = default;
+  void TimerLoop();
+  void StopTimer();
+  // The trust store changed: ends the Receive streams it no longer trusts.
+  void EndRevokedStreams();
+
   std::shared_ptr<const Config> config_;
   std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<HandshakeAudit> handshake_audit_;
+  std::shared_ptr<mtls::ReloadingTrustStore> trust_;
+  uint64_t trust_listener_ = 0;
+  std::atomic<uint64_t> trust_generation_{0};
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  bool timer_stop_ = false;
+  std::thread timer_;
   std::unique_ptr<MessageStore> store_;
   std::unique_ptr<DeliveryTransport> transport_;
   std::unique_ptr<Dispatcher> dispatcher_;

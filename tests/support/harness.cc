@@ -54,6 +54,12 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << "  ca_bundle: " << (o.ca_bundle.empty() ? pki + "/ca/bundle.pem" : o.ca_bundle) << "\n"
     << "  crl_dir: " << (o.crl_dir.empty() ? pki + "/crl" : o.crl_dir) << "\n"
     << "  reload_interval_seconds: 1\n"
+    << (o.handshake_audit_interval_seconds > 0
+            ? "  handshake_audit_interval_seconds: " + std::to_string(o.handshake_audit_interval_seconds) + "\n"
+            : "")
+    << (o.handshake_audit_max_subjects > 0
+            ? "  handshake_audit_max_subjects: " + std::to_string(o.handshake_audit_max_subjects) + "\n"
+            : "")
     << "audit: { path: " << dir << "/audit.log, signing_key: " << pki << "/audit/signing.key"
     << ", checkpoint_every_records: " << o.checkpoint_every_records
     << (o.witness_dir.empty() ? "" : ", witness_dir: " + o.witness_dir)
