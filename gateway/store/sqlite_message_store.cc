@@ -1212,8 +1212,24 @@ absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_re
   for (size_t i : unaudited) {
     const std::string key = Key(page.messages[i].sender, page.messages[i].message_id);
     Shard& shard = ShardFor(key);
-    std::lock_guard<std::mutex> lock(shard.mu);
-    if (shard.audited.count(key) == 0) {
+    bool pairing = false;
+    {
+      std::lock_guard<std::mutex> lock(shard.mu);
+      pairing = shard.audited.count(key) != 0;
+    }
+    // Not being written: either never paired, or its pairing became durable
+    // (and left the shard) since the snapshot above was read. The row says which.
+    if (!pairing) {
+      auto reader = readers_->Acquire();
+      if (!reader.ok()) return reader.status();
+      ReaderConnection& r = *reader->get();
+      Query q(r.conn, r.lookup);
+      q.Text(1, page.messages[i].sender).Text(2, page.messages[i].message_id);
+      auto row = q.Step("reading a message's audit index");
+      if (!row.ok()) return row.status();
+      pairing = *row && !q.ColumnIsNull(2);
+    }
+    if (!pairing) {
       page.messages.resize(i);
       page.more = true;
       break;
