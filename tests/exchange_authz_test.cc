@@ -11,6 +11,7 @@
 //   replying party sent or received.
 // - Officer fields are format-checked on every RPC that takes one; blank
 //   statements (justification, reason) are refused.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -367,11 +368,55 @@ TEST(Replies, ACorrelationIdMustNameOneMessageThePartySentOrReceived) {
                                                "SAME-ID<"}));
 }
 
+// A reply accepted while its thread was clear stays accepted: its
+// resubmission (a lost answer, an OUTCOME_UNKNOWN) gets the original receipt
+// back even if the id it names has since become ambiguous.
+TEST(Replies, AResubmittedReplyGetsItsReceiptEvenIfItsThreadChangedSince) {
+  GatewayHarness h("authz-reply-resubmit");
+  MustSubmit(h, kBorderForce, SampleReferral("LATER-SAME", {"eu/europol"}));
+  const v1::Envelope reply = Answer("RS-1", "LATER-SAME", "uk/border-force");
+  v1::Receipt first;
+  ASSERT_TRUE(Submit(*h.Client(kEuropol), reply, &first).ok());
+  MustSubmit(h, kNca, SampleReferral("LATER-SAME", {"eu/europol"}));  // Now two messages of that id.
+  v1::Receipt again;
+  grpc::Status s = Submit(*h.Client(kEuropol), reply, &again);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_EQ(again.audit_index(), first.audit_index());
+  // A new reply naming it now is ambiguous.
+  EXPECT_EQ(ReasonOf(Submit(*h.Client(kEuropol), Answer("RS-2", "LATER-SAME", "uk/border-force"), &again)),
+            "CORRELATION_AMBIGUOUS");
+}
+
 TEST(Replies, TheSubmitRecordCarriesTheCorrelation) {
   v1::Envelope e = Answer("RP-ANSWER-1", "RP-1", "uk/border-force");
   e.set_sender("eu/europol");
   EXPECT_EQ(ExchangeAuditRecord("submit", e, "").correlation_id, "RP-1");
   EXPECT_EQ(ExchangeAuditRecord("submit", SampleReferral("RP-1"), "").correlation_id, "");
+}
+
+// A decision durable in the store whose audit record cannot be written is
+// never answered "nothing was done".
+TEST(Decisions, ADecisionWhoseRecordFailsIsNotReportedAsNothingDone) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  HarnessOptions o;
+  o.hooks.audit_fault_injector = [fail](absl::string_view op) {
+    return *fail && op == "sync" ? absl::UnavailableError("injected: EIO") : absl::OkStatus();
+  };
+  GatewayHarness h("authz-decision-unaudited", o);
+  MustSubmit(h, kBorderForce, SampleReferral("DN-1", {"eu/europol"}));
+  *fail = true;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::AcknowledgeRequest req;
+  req.set_sender("uk/border-force");
+  req.set_message_id("DN-1");
+  req.set_decision(v1::ACCEPT);
+  req.set_officer("EUROPOL-LO-17");
+  v1::AcknowledgeResponse resp;
+  grpc::Status s = h.Client(kEuropol)->Acknowledge(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ReasonOf(s), "DECISION_NOT_AUDITED") << s.error_message();
 }
 
 // ---------------------------------------------------------------------------

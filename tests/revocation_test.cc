@@ -134,6 +134,33 @@ TEST(Revocation, ARevokedPartyIsCutOffOnTheConnectionItHolds) {
   EXPECT_GE(CountAudit(h, {"\"action\":\"confirm\"", "\"outcome\":\"refused\"", "\"reason\":\"PEER_REVOKED\""}), 1);
 }
 
+// Nothing changes on disk: the issuing CA's CRL simply runs out (its
+// nextUpdate passes) while BSC's Receive stream is open. The gateway fails
+// closed on an expired CRL, so the stream ends at the next timer tick.
+TEST(Revocation, AStreamEndsWhenItsChainStopsVerifyingWithoutAnyChange) {
+  const std::string crls = MakeTempDir("revocation-crl-expires-crls");
+  CopyPkiCrls(crls);
+  WriteIssuingCaCrl(crls + "/intermediate.crl.pem", {}, 6);  // Valid for 6 s from now.
+  HarnessOptions o;
+  o.crl_dir = crls;
+  GatewayHarness h("revocation-crl-expires", o);
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-nca"), SampleReferral("EXP-1", {"uk/bsc"}), &receipt).ok());
+  auto bsc = v1::Exchange::NewStub(h.Channel("parties/uk-bsc"));
+  grpc::ClientContext stream_ctx;
+  stream_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  std::unique_ptr<grpc::ClientReader<v1::Delivery>> stream = bsc->Receive(&stream_ctx, v1::ReceiveRequest());
+  v1::Delivery delivery;
+  ASSERT_TRUE(stream->Read(&delivery)) << "the stream opened while the CRL was in force";
+  const Clock::time_point opened = Clock::now();
+  EXPECT_FALSE(stream->Read(&delivery));
+  grpc::Status end = stream->Finish();
+  EXPECT_EQ(end.error_code(), grpc::StatusCode::UNAUTHENTICATED) << end.error_message();
+  EXPECT_EQ(ReasonOf(end), "PEER_CERT_INVALID");
+  EXPECT_LT(Clock::now() - opened, std::chrono::seconds(6) + 2 * kReloadInterval + std::chrono::seconds(3))
+      << "ended by the timer, not by the stream's own deadline";
+}
+
 TEST(Revocation, AChainThatNoLongerVerifiesIsCutOffToo) {
   // Not only CRLs: a chain that stops verifying for any reason is refused on
   // the open connection (here the CRL of the issuing CA disappears: fail closed).

@@ -348,6 +348,19 @@ TEST(ServiceEdge, UnknownNestedFieldIsRefusedAndNeverStored) {
   EXPECT_TRUE(h.WaitForAudit({"\"action\":\"track\"", request_id}));
 }
 
+TEST(ServiceEdge, TheAcceptanceRecordCarriesTheCallsRequestId) {
+  GatewayHarness h("edge-request-id");
+  v1::SubmitRequest submit;
+  *submit.mutable_envelope() = SampleReferral("EDGE-RID-1");
+  std::string request_id, bytes;
+  ASSERT_TRUE(RawCall(h, "parties/uk-border-force", "/portcullis.v1.Exchange/Submit", submit.SerializeAsString(),
+                      &request_id, &bytes)
+                  .ok());
+  ASSERT_EQ(request_id.size(), 16u);
+  EXPECT_TRUE(h.WaitForAudit({"\"action\":\"submit\"", "\"outcome\":\"accepted\"",
+                              "\"request_id\":\"" + request_id + "\""}));
+}
+
 TEST(ServiceEdge, DegenerateEnvelopesAreRefusedThroughTheGateway) {
   GatewayHarness h("edge-degenerate");
   auto bf = h.Client("parties/uk-border-force");

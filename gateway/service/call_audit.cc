@@ -1,5 +1,7 @@
 #include "gateway/service/call_audit.h"
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
 
@@ -34,19 +36,31 @@ absl::Status AuditUnavailable() {
 // whatever it would otherwise have answered: nothing is disclosed, not even a
 // refusal's reason, without its record.
 void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status) {
-  audit->Append(std::move(record), [reactor, status](absl::StatusOr<uint64_t> index) {
+  // A generic refusal's incident id is the record's request id.
+  if (record.request_id.empty()) record.request_id = NewRequestId();
+  std::string id = record.request_id;
+  audit->Append(std::move(record), [reactor, status, id = std::move(id)](absl::StatusOr<uint64_t> index) {
     if (!index.ok()) {
       reactor->Finish(ToGrpcStatus(AuditUnavailable()));
       return;
     }
-    reactor->Finish(ToGrpcStatus(status));
+    reactor->Finish(ToGrpcStatus(status, id));
   });
 }
 
-void AuditThenFinish(AuditLog* audit, AuditRecord record, UnaryCall* call, absl::Status status) {
+void AuditThenFinish(AuditLog* audit, AuditRecord record, UnaryCall* call, absl::Status status,
+                     absl::Status if_unaudited) {
   record.request_id = call->request_id();
-  audit->Append(std::move(record), [call, status](absl::StatusOr<uint64_t> index) {
-    call->Finish(index.ok() ? status : AuditUnavailable());
+  std::string what = absl::StrCat(record.action, " by ", record.actor_party, " officer ", record.actor_officer,
+                                  " on ", record.sender, "/", record.message_id, ": ", record.outcome);
+  audit->Append(std::move(record), [call, status, if_unaudited, what = std::move(what)](absl::StatusOr<uint64_t> index) {
+    if (!index.ok()) {
+      std::fprintf(stderr, "portcullis: request %s: audit record not written (%s): %s\n", call->request_id().c_str(),
+                   index.status().ToString().c_str(), what.c_str());
+      call->Finish(if_unaudited);
+      return;
+    }
+    call->Finish(status);
   });
 }
 

@@ -26,8 +26,12 @@ absl::Status AuditUnavailable();
 // If the record cannot be made durable the call fails with AuditUnavailable()
 // instead, whatever it would have answered: nothing unaudited is disclosed.
 void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status);
-// The same for a raw call; the record carries the call's request id.
-void AuditThenFinish(AuditLog* audit, AuditRecord record, UnaryCall* call, absl::Status status);
+// The same for a raw call; the record carries the call's request id. If the
+// record cannot be made durable the call fails with `if_unaudited` (default
+// AuditUnavailable(): nothing was done), and the record is written to the
+// gateway's log (stderr) so operators can restore it.
+void AuditThenFinish(AuditLog* audit, AuditRecord record, UnaryCall* call, absl::Status status,
+                     absl::Status if_unaudited = AuditUnavailable());
 
 }  // namespace portcullis
 

@@ -163,6 +163,7 @@ void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v
   AuditRecord record = ExchangeAuditRecord("submit", in, "");
   record.actor_officer = in.originating_officer();
   record.peer = context->peer();
+  record.request_id = reactor->request_id();  // Also on the acceptance record, appended directly below.
 
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   absl::Status refusal = party.status();
@@ -178,7 +179,6 @@ void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v
       ValidationContext vc{(*party)->id, NowMicros(), config_->limits.max_clock_skew_seconds};
       refusal = ValidateEnvelope(in, vc);
       if (refusal.ok()) refusal = CheckRoutes(*config_, **party, in);
-      if (refusal.ok()) refusal = CheckCorrelation(*store_, (*party)->id, in.correlation_id());
     }
   }
   if (!refusal.ok()) {
@@ -214,6 +214,16 @@ void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v
     }
     case ReserveOutcome::kNew:
       break;
+  }
+  // Checked only for a new message: the thread a reply names depends on the
+  // store's state, and a resubmission of an accepted reply gets its receipt
+  // back (above) even if that state changed since.
+  if (absl::Status thread = CheckCorrelation(*store_, envelope->sender(), envelope->correlation_id());
+      !thread.ok()) {
+    store_->Abandon(envelope->sender(), envelope->message_id());
+    MarkRefused(thread, &record);
+    AuditThenFinish(audit_, std::move(record), reactor, thread);
+    return;
   }
   // Room in every recipient's backlog, before anything is stored.
   const uint64_t bytes = envelope->ByteSizeLong();
@@ -446,6 +456,13 @@ void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
   } else if (status.ok()) {
     record.outcome = reject ? "rejected" : "acknowledged";
     record.detail = request->reason();
+    // The decision is durable already: if its record cannot be written the
+    // caller is told so, never that nothing was done.
+    AuditThenFinish(audit_, std::move(record), reactor, status,
+                    Refuse(absl::StatusCode::kUnavailable, "DECISION_NOT_AUDITED", "",
+                           "the decision took effect, but the audit log could not record it; the gateway refuses "
+                           "new work until its operators repair the log (do not decide again)"));
+    return;
   } else {
     MarkRefused(status, &record);
   }
@@ -683,6 +700,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* ExchangeService::Receive(grpc::Callb
   if (!audit_->Health().ok()) return new RefusedStream(ToGrpcStatus(AuditUnavailable()));
   AuditRecord record = CallRecord("receive", *context);
   record.request_id = NewRequestId();
+  context->AddInitialMetadata(kRequestIdMetadata, record.request_id);
   absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
   if (party.ok()) record.actor_party = (*party)->id;
   const absl::Status status = party.ok() ? parsed : party.status();

@@ -163,6 +163,10 @@ void Gateway::TimerLoop() {
       // A changed CA bundle or CRL takes effect now, not at the next
       // handshake: the listeners (EndRevokedStreams, the push channels) run here.
       trust_->Refresh();
+      // Also without a change: a certificate or CRL in force may have
+      // expired since a stream opened (the per-call check is cached for at
+      // most one interval, so this costs a lookup per open stream).
+      EndRevokedStreams();
       next_refresh = now + interval;
     }
     // A refusal arriving meanwhile opens an interval that ends later than
@@ -203,7 +207,9 @@ void Gateway::EndRevokedStreams() {
     records.push_back(std::move(r));
     return ToGrpcStatus(still);
   });
-  if (ended > 0) std::fprintf(stderr, "portcullis: trust store changed: %zu Receive stream(s) ended\n", ended);
+  if (ended > 0) {
+    std::fprintf(stderr, "portcullis: %zu Receive stream(s) ended: their certificates no longer verify\n", ended);
+  }
   for (AuditRecord& r : records) audit_->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});
 }
 

@@ -19,9 +19,9 @@ AuditRecord HandshakeAudit::RecordOf(const Group& g, uint64_t count, bool first)
   record.outcome = "refused";
   record.reason = r.code;
   record.count = count;
-  if (!g.other && r.uri_sans.size() == 1) {
-    if (const Party* p = config_->FindPartyByIdentity(r.uri_sans[0])) record.actor_party = p->id;
-  }
+  // No actor_party: the certificate was refused, so nothing it claims is
+  // verified; anyone can present a self-signed certificate naming a party.
+  // What it claimed is kept in the words, marked as a claim.
   const std::string seconds = absl::StrCat(std::chrono::duration_cast<std::chrono::seconds>(options_.interval).count());
   std::string what;
   if (first) {
@@ -32,8 +32,8 @@ AuditRecord HandshakeAudit::RecordOf(const Group& g, uint64_t count, bool first)
   } else {
     what = absl::StrCat(count, " more refused handshake(s) within ", seconds, " s; the last: ");
   }
-  record.detail = absl::StrCat(g.direction, ": ", what, r.message, "; subject=", r.subject,
-                               "; uri_sans=", absl::StrJoin(r.uri_sans, ","));
+  record.detail = absl::StrCat(g.direction, ": ", what, r.message, "; unverified certificate: subject=", r.subject,
+                               "; claimed_uri_sans=", absl::StrJoin(r.uri_sans, ","));
   return record;
 }
 

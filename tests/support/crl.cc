@@ -34,7 +34,7 @@ EVP_PKEY* ReadKey(const std::string& path) {
 
 }  // namespace
 
-void WriteIssuingCaCrl(const std::string& path, const std::vector<std::string>& stems) {
+void WriteIssuingCaCrl(const std::string& path, const std::vector<std::string>& stems, long valid_seconds) {
   const std::string pki = PkiDir();
   std::unique_ptr<X509, decltype(&X509_free)> ca(ReadCert(pki + "/ca/intermediate.pem"), X509_free);
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(ReadKey(pki + "/ca/intermediate.key"), EVP_PKEY_free);
@@ -44,7 +44,7 @@ void WriteIssuingCaCrl(const std::string& path, const std::vector<std::string>& 
   ASSERT_EQ(X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.get())), 1);
   const time_t now = std::time(nullptr);
   std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> last(ASN1_TIME_set(nullptr, now - 60), ASN1_TIME_free);
-  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> next(ASN1_TIME_set(nullptr, now + 30 * 86400), ASN1_TIME_free);
+  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> next(ASN1_TIME_set(nullptr, now + valid_seconds), ASN1_TIME_free);
   ASSERT_EQ(X509_CRL_set1_lastUpdate(crl.get(), last.get()), 1);
   ASSERT_EQ(X509_CRL_set1_nextUpdate(crl.get(), next.get()), 1);
   std::vector<std::string> revoked = stems;

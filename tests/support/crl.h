@@ -11,8 +11,10 @@ namespace portcullis::testing {
 // of the dev PKI's issuing CA (ca/intermediate.pem, signed with its key)
 // that revokes the leaf certificates of `stems` (e.g. "parties/uk-bsc") in
 // addition to fixtures/revoked, as the PKI's own crl/intermediate.crl.pem
-// does. Its CRL number is higher than the PKI's. Fails the test on error.
-void WriteIssuingCaCrl(const std::string& path, const std::vector<std::string>& stems);
+// does. Its CRL number is higher than the PKI's. It is valid for
+// `valid_seconds` (its nextUpdate). Fails the test on error.
+void WriteIssuingCaCrl(const std::string& path, const std::vector<std::string>& stems,
+                       long valid_seconds = 30L * 86400);
 
 // Copies the PKI's CRLs (root, intermediate, intermediate-revoked; not the
 // hash links) into a new directory `dir`, for a gateway whose CRLs a test edits.
