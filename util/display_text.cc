@@ -4,33 +4,10 @@
 #include <cstdio>
 #include <vector>
 
+#include "util/utf8.h"
+
 namespace portcullis {
 namespace {
-
-// Length of the valid UTF-8 sequence at s[i] and its code point, or 0.
-size_t Utf8At(absl::string_view s, size_t i, uint32_t* cp_out) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t n;
-  uint32_t cp;
-  if (c < 0x80) {
-    *cp_out = c;
-    return 1;
-  }
-  if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return 0;  // Overlong.
-  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  *cp_out = cp;
-  return n;
-}
 
 // Code points that a terminal acts on or that hide or reorder text.
 bool Hidden(uint32_t cp) {
@@ -59,7 +36,7 @@ size_t AppendUnit(absl::string_view text, size_t i, std::string* out) {
     return 1;
   }
   uint32_t cp = 0;
-  const size_t n = Utf8At(text, i, &cp);
+  const size_t n = DecodeUtf8At(text, i, &cp);
   if (n == 0) {
     std::snprintf(buf, sizeof buf, "\\x%02x", c);
     out->append(buf);
@@ -109,7 +86,7 @@ std::string DisplayJson(absl::string_view json) {
       continue;
     }
     uint32_t cp = 0;
-    const size_t n = c < 0x80 ? 1 : Utf8At(json, i, &cp);
+    const size_t n = c < 0x80 ? 1 : DecodeUtf8At(json, i, &cp);
     if (c < 0x80) cp = c;
     if (n == 0) {
       out.append("\\ufffd");

@@ -4,29 +4,16 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "util/utf8.h"
 
 namespace portcullis {
 namespace {
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
+// Length of the valid UTF-8 sequence at s[i], or 0 if invalid (or a line
+// separator U+2028/U+2029, which some readers break lines at: escaped too).
 size_t Utf8SequenceLength(absl::string_view s, size_t i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t n;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    unsigned char cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return 0;  // Overlong.
-  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  // U+2028/U+2029 are line separators for some readers: escape them too.
+  uint32_t cp = 0;
+  const size_t n = DecodeUtf8At(s, i, &cp);
   if (cp == 0x2028 || cp == 0x2029) return 0;
   return n;
 }
