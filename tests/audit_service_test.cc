@@ -7,6 +7,7 @@
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "gateway/audit/checkpoint.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/audit/log_verifier.h"
@@ -271,6 +272,164 @@ TEST(AuditService, NonAuditorCannotTellNotYoursFromNonexistent) {
   // want of a valid request.
   v1::InclusionProof proof;
   EXPECT_TRUE(ProofOf(h, "parties/uk-border-force", receipt.audit_index(), &proof).ok());
+}
+
+// A refused submission is built from the envelope as written: the recipients
+// it names were never sent anything. Such a recipient (here eu/fr-dnpaf, not
+// cleared for the referral) gets from an inclusion proof of that record the
+// answer for an index that does not exist, and so learns nothing of the case,
+// justification or marking. The sender may still prove its own record.
+TEST(AuditService, ARecipientNamedByARefusedSubmissionCannotProveIt) {
+  GatewayHarness h("audit-refused-recipient");
+  v1::Envelope e = SampleReferral("NOT-CLEARED-1", {"eu/fr-dnpaf"});
+  e.set_case_reference("BF-2026-SECRET-CASE");
+  v1::Receipt r;
+  grpc::Status s = Submit(*h.Client("parties/uk-border-force"), e, &r);
+  ASSERT_EQ(ReasonOf(s), "RECIPIENT_NOT_CLEARED");
+  ASSERT_TRUE(h.WaitForAudit({"\"action\":\"submit\"", "NOT-CLEARED-1", "RECIPIENT_NOT_CLEARED"}));
+  const std::vector<std::string> lines = h.AuditLines();
+  const uint64_t refused = IndexOfLineWith(lines, {"\"action\":\"submit\"", "NOT-CLEARED-1"});
+  ASSERT_NE(lines[refused].find("eu/fr-dnpaf"), std::string::npos) << "the record names the recipient written";
+  ASSERT_NE(lines[refused].find("BF-2026-SECRET-CASE"), std::string::npos);
+  ASSERT_TRUE(h.gateway()->audit()->CheckpointNow().ok());
+
+  v1::InclusionProof proof;
+  const grpc::Status named = ProofOf(h, "parties/eu-fr-dnpaf", refused, &proof);
+  EXPECT_EQ(proof.leaf_line(), "");
+  const grpc::Status nonexistent = ProofOf(h, "parties/eu-fr-dnpaf", uint64_t{1} << 40, &proof);
+  EXPECT_EQ(named.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(named), "NOT_A_PARTICIPANT");
+  EXPECT_EQ(named.error_code(), nonexistent.error_code());
+  EXPECT_EQ(named.error_message(), nonexistent.error_message());
+  EXPECT_EQ(named.error_details(), nonexistent.error_details());
+  // The sender proves its own refused submission.
+  ASSERT_TRUE(ProofOf(h, "parties/uk-border-force", refused, &proof).ok());
+  EXPECT_EQ(proof.leaf_line(), lines[refused]);
+}
+
+// An acknowledgement refused before the message was found carries the sender
+// the caller wrote: that party may not prove it (it would learn who probed
+// which message id of its own), nor may the caller (it was refused).
+TEST(AuditService, ARefusedAcknowledgementIsNotTheNamedSendersToProve) {
+  GatewayHarness h("audit-refused-ack");
+  grpc::ClientContext ctx;
+  v1::AcknowledgeRequest ack;
+  ack.set_sender("uk/border-force");
+  ack.set_message_id("NO-SUCH-MESSAGE-1");
+  ack.set_officer("NCA-1");
+  ack.set_decision(v1::ACCEPT);
+  v1::AcknowledgeResponse ar;
+  ASSERT_EQ(ReasonOf(h.Client("parties/uk-nca")->Acknowledge(&ctx, ack, &ar)), "MESSAGE_NOT_FOUND");
+  ASSERT_TRUE(h.WaitForAudit({"\"action\":\"acknowledge\"", "NO-SUCH-MESSAGE-1"}));
+  const uint64_t refused =
+      IndexOfLineWith(h.AuditLines(), {"\"action\":\"acknowledge\"", "NO-SUCH-MESSAGE-1"});
+  ASSERT_TRUE(h.gateway()->audit()->CheckpointNow().ok());
+  v1::InclusionProof proof;
+  for (const char* stem : {"parties/uk-border-force", "parties/uk-nca"}) {
+    const grpc::Status named = ProofOf(h, stem, refused, &proof);
+    const grpc::Status nonexistent = ProofOf(h, stem, uint64_t{1} << 40, &proof);
+    EXPECT_EQ(ReasonOf(named), "NOT_A_PARTICIPANT") << stem;
+    EXPECT_EQ(named.error_message(), nonexistent.error_message()) << stem;
+    EXPECT_EQ(named.error_details(), nonexistent.error_details()) << stem;
+  }
+  EXPECT_TRUE(ProofOf(h, "parties/audit-ico", refused, &proof).ok());
+}
+
+// A record line that is on disk but cannot be read as a record (the log was
+// damaged under the running gateway) is reported to auditors as such, with
+// no path in the words; anyone else gets the one not-yours answer.
+TEST(AuditService, ADamagedRecordIsReportedToAuditorsAndHiddenFromOthers) {
+  GatewayHarness h("audit-damaged");
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("DAMAGED-1"), &receipt).ok());
+  ASSERT_TRUE(h.WaitForAudit({"\"action\":\"submit\"", "DAMAGED-1"}));
+  ASSERT_TRUE(h.gateway()->audit()->CheckpointNow().ok());
+  const uint64_t index = receipt.audit_index();
+  v1::InclusionProof proof;
+  ASSERT_TRUE(ProofOf(h, "parties/audit-ico", index, &proof).ok());
+  ASSERT_TRUE(ProofOf(h, "parties/uk-border-force", index, &proof).ok());
+
+  // Damage the record's first byte on disk (same length: every other line stays where it is).
+  {
+    std::ifstream in(h.audit_path(), std::ios::binary);
+    std::string line;
+    uint64_t offset = 0;
+    for (uint64_t i = 0; i < index && std::getline(in, line); ++i) offset += line.size() + 1;
+    ASSERT_TRUE(std::getline(in, line));
+    ASSERT_NE(line.find("DAMAGED-1"), std::string::npos);
+    std::fstream out(h.audit_path(), std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(static_cast<std::streamoff>(offset));
+    out.put('X');
+    ASSERT_TRUE(out.good());
+  }
+  auto no_path = [&](const grpc::Status& s) {
+    const std::string all = s.error_message() + s.error_details();
+    EXPECT_EQ(all.find(h.audit_path()), std::string::npos) << s.error_message();
+    EXPECT_EQ(all.find("audit.log"), std::string::npos) << s.error_message();
+    EXPECT_EQ(all.find("/tmp"), std::string::npos) << s.error_message();
+  };
+  const grpc::Status damaged = ProofOf(h, "parties/audit-ico", index, &proof);
+  EXPECT_EQ(damaged.error_code(), grpc::StatusCode::DATA_LOSS);
+  EXPECT_EQ(ReasonOf(damaged), "RECORD_UNREADABLE");
+  EXPECT_EQ(FieldOf(damaged), "index");
+  no_path(damaged);
+  // Beyond the log is another answer for an auditor.
+  EXPECT_EQ(ReasonOf(ProofOf(h, "parties/audit-ico", uint64_t{1} << 40, &proof)), "INDEX_OUT_OF_RANGE");
+
+  v1::AuditQueryRequest req;
+  req.set_reason("review after disk damage");
+  v1::AuditQueryResponse resp;
+  const grpc::Status query = Query(*AuditClient(h, "parties/audit-ico"), req, &resp);
+  EXPECT_EQ(query.error_code(), grpc::StatusCode::DATA_LOSS);
+  EXPECT_EQ(ReasonOf(query), "RECORD_UNREADABLE");
+  EXPECT_NE(query.error_message().find(absl::StrCat("record ", index, " ")), std::string::npos)
+      << query.error_message();
+  no_path(query);
+  EXPECT_EQ(resp.entries_size(), 0);
+
+  // The record's sender (which could prove it before): the answer for a record that does not exist.
+  const grpc::Status sender = ProofOf(h, "parties/uk-border-force", index, &proof);
+  const grpc::Status nonexistent = ProofOf(h, "parties/uk-border-force", uint64_t{1} << 40, &proof);
+  EXPECT_EQ(ReasonOf(sender), "NOT_A_PARTICIPANT");
+  EXPECT_EQ(sender.error_code(), nonexistent.error_code());
+  EXPECT_EQ(sender.error_message(), nonexistent.error_message());
+  EXPECT_EQ(sender.error_details(), nonexistent.error_details());
+}
+
+// The stated reason of a query follows the rules of every stated reason
+// (CheckStatement), and the officer filter those of every officer id.
+TEST(AuditService, QueryReasonAndOfficerFilterAreChecked) {
+  GatewayHarness h("audit-query-rules");
+  auto auditor = AuditClient(h, "parties/audit-ico");
+  struct Case {
+    std::string reason, officer, want_reason, want_field;
+  };
+  const std::vector<Case> cases = {
+      {"   \t ", "", "FIELD_REQUIRED", "reason"},
+      {"complaint \x1b[2J\x1b[31mforged", "", "FIELD_FORMAT", "reason"},
+      {std::string("nul") + std::string(1, '\0') + "byte", "", "FIELD_FORMAT", "reason"},
+      {std::string(1025, 'r'), "", "FIELD_TOO_LONG", "reason"},
+      {"ICO complaint 2026/1188", "BF LO 4471", "FIELD_FORMAT", "filter.officer"},
+      {"ICO complaint 2026/1188", "BF-\x1b[31m", "FIELD_FORMAT", "filter.officer"},
+      {"ICO complaint 2026/1188", std::string(129, 'o'), "FIELD_TOO_LONG", "filter.officer"},
+  };
+  for (const Case& c : cases) {
+    v1::AuditQueryRequest req;
+    req.set_reason(c.reason);
+    req.mutable_filter()->set_officer(c.officer);
+    v1::AuditQueryResponse resp;
+    const grpc::Status s = Query(*auditor, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.want_field << " " << c.want_reason;
+    EXPECT_EQ(ReasonOf(s), c.want_reason) << s.error_message();
+    EXPECT_EQ(FieldOf(s), c.want_field) << s.error_message();
+    EXPECT_EQ(resp.entries_size(), 0);
+  }
+  // A reason over several lines and a well-formed officer are fine.
+  v1::AuditQueryRequest ok;
+  ok.set_reason("ICO complaint 2026/1188\nsecond line");
+  ok.mutable_filter()->set_officer("BF-LO-4471");
+  v1::AuditQueryResponse resp;
+  EXPECT_TRUE(Query(*auditor, ok, &resp).ok());
 }
 
 // Record format v2 through the service, on a log that began in v1 (an

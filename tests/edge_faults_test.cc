@@ -7,6 +7,9 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <set>
+#include <string>
+#include <thread>
 
 #include "portcullis/v1/admin.grpc.pb.h"
 #include "portcullis/v1/audit.grpc.pb.h"
@@ -25,7 +28,8 @@ grpc::ClientContext* Deadline(grpc::ClientContext* ctx) {
 }
 
 // Every RPC of the three services, each with a request that reaches the
-// store or the log (a message that exists, a delivery id, a case).
+// store or the log (a message that exists, a delivery id, a case); the Audit
+// service's calls as an auditor, so that none stops at NOT_AN_AUDITOR.
 std::vector<std::pair<std::string, Call>> EveryRpc() {
   std::vector<std::pair<std::string, Call>> calls;
   calls.emplace_back("Exchange.Submit", [](GatewayHarness& h) {
@@ -118,21 +122,21 @@ std::vector<std::pair<std::string, Call>> EveryRpc() {
     grpc::ClientContext ctx;
     v1::GetCheckpointRequest req;
     v1::SignedCheckpoint resp;
-    return v1::Audit::NewStub(h.Channel("parties/uk-border-force"))->GetCheckpoint(Deadline(&ctx), req, &resp);
+    return v1::Audit::NewStub(h.Channel("parties/audit-ico"))->GetCheckpoint(Deadline(&ctx), req, &resp);
   });
   calls.emplace_back("Audit.GetInclusionProof", [](GatewayHarness& h) {
     grpc::ClientContext ctx;
     v1::InclusionProofRequest req;
     req.set_index(0);
     v1::InclusionProof resp;
-    return v1::Audit::NewStub(h.Channel("parties/uk-border-force"))->GetInclusionProof(Deadline(&ctx), req, &resp);
+    return v1::Audit::NewStub(h.Channel("parties/audit-ico"))->GetInclusionProof(Deadline(&ctx), req, &resp);
   });
   calls.emplace_back("Audit.GetConsistencyProof", [](GatewayHarness& h) {
     grpc::ClientContext ctx;
     v1::ConsistencyProofRequest req;
     req.set_old_size(1);
     v1::ConsistencyProof resp;
-    return v1::Audit::NewStub(h.Channel("parties/uk-border-force"))->GetConsistencyProof(Deadline(&ctx), req, &resp);
+    return v1::Audit::NewStub(h.Channel("parties/audit-ico"))->GetConsistencyProof(Deadline(&ctx), req, &resp);
   });
   return calls;
 }
@@ -209,18 +213,90 @@ TEST(EdgeFaults, AuditFailuresReachNoCallerInTheirOwnWords) {
   ASSERT_FALSE(h.gateway()->audit()->Health().ok());
   for (auto& [rpc, call] : EveryRpc()) {
     grpc::Status s = call(h);
-    if (rpc == "Audit.GetCheckpoint" || rpc == "Audit.GetConsistencyProof" || rpc == "Audit.GetInclusionProof") {
-      // Reads of what is already signed may still be answered; if refused, the same rule holds.
-      if (s.ok()) continue;
-    }
+    // Every call is recorded before it is answered, the auditor's reads too:
+    // with the log failed, each is refused for that, in the gateway's words.
     EXPECT_FALSE(s.ok()) << rpc;
     ExpectNothingInternal(rpc, s);
-    if (rpc.rfind("Exchange.", 0) == 0 || rpc.rfind("Admin.", 0) == 0) {
-      EXPECT_EQ(ReasonOf(s), "AUDIT_UNAVAILABLE") << rpc;
-      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << rpc;
-    }
+    EXPECT_EQ(ReasonOf(s), "AUDIT_UNAVAILABLE") << rpc;
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << rpc;
   }
 }
+
+// Reading the log fails (records or proofs; the log can still write): no
+// caller, auditor or party, sees the failure's words (the path, the errno);
+// each read that failed is a generic refusal with an incident id, under which
+// the gateway's log has the whole text.
+class AuditReadFaults : public ::testing::TestWithParam<absl::StatusCode> {};
+
+TEST_P(AuditReadFaults, ReachNoCallerInTheirOwnWords) {
+  auto fail = std::make_shared<std::atomic<bool>>(false);
+  const absl::StatusCode code = GetParam();
+  HarnessOptions o;
+  o.hooks.audit_fault_injector = [fail, code](absl::string_view op) {
+    return *fail && op == "read"
+               ? absl::Status(code, "injected read failure: EIO on /var/lib/portcullis/audit.log")
+               : absl::OkStatus();
+  };
+  GatewayHarness h("edge-audit-read-faults-" + std::to_string(static_cast<int>(code)), o);
+  Seed(h);
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("FAULT-READ"), &receipt).ok());
+  ASSERT_TRUE(h.gateway()->audit()->CheckpointNow().ok());  // So that GetConsistencyProof has a new size.
+  *fail = true;
+
+  std::vector<std::pair<std::string, Call>> calls = EveryRpc();
+  // A party proving its own record, and an index beyond the log (the same failure: it is read either way).
+  for (uint64_t index : {receipt.audit_index(), uint64_t{1} << 40}) {
+    calls.emplace_back("Audit.GetInclusionProof(sender, " + std::to_string(index) + ")",
+                       [index](GatewayHarness& g) {
+                         grpc::ClientContext ctx;
+                         v1::InclusionProofRequest req;
+                         req.set_index(index);
+                         v1::InclusionProof resp;
+                         return v1::Audit::NewStub(g.Channel("parties/uk-border-force"))
+                             ->GetInclusionProof(Deadline(&ctx), req, &resp);
+                       });
+  }
+  std::set<std::string> refused;
+  for (auto& [rpc, call] : calls) {
+    ::testing::internal::CaptureStderr();
+    grpc::Status s = call(h);
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    if (s.ok()) continue;  // A call that does not read the log (Exchange, Admin, a checkpoint).
+    refused.insert(rpc);
+    ExpectNothingInternal(rpc, s);
+    if (rpc.rfind("Audit.", 0) != 0) continue;
+    EXPECT_TRUE(ReasonOf(s) == "TEMPORARILY_UNAVAILABLE" || ReasonOf(s) == "INTERNAL_ERROR" ||
+                ReasonOf(s) == "REQUEST_FAILED")
+        << rpc << ": " << s.error_message();
+    EXPECT_EQ(s.error_code(), static_cast<grpc::StatusCode>(static_cast<int>(code))) << rpc;
+    const std::optional<std::string> incident = v1::RefusalMetadata(s, "incident_id");
+    ASSERT_TRUE(incident.has_value()) << rpc << ": " << s.error_message();
+    EXPECT_EQ(incident->size(), 16u) << rpc;
+    // The operators find the whole text under the incident id.
+    const size_t at = log.find(*incident);
+    EXPECT_NE(at, std::string::npos) << rpc;
+    if (at != std::string::npos) {
+      EXPECT_NE(log.find("/var/lib/portcullis/audit.log", at), std::string::npos) << rpc << ": " << log;
+    }
+  }
+  for (const char* rpc : {"Audit.Query", "Audit.GetInclusionProof", "Audit.GetConsistencyProof"}) {
+    EXPECT_EQ(refused.count(rpc), 1u) << rpc << " did not read the log";
+  }
+  EXPECT_EQ(refused.count("Audit.GetInclusionProof(sender, " + std::to_string(receipt.audit_index()) + ")"), 1u);
+  EXPECT_EQ(refused.count("Audit.GetInclusionProof(sender, " + std::to_string(uint64_t{1} << 40) + ")"), 1u);
+  // A failed read leaves the log healthy: with the disk back, the same calls are answered.
+  *fail = false;
+  EXPECT_TRUE(h.gateway()->audit()->Health().ok());
+  for (auto& [rpc, call] : calls) {
+    if (rpc.rfind("Audit.", 0) != 0 || rpc.find(std::to_string(uint64_t{1} << 40)) != std::string::npos) continue;
+    EXPECT_TRUE(call(h).ok()) << rpc;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Codes, AuditReadFaults,
+                         ::testing::Values(absl::StatusCode::kUnavailable, absl::StatusCode::kDataLoss,
+                                           absl::StatusCode::kInternal));
 
 }  // namespace
 }  // namespace portcullis::testing

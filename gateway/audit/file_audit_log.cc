@@ -599,6 +599,8 @@ std::optional<Checkpoint> FileAuditLog::LatestCheckpoint() const {
 }
 
 absl::StatusOr<std::vector<std::string>> FileAuditLog::ReadLines(uint64_t begin, uint64_t max_count) const {
+  // Before the size check: a failing disk fails every read alike.
+  if (absl::Status fault = Inject("read"); !fault.ok()) return fault;
   uint64_t start_offset, end;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -628,6 +630,7 @@ std::vector<std::string> ToHexList(const std::vector<merkle::Hash>& hashes) {
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> FileAuditLog::InclusionProof(uint64_t index, uint64_t tree_size) const {
+  if (absl::Status fault = Inject("read"); !fault.ok()) return fault;
   if (tree_size > size()) return absl::OutOfRangeError(absl::StrCat("tree_size ", tree_size, " exceeds the log"));
   auto proof = tree_->InclusionProof(index, tree_size);
   if (!proof.ok()) return proof.status();
@@ -635,6 +638,7 @@ absl::StatusOr<std::vector<std::string>> FileAuditLog::InclusionProof(uint64_t i
 }
 
 absl::StatusOr<std::vector<std::string>> FileAuditLog::ConsistencyProof(uint64_t old_size, uint64_t new_size) const {
+  if (absl::Status fault = Inject("read"); !fault.ok()) return fault;
   if (new_size > size()) return absl::OutOfRangeError(absl::StrCat("new_size ", new_size, " exceeds the log"));
   auto proof = tree_->ConsistencyProof(old_size, new_size);
   if (!proof.ok()) return proof.status();

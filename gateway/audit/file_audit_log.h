@@ -57,7 +57,9 @@ struct FileAuditLogOptions {
   // replica wrote it (config audit.replica_id). "" = none.
   std::string replica_id;
   // Test seam for disk faults: called before each write ("write") and
-  // fdatasync ("sync") of the log; a non-OK result is that call's error.
+  // fdatasync ("sync") of the log, and at the start of each read of records
+  // or proofs ("read": ReadLines, InclusionProof, ConsistencyProof); a non-OK
+  // result is that call's error (a failed read leaves the log healthy).
   std::function<absl::Status(absl::string_view op)> fault_injector;
 };
 

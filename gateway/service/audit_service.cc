@@ -2,11 +2,15 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/audit/record_filter.h"
 #include "gateway/common/refusal.h"
+#include "gateway/policy/envelope_validator.h"
 #include "gateway/service/call_audit.h"
 #include "gateway/service/exchange_service.h"
 
@@ -29,6 +33,22 @@ absl::StatusOr<const Party*> RequireAuditor(const grpc::CallbackServerContext& c
                   absl::StrCat("'", (*party)->id, "' is not an auditor; only auditors may use this call"));
   }
   return party;
+}
+
+// A record line that exists but is not a record: the log is damaged. The
+// parse error goes to the gateway's log; the auditor is told which record.
+absl::Status Unreadable(uint64_t index, const absl::Status& parse_error) {
+  std::fprintf(stderr, "portcullis: audit record %llu is unreadable: %s\n", static_cast<unsigned long long>(index),
+               std::string(parse_error.message()).c_str());
+  return Refuse(absl::StatusCode::kDataLoss, "RECORD_UNREADABLE", "index",
+                absl::StrCat("record ", index, " of the log cannot be read as a record: the log is damaged; "
+                             "the operators must check it (portcullis-audit verify)"));
+}
+
+// A failure reading the log: the caller gets a generic refusal with an
+// incident id (ToGrpcStatus), the gateway's log gets this text.
+absl::Status ReadFailure(const absl::Status& read) {
+  return absl::Status(read.code(), absl::StrCat("audit log read: ", read.message()));
 }
 
 RecordFilter FromProto(const v1::AuditFilter& f) {
@@ -100,8 +120,12 @@ grpc::ServerUnaryReactor* AuditService::Query(grpc::CallbackServerContext* conte
   if (status.ok() && request->reason().empty()) {
     status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "reason",
                     "state why you query the log; the reason is recorded with your identity");
-  } else if (status.ok() && request->reason().size() > 1024) {
-    status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", "reason", "at most 1024 bytes");
+  } else if (absl::Status reason = CheckStatement(request->reason(), "reason", true, 1024);
+             status.ok() && !reason.ok()) {
+    status = reason;  // Blank, too long, or a control character (the rules of every stated reason).
+  } else if (absl::Status officer = CheckOfficerId(request->filter().officer(), "filter.officer", false);
+             status.ok() && !officer.ok()) {
+    status = officer;
   } else if (status.ok() && !request->page_token().empty() && !absl::SimpleAtoi(request->page_token(), &begin)) {
     status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_INVALID", "page_token",
                     "not a token from a previous response");
@@ -117,7 +141,7 @@ grpc::ServerUnaryReactor* AuditService::Query(grpc::CallbackServerContext* conte
     while (next < scan_end && static_cast<uint32_t>(response->entries_size()) < page && status.ok()) {
       auto lines = audit_->ReadLines(next, std::min<uint64_t>(4096, scan_end - next));
       if (!lines.ok()) {
-        status = lines.status();
+        status = ReadFailure(lines.status());
         break;
       }
       for (const std::string& line : *lines) {
@@ -126,7 +150,7 @@ grpc::ServerUnaryReactor* AuditService::Query(grpc::CallbackServerContext* conte
         int version = 0;
         auto r = ParseLine(line, &version);
         if (!r.ok()) {
-          status = absl::DataLossError(absl::StrCat("audit record ", index, " is unreadable: ", r.status().message()));
+          status = Unreadable(index, r.status());
           break;
         }
         if (!filter.Matches(*r)) continue;
@@ -172,15 +196,33 @@ grpc::ServerUnaryReactor* AuditService::GetCheckpoint(grpc::CallbackServerContex
 }
 
 // A record a party other than an auditor may prove: one of its own exchange's
-// records (submission, delivery, acknowledgement) where it is the sender or a
-// recipient. Consultation records (which carry other parties' addresses) and
-// others' refused calls are for auditors.
+// records (submission, delivery, acknowledgement), never one that shows it
+// something it was not sent.
+//  - submit: the sender, its own submissions (accepted or refused; the record's
+//    sender is the caller its certificate identified); a recipient, only an
+//    accepted (or duplicate) submission. A refused one was built from the
+//    envelope as written, unvalidated: the recipients it names were never sent
+//    anything (e.g. a SECRET referral refused RECIPIENT_NOT_CLEARED).
+//  - deliver: the message's sender, or the recipient it names as its only one.
+//  - acknowledge: a decision that took effect (or a duplicate), for the
+//    message's sender or the deciding recipient (the only one named); a
+//    refused one only for the recipient that made it on a message it received
+//    (an early refusal names no recipient, and its sender is what the caller wrote).
+// Consultation records (which carry other parties' addresses) and others'
+// refused calls are for auditors.
 static bool MayProve(const Party& party, const AuditRecord& r) {
   if (party.kind == PartyKind::kAuditor) return true;
-  if (r.action != "submit" && r.action != "deliver" && r.action != "acknowledge") return false;
-  if (r.sender == party.id) return true;
-  for (const auto& p : r.recipients) {
-    if (p == party.id) return true;
+  const std::string& me = party.id;
+  const bool only_recipient = r.recipients.size() == 1 && r.recipients[0] == me;
+  if (r.action == "submit") {
+    if (r.actor_party == me && r.sender == me) return true;
+    if (r.outcome != "accepted" && r.outcome != "duplicate") return false;
+    return std::find(r.recipients.begin(), r.recipients.end(), me) != r.recipients.end();
+  }
+  if (r.action == "deliver") return r.sender == me || only_recipient;
+  if (r.action == "acknowledge") {
+    if (r.outcome == "refused") return r.actor_party == me && only_recipient;
+    return r.sender == me || only_recipient;
   }
   return false;
 }
@@ -216,25 +258,27 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(grpc::CallbackServerCo
                                           "inclusion proofs are given to auditors, and to the sender and "
                                           "recipients for their message's submission, delivery and "
                                           "acknowledgement records");
-    absl::StatusOr<std::vector<std::string>> lines =
-        request->index() < audit_->size() ? audit_->ReadLines(request->index(), 1)
-                                          : absl::StatusOr<std::vector<std::string>>(std::vector<std::string>());
-    absl::StatusOr<AuditRecord> r = absl::NotFoundError("no such record");
-    if (lines.ok() && lines->size() == 1) {
-      line = (*lines)[0];
-      r = ParseLine(line);
-    }
+    // Read whether or not the index is in the log (beyond it, no line comes
+    // back): a failing read then fails alike for any index.
+    absl::StatusOr<std::vector<std::string>> lines = audit_->ReadLines(request->index(), 1);
     if (!lines.ok()) {
-      status = absl::UnavailableError(absl::StrCat("audit log: ", lines.status().message()));
-    } else if (!r.ok()) {
+      status = ReadFailure(lines.status());
+    } else if (lines->empty()) {
       status = auditor ? Refuse(absl::StatusCode::kOutOfRange, "INDEX_OUT_OF_RANGE", "index",
                                 absl::StrCat("the log holds ", audit_->size(), " records"))
                        : not_yours;
-    } else if (!MayProve(**party, *r)) {
-      status = not_yours;
     } else {
-      record.message_id = r->message_id;
-      record.case_reference = r->case_reference;
+      line = (*lines)[0];
+      absl::StatusOr<AuditRecord> r = ParseLine(line);
+      if (!r.ok()) {
+        // Damage is the auditors' business; anyone else learns nothing from it.
+        status = auditor ? Unreadable(request->index(), r.status()) : not_yours;
+      } else if (!MayProve(**party, *r)) {
+        status = not_yours;
+      } else {
+        record.message_id = r->message_id;
+        record.case_reference = r->case_reference;
+      }
     }
   }
   uint64_t tree_size = request->tree_size();
@@ -256,7 +300,7 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(grpc::CallbackServerCo
   }
   if (status.ok()) {
     auto proof = audit_->InclusionProof(request->index(), tree_size);
-    status = proof.status();
+    status = proof.ok() ? absl::OkStatus() : ReadFailure(proof.status());
     if (proof.ok()) {
       response->set_index(request->index());
       response->set_tree_size(tree_size);
@@ -287,9 +331,12 @@ grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(grpc::CallbackServer
     if (request->old_size() == 0 || request->old_size() > new_size) {
       status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_INVALID", "old_size",
                       absl::StrCat("must be between 1 and new_size (", new_size, ")"));
+    } else if (new_size > audit_->size()) {
+      status = Refuse(absl::StatusCode::kOutOfRange, "FIELD_INVALID", "new_size",
+                      absl::StrCat("must be at most the log's ", audit_->size(), " records"));
     } else {
       auto proof = audit_->ConsistencyProof(request->old_size(), new_size);
-      status = proof.status();
+      status = proof.ok() ? absl::OkStatus() : ReadFailure(proof.status());
       if (proof.ok()) {
         response->set_old_size(request->old_size());
         response->set_new_size(new_size);

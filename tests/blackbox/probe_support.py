@@ -389,10 +389,14 @@ def run_audit_tool(*args, timeout=60):
 # A gateway of our own: the shipped config, its own PKI and state folders.
 
 class GatewayProcess:
-    """build/gateway/service/portcullis-gateway --config config/portcullis.yaml, on a free port."""
+    """build/gateway/service/portcullis-gateway --config config/portcullis.yaml, on a free port.
 
-    def __init__(self, name, pki=None, state=None):
+    `config`: another config file (e.g. the shipped one with a setting changed, written by the probe).
+    """
+
+    def __init__(self, name, pki=None, state=None, config=None):
         self.name = name
+        self.config = config or CONFIG
         self.pki = pki or PKI
         self.state = state or os.path.join(WORK, name, "state")
         os.makedirs(self.state, exist_ok=True)
@@ -407,7 +411,7 @@ class GatewayProcess:
                    PORTCULLIS_LISTEN="127.0.0.1:0")
         self.log_path = os.path.join(os.path.dirname(self.state), f"gateway-{int(time.time() * 1000)}.log")
         log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([GATEWAY_BIN, "--config", CONFIG], stdout=log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen([GATEWAY_BIN, "--config", self.config], stdout=log, stderr=subprocess.STDOUT,
                                      env=env, cwd=WORK)
         log.close()
         with open(self.pid_file(), "w") as f:
