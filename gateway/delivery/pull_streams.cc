@@ -284,9 +284,10 @@ void PullStreams::Pump(PartyState* p) {
     }
     if (!recorded.has_value()) return;  // Still being written.
     if (*recorded && !s->page.empty() && s->page.front().seq == s->held_seq) s->page.pop_front();
-    // Not recorded: it stays at the head and is tried again now.
+    // Not recorded: it stays at the head and is tried again at the next
+    // tick (not in a tight loop); nothing after it is sent meanwhile.
     s->held_seq = 0;
-    if (!*recorded) return;  // Again at the next tick, not in a tight loop.
+    if (!*recorded) return;
   }
   for (;;) {
     if (s->page.empty()) {
