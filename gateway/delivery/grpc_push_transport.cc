@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/delivery/permanent_failure.h"
 #include "gateway/delivery/transport.h"
@@ -126,12 +127,13 @@ class GrpcPushTransport final : public DeliveryTransport {
       absl::Status status;
       if (!s.ok()) {
         // The full answer (gRPC core and TLS text: addresses, handshake
-        // errors) is for the gateway's log only; the row, Track, dead letters
-        // and the audit record get the public words (docs/delivery.md).
+        // errors) is for the gateway's log only, escaped (an endpoint chooses
+        // its words); the row, Track, dead letters and the audit record get
+        // the public words (docs/delivery.md).
         std::fprintf(stderr, "portcullis: push of delivery %s to '%s' failed: %s: %s\n",
                      call->request.delivery_id().c_str(), party.c_str(),
                      absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())).c_str(),
-                     s.error_message().c_str());
+                     absl::CEscape(s.error_message()).c_str());
         const std::string message = PublicFailureText(s);
         const auto code = static_cast<absl::StatusCode>(s.error_code());
         std::optional<std::string> permanent = PermanentRefusalReason(s);
