@@ -152,17 +152,24 @@ step "an endpoint's hostile error text is shown escaped in the dead-letter list 
 # certificate) that refuses every delivery with terminal escapes in its words.
 kill -TERM "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
 mkdir -p "$T/py"
-/usr/bin/python3 -m grpc_tools.protoc -I "$SRC/protos" --python_out="$T/py" --grpc_python_out="$T/py" \
-  "$SRC/protos/portcullis/v1/exchange.proto" || fail "python stubs" "generated" "protoc failed"
+/usr/bin/python3 -m grpc_tools.protoc -I "$SRC/protos" -I /usr/share/gocode/src/github.com/gogo/googleapis \
+  --python_out="$T/py" --grpc_python_out="$T/py" "$SRC/protos/portcullis/v1/exchange.proto" \
+  /usr/share/gocode/src/github.com/gogo/googleapis/google/rpc/status.proto || fail "python stubs" "generated" "protoc failed"
 /usr/bin/python3 - "$T/py" "$EP_PORT" "$PKI" > "$T/hostile.out" 2>&1 <<'EOF' & H_PID=$!
 import sys, time
 from concurrent import futures
 sys.path.insert(0, sys.argv[1])
 import grpc
-from portcullis.v1 import exchange_pb2_grpc
+from google.rpc import status_pb2
+from portcullis.v1 import exchange_pb2, exchange_pb2_grpc
 class Hostile(exchange_pb2_grpc.PartnerEndpointServicer):
+    # Its own refusal (the words a party reads back; transport text never is).
     def Deliver(self, request, context):
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "\rFORGED\u202e\x1b[2J!")
+        words = "\rFORGED\u202e\x1b[2J!"
+        status = status_pb2.Status(code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message="HOSTILE: " + words)
+        status.details.add().Pack(exchange_pb2.Refusal(reason="HOSTILE", message=words))
+        context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "HOSTILE: " + words)
 pki = sys.argv[3]
 read = lambda p: open(p, "rb").read()
 creds = grpc.ssl_server_credentials([(read(pki + "/parties/eu-europol.key"), read(pki + "/parties/eu-europol.pem"))],
@@ -189,5 +196,5 @@ expect_rc 0 "$ADMIN" dead-letters "${OPS[@]}" --destination eu/europol --reason 
 python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); bad=[c for c in (b"\x1b",b"\r","\u202e".encode()) if c in d]; sys.exit(1 if bad else 0)' "$T/out" ||
   fail "dead-letters table: no raw control characters" "none of ESC CR U+202E" "$(od -c "$T/out" | head -20)"
 expect_in "$T/out" 'BF-REF-ADMIN-02'
-expect_in "$T/out" 'PartnerEndpoint.Deliver: \rFORGED\u202e\x1b[2J!'
+expect_in "$T/out" 'HOSTILE: \rFORGED\u202e\x1b[2J!'
 echo "PASS"

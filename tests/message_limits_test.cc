@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "gateway/delivery/permanent_failure.h"
@@ -79,6 +80,43 @@ TEST(PermanentFailure, TheReasonTravelsWithTheStatus) {
   EXPECT_EQ(s.message(), "TOO_LARGE: 9 > 8");
   EXPECT_EQ(PermanentReasonOf(absl::UnavailableError("TOO_LARGE")), std::nullopt);
   EXPECT_EQ(PermanentReasonOf(absl::OkStatus()), std::nullopt);
+}
+
+TEST(PermanentFailure, AnEndpointsOwnReceiveLimitIsFinalTooLargeAndOnlyThat) {
+  using grpc::StatusCode;
+  EXPECT_EQ(PermanentRefusalReason(
+                grpc::Status(StatusCode::RESOURCE_EXHAUSTED, "Received message larger than max (10240 vs. 4096)")),
+            "TOO_LARGE");
+  // Other resource exhaustion (quota, "Sent message larger than max" on our side) stays transient.
+  EXPECT_EQ(PermanentRefusalReason(grpc::Status(StatusCode::RESOURCE_EXHAUSTED, "Quota exceeded")), std::nullopt);
+  EXPECT_EQ(PermanentRefusalReason(grpc::Status(StatusCode::RESOURCE_EXHAUSTED, "Sent message larger than max (9 vs. 8)")),
+            std::nullopt);
+  EXPECT_EQ(PermanentRefusalReason(grpc::Status(StatusCode::UNAVAILABLE, "Received message larger than max (9 vs. 8)")),
+            std::nullopt);
+}
+
+TEST(PermanentFailure, PublicTextIsTheEndpointsRefusalOrAFixedPhrase) {
+  using grpc::StatusCode;
+  EXPECT_EQ(PublicFailureText(v1::RefusalStatus(StatusCode::FAILED_PRECONDITION, "UNRENDERABLE", "", "no native form")),
+            "UNRENDERABLE: no native form");
+  const grpc::Status transport(StatusCode::UNAVAILABLE,
+                               "failed to connect to all addresses; last error: UNKNOWN: ipv4:10.1.2.3:443: Ssl "
+                               "handshake failed: SSL_ERROR_SSL: error:1000007d:SSL routines");
+  EXPECT_EQ(PublicFailureText(transport), "the endpoint could not be reached (UNAVAILABLE)");
+  EXPECT_EQ(PublicFailureText(grpc::Status(StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded")),
+            "the endpoint did not answer in time (DEADLINE_EXCEEDED)");
+  EXPECT_EQ(PublicFailureText(grpc::Status(StatusCode::INTERNAL, "/srv/partner/inbox.db: disk I/O error")),
+            "the endpoint failed the delivery (INTERNAL)");
+  EXPECT_THAT(PublicFailureText(
+                  grpc::Status(StatusCode::RESOURCE_EXHAUSTED, "Received message larger than max (10240 vs. 4096)")),
+              ::testing::StartsWith("TOO_LARGE: "));
+}
+
+TEST(PermanentFailure, TooLargeNamesBytesAndLimit) {
+  absl::Status s = TooLarge("delivery", 9, 8, "a Receive stream carries");
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(PermanentReasonOf(s), "TOO_LARGE");
+  EXPECT_EQ(s.message(), "TOO_LARGE: the delivery is 9 bytes; a Receive stream carries at most 8");
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,12 +35,14 @@
 #include "gateway/delivery/dispatcher.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 #include "portcullis/v1/message_limits.h"
+#include "tests/support/faulty_store.h"
 #include "tests/support/harness.h"
 
 namespace portcullis::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kSender[] = "parties/uk-border-force";
 constexpr char kPoison[] = "[cannot be expressed natively]";
@@ -400,9 +404,184 @@ TEST(PoisonedQueue, ADeliveryTooLargeForItsPartyIsADeadLetterAtOncePushAndPull) 
     ASSERT_EQ(dead.count(big), 1u) << r;
     EXPECT_THAT(dead[big].last_error(), HasSubstr("TOO_LARGE"));
     EXPECT_TRUE(h.WaitForAudit({"\"deliver\"", big, "\"failed\"", "\"TOO_LARGE\""})) << r;
+    // Never sent, and the log says so: no attempt is named (the row kept its count).
+    EXPECT_TRUE(h.WaitForAudit({"\"deliver\"", big, "not sent: too large for the channel"})) << r;
+    for (const std::string& line : h.AuditLines()) {
+      if (line.find(big) == std::string::npos || line.find("\"outcome\":\"failed\"") == std::string::npos) continue;
+      EXPECT_THAT(line, Not(HasSubstr(" attempt "))) << line;
+    }
   }
   EXPECT_EQ(receiver->stored_count(), 1);  // Only the small one was ever sent.
   EXPECT_EQ((*endpoint)->stored_count(), 1);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A PartnerEndpoint that is not Portcullis: plain gRPC with the PKI's
+// certificate `stem` (e.g. "eu-europol") and its own receive limit; it stores
+// nothing and answers OK to what arrives.
+class PlainEndpoint final : public v1::PartnerEndpoint::Service {
+ public:
+  PlainEndpoint(const std::string& stem, int max_receive_bytes, const std::string& address = "127.0.0.1:0") {
+    const adapters::PartyTls tls = adapters::PartyTlsFromPki(PkiDir(), stem);
+    grpc::SslServerCredentialsOptions o(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    o.pem_root_certs = ReadFile(tls.ca_bundle);
+    o.pem_key_cert_pairs.push_back({ReadFile(tls.key), ReadFile(tls.cert)});
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address, grpc::SslServerCredentials(o), &port_);
+    builder.RegisterService(this);
+    builder.SetMaxReceiveMessageSize(max_receive_bytes);
+    server_ = builder.BuildAndStart();
+  }
+  ~PlainEndpoint() override { server_->Shutdown(std::chrono::system_clock::now()); }
+  grpc::Status Deliver(grpc::ServerContext*, const v1::Delivery* request, v1::DeliverResponse* response) override {
+    stored_.fetch_add(1);
+    response->set_delivery_id(request->delivery_id());
+    return grpc::Status::OK;
+  }
+  int port() const { return port_; }
+  int stored() const { return stored_.load(); }
+
+ private:
+  int port_ = 0;
+  std::atomic<int> stored_{0};
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// Item 6: a push that fails in the transport (nothing listening; a server
+// with the wrong certificate) shows the sender, the operator and the log
+// public words only; gRPC core and TLS text (addresses, handshake errors)
+// goes to the gateway's stderr, with the delivery id.
+TEST(PushFailureText, TrackDeadLettersAndTheAuditLogShowNoTransportText) {
+  HarnessOptions ho;
+  const int nobody = ReservePort(EuropolEndpoint("reason-nobody"));  // Closed again: nothing listens.
+  PlainEndpoint impostor("eu-europol", 4 * 1024 * 1024);  // Europol's certificate where eu/fr-dnpaf's is expected.
+  ASSERT_GT(impostor.port(), 0);
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(nobody);
+  ho.fr_dnpaf_push_address = "127.0.0.1:" + std::to_string(impostor.port());
+  ho.max_attempts = 1;  // The first failure is the last: FAILED, a dead letter.
+  GatewayHarness h("reason-text", ho);
+  ::testing::internal::CaptureStderr();
+  auto sender = h.Client(kSender);
+  v1::Receipt receipt;
+  ASSERT_TRUE(Submit(*sender, Referral("RT-NOBODY", "eu/europol", "BF-RT-1"), &receipt).ok());
+  ASSERT_TRUE(Submit(*sender, Referral("RT-IMPOSTOR", "eu/fr-dnpaf", "BF-RT-2"), &receipt).ok());
+  const bool nobody_failed = WaitForState(h, "RT-NOBODY", v1::FAILED);
+  const bool impostor_failed = WaitForState(h, "RT-IMPOSTOR", v1::FAILED);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(nobody_failed) << TrackOne(h, "RT-NOBODY").ShortDebugString();
+  ASSERT_TRUE(impostor_failed) << TrackOne(h, "RT-IMPOSTOR").ShortDebugString();
+  EXPECT_EQ(impostor.stored(), 0);
+
+  const std::vector<std::string> internal = {"127.0.0.1", "ipv4:", std::to_string(nobody),
+                                             std::to_string(impostor.port()), "Ssl", "SSL", "ssl", "handshake",
+                                             "Handshake", "failed to connect", "Failed to connect", "Connection refused",
+                                             "PartnerEndpoint.Deliver", "certificate"};
+  const auto expect_public = [&](const std::string& what, const std::string& text) {
+    EXPECT_THAT(text, HasSubstr("the endpoint")) << what;
+    for (const std::string& word : internal) EXPECT_THAT(text, Not(HasSubstr(word))) << what;
+  };
+  for (const char* id : {"RT-NOBODY", "RT-IMPOSTOR"}) {
+    const v1::RecipientStatus status = TrackOne(h, id);
+    expect_public(std::string(id) + " Track", status.reason());
+    EXPECT_THAT(status.reason(), HasSubstr("could not be reached (UNAVAILABLE)")) << status.reason();
+  }
+  std::map<std::string, v1::DeadLetter> dead = DeadLetters(h, "eu/europol");
+  ASSERT_EQ(dead.count("RT-NOBODY"), 1u);
+  expect_public("dead letter", dead["RT-NOBODY"].last_error());
+  dead = DeadLetters(h, "eu/fr-dnpaf");
+  ASSERT_EQ(dead.count("RT-IMPOSTOR"), 1u);
+  expect_public("dead letter", dead["RT-IMPOSTOR"].last_error());
+  for (const char* id : {"RT-NOBODY", "RT-IMPOSTOR"}) {
+    EXPECT_TRUE(h.WaitForAudit({"\"deliver\"", id, "\"failed\""})) << id;
+    for (const std::string& line : h.AuditLines()) {
+      if (line.find(id) == std::string::npos || line.find("\"deliver\"") == std::string::npos) continue;
+      for (const std::string& word : internal) EXPECT_THAT(line, Not(HasSubstr(word))) << line;
+    }
+  }
+  // The full text is in the gateway's log, with the delivery id.
+  EXPECT_THAT(log, HasSubstr(DeliveryId("uk/border-force", "RT-NOBODY", "eu/europol")));
+  EXPECT_THAT(log, HasSubstr(DeliveryId("uk/border-force", "RT-IMPOSTOR", "eu/fr-dnpaf")));
+  EXPECT_THAT(log, HasSubstr(std::to_string(nobody)));
+}
+
+// An endpoint that is not Portcullis refuses with its own gRPC receive limit
+// (RESOURCE_EXHAUSTED "Received message larger than max", no Refusal): the
+// delivery can never succeed, so it is a dead letter at once and the
+// delivery behind it (same sender, same case) goes.
+TEST(PoisonedQueue, AnEndpointsOwnReceiveLimitIsFinalTooLarge) {
+  PlainEndpoint endpoint("eu-europol", 8000);
+  ASSERT_GT(endpoint.port(), 0);
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(endpoint.port());
+  ho.attempt_timeout_ms = 30000;
+  ho.max_attempts = 0;  // Retry for ever: without the rule nothing behind it would ever go.
+  ho.workers = 1;
+  GatewayHarness h("poison-limit", ho);
+  auto sender = h.Client(kSender);
+  v1::Receipt receipt;
+  v1::Envelope big = Referral("RL-BIG", "eu/europol", "BF-RL-1");
+  PadTo(&big, 20000);
+  ASSERT_TRUE(Submit(*sender, big, &receipt).ok());
+  ASSERT_TRUE(Submit(*sender, Referral("RL-SMALL", "eu/europol", "BF-RL-1"), &receipt).ok());
+  EXPECT_TRUE(WaitForState(h, "RL-SMALL", v1::DELIVERED)) << TrackOne(h, "RL-BIG").ShortDebugString();
+  ASSERT_TRUE(WaitForState(h, "RL-BIG", v1::FAILED)) << TrackOne(h, "RL-BIG").ShortDebugString();
+  const v1::RecipientStatus failed = TrackOne(h, "RL-BIG");
+  EXPECT_EQ(failed.attempts(), 1u);
+  EXPECT_THAT(failed.reason(), HasSubstr("TOO_LARGE"));
+  EXPECT_EQ(endpoint.stored(), 1);
+  std::map<std::string, v1::DeadLetter> dead = DeadLetters(h, "eu/europol");
+  ASSERT_EQ(dead.count("RL-BIG"), 1u);
+  EXPECT_TRUE(h.WaitForAudit({"\"deliver\"", "RL-BIG", "\"failed\"", "\"TOO_LARGE\"", "push attempt 1"}));
+}
+
+// A pull delivery too large to send is a dead letter; until its FAILED is
+// durable nothing after it is sent, so no confirm of a later delivery can
+// move the unsent one to DELIVERED (and audit it delivered).
+TEST(PoisonedQueue, PullADeadLetterNotYetRecordedIsNeverConfirmedAsDelivered) {
+  auto faults = std::make_shared<RecipientUpdateFaults>();
+  HarnessOptions ho;
+  ho.hooks.wrap_store = [faults](std::unique_ptr<MessageStore> inner) -> std::unique_ptr<MessageStore> {
+    return std::make_unique<FaultyStore>(std::move(inner), std::make_shared<std::atomic<int>>(0), faults);
+  };
+  GatewayHarness h("poison-pull-fault", ho);  // eu/fr-dnpaf receives by pull.
+  auto sender = h.Client(kSender);
+  v1::Receipt receipt;
+  v1::Envelope big = Referral("PF-BIG", "eu/fr-dnpaf", "BF-PF-1");
+  PadTo(&big, 30000);
+  ASSERT_TRUE(Submit(*sender, big, &receipt).ok());
+  ASSERT_TRUE(Submit(*sender, Referral("PF-SMALL", "eu/fr-dnpaf", "BF-PF-1"), &receipt).ok());
+  // The limit is lowered below the big one, accepted before.
+  h.Stop();
+  ho.fr_dnpaf_max_message_bytes = 10000;
+  WriteTestConfig(h.dir(), ho);
+  h.Restart();
+  faults->armed = true;  // Its FAILED cannot be recorded.
+  auto inbox = adapters::NativeInbox::Open(MakeTempDir("poison-pull-fault-fr"), *adapters::FindNativeFormat("fr_dnpaf"));
+  ASSERT_TRUE(inbox.ok()) << inbox.status();
+  auto receiver = FrReceiver(h, inbox->get());
+  receiver->Start();
+  // The stream meets it again (each second) instead of going on without it.
+  for (int i = 0; i < 150 && faults->failed.load() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_GE(faults->failed.load(), 3);
+  EXPECT_EQ(receiver->stored_count(), 0);  // Nothing after it was sent meanwhile.
+  EXPECT_EQ(StateOf(h, "PF-BIG"), v1::ACCEPTED);
+  faults->armed = false;
+  EXPECT_TRUE(WaitForState(h, "PF-SMALL", v1::DELIVERED));
+  ASSERT_TRUE(WaitForState(h, "PF-BIG", v1::FAILED)) << TrackOne(h, "PF-BIG").ShortDebugString();
+  EXPECT_THAT(TrackOne(h, "PF-BIG").reason(), HasSubstr("TOO_LARGE"));
+  EXPECT_TRUE(h.WaitForAudit({"\"deliver\"", "PF-BIG", "\"failed\"", "pull not sent"}));
+  for (const std::string& line : h.AuditLines()) {
+    if (line.find("PF-BIG") == std::string::npos) continue;
+    EXPECT_THAT(line, Not(HasSubstr("\"delivered\""))) << line;
+  }
+  EXPECT_EQ(receiver->stored_count(), 1);
+  receiver->Stop();
 }
 
 }  // namespace

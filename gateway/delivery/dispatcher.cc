@@ -69,7 +69,9 @@ Dispatcher::Dispatcher(std::shared_ptr<const Config> config, MessageStore* store
       },
       [this](const Party& party, const v1::Envelope& envelope) { return FitsParty(party, envelope); },
       [this](const std::string& party, const DeliveryRow& row, std::shared_ptr<const MessageRecord> message,
-             const absl::Status& why) { PullUndeliverable(party, row, std::move(message), why); });
+             const absl::Status& why, std::function<void(bool)> done) {
+        PullUndeliverable(party, row, std::move(message), why, std::move(done));
+      });
 }
 
 Dispatcher::~Dispatcher() {
@@ -331,6 +333,8 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
   const std::string code = permanent.value_or("");
   const std::string reason = status.ok() ? "" : std::string(status.message());
   const std::chrono::milliseconds backoff = status.ok() ? std::chrono::milliseconds(0) : Backoff(job.attempt);
+  // A delivery decided without a push keeps the attempts made before.
+  const uint32_t attempts = attempted ? job.attempt : job.attempt - 1;
   // What the outcome did to the row, decided on the store's thread.
   struct Change {
     bool released = false;  // Moved the delivery out of ACCEPTED.
@@ -342,8 +346,7 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
   // lane's next message starts once the outcome is durable.
   store_->UpdateRecipientAsync(
       job.sender, job.message_id, party,
-      [change, ok, last, reason, backoff, attempt = attempted ? job.attempt : job.attempt - 1,
-       seq = job.seq](RecipientRecord& r) {
+      [change, ok, last, reason, backoff, attempt = attempts, seq = job.seq](RecipientRecord& r) {
         if (r.seq != seq) {
           // Retried by an operator during the push (a new incarnation with a
           // new seq and attempt budget): that one is delivered in its turn
@@ -370,7 +373,8 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
         change->pending = r.state == v1::ACCEPTED;
         return absl::OkStatus();
       },
-      [this, d, job, message, change, ok, last, reason, code, backoff](absl::StatusOr<RecipientRecord> updated) {
+      [this, d, job, message, change, ok, last, reason, code, backoff, attempts,
+       attempted](absl::StatusOr<RecipientRecord> updated) {
         const std::string& party = d->party->id;
         if (!updated.ok()) {
           // The outcome could not be recorded: push again later (the
@@ -379,7 +383,7 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
           change->pending = true;
         } else {
           RecordOutcome(*message, party, "push", ok ? "delivered" : (last ? "failed" : "attempt_failed"),
-                        job.attempt, reason, code);
+                        attempts, reason, code, attempted);
         }
         if (change->released) {
           backlog_.Release(party, message->envelope.ByteSizeLong());
@@ -421,13 +425,12 @@ absl::Status Dispatcher::FitsParty(const Party& party, const v1::Envelope& envel
   const size_t bytes = envelope.ByteSizeLong();
   const size_t limit = config_->MaxEnvelopeBytesFor(party);
   if (bytes <= limit) return absl::OkStatus();
-  return PermanentFailure(absl::StatusCode::kResourceExhausted, "TOO_LARGE",
-                          absl::StrCat("TOO_LARGE: the envelope is ", bytes, " bytes; '", party.id,
-                                       "' accepts at most ", limit));
+  return TooLarge("envelope", bytes, limit, absl::StrCat("'", party.id, "' accepts"));
 }
 
 void Dispatcher::PullUndeliverable(const std::string& party, const DeliveryRow& row,
-                                   std::shared_ptr<const MessageRecord> message, const absl::Status& why) {
+                                   std::shared_ptr<const MessageRecord> message, const absl::Status& why,
+                                   std::function<void(bool recorded)> done) {
   const std::string reason(why.message());
   const std::string code = PermanentReasonOf(why).value_or("DELIVERY_ERROR");
   auto released = std::make_shared<bool>(false);
@@ -447,13 +450,16 @@ void Dispatcher::PullUndeliverable(const std::string& party, const DeliveryRow& 
         *released = true;
         return absl::OkStatus();
       },
-      [this, party, message, released, reason, code, attempts = row.attempts](absl::StatusOr<RecipientRecord> updated) {
+      [this, party, message, released, reason, code, attempts = row.attempts,
+       done = std::move(done)](absl::StatusOr<RecipientRecord> updated) {
         if (updated.ok() && *released) {
           backlog_.Release(party, message->envelope.ByteSizeLong());
           metrics_.CountFailed(party);
-          RecordOutcome(*message, party, "pull", "failed", attempts + 1, reason, code);
+          RecordOutcome(*message, party, "pull", "failed", attempts, reason, code, /*sent=*/false);
         }
-        // Not recorded: still ACCEPTED, the stream meets it again and retries this.
+        // Not recorded: still ACCEPTED; the stream holds it (sends nothing
+        // after it, so no confirm can pass it) and tries this again.
+        done(updated.ok());
         std::lock_guard<std::mutex> lock(mu_);
         --in_flight_;
         cv_.notify_all();
@@ -523,7 +529,7 @@ void Dispatcher::SweeperLoop() {
 
 void Dispatcher::RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
                                const std::string& outcome, uint32_t attempts, const std::string& reason,
-                               const std::string& code) {
+                               const std::string& code, bool sent) {
   AuditRecord r = ExchangeAuditRecord("deliver", message.envelope, message.receipt.envelope_sha256());
   r.actor_party = "gateway";
   r.recipients = {recipient};
@@ -533,7 +539,11 @@ void Dispatcher::RecordOutcome(const MessageRecord& message, const std::string& 
   } else if (outcome == "failed" || outcome == "attempt_failed") {
     r.reason = code.empty() ? "DELIVERY_ERROR" : code;  // The listed reason of a delivery that can never succeed.
   }
-  r.detail = absl::StrCat(mode, " attempt ", attempts, reason.empty() ? "" : ": ", reason);
+  // `reason` is public text only (the endpoint's refusal or a fixed phrase,
+  // permanent_failure.h): parties read deliver records back.
+  r.detail = sent ? absl::StrCat(mode, " attempt ", attempts, reason.empty() ? "" : ": ", reason)
+                  : absl::StrCat(mode, " not sent: too large for the channel (", attempts, " attempts before)",
+                                 reason.empty() ? "" : ": ", reason);
   audit_->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});
 }
 

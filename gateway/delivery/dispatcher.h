@@ -142,16 +142,20 @@ class Dispatcher {
   void OnAttemptDone(Destination* d, const Job& job, const std::shared_ptr<const MessageRecord>& message,
                      absl::Status status, bool attempted);
   // `code`: the listed reason of a delivery that can never succeed, if it is one.
+  // `sent`: false if the outcome was decided without sending (too large for
+  // the channel); `attempts` is then the attempts made before.
   void RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
                      const std::string& outcome, uint32_t attempts, const std::string& reason,
-                     const std::string& code = "");
+                     const std::string& code = "", bool sent = true);
   // OK if `envelope` is within what `party` accepts (its max_message_bytes);
   // else a PermanentFailure TOO_LARGE.
   absl::Status FitsParty(const Party& party, const v1::Envelope& envelope) const;
   // A pull delivery that can never be sent: FAILED now (a dead letter with
-  // `why`), released and audited; the stream goes on with the next.
+  // `why`), released and audited; `done(true)` once that is durable (or the
+  // row was settled meanwhile), `done(false)` if it could not be recorded.
   void PullUndeliverable(const std::string& party, const DeliveryRow& row,
-                         std::shared_ptr<const MessageRecord> message, const absl::Status& why);
+                         std::shared_ptr<const MessageRecord> message, const absl::Status& why,
+                         std::function<void(bool recorded)> done);
   // Audits and releases deliveries another call moved out of ACCEPTED.
   void RecordChanged(const std::vector<ChangedDelivery>& changed, const std::string& mode, const std::string& outcome);
   // Schedules one parked job if a push slot is free (requires mu_).

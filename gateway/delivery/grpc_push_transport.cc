@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/delivery/permanent_failure.h"
 #include "gateway/delivery/transport.h"
@@ -107,9 +108,7 @@ class GrpcPushTransport final : public DeliveryTransport {
     const size_t bytes = delivery.ByteSizeLong();
     const size_t limit = send_limits_.at(recipient.id);
     if (bytes > limit) {
-      done(PermanentFailure(absl::StatusCode::kResourceExhausted, "TOO_LARGE",
-                            absl::StrCat("TOO_LARGE: the delivery is ", bytes, " bytes; the push channel to '",
-                                         recipient.id, "' carries at most ", limit)));
+      done(TooLarge("delivery", bytes, limit, absl::StrCat("the push channel to '", recipient.id, "' carries")));
       return;
     }
     struct Call {
@@ -124,10 +123,18 @@ class GrpcPushTransport final : public DeliveryTransport {
     call->request = delivery;
     call->done = std::move(done);
     call->context.set_deadline(std::chrono::system_clock::now() + timeout);
-    stub->async()->Deliver(&call->context, &call->request, &call->response, [call](grpc::Status s) {
+    stub->async()->Deliver(&call->context, &call->request, &call->response, [call, party = recipient.id](grpc::Status s) {
       absl::Status status;
       if (!s.ok()) {
-        const std::string message = absl::StrCat("PartnerEndpoint.Deliver: ", s.error_message());
+        // The full answer (gRPC core and TLS text: addresses, handshake
+        // errors) is for the gateway's log only, escaped (an endpoint chooses
+        // its words); the row, Track, dead letters and the audit record get
+        // the public words (docs/delivery.md).
+        std::fprintf(stderr, "portcullis: push of delivery %s to '%s' failed: %s: %s\n",
+                     call->request.delivery_id().c_str(), party.c_str(),
+                     absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())).c_str(),
+                     absl::CEscape(s.error_message()).c_str());
+        const std::string message = PublicFailureText(s);
         const auto code = static_cast<absl::StatusCode>(s.error_code());
         std::optional<std::string> permanent = PermanentRefusalReason(s);
         status = permanent.has_value() ? PermanentFailure(code, *permanent, message) : absl::Status(code, message);

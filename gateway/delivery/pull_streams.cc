@@ -31,6 +31,10 @@ struct PullStreams::PartyState {
   // Set by Wake without the mutex (Wake runs on the store's writer thread,
   // which must not wait for a pump reading the store); the pump reads it.
   std::atomic<bool> woken{false};
+  // Outcomes of dead-letter updates (seq -> recorded), written by the store's
+  // writer thread (which must not take `mu`), read by the pump.
+  std::mutex held_mu;
+  std::map<int64_t, bool> held_done;
 };
 
 // One Receive stream; all of its state is guarded by its party's mutex.
@@ -117,6 +121,9 @@ class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   bool more = true;       // The store may hold deliveries after read_seq.
   int64_t read_seq = 0;   // Highest seq read from the store.
   std::deque<DeliveryRow> page;
+  // The page's head can never be sent and its FAILED update is not durable
+  // yet: nothing after it is sent until it is (PartyState::held_done).
+  int64_t held_seq = 0;
 
   void Send(int64_t seq, v1::Delivery delivery, std::shared_ptr<const MessageRecord> message) {
     current_seq_ = seq;
@@ -265,6 +272,23 @@ void PullStreams::Pump(PartyState* p) {
   if (s == nullptr) return;
   if (p->woken.exchange(false)) s->more = true;
   if (!s->Ready()) return;
+  if (s->held_seq != 0) {
+    std::optional<bool> recorded;
+    {
+      std::lock_guard<std::mutex> held(p->held_mu);
+      auto it = p->held_done.find(s->held_seq);
+      if (it != p->held_done.end()) {
+        recorded = it->second;
+        p->held_done.erase(it);
+      }
+    }
+    if (!recorded.has_value()) return;  // Still being written.
+    if (*recorded && !s->page.empty() && s->page.front().seq == s->held_seq) s->page.pop_front();
+    // Not recorded: it stays at the head and is tried again at the next
+    // tick (not in a tight loop); nothing after it is sent meanwhile.
+    s->held_seq = 0;
+    if (!*recorded) return;
+  }
   for (;;) {
     if (s->page.empty()) {
       if (!s->more) return;
@@ -287,13 +311,18 @@ void PullStreams::Pump(PartyState* p) {
     if (!can_send_()) return;
     auto message = store_->Get(s->page.front().sender, s->page.front().message_id);
     if (!message.ok() && message.status().code() != absl::StatusCode::kNotFound) return;  // Next tick.
-    DeliveryRow row = std::move(s->page.front());
-    s->page.pop_front();
-    if (!message.ok()) continue;  // Withdrawn.
+    if (!message.ok()) {
+      s->page.pop_front();
+      continue;  // Withdrawn.
+    }
     const MessageRecord& m = **message;
     auto rr = std::find_if(m.recipients.begin(), m.recipients.end(),
                            [&](const RecipientRecord& r) { return r.party == p->id; });
-    if (rr == m.recipients.end() || rr->state != v1::ACCEPTED) continue;  // Settled meanwhile.
+    if (rr == m.recipients.end() || rr->state != v1::ACCEPTED) {
+      s->page.pop_front();
+      continue;  // Settled meanwhile.
+    }
+    const DeliveryRow& row = s->page.front();
     v1::Delivery d;
     d.set_delivery_id(row.delivery_id);
     *d.mutable_envelope() = m.envelope;
@@ -301,15 +330,29 @@ void PullStreams::Pump(PartyState* p) {
     d.set_attempt(row.attempts + 1);
     absl::Status fits = fits_(*p->party, m.envelope);
     if (fits.ok() && d.ByteSizeLong() > max_send_bytes_) {
-      fits = PermanentFailure(absl::StatusCode::kResourceExhausted, "TOO_LARGE",
-                              absl::StrCat("TOO_LARGE: the delivery is ", d.ByteSizeLong(),
-                                           " bytes; a Receive stream carries at most ", max_send_bytes_));
+      fits = TooLarge("delivery", d.ByteSizeLong(), max_send_bytes_, "a Receive stream carries");
     }
     if (!fits.ok()) {
-      on_undeliverable_(p->id, row, *std::move(message), fits);
-      continue;  // Never written: the next one goes now.
+      // Never written. The rows after it wait until its FAILED is durable:
+      // RecordPulled already covers them, and a confirm of a later delivery
+      // would otherwise move this unsent one to DELIVERED.
+      s->held_seq = row.seq;
+      {
+        std::lock_guard<std::mutex> held(p->held_mu);
+        p->held_done.erase(row.seq);
+      }
+      on_undeliverable_(p->id, row, *std::move(message), fits, [this, p, seq = row.seq](bool recorded) {
+        {
+          std::lock_guard<std::mutex> held(p->held_mu);
+          p->held_done[seq] = recorded;
+        }
+        Enqueue(p);
+      });
+      return;
     }
-    s->Send(row.seq, std::move(d), *std::move(message));
+    const int64_t seq = row.seq;
+    s->page.pop_front();
+    s->Send(seq, std::move(d), *std::move(message));
     return;
   }
 }

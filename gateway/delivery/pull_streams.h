@@ -54,10 +54,13 @@ class PullStreams {
   // OK if `envelope` is within what `party` accepts; else why it never can be
   // (a PermanentFailure, permanent_failure.h).
   using Fits = std::function<absl::Status(const Party& party, const v1::Envelope& envelope)>;
-  // A delivery that can never be sent (`why`): recorded as a dead letter; the
-  // stream goes on with the next one and never meets it again.
-  using OnUndeliverable = std::function<void(const std::string& party, const DeliveryRow& row,
-                                             std::shared_ptr<const MessageRecord> message, const absl::Status& why)>;
+  // A delivery that can never be sent (`why`): recorded as a dead letter,
+  // then `done(recorded)`. The stream sends nothing after it until that is
+  // durable (a confirm of a later delivery must never reach an unsent
+  // ACCEPTED row); if it could not be recorded, the stream meets it again.
+  using OnUndeliverable =
+      std::function<void(const std::string& party, const DeliveryRow& row, std::shared_ptr<const MessageRecord> message,
+                         const absl::Status& why, std::function<void(bool recorded)> done)>;
 
   static constexpr uint32_t kDefaultMaxUnconfirmed = 256;
   static constexpr uint32_t kMaxMaxUnconfirmed = 4096;

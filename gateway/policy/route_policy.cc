@@ -1,43 +1,19 @@
 #include "gateway/policy/route_policy.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/timestamp.pb.h>
-#include <google/protobuf/wire_format_lite.h>
-
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
 #include "gateway/policy/envelope_validator.h"
+#include "portcullis/v1/message_limits.h"
 
 namespace portcullis {
 namespace {
 bool Matches(const std::set<std::string>& set, const std::string& id) {
   return set.count("*") > 0 || set.count(id) > 0;
 }
-
-// A length-delimited field of `bytes` bytes: tag, length and content.
-size_t FieldBytes(int field_number, size_t bytes) {
-  using google::protobuf::internal::WireFormatLite;
-  return WireFormatLite::TagSize(field_number, WireFormatLite::TYPE_BYTES) +
-         google::protobuf::io::CodedOutputStream::VarintSize64(bytes) + bytes;
-}
 }  // namespace
 
 size_t StoredEnvelopeBytes(const v1::Envelope& envelope, const Party& sender) {
-  size_t bytes = envelope.ByteSizeLong();
-  if (envelope.sender().empty() && !sender.id.empty()) {
-    bytes += FieldBytes(v1::Envelope::kSenderFieldNumber, sender.id.size());
-  }
-  if (envelope.has_request_for_information() && !envelope.request_for_information().has_answer_by()) {
-    // The gateway fills in the deadline: counted at the largest a Timestamp takes.
-    google::protobuf::Timestamp latest;
-    latest.set_seconds(253402300799);  // 9999-12-31T23:59:59Z
-    latest.set_nanos(999999999);
-    const size_t rfi = envelope.request_for_information().ByteSizeLong();
-    const size_t grown = rfi + FieldBytes(v1::RequestForInformation::kAnswerByFieldNumber, latest.ByteSizeLong());
-    bytes += FieldBytes(v1::Envelope::kRequestForInformationFieldNumber, grown) -
-             FieldBytes(v1::Envelope::kRequestForInformationFieldNumber, rfi);
-  }
-  return bytes;
+  return v1::StoredEnvelopeBytes(envelope, sender.id);
 }
 
 bool ClearedFor(v1::Classification clearance, v1::Classification marking) {

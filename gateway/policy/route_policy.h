@@ -20,9 +20,8 @@ namespace portcullis {
 // `envelope` has passed ValidateEnvelope (body set, classification valid).
 absl::Status CheckRoutes(const Config& config, const Party& sender, const v1::Envelope& envelope);
 
-// The size of `envelope` once the gateway has completed it for storing (its
-// sender set; an RFI's answer_by filled in, counted at its largest): what is
-// delivered, and what MESSAGE_TOO_LARGE is checked on.
+// The size of `envelope` once the gateway has completed it for storing:
+// v1::StoredEnvelopeBytes (portcullis/v1/message_limits.h) with the sender's id.
 size_t StoredEnvelopeBytes(const v1::Envelope& envelope, const Party& sender);
 
 // Classification order: OFFICIAL < OFFICIAL_SENSITIVE < SECRET < TOP_SECRET.

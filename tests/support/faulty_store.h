@@ -16,10 +16,18 @@ namespace portcullis::testing {
 inline constexpr char kInjectedStoreError[] =
     "sqlite3_step: disk I/O error (SQLITE_IOERR) on /var/lib/portcullis/secret-store.db";
 
+// Fails only asynchronous recipient updates (a delivery's outcome being
+// recorded) while `armed`, counting them; everything else works.
+struct RecipientUpdateFaults {
+  std::atomic<bool> armed{false};
+  std::atomic<int> failed{0};
+};
+
 class FaultyStore final : public MessageStore {
  public:
-  FaultyStore(std::unique_ptr<MessageStore> inner, std::shared_ptr<std::atomic<int>> armed)
-      : inner_(std::move(inner)), armed_(std::move(armed)) {}
+  FaultyStore(std::unique_ptr<MessageStore> inner, std::shared_ptr<std::atomic<int>> armed,
+              std::shared_ptr<RecipientUpdateFaults> update_faults = nullptr)
+      : inner_(std::move(inner)), armed_(std::move(armed)), update_faults_(std::move(update_faults)) {}
 
   ReserveResult Reserve(const std::string& sender, const std::string& message_id,
                         const std::string& sha) override {
@@ -77,6 +85,11 @@ class FaultyStore final : public MessageStore {
   }
   void UpdateRecipientAsync(const std::string& sender, const std::string& message_id, const std::string& party,
                             std::function<absl::Status(RecipientRecord&)> update, RecipientDone done) override {
+    if (update_faults_ != nullptr && update_faults_->armed.load()) {
+      update_faults_->failed.fetch_add(1);
+      done(absl::Status(absl::StatusCode::kUnavailable, kInjectedStoreError));
+      return;
+    }
     inner_->UpdateRecipientAsync(sender, message_id, party, std::move(update), std::move(done));
   }
   absl::StatusOr<RecipientRecord> UpdateRecipient(const std::string& sender, const std::string& message_id,
@@ -121,6 +134,7 @@ class FaultyStore final : public MessageStore {
   }
   std::unique_ptr<MessageStore> inner_;
   std::shared_ptr<std::atomic<int>> armed_;
+  std::shared_ptr<RecipientUpdateFaults> update_faults_;
 };
 
 }  // namespace portcullis::testing

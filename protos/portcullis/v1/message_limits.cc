@@ -5,6 +5,7 @@
 #include <string>
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/wire_format_lite.h>
 
 #include "portcullis/v1/exchange.pb.h"
@@ -12,21 +13,13 @@
 namespace portcullis::v1 {
 namespace {
 
-using google::protobuf::internal::WireFormatLite;
-
-// A length-delimited field of `bytes` bytes: its tag, length and content.
-size_t FieldBytes(int field_number, size_t bytes) {
-  return WireFormatLite::TagSize(field_number, WireFormatLite::TYPE_MESSAGE) +
-         google::protobuf::io::CodedOutputStream::VarintSize64(bytes) + bytes;
-}
-
 // Every field of a Delivery but its envelope, each at its largest.
 size_t DeliveryWrapperBytes() {
   static const size_t bytes = [] {
     Delivery d;
     d.set_delivery_id(std::string(kMaxDeliveryIdBytes, 'f'));
-    d.mutable_accepted_at()->set_seconds(253402300799);  // 9999-12-31T23:59:59Z, the largest valid Timestamp.
-    d.mutable_accepted_at()->set_nanos(999999999);
+    d.mutable_accepted_at()->set_seconds(kMaxTimestampSeconds);
+    d.mutable_accepted_at()->set_nanos(kMaxTimestampNanos);
     d.set_attempt(std::numeric_limits<uint32_t>::max());
     return d.ByteSizeLong();
   }();
@@ -34,6 +27,12 @@ size_t DeliveryWrapperBytes() {
 }
 
 }  // namespace
+
+size_t FieldBytes(int field_number, size_t bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  return WireFormatLite::TagSize(field_number, WireFormatLite::TYPE_MESSAGE) +
+         google::protobuf::io::CodedOutputStream::VarintSize64(bytes) + bytes;
+}
 
 size_t SubmitRequestBytes(size_t envelope_bytes) {
   return FieldBytes(SubmitRequest::kEnvelopeFieldNumber, envelope_bytes);
@@ -49,6 +48,24 @@ size_t MaxEnvelopeBytes(size_t max_request_bytes) {
 
 size_t DeliveryBytes(size_t envelope_bytes) {
   return DeliveryWrapperBytes() + FieldBytes(Delivery::kEnvelopeFieldNumber, envelope_bytes);
+}
+
+size_t StoredEnvelopeBytes(const Envelope& envelope, const std::string& sender_id) {
+  size_t bytes = envelope.ByteSizeLong();
+  if (envelope.sender().empty() && !sender_id.empty()) {
+    bytes += FieldBytes(Envelope::kSenderFieldNumber, sender_id.size());
+  }
+  if (envelope.has_request_for_information() && !envelope.request_for_information().has_answer_by()) {
+    // The gateway fills in the deadline: counted at the largest a Timestamp takes.
+    google::protobuf::Timestamp latest;
+    latest.set_seconds(kMaxTimestampSeconds);
+    latest.set_nanos(kMaxTimestampNanos);
+    const size_t rfi = envelope.request_for_information().ByteSizeLong();
+    const size_t grown = rfi + FieldBytes(RequestForInformation::kAnswerByFieldNumber, latest.ByteSizeLong());
+    bytes += FieldBytes(Envelope::kRequestForInformationFieldNumber, grown) -
+             FieldBytes(Envelope::kRequestForInformationFieldNumber, rfi);
+  }
+  return bytes;
 }
 
 }  // namespace portcullis::v1
