@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/exchange_record.h"
 #include "gateway/audit/log_format.h"
+#include "gateway/common/digest.h"
 #include "gateway/store/sqlite_message_store.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 #include "tests/support/harness.h"

@@ -269,7 +269,7 @@ TEST(PoisonedQueue, PushAnUnrenderableDeliveryIsADeadLetterAtOnceAndTheQueueBehi
   }
   EXPECT_EQ((*endpoint)->unrenderable_count(), 1);
   // Kept by the endpoint all the same, with why it has no native form.
-  const std::string poisoned_id = DeliveryId("uk/border-force", "PP-POISON", "eu/europol");
+  const std::string poisoned_id = DeliveryIdFor("uk/border-force", "PP-POISON", "eu/europol");
   EXPECT_TRUE(inbox->deliveries()->Contains(poisoned_id));
   EXPECT_TRUE(std::filesystem::exists(adapters::NativeDir(inbox->dir()) + "/" + poisoned_id + ".error.txt"));
   std::map<std::string, v1::DeadLetter> dead = DeadLetters(h, "eu/europol");
@@ -505,8 +505,8 @@ TEST(PushFailureText, TrackDeadLettersAndTheAuditLogShowNoTransportText) {
     }
   }
   // The full text is in the gateway's log, with the delivery id.
-  EXPECT_THAT(log, HasSubstr(DeliveryId("uk/border-force", "RT-NOBODY", "eu/europol")));
-  EXPECT_THAT(log, HasSubstr(DeliveryId("uk/border-force", "RT-IMPOSTOR", "eu/fr-dnpaf")));
+  EXPECT_THAT(log, HasSubstr(DeliveryIdFor("uk/border-force", "RT-NOBODY", "eu/europol")));
+  EXPECT_THAT(log, HasSubstr(DeliveryIdFor("uk/border-force", "RT-IMPOSTOR", "eu/fr-dnpaf")));
   EXPECT_THAT(log, HasSubstr(std::to_string(nobody)));
 }
 

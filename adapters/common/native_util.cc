@@ -209,12 +209,6 @@ JsonOut AttachmentsJson(const google::protobuf::RepeatedPtrField<v1::Attachment>
   return out;
 }
 
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
-
 JsonOut StringsJson(const google::protobuf::RepeatedPtrField<std::string>& list) {
   JsonOut out = JsonOut::Array();
   for (const std::string& s : list) out.Push(JsonOut::String(s));

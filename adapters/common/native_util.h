@@ -18,14 +18,9 @@
 #include "absl/time/time.h"
 #include "adapters/common/json_doc.h"
 #include "portcullis/v1/exchange.pb.h"
+#include "util/sha256.h"  // Sha256Hex, for attachment digests.
+#include "util/status_macros.h"  // PORTCULLIS_RETURN_IF_ERROR: formats chain many checks.
 
-// Returns a non-OK status from the enclosing function (formats chain many checks).
-#define PORTCULLIS_RETURN_IF_ERROR(expr)                \
-  do {                                                  \
-    if (absl::Status status_ = (expr); !status_.ok()) { \
-      return status_;                                   \
-    }                                                   \
-  } while (false)
 
 namespace portcullis::adapters {
 
@@ -70,7 +65,6 @@ void ReadAttachments(JsonReader& r, const JsonValue& object, std::string_view ke
 JsonOut AttachmentsJson(const google::protobuf::RepeatedPtrField<v1::Attachment>& attachments);
 
 // Lower-case hex SHA-256 of `data`.
-std::string Sha256Hex(std::string_view data);
 
 // Sets out[key] to the array of `convert(item, "field[i]")` for each item
 // (nothing when there are none); the first refusal is returned.

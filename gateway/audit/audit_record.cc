@@ -1,6 +1,5 @@
 #include "gateway/audit/audit_record.h"
 
-#include <chrono>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -19,11 +18,6 @@ size_t Utf8SequenceLength(absl::string_view s, size_t i) {
 }
 
 }  // namespace
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 void AppendJsonString(absl::string_view s, std::string* out) {
   out->push_back('"');

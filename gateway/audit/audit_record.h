@@ -13,6 +13,8 @@
 #include "absl/strings/string_view.h"
 #include <vector>
 
+#include "util/clock.h"  // NowMicros: records take their time from it.
+
 namespace portcullis {
 
 struct AuditRecord {
@@ -45,7 +47,6 @@ struct AuditRecord {
   uint64_t range_last = 0;     // first and last index, inclusive; both 0 when none.
 };
 
-int64_t NowMicros();
 
 // Appends `s` to `out` as a JSON string literal: control characters and
 // invalid UTF-8 are escaped (\uXXXX / U+FFFD), so the result is one line.

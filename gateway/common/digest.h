@@ -1,4 +1,5 @@
-// SHA-256 helpers (OpenSSL). Thread-safe (per-thread contexts).
+// Digests the gateway records: payload checks, delivery ids, deterministic
+// serialization. SHA-256 itself is util/sha256.h. Thread-safe.
 #ifndef PORTCULLIS_GATEWAY_COMMON_DIGEST_H_
 #define PORTCULLIS_GATEWAY_COMMON_DIGEST_H_
 
@@ -7,18 +8,16 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include "util/sha256.h"  // Sha256Into, Sha256Hex.
+
 namespace portcullis {
 
-// SHA-256 of the concatenation of `a` and `b` into out[32]. The digest is
-// fetched from OpenSSL once and each thread reuses one context: no per-call
-// algorithm lookup or allocation (3-4x faster than one-shot SHA256() for the
-// short inputs of Merkle nodes).
-void Sha256Into(absl::string_view a, absl::string_view b, unsigned char out[32]);
-
-// Lower-case hex SHA-256 of `data` (64 characters).
-std::string Sha256Hex(absl::string_view data);
-
 bool IsLowerHexSha256(absl::string_view s);
+
+// The stable id of one message's delivery to one recipient, the same on every
+// retry (endpoints discard duplicates of an at-least-once push by it): the
+// first 32 hex characters of SHA-256("sender\nmessage_id\nrecipient").
+std::string DeliveryIdFor(absl::string_view sender, absl::string_view message_id, absl::string_view recipient);
 
 // Deterministic protobuf serialization (stable map order), the form whose
 // digest the gateway records.

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "portcullis/v1/exchange.pb.h"
+#include "util/status_macros.h"  // PORTCULLIS_RETURN_IF_ERROR, for the users of Refuse.
 
 namespace portcullis {
 
@@ -46,11 +47,6 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view request_
 // A new random call / incident id: 16 lower-case hex digits.
 std::string NewRequestId();
 
-#define PORTCULLIS_RETURN_IF_ERROR(expr)             \
-  do {                                               \
-    ::absl::Status portcullis_status_ = (expr);      \
-    if (!portcullis_status_.ok()) return portcullis_status_; \
-  } while (0)
 
 }  // namespace portcullis
 

@@ -33,10 +33,6 @@ const RecipientRecord* RecipientOf(const MessageRecord& m, const std::string& pa
 
 }  // namespace
 
-std::string DeliveryId(const std::string& sender, const std::string& message_id, const std::string& recipient) {
-  return Sha256Hex(absl::StrCat(sender, "\n", message_id, "\n", recipient)).substr(0, 32);
-}
-
 struct Dispatcher::Destination {
   explicit Destination(const Party* p) : party(p) {}
   const Party* const party;
@@ -303,7 +299,7 @@ void Dispatcher::StartAttempt(Destination* d, const Job& job) {
   }
   std::shared_ptr<const MessageRecord> record = *message;
   v1::Delivery delivery;
-  delivery.set_delivery_id(DeliveryId(job.sender, job.message_id, party));
+  delivery.set_delivery_id(DeliveryIdFor(job.sender, job.message_id, party));
   *delivery.mutable_envelope() = record->envelope;
   *delivery.mutable_accepted_at() = record->receipt.accepted_at();
   delivery.set_attempt(job.attempt);

@@ -51,8 +51,6 @@
 
 namespace portcullis {
 
-// Stable id of one message's delivery to one recipient (same on every retry).
-std::string DeliveryId(const std::string& sender, const std::string& message_id, const std::string& recipient);
 
 class Dispatcher {
  public:

@@ -15,9 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/sync_dir.h"
-#include "gateway/audit/audit_record.h"
 #include "gateway/common/digest.h"
 #include "gateway/common/refusal.h"
+#include "util/clock.h"
 
 namespace portcullis {
 namespace {
@@ -350,12 +350,6 @@ absl::Status PrepareSchema(const Connection& conn) {
 }
 
 }  // namespace
-
-std::string DeliveryIdFor(const std::string& sender, const std::string& message_id, const std::string& recipient) {
-  // Keep in step with DeliveryId() in gateway/delivery/dispatcher.cc: endpoints
-  // discard duplicates of an at-least-once push by this id.
-  return Sha256Hex(absl::StrCat(sender, "\n", message_id, "\n", recipient)).substr(0, 32);
-}
 
 // The columns of a DeliveryRow, in ReadDeliveryRow's order (table alias d).
 #define kDeliveryColumns                                                                                        \

@@ -56,10 +56,6 @@ struct SqliteStoreOptions {
   int64_t delivery_max_age_micros = 0;
 };
 
-// The stable id of one delivery: the first 32 hex characters of
-// SHA-256("sender\nmessage_id\nrecipient"). Same rule as DeliveryId() in
-// gateway/delivery/dispatcher.cc (the store must not depend on delivery).
-std::string DeliveryIdFor(const std::string& sender, const std::string& message_id, const std::string& recipient);
 
 class SqliteMessageStore final : public MessageStore {
  public:
