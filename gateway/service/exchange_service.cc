@@ -653,17 +653,24 @@ grpc::ServerUnaryReactor* ExchangeService::ServeUnary(
   return reactor;
 }
 
+AuditRecord ExchangeService::UnparsedRecord(grpc::CallbackServerContext* context, const char* action,
+                                            const absl::Status& refusal, absl::Status* status) {
+  AuditRecord record = CallRecord(action, *context);
+  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+  *status = party.ok() ? refusal : party.status();
+  if (party.ok()) record.actor_party = (*party)->id;
+  MarkRefused(*status, &record);
+  return record;
+}
+
 void ExchangeService::RefuseUnparsed(grpc::CallbackServerContext* context, const char* action,
                                      const absl::Status& refusal, UnaryCall* call) {
   if (!audit_->Health().ok()) {
     call->Finish(AuditUnavailable());
     return;
   }
-  AuditRecord record = CallRecord(action, *context);
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  absl::Status status = party.ok() ? refusal : party.status();
-  if (party.ok()) record.actor_party = (*party)->id;
-  MarkRefused(status, &record);
+  absl::Status status;
+  AuditRecord record = UnparsedRecord(context, action, refusal, &status);
   AuditThenFinish(audit_, std::move(record), call, status);
 }
 
@@ -698,14 +705,11 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* ExchangeService::Receive(grpc::Callb
   absl::Status parsed = ParseByteBuffer(*in, &request);
   if (parsed.ok()) return HandleReceive(context, &request);
   if (!audit_->Health().ok()) return new RefusedStream(ToGrpcStatus(AuditUnavailable()));
-  AuditRecord record = CallRecord("receive", *context);
-  record.request_id = NewRequestId();
-  context->AddInitialMetadata(kRequestIdMetadata, record.request_id);
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  if (party.ok()) record.actor_party = (*party)->id;
-  const absl::Status status = party.ok() ? parsed : party.status();
-  const std::string request_id = record.request_id;
-  MarkRefused(status, &record);
+  absl::Status status;
+  AuditRecord record = UnparsedRecord(context, "receive", parsed, &status);
+  const std::string request_id = NewRequestId();
+  record.request_id = request_id;
+  context->AddInitialMetadata(kRequestIdMetadata, request_id);
   audit_->Append(std::move(record), [](absl::StatusOr<uint64_t>) {});
   return new RefusedStream(ToGrpcStatus(status, request_id));
 }

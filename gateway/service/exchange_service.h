@@ -56,6 +56,10 @@ class ExchangeService final : public RawExchangeService {
                                        grpc::ByteBuffer* out, const char* action,
                                        void (ExchangeService::*handler)(grpc::CallbackServerContext*,
                                                                         const Request*, Response*, UnaryCall*));
+  // The refused record of a request that did not parse (or of an
+  // unauthenticated caller: then *status is that refusal).
+  AuditRecord UnparsedRecord(grpc::CallbackServerContext* context, const char* action, const absl::Status& refusal,
+                             absl::Status* status);
   // A request that did not parse: audited as refused, then answered.
   void RefuseUnparsed(grpc::CallbackServerContext* context, const char* action, const absl::Status& refusal,
                       UnaryCall* call);
