@@ -127,7 +127,7 @@ TEST(BorderForceFormat, InformationRequestExampleGoesToTheFrenchBorderPolice) {
 }
 
 TEST(BorderForceFormat, IntelligenceExampleFromTheNca) {
-  absl::StatusOr<v1::Envelope> env = LoadExample("intelligence-from-nca-2026-0311.json");
+  absl::StatusOr<v1::Envelope> env = LoadExample("received/intelligence-from-nca-2026-0311.json");
   ASSERT_TRUE(env.ok()) << env.status();
   ASSERT_TRUE(env->has_intelligence_report());
   const v1::IntelligenceReport& report = env->intelligence_report();

@@ -37,7 +37,7 @@ TEST(EuropolFormat, IsRegistered) {
 
 TEST(EuropolFormat, EveryExampleConverts) {
   std::vector<std::string> files = testing::ExampleFiles(Format());
-  ASSERT_THAT(files, SizeIs(4));
+  ASSERT_THAT(files, SizeIs(5));
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
     absl::StatusOr<v1::Envelope> env = testing::ConvertFile(Format(), file);
@@ -92,7 +92,7 @@ TEST(EuropolFormat, RequestForInformationToTheNca) {
 }
 
 TEST(EuropolFormat, OperationalInformationCarriesBothGradingsSeparately) {
-  absl::StatusOr<v1::Envelope> env = LoadExample("inbox-nca-operational-information.json");
+  absl::StatusOr<v1::Envelope> env = LoadExample("received/inbox-nca-operational-information.json");
   ASSERT_TRUE(env.ok()) << env.status();
   ASSERT_TRUE(env->has_intelligence_report());
   EXPECT_EQ(env->sender(), "uk/nca");
@@ -113,7 +113,7 @@ TEST(EuropolFormat, OperationalInformationCarriesBothGradingsSeparately) {
 }
 
 TEST(EuropolFormat, CaseReferralReceivedFromBorderForce) {
-  absl::StatusOr<v1::Envelope> env = LoadExample("inbox-BF-REF-2026-004512-01.json");
+  absl::StatusOr<v1::Envelope> env = LoadExample("received/inbox-BF-REF-2026-004512-01.json");
   ASSERT_TRUE(env.ok()) << env.status();
   ASSERT_TRUE(env->has_case_referral());
   EXPECT_EQ(env->message_id(), "BF-REF-2026-004512-01");
@@ -167,7 +167,7 @@ TEST(EuropolFormat, EmptyPartsSurviveTheRoundTrip) {
 
 TEST(EuropolFormat, EuSecretIsReadAsSecretAndWrittenEuConfidential) {
   absl::StatusOr<testing::WrittenBack> written = testing::ConvertAndWriteBack(
-      Format(), testing::ExamplesDir(Format()) + "/inbox-nca-operational-information.json");
+      Format(), testing::ExamplesDir(Format()) + "/received/inbox-nca-operational-information.json");
   ASSERT_TRUE(written.ok()) << written.status();
   std::string text = written->native;
   const std::string from = R"("EU CONFIDENTIAL")";

@@ -36,7 +36,7 @@ TEST(FrDnpafFormat, IsRegistered) {
 
 TEST(FrDnpafFormat, EveryExampleConverts) {
   std::vector<std::string> files = testing::ExampleFiles(Format());
-  ASSERT_THAT(files, SizeIs(4));
+  ASSERT_THAT(files, SizeIs(5));
   for (const std::string& file : files) {
     absl::StatusOr<v1::Envelope> env = testing::ConvertFile(Format(), file);
     ASSERT_TRUE(env.ok()) << file << ": " << env.status();
@@ -113,7 +113,7 @@ TEST(FrDnpafFormat, RequestAndIntelligenceExamples) {
   EXPECT_EQ(FromProtoTime(rfi.request_for_information().answer_by()), Utc(2026, 4, 23, 12, 5));
   EXPECT_EQ(rfi.request_for_information().subjects(0).role(), v1::FACILITATOR);
 
-  const v1::Envelope intel = LoadExample("renseignement-recu-nca-2026-000611.json");
+  const v1::Envelope intel = LoadExample("received/renseignement-recu-nca-2026-000611.json");
   ASSERT_TRUE(intel.has_intelligence_report());
   EXPECT_EQ(intel.sender(), "uk/nca");
   EXPECT_EQ(intel.priority(), v1::ROUTINE);

@@ -124,7 +124,7 @@ TEST(HoieFormat, ReplyMapsToTheEnvelope) {
 }
 
 TEST(HoieFormat, ReceivedIntelligenceMapsToTheEnvelope) {
-  const v1::Envelope env = LoadExample("inbox-intel-from-nca-2026-007731.json");
+  const v1::Envelope env = LoadExample("received/inbox-intel-from-nca-2026-007731.json");
   ASSERT_TRUE(env.has_intelligence_report());
   EXPECT_EQ(env.sender(), "uk/nca");
   EXPECT_EQ(env.uk_grading().handling(), v1::UK_HANDLING_P_LAWFUL_SHARING);

@@ -98,7 +98,7 @@ TEST(NcaFormat, IntelligenceReportToEuropolMapsEveryField) {
 TEST(NcaFormat, ReplyCorrelatesToTheEarlierMessage) {
   const v1::Envelope env = LoadExample("reply-europol-2026-000057.json");
   ASSERT_TRUE(env.has_response());
-  EXPECT_EQ(env.correlation_id(), "EUR-UKLB-2026-001204");
+  EXPECT_EQ(env.correlation_id(), "EPL-OAC-2026-0042-RFI-03");  // Europol's example RFI to the NCA.
   EXPECT_EQ(env.sender(), "uk/nca");
   EXPECT_EQ(env.priority(), v1::ROUTINE);
   EXPECT_THAT(env.response().answer(), StartsWith("Subject is known to NCA"));

@@ -22,8 +22,9 @@ std::string ExamplesDir(const NativeFormat& format) {
 
 std::vector<std::string> ExampleFiles(const NativeFormat& format) {
   std::vector<std::string> out;
-  for (const auto& entry : std::filesystem::directory_iterator(ExamplesDir(format))) {
-    out.push_back(entry.path().string());
+  // Sendable examples and, under received/, the forms a recipient sees.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(ExamplesDir(format))) {
+    if (entry.is_regular_file() && entry.path().extension() == ".json") out.push_back(entry.path().string());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -24,11 +24,12 @@
 
 namespace portcullis::testing {
 
-// --- Example files: adapters/<format name>/examples ---
+// --- Example files: adapters/<format name>/examples (and examples/received) ---
 
 // The folder of `format`'s examples (the format's name is its folder's).
 std::string ExamplesDir(const adapters::NativeFormat& format);
-// Every example file of `format`, full paths, sorted.
+// Every example file of `format` (the sendable ones and those under
+// received/), full paths, sorted.
 std::vector<std::string> ExampleFiles(const adapters::NativeFormat& format);
 // The example called `name`, converted.
 absl::StatusOr<v1::Envelope> ConvertExample(const adapters::NativeFormat& format, const std::string& name);
