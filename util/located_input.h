@@ -11,23 +11,25 @@
 // in a ProblemList instead of stopping at the first, then turn it into one
 // INVALID_ARGUMENT status.
 //
-// Positions come from yaml-cpp's Marks (0-based, see LocationOf) or, for the
-// strict JSON check (util/strict_json.h), from a byte offset. ParseYaml wraps
-// yaml-cpp's throwing parser: nothing thrown leaves this module.
+// Positions come from yaml-cpp's Marks (util/located_yaml.h, which also
+// reads a YAML document without letting yaml-cpp's exceptions out) or, for
+// the strict JSON check (util/strict_json.h), from a byte offset.
 //
 // Thread-safety: free functions are thread-safe; a ProblemList is not.
 #ifndef PORTCULLIS_UTIL_LOCATED_INPUT_H_
 #define PORTCULLIS_UTIL_LOCATED_INPUT_H_
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstddef>
-#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+
+namespace YAML {
+struct Mark;
+}
 
 namespace portcullis {
 
@@ -36,9 +38,6 @@ struct Location {
   int line = 1;
   int column = 1;
 };
-
-// yaml-cpp's 0-based mark as a Location; a null (or negative) mark is 1:1.
-Location LocationOf(const YAML::Mark& mark);
 
 // The Location of byte `offset` (0-based) in `text`: lines end at '\n',
 // columns count bytes. An offset past the end is the end.
@@ -64,9 +63,8 @@ class ProblemList {
   explicit ProblemList(std::string source, ProblemListOptions options = {});
 
   void Add(Location at, absl::string_view path, std::string rule);
-  void Add(const YAML::Mark& mark, absl::string_view path, std::string rule) {
-    Add(LocationOf(mark), path, std::move(rule));
-  }
+  // At yaml-cpp's mark (LocationOf in util/located_yaml.h).
+  void Add(const YAML::Mark& mark, absl::string_view path, std::string rule);
 
   bool empty() const { return problems_.empty(); }
   size_t size() const { return problems_.size(); }
@@ -88,27 +86,6 @@ class ProblemList {
   ProblemListOptions options_;
   std::vector<Problem> problems_;
 };
-
-struct YamlParseOptions {
-  // Refuse a second document ("---"). Checked with a bounded pass over the
-  // parser's events first: yaml-cpp 0.7 can yield the same empty document
-  // forever on malformed input (a stray ',' at the top level,
-  // jbeder/yaml-cpp#1040), which that pass reports as a syntax error.
-  bool single_document = false;
-  // Put before yaml-cpp's message on a syntax error, e.g. "invalid YAML: ".
-  std::string syntax_prefix;
-};
-
-// Parses `text` (the first document of it). On a syntax error (or a second
-// document, with single_document) adds the problem at its place with an
-// empty path and returns nullopt. Never throws.
-std::optional<YAML::Node> ParseYaml(const std::string& text, const YamlParseOptions& options, ProblemList& problems);
-
-// Adds a problem at every key that repeats an earlier key of the same mapping,
-// anywhere under `root` ("<path>: duplicate key; first at line N"); yaml-cpp
-// keeps both, and a lookup would silently read the first. `root_path` is the
-// path of `root` itself ("" for the document).
-void AddDuplicateKeys(const YAML::Node& root, absl::string_view root_path, ProblemList& problems);
 
 }  // namespace portcullis
 

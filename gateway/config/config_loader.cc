@@ -1,7 +1,7 @@
 // YAML -> Config: the top of the loader. The schema and every rule are
 // documented in docs/config.md; keep the two in step.
 //
-// Structure: the document is read with util/located_input.h (one document,
+// Structure: the document is read with util/located_yaml.h (one document,
 // syntax errors located), then one Parse function per section fills the
 // Config (sections.h: one file per section), each using the readers of
 // config_reader.h, which add every problem with its position to one
@@ -21,7 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "gateway/config/config_reader.h"
 #include "gateway/config/sections.h"
-#include "util/located_input.h"
+#include "util/located_yaml.h"
 
 namespace portcullis {
 namespace {

@@ -24,7 +24,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "gateway/config/config.h"
-#include "util/located_input.h"
+#include "util/located_yaml.h"
 
 namespace portcullis::config_internal {
 
