@@ -43,7 +43,8 @@ class Reader {
       for (const char* a : allowed) known = known || key == a;
       if (!known) {
         std::vector<std::string> names(allowed.begin(), allowed.end());
-        Add(kv.first.Mark(), ChildPath(path, key), absl::StrCat("unknown key (allowed: ", absl::StrJoin(names, ", "), ")"));
+        Add(kv.first.Mark(), ChildPath(path, key),
+            absl::StrCat("unknown key (allowed: ", absl::StrJoin(names, ", "), ")"));
       }
     }
     return true;

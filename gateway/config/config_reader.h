@@ -86,8 +86,9 @@ void CheckReadable(Context& ctx, const Field& f, const std::string& resolved, Pa
 // A file the gateway writes (created if missing): its folder must exist.
 void ReadDataFilePath(Context& ctx, const Field& field, std::string* out);
 
+// Names as written in the config and their values (config.h's *Names()).
 template <typename T>
-using NameTable = std::vector<std::pair<absl::string_view, T>>;
+using NameTable = std::vector<std::pair<const char*, T>>;
 
 // The value named by `text` in `names`, or nullopt after reporting it.
 template <typename T>

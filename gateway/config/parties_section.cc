@@ -50,14 +50,10 @@ bool IsValidPartyId(absl::string_view id) {
 
 void ParseParty(Context& ctx, const Field& f, size_t max_envelope, Party* party, PartyIndex* index,
                 std::map<std::string, YAML::Mark>* identities) {
-  static const NameTable<PartyKind> kKinds = {{"uk_agency", PartyKind::kUkAgency},
-                                              {"eu_partner", PartyKind::kEuPartner},
-                                              {"auditor", PartyKind::kAuditor},
-                                              {"operator", PartyKind::kOperator}};
   MapReader map(ctx, f, {"id", "name", "kind", "identity", "clearance", "delivery"});
   if (!map.ok()) return;
   std::optional<PartyKind> kind;
-  if (std::optional<Field> field = map.Require("kind")) kind = ReadEnum(ctx, *field, kKinds, "party kind");
+  if (std::optional<Field> field = map.Require("kind")) kind = ReadEnum(ctx, *field, PartyKindNames(), "party kind");
   if (kind.has_value()) party->kind = *kind;
 
   if (std::optional<Field> field = map.Require("id")) {

@@ -39,17 +39,11 @@ void ParsePartyRefs(Context& ctx, const Field& f, const PartyIndex& parties, std
 }
 
 void ParseBodyTypes(Context& ctx, const Field& f, std::set<BodyType>* out) {
-  static const NameTable<BodyType> kTypes = {
-      {"case_referral", BodyType::kCaseReferral},
-      {"intelligence_report", BodyType::kIntelligenceReport},
-      {"request_for_information", BodyType::kRequestForInformation},
-      {"response", BodyType::kResponse},
-  };
   std::optional<std::vector<Field>> items = ReadList(ctx, f);
   if (!items.has_value()) return;
   if (items->empty()) ctx.problems.Add(f.mark, f.path, "must list at least one body type");
   for (const Field& item : *items) {
-    std::optional<BodyType> type = ReadEnum(ctx, item, kTypes, "body type");
+    std::optional<BodyType> type = ReadEnum(ctx, item, BodyTypeNames(), "body type");
     if (type.has_value() && !out->insert(*type).second) {
       ctx.problems.Add(item.mark, item.path, absl::StrCat("'", BodyTypeName(*type), "' is listed twice"));
     }
