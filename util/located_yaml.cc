@@ -17,6 +17,22 @@ Location LocationOf(const YAML::Mark& mark) {
   return Location{mark.line >= 0 ? mark.line + 1 : 1, mark.column >= 0 ? mark.column + 1 : 1};
 }
 
+const char* DescribeNode(const YAML::Node& node, const NodeWords& words) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return words.null;
+    case YAML::NodeType::Scalar:
+      return words.scalar;
+    case YAML::NodeType::Sequence:
+      return words.sequence;
+    case YAML::NodeType::Map:
+      return words.map;
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return words.undefined;
+}
+
 void ProblemList::Add(const YAML::Mark& mark, absl::string_view path, std::string rule) {
   Add(LocationOf(mark), path, std::move(rule));
 }

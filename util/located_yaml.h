@@ -18,6 +18,20 @@ namespace portcullis {
 // yaml-cpp's 0-based mark as a Location; a null (or negative) mark is 1:1.
 Location LocationOf(const YAML::Mark& mark);
 
+// The words a reader uses for each kind of node in "expected X, got Y".
+struct NodeWords {
+  const char* null;
+  const char* scalar;
+  const char* sequence;
+  const char* map;
+  const char* undefined;
+};
+// YAML's own words ("a scalar", "a list", "a mapping").
+inline constexpr NodeWords kYamlWords = {"null", "a scalar", "a list", "a mapping", "nothing"};
+
+// What `node` is, in `words`.
+const char* DescribeNode(const YAML::Node& node, const NodeWords& words = kYamlWords);
+
 struct YamlParseOptions {
   // Refuse a second document ("---"). Checked with a bounded pass over the
   // parser's events first: yaml-cpp 0.7 can yield the same empty document

@@ -45,24 +45,13 @@ bool IsJsonNumber(std::string_view s) {
 
 // What a node holds, in JSON's terms (for "must be X, not Y").
 std::string JsonTypeOf(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "an object";
-    case YAML::NodeType::Sequence:
-      return "an array";
-    case YAML::NodeType::Null:
-      return "null";
-    case YAML::NodeType::Scalar: {
-      if (node.Tag() == "!") return "a string";
-      const std::string& s = node.Scalar();
-      if (s == "true" || s == "false") return "a boolean";
-      if (s == "null") return "null";
-      if (IsJsonNumber(s)) return "a number";
-      return "an unquoted word (not JSON)";
-    }
-    default:
-      return "nothing";
-  }
+  if (!node.IsScalar()) return DescribeNode(node, NodeWords{"null", "", "an array", "an object", "nothing"});
+  if (node.Tag() == "!") return "a string";
+  const std::string& s = node.Scalar();
+  if (s == "true" || s == "false") return "a boolean";
+  if (s == "null") return "null";
+  if (IsJsonNumber(s)) return "a number";
+  return "an unquoted word (not JSON)";
 }
 
 bool IsString(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "!"; }
@@ -319,35 +308,20 @@ absl::Status JsonReader::status() const { return problems_.ToStatus(); }
 
 JsonOut JsonOut::Object() { return JsonOut(); }
 
-JsonOut JsonOut::Array() {
-  JsonOut out;
-  out.kind_ = Kind::kArray;
-  return out;
-}
+JsonOut::JsonOut(Kind kind, std::string scalar) : kind_(kind), scalar_(std::move(scalar)) {}
 
-JsonOut JsonOut::String(std::string value) {
-  JsonOut out;
-  out.kind_ = Kind::kString;
-  out.scalar_ = std::move(value);
-  return out;
-}
+JsonOut JsonOut::Array() { return JsonOut(Kind::kArray, ""); }
+
+JsonOut JsonOut::String(std::string value) { return JsonOut(Kind::kString, std::move(value)); }
 
 JsonOut JsonOut::Number(double value) {
-  JsonOut out;
-  out.kind_ = Kind::kNumber;
   if (!std::isfinite(value)) value = 0;
   char buffer[64];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.scalar_ = ec == std::errc() ? std::string(buffer, end) : "0";
-  return out;
+  return JsonOut(Kind::kNumber, ec == std::errc() ? std::string(buffer, end) : "0");
 }
 
-JsonOut JsonOut::Integer(int64_t value) {
-  JsonOut out;
-  out.kind_ = Kind::kNumber;
-  out.scalar_ = absl::StrCat(value);
-  return out;
-}
+JsonOut JsonOut::Integer(int64_t value) { return JsonOut(Kind::kNumber, absl::StrCat(value)); }
 
 JsonOut& JsonOut::Set(std::string key, JsonOut value) {
   members_.emplace_back(std::move(key), std::move(value));

@@ -140,6 +140,7 @@ class JsonReader {
 // order. Numbers are written in the shortest form that reads back exactly.
 class JsonOut {
  public:
+  JsonOut() = default;  // An empty object, as Object().
   static JsonOut Object();
   static JsonOut Array();
   static JsonOut String(std::string value);
@@ -159,6 +160,7 @@ class JsonOut {
 
  private:
   enum class Kind { kObject, kArray, kString, kNumber };
+  JsonOut(Kind kind, std::string scalar);
   void DumpTo(std::string* out, int depth, bool pretty) const;
   Kind kind_ = Kind::kObject;
   std::string scalar_;  // string value, or the number's text

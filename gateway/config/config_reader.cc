@@ -20,32 +20,12 @@ YAML::Mark MarkOr(const YAML::Node& node, const YAML::Mark& fallback) {
   return (node.IsNull() || mark.is_null()) ? fallback : mark;
 }
 
-namespace {
-
-const char* Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-      return "null";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
-
-}  // namespace
-
 MapReader::MapReader(Context& ctx, const Field& self, std::vector<absl::string_view> allowed)
     : ctx_(ctx), self_(self) {
   if (self.node.IsNull()) return;
   if (!self.node.IsMap()) {
     ok_ = false;
-    ctx.problems.Add(self.mark, self.path, absl::StrCat("expected a mapping, got ", Describe(self.node)));
+    ctx.problems.Add(self.mark, self.path, absl::StrCat("expected a mapping, got ", DescribeNode(self.node)));
     return;
   }
   for (auto it = self.node.begin(); it != self.node.end(); ++it) {
@@ -90,7 +70,7 @@ namespace {
 
 std::optional<std::string> ScalarText(Context& ctx, const Field& f, const char* expected) {
   if (!f.node.IsScalar()) {
-    ctx.problems.Add(f.mark, f.path, absl::StrCat("expected ", expected, ", got ", Describe(f.node)));
+    ctx.problems.Add(f.mark, f.path, absl::StrCat("expected ", expected, ", got ", DescribeNode(f.node)));
     return std::nullopt;
   }
   absl::StatusOr<std::string> expanded = ExpandEnv(f.node.Scalar());
@@ -129,7 +109,7 @@ std::optional<int64_t> ReadInt(Context& ctx, const Field& f, int64_t min, int64_
 
 std::optional<std::vector<Field>> ReadList(Context& ctx, const Field& f) {
   if (!f.node.IsSequence()) {
-    ctx.problems.Add(f.mark, f.path, absl::StrCat("expected a list, got ", Describe(f.node)));
+    ctx.problems.Add(f.mark, f.path, absl::StrCat("expected a list, got ", DescribeNode(f.node)));
     return std::nullopt;
   }
   std::vector<Field> items;
