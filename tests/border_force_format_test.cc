@@ -428,15 +428,5 @@ TEST(BorderForceFormat, DuplicateKeyIsLocated) {
             "bad.json:11:103: persons[0].role: duplicate key; first at line 11");
 }
 
-// JsonReader itself: a repeated key is a problem at the repeat; the first is read.
-TEST(JsonDocDuplicateKeys, RepeatIsAProblemAndTheFirstIsRead) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse("{\n  \"a\": \"one\",\n  \"b\": 2,\n  \"a\": \"two\"\n}", "dup.json");
-  ASSERT_TRUE(doc.ok()) << doc.status();
-  JsonReader r(*doc);
-  EXPECT_TRUE(r.Object(r.Root(), {"a", "b"}));
-  EXPECT_EQ(r.OptionalString(r.Root(), "a"), "one");
-  EXPECT_THAT(r.FormattedProblems(), ElementsAre("dup.json:4:3: a: duplicate key; first at line 2"));
-}
-
 }  // namespace
 }  // namespace portcullis::adapters::border_force

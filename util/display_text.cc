@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "util/hex.h"
 #include "util/utf8.h"
 
 namespace portcullis {
@@ -29,17 +31,13 @@ size_t AppendUnit(absl::string_view text, size_t i, std::string* out) {
     if (c == '\t') out->append("\\t");
     else if (c == '\n') out->append("\\n");
     else if (c == '\r') out->append("\\r");
-    else {
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out->append(buf);
-    }
+    else absl::StrAppend(out, "\\x", HexByte(c));
     return 1;
   }
   uint32_t cp = 0;
   const size_t n = DecodeUtf8At(text, i, &cp);
   if (n == 0) {
-    std::snprintf(buf, sizeof buf, "\\x%02x", c);
-    out->append(buf);
+    absl::StrAppend(out, "\\x", HexByte(c));
     return 1;
   }
   if (Hidden(cp)) {

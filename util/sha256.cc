@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "absl/strings/escaping.h"
+#include "util/hex.h"
 
 namespace portcullis {
 
@@ -39,7 +39,7 @@ void Sha256Into(absl::string_view a, absl::string_view b, unsigned char out[32])
 std::string Sha256Hex(absl::string_view data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   Sha256Into(data, absl::string_view(), md);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(md), sizeof md));
+  return HexEncode(md, sizeof md);
 }
 
 }  // namespace portcullis

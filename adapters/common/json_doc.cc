@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <system_error>
 
@@ -14,18 +13,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "util/hex.h"
+#include "util/located_yaml.h"
+#include "util/strict_json.h"
 
 namespace portcullis::adapters {
 namespace {
 
 constexpr char kDocumentPath[] = "(document)";
-
-std::string ChildPath(const std::string& parent, std::string_view key) {
-  if (parent.empty()) return std::string(key);
-  return absl::StrCat(parent, ".", std::string(key));
-}
-
-std::string DisplayPath(const std::string& path) { return path.empty() ? kDocumentPath : path; }
 
 // A JSON number as JSON writes it (no YAML extras such as ".inf", "0x1F", "1_000").
 bool IsJsonNumber(std::string_view s) {
@@ -50,27 +45,19 @@ bool IsJsonNumber(std::string_view s) {
 
 // What a node holds, in JSON's terms (for "must be X, not Y").
 std::string JsonTypeOf(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "an object";
-    case YAML::NodeType::Sequence:
-      return "an array";
-    case YAML::NodeType::Null:
-      return "null";
-    case YAML::NodeType::Scalar: {
-      if (node.Tag() == "!") return "a string";
-      const std::string& s = node.Scalar();
-      if (s == "true" || s == "false") return "a boolean";
-      if (s == "null") return "null";
-      if (IsJsonNumber(s)) return "a number";
-      return "an unquoted word (not JSON)";
-    }
-    default:
-      return "nothing";
-  }
+  if (!node.IsScalar()) return DescribeNode(node, NodeWords{"null", "", "an array", "an object", "nothing"});
+  if (node.Tag() == "!") return "a string";
+  const std::string& s = node.Scalar();
+  if (s == "true" || s == "false") return "a boolean";
+  if (s == "null") return "null";
+  if (IsJsonNumber(s)) return "a number";
+  return "an unquoted word (not JSON)";
 }
 
 bool IsString(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "!"; }
+
+// The place of `mark`, or `fallback` when yaml-cpp has none.
+Location PlaceOf(const YAML::Mark& mark, Location fallback) { return mark.is_null() ? fallback : LocationOf(mark); }
 
 }  // namespace
 
@@ -94,53 +81,43 @@ absl::StatusOr<JsonDoc> JsonDoc::Load(const std::string& path) {
 }
 
 absl::StatusOr<JsonDoc> JsonDoc::Parse(const std::string& text, const std::string& source_name) {
+  // Strictly JSON first: yaml-cpp, which keeps every value's place, would
+  // also take comments, unquoted keys, single quotes and trailing commas.
+  if (std::optional<JsonSyntaxError> error = CheckStrictJson(text)) {
+    return absl::InvalidArgumentError(
+        FormatProblem(source_name, error->at, kDocumentPath, absl::StrCat("not valid JSON: ", error->message)));
+  }
+  ProblemList problems(source_name, ProblemListOptions{kDocumentPath, /*sort_by_position=*/true, 0});
+  std::optional<YAML::Node> root = ParseYaml(text, YamlParseOptions{false, "not valid JSON: "}, problems);
+  if (!root.has_value()) return problems.ToStatus();
+  if (!root->IsMap() && !root->IsSequence()) {
+    return absl::InvalidArgumentError(
+        FormatProblem(source_name, Location{}, kDocumentPath, "must be a JSON object or array"));
+  }
+  // RFC 8259 leaves repeated keys to the reader; here they are refused, at
+  // the repeat, rather than one of the two silently read.
+  AddDuplicateKeys(*root, "", problems);
+  if (!problems.empty()) return problems.ToStatus();
   JsonDoc doc;
   doc.source_name_ = source_name;
-  try {
-    YAML::Node root = YAML::Load(text);
-    if (!root.IsMap() && !root.IsSequence()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source_name, ":1:1: ", kDocumentPath, ": must be a JSON object or array"));
-    }
-    YAML::Mark mark = root.Mark();
-    doc.root_.line_ = mark.line + 1;
-    doc.root_.col_ = mark.column + 1;
-    doc.root_.node_ = std::make_shared<const YAML::Node>(root);
-  } catch (const YAML::Exception& e) {
-    int line = e.mark.is_null() ? 1 : e.mark.line + 1;
-    int col = e.mark.is_null() ? 1 : e.mark.column + 1;
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ":", line, ":", col, ": ", kDocumentPath, ": not valid JSON: ", e.msg));
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source_name, ": ", kDocumentPath, ": ", e.what()));
-  }
+  doc.root_.at_ = LocationOf(root->Mark());
+  doc.root_.node_ = std::make_shared<const YAML::Node>(*root);
   return doc;
 }
 
-JsonReader::JsonReader(const JsonDoc& doc) : doc_(doc) {}
+JsonReader::JsonReader(const JsonDoc& doc) : doc_(doc), problems_(doc.source_name()) {}
 
-void JsonReader::Add(const JsonValue& at, std::string rule) {
-  problems_.push_back(Problem{at.line(), at.col(), DisplayPath(at.path()), std::move(rule)});
-}
+void JsonReader::Add(const JsonValue& at, std::string rule) { problems_.Add(at.at_, at.path(), std::move(rule)); }
 
 JsonValue JsonReader::Field(const JsonValue& object, std::string_view key) const {
   JsonValue out;
-  out.line_ = object.line_;
-  out.col_ = object.col_;
-  out.path_ = ChildPath(object.path_, key);
+  out.at_ = object.at_;
+  out.path_ = ChildPath(object.path_, absl::string_view(key.data(), key.size()));
   if (object.node_ == nullptr || !object.node_->IsMap()) return out;
   try {
     for (auto it = object.node_->begin(); it != object.node_->end(); ++it) {
       if (it->first.IsScalar() && it->first.Scalar() == key) {
-        YAML::Mark mark = it->second.Mark();
-        if (!mark.is_null()) {
-          out.line_ = mark.line + 1;
-          out.col_ = mark.column + 1;
-        } else {
-          mark = it->first.Mark();
-          out.line_ = mark.line + 1;
-          out.col_ = mark.column + 1;
-        }
+        out.at_ = PlaceOf(it->second.Mark(), PlaceOf(it->first.Mark(), out.at_));
         out.node_ = std::make_shared<const YAML::Node>(it->second);
         return out;
       }
@@ -151,30 +128,30 @@ JsonValue JsonReader::Field(const JsonValue& object, std::string_view key) const
   return out;
 }
 
+std::optional<JsonValue> JsonReader::Member(const JsonValue& object, std::string_view key, bool required) {
+  JsonValue v = Field(object, key);
+  if (v.present()) return v;
+  if (required && object.present()) Add(v, "required");
+  return std::nullopt;
+}
+
 bool JsonReader::Object(const JsonValue& value, std::initializer_list<std::string_view> allowed) {
   if (!value.present()) return false;
   if (!value.node_->IsMap()) {
     Add(value, absl::StrCat("must be an object, not ", JsonTypeOf(*value.node_)));
     return false;
   }
+  // Repeated keys were refused by JsonDoc::Parse.
   try {
-    std::map<std::string, int> first_line;  // key -> line of its first occurrence
     for (auto it = value.node_->begin(); it != value.node_->end(); ++it) {
       std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string();
-      JsonValue at;
-      YAML::Mark mark = it->first.Mark();
-      at.line_ = mark.is_null() ? value.line_ : mark.line + 1;
-      at.col_ = mark.is_null() ? value.col_ : mark.column + 1;
-      at.path_ = ChildPath(value.path_, key);
-      // yaml-cpp keeps every occurrence and Field() would silently take the
-      // first: a second one is a problem (its first was already checked).
-      if (auto [first, inserted] = first_line.emplace(key, at.line_); !inserted) {
-        Add(at, absl::StrCat("duplicate key; first at line ", first->second));
-        continue;
-      }
       bool known = false;
       for (std::string_view a : allowed) known = known || a == key;
-      if (!known) Add(at, "unknown field");
+      if (known) continue;
+      JsonValue at;
+      at.at_ = PlaceOf(it->first.Mark(), value.at_);
+      at.path_ = ChildPath(value.path_, key);
+      Add(at, "unknown field");
     }
   } catch (const YAML::Exception& e) {
     Add(value, absl::StrCat("unreadable object: ", e.msg));
@@ -197,12 +174,8 @@ std::optional<std::string> JsonReader::StringValue(const JsonValue& value) {
 }
 
 std::optional<std::string> JsonReader::RequiredString(const JsonValue& object, std::string_view key) {
-  JsonValue v = Field(object, key);
-  if (!v.present()) {
-    if (object.present()) Add(v, "required");
-    return std::nullopt;
-  }
-  return StringValue(v);
+  std::optional<JsonValue> v = Member(object, key, true);
+  return v ? StringValue(*v) : std::nullopt;
 }
 
 std::optional<std::string> JsonReader::OptionalString(const JsonValue& object, std::string_view key) {
@@ -211,20 +184,17 @@ std::optional<std::string> JsonReader::OptionalString(const JsonValue& object, s
 
 std::optional<double> JsonReader::Number(const JsonValue& object, std::string_view key, bool required, double min,
                                          double max) {
-  JsonValue v = Field(object, key);
-  if (!v.present()) {
-    if (required && object.present()) Add(v, "required");
-    return std::nullopt;
-  }
-  const YAML::Node& n = *v.node_;
+  std::optional<JsonValue> v = Member(object, key, required);
+  if (!v) return std::nullopt;
+  const YAML::Node& n = *v->node_;
   double d = 0;
   if (!n.IsScalar() || n.Tag() == "!" || !IsJsonNumber(n.Scalar()) || !absl::SimpleAtod(n.Scalar(), &d) ||
       !std::isfinite(d)) {
-    Add(v, absl::StrCat("must be a number, not ", JsonTypeOf(n)));
+    Add(*v, absl::StrCat("must be a number, not ", JsonTypeOf(n)));
     return std::nullopt;
   }
   if (d < min || d > max) {
-    Add(v, absl::StrCat("must be between ", min, " and ", max));
+    Add(*v, absl::StrCat("must be between ", min, " and ", max));
     return std::nullopt;
   }
   return d;
@@ -232,19 +202,16 @@ std::optional<double> JsonReader::Number(const JsonValue& object, std::string_vi
 
 std::optional<int64_t> JsonReader::Integer(const JsonValue& object, std::string_view key, bool required,
                                            int64_t min, int64_t max) {
-  JsonValue v = Field(object, key);
-  if (!v.present()) {
-    if (required && object.present()) Add(v, "required");
-    return std::nullopt;
-  }
-  const YAML::Node& n = *v.node_;
+  std::optional<JsonValue> v = Member(object, key, required);
+  if (!v) return std::nullopt;
+  const YAML::Node& n = *v->node_;
   int64_t i = 0;
   if (!n.IsScalar() || n.Tag() == "!" || !IsJsonNumber(n.Scalar()) || !absl::SimpleAtoi(n.Scalar(), &i)) {
-    Add(v, absl::StrCat("must be a whole number, not ", JsonTypeOf(n)));
+    Add(*v, absl::StrCat("must be a whole number, not ", JsonTypeOf(n)));
     return std::nullopt;
   }
   if (i < min || i > max) {
-    Add(v, absl::StrCat("must be between ", min, " and ", max));
+    Add(*v, absl::StrCat("must be between ", min, " and ", max));
     return std::nullopt;
   }
   return i;
@@ -252,32 +219,27 @@ std::optional<int64_t> JsonReader::Integer(const JsonValue& object, std::string_
 
 std::vector<JsonValue> JsonReader::Array(const JsonValue& object, std::string_view key, bool required) {
   std::vector<JsonValue> out;
-  JsonValue v = Field(object, key);
-  if (!v.present()) {
-    if (required && object.present()) Add(v, "required");
+  std::optional<JsonValue> v = Member(object, key, required);
+  if (!v) return out;
+  if (!v->node_->IsSequence()) {
+    Add(*v, absl::StrCat("must be an array, not ", JsonTypeOf(*v->node_)));
     return out;
   }
-  if (!v.node_->IsSequence()) {
-    Add(v, absl::StrCat("must be an array, not ", JsonTypeOf(*v.node_)));
-    return out;
-  }
-  if (required && v.node_->size() == 0) {
-    Add(v, "must not be empty");
+  if (required && v->node_->size() == 0) {
+    Add(*v, "must not be empty");
     return out;
   }
   try {
     size_t index = 0;
-    for (auto it = v.node_->begin(); it != v.node_->end(); ++it, ++index) {
+    for (auto it = v->node_->begin(); it != v->node_->end(); ++it, ++index) {
       JsonValue e;
-      YAML::Mark mark = it->Mark();
-      e.line_ = mark.is_null() ? v.line_ : mark.line + 1;
-      e.col_ = mark.is_null() ? v.col_ : mark.column + 1;
-      e.path_ = absl::StrCat(v.path_, "[", index, "]");
+      e.at_ = PlaceOf(it->Mark(), v->at_);
+      e.path_ = ItemPath(v->path_, index);
       e.node_ = std::make_shared<const YAML::Node>(*it);
       out.push_back(std::move(e));
     }
   } catch (const YAML::Exception& e) {
-    Add(v, absl::StrCat("unreadable array: ", e.msg));
+    Add(*v, absl::StrCat("unreadable array: ", e.msg));
   }
   return out;
 }
@@ -292,12 +254,8 @@ std::vector<std::string> JsonReader::StringArray(const JsonValue& object, std::s
 
 std::optional<size_t> JsonReader::Enum(const JsonValue& object, std::string_view key, bool required,
                                        std::initializer_list<std::string_view> allowed) {
-  JsonValue v = Field(object, key);
-  if (!v.present()) {
-    if (required && object.present()) Add(v, "required");
-    return std::nullopt;
-  }
-  std::optional<std::string> s = StringValue(v);
+  std::optional<JsonValue> v = Member(object, key, required);
+  std::optional<std::string> s = v ? StringValue(*v) : std::nullopt;
   if (!s) return std::nullopt;
   size_t index = 0;
   for (std::string_view a : allowed) {
@@ -306,36 +264,28 @@ std::optional<size_t> JsonReader::Enum(const JsonValue& object, std::string_view
   }
   std::vector<std::string> quoted;
   for (std::string_view a : allowed) quoted.push_back(absl::StrCat("\"", std::string(a), "\""));
-  Add(v, absl::StrCat("must be one of ", absl::StrJoin(quoted, ", "), ", not \"", *s, "\""));
+  Add(*v, absl::StrCat("must be one of ", absl::StrJoin(quoted, ", "), ", not \"", *s, "\""));
   return std::nullopt;
 }
 
 std::optional<absl::Time> JsonReader::Timestamp(const JsonValue& object, std::string_view key, bool required) {
-  JsonValue v = Field(object, key);
-  if (!v.present()) {
-    if (required && object.present()) Add(v, "required");
-    return std::nullopt;
-  }
-  std::optional<std::string> s = StringValue(v);
+  std::optional<JsonValue> v = Member(object, key, required);
+  std::optional<std::string> s = v ? StringValue(*v) : std::nullopt;
   if (!s) return std::nullopt;
   absl::Time t;
   std::string error;
   // RFC 3339 needs the 'T', seconds and an offset ("Z" or "+01:00").
   if (s->size() < 20 || (*s)[10] != 'T' || !absl::ParseTime(absl::RFC3339_full, *s, &t, &error)) {
-    Add(v, absl::StrCat("must be an ISO 8601 date-time with an offset, e.g. \"2026-03-14T02:40:00Z\", not \"",
-                        *s, "\""));
+    Add(*v, absl::StrCat("must be an ISO 8601 date-time with an offset, e.g. \"2026-03-14T02:40:00Z\", not \"",
+                         *s, "\""));
     return std::nullopt;
   }
   return t;
 }
 
 std::optional<std::string> JsonReader::Date(const JsonValue& object, std::string_view key, bool required) {
-  JsonValue v = Field(object, key);
-  if (!v.present()) {
-    if (required && object.present()) Add(v, "required");
-    return std::nullopt;
-  }
-  std::optional<std::string> s = StringValue(v);
+  std::optional<JsonValue> v = Member(object, key, required);
+  std::optional<std::string> s = v ? StringValue(*v) : std::nullopt;
   if (!s) return std::nullopt;
   absl::CivilDay day;
   bool shape = s->size() == 10 && (*s)[4] == '-' && (*s)[7] == '-';
@@ -344,58 +294,34 @@ std::optional<std::string> JsonReader::Date(const JsonValue& object, std::string
   }
   // ParseCivilTime normalises 2026-02-30 to March; a real date prints back the same.
   if (!shape || !absl::ParseCivilTime(*s, &day) || absl::FormatCivilTime(day) != *s) {
-    Add(v, absl::StrCat("must be a date YYYY-MM-DD that exists, not \"", *s, "\""));
+    Add(*v, absl::StrCat("must be a date YYYY-MM-DD that exists, not \"", *s, "\""));
     return std::nullopt;
   }
   return s;
 }
 
-std::vector<std::string> JsonReader::FormattedProblems() const {
-  std::vector<std::string> out;
-  for (const Problem& p : problems_) {
-    out.push_back(absl::StrCat(doc_.source_name(), ":", p.line, ":", p.col, ": ", p.path, ": ", p.rule));
-  }
-  return out;
-}
+std::vector<std::string> JsonReader::FormattedProblems() const { return problems_.Formatted(); }
 
-absl::Status JsonReader::status() const {
-  if (problems_.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrJoin(FormattedProblems(), "\n"));
-}
+absl::Status JsonReader::status() const { return problems_.ToStatus(); }
 
 // --- JsonOut ---
 
 JsonOut JsonOut::Object() { return JsonOut(); }
 
-JsonOut JsonOut::Array() {
-  JsonOut out;
-  out.kind_ = Kind::kArray;
-  return out;
-}
+JsonOut::JsonOut(Kind kind, std::string scalar) : kind_(kind), scalar_(std::move(scalar)) {}
 
-JsonOut JsonOut::String(std::string value) {
-  JsonOut out;
-  out.kind_ = Kind::kString;
-  out.scalar_ = std::move(value);
-  return out;
-}
+JsonOut JsonOut::Array() { return JsonOut(Kind::kArray, ""); }
+
+JsonOut JsonOut::String(std::string value) { return JsonOut(Kind::kString, std::move(value)); }
 
 JsonOut JsonOut::Number(double value) {
-  JsonOut out;
-  out.kind_ = Kind::kNumber;
   if (!std::isfinite(value)) value = 0;
   char buffer[64];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.scalar_ = ec == std::errc() ? std::string(buffer, end) : "0";
-  return out;
+  return JsonOut(Kind::kNumber, ec == std::errc() ? std::string(buffer, end) : "0");
 }
 
-JsonOut JsonOut::Integer(int64_t value) {
-  JsonOut out;
-  out.kind_ = Kind::kNumber;
-  out.scalar_ = absl::StrCat(value);
-  return out;
-}
+JsonOut JsonOut::Integer(int64_t value) { return JsonOut(Kind::kNumber, absl::StrCat(value)); }
 
 JsonOut& JsonOut::Set(std::string key, JsonOut value) {
   members_.emplace_back(std::move(key), std::move(value));
@@ -430,10 +356,7 @@ void AppendQuoted(std::string* out, std::string_view s) {
         break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out->append("\\u00");
-          out->push_back(kHex[(c >> 4) & 0xf]);
-          out->push_back(kHex[c & 0xf]);
+          absl::StrAppend(out, "\\u00", HexByte(static_cast<unsigned char>(c)));
         } else {
           out->push_back(c);
         }

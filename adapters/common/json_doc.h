@@ -1,9 +1,12 @@
 // A JSON document that remembers where every value is, and a reader that
 // collects located problems instead of stopping at the first.
 //
-// JSON is parsed with yaml-cpp (JSON is a subset of YAML's flow style), which
-// keeps the line and column of every node. yaml-cpp throws; nothing thrown
-// leaves this module. Problems read `file:line:col: field.path: rule`, with
+// Only JSON is read (RFC 8259): the text is first checked strictly
+// (util/strict_json.h: no comments, unquoted keys, single quotes, trailing
+// commas, NaN), then parsed with yaml-cpp (JSON is a subset of YAML's flow
+// style), which keeps the line and column of every node; a key repeated in an
+// object is refused. yaml-cpp throws; nothing thrown leaves this module.
+// Problems read `file:line:col: field.path: rule` (util/located_input.h), with
 // 1-based lines and columns, paths like `persons[1].role` ("(document)" for
 // the top level).
 //
@@ -24,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "util/located_input.h"
 
 namespace YAML {
 class Node;
@@ -40,33 +44,26 @@ class JsonValue {
  public:
   JsonValue();
   bool present() const;
-  int line() const { return line_; }  // 1-based
-  int col() const { return col_; }    // 1-based
+  int line() const { return at_.line; }  // 1-based
+  int col() const { return at_.column; }  // 1-based
   const std::string& path() const { return path_; }
 
  private:
   friend class JsonDoc;
   friend class JsonReader;
   std::shared_ptr<const YAML::Node> node_;  // null when absent
-  int line_ = 1;
-  int col_ = 1;
+  Location at_;
   std::string path_;
-};
-
-// A located problem in a document.
-struct Problem {
-  int line = 1;
-  int col = 1;
-  std::string path;  // e.g. "crossing.vessel.length_m"; "(document)" for the top level
-  std::string rule;  // e.g. "required", "must be a string"
 };
 
 // A parsed JSON file. Immutable after loading; safe to share between threads.
 class JsonDoc {
  public:
   // Reads and parses the file at `path`. NOT_FOUND if it cannot be opened,
-  // FAILED_PRECONDITION if it is too large, INVALID_ARGUMENT
-  // (`path:line:col: (document): <parser message>`) if it is not JSON.
+  // FAILED_PRECONDITION if it is too large, INVALID_ARGUMENT if it is not
+  // JSON (`path:line:col: (document): not valid JSON: <what>`, at the place
+  // the strict check stopped) or repeats a key in an object (one line per
+  // repeat: `path:line:col: field.path: duplicate key; first at line N`).
   static absl::StatusOr<JsonDoc> Load(const std::string& path);
   // Parses `text`; `source_name` stands for the file name in messages.
   static absl::StatusOr<JsonDoc> Parse(const std::string& text, const std::string& source_name);
@@ -79,7 +76,7 @@ class JsonDoc {
   JsonValue root_;
 };
 
-// Typed, located access to a JsonDoc. Each getter records a Problem when the
+// Typed, located access to a JsonDoc. Each getter records a problem when the
 // value is missing (if required), of the wrong type or out of its rule, and
 // returns nullopt (or an empty value); the caller carries on so that every
 // problem in the document is found in one pass. Not thread-safe.
@@ -89,10 +86,9 @@ class JsonReader {
 
   JsonValue Root() const { return doc_.root(); }
 
-  // Checks that `value` is an object, that it has no key outside `allowed`
-  // (each unknown key is a problem at the key) and no key twice (a repeated
-  // key is a problem at the repeat: "duplicate key; first at line L"; the
-  // getters read the first). False if `value` is not an object (recorded).
+  // Checks that `value` is an object and that it has no key outside `allowed`
+  // (each unknown key is a problem at the key). False if `value` is not an
+  // object (recorded). (No key repeats: JsonDoc refuses that.)
   bool Object(const JsonValue& value, std::initializer_list<std::string_view> allowed);
   // The member `key` of object `object` (absent if missing or not an object).
   JsonValue Field(const JsonValue& object, std::string_view key) const;
@@ -125,7 +121,6 @@ class JsonReader {
   // Records a problem at `at`.
   void Add(const JsonValue& at, std::string rule);
 
-  const std::vector<Problem>& problems() const { return problems_; }
   // Every problem, one per line: `file:line:col: field.path: rule`.
   std::vector<std::string> FormattedProblems() const;
   // OK without problems, otherwise INVALID_ARGUMENT whose message lists every
@@ -133,14 +128,19 @@ class JsonReader {
   absl::Status status() const;
 
  private:
+  // The member `key` if present; else nullopt, after recording "required"
+  // when `required` and `object` is present.
+  std::optional<JsonValue> Member(const JsonValue& object, std::string_view key, bool required);
+
   const JsonDoc& doc_;
-  std::vector<Problem> problems_;
+  ProblemList problems_;
 };
 
 // A JSON value under construction, for writing: members keep their insertion
 // order. Numbers are written in the shortest form that reads back exactly.
 class JsonOut {
  public:
+  JsonOut() = default;  // An empty object, as Object().
   static JsonOut Object();
   static JsonOut Array();
   static JsonOut String(std::string value);
@@ -160,6 +160,7 @@ class JsonOut {
 
  private:
   enum class Kind { kObject, kArray, kString, kNumber };
+  JsonOut(Kind kind, std::string scalar);
   void DumpTo(std::string* out, int depth, bool pretty) const;
   Kind kind_ = Kind::kObject;
   std::string scalar_;  // string value, or the number's text

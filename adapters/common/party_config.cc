@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "adapters/common/gateway_client.h"
 #include "util/expand_env.h"
+#include "util/located_yaml.h"
 
 namespace portcullis::adapters {
 namespace {
@@ -21,19 +23,18 @@ namespace fs = std::filesystem;
 
 constexpr size_t kMaxConfigBytes = 1024 * 1024;
 
-// Collects `file:line:col: key: rule` problems.
+// Reads the keys of the file, collecting `file:line:col: key: rule`
+// problems (util/located_input.h, util/located_yaml.h).
 class Reader {
  public:
-  Reader(std::string source, fs::path base) : source_(std::move(source)), base_(std::move(base)) {}
+  Reader(ProblemList& problems, fs::path base) : problems_(problems), base_(std::move(base)) {}
 
-  void Add(const YAML::Mark& mark, const std::string& key, const std::string& rule) {
-    problems_.push_back(absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1, ": ", key, ": ", rule));
-  }
+  void Add(const YAML::Mark& mark, const std::string& key, const std::string& rule) { problems_.Add(mark, key, rule); }
 
   // Unknown keys of `map` are problems. False if `map` is not a mapping.
   bool Mapping(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
     if (!map.IsMap()) {
-      Add(map.Mark(), path.empty() ? "(document)" : path, "must be a mapping of keys to values");
+      Add(map.Mark(), path, "must be a mapping of keys to values");
       return false;
     }
     for (const auto& kv : map) {
@@ -42,7 +43,8 @@ class Reader {
       for (const char* a : allowed) known = known || key == a;
       if (!known) {
         std::vector<std::string> names(allowed.begin(), allowed.end());
-        Add(kv.first.Mark(), Join(path, key), absl::StrCat("unknown key (allowed: ", absl::StrJoin(names, ", "), ")"));
+        Add(kv.first.Mark(), ChildPath(path, key),
+            absl::StrCat("unknown key (allowed: ", absl::StrJoin(names, ", "), ")"));
       }
     }
     return true;
@@ -52,19 +54,19 @@ class Reader {
   std::string String(const YAML::Node& map, const std::string& path, const char* key, bool required) {
     const YAML::Node node = map[key];
     if (!node.IsDefined() || node.IsNull()) {
-      if (required) Add(map.Mark(), Join(path, key), "required");
+      if (required) Add(map.Mark(), ChildPath(path, key), "required");
       return "";
     }
     if (!node.IsScalar()) {
-      Add(node.Mark(), Join(path, key), "must be a single value");
+      Add(node.Mark(), ChildPath(path, key), "must be a single value");
       return "";
     }
     absl::StatusOr<std::string> value = ExpandEnv(node.Scalar());
     if (!value.ok()) {
-      Add(node.Mark(), Join(path, key), std::string(value.status().message()));
+      Add(node.Mark(), ChildPath(path, key), std::string(value.status().message()));
       return "";
     }
-    if (value->empty() && required) Add(node.Mark(), Join(path, key), "must not be empty");
+    if (value->empty() && required) Add(node.Mark(), ChildPath(path, key), "must not be empty");
     return *value;
   }
 
@@ -79,22 +81,15 @@ class Reader {
     const YAML::Node node = map[key];
     if (!node.IsDefined() || node.IsNull()) return fallback;
     if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) return node.Scalar() == "true";
-    Add(node.Mark(), Join(path, key), "must be true or false");
+    Add(node.Mark(), ChildPath(path, key), "must be true or false");
     return fallback;
   }
 
-  absl::Status status() const {
-    if (problems_.empty()) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrJoin(problems_, "\n"));
-  }
+  absl::Status status() const { return problems_.ToStatus(); }
 
  private:
-  static std::string Join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : absl::StrCat(path, ".", key);
-  }
-  std::string source_;
+  ProblemList& problems_;
   fs::path base_;
-  std::vector<std::string> problems_;
 };
 
 bool IsHostPort(const std::string& s) {
@@ -121,14 +116,11 @@ absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path) {
   if (text.str().size() > kMaxConfigBytes) {
     return absl::FailedPreconditionError(absl::StrCat(path, ": larger than 1 MiB; not an adapter config"));
   }
-  YAML::Node root;
-  try {
-    root = YAML::Load(text.str());
-  } catch (const YAML::ParserException& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": (document): ", e.msg));
-  }
-  Reader r(path, fs::absolute(fs::path(path)).parent_path());
+  ProblemList problems(path);
+  const std::optional<YAML::Node> parsed = ParseYaml(text.str(), YamlParseOptions{}, problems);
+  if (!parsed.has_value()) return problems.ToStatus();
+  const YAML::Node& root = *parsed;
+  Reader r(problems, fs::absolute(fs::path(path)).parent_path());
   PartyConfig c;
   c.source = path;
   if (!r.Mapping(root, "", {"party", "format", "gateway", "gateway_identity", "tls", "inbox", "outbox", "receive", "officer",

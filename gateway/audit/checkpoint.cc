@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/common/digest.h"
+#include "util/hex.h"
 
 namespace portcullis {
 namespace {
@@ -151,7 +152,7 @@ absl::StatusOr<Checkpoint> CheckpointSigner::Sign(uint64_t size, const std::stri
       EVP_DigestSign(ctx, sig, &sig_len, reinterpret_cast<const unsigned char*>(text.data()), text.size()) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) return absl::InternalError(absl::StrCat("OpenSSL could not sign the checkpoint at size ", size));
-  c.signature = absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(sig), sig_len));
+  c.signature = HexEncode(sig, sig_len);
   return c;
 }
 

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "util/hex.h"
 #include "gateway/common/digest.h"
 
 namespace portcullis::merkle {
@@ -59,15 +60,7 @@ Hash EmptyRoot() {
   return h;
 }
 
-std::string ToHex(const Hash& h) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (size_t i = 0; i < h.size(); ++i) {
-    out[2 * i] = kDigits[h[i] >> 4];
-    out[2 * i + 1] = kDigits[h[i] & 0xF];
-  }
-  return out;
-}
+std::string ToHex(const Hash& h) { return HexEncode(h.data(), h.size()); }
 
 bool FromHex(absl::string_view hex, Hash* out) {
   if (hex.size() != 64) return false;

@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "portcullis/v1/refusal_status.h"
+#include "util/hex.h"
 
 namespace portcullis {
 namespace {
@@ -51,7 +52,7 @@ std::string NewRequestId() {
     const uint64_t n = fallback.fetch_add(1) ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     std::memcpy(bytes, &n, sizeof bytes);
   }
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  return HexEncode(bytes, sizeof bytes);
 }
 
 std::optional<v1::Refusal> ChosenRefusal(const absl::Status& status) {

@@ -34,32 +34,40 @@ const Party* Config::FindPartyByIdentity(const std::string& uri) const {
   return nullptr;
 }
 
-const char* BodyTypeName(BodyType t) {
-  switch (t) {
-    case BodyType::kCaseReferral:
-      return "case_referral";
-    case BodyType::kIntelligenceReport:
-      return "intelligence_report";
-    case BodyType::kRequestForInformation:
-      return "request_for_information";
-    case BodyType::kResponse:
-      return "response";
+const std::vector<std::pair<const char*, BodyType>>& BodyTypeNames() {
+  static const auto* const kNames = new std::vector<std::pair<const char*, BodyType>>{
+      {"case_referral", BodyType::kCaseReferral},
+      {"intelligence_report", BodyType::kIntelligenceReport},
+      {"request_for_information", BodyType::kRequestForInformation},
+      {"response", BodyType::kResponse},
+  };
+  return *kNames;
+}
+
+const std::vector<std::pair<const char*, PartyKind>>& PartyKindNames() {
+  static const auto* const kNames = new std::vector<std::pair<const char*, PartyKind>>{
+      {"uk_agency", PartyKind::kUkAgency},
+      {"eu_partner", PartyKind::kEuPartner},
+      {"auditor", PartyKind::kAuditor},
+      {"operator", PartyKind::kOperator},
+  };
+  return *kNames;
+}
+
+namespace {
+
+template <typename T>
+const char* NameIn(const std::vector<std::pair<const char*, T>>& names, T value) {
+  for (const auto& [name, v] : names) {
+    if (v == value) return name;
   }
   return "unknown";
 }
 
-const char* PartyKindName(PartyKind k) {
-  switch (k) {
-    case PartyKind::kUkAgency:
-      return "uk_agency";
-    case PartyKind::kEuPartner:
-      return "eu_partner";
-    case PartyKind::kAuditor:
-      return "auditor";
-    case PartyKind::kOperator:
-      return "operator";
-  }
-  return "unknown";
-}
+}  // namespace
+
+const char* BodyTypeName(BodyType t) { return NameIn(BodyTypeNames(), t); }
+
+const char* PartyKindName(PartyKind k) { return NameIn(PartyKindNames(), k); }
 
 }  // namespace portcullis

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "portcullis/v1/exchange.pb.h"
@@ -158,7 +159,12 @@ struct Config {
   const Party* FindPartyByIdentity(const std::string& uri) const;
 };
 
-const char* BodyTypeName(BodyType t);  // "case_referral", ...
+// Each value with its name as the config writes it, in declaration order:
+// the one table the loader reads and the *Name functions write.
+const std::vector<std::pair<const char*, BodyType>>& BodyTypeNames();
+const std::vector<std::pair<const char*, PartyKind>>& PartyKindNames();
+
+const char* BodyTypeName(BodyType t);  // "case_referral", ...; "unknown" for a value outside the enum.
 const char* PartyKindName(PartyKind k);  // "uk_agency", ...
 
 }  // namespace portcullis

@@ -16,6 +16,7 @@
 #include "adapters/common/native_util.h"
 #include "portcullis/v1/refusal_status.h"
 #include "util/display_text.h"
+#include "util/hex.h"
 
 namespace portcullis::liaison {
 namespace {
@@ -251,10 +252,7 @@ std::string JsonString(const std::string& s) {
       case '\t': out += "\\t"; break;
       default:
         if (c < 0x20 || c == 0x7f) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
+          absl::StrAppend(&out, "\\u00", HexByte(c));
         } else {
           out += static_cast<char>(c);
         }

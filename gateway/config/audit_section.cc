@@ -1,0 +1,52 @@
+// The audit and store sections: the audit log, its signing key and witness copies; the message store (docs/config.md).
+#include "gateway/config/sections.h"
+
+namespace portcullis::config_internal {
+
+void ParseAudit(Context& ctx, const Field& f, AuditConfig* out) {
+  MapReader map(ctx, f, {"path", "signing_key", "checkpoint_every_records", "checkpoint_interval_seconds",
+                         "witness_dir", "replica_id"});
+  if (!map.ok()) return;
+  if (std::optional<Field> replica = map.Get("replica_id")) {
+    if (std::optional<std::string> id = ReadString(ctx, *replica)) {
+      bool ok = !id->empty() && id->size() <= 64;
+      for (char c : *id) {
+        ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-');
+      }
+      if (ok) {
+        out->replica_id = *id;
+      } else {
+        ctx.problems.Add(replica->mark, replica->path,
+                         "must be 1 to 64 characters of letters, digits, '.', '_' or '-'");
+      }
+    }
+  }
+  if (std::optional<Field> key = map.Require("signing_key")) {
+    if (std::optional<std::string> resolved = ReadPath(ctx, *key)) {
+      CheckReadable(ctx, *key, *resolved, PathKind::kFile);
+      out->signing_key = *resolved;
+    }
+  }
+  if (std::optional<Field> witness = map.Get("witness_dir")) {
+    if (std::optional<std::string> resolved = ReadPath(ctx, *witness)) {
+      CheckReadable(ctx, *witness, *resolved, PathKind::kDirectory);
+      out->witness_dir = *resolved;
+    }
+  }
+  if (std::optional<Field> n = map.Get("checkpoint_every_records")) {
+    if (std::optional<int64_t> v = ReadInt(ctx, *n, 1, 10000000)) out->checkpoint_every_records = static_cast<int>(*v);
+  }
+  if (std::optional<Field> t = map.Get("checkpoint_interval_seconds")) {
+    if (std::optional<int64_t> v = ReadInt(ctx, *t, 1, 24 * 3600)) out->checkpoint_interval_seconds = static_cast<int>(*v);
+  }
+  if (std::optional<Field> field = map.Require("path")) ReadDataFilePath(ctx, *field, &out->path);
+}
+
+void ParseStore(Context& ctx, const Field& f, StoreConfig* out) {
+  MapReader map(ctx, f, {"path"});
+  if (!map.ok()) return;
+  if (std::optional<Field> field = map.Require("path")) ReadDataFilePath(ctx, *field, &out->path);
+}
+
+}  // namespace portcullis::config_internal
