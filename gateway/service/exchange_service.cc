@@ -64,18 +64,6 @@ absl::Status TooLong(const char* field, size_t size, size_t max) {
 // ListCase page tokens: web-safe base64 of "lc1:<position>:<case digest>".
 // Opaque to clients; the digest (of the case reference) makes a token of
 // another case a refusal rather than a silent jump.
-// Directive 2023/977 deadlines for an RFI that names none, counted from its
-// creation time (deterministic: a resubmission gets the same envelope).
-void FillAnswerDeadline(v1::Envelope* envelope) {
-  if (!envelope->has_request_for_information()) return;
-  v1::RequestForInformation* rfi = envelope->mutable_request_for_information();
-  if (rfi->has_answer_by()) return;
-  const bool urgent = envelope->priority() == v1::URGENT || envelope->priority() == v1::IMMEDIATE;
-  const int64_t hours = urgent ? (rfi->directly_accessible() ? 8 : 72) : 168;
-  rfi->mutable_answer_by()->set_seconds(envelope->created_at().seconds() + hours * 3600);
-  rfi->mutable_answer_by()->set_nanos(envelope->created_at().nanos());
-}
-
 std::string CaseDigest(const std::string& case_reference) { return Sha256Hex(case_reference).substr(0, 16); }
 
 std::string CasePageToken(const std::string& case_reference, int64_t position) {
@@ -116,31 +104,6 @@ absl::StatusOr<std::shared_ptr<const MessageRecord>> VisibleMessage(
   return message;
 }
 
-// A reply belongs to a thread: an envelope's correlation_id must name exactly
-// one message the submitting party sent or received (docs/delivery.md,
-// "Replies"). Both refusals are FAILED_PRECONDITION: the envelope is well
-// formed, the exchange's state does not allow it. A message of other parties
-// counts as no message at all, so the refusal discloses nothing.
-absl::Status CheckCorrelation(const MessageStore& store, const std::string& party, const std::string& correlation_id) {
-  if (correlation_id.empty()) return absl::OkStatus();
-  auto senders = store.CorrelatedSenders(party, correlation_id, 2);
-  if (!senders.ok()) {
-    std::fprintf(stderr, "portcullis: message store: correlation: %s\n", senders.status().ToString().c_str());
-    return Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
-                  "the gateway cannot read the message store now; nothing was accepted; retry later");
-  }
-  if (senders->empty()) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "CORRELATION_UNKNOWN", "envelope.correlation_id",
-                  "names no message you sent or received; a reply must answer one of those");
-  }
-  if (senders->size() > 1) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "CORRELATION_AMBIGUOUS", "envelope.correlation_id",
-                  absl::StrCat("names more than one message you sent or received (from '", (*senders)[0], "' and '",
-                               (*senders)[1], "'); the reply cannot say which it answers"));
-  }
-  return absl::OkStatus();
-}
-
 class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedStream(const grpc::Status& status) { Finish(status); }
@@ -151,158 +114,22 @@ class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
 ExchangeService::ExchangeService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
                                  Dispatcher* dispatcher)
-    : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher) {}
+    : config_(std::move(config)),
+      store_(store),
+      audit_(audit),
+      dispatcher_(dispatcher),
+      handoff_(dispatcher),
+      acceptance_(config_, store, audit, &handoff_) {}
 
+// The wire side of Submit: who calls (the peer certificate), then the
+// acceptance pipeline (acceptance.h), whose answer ends the call.
 void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
-                                   v1::Receipt* receipt, UnaryCall* reactor) {
-  if (!audit_->Health().ok()) {
-    reactor->Finish(AuditUnavailable());
-    return;
-  }
-  const v1::Envelope& in = request->envelope();
-  AuditRecord record = ExchangeAuditRecord("submit", in, "");
-  record.actor_officer = in.originating_officer();
-  record.peer = context->peer();
-  record.request_id = reactor->request_id();  // Also on the acceptance record, appended directly below.
-
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  absl::Status refusal = party.status();
-  if (party.ok()) {
-    record.actor_party = (*party)->id;
-    record.sender = (*party)->id;
-    if (!request->has_envelope()) {
-      refusal = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "envelope", "is required");
-    } else if (!in.sender().empty() && in.sender() != (*party)->id) {
-      refusal = Refuse(absl::StatusCode::kPermissionDenied, "SENDER_MISMATCH", "envelope.sender",
-                       absl::StrCat("claims '", in.sender(), "' but the certificate identifies '", (*party)->id, "'"));
-    } else {
-      ValidationContext vc{(*party)->id, NowMicros(), config_->limits.max_clock_skew_seconds};
-      refusal = ValidateEnvelope(in, vc);
-      if (refusal.ok()) refusal = CheckRoutes(*config_, **party, in);
-    }
-  }
-  if (!refusal.ok()) {
-    MarkRefused(refusal, &record);
-    AuditThenFinish(audit_, std::move(record), reactor, refusal);
-    return;
-  }
-
-  auto envelope = std::make_shared<v1::Envelope>(in);
-  envelope->set_sender((*party)->id);
-  FillAnswerDeadline(envelope.get());
-  const std::string sha = Sha256Hex(DeterministicBytes(*envelope));
-  record.payload_sha256 = sha;
-  ReserveResult reserved = store_->Reserve(envelope->sender(), envelope->message_id(), sha);
-  switch (reserved.outcome) {
-    case ReserveOutcome::kDuplicate:
-      record.outcome = "duplicate";
-      record.detail = absl::StrCat("resubmission; original audit index ", reserved.receipt.audit_index());
-      *receipt = reserved.receipt;
-      receipt->set_duplicate(true);
-      AuditThenFinish(audit_, std::move(record), reactor, absl::OkStatus());
-      return;
-    case ReserveOutcome::kConflict:
-    case ReserveOutcome::kInProgress: {
-      absl::Status s = reserved.outcome == ReserveOutcome::kConflict
-          ? Refuse(absl::StatusCode::kAlreadyExists, "MESSAGE_ID_REUSED", "envelope.message_id",
-                   "this message id was already used for different content")
-          : Refuse(absl::StatusCode::kAborted, "SUBMISSION_IN_PROGRESS", "envelope.message_id",
-                   "the same message id is being recorded right now; retry");
-      MarkRefused(s, &record);
-      AuditThenFinish(audit_, std::move(record), reactor, s);
-      return;
-    }
-    case ReserveOutcome::kNew:
-      break;
-  }
-  // Checked only for a new message: the thread a reply names depends on the
-  // store's state, and a resubmission of an accepted reply gets its receipt
-  // back (above) even if that state changed since.
-  if (absl::Status thread = CheckCorrelation(*store_, envelope->sender(), envelope->correlation_id());
-      !thread.ok()) {
-    store_->Abandon(envelope->sender(), envelope->message_id());
-    MarkRefused(thread, &record);
-    AuditThenFinish(audit_, std::move(record), reactor, thread);
-    return;
-  }
-  // Room in every recipient's backlog, before anything is stored.
-  const uint64_t bytes = envelope->ByteSizeLong();
-  if (absl::Status room = dispatcher_->backlog()->Reserve(envelope->recipients(), bytes); !room.ok()) {
-    store_->Abandon(envelope->sender(), envelope->message_id());
-    MarkRefused(room, &record);
-    AuditThenFinish(audit_, std::move(record), reactor, room);
-    return;
-  }
-  auto release_backlog = [this, envelope, bytes] {
-    for (const std::string& r : envelope->recipients()) dispatcher_->backlog()->Release(r, bytes);
-  };
-
-  v1::Receipt accepted;
-  accepted.set_message_id(envelope->message_id());
-  accepted.set_sender(envelope->sender());
-  *accepted.mutable_accepted_at() = TimeUtil::GetCurrentTime();
-  accepted.set_envelope_sha256(sha);
-  *accepted.mutable_recipients() = envelope->recipients();
-  record.outcome = "accepted";
-  // The message first (durable), then its acceptance record (durable), then
-  // the receipt: a crash between the two is repaired at start-up
-  // (docs/delivery.md), and no acceptance is audited for a message not kept.
-  auto audit_record = std::make_shared<AuditRecord>(std::move(record));
-  store_->CommitAsync(
-      envelope, accepted, audit_->size(),
-      [this, reactor, receipt, audit_record, release_backlog](
-          absl::StatusOr<std::shared_ptr<const MessageRecord>> committed) {
-        if (!committed.ok()) {
-          release_backlog();
-          std::fprintf(stderr, "portcullis: message store: %s\n", committed.status().ToString().c_str());
-          reactor->Finish(Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
-                                 "the gateway cannot store the message; nothing was accepted"));
-          return;
-        }
-        std::shared_ptr<const MessageRecord> message = *std::move(committed);
-        audit_->Append(std::move(*audit_record), [this, reactor, receipt, message,
-                                                  release_backlog](absl::StatusOr<uint64_t> index) {
-          const v1::Envelope& e = message->envelope;
-          if (!index.ok()) {
-            release_backlog();
-            // Not audited, so not accepted: the stored message goes before the
-            // caller is told nothing was done.
-            store_->DiscardAsync(e.sender(), e.message_id(), [reactor, id = e.message_id()](absl::Status d) {
-              if (d.ok()) {
-                reactor->Finish(AuditUnavailable());
-                return;
-              }
-              std::fprintf(stderr, "portcullis: message store: cannot discard unaudited '%s': %s\n", id.c_str(),
-                           d.ToString().c_str());
-              reactor->Finish(Refuse(
-                  absl::StatusCode::kUnavailable, "OUTCOME_UNKNOWN", "",
-                  "the audit log failed and the message could not be withdrawn; resubmit the same message id "
-                  "later: the original receipt comes back if it was accepted"));
-            });
-            return;
-          }
-          // Stored and audited: accepted. From the MarkAuditedAsync call on a
-          // resubmission gets this receipt back (the store keeps the index in
-          // memory until its write is durable; a crash before that is
-          // repaired by the start-up pairing). Delivery starts once the pairing
-          // is durable: destinations do not pass a message not yet paired.
-          store_->MarkAuditedAsync(e.sender(), e.message_id(), *index,
-                                   [this, message, message_index = *index](absl::Status s) {
-            if (!s.ok()) {
-              // Audited and stored: written again by the dispatcher's sweeper
-              // (and paired from the audit log at a restart).
-              std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s' (will retry): %s\n",
-                           message->envelope.message_id().c_str(), s.ToString().c_str());
-              dispatcher_->RetryPairing(message, message_index);
-              return;
-            }
-            dispatcher_->Dispatch(*message);  // The store is flushed before the dispatcher goes (Gateway::Shutdown).
-          });
-          *receipt = message->receipt;
-          receipt->set_audit_index(*index);
-          reactor->Finish(grpc::Status::OK);
-        });
-      });
+                                   v1::Receipt* receipt, UnaryCall* call) {
+  Submission submission{AuthenticatePeer(*context, *config_), context->peer(), call->request_id()};
+  acceptance_.Submit(submission, *request, [call, receipt](absl::StatusOr<v1::Receipt> answer) {
+    if (answer.ok()) *receipt = *std::move(answer);
+    call->Finish(answer.status());
+  });
 }
 
 void ExchangeService::HandleTrack(grpc::CallbackServerContext* context, const v1::TrackRequest* request,

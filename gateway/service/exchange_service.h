@@ -1,6 +1,7 @@
 // The Exchange gRPC service (callback API): where a caller is authenticated
-// (peer certificate -> party), its request checked (envelope, routes,
-// clearance), recorded (audit log, message store) and handed to delivery.
+// (peer certificate -> party) and its request parsed; a submission is then
+// checked, stored, audited and handed to delivery by the acceptance pipeline
+// (acceptance.h), the other calls are decided here.
 //
 // Every refusal leaves as a grpc::Status with a precise code and a
 // google.rpc.Status in its details (ToGrpcStatus, portcullis/v1/refusal_status.h). Every call, accepted or refused,
@@ -14,6 +15,8 @@
 #include "gateway/audit/audit_log.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/dispatcher.h"
+#include "gateway/service/acceptance.h"
+#include "gateway/service/dispatcher_handoff.h"
 #include "gateway/service/unary_call.h"
 #include "gateway/store/message_store.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
@@ -86,6 +89,8 @@ class ExchangeService final : public RawExchangeService {
   MessageStore* store_;
   AuditLog* audit_;
   Dispatcher* dispatcher_;
+  DispatcherHandoff handoff_;
+  AcceptancePipeline acceptance_;  // Submit's steps: the service only translates to and from the wire.
 };
 
 // The party a call comes from, decided from the verified peer certificate's
