@@ -274,10 +274,12 @@ absl::StatusOr<std::vector<std::string>> FileAuditLog::ReadLines(uint64_t begin,
 }
 
 namespace {
-std::vector<std::string> ToHexList(const std::vector<merkle::Hash>& hashes) {
+// A proof as the AuditLog interface gives it: hex hashes.
+absl::StatusOr<std::vector<std::string>> ToHexList(absl::StatusOr<std::vector<merkle::Hash>> proof) {
+  if (!proof.ok()) return proof.status();
   std::vector<std::string> out;
-  out.reserve(hashes.size());
-  for (const auto& h : hashes) out.push_back(merkle::ToHex(h));
+  out.reserve(proof->size());
+  for (const auto& h : *proof) out.push_back(merkle::ToHex(h));
   return out;
 }
 }  // namespace
@@ -285,17 +287,13 @@ std::vector<std::string> ToHexList(const std::vector<merkle::Hash>& hashes) {
 absl::StatusOr<std::vector<std::string>> FileAuditLog::InclusionProof(uint64_t index, uint64_t tree_size) const {
   if (absl::Status fault = Inject("read"); !fault.ok()) return fault;
   if (tree_size > size()) return absl::OutOfRangeError(absl::StrCat("tree_size ", tree_size, " exceeds the log"));
-  auto proof = tree_->InclusionProof(index, tree_size);
-  if (!proof.ok()) return proof.status();
-  return ToHexList(*proof);
+  return ToHexList(tree_->InclusionProof(index, tree_size));
 }
 
 absl::StatusOr<std::vector<std::string>> FileAuditLog::ConsistencyProof(uint64_t old_size, uint64_t new_size) const {
   if (absl::Status fault = Inject("read"); !fault.ok()) return fault;
   if (new_size > size()) return absl::OutOfRangeError(absl::StrCat("new_size ", new_size, " exceeds the log"));
-  auto proof = tree_->ConsistencyProof(old_size, new_size);
-  if (!proof.ok()) return proof.status();
-  return ToHexList(*proof);
+  return ToHexList(tree_->ConsistencyProof(old_size, new_size));
 }
 
 }  // namespace portcullis

@@ -1,5 +1,7 @@
 #include "gateway/service/call_audit.h"
 
+#include <google/protobuf/message.h>
+
 #include "gateway/common/refusal.h"
 
 namespace portcullis {
@@ -11,6 +13,12 @@ AuditRecord CallRecord(const char* action, const grpc::CallbackServerContext& co
   record.action = action;
   record.peer = context.peer();
   return record;
+}
+
+void ClearIfRefused(const absl::Status& status, google::protobuf::Message* response, AuditRecord* record) {
+  if (status.ok()) return;
+  response->Clear();
+  MarkRefused(status, record);
 }
 
 // Appends `record`, then finishes the call with `status` once it is durable.

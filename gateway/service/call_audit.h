@@ -17,6 +17,10 @@ namespace portcullis {
 // Action, time and the caller's network address.
 AuditRecord CallRecord(const char* action, const grpc::CallbackServerContext& context);
 
+// A refusal (`status` not OK) clears `response` and marks `record` refused
+// (MarkRefused); OK leaves both as they are.
+void ClearIfRefused(const absl::Status& status, google::protobuf::Message* response, AuditRecord* record);
+
 // Appends `record`, then finishes the call with `status` once it is durable.
 // If the record cannot be made durable the call fails with AuditUnavailable()
 // instead, whatever it would have answered: nothing unaudited is disclosed.

@@ -114,11 +114,7 @@ class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
 ExchangeService::ExchangeService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
                                  Dispatcher* dispatcher)
-    : config_(std::move(config)),
-      store_(store),
-      audit_(audit),
-      dispatcher_(dispatcher),
-      handoff_(dispatcher),
+    : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher), handoff_(dispatcher),
       acceptance_(config_, store, audit, &handoff_) {}
 
 // The wire side of Submit: who calls (the peer certificate), then the
@@ -457,10 +453,7 @@ void ExchangeService::HandleListCase(grpc::CallbackServerContext* context, const
                                 "the gateway cannot read the message store now; retry later");
     }
   }
-  if (!status.ok()) {
-    response->Clear();
-    MarkRefused(status, &record);
-  }
+  ClearIfRefused(status, response, &record);
   AuditThenFinish(audit_, std::move(record), reactor, status);
 }
 

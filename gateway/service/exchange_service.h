@@ -98,6 +98,13 @@ class ExchangeService final : public RawExchangeService {
 // party. UNAUTHENTICATED otherwise.
 absl::StatusOr<const Party*> AuthenticatePeer(const grpc::ServerContextBase& context, const Config& config);
 
+// AuthenticatePeer, then the party must be of `kind`, an operator (else
+// PERMISSION_DENIED NOT_AN_OPERATOR) or an auditor (NOT_AN_AUDITOR): the
+// Admin and Audit services' callers. Sets record->actor_party once the caller
+// is known.
+absl::Status AuthenticateAs(const grpc::ServerContextBase& context, const Config& config, PartyKind kind,
+                            AuditRecord* record);
+
 }  // namespace portcullis
 
 #endif  // PORTCULLIS_GATEWAY_SERVICE_EXCHANGE_SERVICE_H_
