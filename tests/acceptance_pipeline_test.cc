@@ -32,7 +32,12 @@ class FlakyStore final : public ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
   std::atomic<bool> fail_commit{false}, fail_discard{false}, fail_pairing{false}, fail_correlation{false};
+  std::atomic<int> reservations{0};  // Reserve calls: the pipeline reached the store.
 
+  ReserveResult Reserve(const std::string& sender, const std::string& message_id, const std::string& sha) override {
+    ++reservations;
+    return ForwardingStore::Reserve(sender, message_id, sha);
+  }
   void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt, uint64_t audit_size,
                    CommitDone done) override {
     if (!fail_commit) return ForwardingStore::CommitAsync(std::move(envelope), receipt, audit_size, std::move(done));
@@ -212,6 +217,7 @@ TEST(AcceptancePipeline, AnUnhealthyAuditLogRefusesBeforeAnythingIsDoneOrRecorde
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Reason(answer), "AUDIT_UNAVAILABLE");
   EXPECT_TRUE(rig.log.records().empty());
+  EXPECT_EQ(rig.store->reservations, 0);  // The store was not even asked.
   EXPECT_FALSE(rig.Stored("ACC-NOLOG"));
   EXPECT_EQ(rig.delivery.room("eu/europol"), 0);
 }
