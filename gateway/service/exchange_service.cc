@@ -14,6 +14,8 @@
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/policy/route_policy.h"
 #include "gateway/service/call_audit.h"
+#include "gateway/service/decision.h"
+#include "gateway/service/message_views.h"
 #include "gateway/service/peer_trust.h"
 
 namespace portcullis {
@@ -21,40 +23,12 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-bool IsRecipient(const MessageRecord& m, const std::string& party) {
-  for (const auto& r : m.envelope.recipients()) {
-    if (r == party) return true;
-  }
-  return false;
-}
-
-bool IsParticipant(const MessageRecord& m, const std::string& party) {
-  return m.envelope.sender() == party || IsRecipient(m, party);
-}
-
-void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
-  out->set_party(r.party);
-  out->set_state(r.state);
-  *out->mutable_updated_at() = TimeUtil::MicrosecondsToTimestamp(r.updated_micros);
-  out->set_attempts(r.attempts);
-  out->set_reason(r.reason);
-  out->set_officer(r.officer);
-  if (r.state == v1::ACCEPTED && r.attempts > 0 && r.next_attempt_micros > 0) {  // A push waiting for its retry.
-    *out->mutable_next_attempt_at() = TimeUtil::MicrosecondsToTimestamp(r.next_attempt_micros);
-  }
-}
-
-// Limits of what a consultation (Track, ListCase) names.
+// Limits of what a consultation (Track, ListCase) names (and kMaxOfficer,
+// kMaxJustification: message_views.h).
 constexpr size_t kMaxCaseReference = 128;
-constexpr size_t kMaxOfficer = 128;
-constexpr size_t kMaxJustification = 4096;
 // ListCase page sizes.
 constexpr uint32_t kDefaultCasePage = 100;
 constexpr uint32_t kMaxCasePage = 1000;
-
-// At most `max` bytes of a caller's string for the audit record: a refused
-// over-long field is recorded (its start), not copied whole into the log.
-std::string Clip(const std::string& s, size_t max) { return s.size() <= max ? s : s.substr(0, max); }
 
 absl::Status TooLong(const char* field, size_t size, size_t max) {
   return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", field,
@@ -83,25 +57,6 @@ absl::StatusOr<int64_t> ParseCasePageToken(const std::string& case_reference, co
     return bad;
   }
   return position;
-}
-
-// The one answer for a message the caller may not see, whether it exists or
-// not: a party that neither sent nor received it learns nothing, not even
-// that it exists (docs/delivery.md, "Need to know"). Names neither the id nor
-// the sender it was given (they are the caller's own words, and may not be
-// printable).
-absl::Status MessageNotFound() {
-  return Refuse(absl::StatusCode::kNotFound, "MESSAGE_NOT_FOUND", "message_id",
-                "no such message among those you sent or received");
-}
-
-// Get's answer as the caller may see it: MessageNotFound() for a message that
-// does not exist and for one the caller is not a participant of.
-absl::StatusOr<std::shared_ptr<const MessageRecord>> VisibleMessage(
-    absl::StatusOr<std::shared_ptr<const MessageRecord>> message, const std::string& party) {
-  if (message.status().code() == absl::StatusCode::kNotFound) return MessageNotFound();
-  if (message.ok() && !IsParticipant(**message, party)) return MessageNotFound();
-  return message;
 }
 
 class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
@@ -189,6 +144,7 @@ void ExchangeService::HandleTrack(grpc::CallbackServerContext* context, const v1
   AuditThenFinish(audit_, std::move(record), reactor, status);
 }
 
+// The decision is decision.h's; the edge authenticates and audits it.
 void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
                                         const v1::AcknowledgeRequest* request, v1::AcknowledgeResponse* response,
                                         UnaryCall* reactor) {
@@ -196,100 +152,10 @@ void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
     reactor->Finish(AuditUnavailable());
     return;
   }
-  AuditRecord record = CallRecord("acknowledge", *context);
-  record.message_id = request->message_id();
-  record.sender = request->sender();
-  record.actor_officer = Clip(request->officer(), kMaxOfficer);
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  absl::Status status = party.status();
-  const bool reject = request->decision() == v1::REJECT;
-  bool repeated = false;  // The same decision by the same officer for the same reason, again.
-  if (party.ok()) {
-    record.actor_party = (*party)->id;
-    if (request->sender().empty()) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "sender", "the message's sender is required");
-    } else if (request->message_id().empty()) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "message_id", "is required");
-    } else if (request->decision() != v1::ACCEPT && !reject) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "decision", "ACCEPT or REJECT is required");
-    } else if (request->officer().empty()) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "officer", "the acting officer is required");
-    } else if (reject && request->reason().empty()) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "reason", "a rejection needs a reason");
-    } else if (absl::Status officer = CheckOfficerId(request->officer(), "officer", true); !officer.ok()) {
-      status = officer;
-    } else if (absl::Status reason = CheckStatement(request->reason(), "reason", reject, 4096); !reason.ok()) {
-      status = reason;
-    } else {
-      // A party that is not a participant gets the answer for no such
-      // message; the sender, who knows it exists, is told it cannot decide.
-      auto message = VisibleMessage(store_->Get(request->sender(), request->message_id()), (*party)->id);
-      status = message.status();
-      if (message.ok() && !IsRecipient(**message, (*party)->id)) {
-        status = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_RECIPIENT", "sender",
-                        "only a recipient of the message may acknowledge or reject it");
-      } else if (message.ok()) {
-        // Only now, with the caller a recipient, does the record carry the
-        // message's details (a refused caller must not see them in its proofs).
-        const MessageRecord& m = **message;
-        AuditRecord r = ExchangeAuditRecord("acknowledge", m.envelope, m.receipt.envelope_sha256());
-        r.actor_party = record.actor_party;
-        r.actor_officer = record.actor_officer;
-        r.peer = record.peer;
-        r.recipients = {(*party)->id};
-        record = std::move(r);
-        const v1::DeliveryState target = reject ? v1::REJECTED : v1::ACKNOWLEDGED;
-        bool released = false;  // Decided before delivery was recorded (e.g. before a pull confirm).
-        // A decision is final. The same one again (same decision, officer
-        // and reason) is answered OK with the record as it stands, and not
-        // written again; any other is refused.
-        RecipientRecord decided;
-        const absl::Status kRepeated = absl::AlreadyExistsError("repeated decision");  // Leaves the row as it is.
-        auto updated = store_->UpdateRecipient(
-            request->sender(), request->message_id(), (*party)->id, [&](RecipientRecord& rr) -> absl::Status {
-              if (rr.state == v1::ACKNOWLEDGED || rr.state == v1::REJECTED) {
-                if (rr.state == target && rr.officer == request->officer() && rr.reason == request->reason()) {
-                  repeated = true;
-                  decided = rr;
-                  return kRepeated;
-                }
-                return Refuse(absl::StatusCode::kFailedPrecondition, "ALREADY_DECIDED", "decision",
-                              absl::StrCat("the message was already ", rr.state == v1::REJECTED ? "rejected" : "accepted",
-                                           " by officer ", rr.officer, "; a decision is final"));
-              }
-              released = rr.state == v1::ACCEPTED;
-              rr.state = target;
-              rr.next_attempt_micros = 0;
-              rr.reason = request->reason();
-              rr.officer = request->officer();
-              return absl::OkStatus();
-            });
-        status = repeated ? absl::OkStatus() : updated.status();
-        if (repeated) FillStatus(decided, response->mutable_status());
-        if (updated.ok()) FillStatus(*updated, response->mutable_status());
-        if (updated.ok() && released) dispatcher_->Released((*party)->id, m.envelope.ByteSizeLong());
-      }
-    }
-  }
-  if (status.ok() && repeated) {
-    // Nothing took effect: the record says so, and names no new decision.
-    record.outcome = "duplicate";
-    record.detail = absl::StrCat("the same ", reject ? "rejection" : "acceptance",
-                                 " again; the recorded decision stands unchanged");
-  } else if (status.ok()) {
-    record.outcome = reject ? "rejected" : "acknowledged";
-    record.detail = request->reason();
-    // The decision is durable already: if its record cannot be written the
-    // caller is told so, never that nothing was done.
-    AuditThenFinish(audit_, std::move(record), reactor, status,
-                    Refuse(absl::StatusCode::kUnavailable, "DECISION_NOT_AUDITED", "",
-                           "the decision took effect, but the audit log could not record it; the gateway refuses "
-                           "new work until its operators repair the log (do not decide again)"));
-    return;
-  } else {
-    MarkRefused(status, &record);
-  }
-  AuditThenFinish(audit_, std::move(record), reactor, status);
+  Decision decision =
+      Decide(*store_, handoff_, AuthenticatePeer(*context, *config_), *request, CallRecord("acknowledge", *context));
+  if (decision.status.ok()) *response->mutable_status() = decision.recipient;
+  AuditThenFinish(audit_, std::move(decision.record), reactor, decision.status, decision.if_unaudited);
 }
 
 // A pull-mode caller, or the refusal for any other.
