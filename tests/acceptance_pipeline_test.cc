@@ -1,157 +1,28 @@
-// The acceptance pipeline (gateway/service/acceptance.h) without gRPC: a real
-// SQLite store (failures injected per call), an in-memory audit log and a
-// delivery handoff that records what it is told. Each test names the step it
-// proves and fails if that step is removed.
+// The acceptance pipeline (gateway/service/acceptance.h) without gRPC, on
+// the exchange rig (tests/support/exchange_rig.h): a real SQLite store
+// (failures injected per call), an in-memory audit log and a delivery
+// handoff that records what it is told. Each test names the step it proves
+// and fails if that step is removed.
 #include "gateway/service/acceptance.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
-#include <future>
-#include <map>
-#include <mutex>
 #include <thread>
 
 #include "gateway/common/digest.h"
 #include "gateway/common/refusal.h"
-#include "gateway/config/config_loader.h"
-#include "gateway/store/sqlite_message_store.h"
-#include "tests/support/fake_audit_log.h"
-#include "tests/support/forwarding_store.h"
-#include "tests/support/harness.h"
+#include "tests/support/exchange_rig.h"
 #include "util/sha256.h"
 
 namespace portcullis::testing {
 namespace {
 
-constexpr char kSender[] = "uk/border-force";
-
-// The real store, with the calls the pipeline makes failing on demand.
-class FlakyStore final : public ForwardingStore {
- public:
-  using ForwardingStore::ForwardingStore;
-  std::atomic<bool> fail_commit{false}, fail_discard{false}, fail_pairing{false}, fail_correlation{false};
-  std::atomic<int> reservations{0};  // Reserve calls: the pipeline reached the store.
-
-  ReserveResult Reserve(const std::string& sender, const std::string& message_id, const std::string& sha) override {
-    ++reservations;
-    return ForwardingStore::Reserve(sender, message_id, sha);
-  }
-  void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt, uint64_t audit_size,
-                   CommitDone done) override {
-    if (!fail_commit) return ForwardingStore::CommitAsync(std::move(envelope), receipt, audit_size, std::move(done));
-    inner().Abandon(envelope->sender(), envelope->message_id());  // As a real failed commit: nothing kept.
-    done(absl::UnavailableError("injected: commit failed"));
-  }
-  void DiscardAsync(const std::string& sender, const std::string& message_id,
-                    std::function<void(absl::Status)> done) override {
-    if (!fail_discard) return ForwardingStore::DiscardAsync(sender, message_id, std::move(done));
-    done(absl::UnavailableError("injected: discard failed"));
-  }
-  void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t index,
-                        std::function<void(absl::Status)> done) override {
-    if (!fail_pairing) return ForwardingStore::MarkAuditedAsync(sender, message_id, index, std::move(done));
-    done(absl::UnavailableError("injected: pairing failed"));
-  }
-  absl::StatusOr<std::vector<std::string>> CorrelatedSenders(const std::string& party, const std::string& message_id,
-                                                             size_t limit) const override {
-    if (fail_correlation) return absl::UnavailableError("injected: read failed");
-    return ForwardingStore::CorrelatedSenders(party, message_id, limit);
-  }
-};
-
-// What delivery is told: backlog room held per recipient, dispatches, pairing retries.
-class RecordingDelivery final : public DeliveryHandoff {
- public:
-  absl::Status refuse_room;  // Set before submitting: ReserveRoom's answer.
-
-  absl::Status ReserveRoom(const google::protobuf::RepeatedPtrField<std::string>& recipients,
-                           uint64_t bytes) override {
-    if (!refuse_room.ok()) return refuse_room;
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const std::string& r : recipients) room_[r] += static_cast<int64_t>(bytes);
-    return absl::OkStatus();
-  }
-  void ReleaseRoom(const std::string& recipient, uint64_t bytes) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    room_[recipient] -= static_cast<int64_t>(bytes);
-  }
-  void Dispatch(const MessageRecord& message) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    dispatched_.push_back(message.envelope.message_id());
-  }
-  void RetryPairing(std::shared_ptr<const MessageRecord> message, uint64_t audit_index) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    retried_.emplace_back(message->envelope.message_id(), audit_index);
-  }
-
-  int64_t room(const std::string& recipient) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return room_[recipient];
-  }
-  std::vector<std::string> dispatched() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return dispatched_;
-  }
-  std::vector<std::pair<std::string, uint64_t>> retried() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return retried_;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, int64_t> room_;
-  std::vector<std::string> dispatched_;
-  std::vector<std::pair<std::string, uint64_t>> retried_;
-};
-
-// One pipeline over a fresh store in its own folder, the harness's parties and routes.
-struct Rig {
-  explicit Rig(const std::string& name, AcceptancePipeline::Clock clock = NowMicros) {
-    const std::string dir = MakeTempDir("acceptance-" + name);
-    auto loaded = LoadConfigFile(WriteTestConfig(dir, {}));
-    EXPECT_TRUE(loaded.ok()) << loaded.status();
-    config = *loaded;
-    auto sqlite = SqliteMessageStore::Open({dir + "/messages.db"});
-    EXPECT_TRUE(sqlite.ok()) << sqlite.status();
-    store = std::make_unique<FlakyStore>(*std::move(sqlite));
-    pipeline = std::make_unique<AcceptancePipeline>(config, store.get(), &log, &delivery, std::move(clock));
-  }
-  ~Rig() { store->Flush(); }  // No store callback into a destroyed pipeline.
-
-  Submission From(const std::string& party) const { return {config->FindParty(party), "ipv4:127.0.0.1:1", "req-1"}; }
-
-  // Submits and waits for the answer (up to 10 s), then for the store's
-  // callbacks (pairing, dispatch).
-  absl::StatusOr<v1::Receipt> Submit(const v1::SubmitRequest& request, const Submission& who) {
-    auto answered = std::make_shared<std::promise<absl::StatusOr<v1::Receipt>>>();
-    auto future = answered->get_future();
-    pipeline->Submit(who, request, [answered](absl::StatusOr<v1::Receipt> a) { answered->set_value(std::move(a)); });
-    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-      return absl::DeadlineExceededError("no answer");
-    }
-    store->Flush();
-    return future.get();
-  }
-  absl::StatusOr<v1::Receipt> Submit(const v1::Envelope& envelope, const std::string& as = kSender) {
-    v1::SubmitRequest request;
-    *request.mutable_envelope() = envelope;
-    return Submit(request, From(as));
-  }
-  bool Stored(const std::string& message_id) const { return store->Get(kSender, message_id).ok(); }
-
-  std::shared_ptr<const Config> config;
-  FakeAuditLog log;
-  std::unique_ptr<FlakyStore> store;
-  RecordingDelivery delivery;
-  std::unique_ptr<AcceptancePipeline> pipeline;
-};
-
 std::string Reason(const absl::StatusOr<v1::Receipt>& answer) { return RefusalOf(answer.status()).reason(); }
 
 // The one record a refused submission leaves, checked as refused for `reason`.
-void ExpectOneRefusedRecord(const Rig& rig, const std::string& reason) {
+void ExpectOneRefusedRecord(const ExchangeRig& rig, const std::string& reason) {
   std::vector<AuditRecord> records = rig.log.records();
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].action, "submit");
@@ -161,7 +32,7 @@ void ExpectOneRefusedRecord(const Rig& rig, const std::string& reason) {
 }
 
 TEST(AcceptancePipeline, AcceptsStoresAuditsPairsAndDispatchesInThatOrder) {
-  Rig rig("accept");
+  ExchangeRig rig("accept");
   absl::StatusOr<v1::Receipt> receipt = rig.Submit(SampleReferral("ACC-1"));
   ASSERT_TRUE(receipt.ok()) << receipt.status();
   EXPECT_FALSE(receipt->duplicate());
@@ -182,7 +53,7 @@ TEST(AcceptancePipeline, AcceptsStoresAuditsPairsAndDispatchesInThatOrder) {
 }
 
 TEST(AcceptancePipeline, AnAcceptanceIsAnsweredOnlyOnceItsRecordIsDurable) {
-  Rig rig("audited-first");
+  ExchangeRig rig("audited-first");
   rig.log.HoldAppends();
   v1::SubmitRequest request;
   *request.mutable_envelope() = SampleReferral("ACC-HELD");
@@ -199,7 +70,7 @@ TEST(AcceptancePipeline, AnAcceptanceIsAnsweredOnlyOnceItsRecordIsDurable) {
 }
 
 TEST(AcceptancePipeline, ARefusalIsAnsweredOnlyOnceItsRecordIsDurable) {
-  Rig rig("refusal-audited-first");
+  ExchangeRig rig("refusal-audited-first");
   rig.log.HoldAppends();
   v1::SubmitRequest no_envelope;
   std::atomic<bool> answered{false};
@@ -211,7 +82,7 @@ TEST(AcceptancePipeline, ARefusalIsAnsweredOnlyOnceItsRecordIsDurable) {
 }
 
 TEST(AcceptancePipeline, AnUnhealthyAuditLogRefusesBeforeAnythingIsDoneOrRecorded) {
-  Rig rig("audit-unhealthy");
+  ExchangeRig rig("audit-unhealthy");
   rig.log.SetHealth(absl::UnavailableError("disk full"));
   absl::StatusOr<v1::Receipt> answer = rig.Submit(SampleReferral("ACC-NOLOG"));
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
@@ -223,7 +94,7 @@ TEST(AcceptancePipeline, AnUnhealthyAuditLogRefusesBeforeAnythingIsDoneOrRecorde
 }
 
 TEST(AcceptancePipeline, CheckSubmissionRefusesAnUnauthenticatedCallerAndRecordsIt) {
-  Rig rig("unauthenticated");
+  ExchangeRig rig("unauthenticated");
   v1::SubmitRequest request;
   *request.mutable_envelope() = SampleReferral("ACC-ANON");
   Submission anonymous{Refuse(absl::StatusCode::kUnauthenticated, "PEER_UNKNOWN", "", "no party"), "ipv4:1", "req-1"};
@@ -235,7 +106,7 @@ TEST(AcceptancePipeline, CheckSubmissionRefusesAnUnauthenticatedCallerAndRecords
 }
 
 TEST(AcceptancePipeline, CheckSubmissionRefusesAMissingEnvelope) {
-  Rig rig("no-envelope");
+  ExchangeRig rig("no-envelope");
   absl::StatusOr<v1::Receipt> answer = rig.Submit(v1::SubmitRequest(), rig.From(kSender));
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RefusalOf(answer.status()).field(), "envelope");
@@ -243,7 +114,7 @@ TEST(AcceptancePipeline, CheckSubmissionRefusesAMissingEnvelope) {
 }
 
 TEST(AcceptancePipeline, CheckSubmissionRefusesASenderClaimThatIsNotTheCaller) {
-  Rig rig("sender-mismatch");
+  ExchangeRig rig("sender-mismatch");
   v1::Envelope e = SampleReferral("ACC-CLAIM");
   e.set_sender("uk/nca");
   absl::StatusOr<v1::Receipt> answer = rig.Submit(e);
@@ -253,7 +124,7 @@ TEST(AcceptancePipeline, CheckSubmissionRefusesASenderClaimThatIsNotTheCaller) {
 }
 
 TEST(AcceptancePipeline, CheckSubmissionValidatesTheEnvelope) {
-  Rig rig("invalid");
+  ExchangeRig rig("invalid");
   v1::Envelope e = SampleReferral("ACC-INVALID");
   e.clear_case_reference();
   absl::StatusOr<v1::Receipt> answer = rig.Submit(e);
@@ -265,14 +136,14 @@ TEST(AcceptancePipeline, CheckSubmissionValidatesTheEnvelope) {
 
 TEST(AcceptancePipeline, CheckSubmissionValidatesAgainstThePipelinesClock) {
   // Created "now" by the sender's clock, a day after the pipeline's: beyond any skew.
-  Rig rig("clock", [] { return NowMicros() - 24LL * 3600 * 1000 * 1000; });
+  ExchangeRig rig("clock", [] { return NowMicros() - 24LL * 3600 * 1000 * 1000; });
   absl::StatusOr<v1::Receipt> answer = rig.Submit(SampleReferral("ACC-CLOCK"));
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument) << answer.status();
   EXPECT_EQ(RefusalOf(answer.status()).reason(), "CREATED_IN_FUTURE");
 }
 
 TEST(AcceptancePipeline, CheckSubmissionChecksRoutes) {
-  Rig rig("route");
+  ExchangeRig rig("route");
   absl::StatusOr<v1::Receipt> answer = rig.Submit(SampleReferral("ACC-ROUTE", {"audit/ico"}));
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(rig.log.records().size(), 1u);
@@ -281,7 +152,7 @@ TEST(AcceptancePipeline, CheckSubmissionChecksRoutes) {
 }
 
 TEST(AcceptancePipeline, CompleteEnvelopeSetsTheSenderAndAnRfisDeadline) {
-  Rig rig("complete");
+  ExchangeRig rig("complete");
   v1::Envelope e;
   e.set_priority(v1::URGENT);
   e.mutable_created_at()->set_seconds(1000);
@@ -299,7 +170,7 @@ TEST(AcceptancePipeline, CompleteEnvelopeSetsTheSenderAndAnRfisDeadline) {
 }
 
 TEST(AcceptancePipeline, ReserveMessageIdGivesAResubmissionItsOriginalReceipt) {
-  Rig rig("duplicate");
+  ExchangeRig rig("duplicate");
   const v1::Envelope e = SampleReferral("ACC-DUP");
   absl::StatusOr<v1::Receipt> first = rig.Submit(e);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -317,7 +188,7 @@ TEST(AcceptancePipeline, ReserveMessageIdGivesAResubmissionItsOriginalReceipt) {
 }
 
 TEST(AcceptancePipeline, ReserveMessageIdRefusesTheSameIdForDifferentContent) {
-  Rig rig("conflict");
+  ExchangeRig rig("conflict");
   ASSERT_TRUE(rig.Submit(SampleReferral("ACC-REUSED")).ok());
   v1::Envelope other = SampleReferral("ACC-REUSED");
   other.mutable_case_referral()->set_summary("something else");
@@ -329,7 +200,7 @@ TEST(AcceptancePipeline, ReserveMessageIdRefusesTheSameIdForDifferentContent) {
 }
 
 TEST(AcceptancePipeline, CheckThreadRefusesAReplyToNoMessageAndFreesTheId) {
-  Rig rig("thread");
+  ExchangeRig rig("thread");
   v1::Envelope reply = SampleReferral("ACC-REPLY");
   reply.set_correlation_id("NO-SUCH-MESSAGE");
   absl::StatusOr<v1::Receipt> answer = rig.Submit(reply);
@@ -342,7 +213,7 @@ TEST(AcceptancePipeline, CheckThreadRefusesAReplyToNoMessageAndFreesTheId) {
 }
 
 TEST(AcceptancePipeline, CheckThreadRefusesWhenTheStoreCannotSay) {
-  Rig rig("thread-store");
+  ExchangeRig rig("thread-store");
   rig.store->fail_correlation = true;
   v1::Envelope reply = SampleReferral("ACC-REPLY2");
   reply.set_correlation_id("ANY");
@@ -352,7 +223,7 @@ TEST(AcceptancePipeline, CheckThreadRefusesWhenTheStoreCannotSay) {
 }
 
 TEST(AcceptancePipeline, ReserveRoomRefusesAFullBacklogAndFreesTheId) {
-  Rig rig("room");
+  ExchangeRig rig("room");
   rig.delivery.refuse_room = Refuse(absl::StatusCode::kResourceExhausted, "BACKLOG_FULL", "recipients", "full");
   absl::StatusOr<v1::Receipt> answer = rig.Submit(SampleReferral("ACC-FULL"));
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kResourceExhausted);
@@ -363,7 +234,7 @@ TEST(AcceptancePipeline, ReserveRoomRefusesAFullBacklogAndFreesTheId) {
 }
 
 TEST(AcceptancePipeline, StoreFailureIsAnsweredUnavailableWithNothingAudited) {
-  Rig rig("store-fails");
+  ExchangeRig rig("store-fails");
   rig.store->fail_commit = true;
   absl::StatusOr<v1::Receipt> answer = rig.Submit(SampleReferral("ACC-NOSTORE"));
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
@@ -375,7 +246,7 @@ TEST(AcceptancePipeline, StoreFailureIsAnsweredUnavailableWithNothingAudited) {
 }
 
 TEST(AcceptancePipeline, AuditFailureIsNotAnsweredAsAcceptedAndTheMessageIsWithdrawn) {
-  Rig rig("audit-fails");
+  ExchangeRig rig("audit-fails");
   rig.log.FailAppends();
   absl::StatusOr<v1::Receipt> answer = rig.Submit(SampleReferral("ACC-NOAUDIT"));
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
@@ -386,7 +257,7 @@ TEST(AcceptancePipeline, AuditFailureIsNotAnsweredAsAcceptedAndTheMessageIsWithd
 }
 
 TEST(AcceptancePipeline, AuditFailureWhoseWithdrawalFailsTooIsAnsweredOutcomeUnknown) {
-  Rig rig("withdraw-fails");
+  ExchangeRig rig("withdraw-fails");
   rig.log.FailAppends();
   rig.store->fail_discard = true;
   absl::StatusOr<v1::Receipt> answer = rig.Submit(SampleReferral("ACC-UNKNOWN"));
@@ -396,7 +267,7 @@ TEST(AcceptancePipeline, AuditFailureWhoseWithdrawalFailsTooIsAnsweredOutcomeUnk
 }
 
 TEST(AcceptancePipeline, ARefusalWhoseRecordFailsIsAnsweredAuditUnavailable) {
-  Rig rig("refusal-unaudited");
+  ExchangeRig rig("refusal-unaudited");
   rig.log.FailAppends();
   v1::Envelope e = SampleReferral("ACC-CLAIM2");
   e.set_sender("uk/nca");
@@ -405,7 +276,7 @@ TEST(AcceptancePipeline, ARefusalWhoseRecordFailsIsAnsweredAuditUnavailable) {
 }
 
 TEST(AcceptancePipeline, PairingFailureIsAcceptedAndHandedToDeliveryToRetry) {
-  Rig rig("pairing-fails");
+  ExchangeRig rig("pairing-fails");
   rig.store->fail_pairing = true;
   absl::StatusOr<v1::Receipt> receipt = rig.Submit(SampleReferral("ACC-PAIR"));
   ASSERT_TRUE(receipt.ok()) << receipt.status();
