@@ -1,7 +1,9 @@
 // The Exchange gRPC service (callback API): where a caller is authenticated
-// (peer certificate -> party) and its request parsed; a submission is then
+// (peer certificate -> party) and its request parsed. A submission is then
 // checked, stored, audited and handed to delivery by the acceptance pipeline
-// (acceptance.h), the other calls are decided here.
+// (acceptance.h) and a recipient's decision is Decide's (decision.h), both
+// without gRPC; the consultations (Track, ListCase) and the pull calls
+// (Receive, Confirm) are decided here.
 //
 // Every refusal leaves as a grpc::Status with a precise code and a
 // google.rpc.Status in its details (ToGrpcStatus, portcullis/v1/refusal_status.h). Every call, accepted or refused,
