@@ -22,19 +22,6 @@ using google::protobuf::util::TimeUtil;
 constexpr size_t kMaxReason = 1024;
 constexpr size_t kMaxOfficer = 128;
 
-// The caller, required to be an operator.
-absl::StatusOr<const Party*> RequireOperator(const grpc::CallbackServerContext& context, const Config& config,
-                                             AuditRecord* record) {
-  absl::StatusOr<const Party*> party = AuthenticatePeer(context, config);
-  if (!party.ok()) return party;
-  record->actor_party = (*party)->id;
-  if ((*party)->kind != PartyKind::kOperator) {
-    return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_OPERATOR", "",
-                  absl::StrCat("'", (*party)->id, "' is not an operator; only operators may use this call"));
-  }
-  return party;
-}
-
 absl::Status RequireText(const std::string& value, const char* field, size_t max, const char* why) {
   if (value.empty()) return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", field, why);
   if (value.size() > max) {
@@ -53,8 +40,8 @@ void DescribeDelivery(const DeliveryRow& row, AuditRecord* record) {
 // Appends `record`; once it is durable runs `then` (if any) and finishes the
 // call with `status`. Not durable: UNAVAILABLE (AUDIT_UNAVAILABLE), `then`
 // not run.
-void AuditThen(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status,
-               std::function<void()> then) {
+void FinishOnceAudited(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status,
+                       std::function<void()> then) {
   audit->Append(std::move(record), [reactor, status, then = std::move(then)](absl::StatusOr<uint64_t> index) {
     if (!index.ok()) {
       reactor->Finish(ToGrpcStatus(AuditUnavailable()));
@@ -99,7 +86,7 @@ grpc::ServerUnaryReactor* AdminService::ListDeadLetters(grpc::CallbackServerCont
   record.justification = request->reason();
   record.actor_officer = request->officer();
   if (!request->destination().empty()) record.recipients = {request->destination()};
-  absl::Status status = RequireOperator(*context, *config_, &record).status();
+  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kOperator, &record);
   int64_t after_seq = 0;
   if (status.ok()) {
     status = RequireText(request->reason(), "reason", kMaxReason,
@@ -130,11 +117,8 @@ grpc::ServerUnaryReactor* AdminService::ListDeadLetters(grpc::CallbackServerCont
                                    "; ", rows->size(), " dead letter(s) after seq ", after_seq);
     }
   }
-  if (!status.ok()) {
-    response->Clear();
-    MarkRefused(status, &record);
-  }
-  AuditThen(audit_, std::move(record), reactor, status, nullptr);
+  ClearIfRefused(status, response, &record);
+  FinishOnceAudited(audit_, std::move(record), reactor, status, nullptr);
   return reactor;
 }
 
@@ -160,7 +144,7 @@ grpc::ServerUnaryReactor* AdminService::ActOnDeadLetter(grpc::CallbackServerCont
   AuditRecord record = CallRecord(action, *context);
   record.justification = reason;
   record.actor_officer = officer;
-  absl::Status status = RequireOperator(*context, *config_, &record).status();
+  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kOperator, &record);
   if (status.ok()) status = RequireText(delivery_id, "delivery_id", 64, "name the dead letter (its delivery_id)");
   if (status.ok()) {
     status = RequireText(reason, "reason", kMaxReason,
@@ -199,11 +183,8 @@ grpc::ServerUnaryReactor* AdminService::ActOnDeadLetter(grpc::CallbackServerCont
       }
     }
   }
-  if (!status.ok()) {
-    response->Clear();
-    MarkRefused(status, &record);
-  }
-  AuditThen(audit_, std::move(record), reactor, status, std::move(then));
+  ClearIfRefused(status, response, &record);
+  FinishOnceAudited(audit_, std::move(record), reactor, status, std::move(then));
   return reactor;
 }
 
@@ -212,7 +193,7 @@ grpc::ServerUnaryReactor* AdminService::GetDeliveryStats(grpc::CallbackServerCon
                                                          v1::DeliveryStats* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   AuditRecord record = CallRecord("delivery_stats", *context);
-  absl::Status status = RequireOperator(*context, *config_, &record).status();
+  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kOperator, &record);
   if (status.ok()) {
     auto counts = store_->CountDeliveries({v1::FAILED, v1::EXPIRED, v1::CANCELLED});
     if (!counts.ok()) {
@@ -251,11 +232,8 @@ grpc::ServerUnaryReactor* AdminService::GetDeliveryStats(grpc::CallbackServerCon
       record.detail = absl::StrCat(response->destinations_size(), " destination(s)");
     }
   }
-  if (!status.ok()) {
-    response->Clear();
-    MarkRefused(status, &record);
-  }
-  AuditThen(audit_, std::move(record), reactor, status, nullptr);
+  ClearIfRefused(status, response, &record);
+  FinishOnceAudited(audit_, std::move(record), reactor, status, nullptr);
   return reactor;
 }
 

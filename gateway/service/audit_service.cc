@@ -22,19 +22,6 @@ using google::protobuf::util::TimeUtil;
 constexpr uint32_t kDefaultPage = 100;
 constexpr uint32_t kMaxPage = 1000;
 
-// The caller, required to be an auditor.
-absl::StatusOr<const Party*> RequireAuditor(const grpc::CallbackServerContext& context, const Config& config,
-                                            AuditRecord* record) {
-  absl::StatusOr<const Party*> party = AuthenticatePeer(context, config);
-  if (!party.ok()) return party;
-  record->actor_party = (*party)->id;
-  if ((*party)->kind != PartyKind::kAuditor) {
-    return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_AUDITOR", "",
-                  absl::StrCat("'", (*party)->id, "' is not an auditor; only auditors may use this call"));
-  }
-  return party;
-}
-
 // A record line that exists but is not a record: the log is damaged. The
 // parse error goes to the gateway's log; the auditor is told which record.
 absl::Status Unreadable(uint64_t index, const absl::Status& parse_error) {
@@ -115,7 +102,7 @@ grpc::ServerUnaryReactor* AuditService::Query(grpc::CallbackServerContext* conte
   record.justification = request->reason();
   record.message_id = request->filter().message_id();
   record.case_reference = request->filter().case_reference();
-  absl::Status status = RequireAuditor(*context, *config_, &record).status();
+  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kAuditor, &record);
   uint64_t begin = 0;
   if (status.ok() && request->reason().empty()) {
     status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "reason",
@@ -163,10 +150,7 @@ grpc::ServerUnaryReactor* AuditService::Query(grpc::CallbackServerContext* conte
     record.detail = absl::StrCat(filter.Summary(), "; ", response->entries_size(),
                                  " record(s) returned from [", begin, ", ", next, ")");
   }
-  if (!status.ok()) {
-    response->Clear();
-    MarkRefused(status, &record);
-  }
+  ClearIfRefused(status, response, &record);
   AuditThenFinish(audit_, std::move(record), reactor, status);
   return reactor;
 }
@@ -176,7 +160,7 @@ grpc::ServerUnaryReactor* AuditService::GetCheckpoint(grpc::CallbackServerContex
                                                       v1::SignedCheckpoint* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   AuditRecord record = CallRecord("audit_checkpoint", *context);
-  absl::Status status = RequireAuditor(*context, *config_, &record).status();
+  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kAuditor, &record);
   if (status.ok()) {
     // The latest signed checkpoint, signed afresh (at most once a second) if
     // the log has grown since.
@@ -311,10 +295,7 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(grpc::CallbackServerCo
       record.detail = absl::StrCat("index=", request->index(), " tree_size=", tree_size);
     }
   }
-  if (!status.ok()) {
-    response->Clear();
-    MarkRefused(status, &record);
-  }
+  ClearIfRefused(status, response, &record);
   AuditThenFinish(audit_, std::move(record), reactor, status);
   return reactor;
 }
@@ -324,7 +305,7 @@ grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(grpc::CallbackServer
                                                             v1::ConsistencyProof* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   AuditRecord record = CallRecord("audit_proof", *context);
-  absl::Status status = RequireAuditor(*context, *config_, &record).status();
+  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kAuditor, &record);
   std::optional<Checkpoint> latest = audit_->LatestCheckpoint();
   const uint64_t new_size = request->new_size() != 0 ? request->new_size() : (latest ? latest->size : 0);
   if (status.ok()) {
@@ -347,10 +328,7 @@ grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(grpc::CallbackServer
       }
     }
   }
-  if (!status.ok()) {
-    response->Clear();
-    MarkRefused(status, &record);
-  }
+  ClearIfRefused(status, response, &record);
   AuditThenFinish(audit_, std::move(record), reactor, status);
   return reactor;
 }

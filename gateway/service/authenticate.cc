@@ -83,4 +83,18 @@ absl::StatusOr<const Party*> AuthenticatePeer(const grpc::ServerContextBase& con
   return party;
 }
 
+absl::Status AuthenticateAs(const grpc::ServerContextBase& context, const Config& config, PartyKind kind,
+                            AuditRecord* record) {
+  absl::StatusOr<const Party*> party = AuthenticatePeer(context, config);
+  if (!party.ok()) return party.status();
+  record->actor_party = (*party)->id;
+  if ((*party)->kind == kind) return absl::OkStatus();
+  if (kind == PartyKind::kOperator) {
+    return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_OPERATOR", "",
+                  absl::StrCat("'", (*party)->id, "' is not an operator; only operators may use this call"));
+  }
+  return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_AUDITOR", "",
+                absl::StrCat("'", (*party)->id, "' is not an auditor; only auditors may use this call"));
+}
+
 }  // namespace portcullis

@@ -1,8 +1,7 @@
 #include "gateway/service/call_audit.h"
 
-#include <cstdio>
+#include <google/protobuf/message.h>
 
-#include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
 
 namespace portcullis {
@@ -16,19 +15,10 @@ AuditRecord CallRecord(const char* action, const grpc::CallbackServerContext& co
   return record;
 }
 
-// Marks `record` as refused with `status`'s reason.
-void MarkRefused(const absl::Status& status, AuditRecord* record) {
-  // Only what the caller may see: a failure's own words (a path, an SQL
-  // error) go to the gateway's log under the call's id, not into the record.
-  v1::Refusal refusal = PublicRefusal(status);
-  record->outcome = "refused";
-  record->reason = refusal.reason();
-  record->detail = refusal.field().empty() ? refusal.message() : absl::StrCat(refusal.field(), ": ", refusal.message());
-}
-
-absl::Status AuditUnavailable() {
-  return Refuse(absl::StatusCode::kUnavailable, "AUDIT_UNAVAILABLE", "",
-                "the gateway cannot write its audit log and refuses new work; nothing was done");
+void ClearIfRefused(const absl::Status& status, google::protobuf::Message* response, AuditRecord* record) {
+  if (status.ok()) return;
+  response->Clear();
+  MarkRefused(status, record);
 }
 
 // Appends `record`, then finishes the call with `status` once it is durable.
@@ -51,17 +41,8 @@ void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReact
 void AuditThenFinish(AuditLog* audit, AuditRecord record, UnaryCall* call, absl::Status status,
                      absl::Status if_unaudited) {
   record.request_id = call->request_id();
-  std::string what = absl::StrCat(record.action, " by ", record.actor_party, " officer ", record.actor_officer,
-                                  " on ", record.sender, "/", record.message_id, ": ", record.outcome);
-  audit->Append(std::move(record), [call, status, if_unaudited, what = std::move(what)](absl::StatusOr<uint64_t> index) {
-    if (!index.ok()) {
-      std::fprintf(stderr, "portcullis: request %s: audit record not written (%s): %s\n", call->request_id().c_str(),
-                   index.status().ToString().c_str(), what.c_str());
-      call->Finish(if_unaudited);
-      return;
-    }
-    call->Finish(status);
-  });
+  AuditThen(audit, std::move(record), std::move(status), [call](const absl::Status& s) { call->Finish(s); },
+            std::move(if_unaudited));
 }
 
 }  // namespace portcullis

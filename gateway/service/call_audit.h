@@ -1,6 +1,7 @@
-// Auditing one gRPC call: the record every call starts from, marking it
-// refused, and finishing the call only once its record is durable. Shared by
-// the Exchange and Audit services. Thread-safe, no state.
+// Auditing one gRPC call: the record every call starts from, and finishing
+// the call only once its record is durable. Shared by the Exchange, Audit and
+// Admin services; the gRPC-free part (MarkRefused, AuditUnavailable,
+// AuditThen) is audited_answer.h. Thread-safe, no state.
 #ifndef PORTCULLIS_GATEWAY_SERVICE_CALL_AUDIT_H_
 #define PORTCULLIS_GATEWAY_SERVICE_CALL_AUDIT_H_
 
@@ -8,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "gateway/audit/audit_log.h"
+#include "gateway/service/audited_answer.h"
 #include "gateway/service/unary_call.h"
 
 namespace portcullis {
@@ -15,12 +17,9 @@ namespace portcullis {
 // Action, time and the caller's network address.
 AuditRecord CallRecord(const char* action, const grpc::CallbackServerContext& context);
 
-// Sets outcome "refused" and the refusal's reason and field/message as detail.
-void MarkRefused(const absl::Status& status, AuditRecord* record);
-
-// UNAVAILABLE with reason AUDIT_UNAVAILABLE: the audit log cannot record, so
-// the gateway does nothing and answers nothing else.
-absl::Status AuditUnavailable();
+// A refusal (`status` not OK) clears `response` and marks `record` refused
+// (MarkRefused); OK leaves both as they are.
+void ClearIfRefused(const absl::Status& status, google::protobuf::Message* response, AuditRecord* record);
 
 // Appends `record`, then finishes the call with `status` once it is durable.
 // If the record cannot be made durable the call fails with AuditUnavailable()
@@ -29,7 +28,7 @@ void AuditThenFinish(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReact
 // The same for a raw call; the record carries the call's request id. If the
 // record cannot be made durable the call fails with `if_unaudited` (default
 // AuditUnavailable(): nothing was done), and the record is written to the
-// gateway's log (stderr) so operators can restore it.
+// gateway's log (stderr) so operators can restore it (AuditThen).
 void AuditThenFinish(AuditLog* audit, AuditRecord record, UnaryCall* call, absl::Status status,
                      absl::Status if_unaudited = AuditUnavailable());
 

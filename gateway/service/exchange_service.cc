@@ -14,6 +14,8 @@
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/policy/route_policy.h"
 #include "gateway/service/call_audit.h"
+#include "gateway/service/decision.h"
+#include "gateway/service/message_views.h"
 #include "gateway/service/peer_trust.h"
 
 namespace portcullis {
@@ -21,40 +23,12 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-bool IsRecipient(const MessageRecord& m, const std::string& party) {
-  for (const auto& r : m.envelope.recipients()) {
-    if (r == party) return true;
-  }
-  return false;
-}
-
-bool IsParticipant(const MessageRecord& m, const std::string& party) {
-  return m.envelope.sender() == party || IsRecipient(m, party);
-}
-
-void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
-  out->set_party(r.party);
-  out->set_state(r.state);
-  *out->mutable_updated_at() = TimeUtil::MicrosecondsToTimestamp(r.updated_micros);
-  out->set_attempts(r.attempts);
-  out->set_reason(r.reason);
-  out->set_officer(r.officer);
-  if (r.state == v1::ACCEPTED && r.attempts > 0 && r.next_attempt_micros > 0) {  // A push waiting for its retry.
-    *out->mutable_next_attempt_at() = TimeUtil::MicrosecondsToTimestamp(r.next_attempt_micros);
-  }
-}
-
-// Limits of what a consultation (Track, ListCase) names.
+// Limits of what a consultation (Track, ListCase) names (and kMaxOfficer,
+// kMaxJustification: message_views.h).
 constexpr size_t kMaxCaseReference = 128;
-constexpr size_t kMaxOfficer = 128;
-constexpr size_t kMaxJustification = 4096;
 // ListCase page sizes.
 constexpr uint32_t kDefaultCasePage = 100;
 constexpr uint32_t kMaxCasePage = 1000;
-
-// At most `max` bytes of a caller's string for the audit record: a refused
-// over-long field is recorded (its start), not copied whole into the log.
-std::string Clip(const std::string& s, size_t max) { return s.size() <= max ? s : s.substr(0, max); }
 
 absl::Status TooLong(const char* field, size_t size, size_t max) {
   return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_TOO_LONG", field,
@@ -64,18 +38,6 @@ absl::Status TooLong(const char* field, size_t size, size_t max) {
 // ListCase page tokens: web-safe base64 of "lc1:<position>:<case digest>".
 // Opaque to clients; the digest (of the case reference) makes a token of
 // another case a refusal rather than a silent jump.
-// Directive 2023/977 deadlines for an RFI that names none, counted from its
-// creation time (deterministic: a resubmission gets the same envelope).
-void FillAnswerDeadline(v1::Envelope* envelope) {
-  if (!envelope->has_request_for_information()) return;
-  v1::RequestForInformation* rfi = envelope->mutable_request_for_information();
-  if (rfi->has_answer_by()) return;
-  const bool urgent = envelope->priority() == v1::URGENT || envelope->priority() == v1::IMMEDIATE;
-  const int64_t hours = urgent ? (rfi->directly_accessible() ? 8 : 72) : 168;
-  rfi->mutable_answer_by()->set_seconds(envelope->created_at().seconds() + hours * 3600);
-  rfi->mutable_answer_by()->set_nanos(envelope->created_at().nanos());
-}
-
 std::string CaseDigest(const std::string& case_reference) { return Sha256Hex(case_reference).substr(0, 16); }
 
 std::string CasePageToken(const std::string& case_reference, int64_t position) {
@@ -97,50 +59,6 @@ absl::StatusOr<int64_t> ParseCasePageToken(const std::string& case_reference, co
   return position;
 }
 
-// The one answer for a message the caller may not see, whether it exists or
-// not: a party that neither sent nor received it learns nothing, not even
-// that it exists (docs/delivery.md, "Need to know"). Names neither the id nor
-// the sender it was given (they are the caller's own words, and may not be
-// printable).
-absl::Status MessageNotFound() {
-  return Refuse(absl::StatusCode::kNotFound, "MESSAGE_NOT_FOUND", "message_id",
-                "no such message among those you sent or received");
-}
-
-// Get's answer as the caller may see it: MessageNotFound() for a message that
-// does not exist and for one the caller is not a participant of.
-absl::StatusOr<std::shared_ptr<const MessageRecord>> VisibleMessage(
-    absl::StatusOr<std::shared_ptr<const MessageRecord>> message, const std::string& party) {
-  if (message.status().code() == absl::StatusCode::kNotFound) return MessageNotFound();
-  if (message.ok() && !IsParticipant(**message, party)) return MessageNotFound();
-  return message;
-}
-
-// A reply belongs to a thread: an envelope's correlation_id must name exactly
-// one message the submitting party sent or received (docs/delivery.md,
-// "Replies"). Both refusals are FAILED_PRECONDITION: the envelope is well
-// formed, the exchange's state does not allow it. A message of other parties
-// counts as no message at all, so the refusal discloses nothing.
-absl::Status CheckCorrelation(const MessageStore& store, const std::string& party, const std::string& correlation_id) {
-  if (correlation_id.empty()) return absl::OkStatus();
-  auto senders = store.CorrelatedSenders(party, correlation_id, 2);
-  if (!senders.ok()) {
-    std::fprintf(stderr, "portcullis: message store: correlation: %s\n", senders.status().ToString().c_str());
-    return Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
-                  "the gateway cannot read the message store now; nothing was accepted; retry later");
-  }
-  if (senders->empty()) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "CORRELATION_UNKNOWN", "envelope.correlation_id",
-                  "names no message you sent or received; a reply must answer one of those");
-  }
-  if (senders->size() > 1) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "CORRELATION_AMBIGUOUS", "envelope.correlation_id",
-                  absl::StrCat("names more than one message you sent or received (from '", (*senders)[0], "' and '",
-                               (*senders)[1], "'); the reply cannot say which it answers"));
-  }
-  return absl::OkStatus();
-}
-
 class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedStream(const grpc::Status& status) { Finish(status); }
@@ -151,158 +69,18 @@ class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
 ExchangeService::ExchangeService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
                                  Dispatcher* dispatcher)
-    : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher) {}
+    : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher), handoff_(dispatcher),
+      acceptance_(config_, store, audit, &handoff_) {}
 
+// The wire side of Submit: who calls (the peer certificate), then the
+// acceptance pipeline (acceptance.h), whose answer ends the call.
 void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
-                                   v1::Receipt* receipt, UnaryCall* reactor) {
-  if (!audit_->Health().ok()) {
-    reactor->Finish(AuditUnavailable());
-    return;
-  }
-  const v1::Envelope& in = request->envelope();
-  AuditRecord record = ExchangeAuditRecord("submit", in, "");
-  record.actor_officer = in.originating_officer();
-  record.peer = context->peer();
-  record.request_id = reactor->request_id();  // Also on the acceptance record, appended directly below.
-
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  absl::Status refusal = party.status();
-  if (party.ok()) {
-    record.actor_party = (*party)->id;
-    record.sender = (*party)->id;
-    if (!request->has_envelope()) {
-      refusal = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "envelope", "is required");
-    } else if (!in.sender().empty() && in.sender() != (*party)->id) {
-      refusal = Refuse(absl::StatusCode::kPermissionDenied, "SENDER_MISMATCH", "envelope.sender",
-                       absl::StrCat("claims '", in.sender(), "' but the certificate identifies '", (*party)->id, "'"));
-    } else {
-      ValidationContext vc{(*party)->id, NowMicros(), config_->limits.max_clock_skew_seconds};
-      refusal = ValidateEnvelope(in, vc);
-      if (refusal.ok()) refusal = CheckRoutes(*config_, **party, in);
-    }
-  }
-  if (!refusal.ok()) {
-    MarkRefused(refusal, &record);
-    AuditThenFinish(audit_, std::move(record), reactor, refusal);
-    return;
-  }
-
-  auto envelope = std::make_shared<v1::Envelope>(in);
-  envelope->set_sender((*party)->id);
-  FillAnswerDeadline(envelope.get());
-  const std::string sha = Sha256Hex(DeterministicBytes(*envelope));
-  record.payload_sha256 = sha;
-  ReserveResult reserved = store_->Reserve(envelope->sender(), envelope->message_id(), sha);
-  switch (reserved.outcome) {
-    case ReserveOutcome::kDuplicate:
-      record.outcome = "duplicate";
-      record.detail = absl::StrCat("resubmission; original audit index ", reserved.receipt.audit_index());
-      *receipt = reserved.receipt;
-      receipt->set_duplicate(true);
-      AuditThenFinish(audit_, std::move(record), reactor, absl::OkStatus());
-      return;
-    case ReserveOutcome::kConflict:
-    case ReserveOutcome::kInProgress: {
-      absl::Status s = reserved.outcome == ReserveOutcome::kConflict
-          ? Refuse(absl::StatusCode::kAlreadyExists, "MESSAGE_ID_REUSED", "envelope.message_id",
-                   "this message id was already used for different content")
-          : Refuse(absl::StatusCode::kAborted, "SUBMISSION_IN_PROGRESS", "envelope.message_id",
-                   "the same message id is being recorded right now; retry");
-      MarkRefused(s, &record);
-      AuditThenFinish(audit_, std::move(record), reactor, s);
-      return;
-    }
-    case ReserveOutcome::kNew:
-      break;
-  }
-  // Checked only for a new message: the thread a reply names depends on the
-  // store's state, and a resubmission of an accepted reply gets its receipt
-  // back (above) even if that state changed since.
-  if (absl::Status thread = CheckCorrelation(*store_, envelope->sender(), envelope->correlation_id());
-      !thread.ok()) {
-    store_->Abandon(envelope->sender(), envelope->message_id());
-    MarkRefused(thread, &record);
-    AuditThenFinish(audit_, std::move(record), reactor, thread);
-    return;
-  }
-  // Room in every recipient's backlog, before anything is stored.
-  const uint64_t bytes = envelope->ByteSizeLong();
-  if (absl::Status room = dispatcher_->backlog()->Reserve(envelope->recipients(), bytes); !room.ok()) {
-    store_->Abandon(envelope->sender(), envelope->message_id());
-    MarkRefused(room, &record);
-    AuditThenFinish(audit_, std::move(record), reactor, room);
-    return;
-  }
-  auto release_backlog = [this, envelope, bytes] {
-    for (const std::string& r : envelope->recipients()) dispatcher_->backlog()->Release(r, bytes);
-  };
-
-  v1::Receipt accepted;
-  accepted.set_message_id(envelope->message_id());
-  accepted.set_sender(envelope->sender());
-  *accepted.mutable_accepted_at() = TimeUtil::GetCurrentTime();
-  accepted.set_envelope_sha256(sha);
-  *accepted.mutable_recipients() = envelope->recipients();
-  record.outcome = "accepted";
-  // The message first (durable), then its acceptance record (durable), then
-  // the receipt: a crash between the two is repaired at start-up
-  // (docs/delivery.md), and no acceptance is audited for a message not kept.
-  auto audit_record = std::make_shared<AuditRecord>(std::move(record));
-  store_->CommitAsync(
-      envelope, accepted, audit_->size(),
-      [this, reactor, receipt, audit_record, release_backlog](
-          absl::StatusOr<std::shared_ptr<const MessageRecord>> committed) {
-        if (!committed.ok()) {
-          release_backlog();
-          std::fprintf(stderr, "portcullis: message store: %s\n", committed.status().ToString().c_str());
-          reactor->Finish(Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
-                                 "the gateway cannot store the message; nothing was accepted"));
-          return;
-        }
-        std::shared_ptr<const MessageRecord> message = *std::move(committed);
-        audit_->Append(std::move(*audit_record), [this, reactor, receipt, message,
-                                                  release_backlog](absl::StatusOr<uint64_t> index) {
-          const v1::Envelope& e = message->envelope;
-          if (!index.ok()) {
-            release_backlog();
-            // Not audited, so not accepted: the stored message goes before the
-            // caller is told nothing was done.
-            store_->DiscardAsync(e.sender(), e.message_id(), [reactor, id = e.message_id()](absl::Status d) {
-              if (d.ok()) {
-                reactor->Finish(AuditUnavailable());
-                return;
-              }
-              std::fprintf(stderr, "portcullis: message store: cannot discard unaudited '%s': %s\n", id.c_str(),
-                           d.ToString().c_str());
-              reactor->Finish(Refuse(
-                  absl::StatusCode::kUnavailable, "OUTCOME_UNKNOWN", "",
-                  "the audit log failed and the message could not be withdrawn; resubmit the same message id "
-                  "later: the original receipt comes back if it was accepted"));
-            });
-            return;
-          }
-          // Stored and audited: accepted. From the MarkAuditedAsync call on a
-          // resubmission gets this receipt back (the store keeps the index in
-          // memory until its write is durable; a crash before that is
-          // repaired by the start-up pairing). Delivery starts once the pairing
-          // is durable: destinations do not pass a message not yet paired.
-          store_->MarkAuditedAsync(e.sender(), e.message_id(), *index,
-                                   [this, message, message_index = *index](absl::Status s) {
-            if (!s.ok()) {
-              // Audited and stored: written again by the dispatcher's sweeper
-              // (and paired from the audit log at a restart).
-              std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s' (will retry): %s\n",
-                           message->envelope.message_id().c_str(), s.ToString().c_str());
-              dispatcher_->RetryPairing(message, message_index);
-              return;
-            }
-            dispatcher_->Dispatch(*message);  // The store is flushed before the dispatcher goes (Gateway::Shutdown).
-          });
-          *receipt = message->receipt;
-          receipt->set_audit_index(*index);
-          reactor->Finish(grpc::Status::OK);
-        });
-      });
+                                   v1::Receipt* receipt, UnaryCall* call) {
+  Submission submission{AuthenticatePeer(*context, *config_), context->peer(), call->request_id()};
+  acceptance_.Submit(submission, *request, [call, receipt](absl::StatusOr<v1::Receipt> answer) {
+    if (answer.ok()) *receipt = *std::move(answer);
+    call->Finish(answer.status());
+  });
 }
 
 void ExchangeService::HandleTrack(grpc::CallbackServerContext* context, const v1::TrackRequest* request,
@@ -366,6 +144,7 @@ void ExchangeService::HandleTrack(grpc::CallbackServerContext* context, const v1
   AuditThenFinish(audit_, std::move(record), reactor, status);
 }
 
+// The decision is decision.h's; the edge authenticates and audits it.
 void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
                                         const v1::AcknowledgeRequest* request, v1::AcknowledgeResponse* response,
                                         UnaryCall* reactor) {
@@ -373,100 +152,10 @@ void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
     reactor->Finish(AuditUnavailable());
     return;
   }
-  AuditRecord record = CallRecord("acknowledge", *context);
-  record.message_id = request->message_id();
-  record.sender = request->sender();
-  record.actor_officer = Clip(request->officer(), kMaxOfficer);
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  absl::Status status = party.status();
-  const bool reject = request->decision() == v1::REJECT;
-  bool repeated = false;  // The same decision by the same officer for the same reason, again.
-  if (party.ok()) {
-    record.actor_party = (*party)->id;
-    if (request->sender().empty()) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "sender", "the message's sender is required");
-    } else if (request->message_id().empty()) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "message_id", "is required");
-    } else if (request->decision() != v1::ACCEPT && !reject) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "decision", "ACCEPT or REJECT is required");
-    } else if (request->officer().empty()) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "officer", "the acting officer is required");
-    } else if (reject && request->reason().empty()) {
-      status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "reason", "a rejection needs a reason");
-    } else if (absl::Status officer = CheckOfficerId(request->officer(), "officer", true); !officer.ok()) {
-      status = officer;
-    } else if (absl::Status reason = CheckStatement(request->reason(), "reason", reject, 4096); !reason.ok()) {
-      status = reason;
-    } else {
-      // A party that is not a participant gets the answer for no such
-      // message; the sender, who knows it exists, is told it cannot decide.
-      auto message = VisibleMessage(store_->Get(request->sender(), request->message_id()), (*party)->id);
-      status = message.status();
-      if (message.ok() && !IsRecipient(**message, (*party)->id)) {
-        status = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_RECIPIENT", "sender",
-                        "only a recipient of the message may acknowledge or reject it");
-      } else if (message.ok()) {
-        // Only now, with the caller a recipient, does the record carry the
-        // message's details (a refused caller must not see them in its proofs).
-        const MessageRecord& m = **message;
-        AuditRecord r = ExchangeAuditRecord("acknowledge", m.envelope, m.receipt.envelope_sha256());
-        r.actor_party = record.actor_party;
-        r.actor_officer = record.actor_officer;
-        r.peer = record.peer;
-        r.recipients = {(*party)->id};
-        record = std::move(r);
-        const v1::DeliveryState target = reject ? v1::REJECTED : v1::ACKNOWLEDGED;
-        bool released = false;  // Decided before delivery was recorded (e.g. before a pull confirm).
-        // A decision is final. The same one again (same decision, officer
-        // and reason) is answered OK with the record as it stands, and not
-        // written again; any other is refused.
-        RecipientRecord decided;
-        const absl::Status kRepeated = absl::AlreadyExistsError("repeated decision");  // Leaves the row as it is.
-        auto updated = store_->UpdateRecipient(
-            request->sender(), request->message_id(), (*party)->id, [&](RecipientRecord& rr) -> absl::Status {
-              if (rr.state == v1::ACKNOWLEDGED || rr.state == v1::REJECTED) {
-                if (rr.state == target && rr.officer == request->officer() && rr.reason == request->reason()) {
-                  repeated = true;
-                  decided = rr;
-                  return kRepeated;
-                }
-                return Refuse(absl::StatusCode::kFailedPrecondition, "ALREADY_DECIDED", "decision",
-                              absl::StrCat("the message was already ", rr.state == v1::REJECTED ? "rejected" : "accepted",
-                                           " by officer ", rr.officer, "; a decision is final"));
-              }
-              released = rr.state == v1::ACCEPTED;
-              rr.state = target;
-              rr.next_attempt_micros = 0;
-              rr.reason = request->reason();
-              rr.officer = request->officer();
-              return absl::OkStatus();
-            });
-        status = repeated ? absl::OkStatus() : updated.status();
-        if (repeated) FillStatus(decided, response->mutable_status());
-        if (updated.ok()) FillStatus(*updated, response->mutable_status());
-        if (updated.ok() && released) dispatcher_->Released((*party)->id, m.envelope.ByteSizeLong());
-      }
-    }
-  }
-  if (status.ok() && repeated) {
-    // Nothing took effect: the record says so, and names no new decision.
-    record.outcome = "duplicate";
-    record.detail = absl::StrCat("the same ", reject ? "rejection" : "acceptance",
-                                 " again; the recorded decision stands unchanged");
-  } else if (status.ok()) {
-    record.outcome = reject ? "rejected" : "acknowledged";
-    record.detail = request->reason();
-    // The decision is durable already: if its record cannot be written the
-    // caller is told so, never that nothing was done.
-    AuditThenFinish(audit_, std::move(record), reactor, status,
-                    Refuse(absl::StatusCode::kUnavailable, "DECISION_NOT_AUDITED", "",
-                           "the decision took effect, but the audit log could not record it; the gateway refuses "
-                           "new work until its operators repair the log (do not decide again)"));
-    return;
-  } else {
-    MarkRefused(status, &record);
-  }
-  AuditThenFinish(audit_, std::move(record), reactor, status);
+  Decision decision =
+      Decide(*store_, handoff_, AuthenticatePeer(*context, *config_), *request, CallRecord("acknowledge", *context));
+  if (decision.status.ok()) *response->mutable_status() = decision.recipient;
+  AuditThenFinish(audit_, std::move(decision.record), reactor, decision.status, decision.if_unaudited);
 }
 
 // A pull-mode caller, or the refusal for any other.
@@ -630,10 +319,7 @@ void ExchangeService::HandleListCase(grpc::CallbackServerContext* context, const
                                 "the gateway cannot read the message store now; retry later");
     }
   }
-  if (!status.ok()) {
-    response->Clear();
-    MarkRefused(status, &record);
-  }
+  ClearIfRefused(status, response, &record);
   AuditThenFinish(audit_, std::move(record), reactor, status);
 }
 

@@ -1,6 +1,9 @@
 // The Exchange gRPC service (callback API): where a caller is authenticated
-// (peer certificate -> party), its request checked (envelope, routes,
-// clearance), recorded (audit log, message store) and handed to delivery.
+// (peer certificate -> party) and its request parsed. A submission is then
+// checked, stored, audited and handed to delivery by the acceptance pipeline
+// (acceptance.h) and a recipient's decision is Decide's (decision.h), both
+// without gRPC; the consultations (Track, ListCase) and the pull calls
+// (Receive, Confirm) are decided here.
 //
 // Every refusal leaves as a grpc::Status with a precise code and a
 // google.rpc.Status in its details (ToGrpcStatus, portcullis/v1/refusal_status.h). Every call, accepted or refused,
@@ -14,6 +17,8 @@
 #include "gateway/audit/audit_log.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/dispatcher.h"
+#include "gateway/service/acceptance.h"
+#include "gateway/service/dispatcher_handoff.h"
 #include "gateway/service/unary_call.h"
 #include "gateway/store/message_store.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
@@ -86,12 +91,21 @@ class ExchangeService final : public RawExchangeService {
   MessageStore* store_;
   AuditLog* audit_;
   Dispatcher* dispatcher_;
+  DispatcherHandoff handoff_;
+  AcceptancePipeline acceptance_;  // Submit's steps: the service only translates to and from the wire.
 };
 
 // The party a call comes from, decided from the verified peer certificate's
 // URI SANs (AuthContext "peer_uri"): exactly one must name a configured
 // party. UNAUTHENTICATED otherwise.
 absl::StatusOr<const Party*> AuthenticatePeer(const grpc::ServerContextBase& context, const Config& config);
+
+// AuthenticatePeer, then the party must be of `kind`, an operator (else
+// PERMISSION_DENIED NOT_AN_OPERATOR) or an auditor (NOT_AN_AUDITOR): the
+// Admin and Audit services' callers. Sets record->actor_party once the caller
+// is known.
+absl::Status AuthenticateAs(const grpc::ServerContextBase& context, const Config& config, PartyKind kind,
+                            AuditRecord* record);
 
 }  // namespace portcullis
 

@@ -1,0 +1,104 @@
+// A recipient's decision (gateway/service/decision.h) without gRPC, on the
+// exchange rig: messages accepted through the acceptance pipeline, then
+// decided by Decide against the same real store.
+#include "gateway/service/decision.h"
+
+#include <gtest/gtest.h>
+
+#include "gateway/common/refusal.h"
+#include "tests/support/exchange_rig.h"
+
+namespace portcullis::testing {
+namespace {
+
+v1::AcknowledgeRequest Acknowledgement(const std::string& message_id, v1::AckDecision decision,
+                                       const std::string& reason = "") {
+  v1::AcknowledgeRequest request;
+  request.set_sender(kSender);
+  request.set_message_id(message_id);
+  request.set_decision(decision);
+  request.set_officer("EU-LO-0001");
+  request.set_reason(reason);
+  return request;
+}
+
+Decision DecideAs(ExchangeRig& rig, const std::string& party, const v1::AcknowledgeRequest& request) {
+  AuditRecord record;
+  record.action = "acknowledge";
+  record.peer = "ipv4:127.0.0.1:2";
+  return Decide(*rig.store, rig.delivery, rig.config->FindParty(party), request, std::move(record));
+}
+
+std::string ReasonOf(const absl::Status& status) { return RefusalOf(status).reason(); }
+
+TEST(Decide, ARecipientsDecisionTakesEffectAndItsRecordNamesTheMessage) {
+  ExchangeRig rig("decide");
+  ASSERT_TRUE(rig.Submit(SampleReferral("DEC-1")).ok());
+  const int64_t held = rig.delivery.room("eu/europol");
+  Decision d = DecideAs(rig, "eu/europol", Acknowledgement("DEC-1", v1::ACCEPT));
+  ASSERT_TRUE(d.status.ok()) << d.status;
+  EXPECT_EQ(d.recipient.state(), v1::ACKNOWLEDGED);
+  EXPECT_EQ(d.recipient.officer(), "EU-LO-0001");
+  EXPECT_EQ(d.record.outcome, "acknowledged");
+  EXPECT_EQ(d.record.case_reference, "BF-2026-004512");
+  EXPECT_EQ(d.record.recipients, std::vector<std::string>{"eu/europol"});
+  EXPECT_EQ(d.record.peer, "ipv4:127.0.0.1:2");
+  // Decided while still ACCEPTED: its backlog room is given back.
+  EXPECT_LT(rig.delivery.room("eu/europol"), held);
+  // It took effect: an unwritable record is not "nothing was done".
+  EXPECT_EQ(ReasonOf(d.if_unaudited), "DECISION_NOT_AUDITED");
+}
+
+TEST(Decide, TheSameDecisionAgainIsADuplicateAndAnyOtherIsRefused) {
+  ExchangeRig rig("decide-final");
+  ASSERT_TRUE(rig.Submit(SampleReferral("DEC-2")).ok());
+  ASSERT_TRUE(DecideAs(rig, "eu/europol", Acknowledgement("DEC-2", v1::REJECT, "not ours")).status.ok());
+  Decision again = DecideAs(rig, "eu/europol", Acknowledgement("DEC-2", v1::REJECT, "not ours"));
+  ASSERT_TRUE(again.status.ok()) << again.status;
+  EXPECT_EQ(again.record.outcome, "duplicate");
+  EXPECT_EQ(again.recipient.state(), v1::REJECTED);
+  EXPECT_EQ(ReasonOf(again.if_unaudited), "AUDIT_UNAVAILABLE");  // Nothing took effect.
+  Decision other = DecideAs(rig, "eu/europol", Acknowledgement("DEC-2", v1::ACCEPT));
+  EXPECT_EQ(other.status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(other.status), "ALREADY_DECIDED");
+  EXPECT_EQ(other.record.outcome, "refused");
+}
+
+TEST(Decide, OnlyARecipientDecidesAndOthersLearnNothing) {
+  ExchangeRig rig("decide-who");
+  ASSERT_TRUE(rig.Submit(SampleReferral("DEC-3")).ok());
+  Decision by_sender = DecideAs(rig, kSender, Acknowledgement("DEC-3", v1::ACCEPT));
+  EXPECT_EQ(ReasonOf(by_sender.status), "NOT_A_RECIPIENT");
+  Decision by_stranger = DecideAs(rig, "eu/fr-dnpaf", Acknowledgement("DEC-3", v1::ACCEPT));
+  EXPECT_EQ(ReasonOf(by_stranger.status), "MESSAGE_NOT_FOUND");
+  EXPECT_EQ(by_stranger.record.case_reference, "");  // Nothing of the message in its record.
+  Decision unknown = DecideAs(rig, "eu/europol", Acknowledgement("NO-SUCH", v1::ACCEPT));
+  EXPECT_EQ(ReasonOf(unknown.status), ReasonOf(by_stranger.status));
+}
+
+TEST(Decide, TheRequestIsCheckedBeforeTheStoreIsRead) {
+  ExchangeRig rig("decide-request");
+  Decision no_officer = DecideAs(rig, "eu/europol", [] {
+    v1::AcknowledgeRequest r = Acknowledgement("DEC-4", v1::ACCEPT);
+    r.clear_officer();
+    return r;
+  }());
+  EXPECT_EQ(ReasonOf(no_officer.status), "FIELD_REQUIRED");
+  EXPECT_EQ(RefusalOf(no_officer.status).field(), "officer");
+  Decision reject_without_reason = DecideAs(rig, "eu/europol", Acknowledgement("DEC-4", v1::REJECT));
+  EXPECT_EQ(RefusalOf(reject_without_reason.status).field(), "reason");
+  EXPECT_EQ(reject_without_reason.record.outcome, "refused");
+}
+
+TEST(Decide, AnUnauthenticatedCallerIsRecordedAsRefused) {
+  ExchangeRig rig("decide-anonymous");
+  Decision d = Decide(*rig.store, rig.delivery, Refuse(absl::StatusCode::kUnauthenticated, "PEER_UNKNOWN", "", "x"),
+                      Acknowledgement("DEC-5", v1::ACCEPT), AuditRecord());
+  EXPECT_EQ(d.status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(d.record.reason, "PEER_UNKNOWN");
+  EXPECT_EQ(d.record.actor_party, "");
+  EXPECT_EQ(d.record.message_id, "DEC-5");
+}
+
+}  // namespace
+}  // namespace portcullis::testing
