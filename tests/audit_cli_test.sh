@@ -617,7 +617,7 @@ expect_in "$T/out" "note: records $N to $N (1) are after the last checkpoint"
 
 expect_rc 0 A search --log "$LOG" --party uk/nca
 no_raw "$T/out" "search"
-expect_in "$T/out" 'NCA-\x1b[2J\x1b~'
+expect_in "$T/out" 'NCA-\x1b[2J\x1b[31mFORGED\rOK  '   # The officer id whole: the table never cuts an id.
 expect_in "$T/out" 'FORGED-\u202egnp.exe'
 expect_in "$T/out" 'answers =HYPERLINK("http://evil")'
 F_MSG=$(python3 -c 'print("FORGED-\u202egnp.exe")')

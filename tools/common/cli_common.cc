@@ -1,0 +1,136 @@
+#include "tools/common/cli_common.h"
+
+#include <cstdlib>
+#include <iostream>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "adapters/common/gateway_client.h"
+#include "util/display_text.h"
+
+namespace portcullis::tools {
+namespace {
+
+// CLI11's words for a parse error, in the project's.
+std::string Problem(const CLI::ParseError& e) {
+  const std::string what = e.what();
+  if (e.get_name() == "ArgumentMismatch") {
+    const std::string name = what.substr(0, what.find(':'));
+    if (absl::StrContains(what, " missing")) return absl::StrCat(name, " needs a value");
+    if (absl::StrContains(what, "At Most")) return absl::StrCat(name, " is given twice");
+  }
+  return what;
+}
+
+// Whether a sibling command of `app` takes `flag`: then `app` "does not take" it.
+bool SiblingTakes(const CLI::App& app, const std::string& flag) {
+  const CLI::App* parent = app.get_parent();
+  if (parent == nullptr) return false;
+  for (const CLI::App* sibling : parent->get_subcommands([](const CLI::App*) { return true; })) {
+    if (sibling == &app) continue;
+    for (const CLI::Option* o : sibling->get_options()) {
+      if (o->check_name(flag)) return true;
+    }
+  }
+  return false;
+}
+
+// The first word nobody took, in words: nullopt if there is none.
+std::optional<std::string> Stranger(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    if (auto p = Stranger(*sub)) return p;
+  }
+  std::vector<std::string> extra = app.remaining(false);
+  if (extra.empty()) return std::nullopt;
+  std::string word = extra.front();
+  if (word.size() > 1 && word[0] == '-') {
+    word = word.substr(0, word.find('='));
+    if (SiblingTakes(app, word)) return absl::StrCat(app.get_name(), " does not take ", word);
+    return absl::StrCat("unknown option '", word, "'");
+  }
+  if (app.get_subcommands().empty() && !app.get_subcommands([](const CLI::App*) { return true; }).empty()) {
+    return absl::StrCat("unknown command '", word, "'");
+  }
+  return absl::StrCat("unexpected argument '", word, "'");
+}
+
+}  // namespace
+
+void AddGatewayFlags(CLI::App* app, GatewayFlags* f, const std::string& example_stem, bool party_alias) {
+  const char* env_pki = std::getenv("PORTCULLIS_PKI");
+  f->pki = env_pki != nullptr && *env_pki != '\0' ? env_pki : "build/pki";
+  f->gateway_identity = adapters::kGatewayIdentity;
+  app->add_option("--gateway", f->gateway, "the gateway's address")->type_name("HOST:PORT")->group("Gateway and TLS");
+  app->add_option(party_alias ? "--as,--party" : "--as", f->as,
+                  absl::StrCat("your certificate: a stem in the PKI (e.g. ", example_stem, ")"))
+      ->type_name("STEM")->group("Gateway and TLS");
+  app->add_option("--pki", f->pki, "the PKI directory (default $PORTCULLIS_PKI, else build/pki)")
+      ->type_name("DIR")->group("Gateway and TLS");
+  app->add_option("--cert", f->cert, "certificate chain (PEM); overrides the PKI's")->type_name("FILE")
+      ->group("Gateway and TLS");
+  app->add_option("--key", f->key, "private key (PEM); overrides the PKI's")->type_name("FILE")->group("Gateway and TLS");
+  app->add_option("--ca", f->ca, "trust anchors (PEM); overrides the PKI's ca/bundle.pem")->type_name("FILE")
+      ->group("Gateway and TLS");
+  app->add_option("--crl-dir", f->crl_dir, "hashed CRL directory; overrides the PKI's crl/")->type_name("DIR")
+      ->group("Gateway and TLS");
+  app->add_option("--gateway-identity", f->gateway_identity,
+                  "the gateway's identity (default spiffe://exchange.gov.uk/gateway)")
+      ->type_name("URI")->group("Gateway and TLS");
+}
+
+absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& f) {
+  if (f.as.empty() && (f.cert.empty() || f.key.empty())) {
+    return absl::InvalidArgumentError("TLS files incomplete: give --as STEM (or --party), or --cert FILE and --key FILE");
+  }
+  adapters::PartyTls tls = adapters::PartyTlsFromPki(f.pki, f.as.empty() ? "unset" : f.as);
+  if (!f.cert.empty()) tls.cert = f.cert;
+  if (!f.key.empty()) tls.key = f.key;
+  if (!f.ca.empty()) tls.ca_bundle = f.ca;
+  if (!f.crl_dir.empty()) tls.crl_dir = f.crl_dir;
+  return tls;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const GatewayFlags& f) {
+  absl::StatusOr<adapters::PartyTls> tls = TlsFiles(f);
+  if (!tls.ok()) return tls.status();
+  return adapters::DialGateway(f.gateway, *tls, f.gateway_identity);
+}
+
+std::optional<int> ParseCommandLine(CLI::App& app, int argc, const char* const* argv, int usage_code) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();  // The selected subcommand's help, if one was named.
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return UsageError(app.get_name(), Problem(e), usage_code);
+  }
+  if (std::optional<std::string> problem = Stranger(app)) return UsageError(app.get_name(), *problem, usage_code);
+  return std::nullopt;
+}
+
+int UsageError(const std::string& tool, const std::string& problem, int code) {
+  std::cerr << tool << ": " << DisplayText(problem) << "\n(run `" << tool << " --help` for usage)\n";
+  return code;
+}
+
+std::unique_ptr<CLI::App> NewApp(const std::string& tool, const std::string& description) {
+  auto app = std::make_unique<CLI::App>(description, tool);
+  app->allow_extras();
+  app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app->get_formatter()->column_width(32);
+  return app;
+}
+
+CLI::App* AddCommand(CLI::App* app, const std::string& name, const std::string& description) {
+  CLI::App* sub = app->add_subcommand(name, description);
+  sub->allow_extras();
+  sub->footer("");  // The tool's footer (its commands, exit codes) is for the tool's own --help.
+  return sub;
+}
+
+}  // namespace portcullis::tools
