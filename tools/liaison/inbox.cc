@@ -159,12 +159,12 @@ std::string ListJson(const std::string& inbox, const v1::Delivery& d) {
       .Str("marking", MarkingText(e.classification()))
       .Str("priority", PriorityText(e.priority()));
   if (std::optional<Decision> dec = LoadDecision(inbox, d.delivery_id())) {
-    j.Raw("decision", JsonLine()
-                          .Str("decision", dec->decision)
-                          .Str("officer", dec->officer)
-                          .Str("reason", dec->reason)
-                          .Str("time", dec->time)
-                          .str());
+    j.Value("decision", JsonLine()
+                            .Str("decision", dec->decision)
+                            .Str("officer", dec->officer)
+                            .Str("reason", dec->reason)
+                            .Str("time", dec->time)
+                            .json());
   }
   return j.str();
 }
@@ -354,7 +354,7 @@ int Show(Session& s, const std::string& id) {
                                           dec->reason.empty() ? "" : absl::StrCat(": ", dec->reason)));
   }
   for (auto& row : rows) row[0] += ":";
-  PrintTable(rows);
+  PrintTable(rows, {{1, 100}});
 
   const std::string native = adapters::NativeDir(s.config().inbox) + "/" + d.delivery_id();
   if (std::optional<std::string> text = ReadFile(native + ".json")) {
@@ -375,7 +375,7 @@ int Show(Session& s, const std::string& id) {
   std::vector<std::vector<std::string>> body;
   BodyRows(e, &body);
   for (auto& row : body) row[0] += ":";
-  PrintTable(body);
+  PrintTable(body, {{1, 100}});
   return kOk;
 }
 

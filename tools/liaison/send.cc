@@ -250,7 +250,7 @@ void PrintRecord(const Session& s, const adapters::NativeRecord& r, bool held) {
     } else {
       j.Str("outcome", v1::RefusalInStatus(r.status) ? "refused" : "failed")
           .Str("message_id", id)
-          .Raw("error", StatusJson(r.status));
+          .Value("error", StatusJson(r.status));
     }
     std::cout << j.str() << "\n";
     return;
@@ -294,13 +294,13 @@ int Report(const Session& s, const std::vector<adapters::NativeRecord>& records,
   }
   if (s.json()) {
     std::cout << JsonLine()
-                     .Raw("summary", JsonLine()
-                                         .Num("records", static_cast<int64_t>(records.size()))
-                                         .Num("with_problems", static_cast<int64_t>(bad))
-                                         .Num("submitted", static_cast<int64_t>(sent))
-                                         .Num("refused", static_cast<int64_t>(refused))
-                                         .Str("text", summary)
-                                         .str())
+                     .Value("summary", JsonLine()
+                                           .Num("records", static_cast<int64_t>(records.size()))
+                                           .Num("with_problems", static_cast<int64_t>(bad))
+                                           .Num("submitted", static_cast<int64_t>(sent))
+                                           .Num("refused", static_cast<int64_t>(refused))
+                                           .Str("text", summary)
+                                           .json())
                      .str()
               << "\n";
   } else {

@@ -58,7 +58,7 @@ int Track(Session& s, const Args& args) {
                    status);
   }
   if (s.json()) {
-    std::cout << adapters::ToCompactJson(resp) << "\n";
+    std::cout << tools::JsonText(tools::ProtoJson(resp)) << "\n";
     return kOk;
   }
   std::cout << DisplayText(resp.message_id()) << "  case " << DisplayText(resp.case_reference()) << "  from "
@@ -73,7 +73,7 @@ int Track(Session& s, const Args& args) {
                     Dash(r.officer()), r.has_next_attempt_at() ? TimeText(r.next_attempt_at()) : "-",
                     Dash(r.reason())});
   }
-  PrintTable(rows);
+  PrintTable(rows, {{6, 60}});  // REASON wraps; ids and times never.
   return kOk;
 }
 
@@ -111,7 +111,7 @@ int Case(Session& s, const Args& args) {
     req.set_page_token(page.next_page_token());
   }
   if (s.json()) {
-    std::cout << adapters::ToCompactJson(all) << "\n";
+    std::cout << tools::JsonText(tools::ProtoJson(all)) << "\n";
     return kOk;
   }
   if (all.messages_size() == 0) {
@@ -132,7 +132,7 @@ int Case(Session& s, const Args& args) {
                     m.has_answer_by() ? TimeText(m.answer_by()) : "-", absl::StrJoin(states, ", ")});
   }
   std::cout << "case " << DisplayText(all.case_reference()) << "\n";
-  PrintTable(rows);
+  PrintTable(rows, {{7, 60}});  // RECIPIENTS wraps; ids and times never.
   std::cout << all.messages_size() << " message(s)\n";
   return kOk;
 }
