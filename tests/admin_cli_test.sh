@@ -9,41 +9,9 @@
 #   admin_cli_test.sh ADMIN GATEWAY PARTNER_ENDPOINT SUBMIT PKI SOURCE_DIR
 set -euo pipefail
 [ $# = 6 ] || { echo "usage: $0 ADMIN GATEWAY PARTNER_ENDPOINT SUBMIT PKI SOURCE_DIR" >&2; exit 2; }
-abs() { (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/support/cli_test_lib.sh"  # $T, $pids, step, fail, expect_*, free_port, wait_for.
 ADMIN=$(abs "$1"); GATEWAY=$(abs "$2"); ENDPOINT=$(abs "$3"); SUBMIT=$(abs "$4"); PKI=$(abs "$5"); SRC=$(abs "$6")
-
-T=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-step() { echo "== $*"; }
-fail() {
-  echo "FAIL: $1" >&2; echo "  expected: $2" >&2; echo "  got:      $3" >&2
-  for f in out err; do [ -s "$T/$f" ] && { echo "  --- std$f:" >&2; head -40 "$T/$f" | sed 's/^/    /' >&2; }; done
-  exit 1
-}
-expect_rc() {
-  local want=$1 rc=0; shift
-  "$@" > "$T/out" 2> "$T/err" || rc=$?
-  [ "$rc" = "$want" ] || fail "exit code of: ${*##*/}" "$want" "$rc"
-}
-expect_in() { grep -qF -- "$2" "$1" || fail "$(basename "$1") contains '$2'" "'$2'" "$(head -c 600 "$1")"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() {
-  local _
-  for _ in $(seq 200); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
 
 step "gateway on loopback, Europol down"
 mkdir -p "$T/state/witness" "$T/inbox"   # The shipped config keeps a witness folder.
@@ -77,6 +45,16 @@ expect_rc 2 "$ADMIN" cancel abc "${OPS[@]}" --reason r
 expect_in "$T/err" "--officer is required"
 expect_rc 0 "$ADMIN" --help
 expect_in "$T/out" "dead-letters"
+expect_cli_conventions "$ADMIN" dead-letters retry cancel stats
+expect_rc 2 "$ADMIN" stats "${OPS[@]}" --destination eu/europol
+expect_in "$T/err" "stats does not take --destination"
+step "portcullis-submit and portcullis-partner-endpoint: the same conventions, one set of TLS flags"
+expect_cli_conventions "$SUBMIT"
+expect_cli_conventions "$ENDPOINT"
+expect_rc 0 "$SUBMIT" --help
+expect_in "$T/out" "--as,--party STEM"
+expect_rc 2 "$SUBMIT" --gateway "$GW" --envelope x.json --pki "$PKI"
+expect_in "$T/err" "TLS files incomplete"
 
 step "a referral to Europol becomes a dead letter"
 expect_rc 0 "$SUBMIT" --gateway "$GW" --pki "$PKI" --party uk-border-force \

@@ -11,45 +11,11 @@
 #   liaison_cli_test.sh LIAISON GATEWAY ADAPTER PKI SOURCE_DIR
 set -euo pipefail
 [ $# = 5 ] || { echo "usage: $0 LIAISON GATEWAY ADAPTER PKI SOURCE_DIR" >&2; exit 2; }
-abs() { (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/support/cli_test_lib.sh"  # $T, $pids, $checks, step, fail, expect_*, free_port, wait_for.
 LIAISON=$(abs "$1"); GATEWAY=$(abs "$2"); ADAPTER=$(abs "$3"); PKI=$(abs "$4"); SRC=$(abs "$5")
 unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY
 
-T=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-checks=0
-step() { echo "== $*"; }
-fail() {
-  echo "FAIL: $1" >&2; echo "  expected: $2" >&2; echo "  got:      $3" >&2
-  for f in out err; do [ -s "$T/$f" ] && { echo "  --- std$f:" >&2; head -40 "$T/$f" | sed 's/^/    /' >&2; }; done
-  exit 1
-}
-expect_rc() {
-  local want=$1 rc=0; shift
-  "$@" > "$T/out" 2> "$T/err" || rc=$?
-  checks=$((checks + 1))
-  [ "$rc" = "$want" ] || fail "exit code of: ${*##*/}" "$want" "$rc"
-}
-expect_in() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$(basename "$1") contains '$2'" "'$2'" "$(head -c 600 "$1")"
-}
-expect_re() {
-  checks=$((checks + 1))
-  grep -qE -- "$2" "$1" || fail "$(basename "$1") matches /$2/" "/$2/" "$(head -c 600 "$1")"
-}
-expect_not_in() {
-  checks=$((checks + 1))
-  ! grep -qF -- "$2" "$1" || fail "$(basename "$1") does not contain '$2'" "no '$2'" "$(head -c 600 "$1")"
-}
 # python3 assertions over stdout: py 'CODE' (lines = stdout's JSON lines, doc = the first;
 # a pretty-printed document is one line of its own).
 py() {
@@ -64,16 +30,6 @@ except ValueError:
 doc = lines[0] if lines else None
 exec(sys.argv[2])
 EOF
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() {
-  local _
-  for _ in $(seq 200); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
 }
 # Waits until the Europol inbox holds $1 deliveries.
 wait_inbox() {
@@ -178,6 +134,13 @@ expect_in "$T/err" "--officer needs a value"
 expect_rc 0 "$LIAISON" --help
 expect_in "$T/out" "exit codes:"
 expect_in "$T/out" "send --type TYPE"
+expect_cli_conventions "$LIAISON" send inbox ack reject reply track case
+expect_rc 0 "$LIAISON" send --help
+expect_in "$T/out" "--requested-action"
+step "portcullis-adapter: the same conventions"
+expect_cli_conventions "$ADAPTER" run submit check render
+expect_rc 2 "$ADAPTER" check --partial x.json
+expect_in "$T/err" "check does not take --partial"
 
 step "no officer or justification: exit 2, naming how to set them"
 expect_rc 2 "$LIAISON" track BF-REF-LIAISON-01 --config "$T/bf-bare.yaml"
