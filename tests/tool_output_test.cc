@@ -93,6 +93,23 @@ TEST(JsonWriter, WritesProtoMessagesWithProtoFieldNames) {
   EXPECT_EQ(JsonText(ProtoJson(receipt)), "{\"message_id\":\"BF-1\",\"audit_index\":\"7\"}");
 }
 
+TEST(JsonWriter, EscapesDelLikeTheOtherControls) {
+  EXPECT_EQ(JsonText(Json("a\x7f" "b")), "\"a\\u007fb\"");
+}
+
+TEST(JsonWriter, KeepsRecordLinesByteForByte) {
+  Json doc;
+  doc["count"] = 2;
+  const std::vector<std::string> lines = {"{\"index\":0,\"x\":\"\\u00e9\\u007f\"}", "{\"index\":1}"};
+  EXPECT_EQ(JsonWithLines(doc, "records", lines),
+            "{\"count\":2,\"records\":[{\"index\":0,\"x\":\"\\u00e9\\u007f\"},{\"index\":1}]}");
+  EXPECT_EQ(JsonWithLines(Json::object(), "records", {}), "{\"records\":[]}");
+  EXPECT_EQ(JsonWithLine(Json::object(), "record", "{}"), "{\"record\":{}}");
+  Json after;
+  after["truncated"] = false;
+  EXPECT_EQ(JsonWithLines(Json::object(), "records", {"{}"}, after), "{\"records\":[{}],\"truncated\":false}");
+}
+
 TEST(JsonWriter, EmbedsJsonTextAsAValue) {
   EXPECT_EQ(JsonText(ParsedJson("{\"index\":3,\"action\":\"submit\"}")), "{\"index\":3,\"action\":\"submit\"}");
   EXPECT_EQ(JsonText(ParsedJson("not json")), "\"not json\"");

@@ -108,9 +108,9 @@ int Prove(const Args& a) {
     doc["tree_size"] = c.size;
     doc["root"] = c.root;
     doc["path_length"] = proof->path.size();
-    doc["record"] = tools::ParsedJson(proof->line);
-    if (!problem.empty()) doc["problem"] = problem;
-    std::cout << tools::JsonText(doc) << "\n";
+    tools::Json after = tools::Json::object();
+    if (!problem.empty()) after["problem"] = problem;
+    std::cout << tools::JsonWithLine(doc, "record", proof->line, after) << "\n";  // The line as stored.
   } else if (!problem.empty()) {
     std::cout << "NOT PROVED: " << DisplayText(problem) << "\n";
   } else {

@@ -23,10 +23,10 @@ const std::vector<tools::Column> kShowColumns = {
     {"TIME (UTC)"}, {"INDEX"}, tools::Wrapped("WHAT", 40), {"WHO"}, tools::Wrapped("OUTCOME", 40),
     tools::Wrapped("DETAIL", 60), tools::Wrapped("NOTES", 40)};
 
-// The records' lines as a JSON array (each line parsed: same values, one document).
-tools::Json Lines(const std::vector<Entry>& entries) {
-  tools::Json lines = tools::Json::array();
-  for (const Entry& e : entries) lines.push_back(tools::ParsedJson(e.line));
+// The records' lines exactly as stored (their hashes cover those bytes).
+std::vector<std::string> Lines(const std::vector<Entry>& entries) {
+  std::vector<std::string> lines;
+  for (const Entry& e : entries) lines.push_back(e.line);
   return lines;
 }
 
@@ -46,10 +46,9 @@ int Search(const Args& a) {
   if (!s.ok()) return Fail(s);
   if (a.json) {
     tools::Json doc;
-    doc["records"] = Lines(found);
     doc["count"] = found.size();
     doc["truncated"] = more;
-    std::cout << tools::JsonText(doc) << "\n";
+    std::cout << tools::JsonWithLines(tools::Json::object(), "records", Lines(found), doc) << "\n";
     return kOk;
   }
   if (found.empty()) {
@@ -78,8 +77,7 @@ int Show(const Args& a) {
   if (a.json) {
     tools::Json doc;
     doc["message_id"] = a.positional;
-    doc["events"] = Lines(story);
-    std::cout << tools::JsonText(doc) << "\n";
+    std::cout << tools::JsonWithLines(doc, "events", Lines(story)) << "\n";
     return kOk;
   }
   if (story.empty()) {
