@@ -11,15 +11,11 @@
 // Exit codes: 0 ok; 1 refused by the gateway or a runtime failure; 2 usage
 // error; 3 bad native input (nothing submitted, or with --partial some
 // records were not).
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,6 +23,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "adapters/common/describe.h"
+#include "adapters/main_support.h"
 #include "adapters/common/envelope_json.h"
 #include "adapters/common/gateway_client.h"
 #include "adapters/common/native_inbox.h"
@@ -44,14 +41,6 @@ constexpr int kUsageCode = 2;
 
 constexpr char kConfigHelp[] =
     "the party's adapter config (default $PORTCULLIS_CONFIG, else ~/.config/portcullis/liaison.yaml)";
-
-std::mutex output_mu;  // Hooks print from several threads.
-
-void Say(std::FILE* to, const std::string& line) {
-  std::lock_guard<std::mutex> lock(output_mu);
-  std::fprintf(to, "%s\n", line.c_str());
-  std::fflush(to);
-}
 
 int Usage(const std::string& error) { return tools::UsageError("portcullis-adapter", error, kUsageCode); }
 
@@ -118,11 +107,7 @@ int Render(const PartyConfig& config, const std::vector<std::string>& files) {
 }
 
 int Run(const PartyConfig& config) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // Before gRPC starts threads: only sigwait sees them.
+  const sigset_t stop = BlockStopSignals();  // Before gRPC starts threads: only WaitForStop sees them.
 
   auto inbox = NativeInbox::Open(config.inbox, *config.format);
   if (!inbox.ok()) return Fail(inbox.status().ToString());
@@ -154,10 +139,7 @@ int Run(const PartyConfig& config) {
                                            : absl::StrCat("could not acknowledge ", a.message_id(), ": ",
                                                           DescribeStatus(s)));
     };
-    options.on_refused = [](const mtls::HandshakeRefusal& r) {
-      Say(stderr, absl::StrCat("refused handshake: ", r.code, ": ", r.message));
-    };
-    options.on_error = [](const absl::Status& s) { Say(stderr, absl::StrCat("error: ", s.ToString())); };
+    SayEndpointProblems(&options);
     auto started = PartnerEndpoint::Start(std::move(options));
     if (!started.ok()) return Fail(started.status().ToString());
     endpoint = std::move(*started);
@@ -194,9 +176,7 @@ int Run(const PartyConfig& config) {
     outbox->Start();
     Say(stdout, absl::StrCat(config.party, ": submitting records dropped into ", config.outbox));
   }
-  int signal_number = 0;
-  sigwait(&stop, &signal_number);
-  Say(stdout, absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", stopping"));
+  Say(stdout, absl::StrCat("received ", WaitForStop(stop), ", stopping"));
   if (outbox) outbox->Stop();
   if (endpoint) endpoint->Shutdown();
   if (receiver) receiver->Stop();
@@ -229,9 +209,8 @@ int Main(int argc, char** argv) {
     c->add_option("--config", config_flag, kConfigHelp)->type_name("FILE");
     if (c != run) c->add_option("FILE", files, "native records (check, submit) or envelopes/deliveries (render)");
   }
-  if (std::optional<int> code = tools::ParseCommandLine(*app, argc, argv, kUsageCode)) return *code;
-  if (app->get_subcommands().empty()) return Usage("no command given");
-  const std::string command = app->get_subcommands().front()->get_name();
+  std::string command;
+  if (std::optional<int> code = tools::ParseCommand(*app, argc, argv, kUsageCode, &command)) return *code;
   absl::StatusOr<PartyConfig> config = LoadPartyConfig(ResolvePartyConfigPath(config_flag));
   if (!config.ok()) return Fail(std::string(config.status().message()));
   if (command == "run") return Run(*config);

@@ -4,15 +4,12 @@
 // the given officer. Runs until SIGTERM or SIGINT.
 //
 // Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage error.
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
-#include <mutex>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "adapters/common/describe.h"
+#include "adapters/main_support.h"
 #include "adapters/common/partner_endpoint.h"
 #include "tools/common/cli_common.h"
 
@@ -20,14 +17,6 @@ namespace portcullis::adapters {
 namespace {
 
 constexpr int kUsageCode = 2;
-
-std::mutex output_mu;  // Hooks print from several threads.
-
-void Say(std::FILE* to, const std::string& line) {
-  std::lock_guard<std::mutex> lock(output_mu);
-  std::fprintf(to, "%s\n", line.c_str());
-  std::fflush(to);
-}
 
 int Usage(const std::string& error) { return tools::UsageError("portcullis-partner-endpoint", error, kUsageCode); }
 
@@ -73,18 +62,11 @@ int Main(int argc, char** argv) {
       Say(stderr, absl::StrCat("could not acknowledge ", a.message_id(), ": ", DescribeStatus(s)));
     }
   };
-  options.on_refused = [](const mtls::HandshakeRefusal& r) {
-    Say(stderr, absl::StrCat("refused handshake: ", r.code, ": ", r.message));
-  };
-  options.on_error = [](const absl::Status& s) { Say(stderr, absl::StrCat("error: ", s.ToString())); };
+  SayEndpointProblems(&options);
 
   // Block the stop signals before gRPC starts its threads, so that only
-  // sigwait below receives them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // WaitForStop below receives them.
+  const sigset_t stop = BlockStopSignals();
 
   auto endpoint = PartnerEndpoint::Start(std::move(options));
   if (!endpoint.ok()) {
@@ -97,9 +79,7 @@ int Main(int argc, char** argv) {
                            ack ? absl::StrCat(", acknowledging to ", gw.gateway, " as officer ", officer)
                                : ", not acknowledging"));
 
-  int signal_number = 0;
-  sigwait(&stop, &signal_number);
-  Say(stdout, absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", shutting down"));
+  Say(stdout, absl::StrCat("received ", WaitForStop(stop), ", shutting down"));
   (*endpoint)->Shutdown();
   Say(stdout, absl::StrCat("stopped: ", (*endpoint)->stored_count(), " stored, ", (*endpoint)->acknowledged_count(),
                            " acknowledged"));

@@ -78,28 +78,8 @@ MSG1=BF-REF-CLI-01 MSG2=BF-REF-CLI-02 MSG3=BF-REF-CLI-03
 # The shipped config with: port 0 for the gateway, Europol at $1, a checkpoint
 # every 3 records, a witness folder. Every substitution must take.
 write_config() {
-  py "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$1" "$T/witness" <<'EOF'
-import sys
-src, dst, europol_port, witness = sys.argv[1:]
-text = open(src).read()
-for old, new in [('address: "${PORTCULLIS_LISTEN:-127.0.0.1:8443}"', 'address: "127.0.0.1:0"'),
-                 ('address: "127.0.0.1:9443"', 'address: "127.0.0.1:%s"' % europol_port),
-                 ('checkpoint_every_records: 1000', 'checkpoint_every_records: 3'),
-                 ('witness_dir: ${PORTCULLIS_WITNESS:-${PORTCULLIS_STATE:-../build/state}/witness}',
-                  'witness_dir: %s' % witness)]:
-    if text.count(old) != 1:
-        sys.exit("config/portcullis.yaml: expected exactly one '%s'" % old)
-    text = text.replace(old, new)
-open(dst, 'w').write(text)
-EOF
-}
-
-# start_gateway OUT [CONFIG]: starts it, sets GW_PID and GW (address).
-start_gateway() {
-  "$GATEWAY" --config "${2:-$T/gateway.yaml}" > "$1" 2>&1 & GW_PID=$!
-  pids+=("$GW_PID")
-  wait_for "$1" "listening on port" "$GW_PID" || { cat "$1" >&2; fail "gateway starts" "listening on port N" "see above"; }
-  GW=127.0.0.1:$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$1")
+  gateway_config "$T/gateway.yaml" "$1" 'checkpoint_every_records: 1000' 'checkpoint_every_records: 3' \
+    'witness_dir: ${PORTCULLIS_WITNESS:-${PORTCULLIS_STATE:-../build/state}/witness}' "witness_dir: $T/witness"
 }
 
 started=""

@@ -45,21 +45,8 @@ step "gateway and Europol's adapter (push) on loopback"
 mkdir -p "$T/state/witness"   # The shipped config keeps a witness folder.
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
 EP_PORT=$(free_port)
-python3 - "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$EP_PORT" <<'EOF'
-import sys
-src, dst, port = sys.argv[1:]
-text = open(src).read()
-for old, new in [('address: "${PORTCULLIS_LISTEN:-127.0.0.1:8443}"', 'address: "127.0.0.1:0"'),
-                 ('address: "127.0.0.1:9443"', 'address: "127.0.0.1:%s"' % port)]:
-    if text.count(old) != 1:
-        sys.exit("config/portcullis.yaml: expected exactly one '%s'" % old)
-    text = text.replace(old, new)
-open(dst, 'w').write(text)
-EOF
-"$GATEWAY" --config "$T/gateway.yaml" > "$T/gateway.out" 2>&1 & GW_PID=$!
-pids+=("$GW_PID")
-wait_for "$T/gateway.out" "listening on port" "$GW_PID" || fail "gateway starts" "listening" "$(cat "$T/gateway.out")"
-GW=127.0.0.1:$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$T/gateway.out")
+gateway_config "$T/gateway.yaml" "$EP_PORT"
+start_gateway "$T/gateway.out"
 
 # One adapter config per party, as an officer's ~/.config/portcullis/liaison.yaml would be.
 party_config() {  # FILE PARTY STEM INBOX [officer justification]

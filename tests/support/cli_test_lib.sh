@@ -96,3 +96,32 @@ expect_cli_conventions() {
     expect_in "$T/err" "unknown option '--no-such-flag'"
   done
 }
+
+# gateway_config OUT EUROPOL_PORT [OLD NEW]...: the shipped $SRC/config/portcullis.yaml with the
+# listener on port 0, Europol's push endpoint on EUROPOL_PORT, and each further OLD (found exactly
+# once) replaced by NEW.
+gateway_config() {
+  local out=$1 port=$2
+  shift 2
+  python3 - "$SRC/config/portcullis.yaml" "$out" \
+    'address: "${PORTCULLIS_LISTEN:-127.0.0.1:8443}"' 'address: "127.0.0.1:0"' \
+    'address: "127.0.0.1:9443"' "address: \"127.0.0.1:$port\"" "$@" <<'PY'
+import sys
+src, dst, *pairs = sys.argv[1:]
+text = open(src).read()
+for old, new in zip(pairs[::2], pairs[1::2]):
+    if text.count(old) != 1:
+        sys.exit("config/portcullis.yaml: expected exactly one '%s'" % old)
+    text = text.replace(old, new)
+open(dst, 'w').write(text)
+PY
+}
+
+# start_gateway OUT [CONFIG]: starts $GATEWAY on CONFIG (default $T/gateway.yaml), output in OUT,
+# and waits until it listens; sets GW_PID (in $pids) and GW (127.0.0.1:PORT).
+start_gateway() {
+  "$GATEWAY" --config "${2:-$T/gateway.yaml}" > "$1" 2>&1 & GW_PID=$!
+  pids+=("$GW_PID")
+  wait_for "$1" "listening on port" "$GW_PID" || { cat "$1" >&2; fail "gateway starts" "listening on port N" "see above"; }
+  GW=127.0.0.1:$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$1")
+}

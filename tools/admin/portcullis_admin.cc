@@ -94,13 +94,7 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
                                       "per destination: backlog, pushes in flight, breaker, attempts, failures, "
                                       "retries, deliveries and dead letters");
   AddCommon(stats, a);
-  if (argc > 1 && std::string(argv[1]) == "help") {
-    std::cout << app->help();
-    return kOk;
-  }
-  if (std::optional<int> code = tools::ParseCommandLine(*app, argc, argv, kUsage)) return code;
-  if (app->get_subcommands().empty()) return Usage("no command given");
-  a->command = app->get_subcommands().front()->get_name();
+  if (std::optional<int> code = tools::ParseCommand(*app, argc, argv, kUsage, &a->command)) return code;
   const bool acts = a->command == "retry" || a->command == "cancel";
   if (!a->limit_text.empty() && (!absl::SimpleAtoi(a->limit_text, &a->limit) || a->limit == 0)) {
     return Usage("--limit must be a positive number");

@@ -141,13 +141,7 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
   AddPublicKey(prove, a);
   AddJson(prove, a);
 
-  if (argc > 1 && std::string(argv[1]) == "help") {
-    std::cout << app->help();
-    return kOk;
-  }
-  if (std::optional<int> code = tools::ParseCommandLine(*app, argc, argv, kUsage)) return code;
-  if (app->get_subcommands().empty()) return Usage("no command given");
-  a->command = app->get_subcommands().front()->get_name();
+  if (std::optional<int> code = tools::ParseCommand(*app, argc, argv, kUsage, &a->command)) return code;
 
   if (!raw.limit.empty() && (!absl::SimpleAtoi(raw.limit, &a->limit) || a->limit == 0)) {
     return Usage("--limit must be a positive number");

@@ -113,6 +113,18 @@ std::optional<int> ParseCommandLine(CLI::App& app, int argc, const char* const* 
   return std::nullopt;
 }
 
+std::optional<int> ParseCommand(CLI::App& app, int argc, const char* const* argv, int usage_code,
+                                std::string* command) {
+  if (argc > 1 && std::string(argv[1]) == "help") {
+    std::cout << app.help();
+    return 0;
+  }
+  if (std::optional<int> code = ParseCommandLine(app, argc, argv, usage_code)) return code;
+  if (app.get_subcommands().empty()) return UsageError(app.get_name(), "no command given", usage_code);
+  *command = app.get_subcommands().front()->get_name();
+  return std::nullopt;
+}
+
 int UsageError(const std::string& tool, const std::string& problem, int code) {
   std::cerr << tool << ": " << DisplayText(problem) << "\n(run `" << tool << " --help` for usage)\n";
   return code;

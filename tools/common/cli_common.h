@@ -59,6 +59,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const GatewayFlags& flags);
 // and stray words are reported here in the project's words.
 std::optional<int> ParseCommandLine(CLI::App& app, int argc, const char* const* argv, int usage_code);
 
+// ParseCommandLine for a tool of commands (subcommands): `TOOL help` prints
+// the help (0), and no command is a usage error ("no command given").
+// Otherwise sets *command to the command given.
+std::optional<int> ParseCommand(CLI::App& app, int argc, const char* const* argv, int usage_code,
+                                std::string* command);
+
 // Prints "TOOL: PROBLEM\n(run `TOOL --help` for usage)" (PROBLEM shown
 // escaped, util/display_text.h) on stderr; returns `code`.
 int UsageError(const std::string& tool, const std::string& problem, int code);

@@ -168,13 +168,8 @@ int Main(int argc, char** argv) {
     for (const std::string& flag : kGlobal) AddFlag(sub, flag, &args);
     for (const std::string& flag : c.flags) AddFlag(sub, flag, &args);
   }
-  if (argc > 1 && std::string(argv[1]) == "help") {
-    std::cout << app->help();
-    return kOk;
-  }
-  if (std::optional<int> code = tools::ParseCommandLine(*app, argc, argv, kUsage)) return *code;
-  if (app->get_subcommands().empty()) return Usage("no command given");
-  const std::string command = app->get_subcommands().front()->get_name();
+  std::string command;
+  if (std::optional<int> code = tools::ParseCommand(*app, argc, argv, kUsage, &command)) return *code;
   args.words = {command};
   args.words.insert(args.words.end(), words.begin(), words.end());
   const Command& c = *std::find_if(commands.begin(), commands.end(),
