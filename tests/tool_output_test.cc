@@ -163,5 +163,26 @@ TEST(CommandLine, MissingValueIsNamed) {
   EXPECT_THAT(testing::internal::GetCapturedStderr(), HasSubstr("tool: --log needs a value"));
 }
 
+TEST(CommandLine, AFlagIsNeverTakenAsAValue) {
+  auto app = NewApp("tool", "test");
+  std::string log;
+  bool json = false;
+  app->add_option("--log", log, "the log");
+  app->add_flag("--json", json, "JSON");
+  const char* argv[] = {"tool", "--log", "--json"};
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(ParseCommandLine(*app, 3, argv, 2), 2);
+  EXPECT_THAT(testing::internal::GetCapturedStderr(), HasSubstr("tool: --log needs a value"));
+}
+
+TEST(CommandLine, AValueMayStartWithOneDash) {
+  auto app = NewApp("tool", "test");
+  std::string reason;
+  app->add_option("--reason", reason, "why");
+  const char* argv[] = {"tool", "--reason", "-see the case file"};
+  EXPECT_EQ(ParseCommandLine(*app, 3, argv, 2), std::nullopt);
+  EXPECT_EQ(reason, "-see the case file");
+}
+
 }  // namespace
 }  // namespace portcullis::tools

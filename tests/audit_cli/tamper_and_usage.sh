@@ -147,6 +147,8 @@ expect_rc 2 A search --log "$LOG" --gateway 127.0.0.1:1
 expect_in "$T/err" "give exactly one of"
 expect_rc 2 A search --log
 expect_in "$T/err" "--log needs a value"
+expect_rc 2 A search --log --json
+expect_in "$T/err" "--log needs a value"
 expect_rc 2 A show --log "$LOG"
 expect_in "$T/err" "show needs a MESSAGE_ID"
 expect_rc 2 A search --log "$LOG" stray

@@ -20,7 +20,23 @@ std::string Problem(const CLI::ParseError& e) {
     if (absl::StrContains(what, " missing")) return absl::StrCat(name, " needs a value");
     if (absl::StrContains(what, "At Most")) return absl::StrCat(name, " is given twice");
   }
+  if (e.get_name() == "ValidationError" && absl::EndsWith(what, ": needs a value")) {
+    return absl::StrCat(what.substr(0, what.size() - 15), " needs a value");
+  }
   return what;
+}
+
+// A flag's value never starts with "--": `--log --json` is --log without a
+// value (CLI11 would take "--json" as the file name). Added to every option
+// that takes a value, in `app` and its commands.
+void RefuseFlagsAsValues(CLI::App* app) {
+  static const CLI::Validator kNotAFlag(
+      [](std::string& value) { return value.rfind("--", 0) == 0 ? std::string("needs a value") : std::string(); },
+      "", "not a flag");
+  for (CLI::Option* o : app->get_options()) {
+    if (!o->get_positional() && o->get_type_size_max() > 0) o->check(kNotAFlag);
+  }
+  for (CLI::App* sub : app->get_subcommands([](const CLI::App*) { return true; })) RefuseFlagsAsValues(sub);
 }
 
 // Whether a sibling command of `app` takes `flag`: then `app` "does not take" it.
@@ -98,6 +114,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const GatewayFlags& f) {
 }
 
 std::optional<int> ParseCommandLine(CLI::App& app, int argc, const char* const* argv, int usage_code) {
+  RefuseFlagsAsValues(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
