@@ -32,7 +32,7 @@
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_config.h"
 #include "adapters/common/pull_receiver.h"
-#include "tools/common/cli_common.h"
+#include "util/command_line.h"
 
 namespace portcullis::adapters {
 namespace {
@@ -42,7 +42,7 @@ constexpr int kUsageCode = 2;
 constexpr char kConfigHelp[] =
     "the party's adapter config (default $PORTCULLIS_CONFIG, else ~/.config/portcullis/liaison.yaml)";
 
-int Usage(const std::string& error) { return tools::UsageError("portcullis-adapter", error, kUsageCode); }
+int Usage(const std::string& error) { return cli::UsageError("portcullis-adapter", error, kUsageCode); }
 
 int Fail(const std::string& error) {
   Say(stderr, absl::StrCat("portcullis-adapter: ", error));
@@ -184,7 +184,7 @@ int Run(const PartyConfig& config) {
 }
 
 int Main(int argc, char** argv) {
-  auto app = tools::NewApp("portcullis-adapter",
+  auto app = cli::NewApp("portcullis-adapter",
                            "portcullis-adapter: a party's adapter between its own records and the exchange "
                            "(docs/adapters.md). The party's config names its format.");
   app->footer(
@@ -195,22 +195,22 @@ int Main(int argc, char** argv) {
   bool partial = false;
   std::vector<std::string> files;
   app->add_option("--config", config_flag, kConfigHelp)->type_name("FILE");
-  CLI::App* run = tools::AddCommand(app.get(), "run",
+  CLI::App* run = cli::AddCommand(app.get(), "run",
                                     "receive deliveries into the party's inbox, by push or pull as configured, and "
                                     "submit records dropped into its outbox folder (if configured)");
-  CLI::App* submit = tools::AddCommand(app.get(), "submit",
+  CLI::App* submit = cli::AddCommand(app.get(), "submit",
                                        "validate native records, then submit them (one bad record: nothing is sent, "
                                        "unless --partial, which sends the good ones and names the bad)");
   submit->add_flag("--partial", partial, "submit the good records even if some are bad");
-  CLI::App* check = tools::AddCommand(app.get(), "check", "validate native records; submit nothing");
-  CLI::App* render = tools::AddCommand(app.get(), "render",
+  CLI::App* check = cli::AddCommand(app.get(), "check", "validate native records; submit nothing");
+  CLI::App* render = cli::AddCommand(app.get(), "render",
                                        "print the native form of an envelope or delivery (proto JSON)");
   for (CLI::App* c : {run, submit, check, render}) {
     c->add_option("--config", config_flag, kConfigHelp)->type_name("FILE");
     if (c != run) c->add_option("FILE", files, "native records (check, submit) or envelopes/deliveries (render)");
   }
   std::string command;
-  if (std::optional<int> code = tools::ParseCommand(*app, argc, argv, kUsageCode, &command)) return *code;
+  if (std::optional<int> code = cli::ParseCommand(*app, argc, argv, kUsageCode, &command)) return *code;
   absl::StatusOr<PartyConfig> config = LoadPartyConfig(ResolvePartyConfigPath(config_flag));
   if (!config.ok()) return Fail(std::string(config.status().message()));
   if (command == "run") return Run(*config);

@@ -37,7 +37,7 @@ constexpr int kUsageCode = 2;
 constexpr auto kCallTimeout = std::chrono::seconds(30);
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
 
-int Usage(const std::string& error) { return tools::UsageError("portcullis-submit", error, kUsageCode); }
+int Usage(const std::string& error) { return cli::UsageError("portcullis-submit", error, kUsageCode); }
 
 int Fail(const std::string& error) {
   std::fprintf(stderr, "portcullis-submit: %s\n", error.c_str());
@@ -179,7 +179,7 @@ int Follow(v1::Exchange::Stub& stub, const v1::Receipt& receipt, std::chrono::mi
 }
 
 int Main(int argc, char** argv) {
-  auto app = tools::NewApp("portcullis-submit",
+  auto app = cli::NewApp("portcullis-submit",
                            "portcullis-submit: the minimal UK agency client. Submits an envelope (proto JSON with "
                            "proto field names, enums by name) over mutual TLS, prints the receipt, and with --wait "
                            "follows each recipient's delivery state.");
@@ -197,7 +197,7 @@ int Main(int argc, char** argv) {
   app->add_option("--wait", wait_text, "then follow delivery until every recipient acknowledged/rejected/failed")
       ->type_name("SECONDS");
   app->add_flag("--json", json, "print JSON Lines instead of text");
-  if (std::optional<int> code = tools::ParseCommandLine(*app, argc, argv, kUsageCode)) return *code;
+  if (std::optional<int> code = cli::ParseCommandLine(*app, argc, argv, kUsageCode)) return *code;
   if (gw.gateway.empty()) return Usage("--gateway is required");
   if (envelope_file.empty()) return Usage("--envelope is required");
   auto tls = tools::TlsFiles(gw);

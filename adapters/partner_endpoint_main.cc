@@ -18,10 +18,10 @@ namespace {
 
 constexpr int kUsageCode = 2;
 
-int Usage(const std::string& error) { return tools::UsageError("portcullis-partner-endpoint", error, kUsageCode); }
+int Usage(const std::string& error) { return cli::UsageError("portcullis-partner-endpoint", error, kUsageCode); }
 
 int Main(int argc, char** argv) {
-  auto app = tools::NewApp("portcullis-partner-endpoint",
+  auto app = cli::NewApp("portcullis-partner-endpoint",
                            "portcullis-partner-endpoint: an EU partner's push endpoint. Accepts deliveries from the "
                            "gateway (only the gateway's certificate), stores each durably in --inbox, and "
                            "acknowledges it (ACCEPT) as --officer. Runs until SIGTERM or SIGINT.");
@@ -38,7 +38,7 @@ int Main(int argc, char** argv) {
   app->add_option("--officer", officer, "officer named on acknowledgements (required with --gateway)")
       ->type_name("ID");
   app->add_flag("--no-ack", no_ack, "store only; do not acknowledge");
-  if (std::optional<int> code = tools::ParseCommandLine(*app, argc, argv, kUsageCode)) return *code;
+  if (std::optional<int> code = cli::ParseCommandLine(*app, argc, argv, kUsageCode)) return *code;
   auto tls = tools::TlsFiles(gw);
   if (!tls.ok()) return Usage(std::string(tls.status().message()));
   if (inbox.empty()) return Usage("--inbox is required");

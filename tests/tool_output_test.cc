@@ -1,6 +1,6 @@
 // The tools' one table printer and one JSON writer (tools/common/table.h,
 // tools/common/json_out.h), and the shared command line's words
-// (tools/common/cli_common.h).
+// (util/command_line.h, tools/common/cli_common.h).
 #include <string>
 #include <vector>
 
@@ -15,6 +15,9 @@
 namespace portcullis::tools {
 namespace {
 
+using ::portcullis::cli::AddCommand;
+using ::portcullis::cli::NewApp;
+using ::portcullis::cli::ParseCommandLine;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

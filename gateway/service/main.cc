@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gateway/config/config_loader.h"
 #include "gateway/service/gateway.h"
-#include "tools/common/cli_common.h"
+#include "util/command_line.h"
 
 int main(int argc, char** argv) {
   // Debian's Abseil is built with absl::Mutex deadlock detection on, and
@@ -21,13 +21,13 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::string config_path = "config/portcullis.yaml";
   bool check_only = false;
-  auto app = portcullis::tools::NewApp("portcullis-gateway", "portcullis-gateway: the exchange gateway.");
+  auto app = portcullis::cli::NewApp("portcullis-gateway", "portcullis-gateway: the exchange gateway.");
   app->footer("\nexit codes: 0 stopped cleanly (or, with --check-config, the configuration is valid); 1 invalid "
               "configuration or cannot start; 2 usage error\n");
   app->add_option("--config", config_path, "the gateway's configuration (default config/portcullis.yaml)")
       ->type_name("FILE");
   app->add_flag("-t,--check-config", check_only, "validate the configuration and exit (0 = valid)");
-  if (std::optional<int> code = portcullis::tools::ParseCommandLine(*app, argc, argv, 2)) return *code;
+  if (std::optional<int> code = portcullis::cli::ParseCommandLine(*app, argc, argv, 2)) return *code;
   auto config = portcullis::LoadConfigFile(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "portcullis-gateway: configuration %s is invalid:\n%s\n", config_path.c_str(),

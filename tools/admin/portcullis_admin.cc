@@ -54,7 +54,7 @@ struct Args {
   bool json = false;
 };
 
-int Usage(const std::string& problem) { return tools::UsageError("portcullis-admin", problem, kUsage); }
+int Usage(const std::string& problem) { return cli::UsageError("portcullis-admin", problem, kUsage); }
 
 // The flags every command takes: the gateway's, and --json.
 void AddCommon(CLI::App* c, Args* a) {
@@ -68,12 +68,12 @@ void AddDecision(CLI::App* c, Args* a) {
 }
 
 std::optional<int> Parse(int argc, char** argv, Args* a) {
-  auto app = tools::NewApp("portcullis-admin",
+  auto app = cli::NewApp("portcullis-admin",
                            "portcullis-admin: the operator's tool for dead letters and delivery statistics, through "
                            "the gateway's Admin service over mTLS as a party of kind `operator`.");
   app->footer(kFooter);
   app->require_subcommand(0, 1);
-  CLI::App* dl = tools::AddCommand(app.get(), "dead-letters",
+  CLI::App* dl = cli::AddCommand(app.get(), "dead-letters",
                                    "deliveries that gave up (FAILED after max_attempts, EXPIRED after max_age), "
                                    "oldest first; needs --reason");
   AddCommon(dl, a);
@@ -81,7 +81,7 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
   dl->add_option("--destination", a->destination, "only dead letters to this destination")->type_name("PARTY");
   dl->add_option("--limit", a->limit_text, "at most N dead letters (default 200)")->type_name("N");
   for (const char* name : {"retry", "cancel"}) {
-    CLI::App* c = tools::AddCommand(
+    CLI::App* c = cli::AddCommand(
         app.get(), name,
         std::string(name) == "retry"
             ? "send a dead letter again (it becomes ACCEPTED, due now); needs --reason and --officer"
@@ -90,11 +90,11 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
     AddCommon(c, a);
     AddDecision(c, a);
   }
-  CLI::App* stats = tools::AddCommand(app.get(), "stats",
+  CLI::App* stats = cli::AddCommand(app.get(), "stats",
                                       "per destination: backlog, pushes in flight, breaker, attempts, failures, "
                                       "retries, deliveries and dead letters");
   AddCommon(stats, a);
-  if (std::optional<int> code = tools::ParseCommand(*app, argc, argv, kUsage, &a->command)) return code;
+  if (std::optional<int> code = cli::ParseCommand(*app, argc, argv, kUsage, &a->command)) return code;
   const bool acts = a->command == "retry" || a->command == "cancel";
   if (!a->limit_text.empty() && (!absl::SimpleAtoi(a->limit_text, &a->limit) || a->limit == 0)) {
     return Usage("--limit must be a positive number");

@@ -44,7 +44,7 @@ where the records come from (one of):
 exit codes: 0 fine, 1 verification found a problem, 2 usage error, 3 input could not be read
 )";
 
-int Usage(const std::string& problem) { return tools::UsageError("portcullis-audit", problem, kUsage); }
+int Usage(const std::string& problem) { return cli::UsageError("portcullis-audit", problem, kUsage); }
 
 std::optional<int64_t> ParseTime(const std::string& text) {
   google::protobuf::Timestamp ts;
@@ -86,11 +86,11 @@ void AddPublicKey(CLI::App* c, Args* a) {
 }
 
 std::optional<int> Parse(int argc, char** argv, Args* a) {
-  auto app = tools::NewApp("portcullis-audit", "portcullis-audit: the auditor's tool for the exchange log.");
+  auto app = cli::NewApp("portcullis-audit", "portcullis-audit: the auditor's tool for the exchange log.");
   app->footer(kFooter);
   app->require_subcommand(0, 1);
   Raw raw;
-  CLI::App* verify = tools::AddCommand(app.get(), "verify",
+  CLI::App* verify = cli::AddCommand(app.get(), "verify",
                                        "recompute the hash chain and Merkle roots, check every checkpoint signature "
                                        "and witness copy; report the first bad record and the kind of tampering. "
                                        "Records after the last signed checkpoint fail as `unsigned_tail` (unless "
@@ -112,27 +112,27 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
       ->type_name("SECONDS");
   AddJson(verify, a);
 
-  CLI::App* search = tools::AddCommand(app.get(), "search", "records matching the filters, as a table (or --json)");
+  CLI::App* search = cli::AddCommand(app.get(), "search", "records matching the filters, as a table (or --json)");
   AddSource(search, a);
   AddFilters(search, a, &raw);
   search->add_option("--limit", raw.limit, "at most N records (default 200)")->type_name("N");
   AddJson(search, a);
 
-  CLI::App* show = tools::AddCommand(app.get(), "show",  // show MESSAGE_ID
+  CLI::App* show = cli::AddCommand(app.get(), "show",  // show MESSAGE_ID
                                      "one exchange's story (submitted, delivered, acknowledged, consulted) as a "
                                      "timeline");
   show->add_option("MESSAGE_ID", a->positional, "the message");
   AddSource(show, a);
   AddJson(show, a);
 
-  CLI::App* exp = tools::AddCommand(app.get(), "export", "matching records as JSON Lines or CSV");
+  CLI::App* exp = cli::AddCommand(app.get(), "export", "matching records as JSON Lines or CSV");
   AddSource(exp, a);
   AddFilters(exp, a, &raw);
   exp->add_option("--format", a->format, "jsonl (each record's line as stored, default) or csv")
       ->type_name("jsonl|csv");
   exp->add_option("--out", a->out, "write to FILE instead of standard output")->type_name("FILE");
 
-  CLI::App* prove = tools::AddCommand(app.get(), "prove",
+  CLI::App* prove = cli::AddCommand(app.get(), "prove",
                                       "prove that record INDEX (a receipt's audit index) is in the log: an RFC 6962 "
                                       "inclusion proof checked against a signed checkpoint (needs --public-key). Through "
                                       "--gateway any party may prove the records of its own messages");
@@ -141,7 +141,7 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
   AddPublicKey(prove, a);
   AddJson(prove, a);
 
-  if (std::optional<int> code = tools::ParseCommand(*app, argc, argv, kUsage, &a->command)) return code;
+  if (std::optional<int> code = cli::ParseCommand(*app, argc, argv, kUsage, &a->command)) return code;
 
   if (!raw.limit.empty() && (!absl::SimpleAtoi(raw.limit, &a->limit) || a->limit == 0)) {
     return Usage("--limit must be a positive number");

@@ -1,25 +1,18 @@
-// The command line every Portcullis binary shares (CLI11): parsing with the
-// project's usage conventions, and the one set of gateway/TLS flags the
-// clients use to reach the gateway over mTLS.
-//
-// Conventions (docs/tools.md): `--help` on the binary and on each subcommand
-// prints that command's help and exits 0; a usage error prints
-// "TOOL: PROBLEM" and "(run `TOOL --help` for usage)" on stderr and exits
-// with the tool's usage code (2 for every tool today). An unknown flag is
-// named ("unknown option '--bogus'"), as is an unknown command. Not
+// The one set of gateway/TLS flags the clients (portcullis-audit, -admin,
+// -submit, -partner-endpoint) use to reach the gateway over mTLS, on the
+// shared command line (util/command_line.h, CLI11; docs/tools.md). Not
 // thread-safe (used from main).
 #ifndef PORTCULLIS_TOOLS_COMMON_CLI_COMMON_H_
 #define PORTCULLIS_TOOLS_COMMON_CLI_COMMON_H_
 
 #include <memory>
-#include <optional>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "adapters/common/party_tls.h"
+#include "util/command_line.h"
 
 namespace portcullis::tools {
 
@@ -52,29 +45,6 @@ absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& flags);
 // A channel to flags.gateway over mTLS with TlsFiles(flags). Errors name the
 // missing or unreadable file.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const GatewayFlags& flags);
-
-// Parses argv into `app`. Returns nullopt to go on; otherwise the exit code,
-// after printing the help (0) or the usage error (`usage_code`). Every app
-// and subcommand should allow extras (NewApp/AddCommand do): unknown flags
-// and stray words are reported here in the project's words.
-std::optional<int> ParseCommandLine(CLI::App& app, int argc, const char* const* argv, int usage_code);
-
-// ParseCommandLine for a tool of commands (subcommands): `TOOL help` prints
-// the help (0), and no command is a usage error ("no command given").
-// Otherwise sets *command to the command given.
-std::optional<int> ParseCommand(CLI::App& app, int argc, const char* const* argv, int usage_code,
-                                std::string* command);
-
-// Prints "TOOL: PROBLEM\n(run `TOOL --help` for usage)" (PROBLEM shown
-// escaped, util/display_text.h) on stderr; returns `code`.
-int UsageError(const std::string& tool, const std::string& problem, int code);
-
-// An app named `tool` with the project's settings (extras allowed and
-// reported by ParseCommandLine; a repeated single-value flag keeps the last).
-std::unique_ptr<CLI::App> NewApp(const std::string& tool, const std::string& description);
-
-// A subcommand of `app` with the same settings and its own --help.
-CLI::App* AddCommand(CLI::App* app, const std::string& name, const std::string& description);
 
 }  // namespace portcullis::tools
 

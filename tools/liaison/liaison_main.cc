@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "tools/common/cli_common.h"
+#include "util/command_line.h"
 #include "tools/liaison/commands.h"
 
 namespace portcullis::liaison {
@@ -157,19 +157,19 @@ int Main(int argc, char** argv) {
        CheckTrackArgs, Case},
   };
   Args args;
-  auto app = tools::NewApp("liaison", "liaison: the liaison officer's client.");
+  auto app = cli::NewApp("liaison", "liaison: the liaison officer's client.");
   app->footer(kUsageText);
   app->require_subcommand(0, 1);
   for (const std::string& flag : kGlobal) AddFlag(app.get(), flag, &args);
   std::vector<std::string> words;
   for (const Command& c : commands) {
-    CLI::App* sub = tools::AddCommand(app.get(), c.name, c.description);
+    CLI::App* sub = cli::AddCommand(app.get(), c.name, c.description);
     sub->add_option("ARGS", words, "the command's arguments");
     for (const std::string& flag : kGlobal) AddFlag(sub, flag, &args);
     for (const std::string& flag : c.flags) AddFlag(sub, flag, &args);
   }
   std::string command;
-  if (std::optional<int> code = tools::ParseCommand(*app, argc, argv, kUsage, &command)) return *code;
+  if (std::optional<int> code = cli::ParseCommand(*app, argc, argv, kUsage, &command)) return *code;
   args.words = {command};
   args.words.insert(args.words.end(), words.begin(), words.end());
   const Command& c = *std::find_if(commands.begin(), commands.end(),

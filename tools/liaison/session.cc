@@ -13,7 +13,7 @@
 #include "adapters/common/gateway_client.h"
 #include "adapters/common/native_util.h"
 #include "portcullis/v1/refusal_status.h"
-#include "tools/common/cli_common.h"
+#include "util/command_line.h"
 #include "tools/common/table.h"
 #include "util/display_text.h"
 
@@ -24,7 +24,7 @@ std::string Args::Value(const std::string& flag, const std::string& fallback) co
   return it == values.end() || it->second.empty() ? fallback : it->second.back();
 }
 
-int Usage(const std::string& problem) { return tools::UsageError("liaison", problem, kUsage); }
+int Usage(const std::string& problem) { return cli::UsageError("liaison", problem, kUsage); }
 
 std::optional<int> Session::Open(const Args& args, Session* out) {
   out->json_ = args.Has("--json");
