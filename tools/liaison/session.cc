@@ -164,6 +164,19 @@ std::optional<v1::Priority> ParsePriority(const std::string& text) {
 
 std::string StateText(v1::DeliveryState s) { return v1::DeliveryState_Name(s); }
 
+std::string KindText(const std::string& body_type) {
+  if (body_type == "case_referral") return "referral";
+  if (body_type == "intelligence_report") return "intelligence";
+  if (body_type == "request_for_information") return "rfi";
+  return body_type.empty() ? "-" : body_type;
+}
+
+std::string KindText(const v1::Envelope& e) {
+  const google::protobuf::OneofDescriptor* body = e.GetDescriptor()->FindOneofByName("body");
+  const google::protobuf::FieldDescriptor* set = e.GetReflection()->GetOneofFieldDescriptor(e, body);
+  return KindText(set == nullptr ? "" : set->name());
+}
+
 std::string UkGradingText(const v1::UkGrading& g) {
   if (g.source() == v1::UK_SOURCE_UNSPECIFIED && g.intelligence() == v1::UK_INTEL_UNSPECIFIED &&
       g.handling() == v1::UK_HANDLING_UNSPECIFIED) {

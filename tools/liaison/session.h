@@ -121,6 +121,11 @@ std::optional<v1::Classification> ParseMarking(const std::string& text);
 std::string PriorityText(v1::Priority p);
 std::optional<v1::Priority> ParsePriority(const std::string& text);
 std::string StateText(v1::DeliveryState s);
+// The body kind in the words of `send --type` ("referral", "intelligence",
+// "rfi", "response"; "-" for none), from the body field's name
+// ("case_referral", as CaseMessage.body_type) or from an envelope.
+std::string KindText(const std::string& body_type);
+std::string KindText(const v1::Envelope& e);
 // "2/B/C (conditions: ...)" and "B/2 H0,H3 (restrictions: ...)"; "" when absent.
 std::string UkGradingText(const v1::UkGrading& g);
 std::string EuropolText(const v1::EuropolEvaluation& e);

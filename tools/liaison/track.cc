@@ -16,12 +16,6 @@ namespace {
 
 std::string Dash(const std::string& s) { return s.empty() ? "-" : s; }
 
-std::string KindOf(const std::string& body_type) {
-  if (body_type == "case_referral") return "referral";
-  if (body_type == "intelligence_report") return "intelligence";
-  if (body_type == "request_for_information") return "rfi";
-  return Dash(body_type);
-}
 
 }  // namespace
 
@@ -127,7 +121,7 @@ int Case(Session& s, const Args& args) {
     for (const v1::RecipientStatus& r : m.recipients()) {
       states.push_back(absl::StrCat(r.party(), " ", StateText(r.state())));
     }
-    rows.push_back({TimeText(m.accepted_at()), m.sender(), KindOf(m.body_type()), m.message_id(),
+    rows.push_back({TimeText(m.accepted_at()), m.sender(), KindText(m.body_type()), m.message_id(),
                     Dash(m.correlation_id()), MarkingText(m.classification()),
                     m.has_answer_by() ? TimeText(m.answer_by()) : "-", absl::StrJoin(states, ", ")});
   }
