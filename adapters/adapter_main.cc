@@ -6,19 +6,16 @@
 //   portcullis-adapter [--config FILE] submit [--partial] FILE...
 //   portcullis-adapter [--config FILE] check FILE...     validate native records only
 //   portcullis-adapter [--config FILE] render FILE...    envelope or delivery JSON -> native JSON
+//   portcullis-adapter COMMAND --help                    each command's own flags
 //
 // Exit codes: 0 ok; 1 refused by the gateway or a runtime failure; 2 usage
 // error; 3 bad native input (nothing submitted, or with --partial some
 // records were not).
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,6 +23,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "adapters/common/describe.h"
+#include "adapters/main_support.h"
 #include "adapters/common/envelope_json.h"
 #include "adapters/common/gateway_client.h"
 #include "adapters/common/native_inbox.h"
@@ -34,33 +32,17 @@
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_config.h"
 #include "adapters/common/pull_receiver.h"
+#include "util/command_line.h"
 
 namespace portcullis::adapters {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: portcullis-adapter [--config FILE] COMMAND [ARGS]\n"
-    "  run                      receive deliveries into the party's inbox, by push or pull as configured,\n"
-    "                           and submit records dropped into its outbox folder (if configured)\n"
-    "  submit [--partial] FILE  validate native records, then submit them (one bad record: nothing is sent,\n"
-    "                           unless --partial, which sends the good ones and names the bad)\n"
-    "  check FILE...            validate native records; submit nothing\n"
-    "  render FILE...           print the native form of an envelope or delivery (proto JSON)\n"
-    "  --config FILE            the party's adapter config (default $PORTCULLIS_CONFIG,\n"
-    "                           else ~/.config/portcullis/liaison.yaml)\n";
+constexpr int kUsageCode = 2;
 
-std::mutex output_mu;  // Hooks print from several threads.
+constexpr char kConfigHelp[] =
+    "the party's adapter config (default $PORTCULLIS_CONFIG, else ~/.config/portcullis/liaison.yaml)";
 
-void Say(std::FILE* to, const std::string& line) {
-  std::lock_guard<std::mutex> lock(output_mu);
-  std::fprintf(to, "%s\n", line.c_str());
-  std::fflush(to);
-}
-
-int Usage(const std::string& error) {
-  std::fprintf(stderr, "portcullis-adapter: %s\n%s", error.c_str(), kUsage);
-  return 2;
-}
+int Usage(const std::string& error) { return cli::UsageError("portcullis-adapter", error, kUsageCode); }
 
 int Fail(const std::string& error) {
   Say(stderr, absl::StrCat("portcullis-adapter: ", error));
@@ -125,11 +107,7 @@ int Render(const PartyConfig& config, const std::vector<std::string>& files) {
 }
 
 int Run(const PartyConfig& config) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // Before gRPC starts threads: only sigwait sees them.
+  const sigset_t stop = BlockStopSignals();  // Before gRPC starts threads: only WaitForStop sees them.
 
   auto inbox = NativeInbox::Open(config.inbox, *config.format);
   if (!inbox.ok()) return Fail(inbox.status().ToString());
@@ -161,10 +139,7 @@ int Run(const PartyConfig& config) {
                                            : absl::StrCat("could not acknowledge ", a.message_id(), ": ",
                                                           DescribeStatus(s)));
     };
-    options.on_refused = [](const mtls::HandshakeRefusal& r) {
-      Say(stderr, absl::StrCat("refused handshake: ", r.code, ": ", r.message));
-    };
-    options.on_error = [](const absl::Status& s) { Say(stderr, absl::StrCat("error: ", s.ToString())); };
+    SayEndpointProblems(&options);
     auto started = PartnerEndpoint::Start(std::move(options));
     if (!started.ok()) return Fail(started.status().ToString());
     endpoint = std::move(*started);
@@ -201,9 +176,7 @@ int Run(const PartyConfig& config) {
     outbox->Start();
     Say(stdout, absl::StrCat(config.party, ": submitting records dropped into ", config.outbox));
   }
-  int signal_number = 0;
-  sigwait(&stop, &signal_number);
-  Say(stdout, absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT", ", stopping"));
+  Say(stdout, absl::StrCat("received ", WaitForStop(stop), ", stopping"));
   if (outbox) outbox->Stop();
   if (endpoint) endpoint->Shutdown();
   if (receiver) receiver->Stop();
@@ -211,37 +184,39 @@ int Run(const PartyConfig& config) {
 }
 
 int Main(int argc, char** argv) {
+  auto app = cli::NewApp("portcullis-adapter",
+                           "portcullis-adapter: a party's adapter between its own records and the exchange "
+                           "(docs/adapters.md). The party's config names its format.");
+  app->footer(
+      "\nexit codes: 0 ok; 1 refused by the gateway or a runtime failure; 2 usage error; 3 bad native input "
+      "(nothing submitted, or with --partial some records were not)\n");
+  app->require_subcommand(0, 1);
   std::string config_flag;
   bool partial = false;
-  std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--config" && i + 1 < argc) {
-      config_flag = argv[++i];
-    } else if (a.rfind("--config=", 0) == 0) {
-      config_flag = a.substr(9);
-    } else if (a == "--partial") {
-      partial = true;
-    } else if (a.rfind("--", 0) == 0) {
-      return Usage(absl::StrCat("unknown flag ", a));
-    } else {
-      args.push_back(a);
-    }
+  std::vector<std::string> files;
+  app->add_option("--config", config_flag, kConfigHelp)->type_name("FILE");
+  CLI::App* run = cli::AddCommand(app.get(), "run",
+                                    "receive deliveries into the party's inbox, by push or pull as configured, and "
+                                    "submit records dropped into its outbox folder (if configured)");
+  CLI::App* submit = cli::AddCommand(app.get(), "submit",
+                                       "validate native records, then submit them (one bad record: nothing is sent, "
+                                       "unless --partial, which sends the good ones and names the bad)");
+  submit->add_flag("--partial", partial, "submit the good records even if some are bad");
+  CLI::App* check = cli::AddCommand(app.get(), "check", "validate native records; submit nothing");
+  CLI::App* render = cli::AddCommand(app.get(), "render",
+                                       "print the native form of an envelope or delivery (proto JSON)");
+  for (CLI::App* c : {run, submit, check, render}) {
+    c->add_option("--config", config_flag, kConfigHelp)->type_name("FILE");
+    if (c != run) c->add_option("FILE", files, "native records (check, submit) or envelopes/deliveries (render)");
   }
-  if (args.empty()) return Usage("no command given");
-  const std::string command = args[0];
-  args.erase(args.begin());
-  if (partial && command != "submit") return Usage("--partial is only for submit");
+  std::string command;
+  if (std::optional<int> code = cli::ParseCommand(*app, argc, argv, kUsageCode, &command)) return *code;
   absl::StatusOr<PartyConfig> config = LoadPartyConfig(ResolvePartyConfigPath(config_flag));
   if (!config.ok()) return Fail(std::string(config.status().message()));
-  if (command == "run") return args.empty() ? Run(*config) : Usage("run takes no arguments");
-  if (command == "submit") return Submit(*config, args, partial, true);
-  if (command == "check") return Submit(*config, args, false, false);
-  if (command == "render") return Render(*config, args);
-  return Usage(absl::StrCat("unknown command \"", command, "\""));
+  if (command == "run") return Run(*config);
+  if (command == "submit") return Submit(*config, files, partial, true);
+  if (command == "check") return Submit(*config, files, false, false);
+  return Render(*config, files);
 }
 
 }  // namespace

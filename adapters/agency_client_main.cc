@@ -19,37 +19,25 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "adapters/cli_flags.h"
 #include "adapters/common/describe.h"
 #include "portcullis/v1/refusal_status.h"
 #include "adapters/common/envelope_json.h"
 #include "adapters/common/gateway_client.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
+#include "tools/common/cli_common.h"
+#include "tools/common/json_out.h"
 
 namespace portcullis::adapters {
 namespace {
 
 using google::protobuf::util::TimeUtil;
 
-constexpr char kUsage[] =
-    "usage: portcullis-submit --gateway ADDR (--pki DIR --party STEM | --cert ...) --envelope FILE.json [options]\n"
-    "  --gateway ADDR               the gateway (HOST:PORT)\n"
-    "%s"
-    "  --envelope FILE.json         the envelope, proto JSON with proto field names (\"message_id\", enums by name)\n"
-    "  --message-id ID              use this message id instead of the file's\n"
-    "  --created-now                set created_at to the current time\n"
-    "  --wait SECONDS               then follow delivery until every recipient acknowledged/rejected/failed\n"
-    "  --json                       print JSON Lines instead of text\n"
-    "  --gateway-identity URI       the gateway's identity (default spiffe://exchange.gov.uk/gateway)\n";
+constexpr int kUsageCode = 2;
 
 constexpr auto kCallTimeout = std::chrono::seconds(30);
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
 
-int Usage(const std::string& error) {
-  std::fprintf(stderr, "portcullis-submit: %s\n", error.c_str());
-  std::fprintf(stderr, kUsage, kTlsFlagsUsage);
-  return 2;
-}
+int Usage(const std::string& error) { return cli::UsageError("portcullis-submit", error, kUsageCode); }
 
 int Fail(const std::string& error) {
   std::fprintf(stderr, "portcullis-submit: %s\n", error.c_str());
@@ -69,9 +57,28 @@ std::string ErrorJson(const grpc::Status& status) {
   } else {
     refusal.set_message(status.error_message());
   }
-  std::string body = ToCompactJson(refusal);  // An object: "{...}" (or "{}").
-  std::string code = absl::StrCat("\"code\":\"", StatusCodeName(status.error_code()), "\"");
-  return absl::StrCat("{\"error\":{", code, body.size() > 2 ? "," : "", body.substr(1), "}");
+  tools::Json error;
+  error["code"] = StatusCodeName(status.error_code());
+  const tools::Json fields = tools::ProtoJson(refusal);
+  for (const auto& [key, value] : fields.items()) error[key] = value;
+  tools::Json doc;
+  doc["error"] = error;
+  return tools::JsonText(doc);
+}
+
+// {"KEY": <message as proto JSON>}
+std::string Tagged(const std::string& key, const google::protobuf::Message& message) {
+  tools::Json doc;
+  doc[key] = tools::ProtoJson(message);
+  return tools::JsonText(doc);
+}
+
+// {"outcome": OUTCOME, "track": <track as proto JSON>}
+std::string OutcomeJson(const std::string& outcome, const v1::TrackResponse& track) {
+  tools::Json doc;
+  doc["outcome"] = outcome;
+  doc["track"] = tools::ProtoJson(track);
+  return tools::JsonText(doc);
 }
 
 bool Terminal(v1::DeliveryState s) { return s == v1::ACKNOWLEDGED || s == v1::REJECTED || s == v1::FAILED; }
@@ -99,7 +106,7 @@ std::string StateLine(const v1::RecipientStatus& r) {
 
 void PrintReceipt(const v1::Receipt& receipt, bool json) {
   if (json) {
-    Emit(absl::StrCat("{\"receipt\":", ToCompactJson(receipt), "}"));
+    Emit(Tagged("receipt", receipt));
     return;
   }
   Emit(absl::StrCat(receipt.duplicate() ? "already accepted (original receipt): " : "accepted: ",
@@ -132,14 +139,14 @@ int Follow(v1::Exchange::Stub& stub, const v1::Receipt& receipt, std::chrono::mi
         std::string line = StateLine(r);
         if (seen[r.party()] != line) {
           seen[r.party()] = line;
-          Emit(json ? absl::StrCat("{\"recipient\":", ToCompactJson(r), "}") : line);
+          Emit(json ? Tagged("recipient", r) : line);
         }
         all_terminal = all_terminal && Terminal(r.state());
         all_acknowledged = all_acknowledged && r.state() == v1::ACKNOWLEDGED;
       }
       if (all_terminal) {
         const char* outcome = all_acknowledged ? "ACKNOWLEDGED" : "NOT_ACKNOWLEDGED";
-        Emit(json ? absl::StrCat("{\"outcome\":\"", outcome, "\",\"track\":", ToCompactJson(response), "}")
+        Emit(json ? OutcomeJson(outcome, response)
                   : all_acknowledged ? "acknowledged by every recipient"
                                      : "not acknowledged by every recipient");
         return all_acknowledged ? 0 : 3;
@@ -162,7 +169,7 @@ int Follow(v1::Exchange::Stub& stub, const v1::Receipt& receipt, std::chrono::mi
     if (!Terminal(r.state())) pending.push_back(absl::StrCat(r.party(), " (", v1::DeliveryState_Name(r.state()), ")"));
   }
   if (json) {
-    Emit(absl::StrCat("{\"outcome\":\"TIMEOUT\",\"track\":", ToCompactJson(track), "}"));
+    Emit(OutcomeJson("TIMEOUT", track));
   } else {
     std::string detail = pending.empty() ? "" : absl::StrCat(" waiting for ", absl::StrJoin(pending, ", "));
     if (!last_error.ok()) absl::StrAppend(&detail, "; last error ", DescribeStatus(last_error));
@@ -172,31 +179,41 @@ int Follow(v1::Exchange::Stub& stub, const v1::Receipt& receipt, std::chrono::mi
 }
 
 int Main(int argc, char** argv) {
-  std::set<std::string> value_flags = {"gateway", "envelope", "message-id", "wait", "gateway-identity"};
-  value_flags.insert(TlsFlagNames().begin(), TlsFlagNames().end());
-  auto flags = Flags::Parse(argc, argv, value_flags, {"created-now", "json", "help"});
-  if (!flags.ok()) return Usage(std::string(flags.status().message()));
-  if (flags->Has("help")) {
-    std::printf(kUsage, kTlsFlagsUsage);
-    return 0;
-  }
-  if (!flags->Has("gateway")) return Usage("--gateway is required");
-  if (!flags->Has("envelope")) return Usage("--envelope is required");
-  auto tls = TlsFromFlags(*flags);
+  auto app = cli::NewApp("portcullis-submit",
+                           "portcullis-submit: the minimal UK agency client. Submits an envelope (proto JSON with "
+                           "proto field names, enums by name) over mutual TLS, prints the receipt, and with --wait "
+                           "follows each recipient's delivery state.");
+  app->footer(
+      "\nexit codes: 0 submitted (and, with --wait, acknowledged by every recipient); 1 refused or runtime "
+      "failure; 2 usage error; 3 with --wait: a recipient rejected it, delivery failed, or the time ran out\n");
+  tools::GatewayFlags gw;
+  tools::AddGatewayFlags(app.get(), &gw, "uk-border-force");
+  std::string envelope_file, message_id, wait_text;
+  bool created_now = false, json = false;
+  app->add_option("--envelope", envelope_file, "the envelope, proto JSON with proto field names (\"message_id\", "
+                                               "enums by name)")->type_name("FILE.json");
+  app->add_option("--message-id", message_id, "use this message id instead of the file's")->type_name("ID");
+  app->add_flag("--created-now", created_now, "set created_at to the current time");
+  app->add_option("--wait", wait_text, "then follow delivery until every recipient acknowledged/rejected/failed")
+      ->type_name("SECONDS");
+  app->add_flag("--json", json, "print JSON Lines instead of text");
+  if (std::optional<int> code = cli::ParseCommandLine(*app, argc, argv, kUsageCode)) return *code;
+  if (gw.gateway.empty()) return Usage("--gateway is required");
+  if (envelope_file.empty()) return Usage("--envelope is required");
+  auto tls = tools::TlsFiles(gw);
   if (!tls.ok()) return Usage(std::string(tls.status().message()));
   double wait_seconds = 0;
-  if (flags->Has("wait") && (!absl::SimpleAtod(flags->Get("wait"), &wait_seconds) || !(wait_seconds > 0) ||
-                             wait_seconds > 7 * 24 * 3600)) {
-    return Usage(absl::StrCat("--wait: '", flags->Get("wait"), "' is not a number of seconds"));
+  if (!wait_text.empty() &&
+      (!absl::SimpleAtod(wait_text, &wait_seconds) || !(wait_seconds > 0) || wait_seconds > 7 * 24 * 3600)) {
+    return Usage(absl::StrCat("--wait: '", wait_text, "' is not a number of seconds"));
   }
-  const bool json = flags->Has("json");
 
-  auto envelope = LoadEnvelopeJson(flags->Get("envelope"));
+  auto envelope = LoadEnvelopeJson(envelope_file);
   if (!envelope.ok()) return Fail(std::string(envelope.status().message()));
-  if (flags->Has("message-id")) envelope->set_message_id(flags->Get("message-id"));
-  if (flags->Has("created-now")) *envelope->mutable_created_at() = TimeUtil::GetCurrentTime();
+  if (!message_id.empty()) envelope->set_message_id(message_id);
+  if (created_now) *envelope->mutable_created_at() = TimeUtil::GetCurrentTime();
 
-  auto channel = DialGateway(flags->Get("gateway"), *tls, flags->Get("gateway-identity", kGatewayIdentity));
+  auto channel = DialGateway(gw.gateway, *tls, gw.gateway_identity);
   if (!channel.ok()) return Fail(std::string(channel.status().message()));
   auto stub = v1::Exchange::NewStub(*channel);
 
@@ -214,7 +231,7 @@ int Main(int argc, char** argv) {
     return Fail(absl::StrCat(v1::RefusalInStatus(status) ? "refused: " : "submit failed: ", DescribeStatus(status)));
   }
   PrintReceipt(receipt, json);
-  if (!flags->Has("wait")) return 0;
+  if (wait_text.empty()) return 0;
   return Follow(*stub, receipt, std::chrono::milliseconds(static_cast<int64_t>(wait_seconds * 1000)), json);
 }
 

@@ -9,62 +9,16 @@
 #   admin_cli_test.sh ADMIN GATEWAY PARTNER_ENDPOINT SUBMIT PKI SOURCE_DIR
 set -euo pipefail
 [ $# = 6 ] || { echo "usage: $0 ADMIN GATEWAY PARTNER_ENDPOINT SUBMIT PKI SOURCE_DIR" >&2; exit 2; }
-abs() { (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/support/cli_test_lib.sh"  # $T, $pids, step, fail, expect_*, free_port, wait_for.
 ADMIN=$(abs "$1"); GATEWAY=$(abs "$2"); ENDPOINT=$(abs "$3"); SUBMIT=$(abs "$4"); PKI=$(abs "$5"); SRC=$(abs "$6")
-
-T=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-step() { echo "== $*"; }
-fail() {
-  echo "FAIL: $1" >&2; echo "  expected: $2" >&2; echo "  got:      $3" >&2
-  for f in out err; do [ -s "$T/$f" ] && { echo "  --- std$f:" >&2; head -40 "$T/$f" | sed 's/^/    /' >&2; }; done
-  exit 1
-}
-expect_rc() {
-  local want=$1 rc=0; shift
-  "$@" > "$T/out" 2> "$T/err" || rc=$?
-  [ "$rc" = "$want" ] || fail "exit code of: ${*##*/}" "$want" "$rc"
-}
-expect_in() { grep -qF -- "$2" "$1" || fail "$(basename "$1") contains '$2'" "'$2'" "$(head -c 600 "$1")"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() {
-  local _
-  for _ in $(seq 200); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
 
 step "gateway on loopback, Europol down"
 mkdir -p "$T/state/witness" "$T/inbox"   # The shipped config keeps a witness folder.
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
 EP_PORT=$(free_port)
-python3 - "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$EP_PORT" <<'EOF'
-import sys
-src, dst, port = sys.argv[1:]
-text = open(src).read()
-for old, new in [('address: "${PORTCULLIS_LISTEN:-127.0.0.1:8443}"', 'address: "127.0.0.1:0"'),
-                 ('address: "127.0.0.1:9443"', 'address: "127.0.0.1:%s"' % port),
-                 ('max_attempts: 0 ', 'max_attempts: 1 ')]:
-    if text.count(old) != 1:
-        sys.exit("config/portcullis.yaml: expected exactly one '%s'" % old)
-    text = text.replace(old, new)
-open(dst, 'w').write(text)
-EOF
-"$GATEWAY" --config "$T/gateway.yaml" > "$T/gateway.out" 2>&1 & GW_PID=$!
-pids+=("$GW_PID")
-wait_for "$T/gateway.out" "listening on port" "$GW_PID" || fail "gateway starts" "listening" "$(cat "$T/gateway.out")"
-GW=127.0.0.1:$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$T/gateway.out")
+gateway_config "$T/gateway.yaml" "$EP_PORT" 'max_attempts: 0 ' 'max_attempts: 1 '
+start_gateway "$T/gateway.out"
 OPS=(--gateway "$GW" --as ops-operator --pki "$PKI")
 
 step "usage errors exit 2"
@@ -77,6 +31,16 @@ expect_rc 2 "$ADMIN" cancel abc "${OPS[@]}" --reason r
 expect_in "$T/err" "--officer is required"
 expect_rc 0 "$ADMIN" --help
 expect_in "$T/out" "dead-letters"
+expect_cli_conventions "$ADMIN" dead-letters retry cancel stats
+expect_rc 2 "$ADMIN" stats "${OPS[@]}" --destination eu/europol
+expect_in "$T/err" "stats does not take --destination"
+step "portcullis-submit and portcullis-partner-endpoint: the same conventions, one set of TLS flags"
+expect_cli_conventions "$SUBMIT"
+expect_cli_conventions "$ENDPOINT"
+expect_rc 0 "$SUBMIT" --help
+expect_in "$T/out" "--as,--party STEM"
+expect_rc 2 "$SUBMIT" --gateway "$GW" --envelope x.json --pki "$PKI"
+expect_in "$T/err" "TLS files incomplete"
 
 step "a referral to Europol becomes a dead letter"
 expect_rc 0 "$SUBMIT" --gateway "$GW" --pki "$PKI" --party uk-border-force \

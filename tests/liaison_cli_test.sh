@@ -11,45 +11,11 @@
 #   liaison_cli_test.sh LIAISON GATEWAY ADAPTER PKI SOURCE_DIR
 set -euo pipefail
 [ $# = 5 ] || { echo "usage: $0 LIAISON GATEWAY ADAPTER PKI SOURCE_DIR" >&2; exit 2; }
-abs() { (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/support/cli_test_lib.sh"  # $T, $pids, $checks, step, fail, expect_*, free_port, wait_for.
 LIAISON=$(abs "$1"); GATEWAY=$(abs "$2"); ADAPTER=$(abs "$3"); PKI=$(abs "$4"); SRC=$(abs "$5")
 unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY
 
-T=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-checks=0
-step() { echo "== $*"; }
-fail() {
-  echo "FAIL: $1" >&2; echo "  expected: $2" >&2; echo "  got:      $3" >&2
-  for f in out err; do [ -s "$T/$f" ] && { echo "  --- std$f:" >&2; head -40 "$T/$f" | sed 's/^/    /' >&2; }; done
-  exit 1
-}
-expect_rc() {
-  local want=$1 rc=0; shift
-  "$@" > "$T/out" 2> "$T/err" || rc=$?
-  checks=$((checks + 1))
-  [ "$rc" = "$want" ] || fail "exit code of: ${*##*/}" "$want" "$rc"
-}
-expect_in() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$(basename "$1") contains '$2'" "'$2'" "$(head -c 600 "$1")"
-}
-expect_re() {
-  checks=$((checks + 1))
-  grep -qE -- "$2" "$1" || fail "$(basename "$1") matches /$2/" "/$2/" "$(head -c 600 "$1")"
-}
-expect_not_in() {
-  checks=$((checks + 1))
-  ! grep -qF -- "$2" "$1" || fail "$(basename "$1") does not contain '$2'" "no '$2'" "$(head -c 600 "$1")"
-}
 # python3 assertions over stdout: py 'CODE' (lines = stdout's JSON lines, doc = the first;
 # a pretty-printed document is one line of its own).
 py() {
@@ -65,16 +31,6 @@ doc = lines[0] if lines else None
 exec(sys.argv[2])
 EOF
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() {
-  local _
-  for _ in $(seq 200); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
 # Waits until the Europol inbox holds $1 deliveries.
 wait_inbox() {
   local _
@@ -89,21 +45,8 @@ step "gateway and Europol's adapter (push) on loopback"
 mkdir -p "$T/state/witness"   # The shipped config keeps a witness folder.
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
 EP_PORT=$(free_port)
-python3 - "$SRC/config/portcullis.yaml" "$T/gateway.yaml" "$EP_PORT" <<'EOF'
-import sys
-src, dst, port = sys.argv[1:]
-text = open(src).read()
-for old, new in [('address: "${PORTCULLIS_LISTEN:-127.0.0.1:8443}"', 'address: "127.0.0.1:0"'),
-                 ('address: "127.0.0.1:9443"', 'address: "127.0.0.1:%s"' % port)]:
-    if text.count(old) != 1:
-        sys.exit("config/portcullis.yaml: expected exactly one '%s'" % old)
-    text = text.replace(old, new)
-open(dst, 'w').write(text)
-EOF
-"$GATEWAY" --config "$T/gateway.yaml" > "$T/gateway.out" 2>&1 & GW_PID=$!
-pids+=("$GW_PID")
-wait_for "$T/gateway.out" "listening on port" "$GW_PID" || fail "gateway starts" "listening" "$(cat "$T/gateway.out")"
-GW=127.0.0.1:$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$T/gateway.out")
+gateway_config "$T/gateway.yaml" "$EP_PORT"
+start_gateway "$T/gateway.out"
 
 # One adapter config per party, as an officer's ~/.config/portcullis/liaison.yaml would be.
 party_config() {  # FILE PARTY STEM INBOX [officer justification]
@@ -178,6 +121,13 @@ expect_in "$T/err" "--officer needs a value"
 expect_rc 0 "$LIAISON" --help
 expect_in "$T/out" "exit codes:"
 expect_in "$T/out" "send --type TYPE"
+expect_cli_conventions "$LIAISON" send inbox ack reject reply track case
+expect_rc 0 "$LIAISON" send --help
+expect_in "$T/out" "--requested-action"
+step "portcullis-adapter: the same conventions"
+expect_cli_conventions "$ADAPTER" run submit check render
+expect_rc 2 "$ADAPTER" check --partial x.json
+expect_in "$T/err" "check does not take --partial"
 
 step "no officer or justification: exit 2, naming how to set them"
 expect_rc 2 "$LIAISON" track BF-REF-LIAISON-01 --config "$T/bf-bare.yaml"

@@ -1,6 +1,8 @@
 // portcullis-gateway: the exchange gateway.
 //   portcullis-gateway --config FILE            run until SIGTERM/SIGINT
 //   portcullis-gateway --config FILE --check-config   validate and exit (0 = valid)
+//   portcullis-gateway --help
+// Exit codes: 0 stopped cleanly (or valid), 1 invalid config or cannot start, 2 usage error.
 #include <signal.h>
 
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gateway/config/config_loader.h"
 #include "gateway/service/gateway.h"
+#include "util/command_line.h"
 
 int main(int argc, char** argv) {
   // Debian's Abseil is built with absl::Mutex deadlock detection on, and
@@ -18,22 +21,13 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::string config_path = "config/portcullis.yaml";
   bool check_only = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (a.rfind("--config=", 0) == 0) {
-      config_path = a.substr(9);
-    } else if (a == "--check-config" || a == "-t") {
-      check_only = true;
-    } else if (a == "--help" || a == "-h") {
-      std::printf("usage: %s [--config FILE] [--check-config]\n", argv[0]);
-      return 0;
-    } else {
-      std::fprintf(stderr, "portcullis-gateway: unknown argument '%s' (try --help)\n", a.c_str());
-      return 2;
-    }
-  }
+  auto app = portcullis::cli::NewApp("portcullis-gateway", "portcullis-gateway: the exchange gateway.");
+  app->footer("\nexit codes: 0 stopped cleanly (or, with --check-config, the configuration is valid); 1 invalid "
+              "configuration or cannot start; 2 usage error\n");
+  app->add_option("--config", config_path, "the gateway's configuration (default config/portcullis.yaml)")
+      ->type_name("FILE");
+  app->add_flag("-t,--check-config", check_only, "validate the configuration and exit (0 = valid)");
+  if (std::optional<int> code = portcullis::cli::ParseCommandLine(*app, argc, argv, 2)) return *code;
   auto config = portcullis::LoadConfigFile(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "portcullis-gateway: configuration %s is invalid:\n%s\n", config_path.c_str(),

@@ -6,13 +6,13 @@
 //   portcullis-admin retry  DELIVERY_ID --reason TEXT --officer ID
 //   portcullis-admin cancel DELIVERY_ID --reason TEXT --officer ID
 //   portcullis-admin stats
+//   portcullis-admin COMMAND --help   (each command's own flags)
 //
 // Every call is recorded in the gateway's audit log with the operator's
 // identity (and the officer and reason). Tables for people by default, --json
 // for scripts. Exit codes: 0 done, 1 the gateway refused the request (not an
 // operator, not a dead letter, not found), 2 usage error, 3 the gateway could
 // not be reached or failed.
-#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
@@ -28,7 +28,9 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/common/describe.h"
 #include "portcullis/v1/admin.grpc.pb.h"
-#include "tools/common/gateway_flags.h"
+#include "tools/common/cli_common.h"
+#include "tools/common/json_out.h"
+#include "tools/common/table.h"
 #include "util/display_text.h"
 
 namespace portcullis::admin_tool {
@@ -38,81 +40,62 @@ using google::protobuf::util::TimeUtil;
 
 constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3;
 
-std::string UsageText() {
-  return absl::StrCat(R"(usage: portcullis-admin COMMAND --gateway HOST:PORT --as PARTY [options]
-
-commands:
-  dead-letters            deliveries that gave up (FAILED after max_attempts, EXPIRED after max_age), oldest
-                          first; needs --reason; --destination PARTY for one destination, --limit N (default 200)
-  retry DELIVERY_ID       send a dead letter again (it becomes ACCEPTED, due now); needs --reason and --officer
-  cancel DELIVERY_ID      give a dead letter up for good (CANCELLED, never delivered); needs --reason and --officer
-  stats                   per destination: backlog, pushes in flight, breaker, attempts, failures, retries,
-                          deliveries and dead letters
-
-options:
-  --gateway HOST:PORT     the gateway's address
-)",
-                      tools::GatewayFlagsUsage("operator", "ops-operator"),
-                      R"(  --reason TEXT           why (recorded with your identity in the audit log)
-  --officer ID            the officer who decided it (recorded)
-  --json                  machine-readable output (the service's answer as JSON)
-
-Every call is recorded in the gateway's audit log.
+constexpr char kFooter[] = R"(
+Every call is recorded in the gateway's audit log with your identity (and the officer and reason).
+Tables for people by default, --json for scripts (the service's answer as JSON).
+`portcullis-admin COMMAND --help` lists each command's flags.
 exit codes: 0 done, 1 the gateway refused the request, 2 usage error, 3 the gateway could not be reached
-)");
-}
+)";
 
 struct Args {
   std::string command, delivery_id, destination, reason, officer, limit_text;
-  tools::GatewayFlags gw = tools::DefaultGatewayFlags();
+  tools::GatewayFlags gw;
   uint64_t limit = 200;
   bool json = false;
 };
 
-int Usage(const std::string& problem) {
-  std::cerr << "portcullis-admin: " << DisplayText(problem) << "\n(run `portcullis-admin --help` for usage)\n";
-  return kUsage;
+int Usage(const std::string& problem) { return cli::UsageError("portcullis-admin", problem, kUsage); }
+
+// The flags every command takes: the gateway's, and --json.
+void AddCommon(CLI::App* c, Args* a) {
+  tools::AddGatewayFlags(c, &a->gw, "ops-operator");
+  c->add_flag("--json", a->json, "machine-readable output (the service's answer as JSON)");
+}
+
+void AddDecision(CLI::App* c, Args* a) {
+  c->add_option("--reason", a->reason, "why (recorded with your identity in the audit log)")->type_name("TEXT");
+  c->add_option("--officer", a->officer, "the officer who decided it (recorded)")->type_name("ID");
 }
 
 std::optional<int> Parse(int argc, char** argv, Args* a) {
-  std::vector<std::string> rest(argv + 1, argv + argc);
-  if (rest.empty()) return Usage("no command given");
-  if (rest[0] == "--help" || rest[0] == "-h" || rest[0] == "help") {
-    std::cout << UsageText();
-    return kOk;
+  auto app = cli::NewApp("portcullis-admin",
+                           "portcullis-admin: the operator's tool for dead letters and delivery statistics, through "
+                           "the gateway's Admin service over mTLS as a party of kind `operator`.");
+  app->footer(kFooter);
+  app->require_subcommand(0, 1);
+  CLI::App* dl = cli::AddCommand(app.get(), "dead-letters",
+                                   "deliveries that gave up (FAILED after max_attempts, EXPIRED after max_age), "
+                                   "oldest first; needs --reason");
+  AddCommon(dl, a);
+  AddDecision(dl, a);
+  dl->add_option("--destination", a->destination, "only dead letters to this destination")->type_name("PARTY");
+  dl->add_option("--limit", a->limit_text, "at most N dead letters (default 200)")->type_name("N");
+  for (const char* name : {"retry", "cancel"}) {
+    CLI::App* c = cli::AddCommand(
+        app.get(), name,
+        std::string(name) == "retry"
+            ? "send a dead letter again (it becomes ACCEPTED, due now); needs --reason and --officer"
+            : "give a dead letter up for good (CANCELLED, never delivered); needs --reason and --officer");
+    c->add_option("DELIVERY_ID", a->delivery_id, "the dead letter's delivery id");
+    AddCommon(c, a);
+    AddDecision(c, a);
   }
-  a->command = rest[0];
+  CLI::App* stats = cli::AddCommand(app.get(), "stats",
+                                      "per destination: backlog, pushes in flight, breaker, attempts, failures, "
+                                      "retries, deliveries and dead letters");
+  AddCommon(stats, a);
+  if (std::optional<int> code = cli::ParseCommand(*app, argc, argv, kUsage, &a->command)) return code;
   const bool acts = a->command == "retry" || a->command == "cancel";
-  if (!acts && a->command != "dead-letters" && a->command != "stats") {
-    return Usage(absl::StrCat("unknown command '", a->command, "'"));
-  }
-  std::map<std::string, std::string*> strings = {{"--destination", &a->destination},
-                                                 {"--reason", &a->reason},
-                                                 {"--officer", &a->officer},
-                                                 {"--limit", &a->limit_text}};
-  tools::AddGatewayFlags(&a->gw, &strings);
-  for (size_t i = 1; i < rest.size(); ++i) {
-    const std::string& flag = rest[i];
-    if (flag == "--json") {
-      a->json = true;
-      continue;
-    }
-    if (flag == "--help" || flag == "-h") {
-      std::cout << UsageText();
-      return kOk;
-    }
-    if (flag.rfind("--", 0) != 0) {
-      if (acts && a->delivery_id.empty()) {
-        a->delivery_id = flag;
-        continue;
-      }
-      return Usage(absl::StrCat("unexpected argument '", flag, "'"));
-    }
-    auto it = strings.find(flag);
-    if (it == strings.end()) return Usage(absl::StrCat("unknown option '", flag, "'"));
-    if (i + 1 >= rest.size() || rest[i + 1].rfind("--", 0) == 0) return Usage(absl::StrCat(flag, " needs a value"));
-    *it->second = rest[++i];
-  }
   if (!a->limit_text.empty() && (!absl::SimpleAtoi(a->limit_text, &a->limit) || a->limit == 0)) {
     return Usage("--limit must be a positive number");
   }
@@ -125,7 +108,6 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
     return Usage("--reason is required: it is recorded with your identity");
   }
   if (acts && a->officer.empty()) return Usage("--officer is required: the officer who decided it is recorded");
-  if (!a->destination.empty() && a->command != "dead-letters") return Usage("--destination is for dead-letters");
   return std::nullopt;
 }
 
@@ -149,48 +131,21 @@ int Failed(const grpc::Status& s) {
   }
 }
 
-std::string Json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(m, &out, o).ok()) return "{}";
-  return out;
-}
+std::string Json(const google::protobuf::Message& m) { return tools::JsonText(tools::ProtoJson(m)); }
 
 std::string Time(const google::protobuf::Timestamp& t) {
   return t.seconds() == 0 && t.nanos() == 0 ? "-" : TimeUtil::ToString(t).substr(0, 19);
 }
 
-// Cells hold parties' and endpoints' text (message ids, error text from a
-// partner's endpoint): rows are built with every such cell escaped
-// (util/display_text.h); Clip escapes, then cuts.
-std::string Clip(const std::string& s, size_t n) { return DisplayClip(s, n); }
-std::string Safe(const std::string& s) { return DisplayText(s); }
-
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-}
-
 std::vector<std::string> DeadLetterRow(const v1::DeadLetter& d) {
-  return {Safe(d.delivery_id()), v1::DeliveryState_Name(d.state()), Safe(d.recipient()), Safe(d.sender()),
-          Safe(d.message_id()), Safe(d.case_reference()), absl::StrCat(d.attempts()), Time(d.updated_at()),
-          Clip(d.last_error(), 50)};
+  return {d.delivery_id(), v1::DeliveryState_Name(d.state()), d.recipient(), d.sender(), d.message_id(),
+          d.case_reference(), absl::StrCat(d.attempts()), Time(d.updated_at()), d.last_error()};
 }
 
-const std::vector<std::string> kDeadLetterHeader = {"DELIVERY_ID", "STATE", "DESTINATION", "SENDER", "MESSAGE_ID",
-                                                    "CASE", "ATTEMPTS", "UPDATED", "LAST_ERROR"};
+// Cells are parties' and endpoints' text: the printer shows them escaped; ids are never cut.
+const std::vector<tools::Column> kDeadLetterColumns = {
+    {"DELIVERY_ID"}, {"STATE"}, {"DESTINATION"}, {"SENDER"}, {"MESSAGE_ID"}, {"CASE"}, {"ATTEMPTS"}, {"UPDATED"},
+    tools::Wrapped("LAST_ERROR", 50)};
 
 int DeadLetters(v1::Admin::Stub& stub, const Args& a) {
   v1::ListDeadLettersRequest req;
@@ -217,9 +172,9 @@ int DeadLetters(v1::Admin::Stub& stub, const Args& a) {
     std::cout << "no dead letters" << (a.destination.empty() ? "" : " to " + DisplayText(a.destination)) << "\n";
     return kOk;
   }
-  std::vector<std::vector<std::string>> rows = {kDeadLetterHeader};
+  std::vector<std::vector<std::string>> rows;
   for (const auto& d : all.dead_letters()) rows.push_back(DeadLetterRow(d));
-  PrintTable(rows);
+  tools::PrintTable(std::cout, kDeadLetterColumns, rows);
   std::cout << all.dead_letters_size() << " dead letter(s)"
             << (all.next_page_token().empty() ? "" : " (more: raise --limit)") << "\n";
   return kOk;
@@ -261,18 +216,19 @@ int Stats(v1::Admin::Stub& stub, const Args& a) {
     std::cout << Json(stats) << "\n";
     return kOk;
   }
-  std::vector<std::vector<std::string>> rows = {{"DESTINATION", "MODE", "BACKLOG", "BYTES", "IN_FLIGHT", "BREAKER",
+  const std::vector<tools::Column> columns = tools::Columns({"DESTINATION", "MODE", "BACKLOG", "BYTES", "IN_FLIGHT", "BREAKER",
                                                  "ATTEMPTS", "FAILURES", "RETRIES", "DELIVERED", "DEAD",
-                                                 "EXPIRED", "DL_FAILED", "DL_EXPIRED", "CANCELLED"}};
+                                                 "EXPIRED", "DL_FAILED", "DL_EXPIRED", "CANCELLED"});
+  std::vector<std::vector<std::string>> rows;
   for (const auto& d : stats.destinations()) {
-    rows.push_back({Safe(d.destination()), Safe(d.mode()), absl::StrCat(d.backlog_messages()), absl::StrCat(d.backlog_bytes()),
-                    absl::StrCat(d.in_flight()), d.breaker().empty() ? "-" : Safe(d.breaker()), absl::StrCat(d.attempts()),
+    rows.push_back({d.destination(), d.mode(), absl::StrCat(d.backlog_messages()), absl::StrCat(d.backlog_bytes()),
+                    absl::StrCat(d.in_flight()), d.breaker().empty() ? "-" : d.breaker(), absl::StrCat(d.attempts()),
                     absl::StrCat(d.failures()), absl::StrCat(d.retries_scheduled()), absl::StrCat(d.delivered()),
                     absl::StrCat(d.dead_lettered()), absl::StrCat(d.expired()),
                     absl::StrCat(d.dead_letters_failed()), absl::StrCat(d.dead_letters_expired()),
                     absl::StrCat(d.cancelled())});
   }
-  PrintTable(rows);
+  tools::PrintTable(std::cout, columns, rows);
   std::cout << "counters since the gateway started; backlog, in flight and DL_* (dead letters in the store) now, at "
             << Time(stats.taken_at()) << "Z\n";
   return kOk;

@@ -28,23 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The body kind in the words of `send --type`.
-std::string Kind(const v1::Envelope& e) {
-  switch (e.body_case()) {
-    case v1::Envelope::kCaseReferral:
-      return "referral";
-    case v1::Envelope::kIntelligenceReport:
-      return "intelligence";
-    case v1::Envelope::kRequestForInformation:
-      return "rfi";
-    case v1::Envelope::kResponse:
-      return "response";
-    case v1::Envelope::BODY_NOT_SET:
-      break;
-  }
-  return "-";
-}
-
 // The officer's decision on a delivery, from decisions/<delivery_id>.json.
 struct Decision {
   std::string decision;  // "ACCEPT" or "REJECT"
@@ -141,7 +124,7 @@ const std::vector<std::string> kListHeader = {"RECEIVED", "FROM",     "KIND",   
 
 std::vector<std::string> ListRow(const std::string& inbox, const v1::Delivery& d) {
   const v1::Envelope& e = d.envelope();
-  return {TimeText(d.accepted_at()), e.sender(),           Kind(e),
+  return {TimeText(d.accepted_at()), e.sender(),           KindText(e),
           e.case_reference(),        e.message_id(),       MarkingText(e.classification()),
           PriorityText(e.priority()), DecisionText(LoadDecision(inbox, d.delivery_id()))};
 }
@@ -152,19 +135,19 @@ std::string ListJson(const std::string& inbox, const v1::Delivery& d) {
   j.Str("delivery_id", d.delivery_id())
       .Str("accepted_at", Rfc3339(d.accepted_at()))
       .Str("from", e.sender())
-      .Str("kind", Kind(e))
+      .Str("kind", KindText(e))
       .Str("case", e.case_reference())
       .Str("message_id", e.message_id())
       .Str("correlation_id", e.correlation_id())
       .Str("marking", MarkingText(e.classification()))
       .Str("priority", PriorityText(e.priority()));
   if (std::optional<Decision> dec = LoadDecision(inbox, d.delivery_id())) {
-    j.Raw("decision", JsonLine()
-                          .Str("decision", dec->decision)
-                          .Str("officer", dec->officer)
-                          .Str("reason", dec->reason)
-                          .Str("time", dec->time)
-                          .str());
+    j.Value("decision", JsonLine()
+                            .Str("decision", dec->decision)
+                            .Str("officer", dec->officer)
+                            .Str("reason", dec->reason)
+                            .Str("time", dec->time)
+                            .json());
   }
   return j.str();
 }
@@ -354,7 +337,7 @@ int Show(Session& s, const std::string& id) {
                                           dec->reason.empty() ? "" : absl::StrCat(": ", dec->reason)));
   }
   for (auto& row : rows) row[0] += ":";
-  PrintTable(rows);
+  PrintTable(rows, {{1, 100}});
 
   const std::string native = adapters::NativeDir(s.config().inbox) + "/" + d.delivery_id();
   if (std::optional<std::string> text = ReadFile(native + ".json")) {
@@ -375,7 +358,7 @@ int Show(Session& s, const std::string& id) {
   std::vector<std::vector<std::string>> body;
   BodyRows(e, &body);
   for (auto& row : body) row[0] += ":";
-  PrintTable(body);
+  PrintTable(body, {{1, 100}});
   return kOk;
 }
 

@@ -13,16 +13,22 @@
 // the party's adapter config (adapters/common/party_config.h). Exit codes: 0
 // ok, 1 refused by the gateway or a runtime failure, 2 usage error, 3 bad
 // native input.
+#include <algorithm>
 #include <iostream>
+#include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "util/command_line.h"
 #include "tools/liaison/commands.h"
 
 namespace portcullis::liaison {
 namespace {
 
-constexpr char kUsageText[] = R"(usage: liaison COMMAND [ARGS] [--config FILE] [--officer ID] [--justification TEXT] [--json]
+constexpr char kUsageText[] = R"(
+usage: liaison COMMAND [ARGS] [--config FILE] [--officer ID] [--justification TEXT] [--json]
 
 The liaison officer's client: send, read, acknowledge and answer messages of the exchange, and consult
 their delivery state. Every command acts as an officer with a justification, recorded by the gateway.
@@ -60,7 +66,7 @@ options (every command):
   --justification TEXT       why (default: $PORTCULLIS_JUSTIFICATION, else `justification:` in the config)
   --json                     machine output: JSON Lines (one object per record, message or arrival) for send and
                              inbox; one JSON document for inbox show, track and case; failures as {"error":{...}}
-  --help                     this text
+  --help                     this text; `liaison COMMAND --help`: the command's own flags
 
 Officer and justification are required: the law on logging (DPA 2018 s.62) needs who and why for every
 consultation and disclosure.
@@ -70,40 +76,109 @@ inbox, config with problems); 2 usage error (also: no officer or justification, 
 3 bad native input (nothing submitted, or with --partial some records were not submitted)
 )";
 
-int Main(int argc, char** argv) {
-  Args args;
-  if (std::optional<std::string> problem = ParseArgs(argc, argv, &args)) return Usage(*problem);
-  if (args.Has("--help") || (!args.words.empty() && args.words[0] == "help")) {
-    std::cout << kUsageText;
-    return kOk;
-  }
-  if (args.words.empty()) return Usage("no command given");
-  const std::string& command = args.words[0];
+// Flags without a value; every other flag takes one.
+const std::set<std::string> kSwitches = {"--json", "--partial", "--directly-accessible", "--follow"};
+// Flags every command takes.
+const std::vector<std::string> kGlobal = {"--config", "--officer", "--justification", "--json"};
 
-  const std::set<std::string>* flags = nullptr;
-  std::optional<std::string> (*check)(const Args&) = nullptr;
-  int (*run)(Session&, const Args&) = nullptr;
-  if (command == "send") {
-    flags = &SendFlags(), check = CheckSendArgs, run = Send;
-  } else if (command == "inbox") {
-    flags = &InboxFlags(command), check = CheckInboxArgs, run = Inbox;
-  } else if (command == "ack" || command == "reject") {
-    flags = &InboxFlags(command), check = CheckInboxArgs, run = Decide;
-  } else if (command == "reply") {
-    flags = &InboxFlags(command), check = CheckInboxArgs, run = Reply;
-  } else if (command == "track") {
-    flags = &TrackFlags(command), check = CheckTrackArgs, run = Track;
-  } else if (command == "case") {
-    flags = &TrackFlags(command), check = CheckTrackArgs, run = Case;
-  } else {
-    return Usage(absl::StrCat("unknown command '", command, "' (send, inbox, ack, reject, reply, track, case)"));
+// One line of help per flag (the details are in the tool's --help).
+const std::map<std::string, std::string>& FlagHelp() {
+  static const std::map<std::string, std::string> kHelp = {
+      {"--config", "the party's adapter config (default $PORTCULLIS_CONFIG, else ~/.config/portcullis/liaison.yaml)"},
+      {"--officer", "the acting officer (default $PORTCULLIS_OFFICER, else `officer:` in the config)"},
+      {"--justification", "why (default $PORTCULLIS_JUSTIFICATION, else `justification:` in the config)"},
+      {"--json", "machine output (JSON Lines for send and inbox, one document otherwise)"},
+      {"--partial", "submit the good records even if some are bad"},
+      {"--type", "send one message from flags: referral, intelligence, rfi or response"},
+      {"--to", "recipient party (repeatable, or comma-separated)"},
+      {"--case", "case reference"},
+      {"--marking", "classification (OFFICIAL, OFFICIAL-SENSITIVE, ...)"},
+      {"--priority", "ROUTINE, PRIORITY, IMMEDIATE, ..."},
+      {"--legal-basis", "the legal basis of the disclosure"},
+      {"--purpose", "purpose (default: the justification)"},
+      {"--summary", "referral and intelligence: the summary"},
+      {"--requested-action", "referral: what the recipient is asked to do"},
+      {"--question", "rfi: the question"},
+      {"--answer-by", "rfi: answer due (RFC 3339)"},
+      {"--directly-accessible", "rfi: the information is directly accessible"},
+      {"--answer", "response and reply: the answer"},
+      {"--in-reply-to", "the message this one answers"},
+      {"--message-id", "the message id (default: generated)"},
+      {"--uk-grading", "UK 3x5x2 grading S/I/H"},
+      {"--conditions", "UK grading: handling conditions"},
+      {"--europol-grading", "Europol evaluation S/A"},
+      {"--handling", "Europol handling codes H0,..."},
+      {"--restrictions", "Europol restrictions"},
+      {"--from", "inbox: messages from this party; track: the sender of a message you received"},
+      {"--follow", "inbox: then each new arrival as it lands"},
+      {"--timeout", "inbox --follow: stop after SECONDS"},
+      {"--reason", "reject: the reason the sender sees"},
+  };
+  return kHelp;
+}
+
+// Adds `flag` to `app`, recording it in `args` as the old parser did: a
+// switch in args->switches, a value in args->values (only --to may repeat).
+void AddFlag(CLI::App* app, const std::string& flag, Args* args) {
+  auto help = FlagHelp().find(flag);
+  const std::string text = help == FlagHelp().end() ? "" : help->second;
+  if (kSwitches.count(flag) > 0) {
+    app->add_flag_callback(flag, [args, flag] { args->switches.insert(flag); }, text);
+    return;
   }
-  if (std::optional<std::string> problem = CheckFlags(args, command, *flags)) return Usage(*problem);
-  if (std::optional<std::string> problem = check(args)) return Usage(*problem);
+  CLI::Option* o = app->add_option_function<std::vector<std::string>>(
+      flag, [args, flag](const std::vector<std::string>& v) { args->values[flag] = v; }, text);
+  o->type_name("VALUE");
+  o->multi_option_policy(flag == "--to" ? CLI::MultiOptionPolicy::TakeAll : CLI::MultiOptionPolicy::Throw);
+  if (flag != "--to") o->expected(1);
+}
+
+struct Command {
+  const char* name;
+  const char* description;
+  std::set<std::string> flags;
+  std::optional<std::string> (*check)(const Args&);
+  int (*run)(Session&, const Args&);
+};
+
+int Main(int argc, char** argv) {
+  const std::vector<Command> commands = {
+      {"send", "submit native records in the party's format (FILE...), or one message from flags (--type)",
+       SendFlags(), CheckSendArgs, Send},
+      {"inbox", "the party's inbox ([list] [--case REF] [--from PARTY] [--follow]), or one message (show ID)",
+       InboxFlags("inbox"), CheckInboxArgs, Inbox},
+      {"ack", "accept a message of the inbox (ID)", InboxFlags("ack"), CheckInboxArgs, Decide},
+      {"reject", "reject a message of the inbox (ID), with the reason the sender sees", InboxFlags("reject"),
+       CheckInboxArgs, Decide},
+      {"reply", "a response to the sender of a message (ID), correlated, same case", InboxFlags("reply"),
+       CheckInboxArgs, Reply},
+      {"track", "each recipient's delivery state (MESSAGE_ID)", TrackFlags("track"), CheckTrackArgs, Track},
+      {"case", "every message of a case (REF) your party sent or received, in order", TrackFlags("case"),
+       CheckTrackArgs, Case},
+  };
+  Args args;
+  auto app = cli::NewApp("liaison", "liaison: the liaison officer's client.");
+  app->footer(kUsageText);
+  app->require_subcommand(0, 1);
+  for (const std::string& flag : kGlobal) AddFlag(app.get(), flag, &args);
+  std::vector<std::string> words;
+  for (const Command& c : commands) {
+    CLI::App* sub = cli::AddCommand(app.get(), c.name, c.description);
+    sub->add_option("ARGS", words, "the command's arguments");
+    for (const std::string& flag : kGlobal) AddFlag(sub, flag, &args);
+    for (const std::string& flag : c.flags) AddFlag(sub, flag, &args);
+  }
+  std::string command;
+  if (std::optional<int> code = cli::ParseCommand(*app, argc, argv, kUsage, &command)) return *code;
+  args.words = {command};
+  args.words.insert(args.words.end(), words.begin(), words.end());
+  const Command& c = *std::find_if(commands.begin(), commands.end(),
+                                   [&](const Command& k) { return command == k.name; });
+  if (std::optional<std::string> problem = c.check(args)) return Usage(*problem);
 
   Session session;
   if (std::optional<int> code = Session::Open(args, &session)) return *code;
-  return run(session, args);
+  return c.run(session, args);
 }
 
 }  // namespace

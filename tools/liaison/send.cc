@@ -68,33 +68,40 @@ std::vector<std::string> Recipients(const Args& args) {
   return out;
 }
 
-// "2/B/C" or "2BC" -> the grading; nullopt if malformed.
-std::optional<v1::UkGrading> ParseUkGrading(std::string text) {
+// A grading written as one letter per scale, '/' optional ("2/B/C", "b2"):
+// each letter's position in its scale, counted from 1 (the proto enums'
+// values); nullopt if malformed.
+std::optional<std::vector<int>> ParseGrading(std::string text, const std::vector<std::string>& scales) {
   text.erase(std::remove(text.begin(), text.end(), '/'), text.end());
   text = absl::AsciiStrToUpper(text);
-  if (text.size() != 3) return std::nullopt;
-  const size_t s = std::string("123").find(text[0]);
-  const size_t i = std::string("ABCDE").find(text[1]);
-  const size_t h = std::string("PC").find(text[2]);
-  if (s == std::string::npos || i == std::string::npos || h == std::string::npos) return std::nullopt;
+  if (text.size() != scales.size()) return std::nullopt;
+  std::vector<int> values;
+  for (size_t i = 0; i < scales.size(); ++i) {
+    const size_t at = scales[i].find(text[i]);
+    if (at == std::string::npos) return std::nullopt;
+    values.push_back(static_cast<int>(at) + 1);
+  }
+  return values;
+}
+
+// "2/B/C" or "2BC" -> the grading; nullopt if malformed.
+std::optional<v1::UkGrading> ParseUkGrading(const std::string& text) {
+  std::optional<std::vector<int>> v = ParseGrading(text, {"123", "ABCDE", "PC"});
+  if (!v) return std::nullopt;
   v1::UkGrading g;
-  g.set_source(static_cast<v1::UkSourceEvaluation>(s + 1));
-  g.set_intelligence(static_cast<v1::UkIntelligenceAssessment>(i + 1));
-  g.set_handling(static_cast<v1::UkHandlingCode>(h + 1));
+  g.set_source(static_cast<v1::UkSourceEvaluation>((*v)[0]));
+  g.set_intelligence(static_cast<v1::UkIntelligenceAssessment>((*v)[1]));
+  g.set_handling(static_cast<v1::UkHandlingCode>((*v)[2]));
   return g;
 }
 
 // "B/2" or "B2" -> source and accuracy.
-std::optional<v1::EuropolEvaluation> ParseEuropol(std::string text) {
-  text.erase(std::remove(text.begin(), text.end(), '/'), text.end());
-  text = absl::AsciiStrToUpper(text);
-  if (text.size() != 2) return std::nullopt;
-  const size_t s = std::string("ABCX").find(text[0]);
-  const size_t a = std::string("1234").find(text[1]);
-  if (s == std::string::npos || a == std::string::npos) return std::nullopt;
+std::optional<v1::EuropolEvaluation> ParseEuropol(const std::string& text) {
+  std::optional<std::vector<int>> v = ParseGrading(text, {"ABCX", "1234"});
+  if (!v) return std::nullopt;
   v1::EuropolEvaluation e;
-  e.set_source(static_cast<v1::EuropolSourceReliability>(s + 1));
-  e.set_accuracy(static_cast<v1::EuropolInformationAccuracy>(a + 1));
+  e.set_source(static_cast<v1::EuropolSourceReliability>((*v)[0]));
+  e.set_accuracy(static_cast<v1::EuropolInformationAccuracy>((*v)[1]));
   return e;
 }
 
@@ -250,7 +257,7 @@ void PrintRecord(const Session& s, const adapters::NativeRecord& r, bool held) {
     } else {
       j.Str("outcome", v1::RefusalInStatus(r.status) ? "refused" : "failed")
           .Str("message_id", id)
-          .Raw("error", StatusJson(r.status));
+          .Value("error", StatusJson(r.status));
     }
     std::cout << j.str() << "\n";
     return;
@@ -294,13 +301,13 @@ int Report(const Session& s, const std::vector<adapters::NativeRecord>& records,
   }
   if (s.json()) {
     std::cout << JsonLine()
-                     .Raw("summary", JsonLine()
-                                         .Num("records", static_cast<int64_t>(records.size()))
-                                         .Num("with_problems", static_cast<int64_t>(bad))
-                                         .Num("submitted", static_cast<int64_t>(sent))
-                                         .Num("refused", static_cast<int64_t>(refused))
-                                         .Str("text", summary)
-                                         .str())
+                     .Value("summary", JsonLine()
+                                           .Num("records", static_cast<int64_t>(records.size()))
+                                           .Num("with_problems", static_cast<int64_t>(bad))
+                                           .Num("submitted", static_cast<int64_t>(sent))
+                                           .Num("refused", static_cast<int64_t>(refused))
+                                           .Str("text", summary)
+                                           .json())
                      .str()
               << "\n";
   } else {

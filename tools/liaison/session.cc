@@ -1,7 +1,5 @@
 #include "tools/liaison/session.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -15,101 +13,18 @@
 #include "adapters/common/gateway_client.h"
 #include "adapters/common/native_util.h"
 #include "portcullis/v1/refusal_status.h"
+#include "util/command_line.h"
+#include "tools/common/table.h"
 #include "util/display_text.h"
-#include "util/hex.h"
 
 namespace portcullis::liaison {
-namespace {
-
-// Flags that take a value, for every command (CheckFlags decides which
-// command may use which).
-const std::set<std::string>& ValueFlags() {
-  static const std::set<std::string> kFlags = {
-      "--config",       "--officer",     "--justification",    "--type",        "--to",
-      "--case",         "--marking",     "--priority",         "--legal-basis", "--purpose",
-      "--summary",      "--requested-action", "--question",    "--answer",      "--in-reply-to",
-      "--message-id",   "--answer-by",   "--from",             "--timeout",     "--reason",
-      "--uk-grading",   "--conditions",  "--europol-grading",  "--handling",    "--restrictions"};
-  return kFlags;
-}
-
-const std::set<std::string>& Switches() {
-  static const std::set<std::string> kSwitches = {"--json", "--help", "--partial", "--directly-accessible",
-                                                  "--follow"};
-  return kSwitches;
-}
-
-// Flags every command accepts.
-const std::set<std::string>& GlobalFlags() {
-  static const std::set<std::string> kGlobal = {"--config", "--officer", "--justification", "--json", "--help"};
-  return kGlobal;
-}
-
-}  // namespace
 
 std::string Args::Value(const std::string& flag, const std::string& fallback) const {
   auto it = values.find(flag);
   return it == values.end() || it->second.empty() ? fallback : it->second.back();
 }
 
-std::optional<std::string> ParseArgs(int argc, char** argv, Args* out) {
-  std::vector<std::string> rest(argv + 1, argv + argc);
-  bool only_words = false;
-  for (size_t i = 0; i < rest.size(); ++i) {
-    std::string arg = rest[i];
-    if (only_words || arg.rfind("--", 0) != 0) {
-      if (arg == "-h") {
-        out->switches.insert("--help");
-        continue;
-      }
-      out->words.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      only_words = true;
-      continue;
-    }
-    std::optional<std::string> inline_value;
-    if (size_t eq = arg.find('='); eq != std::string::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    if (Switches().count(arg) > 0) {
-      if (inline_value) return absl::StrCat(arg, " takes no value");
-      out->switches.insert(arg);
-      continue;
-    }
-    if (ValueFlags().count(arg) == 0) return absl::StrCat("unknown option '", arg, "'");
-    std::string value;
-    if (inline_value) {
-      value = *inline_value;
-    } else {
-      if (i + 1 >= rest.size() || rest[i + 1].rfind("--", 0) == 0) return absl::StrCat(arg, " needs a value");
-      value = rest[++i];
-    }
-    std::vector<std::string>& slot = out->values[arg];
-    if (!slot.empty() && arg != "--to") return absl::StrCat(arg, " is given twice");
-    slot.push_back(std::move(value));
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> CheckFlags(const Args& args, const std::string& command,
-                                      const std::set<std::string>& allowed) {
-  auto ok = [&](const std::string& f) { return GlobalFlags().count(f) > 0 || allowed.count(f) > 0; };
-  for (const std::string& s : args.switches) {
-    if (!ok(s)) return absl::StrCat(command, " does not take ", s);
-  }
-  for (const auto& [flag, _] : args.values) {
-    if (!ok(flag)) return absl::StrCat(command, " does not take ", flag);
-  }
-  return std::nullopt;
-}
-
-int Usage(const std::string& problem) {
-  std::cerr << "liaison: " << DisplayText(problem) << "\n(run `liaison --help` for usage)\n";
-  return kUsage;
-}
+int Usage(const std::string& problem) { return cli::UsageError("liaison", problem, kUsage); }
 
 std::optional<int> Session::Open(const Args& args, Session* out) {
   out->json_ = args.Has("--json");
@@ -167,101 +82,43 @@ int Refused(const Session& s, const std::string& what, const grpc::Status& statu
   const bool refusal = v1::RefusalInStatus(status).has_value();
   std::cerr << "liaison: " << DisplayText(what) << ": " << (refusal ? "refused: " : "")
             << DisplayText(adapters::DescribeStatus(status)) << "\n";
-  if (s.json()) std::cout << JsonLine().Raw("error", StatusJson(status)).str() << "\n";
+  if (s.json()) std::cout << JsonLine().Value("error", StatusJson(status)).str() << "\n";
   return kFailed;
 }
 
 int Failure(const Session& s, const std::string& message, int code) {
   std::cerr << "liaison: " << DisplayLines(message) << "\n";
-  if (s.json()) std::cout << JsonLine().Raw("error", JsonLine().Str("message", message).str()).str() << "\n";
+  if (s.json()) std::cout << JsonLine().Value("error", JsonLine().Str("message", message).json()).str() << "\n";
   return code;
 }
 
-// Every cell is a party's text or built from it: shown escaped (util/display_text.h).
-void PrintTable(const std::vector<std::vector<std::string>>& raw_rows) {
-  std::vector<std::vector<std::string>> rows = raw_rows;
-  for (auto& row : rows) {
-    for (auto& cell : row) cell = DisplayText(cell);
+// Every cell is a party's text or built from it: the printer shows it escaped.
+void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::map<size_t, size_t>& wrap) {
+  if (rows.empty()) return;
+  std::vector<tools::Column> columns = tools::Columns(rows.front());
+  for (const auto& [index, width] : wrap) {
+    if (index < columns.size()) columns[index].wrap = width;
   }
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
+  tools::PrintTable(std::cout, columns, std::vector<std::vector<std::string>>(rows.begin() + 1, rows.end()));
 }
 
-void JsonLine::Key(const std::string& key) {
-  if (!body_.empty()) body_ += ",";
-  body_ += JsonString(key) + ":";
-}
-
-JsonLine& JsonLine::Str(const std::string& key, const std::string& value) {
-  Key(key);
-  body_ += JsonString(value);
+JsonLine& JsonLine::Value(const std::string& key, tools::Json value) {
+  doc_[key] = std::move(value);
   return *this;
 }
 
-JsonLine& JsonLine::Num(const std::string& key, int64_t value) {
-  Key(key);
-  body_ += absl::StrCat(value);
-  return *this;
-}
-
-JsonLine& JsonLine::Bool(const std::string& key, bool value) {
-  Key(key);
-  body_ += value ? "true" : "false";
-  return *this;
-}
-
-JsonLine& JsonLine::Raw(const std::string& key, const std::string& json) {
-  Key(key);
-  body_ += json;
-  return *this;
-}
-
+JsonLine& JsonLine::Str(const std::string& key, const std::string& value) { return Value(key, value); }
+JsonLine& JsonLine::Num(const std::string& key, int64_t value) { return Value(key, value); }
+JsonLine& JsonLine::Bool(const std::string& key, bool value) { return Value(key, value); }
 JsonLine& JsonLine::Proto(const std::string& key, const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(message, &json, o).ok()) json = "{}";
-  return Raw(key, json);
+  return Value(key, tools::ProtoJson(message));
 }
-
 JsonLine& JsonLine::Strings(const std::string& key, const std::vector<std::string>& values) {
-  std::vector<std::string> quoted;
-  for (const std::string& v : values) quoted.push_back(JsonString(v));
-  return Raw(key, absl::StrCat("[", absl::StrJoin(quoted, ","), "]"));
+  return Value(key, values);
 }
+std::string JsonLine::str() const { return tools::JsonText(doc_); }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          absl::StrAppend(&out, "\\u00", HexByte(c));
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string StatusJson(const grpc::Status& status) {
+tools::Json StatusJson(const grpc::Status& status) {
   JsonLine j;
   j.Str("code", adapters::StatusCodeName(status.error_code()));
   if (std::optional<v1::Refusal> r = v1::RefusalInStatus(status)) {
@@ -270,7 +127,7 @@ std::string StatusJson(const grpc::Status& status) {
   } else {
     j.Str("reason", "").Str("field", "").Str("message", status.error_message());
   }
-  return j.str();
+  return j.json();
 }
 
 std::string TimeText(const google::protobuf::Timestamp& t) {
@@ -306,6 +163,19 @@ std::optional<v1::Priority> ParsePriority(const std::string& text) {
 }
 
 std::string StateText(v1::DeliveryState s) { return v1::DeliveryState_Name(s); }
+
+std::string KindText(const std::string& body_type) {
+  if (body_type == "case_referral") return "referral";
+  if (body_type == "intelligence_report") return "intelligence";
+  if (body_type == "request_for_information") return "rfi";
+  return body_type.empty() ? "-" : body_type;
+}
+
+std::string KindText(const v1::Envelope& e) {
+  const google::protobuf::OneofDescriptor* body = e.GetDescriptor()->FindOneofByName("body");
+  const google::protobuf::FieldDescriptor* set = e.GetReflection()->GetOneofFieldDescriptor(e, body);
+  return KindText(set == nullptr ? "" : set->name());
+}
 
 std::string UkGradingText(const v1::UkGrading& g) {
   if (g.source() == v1::UK_SOURCE_UNSPECIFIED && g.intelligence() == v1::UK_INTEL_UNSPECIFIED &&
@@ -349,10 +219,6 @@ std::string NewMessageId(const std::string& party, absl::Time now) {
   snprintf(hex, sizeof hex, "%08x", r);
   return absl::StrCat(prefix.substr(0, 80), "-", absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()), "-",
                       hex);
-}
-
-std::string Clip(const std::string& text, size_t n) {
-  return text.size() <= n ? text : text.substr(0, n - 3) + "...";
 }
 
 }  // namespace portcullis::liaison

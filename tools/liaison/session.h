@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "adapters/common/party_config.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
+#include "tools/common/json_out.h"
 
 namespace portcullis::liaison {
 
@@ -30,7 +31,9 @@ inline constexpr int kFailed = 1;    // Refused by the gateway, or a runtime fai
 inline constexpr int kUsage = 2;     // Usage error (flags, arguments, missing officer/justification).
 inline constexpr int kBadInput = 3;  // Bad native input: nothing submitted, or with --partial some records failed.
 
-// The command line: `liaison COMMAND [SUBCOMMAND] [ARGS...] [--flags]`, flags anywhere.
+// The command line: `liaison COMMAND [SUBCOMMAND] [ARGS...] [--flags]`, flags
+// anywhere; parsed by CLI11 (liaison_main.cc), each command taking only its
+// own flags and the global ones.
 struct Args {
   std::vector<std::string> words;                 // Command, subcommand and arguments, in order.
   std::map<std::string, std::vector<std::string>> values;  // Flags with values ("--to" may repeat).
@@ -40,15 +43,6 @@ struct Args {
   // The flag's value (the last one), or `fallback`.
   std::string Value(const std::string& flag, const std::string& fallback = "") const;
 };
-
-// Parses argv. On a usage error returns the message (without "liaison: ").
-std::optional<std::string> ParseArgs(int argc, char** argv, Args* out);
-
-// Checks that every flag given is one of the global flags or `allowed`
-// (which may hold switches and value flags); the message names the first
-// stranger and the command.
-std::optional<std::string> CheckFlags(const Args& args, const std::string& command,
-                                      const std::set<std::string>& allowed);
 
 // Prints "liaison: <problem>" and a pointer to --help on stderr; returns kUsage.
 int Usage(const std::string& problem);
@@ -90,30 +84,30 @@ int Refused(const Session& s, const std::string& what, const grpc::Status& statu
 // with --json. Returns `code`.
 int Failure(const Session& s, const std::string& message, int code = kFailed);
 
-// Aligned columns, two spaces apart; the first row is the header.
-void PrintTable(const std::vector<std::vector<std::string>>& rows);
+// Aligned columns, two spaces apart; the first row is the header. The tools'
+// table printer (tools/common/table.h): cells shown escaped, ids never cut;
+// `wrap` maps a column's index to the width its text wraps at.
+void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::map<size_t, size_t>& wrap = {});
 
-// A JSON object on one line, members in insertion order.
+// A JSON object on one line, members in insertion order (the tools' JSON
+// writer, tools/common/json_out.h).
 class JsonLine {
  public:
   JsonLine& Str(const std::string& key, const std::string& value);
   JsonLine& Num(const std::string& key, int64_t value);
   JsonLine& Bool(const std::string& key, bool value);
-  // `json` is already JSON (an object, array, ...).
-  JsonLine& Raw(const std::string& key, const std::string& json);
   JsonLine& Proto(const std::string& key, const google::protobuf::Message& message);
   JsonLine& Strings(const std::string& key, const std::vector<std::string>& values);
-  std::string str() const { return "{" + body_ + "}"; }
+  JsonLine& Value(const std::string& key, tools::Json value);
+  std::string str() const;
+  const tools::Json& json() const { return doc_; }
 
  private:
-  void Key(const std::string& key);
-  std::string body_;
+  tools::Json doc_ = tools::Json::object();
 };
 
-// `s` as a JSON string literal (quotes included).
-std::string JsonString(const std::string& s);
 // {"code":..,"reason":..,"field":..,"message":..} for a failed status.
-std::string StatusJson(const grpc::Status& status);
+tools::Json StatusJson(const grpc::Status& status);
 
 // Times for people: "2026-03-14 08:20:11Z"; "-" when unset.
 std::string TimeText(const google::protobuf::Timestamp& t);
@@ -127,6 +121,11 @@ std::optional<v1::Classification> ParseMarking(const std::string& text);
 std::string PriorityText(v1::Priority p);
 std::optional<v1::Priority> ParsePriority(const std::string& text);
 std::string StateText(v1::DeliveryState s);
+// The body kind in the words of `send --type` ("referral", "intelligence",
+// "rfi", "response"; "-" for none), from the body field's name
+// ("case_referral", as CaseMessage.body_type) or from an envelope.
+std::string KindText(const std::string& body_type);
+std::string KindText(const v1::Envelope& e);
 // "2/B/C (conditions: ...)" and "B/2 H0,H3 (restrictions: ...)"; "" when absent.
 std::string UkGradingText(const v1::UkGrading& g);
 std::string EuropolText(const v1::EuropolEvaluation& e);
@@ -134,9 +133,6 @@ std::string EuropolText(const v1::EuropolEvaluation& e);
 // A fresh message id for `party`: "<party with / as ->-<UTC time>-<8 hex>",
 // e.g. "eu-europol-20260314T082011Z-3f9a1c2b"; valid and unique in practice.
 std::string NewMessageId(const std::string& party, absl::Time now);
-
-// `text` clipped to `n` characters ("..." at the end).
-std::string Clip(const std::string& text, size_t n);
 
 }  // namespace portcullis::liaison
 

@@ -16,12 +16,6 @@ namespace {
 
 std::string Dash(const std::string& s) { return s.empty() ? "-" : s; }
 
-std::string KindOf(const std::string& body_type) {
-  if (body_type == "case_referral") return "referral";
-  if (body_type == "intelligence_report") return "intelligence";
-  if (body_type == "request_for_information") return "rfi";
-  return Dash(body_type);
-}
 
 }  // namespace
 
@@ -58,7 +52,7 @@ int Track(Session& s, const Args& args) {
                    status);
   }
   if (s.json()) {
-    std::cout << adapters::ToCompactJson(resp) << "\n";
+    std::cout << tools::JsonText(tools::ProtoJson(resp)) << "\n";
     return kOk;
   }
   std::cout << DisplayText(resp.message_id()) << "  case " << DisplayText(resp.case_reference()) << "  from "
@@ -73,7 +67,7 @@ int Track(Session& s, const Args& args) {
                     Dash(r.officer()), r.has_next_attempt_at() ? TimeText(r.next_attempt_at()) : "-",
                     Dash(r.reason())});
   }
-  PrintTable(rows);
+  PrintTable(rows, {{6, 60}});  // REASON wraps; ids and times never.
   return kOk;
 }
 
@@ -111,7 +105,7 @@ int Case(Session& s, const Args& args) {
     req.set_page_token(page.next_page_token());
   }
   if (s.json()) {
-    std::cout << adapters::ToCompactJson(all) << "\n";
+    std::cout << tools::JsonText(tools::ProtoJson(all)) << "\n";
     return kOk;
   }
   if (all.messages_size() == 0) {
@@ -127,12 +121,12 @@ int Case(Session& s, const Args& args) {
     for (const v1::RecipientStatus& r : m.recipients()) {
       states.push_back(absl::StrCat(r.party(), " ", StateText(r.state())));
     }
-    rows.push_back({TimeText(m.accepted_at()), m.sender(), KindOf(m.body_type()), m.message_id(),
+    rows.push_back({TimeText(m.accepted_at()), m.sender(), KindText(m.body_type()), m.message_id(),
                     Dash(m.correlation_id()), MarkingText(m.classification()),
                     m.has_answer_by() ? TimeText(m.answer_by()) : "-", absl::StrJoin(states, ", ")});
   }
   std::cout << "case " << DisplayText(all.case_reference()) << "\n";
-  PrintTable(rows);
+  PrintTable(rows, {{7, 60}});  // RECIPIENTS wraps; ids and times never.
   std::cout << all.messages_size() << " message(s)\n";
   return kOk;
 }

@@ -1,0 +1,50 @@
+#include "tools/common/cli_common.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "adapters/common/gateway_client.h"
+
+namespace portcullis::tools {
+
+void AddGatewayFlags(CLI::App* app, GatewayFlags* f, const std::string& example_stem, bool party_alias) {
+  const char* env_pki = std::getenv("PORTCULLIS_PKI");
+  f->pki = env_pki != nullptr && *env_pki != '\0' ? env_pki : "build/pki";
+  f->gateway_identity = adapters::kGatewayIdentity;
+  app->add_option("--gateway", f->gateway, "the gateway's address")->type_name("HOST:PORT")->group("Gateway and TLS");
+  app->add_option(party_alias ? "--as,--party" : "--as", f->as,
+                  absl::StrCat("your certificate: a stem in the PKI (e.g. ", example_stem, ")"))
+      ->type_name("STEM")->group("Gateway and TLS");
+  app->add_option("--pki", f->pki, "the PKI directory (default $PORTCULLIS_PKI, else build/pki)")
+      ->type_name("DIR")->group("Gateway and TLS");
+  app->add_option("--cert", f->cert, "certificate chain (PEM); overrides the PKI's")->type_name("FILE")
+      ->group("Gateway and TLS");
+  app->add_option("--key", f->key, "private key (PEM); overrides the PKI's")->type_name("FILE")->group("Gateway and TLS");
+  app->add_option("--ca", f->ca, "trust anchors (PEM); overrides the PKI's ca/bundle.pem")->type_name("FILE")
+      ->group("Gateway and TLS");
+  app->add_option("--crl-dir", f->crl_dir, "hashed CRL directory; overrides the PKI's crl/")->type_name("DIR")
+      ->group("Gateway and TLS");
+  app->add_option("--gateway-identity", f->gateway_identity,
+                  "the gateway's identity (default spiffe://exchange.gov.uk/gateway)")
+      ->type_name("URI")->group("Gateway and TLS");
+}
+
+absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& f) {
+  if (f.as.empty() && (f.cert.empty() || f.key.empty())) {
+    return absl::InvalidArgumentError("TLS files incomplete: give --as STEM (or --party), or --cert FILE and --key FILE");
+  }
+  adapters::PartyTls tls = adapters::PartyTlsFromPki(f.pki, f.as.empty() ? "unset" : f.as);
+  if (!f.cert.empty()) tls.cert = f.cert;
+  if (!f.key.empty()) tls.key = f.key;
+  if (!f.ca.empty()) tls.ca_bundle = f.ca;
+  if (!f.crl_dir.empty()) tls.crl_dir = f.crl_dir;
+  return tls;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const GatewayFlags& f) {
+  absl::StatusOr<adapters::PartyTls> tls = TlsFiles(f);
+  if (!tls.ok()) return tls.status();
+  return adapters::DialGateway(f.gateway, *tls, f.gateway_identity);
+}
+
+}  // namespace portcullis::tools

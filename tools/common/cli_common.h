@@ -1,0 +1,51 @@
+// The one set of gateway/TLS flags the clients (portcullis-audit, -admin,
+// -submit, -partner-endpoint) use to reach the gateway over mTLS, on the
+// shared command line (util/command_line.h, CLI11; docs/tools.md). Not
+// thread-safe (used from main).
+#ifndef PORTCULLIS_TOOLS_COMMON_CLI_COMMON_H_
+#define PORTCULLIS_TOOLS_COMMON_CLI_COMMON_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "adapters/common/party_tls.h"
+#include "util/command_line.h"
+
+namespace portcullis::tools {
+
+// The shared gateway/TLS flags:
+//   --gateway HOST:PORT            the gateway's address
+//   --as STEM (alias --party)      your certificate: a stem in the PKI (e.g. ops-operator)
+//   --pki DIR                      the PKI directory (default $PORTCULLIS_PKI, else build/pki)
+//   --cert/--key/--ca/--crl-dir    explicit TLS files; override the PKI's
+//   --gateway-identity URI         the gateway's identity (default spiffe://exchange.gov.uk/gateway)
+struct GatewayFlags {
+  std::string gateway;
+  std::string as;
+  std::string pki;
+  std::string cert, key, ca, crl_dir;
+  std::string gateway_identity;
+};
+
+// Adds the flags above to `app` (a tool or one of its subcommands), writing
+// into `flags`, whose pki and gateway_identity it sets to their defaults.
+// `example_stem` shows in the help (e.g. "ops-operator"). Without
+// `party_alias` there is no --party (portcullis-audit, whose --party filters
+// records by party).
+void AddGatewayFlags(CLI::App* app, GatewayFlags* flags, const std::string& example_stem, bool party_alias = true);
+
+// The TLS files the flags name: the PKI's files for --as, each replaced by
+// --cert/--key/--ca/--crl-dir when given. INVALID_ARGUMENT (a usage error)
+// when neither --as nor both --cert and --key are given.
+absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& flags);
+
+// A channel to flags.gateway over mTLS with TlsFiles(flags). Errors name the
+// missing or unreadable file.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const GatewayFlags& flags);
+
+}  // namespace portcullis::tools
+
+#endif  // PORTCULLIS_TOOLS_COMMON_CLI_COMMON_H_
