@@ -17,27 +17,12 @@
 #include "gateway/audit/log_format.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 #include "tests/support/harness.h"
+#include "tests/support/partners.h"
 
 namespace portcullis::testing {
 namespace {
 
 constexpr char kOperator[] = "parties/ops-operator";
-
-int ReservePort(adapters::PartnerEndpointOptions eo) {
-  auto probe = adapters::PartnerEndpoint::Start(eo);
-  EXPECT_TRUE(probe.ok()) << probe.status();
-  const int port = (*probe)->port();
-  (*probe)->Shutdown();
-  return port;
-}
-
-adapters::PartnerEndpointOptions EuropolEndpoint(const std::string& inbox) {
-  adapters::PartnerEndpointOptions eo;
-  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
-  eo.inbox_dir = MakeTempDir(inbox);
-  eo.officer = "EUROPOL-LO-17";
-  return eo;
-}
 
 std::unique_ptr<v1::Admin::Stub> Admin(const GatewayHarness& h, const std::string& stem = kOperator) {
   return v1::Admin::NewStub(h.Channel(stem));
@@ -87,19 +72,9 @@ const v1::DestinationStats* StatsFor(const v1::DeliveryStats& stats, const std::
   return nullptr;
 }
 
-// Audit records with this action (parsed).
-std::vector<AuditRecord> Records(const GatewayHarness& h, const std::string& action) {
-  std::vector<AuditRecord> out;
-  for (const std::string& line : h.AuditLines()) {
-    auto r = ParseLine(line);
-    if (r.ok() && r->action == action) out.push_back(*r);
-  }
-  return out;
-}
-
 int Delivered(const GatewayHarness& h, const std::string& message_id) {
   int n = 0;
-  for (const AuditRecord& r : Records(h, "deliver")) n += r.message_id == message_id && r.outcome == "delivered";
+  for (const AuditRecord& r : h.AuditRecords("deliver")) n += r.message_id == message_id && r.outcome == "delivered";
   return n;
 }
 
@@ -230,13 +205,13 @@ TEST(Admin, DeadLettersAreListedRetriedOnceAndCancelledWithEveryActionAudited) {
   EXPECT_EQ(europol->backlog_messages(), 0u);
 
   // Every action is in the audit log, with the operator, officer and reason.
-  std::vector<AuditRecord> lists = Records(h, "dead_letter_list");
+  std::vector<AuditRecord> lists = h.AuditRecords("dead_letter_list");
   ASSERT_GE(lists.size(), 4u);
   EXPECT_EQ(lists[0].actor_party, "ops/operator");
   EXPECT_EQ(lists[0].actor_officer, "OPS-7");
   EXPECT_EQ(lists[0].justification, "incident INC-42: Europol unreachable");
   EXPECT_EQ(lists[0].outcome, "ok");
-  std::vector<AuditRecord> retry_records = Records(h, "dead_letter_retry");
+  std::vector<AuditRecord> retry_records = h.AuditRecords("dead_letter_retry");
   ASSERT_EQ(retry_records.size(), static_cast<size_t>(retries + 2));  // The retries, then the refused ones.
   const AuditRecord& first_retry = retry_records[0];
   EXPECT_EQ(first_retry.outcome, "ok");
@@ -252,13 +227,13 @@ TEST(Admin, DeadLettersAreListedRetriedOnceAndCancelledWithEveryActionAudited) {
   EXPECT_EQ(refused_retry.outcome, "refused");
   EXPECT_EQ(refused_retry.reason, "NOT_A_DEAD_LETTER");
   EXPECT_EQ(refused_retry.message_id, "DL-2");
-  std::vector<AuditRecord> cancels = Records(h, "dead_letter_cancel");
+  std::vector<AuditRecord> cancels = h.AuditRecords("dead_letter_cancel");
   ASSERT_EQ(cancels.size(), 2u);
   EXPECT_EQ(cancels[0].outcome, "ok");
   EXPECT_EQ(cancels[0].actor_officer, "OPS-9");
   EXPECT_EQ(cancels[0].justification, "superseded by a new referral");
   EXPECT_EQ(cancels[0].message_id, "DL-2");
-  std::vector<AuditRecord> stats_records = Records(h, "delivery_stats");
+  std::vector<AuditRecord> stats_records = h.AuditRecords("delivery_stats");
   ASSERT_EQ(stats_records.size(), 2u);
   EXPECT_EQ(stats_records[0].actor_party, "ops/operator");
   EXPECT_EQ(stats_records[0].outcome, "ok");
@@ -284,7 +259,7 @@ TEST(Admin, OnlyOperatorsAreServedAndRefusalsAreAudited) {
     EXPECT_EQ(stats.destinations_size(), 0);
   }
   for (const char* action : {"dead_letter_list", "dead_letter_retry", "dead_letter_cancel", "delivery_stats"}) {
-    std::vector<AuditRecord> records = Records(h, action);
+    std::vector<AuditRecord> records = h.AuditRecords(action);
     ASSERT_EQ(records.size(), 2u) << action;
     EXPECT_EQ(records[0].actor_party, "uk/nca") << action;
     EXPECT_EQ(records[1].actor_party, "audit/ico") << action;

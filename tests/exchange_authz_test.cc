@@ -113,20 +113,11 @@ grpc::Status ReceiveAfter(GatewayHarness& h, const std::string& stem, const std:
   return reader->Finish();
 }
 
-std::vector<AuditRecord> Records(const GatewayHarness& h, const std::string& action) {
-  std::vector<AuditRecord> out;
-  for (const std::string& line : h.AuditLines()) {
-    auto r = ParseLine(line);
-    if (r.ok() && r->action == action) out.push_back(*r);
-  }
-  return out;
-}
-
 // The records of `action` by `party` about `message_id`.
 std::vector<AuditRecord> RecordsOf(const GatewayHarness& h, const std::string& action, const std::string& party,
                                    const std::string& message_id) {
   std::vector<AuditRecord> out;
-  for (const AuditRecord& r : Records(h, action)) {
+  for (const AuditRecord& r : h.AuditRecords(action)) {
     if (r.actor_party == party && r.message_id == message_id) out.push_back(r);
   }
   return out;
@@ -230,7 +221,7 @@ TEST(NeedToKnow, ANonParticipantGetsTheAnswerForSomethingThatDoesNotExist) {
     }
   }
   // ListCase's records differ only in the case asked for (the caller's words).
-  std::vector<AuditRecord> lists = Records(h, "list_case");
+  std::vector<AuditRecord> lists = h.AuditRecords("list_case");
   ASSERT_EQ(lists.size(), 2u);
   EXPECT_EQ(lists[0].case_reference, "BF-2026-SECRET-CASE");
   lists[0].case_reference = lists[1].case_reference;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapters/common/gateway_client.h"
+#include "adapters/registry/native_formats.h"
 #include "util/expand_env.h"
 
 namespace portcullis::adapters {
