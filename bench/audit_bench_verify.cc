@@ -234,6 +234,20 @@ void TreeCounters(benchmark::State& state, merkle::MerkleTree* tree, uint64_t n,
   state.counters["leaves"] = static_cast<double>(n);
 }
 
+// The timed loop of a proof benchmark: the k-th iteration builds proof(k);
+// counters as TreeCounters, with the mean hashes per proof.
+template <typename ProofFn>
+void TimeProofs(benchmark::State& state, merkle::MerkleTree* tree, uint64_t n, ProofFn proof) {
+  size_t k = 0;
+  uint64_t hashes = 0;
+  for (auto _ : state) {
+    auto p = proof(k++);
+    if (!p.ok()) Die(p.status().ToString());
+    hashes += p->size();
+  }
+  TreeCounters(state, tree, n, static_cast<double>(hashes) / static_cast<double>(std::max<uint64_t>(1, k)));
+}
+
 void BM_InclusionProof(benchmark::State& state, bool memory) {
   const uint64_t n = static_cast<uint64_t>(state.range(0));
   merkle::MerkleTree* tree = memory ? MemoryTree(n) : FileTree(n);
@@ -250,14 +264,7 @@ void BM_InclusionProof(benchmark::State& state, bool memory) {
     auto p = tree->InclusionProof(idx[0], n);
     if (!p.ok() || !merkle::VerifyInclusion(idx[0], n, leaf[0], *p, *root)) Die("inclusion proof does not verify");
   }
-  size_t k = 0;
-  uint64_t hashes = 0;
-  for (auto _ : state) {
-    auto p = tree->InclusionProof(idx[k++ % idx.size()], n);
-    if (!p.ok()) Die(p.status().ToString());
-    hashes += p->size();
-  }
-  TreeCounters(state, tree, n, static_cast<double>(hashes) / static_cast<double>(std::max<uint64_t>(1, k)));
+  TimeProofs(state, tree, n, [&](size_t k) { return tree->InclusionProof(idx[k % idx.size()], n); });
   if (!memory) {
     state.counters["tree_build_s"] = Proofs().tree_build_seconds[n];
     state.counters["leaf_file_build_s"] = Proofs().file_build_seconds;
@@ -279,14 +286,7 @@ void BM_ConsistencyProof(benchmark::State& state) {
       Die("consistency proof does not verify");
     }
   }
-  size_t k = 0;
-  uint64_t hashes = 0;
-  for (auto _ : state) {
-    auto p = tree->ConsistencyProof(old_sizes[k++ % old_sizes.size()], n);
-    if (!p.ok()) Die(p.status().ToString());
-    hashes += p->size();
-  }
-  TreeCounters(state, tree, n, static_cast<double>(hashes) / static_cast<double>(std::max<uint64_t>(1, k)));
+  TimeProofs(state, tree, n, [&](size_t k) { return tree->ConsistencyProof(old_sizes[k % old_sizes.size()], n); });
 }
 
 // Root of the whole tree: what every checkpoint signs.
