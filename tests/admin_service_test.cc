@@ -28,12 +28,6 @@ std::unique_ptr<v1::Admin::Stub> Admin(const GatewayHarness& h, const std::strin
   return v1::Admin::NewStub(h.Channel(stem));
 }
 
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return ctx;
-}
-
 grpc::Status List(v1::Admin::Stub& stub, const std::string& destination, v1::ListDeadLettersResponse* out,
                   uint32_t page_size = 0, const std::string& token = "") {
   v1::ListDeadLettersRequest req;
@@ -42,7 +36,7 @@ grpc::Status List(v1::Admin::Stub& stub, const std::string& destination, v1::Lis
   req.set_officer("OPS-7");
   req.set_page_size(page_size);
   req.set_page_token(token);
-  return stub.ListDeadLetters(Ctx().get(), req, out);
+  return stub.ListDeadLetters(CallContext().get(), req, out);
 }
 
 grpc::Status Retry(v1::Admin::Stub& stub, const std::string& id, v1::DeadLetter* out) {
@@ -50,7 +44,7 @@ grpc::Status Retry(v1::Admin::Stub& stub, const std::string& id, v1::DeadLetter*
   req.set_delivery_id(id);
   req.set_reason("Europol endpoint restored");
   req.set_officer("OPS-7");
-  return stub.RetryDeadLetter(Ctx().get(), req, out);
+  return stub.RetryDeadLetter(CallContext().get(), req, out);
 }
 
 grpc::Status Cancel(v1::Admin::Stub& stub, const std::string& id, v1::DeadLetter* out) {
@@ -58,11 +52,11 @@ grpc::Status Cancel(v1::Admin::Stub& stub, const std::string& id, v1::DeadLetter
   req.set_delivery_id(id);
   req.set_reason("superseded by a new referral");
   req.set_officer("OPS-9");
-  return stub.CancelDeadLetter(Ctx().get(), req, out);
+  return stub.CancelDeadLetter(CallContext().get(), req, out);
 }
 
 grpc::Status Stats(v1::Admin::Stub& stub, v1::DeliveryStats* out) {
-  return stub.GetDeliveryStats(Ctx().get(), v1::GetDeliveryStatsRequest(), out);
+  return stub.GetDeliveryStats(CallContext().get(), v1::GetDeliveryStatsRequest(), out);
 }
 
 const v1::DestinationStats* StatsFor(const v1::DeliveryStats& stats, const std::string& destination) {
@@ -274,14 +268,14 @@ TEST(Admin, MissingFieldsAreInvalidArgumentNamingTheField) {
   GatewayHarness h("admin-fields");
   auto admin = Admin(h);
   v1::ListDeadLettersResponse list;
-  grpc::Status s = admin->ListDeadLetters(Ctx().get(), v1::ListDeadLettersRequest(), &list);
+  grpc::Status s = admin->ListDeadLetters(CallContext().get(), v1::ListDeadLettersRequest(), &list);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ReasonOf(s), "FIELD_REQUIRED");
   EXPECT_EQ(FieldOf(s), "reason");
   v1::ListDeadLettersRequest bad_token;
   bad_token.set_reason("r");
   bad_token.set_page_token("not-a-token");
-  s = admin->ListDeadLetters(Ctx().get(), bad_token, &list);
+  s = admin->ListDeadLetters(CallContext().get(), bad_token, &list);
   EXPECT_EQ(FieldOf(s), "page_token");
 
   struct Case {
@@ -294,7 +288,7 @@ TEST(Admin, MissingFieldsAreInvalidArgumentNamingTheField) {
     retry.set_reason(c.reason);
     retry.set_officer(c.officer);
     v1::DeadLetter dl;
-    s = admin->RetryDeadLetter(Ctx().get(), retry, &dl);
+    s = admin->RetryDeadLetter(CallContext().get(), retry, &dl);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
     EXPECT_EQ(ReasonOf(s), "FIELD_REQUIRED") << c.field;
     EXPECT_EQ(FieldOf(s), c.field);
@@ -302,7 +296,7 @@ TEST(Admin, MissingFieldsAreInvalidArgumentNamingTheField) {
     cancel.set_delivery_id(c.id);
     cancel.set_reason(c.reason);
     cancel.set_officer(c.officer);
-    s = admin->CancelDeadLetter(Ctx().get(), cancel, &dl);
+    s = admin->CancelDeadLetter(CallContext().get(), cancel, &dl);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
     EXPECT_EQ(FieldOf(s), c.field);
   }

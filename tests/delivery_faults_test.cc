@@ -28,7 +28,6 @@ namespace portcullis::testing {
 namespace {
 namespace fs = std::filesystem;
 
-
 // Recipient state of each message, through one Track stub (one handshake).
 class Tracker {
  public:

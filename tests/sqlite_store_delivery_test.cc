@@ -176,7 +176,6 @@ TEST(SqliteStore, DeliveriesExpireAfterTheMaximumAgeWithTheirLastError) {
   EXPECT_TRUE(store->BacklogCounts()->empty());
 }
 
-
 // ---------------------------------------------------------------------------
 // Dead letters (operators).
 

@@ -157,6 +157,12 @@ bool GatewayHarness::WaitForAudit(const std::vector<std::string>& needles) const
   return WaitUntil([&] { return CountAudit(needles) > 0; }, std::chrono::seconds(10), std::chrono::milliseconds(20));
 }
 
+std::unique_ptr<grpc::ClientContext> CallContext(std::chrono::seconds deadline) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + deadline);
+  return ctx;
+}
+
 grpc::Status Submit(v1::Exchange::Stub& stub, const v1::Envelope& envelope, v1::Receipt* receipt) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

@@ -4,6 +4,7 @@
 #ifndef PORTCULLIS_TESTS_SUPPORT_HARNESS_H_
 #define PORTCULLIS_TESTS_SUPPORT_HARNESS_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,6 +96,9 @@ class GatewayHarness {
   std::string audit_path_;
   std::unique_ptr<Gateway> gateway_;
 };
+
+// A client context for one call, with a deadline `deadline` from now.
+std::unique_ptr<grpc::ClientContext> CallContext(std::chrono::seconds deadline = std::chrono::seconds(10));
 
 // Submit with a deadline; returns the status and fills *receipt.
 grpc::Status Submit(v1::Exchange::Stub& stub, const v1::Envelope& envelope, v1::Receipt* receipt);
