@@ -182,6 +182,17 @@ ProofFixture& Proofs() {
   return *f;
 }
 
+// Calls add(leaf) for each of the first n leaves of `source`, read `chunk` leaves at a time.
+template <typename Source, typename Add>
+void ReadLeavesInto(Source& source, uint64_t n, uint64_t chunk, Add add) {
+  std::vector<merkle::Hash> leaves;
+  for (uint64_t i = 0; i < n; i += chunk) {
+    absl::Status s = source.ReadLeaves(i, std::min(n, i + chunk), &leaves);
+    if (!s.ok()) Die(s.ToString());
+    for (const auto& leaf : leaves) add(leaf);
+  }
+}
+
 // A tree of the first n leaves of the leaf file, appended as FileAuditLog::Open does.
 merkle::MerkleTree* FileTree(uint64_t n) {
   ProofFixture& f = Proofs();
@@ -189,12 +200,7 @@ merkle::MerkleTree* FileTree(uint64_t n) {
   if (tree == nullptr) {
     const auto t0 = Clock::now();
     tree = std::make_unique<merkle::MerkleTree>(f.file.get());
-    std::vector<merkle::Hash> chunk;
-    for (uint64_t i = 0; i < n; i += 4096) {
-      absl::Status s = f.file->ReadLeaves(i, std::min(n, i + 4096), &chunk);
-      if (!s.ok()) Die(s.ToString());
-      for (const auto& leaf : chunk) tree->Append(leaf);
-    }
+    ReadLeavesInto(*f.file, n, 4096, [&](const merkle::Hash& leaf) { tree->Append(leaf); });
     f.tree_build_seconds[n] = Seconds(Clock::now() - t0);
   }
   return tree.get();
@@ -207,22 +213,12 @@ merkle::MerkleTree* MemoryTree(uint64_t n) {
   if (f.memory == nullptr) {
     const uint64_t max = f.file->size();
     f.memory = std::make_unique<merkle::MemoryLeafSource>();
-    std::vector<merkle::Hash> chunk;
-    for (uint64_t i = 0; i < max; i += 65536) {
-      absl::Status s = f.file->ReadLeaves(i, std::min(max, i + 65536), &chunk);
-      if (!s.ok()) Die(s.ToString());
-      for (const auto& leaf : chunk) f.memory->Add(leaf);
-    }
+    ReadLeavesInto(*f.file, max, 65536, [&](const merkle::Hash& leaf) { f.memory->Add(leaf); });
   }
   auto& tree = f.memory_trees[n];
   if (tree == nullptr) {
     tree = std::make_unique<merkle::MerkleTree>(f.memory.get());
-    std::vector<merkle::Hash> chunk;
-    for (uint64_t i = 0; i < n; i += 65536) {
-      absl::Status s = f.memory->ReadLeaves(i, std::min(n, i + 65536), &chunk);
-      if (!s.ok()) Die(s.ToString());
-      for (const auto& leaf : chunk) tree->Append(leaf);
-    }
+    ReadLeavesInto(*f.memory, n, 65536, [&](const merkle::Hash& leaf) { tree->Append(leaf); });
   }
   return tree.get();
 }
