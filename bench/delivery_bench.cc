@@ -31,14 +31,15 @@
 #include <thread>
 #include <vector>
 
-#include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_tls.h"
 #include "mtls/credentials.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
-#include "tests/support/gateway_process.h"
+#include "testkit/gateway_process.h"
+#include "testkit/partner_port.h"
+#include "testkit/sample_envelopes.h"
 
 namespace portcullis::bench {
 namespace {
@@ -194,35 +195,10 @@ std::string WriteConfig(const std::string& dir, const std::string& pki, const st
   return path;
 }
 
-// A realistic case referral, as the demo's Border Force client sends it.
+// A realistic case referral, as the demo's Border Force client sends it, in `case_reference`.
 v1::Envelope Referral(const std::string& message_id, const std::string& case_reference) {
-  v1::Envelope e;
-  e.set_message_id(message_id);
+  v1::Envelope e = testing::SampleReferral(message_id);
   e.set_case_reference(case_reference);
-  e.set_originating_officer("BF-LO-4471");
-  e.add_recipients("eu/europol");
-  *e.mutable_created_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
-  e.set_classification(v1::OFFICIAL_SENSITIVE);
-  e.set_priority(v1::URGENT);
-  e.mutable_justification()->set_legal_basis("DPA 2018 s.35; TCA Art. LAW.EUROPOL.51");
-  e.mutable_justification()->set_purpose("Identify the facilitation network behind the crossing");
-  auto* uk = e.mutable_uk_grading();
-  uk->set_source(v1::UK_SOURCE_2_UNTESTED);
-  uk->set_intelligence(v1::UK_INTEL_B_INDIRECT_CORROBORATED);
-  uk->set_handling(v1::UK_HANDLING_P_LAWFUL_SHARING);
-  auto* b = e.mutable_case_referral();
-  b->set_summary("RHIB with 41 persons intercepted 3 nm off Dungeness");
-  b->set_requested_action("Identify the supplier of the boat and engine");
-  auto* p = b->add_persons();
-  p->set_given_names("Zoltan");
-  p->set_family_name("Testperson");
-  p->set_nationality("ALB");
-  p->set_role(v1::PILOT);
-  auto* fac = b->add_suspected_facilitators();
-  fac->set_family_name("Examplename");
-  fac->set_role(v1::FACILITATOR);
-  b->mutable_crossing()->mutable_vessel()->set_type("rigid inflatable boat");
-  b->mutable_crossing()->mutable_vessel()->set_persons_on_board(41);
   return e;
 }
 
@@ -323,15 +299,13 @@ double Percentile(const std::vector<double>& sorted, double p) {
 }
 
 // A free loopback port for Europol, named in the config before anything listens on it.
-int ReservePort(adapters::PartnerEndpointOptions eo) {
-  auto probe = adapters::PartnerEndpoint::Start(eo);
-  if (!probe.ok()) {
-    std::fprintf(stderr, "endpoint: %s\n", std::string(probe.status().message()).c_str());
+int ReservePort(const adapters::PartnerEndpointOptions& eo) {
+  absl::StatusOr<int> port = testing::FreePortFor(eo);
+  if (!port.ok()) {
+    std::fprintf(stderr, "endpoint: %s\n", std::string(port.status().message()).c_str());
     std::exit(1);
   }
-  const int port = (*probe)->port();
-  (*probe)->Shutdown();
-  return port;
+  return *port;
 }
 
 adapters::PartnerEndpointOptions EuropolOptions(const std::string& pki, const std::string& inbox, OrderCheck* order) {
@@ -374,6 +348,20 @@ std::string Fmt(const char* fmt, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, fmt, v);
   return buf;
+}
+
+// The end of a phase: the files' sizes, the first refusal, both processes
+// stopped; 0 if everything was accepted and stored once, in case order.
+int Finish(const std::string& dir, const SubmitResult& sub, const OrderCheck& order, bool all,
+           testing::GatewayProcess& gateway, adapters::PartnerEndpoint& endpoint) {
+  PrintRow("audit.log / outbox.db (+wal) MiB",
+           Fmt("%.1f", FileBytes(dir + "/audit.log") / 1048576.0) + " / " +
+               Fmt("%.1f", (FileBytes(dir + "/outbox.db") + FileBytes(dir + "/outbox.db-wal")) / 1048576.0));
+  if (!sub.first_error.empty()) std::printf("first refusal: %s\n", sub.first_error.c_str());
+  std::fflush(stdout);
+  gateway.Stop();
+  endpoint.Shutdown();
+  return all && sub.refused == 0 && order.out_of_order == 0 ? 0 : 1;
 }
 
 int Sustained(const Flags& f, const std::string& root, const std::string& pki) {
@@ -432,14 +420,7 @@ int Sustained(const Flags& f, const std::string& root, const std::string& pki) {
   PrintRow("gateway CPU s per 1000 messages", Fmt("%.2f", 1000.0 * cpu / std::max(1, sub.accepted)));
   PrintRow("gateway VmRSS before / after, VmHWM (MiB)",
            Fmt("%.0f", MiB(rss_before)) + " / " + Fmt("%.0f", MiB(rss_after)) + ", " + Fmt("%.0f", MiB(hwm)));
-  PrintRow("audit.log / outbox.db (+wal) MiB",
-           Fmt("%.1f", FileBytes(dir + "/audit.log") / 1048576.0) + " / " +
-               Fmt("%.1f", (FileBytes(dir + "/outbox.db") + FileBytes(dir + "/outbox.db-wal")) / 1048576.0));
-  if (!sub.first_error.empty()) std::printf("first refusal: %s\n", sub.first_error.c_str());
-  std::fflush(stdout);
-  gateway->Stop();
-  (*endpoint)->Shutdown();
-  return all && sub.refused == 0 && order.out_of_order == 0 ? 0 : 1;
+  return Finish(dir, sub, order, all, *gateway, **endpoint);
 }
 
 int Drain(const Flags& f, const std::string& root, const std::string& pki) {
@@ -515,14 +496,7 @@ int Drain(const Flags& f, const std::string& root, const std::string& pki) {
            std::to_string(stored) + " / " + std::to_string((*endpoint)->duplicate_count()) + " / " +
                std::to_string(order.out_of_order));
   PrintRow("gateway CPU s per 1000 messages drained", Fmt("%.2f", 1000.0 * cpu / std::max(1, stored)));
-  PrintRow("audit.log / outbox.db (+wal) MiB",
-           Fmt("%.1f", FileBytes(dir + "/audit.log") / 1048576.0) + " / " +
-               Fmt("%.1f", (FileBytes(dir + "/outbox.db") + FileBytes(dir + "/outbox.db-wal")) / 1048576.0));
-  if (!sub.first_error.empty()) std::printf("first refusal: %s\n", sub.first_error.c_str());
-  std::fflush(stdout);
-  gateway->Stop();
-  (*endpoint)->Shutdown();
-  return all && sub.refused == 0 && order.out_of_order == 0 ? 0 : 1;
+  return Finish(dir, sub, order, all, *gateway, **endpoint);
 }
 
 }  // namespace

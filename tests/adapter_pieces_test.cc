@@ -21,6 +21,7 @@
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_config.h"
 #include "adapters/common/pull_receiver.h"
+#include "adapters/registry/native_formats.h"
 #include "gmock/gmock.h"
 #include "tests/support/harness.h"
 
@@ -29,13 +30,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using portcullis::testing::ReadFile;
+using portcullis::testing::WaitUntil;
 
 std::string Write(const std::string& dir, const std::string& name, const std::string& text) {
   const std::string path = dir + "/" + name;
@@ -45,15 +41,6 @@ std::string Write(const std::string& dir, const std::string& name, const std::st
 
 std::string Example(const std::string& name) {
   return std::string(PORTCULLIS_SOURCE_DIR) + "/adapters/border_force/examples/" + name;
-}
-
-bool WaitFor(const std::function<bool()>& done) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
 }
 
 TEST(PartyConfigTest, LoadsTheShippedConfigsWithPathsRelativeToTheFile) {
@@ -232,12 +219,12 @@ TEST(PullReceiverTest, StoresThenConfirmsAndResumesAcrossAGatewayRestart) {
   auto receiver = std::make_unique<PullReceiver>(options);
   receiver->Start();
   for (int i = 0; i < 5; ++i) send(i);
-  ASSERT_TRUE(WaitFor([&] { return receiver->stored_count() == 5; }));
+  ASSERT_TRUE(WaitUntil([&] { return receiver->stored_count() == 5; }));
   ASSERT_TRUE(testing::WaitForState(h, "PR-4", v1::DELIVERED, "parties/uk-nca"));  // Confirmed.
   h.RestartOnSamePort();  // The receiver's stream breaks; it reconnects by itself.
   sender = h.Client("parties/uk-nca");
   for (int i = 5; i < 10; ++i) send(i);
-  ASSERT_TRUE(WaitFor([&] { return receiver->stored_count() == 10; })) << receiver->stored_count();
+  ASSERT_TRUE(WaitUntil([&] { return receiver->stored_count() == 10; })) << receiver->stored_count();
   EXPECT_EQ(receiver->duplicate_count(), 0);
   receiver->Stop();
   std::vector<v1::Delivery> listed = ListInbox(dir);

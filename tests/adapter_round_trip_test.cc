@@ -16,12 +16,12 @@
 
 #include "absl/time/clock.h"
 #include "adapters/common/json_doc.h"
-#include "adapters/common/native_format.h"
 #include "adapters/common/native_inbox.h"
 #include "adapters/common/native_submit.h"
 #include "adapters/common/native_util.h"
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/pull_receiver.h"
+#include "adapters/registry/native_formats.h"
 #include "tests/support/harness.h"
 #include "tests/support/random_envelope.h"
 
@@ -30,6 +30,8 @@ namespace {
 
 using portcullis::testing::BodyKind;
 using portcullis::testing::GatewayHarness;
+using portcullis::testing::ReadFile;
+using portcullis::testing::WaitUntil;
 
 struct Side {
   const char* format;
@@ -47,22 +49,6 @@ void PrintTo(const RoundTrip& p, std::ostream* os) { *os << p.uk.party << " <-> 
 
 std::string Name(const ::testing::TestParamInfo<RoundTrip>& info) {
   return std::string(info.param.uk.format) + "_to_" + info.param.partner.format;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(15)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
 }
 
 // Writes `envelope` as a native record of `format` into `dir` and returns the path.
@@ -83,7 +69,7 @@ void ExpectNativeMatches(const NativeFormat& format, const std::string& inbox, c
     *delivered = d.envelope();
     const std::string native_path = NativeDir(inbox) + "/" + d.delivery_id() + ".json";
     // Rendered before the endpoint answered; Track may see DELIVERED a moment later.
-    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(native_path); })) << native_path;
+    ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(native_path); })) << native_path;
     absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(ReadFile(native_path), native_path);
     ASSERT_TRUE(doc.ok()) << doc.status();
     absl::StatusOr<v1::Envelope> back = format.ToEnvelope(*doc);
@@ -152,8 +138,8 @@ TEST_P(AdapterRoundTrip, AgencyToPartnerAndReplyBack) {
   ASSERT_EQ(SubmitBatch(*uk_stub, batch, false), 1u) << batch[0].status.error_message();
 
   // 2. It arrives at the partner, natively rendered, exactly as sent.
-  ASSERT_TRUE(WaitFor([&] { return (*endpoint)->stored_count() == 1; }));
-  ASSERT_TRUE(WaitFor([&] { return !ListInbox(partner_native->dir()).empty(); }));
+  ASSERT_TRUE(WaitUntil([&] { return (*endpoint)->stored_count() == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return !ListInbox(partner_native->dir()).empty(); }));
   v1::Envelope received;
   ExpectNativeMatches(*partner_format, partner_native->dir(), outgoing.message_id(), &received);
   v1::Envelope expected = batch[0].envelope;
@@ -185,7 +171,7 @@ TEST_P(AdapterRoundTrip, AgencyToPartnerAndReplyBack) {
   ASSERT_EQ(SubmitBatch(*partner_stub, replies, false), 1u) << replies[0].status.error_message();
 
   // 4. The reply lands in the agency's inbox, in the agency's format, confirmed.
-  ASSERT_TRUE(WaitFor([&] { return receiver.stored_count() == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return receiver.stored_count() == 1; }));
   v1::Envelope reply_received;
   ExpectNativeMatches(*uk_format, (*uk_inbox)->dir(), reply.message_id(), &reply_received);
   EXPECT_EQ(reply_received.correlation_id(), outgoing.message_id());

@@ -17,36 +17,15 @@
 #include "gateway/audit/log_format.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 #include "tests/support/harness.h"
+#include "tests/support/partners.h"
 
 namespace portcullis::testing {
 namespace {
 
 constexpr char kOperator[] = "parties/ops-operator";
 
-int ReservePort(adapters::PartnerEndpointOptions eo) {
-  auto probe = adapters::PartnerEndpoint::Start(eo);
-  EXPECT_TRUE(probe.ok()) << probe.status();
-  const int port = (*probe)->port();
-  (*probe)->Shutdown();
-  return port;
-}
-
-adapters::PartnerEndpointOptions EuropolEndpoint(const std::string& inbox) {
-  adapters::PartnerEndpointOptions eo;
-  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
-  eo.inbox_dir = MakeTempDir(inbox);
-  eo.officer = "EUROPOL-LO-17";
-  return eo;
-}
-
 std::unique_ptr<v1::Admin::Stub> Admin(const GatewayHarness& h, const std::string& stem = kOperator) {
   return v1::Admin::NewStub(h.Channel(stem));
-}
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return ctx;
 }
 
 grpc::Status List(v1::Admin::Stub& stub, const std::string& destination, v1::ListDeadLettersResponse* out,
@@ -57,7 +36,7 @@ grpc::Status List(v1::Admin::Stub& stub, const std::string& destination, v1::Lis
   req.set_officer("OPS-7");
   req.set_page_size(page_size);
   req.set_page_token(token);
-  return stub.ListDeadLetters(Ctx().get(), req, out);
+  return stub.ListDeadLetters(CallContext().get(), req, out);
 }
 
 grpc::Status Retry(v1::Admin::Stub& stub, const std::string& id, v1::DeadLetter* out) {
@@ -65,7 +44,7 @@ grpc::Status Retry(v1::Admin::Stub& stub, const std::string& id, v1::DeadLetter*
   req.set_delivery_id(id);
   req.set_reason("Europol endpoint restored");
   req.set_officer("OPS-7");
-  return stub.RetryDeadLetter(Ctx().get(), req, out);
+  return stub.RetryDeadLetter(CallContext().get(), req, out);
 }
 
 grpc::Status Cancel(v1::Admin::Stub& stub, const std::string& id, v1::DeadLetter* out) {
@@ -73,11 +52,11 @@ grpc::Status Cancel(v1::Admin::Stub& stub, const std::string& id, v1::DeadLetter
   req.set_delivery_id(id);
   req.set_reason("superseded by a new referral");
   req.set_officer("OPS-9");
-  return stub.CancelDeadLetter(Ctx().get(), req, out);
+  return stub.CancelDeadLetter(CallContext().get(), req, out);
 }
 
 grpc::Status Stats(v1::Admin::Stub& stub, v1::DeliveryStats* out) {
-  return stub.GetDeliveryStats(Ctx().get(), v1::GetDeliveryStatsRequest(), out);
+  return stub.GetDeliveryStats(CallContext().get(), v1::GetDeliveryStatsRequest(), out);
 }
 
 const v1::DestinationStats* StatsFor(const v1::DeliveryStats& stats, const std::string& destination) {
@@ -87,19 +66,9 @@ const v1::DestinationStats* StatsFor(const v1::DeliveryStats& stats, const std::
   return nullptr;
 }
 
-// Audit records with this action (parsed).
-std::vector<AuditRecord> Records(const GatewayHarness& h, const std::string& action) {
-  std::vector<AuditRecord> out;
-  for (const std::string& line : h.AuditLines()) {
-    auto r = ParseLine(line);
-    if (r.ok() && r->action == action) out.push_back(*r);
-  }
-  return out;
-}
-
 int Delivered(const GatewayHarness& h, const std::string& message_id) {
   int n = 0;
-  for (const AuditRecord& r : Records(h, "deliver")) n += r.message_id == message_id && r.outcome == "delivered";
+  for (const AuditRecord& r : h.AuditRecords("deliver")) n += r.message_id == message_id && r.outcome == "delivered";
   return n;
 }
 
@@ -230,13 +199,13 @@ TEST(Admin, DeadLettersAreListedRetriedOnceAndCancelledWithEveryActionAudited) {
   EXPECT_EQ(europol->backlog_messages(), 0u);
 
   // Every action is in the audit log, with the operator, officer and reason.
-  std::vector<AuditRecord> lists = Records(h, "dead_letter_list");
+  std::vector<AuditRecord> lists = h.AuditRecords("dead_letter_list");
   ASSERT_GE(lists.size(), 4u);
   EXPECT_EQ(lists[0].actor_party, "ops/operator");
   EXPECT_EQ(lists[0].actor_officer, "OPS-7");
   EXPECT_EQ(lists[0].justification, "incident INC-42: Europol unreachable");
   EXPECT_EQ(lists[0].outcome, "ok");
-  std::vector<AuditRecord> retry_records = Records(h, "dead_letter_retry");
+  std::vector<AuditRecord> retry_records = h.AuditRecords("dead_letter_retry");
   ASSERT_EQ(retry_records.size(), static_cast<size_t>(retries + 2));  // The retries, then the refused ones.
   const AuditRecord& first_retry = retry_records[0];
   EXPECT_EQ(first_retry.outcome, "ok");
@@ -252,13 +221,13 @@ TEST(Admin, DeadLettersAreListedRetriedOnceAndCancelledWithEveryActionAudited) {
   EXPECT_EQ(refused_retry.outcome, "refused");
   EXPECT_EQ(refused_retry.reason, "NOT_A_DEAD_LETTER");
   EXPECT_EQ(refused_retry.message_id, "DL-2");
-  std::vector<AuditRecord> cancels = Records(h, "dead_letter_cancel");
+  std::vector<AuditRecord> cancels = h.AuditRecords("dead_letter_cancel");
   ASSERT_EQ(cancels.size(), 2u);
   EXPECT_EQ(cancels[0].outcome, "ok");
   EXPECT_EQ(cancels[0].actor_officer, "OPS-9");
   EXPECT_EQ(cancels[0].justification, "superseded by a new referral");
   EXPECT_EQ(cancels[0].message_id, "DL-2");
-  std::vector<AuditRecord> stats_records = Records(h, "delivery_stats");
+  std::vector<AuditRecord> stats_records = h.AuditRecords("delivery_stats");
   ASSERT_EQ(stats_records.size(), 2u);
   EXPECT_EQ(stats_records[0].actor_party, "ops/operator");
   EXPECT_EQ(stats_records[0].outcome, "ok");
@@ -284,7 +253,7 @@ TEST(Admin, OnlyOperatorsAreServedAndRefusalsAreAudited) {
     EXPECT_EQ(stats.destinations_size(), 0);
   }
   for (const char* action : {"dead_letter_list", "dead_letter_retry", "dead_letter_cancel", "delivery_stats"}) {
-    std::vector<AuditRecord> records = Records(h, action);
+    std::vector<AuditRecord> records = h.AuditRecords(action);
     ASSERT_EQ(records.size(), 2u) << action;
     EXPECT_EQ(records[0].actor_party, "uk/nca") << action;
     EXPECT_EQ(records[1].actor_party, "audit/ico") << action;
@@ -299,14 +268,14 @@ TEST(Admin, MissingFieldsAreInvalidArgumentNamingTheField) {
   GatewayHarness h("admin-fields");
   auto admin = Admin(h);
   v1::ListDeadLettersResponse list;
-  grpc::Status s = admin->ListDeadLetters(Ctx().get(), v1::ListDeadLettersRequest(), &list);
+  grpc::Status s = admin->ListDeadLetters(CallContext().get(), v1::ListDeadLettersRequest(), &list);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ReasonOf(s), "FIELD_REQUIRED");
   EXPECT_EQ(FieldOf(s), "reason");
   v1::ListDeadLettersRequest bad_token;
   bad_token.set_reason("r");
   bad_token.set_page_token("not-a-token");
-  s = admin->ListDeadLetters(Ctx().get(), bad_token, &list);
+  s = admin->ListDeadLetters(CallContext().get(), bad_token, &list);
   EXPECT_EQ(FieldOf(s), "page_token");
 
   struct Case {
@@ -319,7 +288,7 @@ TEST(Admin, MissingFieldsAreInvalidArgumentNamingTheField) {
     retry.set_reason(c.reason);
     retry.set_officer(c.officer);
     v1::DeadLetter dl;
-    s = admin->RetryDeadLetter(Ctx().get(), retry, &dl);
+    s = admin->RetryDeadLetter(CallContext().get(), retry, &dl);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
     EXPECT_EQ(ReasonOf(s), "FIELD_REQUIRED") << c.field;
     EXPECT_EQ(FieldOf(s), c.field);
@@ -327,7 +296,7 @@ TEST(Admin, MissingFieldsAreInvalidArgumentNamingTheField) {
     cancel.set_delivery_id(c.id);
     cancel.set_reason(c.reason);
     cancel.set_officer(c.officer);
-    s = admin->CancelDeadLetter(Ctx().get(), cancel, &dl);
+    s = admin->CancelDeadLetter(CallContext().get(), cancel, &dl);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
     EXPECT_EQ(FieldOf(s), c.field);
   }

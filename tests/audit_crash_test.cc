@@ -21,7 +21,7 @@
 
 #include "gateway/audit/log_format.h"
 #include "gateway/audit/log_verifier.h"
-#include "tests/support/gateway_process.h"
+#include "testkit/gateway_process.h"
 #include "tests/support/harness.h"
 
 namespace portcullis::testing {

@@ -51,16 +51,11 @@ AuditRecord Sample(int i) {
   return r;
 }
 
-// A log of kRecords records with checkpoints every kCheckpointEvery, and a witness.
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
+// A log of kRecords records with checkpoints every kCheckpointEvery, and a witness.
 struct SampleLog {
   std::string dir, log, checkpoints, witness;
 };

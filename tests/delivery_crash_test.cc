@@ -22,7 +22,7 @@
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_tls.h"
 #include "gateway/audit/log_verifier.h"
-#include "tests/support/gateway_process.h"
+#include "testkit/gateway_process.h"
 #include "tests/support/harness.h"
 
 namespace portcullis::testing {

@@ -3,10 +3,6 @@
 // or stored with the answer lost) still ends up with every message exactly
 // once and each case in submission order; and a partner that hangs in the
 // TLS handshake does not delay deliveries to another partner.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -25,27 +21,12 @@
 #include "adapters/common/party_tls.h"
 #include "gateway/audit/log_format.h"
 #include "tests/support/harness.h"
+#include "tests/support/partners.h"
+#include "tests/support/ports.h"
 
 namespace portcullis::testing {
 namespace {
 namespace fs = std::filesystem;
-
-// A free port for a partner's endpoint, named in the gateway's config before it starts.
-int ReservePort(adapters::PartnerEndpointOptions eo) {
-  auto probe = adapters::PartnerEndpoint::Start(eo);
-  EXPECT_TRUE(probe.ok()) << probe.status();
-  const int port = (*probe)->port();
-  (*probe)->Shutdown();
-  return port;
-}
-
-adapters::PartnerEndpointOptions PartnerEndpointFor(const std::string& pki_stem, const std::string& inbox) {
-  adapters::PartnerEndpointOptions eo;
-  eo.tls = adapters::PartyTlsFromPki(PkiDir(), pki_stem);
-  eo.inbox_dir = MakeTempDir(inbox);
-  eo.officer = "LO-17";
-  return eo;
-}
 
 // Recipient state of each message, through one Track stub (one handshake).
 class Tracker {
@@ -68,17 +49,6 @@ class Tracker {
 
 bool DeliveredOrLater(v1::DeliveryState s) { return s == v1::DELIVERED || s == v1::ACKNOWLEDGED; }
 
-// Waits (up to `seconds`, polling) for `done`.
-template <typename F>
-bool WaitFor(F done, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
 size_t FilesIn(const std::string& dir, const std::string& extension) {
   size_t n = 0;
   for (const auto& entry : fs::directory_iterator(dir)) n += entry.path().extension() == extension;
@@ -92,7 +62,7 @@ TEST(DeliveryFaults, AFlakyPartnerFailingAThirdOfCallsGetsEveryMessageOnceInCase
   constexpr int kPerCase = 10;
   constexpr int kAttemptTimeoutMs = 1000;
 
-  adapters::PartnerEndpointOptions eo = PartnerEndpointFor("eu-europol", "faults-flaky-inbox");
+  adapters::PartnerEndpointOptions eo = PartnerEndpointFor("eu-europol", "faults-flaky-inbox", "LO-17");
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
   ho.max_attempts = 1000;  // A delivery may meet several faults in a row.
@@ -156,13 +126,15 @@ TEST(DeliveryFaults, AFlakyPartnerFailingAThirdOfCallsGetsEveryMessageOnceInCase
   ASSERT_EQ(receipts.load(), kCases * kPerCase);
 
   // Generous limits: each fault costs a retry (up to 1 s of timeout plus backoff), and ASan is slow.
-  ASSERT_TRUE(WaitFor([&] { return (*endpoint)->stored_count() >= kCases * kPerCase; }, 180))
+  ASSERT_TRUE(
+      WaitUntil([&] { return (*endpoint)->stored_count() >= kCases * kPerCase; }, std::chrono::seconds(180)))
       << "stored " << (*endpoint)->stored_count();
   Tracker tracker(h);
   for (int c = 0; c < kCases; ++c) {
     for (int i = 0; i < kPerCase; ++i) {
       v1::RecipientStatus last;
-      EXPECT_TRUE(WaitFor([&] { return DeliveredOrLater((last = tracker.StatusOf(MessageId(c, i))).state()); }, 60))
+      EXPECT_TRUE(WaitUntil([&] { return DeliveredOrLater((last = tracker.StatusOf(MessageId(c, i))).state()); },
+                            std::chrono::seconds(60)))
           << MessageId(c, i) << " is " << v1::DeliveryState_Name(last.state()) << " after " << last.attempts()
           << " attempts: " << last.reason();
     }
@@ -224,23 +196,16 @@ TEST(DeliveryFaults, APartnerHangingInTheHandshakeDoesNotDelayDeliveriesToAnothe
   constexpr int kWorkers = 4;
 
   // Europol: a listener that never accepts: TCP connects, TLS never answers.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 64), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  SilentListener silent;
+  ASSERT_NE(silent.port(), 0);
 
   // FR-DNPAF: a working endpoint (it does not acknowledge: its deliveries end DELIVERED).
-  adapters::PartnerEndpointOptions fo = PartnerEndpointFor("eu-fr-dnpaf", "faults-hang-fr-inbox");
+  adapters::PartnerEndpointOptions fo = PartnerEndpointFor("eu-fr-dnpaf", "faults-hang-fr-inbox", "LO-17");
   auto fr = adapters::PartnerEndpoint::Start(fo);
   ASSERT_TRUE(fr.ok()) << fr.status();
 
   HarnessOptions ho;
-  ho.europol_push_address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  ho.europol_push_address = silent.address();
   ho.fr_dnpaf_push_address = "127.0.0.1:" + std::to_string((*fr)->port());
   ho.workers = kWorkers;
   ho.max_attempts = 1000;
@@ -268,7 +233,7 @@ TEST(DeliveryFaults, APartnerHangingInTheHandshakeDoesNotDelayDeliveriesToAnothe
     }
   }
   const int kFrMessages = kFrCases * kFrPerCase;
-  ASSERT_TRUE(WaitFor([&] { return (*fr)->stored_count() >= kFrMessages; }, 120))
+  ASSERT_TRUE(WaitUntil([&] { return (*fr)->stored_count() >= kFrMessages; }, std::chrono::seconds(120)))
       << "FR-DNPAF stored " << (*fr)->stored_count();
   // Right now Europol's lane is full of hanging attempts, no more.
   EXPECT_EQ(h.gateway()->dispatcher()->pushes_in_flight("eu/europol"), kWorkers);
@@ -276,7 +241,7 @@ TEST(DeliveryFaults, APartnerHangingInTheHandshakeDoesNotDelayDeliveriesToAnothe
   // Then Europol's first attempts end at their deadline. The audit log orders
   // the outcomes: every FR-DNPAF delivery was recorded before the first
   // Europol attempt ended, i.e. while all of Europol's first attempts hung.
-  ASSERT_TRUE(WaitFor([&] { return !PushAttempts(h, "eu/europol").empty(); }, 120))
+  ASSERT_TRUE(WaitUntil([&] { return !PushAttempts(h, "eu/europol").empty(); }, std::chrono::seconds(120)))
       << "no attempt to the hanging Europol endpoint ever ended";
   const std::vector<Attempt> eu = PushAttempts(h, "eu/europol");
   const std::vector<Attempt> fr_attempts = PushAttempts(h, "eu/fr-dnpaf");
@@ -298,7 +263,6 @@ TEST(DeliveryFaults, APartnerHangingInTheHandshakeDoesNotDelayDeliveriesToAnothe
     EXPECT_EQ(tracker.StatusOf("HANG-EU-" + std::to_string(i)).state(), v1::ACCEPTED) << "Europol received HANG-EU-" << i;
   }
   h.Stop();  // Waits for the hanging attempts' deadlines.
-  ::close(fd);
 }
 
 }  // namespace

@@ -207,9 +207,8 @@ TEST(EdgeFaults, AuditFailuresReachNoCallerInTheirOwnWords) {
   *fail = true;
   v1::Receipt receipt;
   (void)Submit(*h.Client("parties/uk-border-force"), SampleReferral("FAULT-TRIGGER"), &receipt);
-  for (int i = 0; i < 100 && h.gateway()->audit()->Health().ok(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return !h.gateway()->audit()->Health().ok(); },
+            std::chrono::seconds(5), std::chrono::milliseconds(50));
   ASSERT_FALSE(h.gateway()->audit()->Health().ok());
   for (auto& [rpc, call] : EveryRpc()) {
     grpc::Status s = call(h);

@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "adapters/common/json_doc.h"
-#include "adapters/common/native_format.h"
 #include "adapters/europol/format.h"
+#include "adapters/registry/native_formats.h"
 #include "tests/support/format_test_support.h"
 #include "tests/support/random_envelope.h"
 

@@ -35,12 +35,6 @@ constexpr char kEuropol[] = "parties/eu-europol";
 constexpr char kNca[] = "parties/uk-nca";
 constexpr char kFrDnpaf[] = "parties/eu-fr-dnpaf";
 
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
-
 void MustSubmit(GatewayHarness& h, const std::string& stem, const v1::Envelope& e) {
   v1::Receipt r;
   grpc::Status s = Submit(*h.Client(stem), e, &r);
@@ -68,7 +62,7 @@ grpc::Status Track(GatewayHarness& h, const std::string& stem, const std::string
   req.set_message_id(id);
   req.set_officer(officer);
   req.set_justification(why);
-  return h.Client(stem)->Track(Context().get(), req, out);
+  return h.Client(stem)->Track(CallContext(std::chrono::seconds(20)).get(), req, out);
 }
 
 grpc::Status Ack(GatewayHarness& h, const std::string& stem, const std::string& sender, const std::string& id,
@@ -81,7 +75,7 @@ grpc::Status Ack(GatewayHarness& h, const std::string& stem, const std::string& 
   req.set_officer(officer);
   req.set_reason(reason);
   v1::AcknowledgeResponse ignored;
-  return h.Client(stem)->Acknowledge(Context().get(), req, out != nullptr ? out : &ignored);
+  return h.Client(stem)->Acknowledge(CallContext(std::chrono::seconds(20)).get(), req, out != nullptr ? out : &ignored);
 }
 
 grpc::Status ListCase(GatewayHarness& h, const std::string& stem, const std::string& case_reference,
@@ -91,20 +85,20 @@ grpc::Status ListCase(GatewayHarness& h, const std::string& stem, const std::str
   req.set_case_reference(case_reference);
   req.set_officer(officer);
   req.set_justification(why);
-  return h.Client(stem)->ListCase(Context().get(), req, out);
+  return h.Client(stem)->ListCase(CallContext(std::chrono::seconds(20)).get(), req, out);
 }
 
 grpc::Status Confirm(GatewayHarness& h, const std::string& stem, const std::string& id) {
   v1::ConfirmRequest req;
   req.set_through_delivery_id(id);
   v1::ConfirmResponse resp;
-  return h.Client(stem)->Confirm(Context().get(), req, &resp);
+  return h.Client(stem)->Confirm(CallContext(std::chrono::seconds(20)).get(), req, &resp);
 }
 
 // How a Receive stream resuming after `id` ends (it must end: refused).
 grpc::Status ReceiveAfter(GatewayHarness& h, const std::string& stem, const std::string& id) {
   auto stub = h.Client(stem);
-  auto ctx = Context();
+  auto ctx = CallContext(std::chrono::seconds(20));
   v1::ReceiveRequest req;
   req.set_resume_after_delivery_id(id);
   auto reader = stub->Receive(ctx.get(), req);
@@ -113,20 +107,11 @@ grpc::Status ReceiveAfter(GatewayHarness& h, const std::string& stem, const std:
   return reader->Finish();
 }
 
-std::vector<AuditRecord> Records(const GatewayHarness& h, const std::string& action) {
-  std::vector<AuditRecord> out;
-  for (const std::string& line : h.AuditLines()) {
-    auto r = ParseLine(line);
-    if (r.ok() && r->action == action) out.push_back(*r);
-  }
-  return out;
-}
-
 // The records of `action` by `party` about `message_id`.
 std::vector<AuditRecord> RecordsOf(const GatewayHarness& h, const std::string& action, const std::string& party,
                                    const std::string& message_id) {
   std::vector<AuditRecord> out;
-  for (const AuditRecord& r : Records(h, action)) {
+  for (const AuditRecord& r : h.AuditRecords(action)) {
     if (r.actor_party == party && r.message_id == message_id) out.push_back(r);
   }
   return out;
@@ -230,7 +215,7 @@ TEST(NeedToKnow, ANonParticipantGetsTheAnswerForSomethingThatDoesNotExist) {
     }
   }
   // ListCase's records differ only in the case asked for (the caller's words).
-  std::vector<AuditRecord> lists = Records(h, "list_case");
+  std::vector<AuditRecord> lists = h.AuditRecords("list_case");
   ASSERT_EQ(lists.size(), 2u);
   EXPECT_EQ(lists[0].case_reference, "BF-2026-SECRET-CASE");
   lists[0].case_reference = lists[1].case_reference;
@@ -478,13 +463,13 @@ TEST(OfficerFields, TheAdminServiceAppliesTheSameRule) {
   retry.set_reason("INC-42: partner back");
   retry.set_officer("OPS 7");
   v1::DeadLetter out;
-  grpc::Status s = admin->RetryDeadLetter(Context().get(), retry, &out);
+  grpc::Status s = admin->RetryDeadLetter(CallContext(std::chrono::seconds(20)).get(), retry, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ReasonOf(s), "FIELD_FORMAT");
   EXPECT_EQ(FieldOf(s), "officer");
   retry.set_officer("OPS-7");
   retry.set_reason("   ");
-  s = admin->RetryDeadLetter(Context().get(), retry, &out);
+  s = admin->RetryDeadLetter(CallContext(std::chrono::seconds(20)).get(), retry, &out);
   EXPECT_EQ(ReasonOf(s), "FIELD_REQUIRED");
   EXPECT_EQ(FieldOf(s), "reason");
 }

@@ -9,9 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/common/native_format.h"
 #include "adapters/common/native_util.h"
 #include "adapters/fr_dnpaf/format.h"
+#include "adapters/registry/native_formats.h"
 #include "tests/support/format_test_support.h"
 #include "tests/support/random_envelope.h"
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/harness.h"
+#include "tests/support/partners.h"
 
 namespace portcullis::testing {
 namespace {
@@ -172,15 +173,9 @@ namespace {
 // the delivery in its inbox and acknowledges; the sender sees ACKNOWLEDGED.
 TEST(GatewayE2E, PushDeliveryToPartnerEndpointIsAcknowledged) {
   // Reserve a port for the endpoint first: the gateway config names it.
-  adapters::PartnerEndpointOptions eo;
-  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
-  eo.inbox_dir = MakeTempDir("europol-inbox");
-  eo.officer = "EUROPOL-LO-17";
-  auto probe = adapters::PartnerEndpoint::Start(eo);
-  ASSERT_TRUE(probe.ok()) << probe.status();
-  int port = (*probe)->port();
-  (*probe)->Shutdown();
-  probe->reset();
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("europol-inbox");
+  const int port = ReservePort(eo);
+  ASSERT_NE(port, 0);
 
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(port);
@@ -212,15 +207,9 @@ TEST(GatewayE2E, PushDeliveryToPartnerEndpointIsAcknowledged) {
 // Once the audit log cannot record, deliveries of accepted messages are held:
 // nothing is disclosed that could not be recorded.
 TEST(GatewayE2E, PushDeliveriesAreHeldWhileTheAuditLogCannotRecord) {
-  adapters::PartnerEndpointOptions eo;
-  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
-  eo.inbox_dir = MakeTempDir("europol-inbox-held");
-  eo.officer = "EUROPOL-LO-17";
-  auto probe = adapters::PartnerEndpoint::Start(eo);
-  ASSERT_TRUE(probe.ok()) << probe.status();
-  const int port = (*probe)->port();
-  (*probe)->Shutdown();
-  probe->reset();
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("europol-inbox-held");
+  const int port = ReservePort(eo);
+  ASSERT_NE(port, 0);
 
   auto fail = std::make_shared<std::atomic<bool>>(false);
   HarnessOptions ho;
@@ -234,9 +223,8 @@ TEST(GatewayE2E, PushDeliveriesAreHeldWhileTheAuditLogCannotRecord) {
   v1::Receipt receipt;
   ASSERT_TRUE(Submit(*bf, SampleReferral("HELD-1"), &receipt).ok());
   *fail = true;  // The endpoint is down: the next failed attempt's record cannot be written.
-  for (int i = 0; i < 100 && h.gateway()->audit()->Health().ok(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return !h.gateway()->audit()->Health().ok(); },
+            std::chrono::seconds(5), std::chrono::milliseconds(50));
   ASSERT_FALSE(h.gateway()->audit()->Health().ok());
 
   eo.listen_address = ho.europol_push_address;

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "adapters/common/native_format.h"
 #include "adapters/hoie/format.h"
+#include "adapters/registry/native_formats.h"
 #include "tests/support/format_test_support.h"
 #include "tests/support/random_envelope.h"
 

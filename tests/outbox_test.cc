@@ -3,10 +3,6 @@
 // the original receipt and delivers nothing again, and a message stored
 // without its audit record (a crash between the two commits) is paired with
 // a "recovered" acceptance record at start-up and then delivered.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -23,26 +19,11 @@
 #include "gateway/audit/log_format.h"
 #include "gateway/store/sqlite_message_store.h"
 #include "tests/support/harness.h"
+#include "tests/support/partners.h"
+#include "tests/support/ports.h"
 
 namespace portcullis::testing {
 namespace {
-
-// A free port for Europol's endpoint, named in the gateway's config before it starts.
-int ReservePort(adapters::PartnerEndpointOptions eo) {
-  auto probe = adapters::PartnerEndpoint::Start(eo);
-  EXPECT_TRUE(probe.ok()) << probe.status();
-  const int port = (*probe)->port();
-  (*probe)->Shutdown();
-  return port;
-}
-
-adapters::PartnerEndpointOptions EuropolEndpoint(const std::string& inbox) {
-  adapters::PartnerEndpointOptions eo;
-  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
-  eo.inbox_dir = MakeTempDir(inbox);
-  eo.officer = "EUROPOL-LO-17";
-  return eo;
-}
 
 TEST(Outbox, AcceptedMessagesAreDeliveredAfterARestartAndResubmissionDeliversNothingAgain) {
   adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-europol");
@@ -146,9 +127,8 @@ TEST(Outbox, PartnerDownThenUpGetsOneCaseInSubmissionOrder) {
   };
   auto endpoint = adapters::PartnerEndpoint::Start(eo);
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();
-  for (int i = 0; i < 200 && (*endpoint)->stored_count() < kMessages; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return (*endpoint)->stored_count() >= kMessages; },
+            std::chrono::seconds(10), std::chrono::milliseconds(50));
   std::lock_guard<std::mutex> lock(mu);
   ASSERT_EQ(order.size(), static_cast<size_t>(kMessages));
   for (int i = 0; i < kMessages; ++i) EXPECT_EQ(order[i], "ORD-" + std::to_string(i)) << "position " << i;
@@ -183,14 +163,11 @@ TEST(Outbox, AFullBacklogRefusesWithResourceExhaustedAndLosesNothing) {
   eo.gateway_address = h.address();
   auto endpoint = adapters::PartnerEndpoint::Start(eo);
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();
-  for (int i = 0; i < 200 && (*endpoint)->stored_count() < 3; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return (*endpoint)->stored_count() >= 3; }, std::chrono::seconds(10), std::chrono::milliseconds(50));
   EXPECT_EQ((*endpoint)->stored_count(), 3);
   // The room comes back once each outcome is recorded, just after the endpoint stored it.
-  for (int i = 0; i < 200 && h.gateway()->dispatcher()->backlog()->messages("eu/europol") != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return h.gateway()->dispatcher()->backlog()->messages("eu/europol") == 0; },
+            std::chrono::seconds(10), std::chrono::milliseconds(50));
   v1::Receipt later;
   EXPECT_TRUE(Submit(*bf, SampleReferral("BL-3"), &later).ok());
 }
@@ -218,9 +195,8 @@ TEST(Outbox, ADeadPartnerIsLeftAloneByItsCircuitBreakerThenProbed) {
   }
   // Without the breaker six lanes retrying every 50-500 ms would make dozens of
   // attempts in a second; with it, the first failures open it and nothing more goes.
-  for (int i = 0; i < 200 && h.gateway()->dispatcher()->breakers().StateOf("eu/europol") != "open"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return h.gateway()->dispatcher()->breakers().StateOf("eu/europol") == "open"; },
+            std::chrono::seconds(2), std::chrono::milliseconds(10));
   ASSERT_EQ(h.gateway()->dispatcher()->breakers().StateOf("eu/europol"), "open");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // Attempts already in flight end (refused).
   const int opened = DeliverAttempts(h);
@@ -233,27 +209,19 @@ TEST(Outbox, ADeadPartnerIsLeftAloneByItsCircuitBreakerThenProbed) {
   eo.gateway_address = h.address();
   auto endpoint = adapters::PartnerEndpoint::Start(eo);
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();
-  for (int i = 0; i < 600 && (*endpoint)->stored_count() < 6; ++i) {  // Up to 30 s on slow sanitizer builds.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return (*endpoint)->stored_count() >= 6; },  // Up to 30 s on slow sanitizer builds.
+            std::chrono::seconds(30), std::chrono::milliseconds(50));
   EXPECT_EQ((*endpoint)->stored_count(), 6);
   EXPECT_EQ(h.gateway()->dispatcher()->breakers().StateOf("eu/europol"), "closed");
 }
 
 TEST(Outbox, AHangingPartnerHoldsAtMostWorkersPushes) {
   // A listener that never accepts: TCP connects, TLS never answers.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 64), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  SilentListener silent;
+  ASSERT_NE(silent.port(), 0);
 
   HarnessOptions ho;
-  ho.europol_push_address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  ho.europol_push_address = silent.address();
   ho.workers = 2;
   GatewayHarness h("outbox-workers", ho);
   auto bf = h.Client("parties/uk-border-force");
@@ -267,7 +235,6 @@ TEST(Outbox, AHangingPartnerHoldsAtMostWorkersPushes) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // Attempts time out after 2 s.
   EXPECT_EQ(h.gateway()->dispatcher()->pushes_in_flight("eu/europol"), 2);
   h.Stop();
-  ::close(fd);
 }
 
 TEST(Outbox, TrackShowsAttemptsLastErrorAndNextAttempt) {
@@ -341,9 +308,8 @@ TEST(Outbox, AJobSettledWhileParkedHandsItsTurnToTheNextParkedJob) {
     v1::Receipt r;
     ASSERT_TRUE(Submit(*bf, e, &r).ok()) << id;
   }
-  for (int i = 0; i < 100 && h.gateway()->dispatcher()->pushes_in_flight("eu/europol") == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitUntil([&] { return h.gateway()->dispatcher()->pushes_in_flight("eu/europol") != 0; },
+            std::chrono::seconds(1), std::chrono::milliseconds(10));
   grpc::ClientContext ctx;
   v1::AcknowledgeRequest ack;
   ack.set_sender("uk/border-force");
@@ -353,9 +319,8 @@ TEST(Outbox, AJobSettledWhileParkedHandsItsTurnToTheNextParkedJob) {
   v1::AcknowledgeResponse ar;
   ASSERT_TRUE(h.Client("parties/eu-europol")->Acknowledge(&ctx, ack, &ar).ok());
   EXPECT_TRUE(WaitForState(h, "PK-C", v1::ACKNOWLEDGED)) << "C was stranded behind the settled B";
-  for (int i = 0; i < 200 && h.gateway()->dispatcher()->backlog()->messages("eu/europol") != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return h.gateway()->dispatcher()->backlog()->messages("eu/europol") == 0; },
+            std::chrono::seconds(10), std::chrono::milliseconds(50));
   EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("eu/europol"), 0u);
 }
 
@@ -441,9 +406,8 @@ TEST(Outbox, ABacklogLargerThanTheWindowWaitsOnDiskNotInMemoryAndDrainsInOrder) 
   };
   auto endpoint = adapters::PartnerEndpoint::Start(eo);
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();
-  for (int i = 0; i < 4000 && (*endpoint)->stored_count() < kMessages; ++i) {  // Up to 200 s (sanitizer builds).
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return (*endpoint)->stored_count() >= kMessages; },  // Up to 200 s (sanitizer builds).
+            std::chrono::seconds(200), std::chrono::milliseconds(50));
   EXPECT_EQ((*endpoint)->stored_count(), kMessages);
   std::lock_guard<std::mutex> lock(mu);
   for (const auto& [c, numbers] : order) {
@@ -458,9 +422,8 @@ TEST(Outbox, ABacklogLargerThanTheWindowWaitsOnDiskNotInMemoryAndDrainsInOrder) 
     }
   }
   // Each outcome is recorded just after the endpoint stored it: wait for the last ones.
-  for (int i = 0; i < 200 && d->held_in_memory("eu/europol") != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return d->held_in_memory("eu/europol") == 0; },
+            std::chrono::seconds(10), std::chrono::milliseconds(50));
   EXPECT_EQ(d->held_in_memory("eu/europol"), 0u);
 }
 

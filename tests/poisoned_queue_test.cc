@@ -26,17 +26,18 @@
 #include <gtest/gtest.h>
 
 #include "adapters/common/gateway_client.h"
-#include "adapters/common/native_format.h"
 #include "adapters/common/native_inbox.h"
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_tls.h"
 #include "adapters/common/pull_receiver.h"
+#include "adapters/registry/native_formats.h"
 #include "gateway/common/digest.h"
 #include "gateway/delivery/dispatcher.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 #include "portcullis/v1/message_limits.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/harness.h"
+#include "tests/support/partners.h"
 
 namespace portcullis::testing {
 namespace {
@@ -72,21 +73,7 @@ const adapters::FunctionFormat kEuropolFormat("europol-strict", "Europol, one en
                                               EuropolTo, EuropolFrom);
 const adapters::FunctionFormat kFrFormat("fr-strict", "DNPAF, one envelope kind unexpressible", FrTo, FrFrom);
 
-// A free port for Europol's endpoint, named in the gateway's config before it starts.
-int ReservePort(adapters::PartnerEndpointOptions eo) {
-  auto probe = adapters::PartnerEndpoint::Start(eo);
-  EXPECT_TRUE(probe.ok()) << probe.status();
-  const int port = (*probe)->port();
-  (*probe)->Shutdown();
-  return port;
-}
-
-adapters::PartnerEndpointOptions EuropolEndpoint(const std::string& inbox) {
-  adapters::PartnerEndpointOptions eo;
-  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
-  eo.inbox_dir = MakeTempDir(inbox);
-  return eo;  // No gateway address: deliveries stay DELIVERED (not acknowledged).
-}
+// Europol's endpoints here have no officer and no gateway address: deliveries stay DELIVERED (not acknowledged).
 
 // A referral of `case_reference` from uk/border-force (sender set, so the
 // envelope is stored as submitted) to `recipient`, marked OFFICIAL (the test
@@ -159,7 +146,7 @@ std::unique_ptr<adapters::PullReceiver> FrReceiver(GatewayHarness& h, adapters::
 }
 
 TEST(MessageSizes, TheLargestEnvelopeSubmitAcceptsIsDeliveredByPushAndByPull) {
-  adapters::PartnerEndpointOptions eo = EuropolEndpoint("sizes-europol");
+  adapters::PartnerEndpointOptions eo = PartnerEndpointFor("eu-europol", "sizes-europol");
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
   ho.attempt_timeout_ms = 30000;  // No attempt times out, however slow the machine: attempts are counted.
@@ -224,7 +211,7 @@ TEST(MessageSizes, ARecipientsMaxMessageBytesIsCheckedAtSubmit) {
 }
 
 TEST(PoisonedQueue, PushAnUnrenderableDeliveryIsADeadLetterAtOnceAndTheQueueBehindItDrains) {
-  adapters::PartnerEndpointOptions eo = EuropolEndpoint("poison-push");
+  adapters::PartnerEndpointOptions eo = PartnerEndpointFor("eu-europol", "poison-push");
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
   ho.attempt_timeout_ms = 30000;  // No attempt times out, however slow the machine: attempts are counted.
@@ -281,7 +268,7 @@ TEST(PoisonedQueue, PushAnUnrenderableDeliveryIsADeadLetterAtOnceAndTheQueueBehi
 }
 
 TEST(PoisonedQueue, PushTransientRefusalsAreRetriedAndOnlyListedReasonsAreFinal) {
-  adapters::PartnerEndpointOptions eo = EuropolEndpoint("poison-transient");
+  adapters::PartnerEndpointOptions eo = PartnerEndpointFor("eu-europol", "poison-transient");
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
   ho.attempt_timeout_ms = 30000;  // No attempt times out, however slow the machine: attempts are counted.
@@ -357,7 +344,7 @@ TEST(PoisonedQueue, PullAnUnrenderableDeliveryIsRejectedAndTheQueueBehindItDrain
 }
 
 TEST(PoisonedQueue, ADeliveryTooLargeForItsPartyIsADeadLetterAtOncePushAndPull) {
-  adapters::PartnerEndpointOptions eo = EuropolEndpoint("poison-size");
+  adapters::PartnerEndpointOptions eo = PartnerEndpointFor("eu-europol", "poison-size");
   HarnessOptions ho;
   ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
   ho.attempt_timeout_ms = 30000;  // No attempt times out, however slow the machine: attempts are counted.
@@ -459,7 +446,7 @@ class PlainEndpoint final : public v1::PartnerEndpoint::Service {
 // goes to the gateway's stderr, with the delivery id.
 TEST(PushFailureText, TrackDeadLettersAndTheAuditLogShowNoTransportText) {
   HarnessOptions ho;
-  const int nobody = ReservePort(EuropolEndpoint("reason-nobody"));  // Closed again: nothing listens.
+  const int nobody = ReservePort(PartnerEndpointFor("eu-europol", "reason-nobody"));  // Closed again: nothing listens.
   PlainEndpoint impostor("eu-europol", 4 * 1024 * 1024);  // Europol's certificate where eu/fr-dnpaf's is expected.
   ASSERT_GT(impostor.port(), 0);
   ho.europol_push_address = "127.0.0.1:" + std::to_string(nobody);

@@ -20,6 +20,7 @@
 #include "adapters/common/party_tls.h"
 #include "tests/support/crl.h"
 #include "tests/support/harness.h"
+#include "tests/support/partners.h"
 
 namespace portcullis::testing {
 namespace {
@@ -34,16 +35,6 @@ grpc::Status Confirm(v1::Exchange::Stub& stub, const std::string& through) {
   req.set_through_delivery_id(through);
   v1::ConfirmResponse resp;
   return stub.Confirm(&ctx, req, &resp);
-}
-
-int CountAudit(const GatewayHarness& h, const std::vector<std::string>& needles) {
-  int n = 0;
-  for (const std::string& line : h.AuditLines()) {
-    bool all = true;
-    for (const auto& needle : needles) all = all && line.find(needle) != std::string::npos;
-    n += all;
-  }
-  return n;
 }
 
 TEST(Revocation, ARevokedPartyIsCutOffOnTheConnectionItHolds) {
@@ -131,7 +122,7 @@ TEST(Revocation, ARevokedPartyIsCutOffOnTheConnectionItHolds) {
   // Audited: the refused calls and the ended stream, naming BSC and why.
   EXPECT_TRUE(h.WaitForAudit({"\"action\":\"receive\"", "\"actor_party\":\"uk/bsc\"",
                               "\"outcome\":\"stream_ended\"", "\"reason\":\"PEER_REVOKED\""}));
-  EXPECT_GE(CountAudit(h, {"\"action\":\"confirm\"", "\"outcome\":\"refused\"", "\"reason\":\"PEER_REVOKED\""}), 1);
+  EXPECT_GE(h.CountAudit({"\"action\":\"confirm\"", "\"outcome\":\"refused\"", "\"reason\":\"PEER_REVOKED\""}), 1);
 }
 
 // Nothing changes on disk: the issuing CA's CRL simply runs out (its
@@ -188,15 +179,9 @@ TEST(Revocation, AChainThatNoLongerVerifiesIsCutOffToo) {
 // revoked; the push channels are rebuilt, the next push meets a new handshake
 // and is refused (audited), and nothing more reaches the revoked endpoint.
 TEST(Revocation, PushChannelsAreRebuiltSoARevokedPartnerGetsNothingMore) {
-  adapters::PartnerEndpointOptions eo;
-  eo.tls = adapters::PartyTlsFromPki(PkiDir(), "eu-europol");
-  eo.inbox_dir = MakeTempDir("revocation-europol-inbox");
-  eo.officer = "EUROPOL-LO-17";
-  auto probe = adapters::PartnerEndpoint::Start(eo);
-  ASSERT_TRUE(probe.ok()) << probe.status();
-  const int port = (*probe)->port();
-  (*probe)->Shutdown();
-  probe->reset();
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("revocation-europol-inbox");
+  const int port = ReservePort(eo);
+  ASSERT_NE(port, 0);
 
   const std::string crls = MakeTempDir("revocation-push-crls");
   CopyPkiCrls(crls);

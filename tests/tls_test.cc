@@ -71,12 +71,8 @@ TEST_F(TlsTest, Tls11AndTls10AreRefused) {
 
 TEST_F(TlsTest, ConnectionWithoutClientCertificateIsRefused) {
   // Same server, same trust anchors, no client certificate: no call gets through.
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = [] {
-    std::ifstream in(PkiDir() + "/ca/bundle.pem");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }();
-  auto stub = v1::Exchange::NewStub(grpc::CreateChannel(harness_->address(), grpc::SslCredentials(ssl)));
+  auto stub =
+      v1::Exchange::NewStub(grpc::CreateChannel(harness_->address(), grpc::SslCredentials(PartySslOptions(""))));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::TrackRequest req;
@@ -88,6 +84,23 @@ TEST_F(TlsTest, ConnectionWithoutClientCertificateIsRefused) {
   grpc::ClientContext ok_ctx;
   EXPECT_EQ(harness_->Client("parties/uk-nca")->Track(&ok_ctx, req, &resp).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// The test credentials helper (tests/support/credentials.h): plain gRPC SSL
+// options minted from the dev PKI for a party pass the handshake and the call
+// is served as that party; a revoked fixture's are refused at the handshake.
+TEST_F(TlsTest, PartySslOptionsFromTheDevPkiAuthenticateTheParty) {
+  v1::TrackRequest req;
+  req.set_message_id("no-such-message");
+  v1::TrackResponse resp;
+  for (const auto& [stem, want] : std::vector<std::pair<std::string, grpc::StatusCode>>{
+           {"parties/uk-nca", grpc::StatusCode::NOT_FOUND}, {"fixtures/revoked", grpc::StatusCode::UNAVAILABLE}}) {
+    auto stub =
+        v1::Exchange::NewStub(grpc::CreateChannel(harness_->address(), grpc::SslCredentials(PartySslOptions(stem))));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    EXPECT_EQ(stub->Track(&ctx, req, &resp).error_code(), want) << stem;
+  }
 }
 
 // grpc.health.v1.Health/Check with an empty request, over the party's mTLS

@@ -1,7 +1,8 @@
 // The seam between an agency's or partner's own record format and the
-// exchange envelope (docs/adapters.md). One NativeFormat per format; the
-// registry (FindNativeFormat) maps a name from a party's adapter config
-// ("border_force", "nca", "hoie", "europol", "fr_dnpaf") to it.
+// exchange envelope (docs/adapters.md). One NativeFormat per format, each in
+// its own library (adapters/<name>/); this header is the base layer they all
+// extend and includes no format. The registry that knows every format
+// (FindNativeFormat, adapters/registry/native_formats.h) sits above them.
 //
 // Every format covers every body kind both ways: what the agency sends
 // (referrals, reports, RFIs, replies) and what lands in its inbox from anyone
@@ -15,7 +16,6 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "adapters/common/json_doc.h"
@@ -66,11 +66,6 @@ class FunctionFormat final : public NativeFormat {
   const ToFn to_;
   const FromFn from_;
 };
-
-// The format called `name`, or nullptr.
-const NativeFormat* FindNativeFormat(std::string_view name);
-// Every registered format's name, sorted.
-std::vector<std::string> NativeFormatNames();
 
 }  // namespace portcullis::adapters
 

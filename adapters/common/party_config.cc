@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapters/common/gateway_client.h"
+#include "adapters/registry/native_formats.h"
 #include "util/expand_env.h"
 #include "util/located_yaml.h"
 

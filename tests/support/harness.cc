@@ -7,30 +7,15 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
-#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
 #include "portcullis/v1/refusal_status.h"
+#include "gateway/audit/log_format.h"
 #include "gateway/config/config_loader.h"
-#include "mtls/credentials.h"
 
 namespace portcullis::testing {
 namespace fs = std::filesystem;
-
-std::string PkiDir() { return std::string(PORTCULLIS_BINARY_DIR) + "/test-pki"; }
-
-std::string MakeTempDir(const std::string& name) {
-  std::string dir = std::string(PORTCULLIS_BINARY_DIR) + "/test-tmp/" + name + "-" + std::to_string(::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-ClientCert PkiCert(const std::string& stem) {
-  return {PkiDir() + "/" + stem + ".pem", PkiDir() + "/" + stem + ".key"};
-}
 
 std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
   const std::string pki = PkiDir();
@@ -138,22 +123,6 @@ std::shared_ptr<grpc::Channel> GatewayHarness::Channel(const std::string& stem) 
   return ChannelTo(address(), stem);
 }
 
-std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address, const std::string& stem) {
-  ClientCert c = PkiCert(stem);
-  mtls::ClientTlsOptions o;
-  o.files = {c.cert, c.key, PkiDir() + "/ca/bundle.pem", PkiDir() + "/crl", 1};
-  o.expected_server_identity = "spiffe://exchange.gov.uk/gateway";
-  auto creds = mtls::MakeChannelCredentials(o);
-  if (!creds.ok()) {
-    ADD_FAILURE() << creds.status();
-    std::abort();
-  }
-  grpc::ChannelArguments args;
-  // A distinct channel (and handshake) per client, never a shared subchannel.
-  args.SetInt("portcullis.test.unique", static_cast<int>(reinterpret_cast<uintptr_t>(&args) & 0x7fffffff));
-  return grpc::CreateCustomChannel(address, *creds, args);
-}
-
 std::unique_ptr<v1::Exchange::Stub> GatewayHarness::Client(const std::string& stem) const {
   return v1::Exchange::NewStub(Channel(stem));
 }
@@ -165,48 +134,33 @@ std::vector<std::string> GatewayHarness::AuditLines() const {
   return lines;
 }
 
-bool GatewayHarness::WaitForAudit(const std::vector<std::string>& needles) const {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    for (const std::string& line : AuditLines()) {
-      bool all = true;
-      for (const auto& n : needles) all = all && line.find(n) != std::string::npos;
-      if (all) return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+std::vector<AuditRecord> GatewayHarness::AuditRecords(const std::string& action) const {
+  std::vector<AuditRecord> out;
+  for (const std::string& line : AuditLines()) {
+    auto r = ParseLine(line);
+    if (r.ok() && r->action == action) out.push_back(*r);
   }
-  return false;
+  return out;
 }
 
-v1::Envelope SampleReferral(const std::string& message_id, const std::vector<std::string>& recipients) {
-  v1::Envelope e;
-  e.set_message_id(message_id);
-  e.set_case_reference("BF-2026-004512");
-  e.set_originating_officer("BF-LO-4471");
-  for (const auto& r : recipients) e.add_recipients(r);
-  *e.mutable_created_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
-  e.set_classification(v1::OFFICIAL_SENSITIVE);
-  e.set_priority(v1::URGENT);
-  e.mutable_justification()->set_legal_basis("DPA 2018 s.35; TCA Art. LAW.EUROPOL.51");
-  e.mutable_justification()->set_purpose("Identify the facilitation network behind the crossing");
-  auto* uk = e.mutable_uk_grading();
-  uk->set_source(v1::UK_SOURCE_2_UNTESTED);
-  uk->set_intelligence(v1::UK_INTEL_B_INDIRECT_CORROBORATED);
-  uk->set_handling(v1::UK_HANDLING_P_LAWFUL_SHARING);
-  auto* b = e.mutable_case_referral();
-  b->set_summary("RHIB with 41 persons intercepted 3 nm off Dungeness");
-  b->set_requested_action("Identify the supplier of the boat and engine");
-  auto* p = b->add_persons();
-  p->set_given_names("Zoltan");
-  p->set_family_name("Testperson");
-  p->set_nationality("ALB");
-  p->set_role(v1::PILOT);
-  auto* f = b->add_suspected_facilitators();
-  f->set_family_name("Examplename");
-  f->set_role(v1::FACILITATOR);
-  b->mutable_crossing()->mutable_vessel()->set_type("rigid inflatable boat");
-  b->mutable_crossing()->mutable_vessel()->set_persons_on_board(41);
-  return e;
+int GatewayHarness::CountAudit(const std::vector<std::string>& needles) const {
+  int n = 0;
+  for (const std::string& line : AuditLines()) {
+    bool all = true;
+    for (const auto& needle : needles) all = all && line.find(needle) != std::string::npos;
+    n += all;
+  }
+  return n;
+}
+
+bool GatewayHarness::WaitForAudit(const std::vector<std::string>& needles) const {
+  return WaitUntil([&] { return CountAudit(needles) > 0; }, std::chrono::seconds(10), std::chrono::milliseconds(20));
+}
+
+std::unique_ptr<grpc::ClientContext> CallContext(std::chrono::seconds deadline) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + deadline);
+  return ctx;
 }
 
 grpc::Status Submit(v1::Exchange::Stub& stub, const v1::Envelope& envelope, v1::Receipt* receipt) {
@@ -229,11 +183,8 @@ v1::DeliveryState StateOf(GatewayHarness& h, const std::string& message_id, cons
 
 bool WaitForState(GatewayHarness& h, const std::string& message_id, v1::DeliveryState want,
                   const std::string& sender_stem) {
-  for (int i = 0; i < 300; ++i) {
-    if (StateOf(h, message_id, sender_stem) == want) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  // Each poll is a new handshake: 30 s leaves room for slow (sanitizer) builds.
+  return WaitUntil([&] { return StateOf(h, message_id, sender_stem) == want; }, std::chrono::seconds(30));
 }
 
 std::string ReasonOf(const grpc::Status& status) {

@@ -1,6 +1,6 @@
 // The registry of native formats. Each format lives in its own folder
-// (adapters/<name>/format.*) and is listed here once.
-#include "adapters/common/native_format.h"
+// (adapters/<name>/format.*, its own library) and is listed here once.
+#include "adapters/registry/native_formats.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "tests/support/gateway_process.h"
+#include "testkit/gateway_process.h"
 
 #include <signal.h>
 #include <sys/wait.h>

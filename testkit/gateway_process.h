@@ -1,7 +1,8 @@
-// The portcullis-gateway binary as a child process, for tests that kill it
-// (SIGKILL) and start it again on the same state.
-#ifndef PORTCULLIS_TESTS_SUPPORT_GATEWAY_PROCESS_H_
-#define PORTCULLIS_TESTS_SUPPORT_GATEWAY_PROCESS_H_
+// The portcullis-gateway binary (of this build) as a child process, for tests
+// that kill it (SIGKILL) and start it again on the same state, and for the
+// benchmarks.
+#ifndef PORTCULLIS_TESTKIT_GATEWAY_PROCESS_H_
+#define PORTCULLIS_TESTKIT_GATEWAY_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -36,4 +37,4 @@ class GatewayProcess {
 
 }  // namespace portcullis::testing
 
-#endif  // PORTCULLIS_TESTS_SUPPORT_GATEWAY_PROCESS_H_
+#endif  // PORTCULLIS_TESTKIT_GATEWAY_PROCESS_H_
