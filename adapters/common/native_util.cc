@@ -62,6 +62,17 @@ bool IsCountryCode(std::string_view s) {
   return true;
 }
 
+std::optional<size_t> BodyIndex(const v1::Envelope& env) {
+  switch (env.body_case()) {
+    case v1::Envelope::kCaseReferral: return 0;
+    case v1::Envelope::kIntelligenceReport: return 1;
+    case v1::Envelope::kRequestForInformation: return 2;
+    case v1::Envelope::kResponse: return 3;
+    case v1::Envelope::BODY_NOT_SET: break;
+  }
+  return std::nullopt;
+}
+
 std::string_view Nth(std::initializer_list<std::string_view> list, size_t i) { return *(list.begin() + i); }
 
 std::optional<std::string> ReadMessageId(JsonReader& r, const JsonValue& object, std::string_view key,

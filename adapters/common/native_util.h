@@ -41,6 +41,11 @@ inline constexpr char kCountryCodeRule[] =
 // The i-th spelling of a list given to JsonReader::Enum.
 std::string_view Nth(std::initializer_list<std::string_view> list, size_t i);
 
+// The body's place in the order every format lists its record types: 0 case
+// referral, 1 intelligence report, 2 request for information, 3 response;
+// nullopt if no body is set.
+std::optional<size_t> BodyIndex(const v1::Envelope& env);
+
 // A required string member, checked with IsMessageId.
 std::optional<std::string> ReadMessageId(JsonReader& r, const JsonValue& object, std::string_view key,
                                          bool required);

@@ -372,13 +372,7 @@ constexpr ContentWriter kContentWriters[] = {CaseReferralJson, OperationalInform
 
 // The record type index of the envelope's body, or an error.
 absl::StatusOr<size_t> RecordTypeOf(const v1::Envelope& env) {
-  switch (env.body_case()) {
-    case v1::Envelope::kCaseReferral: return 0;
-    case v1::Envelope::kIntelligenceReport: return 1;
-    case v1::Envelope::kRequestForInformation: return 2;
-    case v1::Envelope::kResponse: return kReply;
-    case v1::Envelope::BODY_NOT_SET: break;
-  }
+  if (std::optional<size_t> i = BodyIndex(env)) return *i;
   return Unexpressible("body", "not set; a Europol record needs one of the four record types");
 }
 

@@ -458,18 +458,7 @@ using BodyWriter = absl::Status (*)(const v1::Envelope&, JsonOut&);
 constexpr BodyWriter kBodyWriters[] = {WriteSignalement, WriteRenseignement, WriteDemande, WriteReponse};
 
 absl::StatusOr<size_t> RecordTypeOf(const v1::Envelope& env) {
-  switch (env.body_case()) {
-    case v1::Envelope::kCaseReferral:
-      return kSignalement;
-    case v1::Envelope::kIntelligenceReport:
-      return kRenseignement;
-    case v1::Envelope::kRequestForInformation:
-      return kDemande;
-    case v1::Envelope::kResponse:
-      return kReponse;
-    case v1::Envelope::BODY_NOT_SET:
-      break;
-  }
+  if (std::optional<size_t> i = BodyIndex(env)) return *i;  // kSignalement..kReponse follow BodyIndex's order.
   return Invalid("body", "required: case_referral, intelligence_report, request_for_information or response");
 }
 

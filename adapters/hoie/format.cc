@@ -445,18 +445,7 @@ using BodyWriter = absl::Status (*)(const v1::Envelope&, JsonOut&);
 constexpr BodyWriter kBodyWriters[] = {ReferralJson, IntelJson, RfiJson, ReplyJson};
 
 std::optional<Kind> KindOf(const v1::Envelope& env) {
-  switch (env.body_case()) {
-    case v1::Envelope::kCaseReferral:
-      return kReferral;
-    case v1::Envelope::kIntelligenceReport:
-      return kIntel;
-    case v1::Envelope::kRequestForInformation:
-      return kRfi;
-    case v1::Envelope::kResponse:
-      return kReply;
-    case v1::Envelope::BODY_NOT_SET:
-      break;
-  }
+  if (std::optional<size_t> i = BodyIndex(env)) return static_cast<Kind>(*i);  // Kind follows BodyIndex's order.
   return std::nullopt;
 }
 
