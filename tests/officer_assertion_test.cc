@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gateway/common/refusal.h"
 #include "gateway/identity/assertion_verifier.h"
 #include "gateway/identity/jws.h"
@@ -315,6 +317,61 @@ TEST(OfficerKeyDirTest, FileNamesAreTheKeysConfiguration) {
   EXPECT_NE(twice.status().message().find("two files"), std::string::npos);
   EXPECT_FALSE(LoadOfficerKeyDir((dir / "missing").string()).ok());
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace portcullis::identity
+
+namespace portcullis::identity {
+namespace {
+
+class FixedKeys : public OfficerKeyLookup {
+ public:
+  explicit FixedKeys(std::shared_ptr<const OfficerKeySet> keys) : keys_(std::move(keys)) {}
+  std::shared_ptr<const OfficerKeySet> KeysOf(const std::string& party) override {
+    return party == "uk-nca" ? keys_ : nullptr;
+  }
+
+ private:
+  std::shared_ptr<const OfficerKeySet> keys_;
+};
+
+std::string RunTool(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[512];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  pclose(p);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// The development identity provider (dev PKI key + portcullis-devtoken) mints
+// what the gateway's verifier accepts with the dev PKI's published key.
+TEST(DevTokenTest, MintsWhatTheVerifierAcceptsWithTheDevPkiKeys) {
+  const std::string pki = std::string(PORTCULLIS_BINARY_DIR) + "/test-pki";
+  auto keys = LoadOfficerKeyDir(pki + "/officer-keys/uk-nca");
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  FixedKeys lookup(*keys);
+  AssertionRules rules;
+  rules.audience = "spiffe://portcullis.example/gateway";
+  JtiReplayCache replay;
+  AssertionVerifier verifier(rules, &lookup, &replay);
+  const std::string tool = std::string(PORTCULLIS_BINARY_DIR) + "/tools/portcullis-devtoken";
+  std::string token = RunTool(tool + " --key " + pki + "/idp/uk-nca/dev-1.key --kid dev-1 --issuer uk-nca" +
+                          " --audience spiffe://portcullis.example/gateway --officer NCA-4471 --ttl 600");
+  absl::StatusOr<VerifiedOfficer> v = verifier.Verify(token, "uk-nca", absl::ToUnixMicros(absl::Now()));
+  ASSERT_TRUE(v.ok()) << v.status() << " token: " << token;
+  EXPECT_EQ(v->officer, "NCA-4471");
+  EXPECT_FALSE(v->jti.empty());
+  // Another party's key does not vouch for uk-nca's officers.
+  std::string other = RunTool(tool + " --key " + pki + "/idp/uk-border-force/dev-1.key --kid dev-1 --issuer uk-nca" +
+                          " --audience spiffe://portcullis.example/gateway --officer NCA-4471");
+  absl::StatusOr<VerifiedOfficer> forged = verifier.Verify(other, "uk-nca", absl::ToUnixMicros(absl::Now()));
+  EXPECT_FALSE(forged.ok());
+  // Usage errors exit 2.
+  EXPECT_EQ(WEXITSTATUS(system((tool + " --kid dev-1 >/dev/null 2>&1").c_str())), 2);
 }
 
 }  // namespace
