@@ -13,14 +13,17 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "CLI/CLI.hpp"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/identity/jws.h"
 #include "nlohmann/json.hpp"
+#include "util/command_line.h"
 
 namespace {
 
@@ -81,25 +84,25 @@ int Mint(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Mints a DEVELOPMENT officer assertion (compact JWS) signed with a party's dev identity-provider key.",
-               "portcullis-devtoken"};
-  app.add_option("--key", o.key_file, "private key of the party's dev identity provider (PEM; Ed25519 or P-256)")
-      ->required();
-  app.add_option("--kid", o.kid, "key id the gateway knows the public half by")->required();
-  app.add_option("--issuer,--iss", o.issuer, "the party id (must be the party of the calling certificate)")
-      ->required();
-  app.add_option("--audience,--aud", o.audience, "the gateway's identity (its URI SAN)")->required();
-  app.add_option("--officer,--sub", o.officer, "the officer id the assertion vouches for")->required();
-  app.add_option("--role", o.roles, "a role claim (repeatable)");
-  app.add_option("--ttl", o.ttl_seconds, "lifetime in seconds (the gateway accepts at most 900)")
+  std::unique_ptr<CLI::App> app = portcullis::cli::NewApp(
+      "portcullis-devtoken",
+      "Mints a DEVELOPMENT officer assertion (compact JWS) signed with a party's dev identity-provider key.\n"
+      "Exit codes: 0 the token is on stdout; 1 the key cannot be read or used; 2 usage.");
+  app->add_option("--key", o.key_file, "private key of the party's dev identity provider (PEM; Ed25519 or P-256)");
+  app->add_option("--kid", o.kid, "key id the gateway knows the public half by");
+  app->add_option("--issuer,--iss", o.issuer, "the party id (must be the party of the calling certificate)");
+  app->add_option("--audience,--aud", o.audience, "the gateway's identity (its URI SAN)");
+  app->add_option("--officer,--sub", o.officer, "the officer id the assertion vouches for");
+  app->add_option("--role", o.roles, "a role claim (repeatable)");
+  app->add_option("--ttl", o.ttl_seconds, "lifetime in seconds (the gateway accepts at most 900)")
       ->check(CLI::Range(int64_t{1}, int64_t{86400}));
-  app.add_flag("!--no-jti", o.jti, "leave out the one-time jti claim");
-  app.add_option("--now", o.now, "issue as of this Unix time (tests)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return e.get_exit_code() == 0 ? rc : 2;
+  app->add_flag("!--no-jti", o.jti, "leave out the one-time jti claim");
+  app->add_option("--now", o.now, "issue as of this Unix time (tests)");
+  if (std::optional<int> done = portcullis::cli::ParseCommandLine(*app, argc, argv, 2)) return *done;
+  for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{"--key", &o.key_file},
+                                    {"--kid", &o.kid}, {"--issuer", &o.issuer}, {"--audience", &o.audience},
+                                    {"--officer", &o.officer}}) {
+    if (value->empty()) return portcullis::cli::UsageError("portcullis-devtoken", std::string(flag) + " is required", 2);
   }
   return Mint(o);
 }
