@@ -326,6 +326,17 @@ ossl genpkey -algorithm ed25519 -out "$TMP/audit/signing.key"
 chmod 0600 "$TMP/audit/signing.key"
 ossl pkey -in "$TMP/audit/signing.key" -pubout -out "$TMP/audit/signing.pub"
 
+# Each party's development identity provider: an Ed25519 key that signs its officer assertions
+# (portcullis-devtoken), and the public half the gateway trusts, named <kid>.<alg>.pem
+# (docs/officer-identity.md). A real agency keeps the private key in its own identity provider.
+for entry in "${PARTIES[@]}"; do
+  party="${entry%%:*}"
+  mkdir -p "$TMP/idp/$party" "$TMP/officer-keys/$party"
+  ossl genpkey -algorithm ed25519 -out "$TMP/idp/$party/dev-1.key"
+  chmod 0600 "$TMP/idp/$party/dev-1.key"
+  ossl pkey -in "$TMP/idp/$party/dev-1.key" -pubout -out "$TMP/officer-keys/$party/dev-1.EdDSA.pem"
+done
+
 # ---------------------------------------------------------------------------- publish
 rm -rf -- "$WORK"
 date -u +%Y-%m-%dT%H:%M:%SZ >"$TMP/.complete"
