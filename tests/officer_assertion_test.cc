@@ -372,6 +372,8 @@ TEST(DevTokenTest, MintsWhatTheVerifierAcceptsWithTheDevPkiKeys) {
   EXPECT_FALSE(forged.ok());
   // Usage errors exit 2.
   EXPECT_EQ(WEXITSTATUS(system((tool + " --kid dev-1 >/dev/null 2>&1").c_str())), 2);
+  EXPECT_EQ(WEXITSTATUS(system((tool + " --bogus >/dev/null 2>&1").c_str())), 2);
+  EXPECT_EQ(WEXITSTATUS(system((tool + " --help >/dev/null 2>&1").c_str())), 0);
 }
 
 }  // namespace
