@@ -92,10 +92,6 @@ class Dispatcher {
   // destination passes it).
   void RetryPairing(std::shared_ptr<const MessageRecord> message, uint64_t audit_index);
 
-  // Records a delivery that left ACCEPTED elsewhere (e.g. acknowledged by its
-  // recipient before a confirm): releases its backlog room.
-  void Released(const std::string& recipient, uint64_t envelope_bytes) { backlog_.Release(recipient, envelope_bytes); }
-
   // Stops starting attempts and waits (up to `grace`) for in-flight ones.
   // What is not delivered stays ACCEPTED in the store for the next start.
   void Shutdown(std::chrono::milliseconds grace);

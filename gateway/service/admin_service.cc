@@ -12,7 +12,7 @@
 #include "gateway/common/refusal.h"
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/service/call_audit.h"
-#include "gateway/service/exchange_service.h"
+#include "gateway/service/authenticate.h"
 
 namespace portcullis {
 namespace {
@@ -42,13 +42,10 @@ void DescribeDelivery(const DeliveryRow& row, AuditRecord* record) {
 // not run.
 void FinishOnceAudited(AuditLog* audit, AuditRecord record, grpc::ServerUnaryReactor* reactor, absl::Status status,
                        std::function<void()> then) {
-  audit->Append(std::move(record), [reactor, status, then = std::move(then)](absl::StatusOr<uint64_t> index) {
-    if (!index.ok()) {
-      reactor->Finish(ToGrpcStatus(AuditUnavailable()));
-      return;
-    }
-    if (then) then();
-    reactor->Finish(ToGrpcStatus(status));
+  // AuditThen: a record that cannot be made durable is answered AUDIT_UNAVAILABLE and its summary logged.
+  AuditThen(audit, std::move(record), status, [reactor, then = std::move(then)](absl::Status answer) {
+    if (answer.ok() && then) then();  // `then` is set only for an OK status; it runs once the record is durable.
+    reactor->Finish(ToGrpcStatus(answer));
   });
 }
 

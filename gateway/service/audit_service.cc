@@ -12,7 +12,7 @@
 #include "gateway/common/refusal.h"
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/service/call_audit.h"
-#include "gateway/service/exchange_service.h"
+#include "gateway/service/authenticate.h"
 
 namespace portcullis {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
-#include "gateway/service/exchange_service.h"
+#include "gateway/service/authenticate.h"
 #include "gateway/service/peer_trust.h"
 #include "mtls/credentials.h"
 

@@ -76,6 +76,10 @@ ExchangeService::ExchangeService(std::shared_ptr<const Config> config, MessageSt
 // acceptance pipeline (acceptance.h), whose answer ends the call.
 void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
                                    v1::Receipt* receipt, UnaryCall* call) {
+  if (!audit_->Health().ok()) {  // As every handler: nothing is done (no certificate re-check) when nothing can be recorded.
+    call->Finish(AuditUnavailable());
+    return;
+  }
   Submission submission{AuthenticatePeer(*context, *config_), context->peer(), call->request_id()};
   acceptance_.Submit(submission, *request, [call, receipt](absl::StatusOr<v1::Receipt> answer) {
     if (answer.ok()) *receipt = *std::move(answer);

@@ -18,6 +18,7 @@
 #include "gateway/config/config.h"
 #include "gateway/delivery/dispatcher.h"
 #include "gateway/service/acceptance.h"
+#include "gateway/service/authenticate.h"
 #include "gateway/service/dispatcher_handoff.h"
 #include "gateway/service/unary_call.h"
 #include "gateway/store/message_store.h"
@@ -94,18 +95,6 @@ class ExchangeService final : public RawExchangeService {
   DispatcherHandoff handoff_;
   AcceptancePipeline acceptance_;  // Submit's steps: the service only translates to and from the wire.
 };
-
-// The party a call comes from, decided from the verified peer certificate's
-// URI SANs (AuthContext "peer_uri"): exactly one must name a configured
-// party. UNAUTHENTICATED otherwise.
-absl::StatusOr<const Party*> AuthenticatePeer(const grpc::ServerContextBase& context, const Config& config);
-
-// AuthenticatePeer, then the party must be of `kind`, an operator (else
-// PERMISSION_DENIED NOT_AN_OPERATOR) or an auditor (NOT_AN_AUDITOR): the
-// Admin and Audit services' callers. Sets record->actor_party once the caller
-// is known.
-absl::Status AuthenticateAs(const grpc::ServerContextBase& context, const Config& config, PartyKind kind,
-                            AuditRecord* record);
 
 }  // namespace portcullis
 
