@@ -17,7 +17,9 @@ makes it: `bash scripts/demo.sh` (the dev PKI in build/pki, the demo's files in 
 How: each command runs as written (`eval` in the session). The exchange is asynchronous (a delivery
 arrives, a checkpoint is signed, a daemon started with `&` begins listening a moment later), so a command
 that fails is run again, once a second, for up to RETRY_SECONDS; if it still fails, the check fails and
-names README.md's line, the command and its exit code. Background processes are stopped at the end.
+names README.md's line, the command and its exit code. What the README says a command shows is checked
+too (EXPECTED below: the README's claim, e.g. "ACKNOWLEDGED by EUROPOL-UKLB-07", must be in the output).
+Background processes are stopped at the end.
 The commands use the README's ports (8443, 9443): ctest runs this test alone on them (RESOURCE_LOCK).
 """
 import os
@@ -30,6 +32,15 @@ import tempfile
 import time
 
 RETRY_SECONDS = 20
+# What README.md claims a command shows: (pattern on the command, [text its output must hold]).
+EXPECTED = [
+    (r"\bsend adapters/border_force/examples/gravelines-rib", ["BF-REF-2026-004512-01"]),
+    (r"inbox show BF-REF-2026-004512-01", ["BF-REF-2026-004512-01"]),
+    (r"inbox show EUR-UKLB-2026-001311", ["Europol holds three related reports."]),
+    (r"\btrack BF-REF-2026-004512-01", ["ACKNOWLEDGED", "EUROPOL-UKLB-07"]),
+    (r"\bsearch .*--case BF-2026-004512", ["BF-REF-2026-004512-01"]),
+    (r"\bstats\b", ["eu/europol"]),
+]
 MARKER = re.compile(r"^\s*<!--\s*readme-check\b")
 
 
@@ -89,11 +100,19 @@ def quote(s):
 def session_script(readme_lines):
     out = [
         "set -u",
-        "check() {  # LINE COMMAND: run COMMAND in this shell; retry while it fails",
-        "  local line=$1 cmd=$2 rc=0 end=$((SECONDS + %d))" % RETRY_SECONDS,
+        "check() {  # LINE COMMAND [TEXT...]: run COMMAND in this shell; retry while it fails or lacks a TEXT",
+        "  local line=$1 cmd=$2 rc=0 end=$((SECONDS + %d)) want" % RETRY_SECONDS,
+        "  shift 2",
         "  echo \"+ README.md:$line: $cmd\"",
         "  while :; do",
-        "    rc=0; eval \"$cmd\" || rc=$?",
+        "    rc=0",
+        "    if [ $# = 0 ]; then eval \"$cmd\" || rc=$?",
+        "    else",
+        "      eval \"$cmd\" > \"$OUTPUT\" 2>&1 || rc=$?; cat \"$OUTPUT\"",
+        "      for want in \"$@\"; do",
+        "        [ $rc = 0 ] && ! grep -qF -- \"$want\" \"$OUTPUT\" && { echo \"(output lacks: $want)\"; rc=99; }",
+        "      done",
+        "    fi",
         "    [ $rc = 0 ] && return 0",
         "    if [ $SECONDS -ge $end ]; then",
         "      echo \"README.md:$line: exit $rc after ${RETRY_SECONDS}s of retries: $cmd\" >&2",
@@ -106,6 +125,7 @@ def session_script(readme_lines):
         "RETRY_SECONDS=%d" % RETRY_SECONDS,
     ]
     ran = 0
+    run_commands = []
     for marked, body in blocks(readme_lines):
         if not body:
             continue
@@ -119,8 +139,15 @@ def session_script(readme_lines):
             if re.sub(r"\s+#.*$", "", command).rstrip().endswith("&"):
                 out.append("check %d %s || exit 1; sleep 1" % (number, quote(command)))
             else:
-                out.append("check %d %s || exit 1" % (number, quote(command)))
+                wants = [w for pattern, texts in EXPECTED if re.search(pattern, command) for w in texts]
+                out.append("check %d %s %s|| exit 1" % (number, quote(command),
+                                                       "".join(quote(w) + " " for w in wants)))
             ran += 1
+            run_commands.append(command)
+    missing = [p for p, _ in EXPECTED if not any(re.search(p, c) for c in run_commands)]
+    if missing:
+        print("FAIL: README.md's checked blocks no longer show the commands these claims are about: %s" % missing)
+        return None, 0
     return "\n".join(out) + "\n", ran
 
 
@@ -145,6 +172,8 @@ def main():
     with open(os.path.join(source, "README.md"), encoding="utf-8") as f:
         readme = f.read().split("\n")
     script, ran = session_script(readme)
+    if script is None:
+        return 1
     if ran == 0:
         print("FAIL: no command of README.md is marked <!-- readme-check -->")
         return 1
@@ -160,6 +189,7 @@ def main():
         if name.startswith("PORTCULLIS_"):
             del env[name]  # The README's commands set what they need.
     env["FAILED_AT"] = os.path.join(work, "failed_at")
+    env["OUTPUT"] = os.path.join(work, "output")
     print("== scripts/demo.sh (what scripts/setup.sh runs after the build)")
     demo = subprocess.run(["bash", "scripts/demo.sh"], cwd=tree, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=300)
