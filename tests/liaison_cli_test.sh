@@ -209,6 +209,10 @@ GEN_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["messag
 expect_rc 1 "$LIAISON" send --type rfi --to eu/nowhere --case BF-2026-004512 --marking OFFICIAL --priority ROUTINE \
   --legal-basis L --question Q "${BF[@]}"
 expect_in "$T/err" "refused: INVALID_ARGUMENT (UNKNOWN_RECIPIENT) envelope.recipients[0]"
+# A repeated --to collects: the second recipient is recipients[1] (refused, so nothing is sent).
+expect_rc 1 "$LIAISON" send --type rfi --to eu/europol --to eu/nowhere --case BF-2026-004512 --marking OFFICIAL \
+  --priority ROUTINE --legal-basis L --question Q "${BF[@]}"
+expect_in "$T/err" "refused: INVALID_ARGUMENT (UNKNOWN_RECIPIENT) envelope.recipients[1]"
 expect_rc 1 "$LIAISON" send --type rfi --to eu/europol --case BF-2026-004512 --marking SECRET --priority ROUTINE \
   --legal-basis L --question Q --json "${BF[@]}"
 py '
