@@ -21,10 +21,12 @@ void AddGatewayFlags(CLI::App* app, GatewayFlags* f, const std::string& example_
   app->add_option("--cert", f->cert, "certificate chain (PEM); overrides the PKI's")->type_name("FILE")
       ->group("Gateway and TLS");
   app->add_option("--key", f->key, "private key (PEM); overrides the PKI's")->type_name("FILE")->group("Gateway and TLS");
-  app->add_option("--ca", f->ca, "trust anchors (PEM); overrides the PKI's ca/bundle.pem")->type_name("FILE")
-      ->group("Gateway and TLS");
-  app->add_option("--crl-dir", f->crl_dir, "hashed CRL directory; overrides the PKI's crl/")->type_name("DIR")
-      ->group("Gateway and TLS");
+  app->add_option("--ca", f->ca,
+                  "trust anchors (PEM); overrides the PKI's ca/bundle.pem (without --as: required unless --pki)")
+      ->type_name("FILE")->group("Gateway and TLS");
+  app->add_option("--crl-dir", f->crl_dir,
+                  "hashed CRL directory; overrides the PKI's crl/ (without --as: required unless --pki)")
+      ->type_name("DIR")->group("Gateway and TLS");
   app->add_option("--gateway-identity", f->gateway_identity,
                   "the gateway's identity (default spiffe://exchange.gov.uk/gateway)")
       ->type_name("URI")->group("Gateway and TLS");
