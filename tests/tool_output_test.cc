@@ -138,14 +138,17 @@ TEST(GatewayFlags, NoCertificateIsAUsageError) {
 
 // Explicit files without --as: the trust anchors and CRLs never come from the
 // default PKI ($PORTCULLIS_PKI or build/pki), only from --ca/--crl-dir or an
-// explicit --pki.
+// explicit --pki. The app is gone before TlsFiles, as in the tools that parse
+// in a function of their own (portcullis-admin, portcullis-audit).
 absl::StatusOr<adapters::PartyTls> ParsedTls(std::vector<const char*> argv) {
-  auto app = NewApp("tool", "test");
   GatewayFlags flags;
-  AddGatewayFlags(app.get(), &flags, "ops-operator");
-  argv.insert(argv.begin(), "tool");
-  if (ParseCommandLine(*app, static_cast<int>(argv.size()), argv.data(), 2) != std::nullopt) {
-    return absl::InternalError("parse failed");
+  {
+    auto app = NewApp("tool", "test");
+    AddGatewayFlags(app.get(), &flags, "ops-operator");
+    argv.insert(argv.begin(), "tool");
+    if (ParseCommandLine(*app, static_cast<int>(argv.size()), argv.data(), 2) != std::nullopt) {
+      return absl::InternalError("parse failed");
+    }
   }
   return TlsFiles(flags);
 }

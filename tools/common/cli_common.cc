@@ -16,8 +16,10 @@ void AddGatewayFlags(CLI::App* app, GatewayFlags* f, const std::string& example_
   app->add_option(party_alias ? "--as,--party" : "--as", f->as,
                   absl::StrCat("your certificate: a stem in the PKI (e.g. ", example_stem, ")"))
       ->type_name("STEM")->group("Gateway and TLS");
-  f->pki_option = app->add_option("--pki", f->pki, "the PKI directory (default $PORTCULLIS_PKI, else build/pki)")
-                      ->type_name("DIR")->group("Gateway and TLS");
+  f->pki_given = false;
+  app->add_option("--pki", f->pki, "the PKI directory (default $PORTCULLIS_PKI, else build/pki)")
+      ->type_name("DIR")->group("Gateway and TLS")
+      ->each([f](const std::string&) { f->pki_given = true; });  // Only for a value on the command line.
   app->add_option("--cert", f->cert, "certificate chain (PEM); overrides the PKI's")->type_name("FILE")
       ->group("Gateway and TLS");
   app->add_option("--key", f->key, "private key (PEM); overrides the PKI's")->type_name("FILE")->group("Gateway and TLS");
@@ -38,8 +40,7 @@ absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& f) {
   }
   // Without --as the trust anchors and CRLs come from the PKI only when --pki
   // is on the command line: never silently from $PORTCULLIS_PKI or build/pki.
-  const bool pki_given = f.pki_option != nullptr && f.pki_option->count() > 0;
-  if (f.as.empty() && !pki_given) {
+  if (f.as.empty() && !f.pki_given) {
     for (const auto& [value, flag] : {std::pair{&f.ca, "--ca"}, std::pair{&f.crl_dir, "--crl-dir"}}) {
       if (value->empty()) {
         return absl::InvalidArgumentError(

@@ -30,7 +30,7 @@ struct GatewayFlags {
   std::string pki;
   std::string cert, key, ca, crl_dir;
   std::string gateway_identity;
-  const CLI::Option* pki_option = nullptr;  // Set by AddGatewayFlags: was --pki given?
+  bool pki_given = false;  // --pki was on the command line (not just the default).
 };
 
 // Adds the flags above to `app` (a tool or one of its subcommands), writing
