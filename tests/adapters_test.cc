@@ -201,7 +201,6 @@ TEST(EnvelopeJsonTest, ToJsonUsesProtoFieldNamesAndEnumNames) {
   EXPECT_THAT(json, HasSubstr("\"case_reference\""));
   EXPECT_THAT(json, HasSubstr("\"OFFICIAL_SENSITIVE\""));
   EXPECT_THAT(json, HasSubstr("\n"));
-  EXPECT_EQ(ToCompactJson(e).find('\n'), std::string::npos);
   auto round_trip = ParseEnvelopeJson(json, "round-trip");
   ASSERT_TRUE(round_trip.ok()) << round_trip.status();
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*round_trip, e));

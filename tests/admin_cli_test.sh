@@ -41,6 +41,21 @@ expect_rc 0 "$SUBMIT" --help
 expect_in "$T/out" "--as,--party STEM"
 expect_rc 2 "$SUBMIT" --gateway "$GW" --envelope x.json --pki "$PKI"
 expect_in "$T/err" "TLS files incomplete"
+# Explicit --cert/--key without --as: --ca and --crl-dir come only from the command line (or an explicit
+# --pki), never silently from $PORTCULLIS_PKI or build/pki.
+BF_FILES=(--cert "$PKI/parties/uk-border-force.pem" --key "$PKI/parties/uk-border-force.key")
+expect_rc 2 "$SUBMIT" --gateway "$GW" --envelope x.json "${BF_FILES[@]}"
+expect_in "$T/err" "TLS files incomplete: give --as STEM (or --party), or --ca"
+expect_rc 2 "$SUBMIT" --gateway "$GW" --envelope x.json "${BF_FILES[@]}" --ca "$PKI/ca/bundle.pem"
+expect_in "$T/err" "TLS files incomplete: give --as STEM (or --party), or --crl-dir"
+expect_rc 2 "$ENDPOINT" --inbox "$T/inbox" --no-ack "${BF_FILES[@]}" --crl-dir "$PKI/crl"
+expect_in "$T/err" "TLS files incomplete: give --as STEM (or --party), or --ca"
+# Complete: all four files, --cert/--key with an explicit --pki, or --as with the default PKI (an unreadable
+# envelope is then a runtime failure, 1, not a usage error).
+expect_rc 1 "$SUBMIT" --gateway "$GW" --envelope "$T/none.json" "${BF_FILES[@]}" --ca "$PKI/ca/bundle.pem" \
+  --crl-dir "$PKI/crl"
+expect_rc 1 "$SUBMIT" --gateway "$GW" --envelope "$T/none.json" "${BF_FILES[@]}" --pki "$PKI"
+expect_rc 1 "$SUBMIT" --gateway "$GW" --envelope "$T/none.json" --as uk-border-force
 
 step "a referral to Europol becomes a dead letter"
 expect_rc 0 "$SUBMIT" --gateway "$GW" --pki "$PKI" --party uk-border-force \

@@ -57,14 +57,6 @@ TEST(DisplayJson, HiddenCharactersBecomeJsonEscapesAndEscapesStay) {
   EXPECT_EQ(DisplayJson("\"\xff\""), "\"\\ufffd\"");
 }
 
-TEST(DisplayClip, CutsWholeUnitsAndMarksTheCut) {
-  EXPECT_EQ(DisplayClip("short", 10), "short");
-  EXPECT_EQ(DisplayClip("abcdefghij", 10), "abcdefghij");
-  EXPECT_EQ(DisplayClip("abcdefghijk", 10), "abcdefghi~");
-  EXPECT_EQ(DisplayClip("abcdefgh\x1b[2J", 10), "abcdefgh~");  // Never half an escape.
-  EXPECT_EQ(DisplayClip("abcdefgh\xc3\xa9xyz", 10), "abcdefgh~");   // Never half a character.
-}
-
 TEST(CsvCell, QuotesAndNeutralisesFormulas) {
   EXPECT_EQ(CsvCell("plain"), "\"plain\"");
   EXPECT_EQ(CsvCell("say \"hi\""), "\"say \"\"hi\"\"\"");

@@ -25,13 +25,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -46,12 +42,16 @@
 #include "adapters/common/pull_receiver.h"
 #include "gateway/config/config_loader.h"
 #include "gateway/service/gateway.h"
+#include "tests/support/files.h"
 #include "tests/support/harness.h"
+#include "tests/support/poll.h"
 
 namespace portcullis::adapters {
 namespace {
 
 namespace fs = std::filesystem;
+using ::portcullis::testing::ReadFile;
+using ::portcullis::testing::WaitUntil;
 
 const std::string kSource = PORTCULLIS_SOURCE_DIR;
 
@@ -78,22 +78,6 @@ std::vector<std::string> ReceivedExamples() { return Glob("received"); }
 std::string ConfigOf(const std::string& example) {
   const std::string folder = fs::path(example).parent_path().parent_path().filename().string();
   return kSource + "/adapters/config/" + absl::StrReplaceAll(folder, {{"_", "-"}}) + ".yaml";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(15)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
 }
 
 // Every shipped party config, loaded with the test's PKI and state folder.
@@ -247,7 +231,7 @@ NativeRecord SendWithThread(Exchange& x, const std::string& example, int depth =
 // rendering must read back to `expected` exactly.
 void ExpectReadBack(const PartyConfig& recipient, const std::string& sender, const v1::Envelope& expected) {
   v1::Delivery delivery;
-  const bool arrived = WaitFor([&] {
+  const bool arrived = WaitUntil([&] {
     for (const v1::Delivery& d : ListInbox(recipient.inbox)) {
       if (d.envelope().message_id() == expected.message_id() && d.envelope().sender() == sender) {
         delivery = d;

@@ -110,6 +110,13 @@ expect_in "$T/err" "--answer does not belong to --type rfi"
 expect_rc 2 "$LIAISON" send --type intelligence --to eu/europol --case C-1 --marking OFFICIAL --priority ROUTINE \
   --legal-basis L --summary S --europol-grading B/2 --handling H1 --restrictions R "${BF[@]}"
 expect_in "$T/err" "--restrictions is only for handling code H3"
+# One value per flag: a stray word after --to X is an argument (send --type takes none), not a second recipient.
+expect_rc 2 "$LIAISON" send --type rfi --to eu/europol eu/fr-dnpaf --case C-1 --marking OFFICIAL \
+  --priority ROUTINE --legal-basis L --question Q "${BF[@]}"
+expect_in "$T/err" "send takes FILE... or --type and flags, not both"
+expect_rc 2 "$LIAISON" send --type rfi --case C-1 C-2 --to eu/europol --marking OFFICIAL \
+  --priority ROUTINE --legal-basis L --question Q "${BF[@]}"
+expect_in "$T/err" "send takes FILE... or --type and flags, not both"
 expect_rc 2 "$LIAISON" reject SOME-ID "${EU[@]}"
 expect_in "$T/err" "reject needs --reason"
 expect_rc 2 "$LIAISON" track "${BF[@]}" --reason x
@@ -202,6 +209,10 @@ GEN_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["messag
 expect_rc 1 "$LIAISON" send --type rfi --to eu/nowhere --case BF-2026-004512 --marking OFFICIAL --priority ROUTINE \
   --legal-basis L --question Q "${BF[@]}"
 expect_in "$T/err" "refused: INVALID_ARGUMENT (UNKNOWN_RECIPIENT) envelope.recipients[0]"
+# A repeated --to collects: the second recipient is recipients[1] (refused, so nothing is sent).
+expect_rc 1 "$LIAISON" send --type rfi --to eu/europol --to eu/nowhere --case BF-2026-004512 --marking OFFICIAL \
+  --priority ROUTINE --legal-basis L --question Q "${BF[@]}"
+expect_in "$T/err" "refused: INVALID_ARGUMENT (UNKNOWN_RECIPIENT) envelope.recipients[1]"
 expect_rc 1 "$LIAISON" send --type rfi --to eu/europol --case BF-2026-004512 --marking SECRET --priority ROUTINE \
   --legal-basis L --question Q --json "${BF[@]}"
 py '

@@ -136,6 +136,46 @@ TEST(GatewayFlags, NoCertificateIsAUsageError) {
   EXPECT_EQ(TlsFiles(flags).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Explicit files without --as: the trust anchors and CRLs never come from the
+// default PKI ($PORTCULLIS_PKI or build/pki), only from --ca/--crl-dir or an
+// explicit --pki. The app is gone before TlsFiles, as in the tools that parse
+// in a function of their own (portcullis-admin, portcullis-audit).
+absl::StatusOr<adapters::PartyTls> ParsedTls(std::vector<const char*> argv) {
+  GatewayFlags flags;
+  {
+    auto app = NewApp("tool", "test");
+    AddGatewayFlags(app.get(), &flags, "ops-operator");
+    argv.insert(argv.begin(), "tool");
+    if (ParseCommandLine(*app, static_cast<int>(argv.size()), argv.data(), 2) != std::nullopt) {
+      return absl::InternalError("parse failed");
+    }
+  }
+  return TlsFiles(flags);
+}
+
+TEST(GatewayFlags, CertAndKeyWithoutCaOrCrlDirIsAUsageErrorNamingIt) {
+  auto tls = ParsedTls({"--cert", "/c.pem", "--key", "/c.key"});
+  EXPECT_EQ(tls.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(tls.status().message(), HasSubstr("--ca"));
+  tls = ParsedTls({"--cert", "/c.pem", "--key", "/c.key", "--ca", "/ca.pem"});
+  EXPECT_EQ(tls.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(tls.status().message(), HasSubstr("--crl-dir"));
+}
+
+TEST(GatewayFlags, ExplicitFilesOrAnExplicitPkiComplete) {
+  auto tls = ParsedTls({"--cert", "/c.pem", "--key", "/c.key", "--ca", "/ca.pem", "--crl-dir", "/crl"});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_EQ(tls->ca_bundle, "/ca.pem");
+  EXPECT_EQ(tls->crl_dir, "/crl");
+  tls = ParsedTls({"--cert", "/c.pem", "--key", "/c.key", "--pki", "/pki"});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_EQ(tls->ca_bundle, "/pki/ca/bundle.pem");
+  EXPECT_EQ(tls->crl_dir, "/pki/crl");
+  tls = ParsedTls({"--as", "uk-nca"});  // --as with the default PKI.
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_THAT(tls->ca_bundle, HasSubstr("ca/bundle.pem"));
+}
+
 TEST(CommandLine, UnknownFlagIsAUsageErrorNamingIt) {
   auto app = NewApp("tool", "test");
   AddCommand(app.get(), "list", "list things");

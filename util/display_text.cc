@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "util/hex.h"
@@ -98,25 +97,6 @@ std::string DisplayJson(absl::string_view json) {
       i += n;
     }
   }
-  return out;
-}
-
-std::string DisplayClip(absl::string_view text, size_t width) {
-  std::string out;
-  std::vector<size_t> ends;  // Output size after each whole unit.
-  for (size_t i = 0; i < text.size();) {
-    i += AppendUnit(text, i, &out);
-    ends.push_back(out.size());
-  }
-  if (out.size() <= width) return out;
-  if (width == 0) return "";
-  size_t keep = 0;  // Whole units that leave room for the "~".
-  for (size_t e : ends) {
-    if (e + 1 > width) break;
-    keep = e;
-  }
-  out.resize(keep);
-  out.push_back('~');
   return out;
 }
 

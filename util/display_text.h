@@ -41,10 +41,6 @@ std::string DisplayJson(absl::string_view json);
 
 std::string CsvCell(absl::string_view text);
 
-// DisplayText cut to at most `width` bytes of output, ending "~" when cut
-// (never inside an escape or a UTF-8 sequence).
-std::string DisplayClip(absl::string_view text, size_t width);
-
 }  // namespace portcullis
 
 #endif  // PORTCULLIS_UTIL_DISPLAY_TEXT_H_

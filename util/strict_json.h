@@ -3,7 +3,7 @@
 // unquoted key, single quote, trailing comma, NaN or other YAML or JavaScript
 // extension passes because a lenient reader happened to accept it. Duplicate
 // keys are not seen here (nlohmann::json keeps the last silently); the
-// located read refuses them (AddDuplicateKeys in util/located_input.h).
+// located read refuses them (AddDuplicateKeys in util/located_yaml.h).
 //
 // Thread-safe; never throws.
 #ifndef PORTCULLIS_UTIL_STRICT_JSON_H_

@@ -64,20 +64,13 @@ absl::StatusOr<v1::Envelope> LoadEnvelopeJson(const std::string& path) {
   return ParseEnvelopeJson(json, path);
 }
 
-namespace {
-std::string PrintJson(const google::protobuf::Message& message, bool pretty) {
+std::string ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = pretty;
+  options.add_whitespace = true;
   options.preserve_proto_field_names = true;
   std::string out;
   if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
   return out;
 }
-
-}  // namespace
-
-std::string ToJson(const google::protobuf::Message& message) { return PrintJson(message, true); }
-
-std::string ToCompactJson(const google::protobuf::Message& message) { return PrintJson(message, false); }
 
 }  // namespace portcullis::adapters

@@ -34,9 +34,6 @@ absl::StatusOr<v1::Envelope> LoadEnvelopeJson(const std::string& path);
 // Never fails for a message of a compiled-in type; returns "{}" otherwise.
 std::string ToJson(const google::protobuf::Message& message);
 
-// The same on one line (for JSON Lines output).
-std::string ToCompactJson(const google::protobuf::Message& message);
-
 }  // namespace portcullis::adapters
 
 #endif  // PORTCULLIS_ADAPTERS_COMMON_ENVELOPE_JSON_H_

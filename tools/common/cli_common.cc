@@ -1,6 +1,7 @@
 #include "tools/common/cli_common.h"
 
 #include <cstdlib>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "adapters/common/gateway_client.h"
@@ -15,15 +16,19 @@ void AddGatewayFlags(CLI::App* app, GatewayFlags* f, const std::string& example_
   app->add_option(party_alias ? "--as,--party" : "--as", f->as,
                   absl::StrCat("your certificate: a stem in the PKI (e.g. ", example_stem, ")"))
       ->type_name("STEM")->group("Gateway and TLS");
+  f->pki_given = false;
   app->add_option("--pki", f->pki, "the PKI directory (default $PORTCULLIS_PKI, else build/pki)")
-      ->type_name("DIR")->group("Gateway and TLS");
+      ->type_name("DIR")->group("Gateway and TLS")
+      ->each([f](const std::string&) { f->pki_given = true; });  // Only for a value on the command line.
   app->add_option("--cert", f->cert, "certificate chain (PEM); overrides the PKI's")->type_name("FILE")
       ->group("Gateway and TLS");
   app->add_option("--key", f->key, "private key (PEM); overrides the PKI's")->type_name("FILE")->group("Gateway and TLS");
-  app->add_option("--ca", f->ca, "trust anchors (PEM); overrides the PKI's ca/bundle.pem")->type_name("FILE")
-      ->group("Gateway and TLS");
-  app->add_option("--crl-dir", f->crl_dir, "hashed CRL directory; overrides the PKI's crl/")->type_name("DIR")
-      ->group("Gateway and TLS");
+  app->add_option("--ca", f->ca,
+                  "trust anchors (PEM); overrides the PKI's ca/bundle.pem (without --as: required unless --pki)")
+      ->type_name("FILE")->group("Gateway and TLS");
+  app->add_option("--crl-dir", f->crl_dir,
+                  "hashed CRL directory; overrides the PKI's crl/ (without --as: required unless --pki)")
+      ->type_name("DIR")->group("Gateway and TLS");
   app->add_option("--gateway-identity", f->gateway_identity,
                   "the gateway's identity (default spiffe://exchange.gov.uk/gateway)")
       ->type_name("URI")->group("Gateway and TLS");
@@ -32,6 +37,16 @@ void AddGatewayFlags(CLI::App* app, GatewayFlags* f, const std::string& example_
 absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& f) {
   if (f.as.empty() && (f.cert.empty() || f.key.empty())) {
     return absl::InvalidArgumentError("TLS files incomplete: give --as STEM (or --party), or --cert FILE and --key FILE");
+  }
+  // Without --as the trust anchors and CRLs come from the PKI only when --pki
+  // is on the command line: never silently from $PORTCULLIS_PKI or build/pki.
+  if (f.as.empty() && !f.pki_given) {
+    for (const auto& [value, flag] : {std::pair{&f.ca, "--ca"}, std::pair{&f.crl_dir, "--crl-dir"}}) {
+      if (value->empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("TLS files incomplete: give --as STEM (or --party), or ", flag, " (or --pki DIR)"));
+      }
+    }
   }
   adapters::PartyTls tls = adapters::PartyTlsFromPki(f.pki, f.as.empty() ? "unset" : f.as);
   if (!f.cert.empty()) tls.cert = f.cert;

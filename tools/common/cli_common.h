@@ -20,7 +20,9 @@ namespace portcullis::tools {
 //   --gateway HOST:PORT            the gateway's address
 //   --as STEM (alias --party)      your certificate: a stem in the PKI (e.g. ops-operator)
 //   --pki DIR                      the PKI directory (default $PORTCULLIS_PKI, else build/pki)
-//   --cert/--key/--ca/--crl-dir    explicit TLS files; override the PKI's
+//   --cert/--key/--ca/--crl-dir    explicit TLS files; override the PKI's (without
+//                                  --as, --ca and --crl-dir are required unless
+//                                  --pki is on the command line)
 //   --gateway-identity URI         the gateway's identity (default spiffe://exchange.gov.uk/gateway)
 struct GatewayFlags {
   std::string gateway;
@@ -28,6 +30,7 @@ struct GatewayFlags {
   std::string pki;
   std::string cert, key, ca, crl_dir;
   std::string gateway_identity;
+  bool pki_given = false;  // --pki was on the command line (not just the default).
 };
 
 // Adds the flags above to `app` (a tool or one of its subcommands), writing
@@ -39,7 +42,9 @@ void AddGatewayFlags(CLI::App* app, GatewayFlags* flags, const std::string& exam
 
 // The TLS files the flags name: the PKI's files for --as, each replaced by
 // --cert/--key/--ca/--crl-dir when given. INVALID_ARGUMENT (a usage error)
-// when neither --as nor both --cert and --key are given.
+// when neither --as nor both --cert and --key are given, or when without --as
+// --ca or --crl-dir is missing and --pki was not given on the command line
+// (the default PKI never supplies the trust anchors of explicit files).
 absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& flags);
 
 // A channel to flags.gateway over mTLS with TlsFiles(flags). Errors name the

@@ -118,7 +118,8 @@ const std::map<std::string, std::string>& FlagHelp() {
 }
 
 // Adds `flag` to `app`, recording it in `args` as the old parser did: a
-// switch in args->switches, a value in args->values (only --to may repeat).
+// switch in args->switches, a value in args->values (only --to may repeat),
+// each flag taking exactly one value.
 void AddFlag(CLI::App* app, const std::string& flag, Args* args) {
   auto help = FlagHelp().find(flag);
   const std::string text = help == FlagHelp().end() ? "" : help->second;
@@ -130,7 +131,9 @@ void AddFlag(CLI::App* app, const std::string& flag, Args* args) {
       flag, [args, flag](const std::vector<std::string>& v) { args->values[flag] = v; }, text);
   o->type_name("VALUE");
   o->multi_option_policy(flag == "--to" ? CLI::MultiOptionPolicy::TakeAll : CLI::MultiOptionPolicy::Throw);
-  if (flag != "--to") o->expected(1);
+  // Exactly one value per flag (a vector option would take the next words
+  // too): `--to A stray` leaves `stray` an argument; `--to A --to B` collects.
+  o->expected(1)->allow_extra_args(false);
 }
 
 struct Command {

@@ -31,9 +31,11 @@ inline constexpr int kFailed = 1;    // Refused by the gateway, or a runtime fai
 inline constexpr int kUsage = 2;     // Usage error (flags, arguments, missing officer/justification).
 inline constexpr int kBadInput = 3;  // Bad native input: nothing submitted, or with --partial some records failed.
 
-// The command line: `liaison COMMAND [SUBCOMMAND] [ARGS...] [--flags]`, flags
-// anywhere; parsed by CLI11 (liaison_main.cc), each command taking only its
-// own flags and the global ones.
+// The command line: `liaison [--global flags] COMMAND [SUBCOMMAND] [ARGS...]
+// [--flags]`, parsed by CLI11 (liaison_main.cc). A command's own flags must
+// follow the command; the global flags (--config, --officer, --justification,
+// --json) may go anywhere. Each command takes only its own flags and the
+// global ones; every flag takes exactly one value (--to may repeat).
 struct Args {
   std::vector<std::string> words;                 // Command, subcommand and arguments, in order.
   std::map<std::string, std::vector<std::string>> values;  // Flags with values ("--to" may repeat).
