@@ -11,6 +11,8 @@ patterns = [
     re.compile(r'(?:Refuse|RefusalStatus|Invalid)\(\s*(?:[\w:]+\s*,\s*)?"([A-Z][A-Z0-9_]{2,})"', re.S),
     re.compile(r'\breason = "([A-Z][A-Z0-9_]{2,})"'),
     re.compile(r'set_reason\("([A-Z][A-Z0-9_]{2,})"\)'),
+    # The officer-assertion refusals' helpers (gateway/identity, gateway/service/officer_identity).
+    re.compile(r'(?:Unauthenticated|AssertionRefusal)\(\s*"([A-Z][A-Z0-9_]{2,})"', re.S),
 ]
 # Reasons chosen by a condition or a default (gateway and mtls only: elsewhere such
 # strings are other words, e.g. signal names).
