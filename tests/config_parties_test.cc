@@ -262,3 +262,48 @@ TEST(ConfigLoaderTest, OperatorsMayNotAppearInRoutes) {
 
 }  // namespace
 }  // namespace portcullis::config_test
+
+namespace portcullis::config_test {
+namespace {
+
+// A party whose identity provider vouches for its officers (docs/officer-identity.md).
+std::string WithOfficerKeys(absl::string_view extra) {
+  return std::string(kHeader) + kParties + R"(  - id: uk/border-force
+    name: Border Force
+    kind: uk_agency
+    identity: spiffe://exchange.gov.uk/uk/border-force
+    delivery: {mode: pull}
+)" + std::string(extra);
+}
+
+TEST(ConfigLoaderTest, OfficerAssertionsNameTheirKeyDirectory) {
+  Workspace ws;
+  std::filesystem::create_directories(ws.dir / "pki/officer-keys/uk-border-force");
+  LoadResult loaded = Load(ws, WithOfficerKeys("    officer_assertions: required\n"
+                                               "    officer_keys_dir: pki/officer-keys/uk-border-force\n"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Party* bf = (*loaded)->FindParty("uk/border-force");
+  ASSERT_NE(bf, nullptr);
+  EXPECT_EQ(bf->officer_assertions, OfficerAssertions::kRequired);
+  EXPECT_EQ(bf->officer_keys_dir, ws.Path("pki/officer-keys/uk-border-force"));
+  EXPECT_EQ((*loaded)->FindParty("uk/nca")->officer_assertions, OfficerAssertions::kNotConfigured);
+}
+
+TEST(ConfigLoaderTest, OfficerAssertionsRulesAreLocated) {
+  Workspace ws;
+  EXPECT_THAT(ErrorLines(Load(ws, WithOfficerKeys("    officer_assertions: required\n"))),
+              ElementsAre("test.yaml:30:5: parties[3].officer_keys_dir: is required with officer_assertions (the "
+                          "directory of the party's identity-provider keys)"));
+  EXPECT_THAT(ErrorLines(Load(ws, WithOfficerKeys("    officer_keys_dir: pki\n"))),
+              ElementsAre("test.yaml:35:23: parties[3].officer_keys_dir: needs officer_assertions: required or "
+                          "optional"));
+  EXPECT_THAT(ErrorLines(Load(ws, WithOfficerKeys("    officer_assertions: sometimes\n    officer_keys_dir: pki\n"))),
+              ElementsAre(HasSubstr("test.yaml:35:25: parties[3].officer_assertions: unknown officer_assertions "
+                                    "'sometimes'")));
+  EXPECT_THAT(ErrorLines(Load(ws, WithOfficerKeys("    officer_assertions: optional\n"
+                                                  "    officer_keys_dir: pki/missing\n"))),
+              ElementsAre(HasSubstr("test.yaml:36:23: parties[3].officer_keys_dir:")));
+}
+
+}  // namespace
+}  // namespace portcullis::config_test

@@ -37,6 +37,13 @@ struct DeliveryConfig {
   int64_t max_message_bytes = 0;
 };
 
+// Whether a party's calls carry officer assertions (docs/officer-identity.md).
+enum class OfficerAssertions {
+  kNotConfigured,  // No key directory: officers are claimed, never verified.
+  kOptional,       // Verified when sent; a call without one records its officer as claimed.
+  kRequired,       // Every call that names an officer must carry a verified assertion.
+};
+
 struct Party {
   std::string id;           // e.g. "uk/nca"; unique.
   std::string name;         // e.g. "National Crime Agency".
@@ -45,6 +52,9 @@ struct Party {
   // Highest classification this party is cleared to receive.
   v1::Classification clearance = v1::OFFICIAL;
   DeliveryConfig delivery;
+  OfficerAssertions officer_assertions = OfficerAssertions::kNotConfigured;
+  // The public keys its identity provider signs with: files <kid>.<alg>.pem.
+  std::string officer_keys_dir;
 };
 
 // Body types a route may carry (names as in the Envelope's body oneof).

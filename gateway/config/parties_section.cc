@@ -48,9 +48,36 @@ bool IsValidPartyId(absl::string_view id) {
   });
 }
 
+// officer_assertions: required | optional, with the key directory they are
+// verified against; neither: officers are claimed only.
+void ParseOfficerAssertions(Context& ctx, const MapReader& map, const Field& f, Party* party) {
+  static const NameTable<OfficerAssertions> kModes = {{"required", OfficerAssertions::kRequired},
+                                                      {"optional", OfficerAssertions::kOptional}};
+  std::optional<Field> mode = map.Get("officer_assertions");
+  std::optional<Field> dir = map.Get("officer_keys_dir");
+  if (mode.has_value()) {
+    if (std::optional<OfficerAssertions> m = ReadEnum(ctx, *mode, kModes, "officer_assertions")) {
+      party->officer_assertions = *m;
+    }
+    if (!dir.has_value()) {
+      ctx.problems.Add(f.mark, ChildPath(f.path, "officer_keys_dir"),
+                       "is required with officer_assertions (the directory of the party's identity-provider keys)");
+    }
+  } else if (dir.has_value()) {
+    ctx.problems.Add(dir->mark, dir->path, "needs officer_assertions: required or optional");
+  }
+  if (dir.has_value()) {
+    if (std::optional<std::string> path = ReadPath(ctx, *dir)) {
+      CheckReadable(ctx, *dir, *path, PathKind::kDirectory);
+      party->officer_keys_dir = *path;
+    }
+  }
+}
+
 void ParseParty(Context& ctx, const Field& f, size_t max_envelope, Party* party, PartyIndex* index,
                 std::map<std::string, YAML::Mark>* identities) {
-  MapReader map(ctx, f, {"id", "name", "kind", "identity", "clearance", "delivery"});
+  MapReader map(ctx, f, {"id", "name", "kind", "identity", "clearance", "delivery", "officer_assertions",
+                         "officer_keys_dir"});
   if (!map.ok()) return;
   std::optional<PartyKind> kind;
   if (std::optional<Field> field = map.Require("kind")) kind = ReadEnum(ctx, *field, PartyKindNames(), "party kind");
@@ -93,6 +120,7 @@ void ParseParty(Context& ctx, const Field& f, size_t max_envelope, Party* party,
       party->clearance = *clearance;
     }
   }
+  ParseOfficerAssertions(ctx, map, f, party);
   std::optional<Field> delivery = map.Get("delivery");
   const bool delivers = kind != PartyKind::kAuditor && kind != PartyKind::kOperator;
   if (kind == PartyKind::kAuditor && delivery.has_value()) {
