@@ -1,0 +1,90 @@
+#include "gateway/service/officer_identity.h"
+
+#include <cstdio>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/common/refusal.h"
+#include "gateway/policy/envelope_validator.h"
+
+namespace portcullis {
+namespace {
+
+constexpr absl::string_view kBearer = "Bearer ";
+
+absl::Status AssertionRefusal(absl::string_view reason, absl::string_view words) {
+  return Refuse(absl::StatusCode::kUnauthenticated, reason, "authorization", words);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<OfficerIdentity>> OfficerIdentity::Create(const Config& config, std::string audience) {
+  std::unique_ptr<OfficerIdentity> id(new OfficerIdentity());
+  const auto interval = std::chrono::seconds(config.tls.reload_interval_seconds);
+  for (const Party& party : config.parties) {
+    if (party.officer_assertions == OfficerAssertions::kNotConfigured) continue;
+    absl::StatusOr<std::unique_ptr<identity::ReloadingOfficerKeys>> keys =
+        identity::ReloadingOfficerKeys::Create(party.officer_keys_dir, interval);
+    if (!keys.ok()) {
+      return absl::Status(keys.status().code(),
+                          absl::StrCat("officer keys of party ", party.id, ": ", keys.status().message()));
+    }
+    id->keys_.emplace(party.id, *std::move(keys));
+  }
+  identity::AssertionRules rules;
+  rules.audience = std::move(audience);
+  rules.max_clock_skew_seconds = config.limits.max_clock_skew_seconds;
+  rules.check_officer_id = [](const std::string& officer) { return CheckOfficerId(officer, "sub", true); };
+  id->verifier_ = std::make_unique<identity::AssertionVerifier>(std::move(rules), id.get(), &id->replay_);
+  return id;
+}
+
+std::shared_ptr<const identity::OfficerKeySet> OfficerIdentity::KeysOf(const std::string& party) {
+  auto it = keys_.find(party);
+  return it == keys_.end() ? nullptr : it->second->Current();
+}
+
+absl::StatusOr<std::optional<identity::VerifiedOfficer>> OfficerIdentity::VerifyHeader(
+    const std::vector<std::string>& authorization, const Party& party, int64_t now_micros) const {
+  if (authorization.empty()) {
+    if (party.officer_assertions == OfficerAssertions::kRequired) {
+      return AssertionRefusal("ASSERTION_REQUIRED",
+                              "this party's calls must carry an officer assertion ('authorization: Bearer <JWS>')");
+    }
+    return std::optional<identity::VerifiedOfficer>();
+  }
+  if (authorization.size() != 1) return AssertionRefusal("ASSERTION_MALFORMED", "one authorization header at most");
+  const std::string& value = authorization.front();
+  if (!absl::StartsWith(value, kBearer)) {
+    return AssertionRefusal("ASSERTION_MALFORMED", "the authorization header is 'Bearer <JWS>'");
+  }
+  absl::StatusOr<identity::VerifiedOfficer> officer =
+      verifier_->Verify(absl::string_view(value).substr(kBearer.size()), party.id, now_micros);
+  if (!officer.ok()) return officer.status();
+  return std::optional<identity::VerifiedOfficer>(*std::move(officer));
+}
+
+absl::StatusOr<std::optional<identity::VerifiedOfficer>> OfficerIdentity::Verify(
+    const grpc::ServerContextBase& context, const Party& party, int64_t now_micros) const {
+  std::vector<std::string> values;
+  auto range = context.client_metadata().equal_range("authorization");
+  for (auto it = range.first; it != range.second; ++it) values.emplace_back(it->second.data(), it->second.size());
+  return VerifyHeader(values, party, now_micros);
+}
+
+void OfficerIdentity::Refresh() {
+  for (auto& [party, keys] : keys_) {
+    keys->Refresh();
+    absl::Status s = keys->last_reload_status();
+    if (!s.ok()) std::fprintf(stderr, "portcullis: officer keys of %s: %s\n", party.c_str(), s.ToString().c_str());
+  }
+}
+
+absl::Status CheckOfficerClaim(const std::optional<identity::VerifiedOfficer>& verified, const std::string& claimed,
+                               absl::string_view field) {
+  if (!verified.has_value() || claimed.empty() || claimed == verified->officer) return absl::OkStatus();
+  return Refuse(absl::StatusCode::kPermissionDenied, "OFFICER_MISMATCH", field,
+                "is not the officer the caller's assertion vouches for");
+}
+
+}  // namespace portcullis
