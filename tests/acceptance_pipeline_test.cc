@@ -97,7 +97,7 @@ TEST(AcceptancePipeline, CheckSubmissionRefusesAnUnauthenticatedCallerAndRecords
   ExchangeRig rig("unauthenticated");
   v1::SubmitRequest request;
   *request.mutable_envelope() = SampleReferral("ACC-ANON");
-  Submission anonymous{Refuse(absl::StatusCode::kUnauthenticated, "PEER_UNKNOWN", "", "no party"), "ipv4:1", "req-1"};
+  Submission anonymous{Refuse(absl::StatusCode::kUnauthenticated, "PEER_UNKNOWN", "", "no party"), "ipv4:1", "req-1", std::nullopt};
   absl::StatusOr<v1::Receipt> answer = rig.Submit(request, anonymous);
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnauthenticated);
   ExpectOneRefusedRecord(rig, "PEER_UNKNOWN");
@@ -285,6 +285,36 @@ TEST(AcceptancePipeline, PairingFailureIsAcceptedAndHandedToDeliveryToRetry) {
   ASSERT_EQ(retried.size(), 1u);
   EXPECT_EQ(retried[0].first, "ACC-PAIR");
   EXPECT_EQ(retried[0].second, receipt->audit_index());
+}
+
+}  // namespace
+}  // namespace portcullis::testing
+
+namespace portcullis::testing {
+namespace {
+
+// Issue 13: the envelope's officer must be the one the caller's assertion vouches for.
+TEST(AcceptancePipeline, AVerifiedOfficerMustBeTheEnvelopesAndIsRecordedAsVerified) {
+  ExchangeRig rig("officer");
+  v1::SubmitRequest request;
+  *request.mutable_envelope() = SampleReferral("ACC-OFFICER-1");
+  Submission as_other = rig.From(kSender);
+  as_other.verified_officer = "SOMEONE-ELSE-1";
+  absl::StatusOr<v1::Receipt> refused = rig.Submit(request, as_other);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RefusalOf(refused.status()).reason(), "OFFICER_MISMATCH");
+  EXPECT_FALSE(rig.Stored("ACC-OFFICER-1"));
+
+  Submission as_self = rig.From(kSender);
+  as_self.verified_officer = request.envelope().originating_officer();
+  absl::StatusOr<v1::Receipt> accepted = rig.Submit(request, as_self);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_TRUE(rig.log.records().back().officer_verified);
+  // A claim without an assertion is accepted and recorded as claimed.
+  v1::SubmitRequest claimed;
+  *claimed.mutable_envelope() = SampleReferral("ACC-OFFICER-2");
+  ASSERT_TRUE(rig.Submit(claimed, rig.From(kSender)).ok());
+  EXPECT_FALSE(rig.log.records().back().officer_verified);
 }
 
 }  // namespace

@@ -33,7 +33,9 @@ void AcceptancePipeline::Submit(const Submission& submission, const v1::SubmitRe
   }
   AuditRecord record = SubmissionRecord(submission, request.envelope(), clock_());
   absl::Status checked = submission.caller.status();
-  if (checked.ok()) checked = CheckSubmission(*config_, **submission.caller, request, clock_());
+  if (checked.ok()) {
+    checked = CheckSubmission(*config_, **submission.caller, request, clock_(), submission.verified_officer);
+  }
   if (!checked.ok()) return AnswerRefusal(std::move(record), checked, std::move(answer));
 
   CompletedEnvelope completed = CompleteEnvelope(request.envelope(), **submission.caller);

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -56,6 +57,9 @@ struct Submission {
   absl::StatusOr<const Party*> caller;  // The authenticated party, or the refusal for the caller.
   std::string peer;                     // The caller's network address (for the record).
   std::string request_id;               // The call's id (for the record and the gateway's log).
+  // The officer the call's assertion vouches for (docs/officer-identity.md);
+  // nullopt: none verified, the envelope's officer is claimed only.
+  std::optional<std::string> verified_officer;
 };
 
 // A checked envelope as the gateway keeps it.
@@ -71,7 +75,7 @@ struct CompletedEnvelope {
 // the caller, it is valid at `now_micros` (ValidateEnvelope) and every
 // recipient is on a route (CheckRoutes).
 absl::Status CheckSubmission(const Config& config, const Party& caller, const v1::SubmitRequest& request,
-                             int64_t now_micros);
+                             int64_t now_micros, const std::optional<std::string>& verified_officer = std::nullopt);
 // The envelope as accepted: sender set to the caller, an RFI without a
 // deadline given the Directive 2023/977 one, and its digest.
 CompletedEnvelope CompleteEnvelope(const v1::Envelope& in, const Party& caller);

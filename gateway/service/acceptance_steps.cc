@@ -28,7 +28,7 @@ void FillAnswerDeadline(v1::Envelope* envelope) {
 }  // namespace
 
 absl::Status CheckSubmission(const Config& config, const Party& caller, const v1::SubmitRequest& request,
-                             int64_t now_micros) {
+                             int64_t now_micros, const std::optional<std::string>& verified_officer) {
   const v1::Envelope& in = request.envelope();
   if (!request.has_envelope()) {
     return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "envelope", "is required");
@@ -39,6 +39,10 @@ absl::Status CheckSubmission(const Config& config, const Party& caller, const v1
   }
   ValidationContext vc{caller.id, now_micros, config.limits.max_clock_skew_seconds};
   PORTCULLIS_RETURN_IF_ERROR(ValidateEnvelope(in, vc));
+  if (verified_officer.has_value() && in.originating_officer() != *verified_officer) {
+    return Refuse(absl::StatusCode::kPermissionDenied, "OFFICER_MISMATCH", "envelope.originating_officer",
+                  "is not the officer the caller's assertion vouches for");
+  }
   return CheckRoutes(config, caller, in);
 }
 
@@ -58,6 +62,8 @@ AuditRecord SubmissionRecord(const Submission& submission, const v1::Envelope& i
   record.actor_officer = in.originating_officer();
   record.peer = submission.peer;
   record.request_id = submission.request_id;  // Also on the acceptance record.
+  record.officer_verified = submission.verified_officer.has_value() &&
+                            *submission.verified_officer == in.originating_officer();
   if (submission.caller.ok()) {
     record.actor_party = (*submission.caller)->id;
     record.sender = (*submission.caller)->id;

@@ -1,4 +1,5 @@
 #include "gateway/service/exchange_service.h"
+#include "util/clock.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -68,9 +69,9 @@ class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 }  // namespace
 
 ExchangeService::ExchangeService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-                                 Dispatcher* dispatcher)
+                                 Dispatcher* dispatcher, const OfficerIdentity* officers)
     : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher), handoff_(dispatcher),
-      acceptance_(config_, store, audit, &handoff_) {}
+      acceptance_(config_, store, audit, &handoff_), officers_(officers) {}
 
 // The wire side of Submit: who calls (the peer certificate), then the
 // acceptance pipeline (acceptance.h), whose answer ends the call.
@@ -80,7 +81,15 @@ void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v
     call->Finish(AuditUnavailable());
     return;
   }
-  Submission submission{AuthenticatePeer(*context, *config_), context->peer(), call->request_id()};
+  Submission submission{AuthenticatePeer(*context, *config_), context->peer(), call->request_id(), std::nullopt};
+  if (submission.caller.ok() && officers_ != nullptr) {
+    auto officer = officers_->Verify(*context, **submission.caller, NowMicros());
+    if (!officer.ok()) {
+      submission.caller = officer.status();  // Refused and audited as the caller's refusal.
+    } else if (officer->has_value()) {
+      submission.verified_officer = (*officer)->officer;
+    }
+  }
   acceptance_.Submit(submission, *request, [call, receipt](absl::StatusOr<v1::Receipt> answer) {
     if (answer.ok()) *receipt = *std::move(answer);
     call->Finish(answer.status());

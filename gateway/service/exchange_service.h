@@ -19,6 +19,7 @@
 #include "gateway/delivery/dispatcher.h"
 #include "gateway/service/acceptance.h"
 #include "gateway/service/authenticate.h"
+#include "gateway/service/officer_identity.h"
 #include "gateway/service/dispatcher_handoff.h"
 #include "gateway/service/unary_call.h"
 #include "gateway/store/message_store.h"
@@ -39,8 +40,9 @@ using RawExchangeService = v1::Exchange::WithRawCallbackMethod_Submit<
 class ExchangeService final : public RawExchangeService {
  public:
   // Pointers must outlive the service.
+  // `officers` (may be null: no party's officers are verified) must outlive the service.
   ExchangeService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-                  Dispatcher* dispatcher);
+                  Dispatcher* dispatcher, const OfficerIdentity* officers = nullptr);
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
@@ -93,7 +95,8 @@ class ExchangeService final : public RawExchangeService {
   AuditLog* audit_;
   Dispatcher* dispatcher_;
   DispatcherHandoff handoff_;
-  AcceptancePipeline acceptance_;  // Submit's steps: the service only translates to and from the wire.
+  AcceptancePipeline acceptance_;
+  const OfficerIdentity* officers_;  // Submit's steps: the service only translates to and from the wire.
 };
 
 }  // namespace portcullis

@@ -89,7 +89,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
                  static_cast<unsigned long long>(recovery->recovered),
                  static_cast<unsigned long long>(recovery->resumed));
   }
-  g->service_ = std::make_unique<ExchangeService>(config, g->store_.get(), audit_log, g->dispatcher_.get());
+  auto audience = CertificateUriSan(config->tls.server_cert);
+  if (!audience.ok()) return audience.status();
+  auto officers = OfficerIdentity::Create(*config, *audience);
+  if (!officers.ok()) return officers.status();
+  g->officers_ = *std::move(officers);
+  g->service_ = std::make_unique<ExchangeService>(config, g->store_.get(), audit_log, g->dispatcher_.get(),
+                                                  g->officers_.get());
   g->audit_service_ = std::make_unique<AuditService>(config, audit_log);
   g->admin_service_ = std::make_unique<AdminService>(config, g->store_.get(), audit_log, g->dispatcher_.get());
 
@@ -167,6 +173,7 @@ void Gateway::TimerLoop() {
       // expired since a stream opened (the per-call check is cached for at
       // most one interval, so this costs a lookup per open stream).
       EndRevokedStreams();
+      officers_->Refresh();  // Officer keys rotate like CRLs (docs/officer-identity.md).
       next_refresh = now + interval;
     }
     // A refusal arriving meanwhile opens an interval that ends later than

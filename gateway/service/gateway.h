@@ -32,6 +32,7 @@
 #include "gateway/service/admin_service.h"
 #include "gateway/service/audit_service.h"
 #include "gateway/service/exchange_service.h"
+#include "gateway/service/officer_identity.h"
 #include "gateway/service/handshake_audit.h"
 #include "mtls/reloading_trust_store.h"
 #include "gateway/store/message_store.h"
@@ -79,6 +80,7 @@ class Gateway {
   bool timer_stop_ = false;
   std::thread timer_;
   std::unique_ptr<MessageStore> store_;
+  std::unique_ptr<OfficerIdentity> officers_;  // Before the services that use it.
   std::unique_ptr<DeliveryTransport> transport_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ExchangeService> service_;

@@ -1,6 +1,10 @@
 #include "gateway/service/officer_identity.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
 #include <cstdio>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -78,6 +82,28 @@ void OfficerIdentity::Refresh() {
     absl::Status s = keys->last_reload_status();
     if (!s.ok()) std::fprintf(stderr, "portcullis: officer keys of %s: %s\n", party.c_str(), s.ToString().c_str());
   }
+}
+
+absl::StatusOr<std::string> CertificateUriSan(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (cert == nullptr) return absl::InvalidArgumentError(absl::StrCat(path, ": not a PEM certificate"));
+  std::vector<std::string> uris;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type != GEN_URI) continue;
+    const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+    uris.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)), ASN1_STRING_length(uri));
+  }
+  GENERAL_NAMES_free(names);
+  X509_free(cert);
+  if (uris.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": has ", uris.size(), " URI SANs; the gateway's needs one"));
+  }
+  return uris.front();
 }
 
 absl::Status CheckOfficerClaim(const std::optional<identity::VerifiedOfficer>& verified, const std::string& claimed,

@@ -50,6 +50,10 @@ class OfficerIdentity : public identity::OfficerKeyLookup {
   std::unique_ptr<identity::AssertionVerifier> verifier_;
 };
 
+// The one URI SAN of the PEM certificate at `path` (the gateway's identity,
+// which assertions name as their audience).
+absl::StatusOr<std::string> CertificateUriSan(const std::string& path);
+
 // OK if `claimed` (a request's officer field, `field` its path) is the
 // verified officer or there is none verified; PERMISSION_DENIED
 // OFFICER_MISMATCH otherwise. An empty claim with a verified officer is OK
