@@ -97,7 +97,7 @@ TEST(AcceptancePipeline, CheckSubmissionRefusesAnUnauthenticatedCallerAndRecords
   ExchangeRig rig("unauthenticated");
   v1::SubmitRequest request;
   *request.mutable_envelope() = SampleReferral("ACC-ANON");
-  Submission anonymous{Refuse(absl::StatusCode::kUnauthenticated, "PEER_UNKNOWN", "", "no party"), "ipv4:1", "req-1", std::nullopt};
+  Submission anonymous{Refuse(absl::StatusCode::kUnauthenticated, "PEER_UNKNOWN", "", "no party"), "ipv4:1", "req-1", std::nullopt, ""};
   absl::StatusOr<v1::Receipt> answer = rig.Submit(request, anonymous);
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnauthenticated);
   ExpectOneRefusedRecord(rig, "PEER_UNKNOWN");

@@ -26,7 +26,7 @@ Decision DecideAs(ExchangeRig& rig, const std::string& party, const v1::Acknowle
   AuditRecord record;
   record.action = "acknowledge";
   record.peer = "ipv4:127.0.0.1:2";
-  return Decide(*rig.store, rig.delivery, rig.config->FindParty(party), request, std::move(record));
+  return Decide(*rig.store, rig.delivery, Caller{rig.config->FindParty(party), std::nullopt}, request, std::move(record));
 }
 
 std::string ReasonOf(const absl::Status& status) { return RefusalOf(status).reason(); }

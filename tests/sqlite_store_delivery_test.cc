@@ -244,7 +244,7 @@ TEST(SqliteStore, RetryMakesADeadLetterDueAgainLastInLineWithAFreshAttemptBudget
     const int64_t seq_before = failed->seq;
     ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", "m-later", {"eu/europol"})).ok());
     const int64_t before = NowMicros();
-    auto row = store->RetryDeadLetter(id, 60 * 1000000LL, "OPS-7");
+    auto row = store->RetryDeadLetter(id, 60 * 1000000LL, OfficerOnRecord("OPS-7"));
     ASSERT_TRUE(row.ok()) << row.status();
     EXPECT_EQ(row->state, v1::ACCEPTED);
     EXPECT_EQ(row->attempts, 0u);  // A fresh budget of delivery.max_attempts; the history is in the audit log.
@@ -257,11 +257,11 @@ TEST(SqliteStore, RetryMakesADeadLetterDueAgainLastInLineWithAFreshAttemptBudget
     EXPECT_LE(row->expires_micros, NowMicros() + 60 * 1000000LL);
 
     // Not a dead letter any more: a second retry or a cancel is refused.
-    auto again = store->RetryDeadLetter(id, 0, "OPS-7");
+    auto again = store->RetryDeadLetter(id, 0, OfficerOnRecord("OPS-7"));
     EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(RefusalOf(again.status()).reason(), "NOT_A_DEAD_LETTER");
-    EXPECT_EQ(store->CancelDeadLetter(id, "OPS-7", "no").status().code(), absl::StatusCode::kFailedPrecondition);
-    auto unknown = store->RetryDeadLetter("0123456789abcdef0123456789abcdef", 0, "OPS-7");
+    EXPECT_EQ(store->CancelDeadLetter(id, OfficerOnRecord("OPS-7"), "no").status().code(), absl::StatusCode::kFailedPrecondition);
+    auto unknown = store->RetryDeadLetter("0123456789abcdef0123456789abcdef", 0, OfficerOnRecord("OPS-7"));
     EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(RefusalOf(unknown.status()).reason(), "DELIVERY_NOT_FOUND");
   }
@@ -289,11 +289,11 @@ TEST(SqliteStore, CancelMakesADeadLetterCancelledForGood) {
   const std::string id = DeliveryIdFor("uk/nca", "m-1", "eu/europol");
   const std::string other = DeliveryIdFor("uk/nca", "m-1", "nl/politie");
   // ACCEPTED is not a dead letter.
-  auto refused = store->CancelDeadLetter(other, "OPS-7", "no");
+  auto refused = store->CancelDeadLetter(other, OfficerOnRecord("OPS-7"), "no");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.status().message().find("ACCEPTED"), absl::string_view::npos) << refused.status();
 
-  auto row = store->CancelDeadLetter(id, "OPS-7", "superseded by BF-REF-2");
+  auto row = store->CancelDeadLetter(id, OfficerOnRecord("OPS-7"), "superseded by BF-REF-2");
   ASSERT_TRUE(row.ok()) << row.status();
   EXPECT_EQ(row->state, v1::CANCELLED);
   EXPECT_EQ(row->last_error, "connection refused");
@@ -306,7 +306,7 @@ TEST(SqliteStore, CancelMakesADeadLetterCancelledForGood) {
   ASSERT_TRUE(record.ok());
   EXPECT_EQ((*record)->recipients[0].state, v1::CANCELLED);
   EXPECT_EQ((*record)->recipients[0].reason, "superseded by BF-REF-2");
-  EXPECT_EQ(store->RetryDeadLetter(id, 0, "OPS-7").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->RetryDeadLetter(id, 0, OfficerOnRecord("OPS-7")).status().code(), absl::StatusCode::kFailedPrecondition);
   auto pending = store->PendingDeliveries("eu/europol", 0, 10);
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty());

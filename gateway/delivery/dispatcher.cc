@@ -302,6 +302,7 @@ void Dispatcher::StartAttempt(Destination* d, const Job& job) {
   delivery.set_delivery_id(DeliveryIdFor(job.sender, job.message_id, party));
   *delivery.mutable_envelope() = record->envelope;
   *delivery.mutable_accepted_at() = record->receipt.accepted_at();
+  delivery.set_originating_officer_verified(record->receipt.originating_officer_verified());
   delivery.set_attempt(job.attempt);
   metrics_.CountAttempt(party);
   transport_->Push(*d->party, delivery, std::chrono::milliseconds(config_->delivery.attempt_timeout_ms),

@@ -327,6 +327,7 @@ void PullStreams::Pump(PartyState* p) {
     d.set_delivery_id(row.delivery_id);
     *d.mutable_envelope() = m.envelope;
     *d.mutable_accepted_at() = m.receipt.accepted_at();
+    d.set_originating_officer_verified(m.receipt.originating_officer_verified());
     d.set_attempt(row.attempts + 1);
     absl::Status fits = fits_(*p->party, m.envelope);
     if (fits.ok() && d.ByteSizeLong() > max_send_bytes_) {

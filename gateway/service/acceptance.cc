@@ -96,6 +96,7 @@ void AcceptancePipeline::Store(std::shared_ptr<Accepting> a) const {
   receipt.set_sender(e.sender());
   *receipt.mutable_accepted_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(clock_());
   receipt.set_envelope_sha256(a->completed.sha256);
+  receipt.set_originating_officer_verified(a->record.officer_verified);
   *receipt.mutable_recipients() = e.recipients();
   store_->CommitAsync(a->completed.envelope, receipt, audit_->size(),
                       [this, a](absl::StatusOr<std::shared_ptr<const MessageRecord>> committed) {

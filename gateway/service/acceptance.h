@@ -60,6 +60,9 @@ struct Submission {
   // The officer the call's assertion vouches for (docs/officer-identity.md);
   // nullopt: none verified, the envelope's officer is claimed only.
   std::optional<std::string> verified_officer;
+  // The certificate's party also when `caller` is the refusal of its officer
+  // assertion (the refusal's record names it); "" when unknown.
+  std::string identified_party;
 };
 
 // A checked envelope as the gateway keeps it.

@@ -64,9 +64,10 @@ AuditRecord SubmissionRecord(const Submission& submission, const v1::Envelope& i
   record.request_id = submission.request_id;  // Also on the acceptance record.
   record.officer_verified = submission.verified_officer.has_value() &&
                             *submission.verified_officer == in.originating_officer();
-  if (submission.caller.ok()) {
-    record.actor_party = (*submission.caller)->id;
-    record.sender = (*submission.caller)->id;
+  const std::string party = submission.caller.ok() ? (*submission.caller)->id : submission.identified_party;
+  if (!party.empty()) {
+    record.actor_party = party;
+    record.sender = party;
   }
   return record;
 }

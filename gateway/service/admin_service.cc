@@ -66,14 +66,15 @@ void ToDeadLetter(const DeliveryRow& row, v1::DeadLetter* out) {
   const bool cancelled = row.state == v1::CANCELLED;
   out->set_last_error(cancelled || row.reason.empty() ? row.last_error : row.reason);
   out->set_officer(row.officer);
+  out->set_officer_verified(row.officer_verified);
   if (cancelled) out->set_reason(row.reason);
   if (row.updated_micros > 0) *out->mutable_updated_at() = TimeUtil::MicrosecondsToTimestamp(row.updated_micros);
   if (row.expires_micros > 0) *out->mutable_expires_at() = TimeUtil::MicrosecondsToTimestamp(row.expires_micros);
 }
 
 AdminService::AdminService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-                           Dispatcher* dispatcher)
-    : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher) {}
+                           Dispatcher* dispatcher, const OfficerIdentity* officers)
+    : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher), officers_(officers) {}
 
 grpc::ServerUnaryReactor* AdminService::ListDeadLetters(grpc::CallbackServerContext* context,
                                                         const v1::ListDeadLettersRequest* request,
@@ -83,7 +84,10 @@ grpc::ServerUnaryReactor* AdminService::ListDeadLetters(grpc::CallbackServerCont
   record.justification = request->reason();
   record.actor_officer = request->officer();
   if (!request->destination().empty()) record.recipients = {request->destination()};
-  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kOperator, &record);
+  absl::StatusOr<Caller> caller = IdentifyCallerAs(*context, *config_, officers_, PartyKind::kOperator, &record);
+  absl::Status status = caller.status();
+  // Optional; the verified officer's if the caller's assertion vouches for one.
+  if (status.ok()) status = ActingOfficer(*caller, request->officer(), "officer", &record).status();
   int64_t after_seq = 0;
   if (status.ok()) {
     status = RequireText(request->reason(), "reason", kMaxReason,
@@ -141,7 +145,15 @@ grpc::ServerUnaryReactor* AdminService::ActOnDeadLetter(grpc::CallbackServerCont
   AuditRecord record = CallRecord(action, *context);
   record.justification = reason;
   record.actor_officer = officer;
-  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kOperator, &record);
+  absl::StatusOr<Caller> caller = IdentifyCallerAs(*context, *config_, officers_, PartyKind::kOperator, &record);
+  absl::Status status = caller.status();
+  // Required: the verified officer's if the caller's assertion vouches for one.
+  std::string acting = officer;
+  if (status.ok()) {
+    absl::StatusOr<std::string> a = ActingOfficer(*caller, officer, "officer", &record);
+    status = a.status();
+    if (a.ok()) acting = *std::move(a);
+  }
   if (status.ok()) status = RequireText(delivery_id, "delivery_id", 64, "name the dead letter (its delivery_id)");
   if (status.ok()) {
     status = RequireText(reason, "reason", kMaxReason,
@@ -149,10 +161,10 @@ grpc::ServerUnaryReactor* AdminService::ActOnDeadLetter(grpc::CallbackServerCont
                                : "state why the dead letter is cancelled; the reason is recorded");
   }
   if (status.ok()) {
-    status = RequireText(officer, "officer", kMaxOfficer, "name the officer who decided it; it is recorded");
+    status = RequireText(acting, "officer", kMaxOfficer, "name the officer who decided it; it is recorded");
   }
   // The officer rules of every RPC, and no blank reason (envelope_validator.h).
-  if (status.ok()) status = CheckOfficerId(officer, "officer", true);
+  if (status.ok()) status = CheckOfficerId(acting, "officer", true);
   if (status.ok()) status = CheckStatement(reason, "reason", true, kMaxReason);
   // What it was, for the record (also when the change is refused).
   std::string was;
@@ -165,8 +177,9 @@ grpc::ServerUnaryReactor* AdminService::ActOnDeadLetter(grpc::CallbackServerCont
   std::function<void()> then;
   if (status.ok()) {
     absl::StatusOr<DeliveryRow> after =
-        retry ? store_->RetryDeadLetter(delivery_id, config_->delivery.max_age_ms * 1000, officer)
-              : store_->CancelDeadLetter(delivery_id, officer, reason);
+        retry ? store_->RetryDeadLetter(delivery_id, config_->delivery.max_age_ms * 1000,
+                                        OfficerOnRecord(acting, record.officer_verified))
+              : store_->CancelDeadLetter(delivery_id, OfficerOnRecord(acting, record.officer_verified), reason);
     if (!after.ok()) {
       status = after.status();
     } else {
@@ -190,7 +203,7 @@ grpc::ServerUnaryReactor* AdminService::GetDeliveryStats(grpc::CallbackServerCon
                                                          v1::DeliveryStats* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   AuditRecord record = CallRecord("delivery_stats", *context);
-  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kOperator, &record);
+  absl::Status status = IdentifyCallerAs(*context, *config_, officers_, PartyKind::kOperator, &record).status();
   if (status.ok()) {
     auto counts = store_->CountDeliveries({v1::FAILED, v1::EXPIRED, v1::CANCELLED});
     if (!counts.ok()) {

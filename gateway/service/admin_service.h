@@ -21,6 +21,7 @@
 #include "gateway/audit/audit_log.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/dispatcher.h"
+#include "gateway/service/officer_identity.h"
 #include "gateway/store/message_store.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 
@@ -32,7 +33,9 @@ class AdminService final : public v1::Admin::CallbackService {
   static constexpr uint32_t kMaxPage = 1000;
 
   // `store`, `audit` and `dispatcher` must outlive the service.
-  AdminService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit, Dispatcher* dispatcher);
+  // `officers`: verifies callers' officer assertions (nullptr: none checked).
+  AdminService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit, Dispatcher* dispatcher,
+               const OfficerIdentity* officers);
 
   grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* context,
                                             const v1::ListDeadLettersRequest* request,
@@ -57,6 +60,7 @@ class AdminService final : public v1::Admin::CallbackService {
   MessageStore* store_;
   AuditLog* audit_;
   Dispatcher* dispatcher_;
+  const OfficerIdentity* officers_;
 };
 
 // The operators' view of a delivery row.

@@ -91,8 +91,8 @@ void ToProto(const Checkpoint& c, v1::SignedCheckpoint* out) {
   out->set_signed_text(CheckpointSignedText(c));
 }
 
-AuditService::AuditService(std::shared_ptr<const Config> config, AuditLog* audit)
-    : config_(std::move(config)), audit_(audit) {}
+AuditService::AuditService(std::shared_ptr<const Config> config, AuditLog* audit, const OfficerIdentity* officers)
+    : config_(std::move(config)), audit_(audit), officers_(officers) {}
 
 grpc::ServerUnaryReactor* AuditService::Query(grpc::CallbackServerContext* context,
                                               const v1::AuditQueryRequest* request,
@@ -102,7 +102,7 @@ grpc::ServerUnaryReactor* AuditService::Query(grpc::CallbackServerContext* conte
   record.justification = request->reason();
   record.message_id = request->filter().message_id();
   record.case_reference = request->filter().case_reference();
-  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kAuditor, &record);
+  absl::Status status = IdentifyCallerAs(*context, *config_, officers_, PartyKind::kAuditor, &record).status();
   uint64_t begin = 0;
   if (status.ok() && request->reason().empty()) {
     status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "reason",
@@ -160,7 +160,7 @@ grpc::ServerUnaryReactor* AuditService::GetCheckpoint(grpc::CallbackServerContex
                                                       v1::SignedCheckpoint* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   AuditRecord record = CallRecord("audit_checkpoint", *context);
-  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kAuditor, &record);
+  absl::Status status = IdentifyCallerAs(*context, *config_, officers_, PartyKind::kAuditor, &record).status();
   if (status.ok()) {
     // The latest signed checkpoint, signed afresh (at most once a second) if
     // the log has grown since.
@@ -230,12 +230,12 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(grpc::CallbackServerCo
                                                           v1::InclusionProof* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   AuditRecord record = CallRecord("audit_proof", *context);
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  absl::Status status = party.status();
+  absl::StatusOr<Caller> caller = IdentifyCaller(*context, *config_, officers_, &record);
+  absl::Status status = caller.status();
   std::string line;
   if (status.ok()) {
-    record.actor_party = (*party)->id;
-    const bool auditor = (*party)->kind == PartyKind::kAuditor;
+    const Party* party = caller->party;
+    const bool auditor = party->kind == PartyKind::kAuditor;
     // One answer to a non-auditor whether the index is beyond the log or not
     // its record: it learns nothing about other parties' records.
     const absl::Status not_yours = Refuse(absl::StatusCode::kPermissionDenied, "NOT_A_PARTICIPANT", "index",
@@ -257,7 +257,7 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(grpc::CallbackServerCo
       if (!r.ok()) {
         // Damage is the auditors' business; anyone else learns nothing from it.
         status = auditor ? Unreadable(request->index(), r.status()) : not_yours;
-      } else if (!MayProve(**party, *r)) {
+      } else if (!MayProve(*party, *r)) {
         status = not_yours;
       } else {
         record.message_id = r->message_id;
@@ -305,7 +305,7 @@ grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(grpc::CallbackServer
                                                             v1::ConsistencyProof* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   AuditRecord record = CallRecord("audit_proof", *context);
-  absl::Status status = AuthenticateAs(*context, *config_, PartyKind::kAuditor, &record);
+  absl::Status status = IdentifyCallerAs(*context, *config_, officers_, PartyKind::kAuditor, &record).status();
   std::optional<Checkpoint> latest = audit_->LatestCheckpoint();
   const uint64_t new_size = request->new_size() != 0 ? request->new_size() : (latest ? latest->size : 0);
   if (status.ok()) {

@@ -17,6 +17,7 @@
 
 #include "gateway/audit/audit_log.h"
 #include "gateway/config/config.h"
+#include "gateway/service/officer_identity.h"
 #include "portcullis/v1/audit.grpc.pb.h"
 
 namespace portcullis {
@@ -26,7 +27,8 @@ class AuditService final : public v1::Audit::CallbackService {
   static constexpr uint64_t kMaxScan = 100000;
 
   // `audit` must outlive the service.
-  AuditService(std::shared_ptr<const Config> config, AuditLog* audit);
+  // `officers`: verifies callers' officer assertions (nullptr: none checked).
+  AuditService(std::shared_ptr<const Config> config, AuditLog* audit, const OfficerIdentity* officers);
 
   grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* context, const v1::AuditQueryRequest* request,
                                   v1::AuditQueryResponse* response) override;
@@ -48,6 +50,7 @@ class AuditService final : public v1::Audit::CallbackService {
 
   std::shared_ptr<const Config> config_;
   AuditLog* audit_;
+  const OfficerIdentity* officers_;
   std::mutex mu_;
   std::chrono::steady_clock::time_point last_fresh_checkpoint_;
 };

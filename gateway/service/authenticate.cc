@@ -6,8 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
 #include "gateway/service/authenticate.h"
+#include "gateway/service/officer_identity.h"
 #include "gateway/service/peer_trust.h"
 #include "mtls/credentials.h"
+#include "util/clock.h"
 
 namespace portcullis {
 
@@ -83,18 +85,62 @@ absl::StatusOr<const Party*> AuthenticatePeer(const grpc::ServerContextBase& con
   return party;
 }
 
+namespace {
+
+// OK if `party` is of `kind`; NOT_AN_OPERATOR / NOT_AN_AUDITOR otherwise.
+absl::Status RequireKind(const Party& party, PartyKind kind) {
+  if (party.kind == kind) return absl::OkStatus();
+  if (kind == PartyKind::kOperator) {
+    return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_OPERATOR", "",
+                  absl::StrCat("'", party.id, "' is not an operator; only operators may use this call"));
+  }
+  return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_AUDITOR", "",
+                absl::StrCat("'", party.id, "' is not an auditor; only auditors may use this call"));
+}
+
+}  // namespace
+
 absl::Status AuthenticateAs(const grpc::ServerContextBase& context, const Config& config, PartyKind kind,
                             AuditRecord* record) {
   absl::StatusOr<const Party*> party = AuthenticatePeer(context, config);
   if (!party.ok()) return party.status();
   record->actor_party = (*party)->id;
-  if ((*party)->kind == kind) return absl::OkStatus();
-  if (kind == PartyKind::kOperator) {
-    return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_OPERATOR", "",
-                  absl::StrCat("'", (*party)->id, "' is not an operator; only operators may use this call"));
+  return RequireKind(**party, kind);
+}
+
+namespace {
+
+absl::StatusOr<Caller> WithOfficer(const grpc::ServerContextBase& context, const Party& party,
+                                   const OfficerIdentity* officers, AuditRecord* record) {
+  Caller caller{&party, std::nullopt};
+  if (officers == nullptr) return caller;
+  auto officer = officers->Verify(context, party, NowMicros());
+  if (!officer.ok()) return officer.status();
+  caller.officer = *std::move(officer);
+  if (caller.officer.has_value()) {
+    record->actor_officer = caller.officer->officer;
+    record->officer_verified = true;
   }
-  return Refuse(absl::StatusCode::kPermissionDenied, "NOT_AN_AUDITOR", "",
-                absl::StrCat("'", (*party)->id, "' is not an auditor; only auditors may use this call"));
+  return caller;
+}
+
+}  // namespace
+
+absl::StatusOr<Caller> IdentifyCaller(const grpc::ServerContextBase& context, const Config& config,
+                                      const OfficerIdentity* officers, AuditRecord* record) {
+  absl::StatusOr<const Party*> party = AuthenticatePeer(context, config);
+  if (!party.ok()) return party.status();
+  record->actor_party = (*party)->id;
+  return WithOfficer(context, **party, officers, record);
+}
+
+absl::StatusOr<Caller> IdentifyCallerAs(const grpc::ServerContextBase& context, const Config& config,
+                                        const OfficerIdentity* officers, PartyKind kind, AuditRecord* record) {
+  absl::StatusOr<const Party*> party = AuthenticatePeer(context, config);
+  if (!party.ok()) return party.status();
+  record->actor_party = (*party)->id;
+  if (absl::Status kind_ok = RequireKind(**party, kind); !kind_ok.ok()) return kind_ok;
+  return WithOfficer(context, **party, officers, record);
 }
 
 }  // namespace portcullis

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "gateway/audit/audit_record.h"
 #include "gateway/config/config.h"
+#include "gateway/service/caller.h"
 
 namespace portcullis {
 
@@ -24,6 +25,20 @@ absl::StatusOr<const Party*> AuthenticatePeer(const grpc::ServerContextBase& con
 // is known.
 absl::Status AuthenticateAs(const grpc::ServerContextBase& context, const Config& config, PartyKind kind,
                             AuditRecord* record);
+
+class OfficerIdentity;
+
+// AuthenticatePeer, then the officer the call's assertion vouches for
+// (`officers`, docs/officer-identity.md; nullptr: none is checked). Sets
+// record->actor_party once the party is known (so a refused assertion's
+// record names the party) and, for a verified officer, actor_officer and
+// officer_verified. UNAUTHENTICATED ASSERTION_* for an assertion refused.
+absl::StatusOr<Caller> IdentifyCaller(const grpc::ServerContextBase& context, const Config& config,
+                                      const OfficerIdentity* officers, AuditRecord* record);
+// The same for the Admin and Audit services: the party must be of `kind`
+// (AuthenticateAs's refusals, checked before the assertion).
+absl::StatusOr<Caller> IdentifyCallerAs(const grpc::ServerContextBase& context, const Config& config,
+                                        const OfficerIdentity* officers, PartyKind kind, AuditRecord* record);
 
 }  // namespace portcullis
 

@@ -12,8 +12,9 @@
 namespace portcullis {
 namespace {
 
-// The request's own words, before the message is looked at.
-absl::Status CheckRequest(const v1::AcknowledgeRequest& request, bool reject) {
+// The request's own words, before the message is looked at; `officer` is
+// the acting officer (the request's, or the verified one it left empty).
+absl::Status CheckRequest(const v1::AcknowledgeRequest& request, const std::string& officer, bool reject) {
   if (request.sender().empty()) {
     return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "sender", "the message's sender is required");
   }
@@ -23,19 +24,19 @@ absl::Status CheckRequest(const v1::AcknowledgeRequest& request, bool reject) {
   if (request.decision() != v1::ACCEPT && !reject) {
     return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "decision", "ACCEPT or REJECT is required");
   }
-  if (request.officer().empty()) {
+  if (officer.empty()) {
     return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "officer", "the acting officer is required");
   }
   if (reject && request.reason().empty()) {
     return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "reason", "a rejection needs a reason");
   }
-  PORTCULLIS_RETURN_IF_ERROR(CheckOfficerId(request.officer(), "officer", true));
+  PORTCULLIS_RETURN_IF_ERROR(CheckOfficerId(officer, "officer", true));
   return CheckStatement(request.reason(), "reason", reject, 4096);
 }
 
 }  // namespace
 
-Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::StatusOr<const Party*>& caller,
+Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::StatusOr<Caller>& caller,
                 const v1::AcknowledgeRequest& request, AuditRecord record) {
   Decision d;
   d.if_unaudited = AuditUnavailable();
@@ -45,10 +46,14 @@ Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::Stat
   absl::Status status = caller.status();
   const bool reject = request.decision() == v1::REJECT;
   bool repeated = false;  // The same decision by the same officer for the same reason, again.
+  std::string officer = request.officer();  // Who decides: the verified officer if the assertion names one.
   if (caller.ok()) {
-    const std::string& party = (*caller)->id;
+    const std::string& party = caller->party->id;
     record.actor_party = party;
-    status = CheckRequest(request, reject);
+    absl::StatusOr<std::string> acting = ActingOfficer(*caller, request.officer(), "officer", &record);
+    status = acting.status();
+    if (acting.ok()) officer = *std::move(acting);
+    if (status.ok()) status = CheckRequest(request, officer, reject);
     // A party that is not a participant gets the answer for no such
     // message; the sender, who knows it exists, is told it cannot decide.
     auto message = status.ok() ? VisibleMessage(store.Get(request.sender(), request.message_id()), party)
@@ -64,6 +69,7 @@ Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::Stat
       AuditRecord r = ExchangeAuditRecord("acknowledge", m.envelope, m.receipt.envelope_sha256());
       r.actor_party = record.actor_party;
       r.actor_officer = record.actor_officer;
+      r.officer_verified = record.officer_verified;
       r.peer = record.peer;
       r.recipients = {party};
       record = std::move(r);
@@ -77,7 +83,7 @@ Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::Stat
       auto updated = store.UpdateRecipient(
           request.sender(), request.message_id(), party, [&](RecipientRecord& rr) -> absl::Status {
             if (rr.state == v1::ACKNOWLEDGED || rr.state == v1::REJECTED) {
-              if (rr.state == target && rr.officer == request.officer() && rr.reason == request.reason()) {
+              if (rr.state == target && rr.officer == officer && rr.reason == request.reason()) {
                 repeated = true;
                 decided = rr;
                 return kRepeated;
@@ -90,7 +96,8 @@ Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::Stat
             rr.state = target;
             rr.next_attempt_micros = 0;
             rr.reason = request.reason();
-            rr.officer = request.officer();
+            rr.officer = officer;
+            rr.officer_verified = record.officer_verified;
             return absl::OkStatus();
           });
       status = repeated ? absl::OkStatus() : updated.status();

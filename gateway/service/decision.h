@@ -16,6 +16,7 @@
 #include "gateway/audit/audit_record.h"
 #include "gateway/config/config.h"
 #include "gateway/service/acceptance.h"
+#include "gateway/service/caller.h"
 #include "gateway/store/message_store.h"
 #include "portcullis/v1/exchange.pb.h"
 
@@ -33,7 +34,7 @@ struct Decision {
 // Decides `request` for `caller` (or records the caller's refusal). `record`
 // is the call's record so far (action, time, peer). A decision taken before
 // the delivery left ACCEPTED gives back its backlog room through `delivery`.
-Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::StatusOr<const Party*>& caller,
+Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::StatusOr<Caller>& caller,
                 const v1::AcknowledgeRequest& request, AuditRecord record);
 
 }  // namespace portcullis

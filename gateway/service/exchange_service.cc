@@ -81,14 +81,12 @@ void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v
     call->Finish(AuditUnavailable());
     return;
   }
-  Submission submission{AuthenticatePeer(*context, *config_), context->peer(), call->request_id(), std::nullopt};
-  if (submission.caller.ok() && officers_ != nullptr) {
-    auto officer = officers_->Verify(*context, **submission.caller, NowMicros());
-    if (!officer.ok()) {
-      submission.caller = officer.status();  // Refused and audited as the caller's refusal.
-    } else if (officer->has_value()) {
-      submission.verified_officer = (*officer)->officer;
-    }
+  AuditRecord who;  // Only who calls; the pipeline makes the call's record.
+  absl::StatusOr<Caller> caller = IdentifyCaller(*context, *config_, officers_, &who);
+  Submission submission{caller.status(), context->peer(), call->request_id(), std::nullopt, who.actor_party};
+  if (caller.ok()) {
+    submission.caller = caller->party;
+    if (caller->officer.has_value()) submission.verified_officer = caller->officer->officer;
   }
   acceptance_.Submit(submission, *request, [call, receipt](absl::StatusOr<v1::Receipt> answer) {
     if (answer.ok()) *receipt = *std::move(answer);
@@ -104,35 +102,38 @@ void ExchangeService::HandleTrack(grpc::CallbackServerContext* context, const v1
   }
   AuditRecord record = CallRecord("track", *context);
   record.message_id = request->message_id();
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  absl::Status status = party.status();
-  // Optional, but checked when given (same rules as everywhere else).
-  if (party.ok()) status = CheckOfficerId(request->officer(), "officer", false);
-  if (status.ok() && party.ok()) {
-    status = CheckStatement(request->justification(), "justification", false, kMaxJustification);
-  }
-  if (party.ok()) record.actor_party = (*party)->id;
+  absl::StatusOr<Caller> caller = IdentifyCaller(*context, *config_, officers_, &record);
+  absl::Status status = caller.status();
+  // Optional (the verified officer's if the assertion vouches for one), but
+  // checked when given (same rules as everywhere else).
+  if (status.ok()) status = ActingOfficer(*caller, request->officer(), "officer", &record).status();
+  if (status.ok()) status = CheckOfficerId(request->officer(), "officer", false);
+  if (status.ok()) status = CheckStatement(request->justification(), "justification", false, kMaxJustification);
+  const std::string acting_officer = record.actor_officer;  // Who consults, as recorded (also if refused).
+  const bool officer_verified = record.officer_verified;
   if (status.ok()) {
-    const std::string sender = request->sender().empty() ? (*party)->id : request->sender();
+    const std::string sender = request->sender().empty() ? caller->party->id : request->sender();
     record.sender = sender;
     // Not a participant: the same answer, and the same record (what the
     // caller asked, nothing of the message), as for no such message.
-    auto message = VisibleMessage(store_->Get(sender, request->message_id()), (*party)->id);
+    auto message = VisibleMessage(store_->Get(sender, request->message_id()), caller->party->id);
     status = message.status();
     if (message.ok()) {
       const MessageRecord& m = **message;
-      const bool is_sender = m.envelope.sender() == (*party)->id;
+      const bool is_sender = m.envelope.sender() == caller->party->id;
       record = [&] {
         AuditRecord r = ExchangeAuditRecord("track", m.envelope, m.receipt.envelope_sha256());
-        r.actor_party = (*party)->id;
+        r.actor_party = caller->party->id;
         r.peer = context->peer();
-        if (!is_sender) r.recipients = {(*party)->id};  // A recipient's record names only itself.
+        if (!is_sender) r.recipients = {caller->party->id};  // A recipient's record names only itself.
         return r;
       }();
       {
         response->set_message_id(m.envelope.message_id());
         response->set_sender(m.envelope.sender());
         response->set_case_reference(m.envelope.case_reference());
+        response->set_originating_officer(m.envelope.originating_officer());
+        response->set_originating_officer_verified(m.receipt.originating_officer_verified());
         if (m.envelope.has_request_for_information()) {
           *response->mutable_answer_by() = m.envelope.request_for_information().answer_by();
         }
@@ -140,14 +141,15 @@ void ExchangeService::HandleTrack(grpc::CallbackServerContext* context, const v1
         // The sender sees every recipient; a recipient only its own entry
         // (as ListCase shows it).
         for (const RecipientRecord& r : m.recipients) {
-          if (is_sender || r.party == (*party)->id) FillStatus(r, response->add_recipients());
+          if (is_sender || r.party == caller->party->id) FillStatus(r, response->add_recipients());
         }
       }
     }
   }
   // The consultation's who and why (DPA 2018 s.62), when the caller gives
   // them: they replace the envelope's justification in this record.
-  if (!request->officer().empty()) record.actor_officer = Clip(request->officer(), kMaxOfficer);
+  record.actor_officer = acting_officer;
+  record.officer_verified = officer_verified;
   if (!request->justification().empty()) record.justification = Clip(request->justification(), kMaxJustification);
   if (status.ok()) {
     record.outcome = "ok";
@@ -165,8 +167,9 @@ void ExchangeService::HandleAcknowledge(grpc::CallbackServerContext* context,
     reactor->Finish(AuditUnavailable());
     return;
   }
-  Decision decision =
-      Decide(*store_, handoff_, AuthenticatePeer(*context, *config_), *request, CallRecord("acknowledge", *context));
+  AuditRecord record = CallRecord("acknowledge", *context);
+  absl::StatusOr<Caller> caller = IdentifyCaller(*context, *config_, officers_, &record);
+  Decision decision = Decide(*store_, handoff_, caller, *request, std::move(record));
   if (decision.status.ok()) *response->mutable_status() = decision.recipient;
   AuditThenFinish(audit_, std::move(decision.record), reactor, decision.status, decision.if_unaudited);
 }
@@ -272,13 +275,19 @@ void ExchangeService::HandleListCase(grpc::CallbackServerContext* context, const
   record.case_reference = Clip(request->case_reference(), kMaxCaseReference);
   record.actor_officer = Clip(request->officer(), kMaxOfficer);
   record.justification = Clip(request->justification(), kMaxJustification);
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  absl::Status status = party.status();
-  if (party.ok()) {
-    record.actor_party = (*party)->id;
+  absl::StatusOr<Caller> caller = IdentifyCaller(*context, *config_, officers_, &record);
+  absl::Status status = caller.status();
+  // Required: the verified officer's if the caller's assertion vouches for one.
+  std::string officer = request->officer();
+  if (status.ok()) {
+    absl::StatusOr<std::string> acting = ActingOfficer(*caller, request->officer(), "officer", &record);
+    status = acting.status();
+    if (acting.ok()) officer = *std::move(acting);
+  }
+  if (status.ok()) {
     if (request->case_reference().empty()) {
       status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "case_reference", "is required");
-    } else if (request->officer().empty()) {
+    } else if (officer.empty()) {
       status = Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", "officer",
                       "the officer consulting the case is required");
     } else if (request->justification().empty()) {
@@ -286,8 +295,8 @@ void ExchangeService::HandleListCase(grpc::CallbackServerContext* context, const
                       "state why the case is consulted; it is recorded with your identity");
     } else if (request->case_reference().size() > kMaxCaseReference) {
       status = TooLong("case_reference", request->case_reference().size(), kMaxCaseReference);
-    } else if (absl::Status officer = CheckOfficerId(request->officer(), "officer", true); !officer.ok()) {
-      status = officer;
+    } else if (absl::Status checked = CheckOfficerId(officer, "officer", true); !checked.ok()) {
+      status = checked;
     } else if (absl::Status why = CheckStatement(request->justification(), "justification", true, kMaxJustification);
                !why.ok()) {
       status = why;
@@ -299,7 +308,7 @@ void ExchangeService::HandleListCase(grpc::CallbackServerContext* context, const
   if (status.ok()) {
     const uint32_t limit =
         request->page_size() == 0 ? kDefaultCasePage : std::min(request->page_size(), kMaxCasePage);
-    auto page = store_->ListCase(request->case_reference(), (*party)->id, *after, limit);
+    auto page = store_->ListCase(request->case_reference(), caller->party->id, *after, limit);
     status = page.status();
     if (page.ok()) {
       response->set_case_reference(request->case_reference());
@@ -313,6 +322,7 @@ void ExchangeService::HandleListCase(grpc::CallbackServerContext* context, const
         m->set_classification(c.classification);
         m->set_priority(c.priority);
         m->set_originating_officer(c.originating_officer);
+        m->set_originating_officer_verified(c.originating_officer_verified);
         *m->mutable_accepted_at() = TimeUtil::MicrosecondsToTimestamp(c.accepted_micros);
         for (const RecipientRecord& r : c.recipients) FillStatus(r, m->add_recipients());
       }

@@ -96,8 +96,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   g->officers_ = *std::move(officers);
   g->service_ = std::make_unique<ExchangeService>(config, g->store_.get(), audit_log, g->dispatcher_.get(),
                                                   g->officers_.get());
-  g->audit_service_ = std::make_unique<AuditService>(config, audit_log);
-  g->admin_service_ = std::make_unique<AdminService>(config, g->store_.get(), audit_log, g->dispatcher_.get());
+  g->audit_service_ = std::make_unique<AuditService>(config, audit_log, g->officers_.get());
+  g->admin_service_ = std::make_unique<AdminService>(config, g->store_.get(), audit_log, g->dispatcher_.get(),
+                                                        g->officers_.get());
 
   mtls::ServerTlsOptions tls;
   tls.files = {config->tls.server_cert, config->tls.server_key, config->tls.ca_bundle, config->tls.crl_dir,

@@ -26,6 +26,7 @@ void FillStatus(const RecipientRecord& r, v1::RecipientStatus* out) {
   out->set_attempts(r.attempts);
   out->set_reason(r.reason);
   out->set_officer(r.officer);
+  out->set_officer_verified(r.officer_verified);
   if (r.state == v1::ACCEPTED && r.attempts > 0 && r.next_attempt_micros > 0) {  // A push waiting for its retry.
     *out->mutable_next_attempt_at() = TimeUtil::MicrosecondsToTimestamp(r.next_attempt_micros);
   }

@@ -106,11 +106,4 @@ absl::StatusOr<std::string> CertificateUriSan(const std::string& path) {
   return uris.front();
 }
 
-absl::Status CheckOfficerClaim(const std::optional<identity::VerifiedOfficer>& verified, const std::string& claimed,
-                               absl::string_view field) {
-  if (!verified.has_value() || claimed.empty() || claimed == verified->officer) return absl::OkStatus();
-  return Refuse(absl::StatusCode::kPermissionDenied, "OFFICER_MISMATCH", field,
-                "is not the officer the caller's assertion vouches for");
-}
-
 }  // namespace portcullis

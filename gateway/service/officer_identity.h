@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "gateway/config/config.h"
 #include "gateway/identity/assertion_verifier.h"
+#include "gateway/service/caller.h"
 
 namespace portcullis {
 
@@ -53,13 +54,6 @@ class OfficerIdentity : public identity::OfficerKeyLookup {
 // The one URI SAN of the PEM certificate at `path` (the gateway's identity,
 // which assertions name as their audience).
 absl::StatusOr<std::string> CertificateUriSan(const std::string& path);
-
-// OK if `claimed` (a request's officer field, `field` its path) is the
-// verified officer or there is none verified; PERMISSION_DENIED
-// OFFICER_MISMATCH otherwise. An empty claim with a verified officer is OK
-// (the caller then takes the verified one).
-absl::Status CheckOfficerClaim(const std::optional<identity::VerifiedOfficer>& verified, const std::string& claimed,
-                               absl::string_view field);
 
 }  // namespace portcullis
 

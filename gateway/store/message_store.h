@@ -24,6 +24,7 @@ struct RecipientRecord {
   uint32_t attempts = 0;
   std::string reason;
   std::string officer;
+  bool officer_verified = false;  // `officer` came from a verified assertion (docs/officer-identity.md).
   int64_t next_attempt_micros = 0;  // When the next push attempt is due; 0 = none scheduled.
   int64_t seq = 0;  // The delivery's place in its destination's order (read only: changes on a dead-letter retry).
 };
@@ -56,7 +57,16 @@ struct DeliveryRow {
   int64_t expires_micros = 0;  // When it expires if still ACCEPTED (acceptance + delivery.max_age_ms); 0 = never.
   int64_t updated_micros = 0;
   std::string officer;
+  bool officer_verified = false;  // `officer` came from a verified assertion.
   std::string reason;
+};
+
+// The officer an operator's action is recorded with, and whether its agency
+// vouched for it (docs/officer-identity.md) or it is only claimed.
+struct OfficerOnRecord {
+  OfficerOnRecord(std::string id, bool verified = false) : id(std::move(id)), verified(verified) {}  // NOLINT
+  std::string id;
+  bool verified = false;
 };
 
 // A committed message whose acceptance is not yet paired with its audit
@@ -112,6 +122,7 @@ struct CaseEntry {
   v1::Classification classification = v1::CLASSIFICATION_UNSPECIFIED;
   v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
   std::string originating_officer;
+  bool originating_officer_verified = false;  // The sender's assertion vouched for it (its receipt says).
   int64_t accepted_micros = 0;
   int64_t answer_by_seconds = 0;  // A request for information's deadline; 0 otherwise.
   // Every recipient, in the envelope's order, when the party is the sender;
@@ -231,11 +242,11 @@ class MessageStore {
   // an unknown id, FAILED_PRECONDITION (NOT_A_DEAD_LETTER) if it is not
   // FAILED or EXPIRED.
   virtual absl::StatusOr<DeliveryRow> RetryDeadLetter(const std::string& delivery_id, int64_t max_age_micros,
-                                                      const std::string& officer) = 0;
+                                                      const OfficerOnRecord& officer) = 0;
   // A dead letter becomes CANCELLED with `officer` and `reason` (never
   // delivered); the last error is copied to `last_error`. Same refusals as
   // RetryDeadLetter.
-  virtual absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const std::string& officer,
+  virtual absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const OfficerOnRecord& officer,
                                                        const std::string& reason) = 0;
   // Deliveries per recipient and state, for the states in `states` (reads
   // the recipient/state index: cost grows with the number of rows).

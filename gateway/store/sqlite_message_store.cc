@@ -88,9 +88,16 @@ CREATE INDEX messages_by_case ON messages(case_reference);
 CREATE INDEX deliveries_by_case ON deliveries(case_reference, sender, message_id, recipient);
 )sql";
 
+// Version 2 -> 3: whether a delivery's officer (who decided, or which
+// operator acted) was vouched for by its agency's assertion
+// (docs/officer-identity.md). Rows written before are claims (0).
+constexpr const char* kMigrateV2ToV3 = R"sql(
+ALTER TABLE deliveries ADD COLUMN officer_verified INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // kMigrations[v - 1] takes a store from version v to v + 1. A new file gets
 // kSchemaV1 and then every migration: one path for new and old files alike.
-constexpr const char* kMigrations[] = {kMigrateV1ToV2};
+constexpr const char* kMigrations[] = {kMigrateV1ToV2, kMigrateV2ToV3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == SqliteMessageStore::kSchemaVersion - 1,
               "one migration per schema version after the first");
 
@@ -354,8 +361,9 @@ absl::Status PrepareSchema(const Connection& conn) {
 // The columns of a DeliveryRow, in ReadDeliveryRow's order (table alias d).
 #define kDeliveryColumns                                                                                        \
   "d.delivery_id, d.seq, d.sender, d.message_id, d.recipient, d.case_reference, d.state, d.attempts, "          \
-  "d.next_attempt_micros, d.last_error, d.expires_micros, d.updated_micros, d.officer, d.reason"
-constexpr int kDeliveryColumnCount = 14;
+  "d.next_attempt_micros, d.last_error, d.expires_micros, d.updated_micros, d.officer, d.reason, "          \
+  "d.officer_verified"
+constexpr int kDeliveryColumnCount = 15;
 
 DeliveryRow ReadDeliveryRow(const Query& q) {
   DeliveryRow d;
@@ -373,11 +381,13 @@ DeliveryRow ReadDeliveryRow(const Query& q) {
   d.updated_micros = q.ColumnInt(11);
   d.officer = q.ColumnText(12);
   d.reason = q.ColumnText(13);
+  d.officer_verified = q.ColumnInt(14) != 0;
   return d;
 }
 
 // One recipient's view of a delivery row, from a statement selecting
-// `state, attempts, updated_micros, reason, officer, next_attempt_micros, seq`.
+// `state, attempts, updated_micros, reason, officer, next_attempt_micros, seq,
+// officer_verified`.
 RecipientRecord ReadRecipientRecord(const Query& q, const std::string& party) {
   RecipientRecord r;
   r.party = party;
@@ -388,6 +398,7 @@ RecipientRecord ReadRecipientRecord(const Query& q, const std::string& party) {
   r.officer = q.ColumnText(4);
   r.next_attempt_micros = q.ColumnInt(5);
   r.seq = q.ColumnInt(6);
+  r.officer_verified = q.ColumnInt(7) != 0;
   return r;
 }
 
@@ -416,11 +427,12 @@ class SqliteMessageStore::Writer {
          "next_attempt_micros, last_error, expires_micros, updated_micros, officer, reason) "
          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', ?9, ?8, '', '')"},
         {&select_delivery_,
-         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros, seq FROM deliveries "
+         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros, seq, officer_verified "
+         "FROM deliveries "
          "WHERE delivery_id = ?1"},
         {&update_delivery_,
          "UPDATE deliveries SET state = ?2, attempts = ?3, updated_micros = ?4, reason = ?5, officer = ?6, "
-         "next_attempt_micros = ?7 WHERE delivery_id = ?1"},
+         "next_attempt_micros = ?7, officer_verified = ?8 WHERE delivery_id = ?1"},
         {&audit_index_of_, "SELECT audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&set_audit_index_, "UPDATE messages SET audit_index = ?3 WHERE sender = ?1 AND message_id = ?2"},
         {&delete_message_, "DELETE FROM messages WHERE sender = ?1 AND message_id = ?2"},
@@ -552,7 +564,8 @@ class SqliteMessageStore::Writer {
         .Int(4, record.updated_micros)
         .Text(5, record.reason)
         .Text(6, record.officer)
-        .Int(7, record.next_attempt_micros);
+        .Int(7, record.next_attempt_micros)
+        .Int(8, record.officer_verified ? 1 : 0);
     PORTCULLIS_RETURN_IF_ERROR(q.Run("updating a delivery"));
     return record;
   }
@@ -706,7 +719,8 @@ struct ReaderConnection {
         {&lookup, "SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&get_message, "SELECT envelope, receipt, audit_index FROM messages WHERE sender = ?1 AND message_id = ?2"},
         {&get_delivery,
-         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros, seq FROM deliveries "
+         "SELECT state, attempts, updated_micros, reason, officer, next_attempt_micros, seq, officer_verified "
+         "FROM deliveries "
          "WHERE delivery_id = ?1"},
         {&unaudited,
          "SELECT sender, message_id, audit_size_at_commit, accepted_micros FROM messages "
@@ -722,7 +736,7 @@ struct ReaderConnection {
         // rowid order (no sort); a recipient's share is one probe of
         // deliveries_by_case per candidate message.
         {&case_messages,
-         "SELECT m.rowid, m.sender, m.message_id, m.envelope, m.accepted_micros, m.audit_index IS NULL "
+         "SELECT m.rowid, m.sender, m.message_id, m.envelope, m.accepted_micros, m.audit_index IS NULL, m.receipt "
          "FROM messages m WHERE m.case_reference = ?1 AND m.rowid > ?3 AND (m.sender = ?2 OR EXISTS("
          "SELECT 1 FROM deliveries d WHERE d.case_reference = ?1 AND d.sender = m.sender "
          "AND d.message_id = m.message_id AND d.recipient = ?2)) ORDER BY m.rowid LIMIT ?4"},
@@ -731,7 +745,7 @@ struct ReaderConnection {
         // ReadRecipientRecord reads them, then the message's rowid and the recipient.
         {&case_deliveries,
          "SELECT d.state, d.attempts, d.updated_micros, d.reason, d.officer, d.next_attempt_micros, d.seq, "
-         "m.rowid, d.recipient FROM messages m JOIN deliveries d ON d.case_reference = m.case_reference "
+         "d.officer_verified, m.rowid, d.recipient FROM messages m JOIN deliveries d ON d.case_reference = m.case_reference "
          "AND d.sender = m.sender AND d.message_id = m.message_id "
          "WHERE m.case_reference = ?1 AND m.rowid > ?3 AND m.rowid <= ?4 AND (m.sender = ?2 OR d.recipient = ?2)"},
         // CorrelatedSenders: the party's own message by primary key, those
@@ -1141,6 +1155,7 @@ absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_re
       // One more than asked for: whether more follow.
       q.Text(1, case_reference).Text(2, party).Int(3, after_position).Int(4, static_cast<int64_t>(limit) + 1);
       v1::Envelope envelope;  // Reused: one envelope parsed at a time, only its summary kept.
+      v1::Receipt receipt;    // Likewise, for whether its originating officer was verified.
       for (;;) {
         auto row = q.Step("listing a case");
         if (!row.ok()) return row.status();
@@ -1166,6 +1181,12 @@ absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_re
         c.classification = envelope.classification();
         c.priority = envelope.priority();
         c.originating_officer = envelope.originating_officer();
+        const absl::string_view receipt_bytes = q.ColumnBytes(6);
+        if (!receipt.ParseFromArray(receipt_bytes.data(), static_cast<int>(receipt_bytes.size()))) {
+          return absl::DataLossError(absl::StrCat("message store ", options_.path, ": the receipt of message '",
+                                                  c.message_id, "' from '", c.sender, "' cannot be parsed"));
+        }
+        c.originating_officer_verified = receipt.originating_officer_verified();
         c.accepted_micros = q.ColumnInt(4);
         if (envelope.has_request_for_information()) {
           c.answer_by_seconds = envelope.request_for_information().answer_by().seconds();
@@ -1190,9 +1211,9 @@ absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_re
       auto row = q.Step("listing a case's deliveries");
       if (!row.ok()) return row.status();
       if (!*row) break;
-      auto it = by_position.find(q.ColumnInt(7));
+      auto it = by_position.find(q.ColumnInt(8));
       if (it == by_position.end()) continue;
-      const std::string recipient = q.ColumnText(8);
+      const std::string recipient = q.ColumnText(9);
       for (RecipientRecord& rr : it->second->recipients) {
         if (rr.party == recipient) rr = ReadRecipientRecord(q, recipient);
       }
@@ -1561,19 +1582,20 @@ absl::StatusOr<DeliveryRow> SqliteMessageStore::GetDelivery(const std::string& d
 }
 
 absl::StatusOr<DeliveryRow> SqliteMessageStore::RetryDeadLetter(const std::string& delivery_id,
-                                                                int64_t max_age_micros, const std::string& officer) {
+                                                                int64_t max_age_micros,
+                                                                const OfficerOnRecord& officer) {
   return ReviveOrCancel(delivery_id, v1::ACCEPTED, max_age_micros, officer, "");
 }
 
 absl::StatusOr<DeliveryRow> SqliteMessageStore::CancelDeadLetter(const std::string& delivery_id,
-                                                                 const std::string& officer,
+                                                                 const OfficerOnRecord& officer,
                                                                  const std::string& reason) {
   return ReviveOrCancel(delivery_id, v1::CANCELLED, 0, officer, reason);
 }
 
 absl::StatusOr<DeliveryRow> SqliteMessageStore::ReviveOrCancel(const std::string& delivery_id,
                                                                v1::DeliveryState state, int64_t max_age_micros,
-                                                               const std::string& officer,
+                                                               const OfficerOnRecord& officer,
                                                                const std::string& reason) {
   DeliveryRow result;
   absl::Status status = Write(
@@ -1594,7 +1616,8 @@ absl::StatusOr<DeliveryRow> SqliteMessageStore::ReviveOrCancel(const std::string
         // cancelled one shows the operator's reason instead.
         if (!d.reason.empty()) d.last_error = d.reason;
         d.state = state;
-        d.officer = officer;
+        d.officer = officer.id;
+        d.officer_verified = officer.verified;
         if (state == v1::CANCELLED) d.reason = reason;
         d.updated_micros = now;
         if (state == v1::ACCEPTED) {
@@ -1613,7 +1636,8 @@ absl::StatusOr<DeliveryRow> SqliteMessageStore::ReviveOrCancel(const std::string
         StmtPtr stmt;
         PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(
             "UPDATE deliveries SET state = ?2, next_attempt_micros = ?3, last_error = ?4, expires_micros = ?5, "
-            "updated_micros = ?6, officer = ?7, reason = ?8, seq = ?9, attempts = ?10 WHERE delivery_id = ?1",
+            "updated_micros = ?6, officer = ?7, reason = ?8, seq = ?9, attempts = ?10, officer_verified = ?11 "
+            "WHERE delivery_id = ?1",
             &stmt));
         Query q(conn, stmt);
         q.Text(1, d.delivery_id)
@@ -1625,7 +1649,8 @@ absl::StatusOr<DeliveryRow> SqliteMessageStore::ReviveOrCancel(const std::string
             .Text(7, d.officer)
             .Text(8, d.reason)
             .Int(9, d.seq)
-            .Int(10, d.attempts);
+            .Int(10, d.attempts)
+            .Int(11, d.officer_verified ? 1 : 0);
         PORTCULLIS_RETURN_IF_ERROR(q.Run("updating a dead letter"));
         result = std::move(d);
         return absl::OkStatus();

@@ -62,7 +62,7 @@ class SqliteMessageStore final : public MessageStore {
   // The schema version this build writes (PRAGMA user_version). 2: the
   // case indexes ListCase reads (messages.case_reference, messages_by_case,
   // deliveries_by_case).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating if missing) the store at options.path. Refuses a file
   // that is not a Portcullis message store, is corrupt, or has a newer schema
@@ -145,8 +145,8 @@ class SqliteMessageStore final : public MessageStore {
                                                        size_t limit) const override;
   absl::StatusOr<DeliveryRow> GetDelivery(const std::string& delivery_id) const override;
   absl::StatusOr<DeliveryRow> RetryDeadLetter(const std::string& delivery_id, int64_t max_age_micros,
-                                              const std::string& officer) override;
-  absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const std::string& officer,
+                                              const OfficerOnRecord& officer) override;
+  absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const OfficerOnRecord& officer,
                                                const std::string& reason) override;
   absl::StatusOr<std::vector<DeliveryCount>> CountDeliveries(
       const std::vector<v1::DeliveryState>& states) const override;
@@ -185,7 +185,7 @@ class SqliteMessageStore final : public MessageStore {
   void RunBatch(const std::vector<WriteOp*>& batch);
   // The dead letter `delivery_id` moved to `state` by the writer thread.
   absl::StatusOr<DeliveryRow> ReviveOrCancel(const std::string& delivery_id, v1::DeliveryState state,
-                                             int64_t expires_micros, const std::string& officer,
+                                             int64_t expires_micros, const OfficerOnRecord& officer,
                                              const std::string& reason);
 
   const SqliteStoreOptions options_;

@@ -121,7 +121,7 @@ struct ExchangeRig {
   }
   ~ExchangeRig() { store->Flush(); }  // No store callback into a destroyed pipeline.
 
-  Submission From(const std::string& party) const { return {config->FindParty(party), "ipv4:127.0.0.1:1", "req-1", std::nullopt}; }
+  Submission From(const std::string& party) const { return {config->FindParty(party), "ipv4:127.0.0.1:1", "req-1", std::nullopt, party}; }
 
   // Submits and waits for the answer (up to 10 s), then for the store's
   // callbacks (pairing, dispatch).

@@ -84,11 +84,11 @@ class FaultyStore final : public ForwardingStore {
     return inner().GetDelivery(delivery_id);
   }
   absl::StatusOr<DeliveryRow> RetryDeadLetter(const std::string& delivery_id, int64_t max_age_micros,
-                                              const std::string& officer) override {
+                                              const OfficerOnRecord& officer) override {
     if (*armed_ != 0) return Fault();
     return inner().RetryDeadLetter(delivery_id, max_age_micros, officer);
   }
-  absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const std::string& officer,
+  absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const OfficerOnRecord& officer,
                                                const std::string& reason) override {
     if (*armed_ != 0) return Fault();
     return inner().CancelDeadLetter(delivery_id, officer, reason);

@@ -80,10 +80,10 @@ class ForwardingStore : public MessageStore {
     return inner_->GetDelivery(delivery_id);
   }
   absl::StatusOr<DeliveryRow> RetryDeadLetter(const std::string& delivery_id, int64_t max_age_micros,
-                                              const std::string& officer) override {
+                                              const OfficerOnRecord& officer) override {
     return inner_->RetryDeadLetter(delivery_id, max_age_micros, officer);
   }
-  absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const std::string& officer,
+  absl::StatusOr<DeliveryRow> CancelDeadLetter(const std::string& delivery_id, const OfficerOnRecord& officer,
                                                const std::string& reason) override {
     return inner_->CancelDeadLetter(delivery_id, officer, reason);
   }
