@@ -97,12 +97,29 @@ TEST(AcceptancePipeline, CheckSubmissionRefusesAnUnauthenticatedCallerAndRecords
   ExchangeRig rig("unauthenticated");
   v1::SubmitRequest request;
   *request.mutable_envelope() = SampleReferral("ACC-ANON");
-  Submission anonymous{Refuse(absl::StatusCode::kUnauthenticated, "PEER_UNKNOWN", "", "no party"), "ipv4:1", "req-1", std::nullopt, ""};
+  Submission anonymous{Refuse(absl::StatusCode::kUnauthenticated, "PEER_UNKNOWN", "", "no party"), "ipv4:1", "req-1",
+                       std::nullopt, ""};
   absl::StatusOr<v1::Receipt> answer = rig.Submit(request, anonymous);
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnauthenticated);
   ExpectOneRefusedRecord(rig, "PEER_UNKNOWN");
   EXPECT_EQ(rig.log.records()[0].actor_party, "");
   EXPECT_FALSE(rig.Stored("ACC-ANON"));
+}
+
+// Issue 13: a party known by its certificate whose officer assertion is
+// refused: the refusal's record names the party (who tried), nothing is kept.
+TEST(AcceptancePipeline, ARefusedAssertionIsRecordedWithTheCertificatesParty) {
+  ExchangeRig rig("assertion-refused");
+  v1::SubmitRequest request;
+  *request.mutable_envelope() = SampleReferral("ACC-ASSERT");
+  Submission refused{Refuse(absl::StatusCode::kUnauthenticated, "ASSERTION_SIGNATURE", "authorization", "bad"),
+                     "ipv4:1", "req-1", std::nullopt, kSender};
+  absl::StatusOr<v1::Receipt> answer = rig.Submit(request, refused);
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnauthenticated);
+  ExpectOneRefusedRecord(rig, "ASSERTION_SIGNATURE");
+  EXPECT_EQ(rig.log.records()[0].actor_party, kSender);
+  EXPECT_FALSE(rig.log.records()[0].officer_verified);
+  EXPECT_FALSE(rig.Stored("ACC-ASSERT"));
 }
 
 TEST(AcceptancePipeline, CheckSubmissionRefusesAMissingEnvelope) {
@@ -310,11 +327,15 @@ TEST(AcceptancePipeline, AVerifiedOfficerMustBeTheEnvelopesAndIsRecordedAsVerifi
   absl::StatusOr<v1::Receipt> accepted = rig.Submit(request, as_self);
   ASSERT_TRUE(accepted.ok()) << accepted.status();
   EXPECT_TRUE(rig.log.records().back().officer_verified);
+  EXPECT_TRUE(accepted->originating_officer_verified());  // The receipt says so, and is kept with the message.
+  EXPECT_TRUE((*rig.store->Get(kSender, "ACC-OFFICER-1"))->receipt.originating_officer_verified());
   // A claim without an assertion is accepted and recorded as claimed.
   v1::SubmitRequest claimed;
   *claimed.mutable_envelope() = SampleReferral("ACC-OFFICER-2");
-  ASSERT_TRUE(rig.Submit(claimed, rig.From(kSender)).ok());
+  absl::StatusOr<v1::Receipt> claim = rig.Submit(claimed, rig.From(kSender));
+  ASSERT_TRUE(claim.ok()) << claim.status();
   EXPECT_FALSE(rig.log.records().back().officer_verified);
+  EXPECT_FALSE(claim->originating_officer_verified());
 }
 
 }  // namespace

@@ -22,11 +22,15 @@ v1::AcknowledgeRequest Acknowledgement(const std::string& message_id, v1::AckDec
   return request;
 }
 
-Decision DecideAs(ExchangeRig& rig, const std::string& party, const v1::AcknowledgeRequest& request) {
+// `officer`: the officer the caller's assertion vouches for ("" = none).
+Decision DecideAs(ExchangeRig& rig, const std::string& party, const v1::AcknowledgeRequest& request,
+                  const std::string& officer = "") {
   AuditRecord record;
   record.action = "acknowledge";
   record.peer = "ipv4:127.0.0.1:2";
-  return Decide(*rig.store, rig.delivery, Caller{rig.config->FindParty(party), std::nullopt}, request, std::move(record));
+  Caller caller{rig.config->FindParty(party), std::nullopt};
+  if (!officer.empty()) caller.officer = identity::VerifiedOfficer{party, officer, {}, "dev-1", "", 0};
+  return Decide(*rig.store, rig.delivery, caller, request, std::move(record));
 }
 
 std::string ReasonOf(const absl::Status& status) { return RefusalOf(status).reason(); }
@@ -98,6 +102,38 @@ TEST(Decide, AnUnauthenticatedCallerIsRecordedAsRefused) {
   EXPECT_EQ(d.record.reason, "PEER_UNKNOWN");
   EXPECT_EQ(d.record.actor_party, "");
   EXPECT_EQ(d.record.message_id, "DEC-5");
+}
+
+// Issue 13: the decision is the verified officer's. An empty officer field
+// takes it; another officer is OFFICER_MISMATCH and decides nothing; the
+// stored decision and its record say it was verified.
+TEST(Decide, AVerifiedOfficerDecidesAndAnotherOfficerIsRefused) {
+  ExchangeRig rig("decide-verified");
+  ASSERT_TRUE(rig.Submit(SampleReferral("DEC-6")).ok());
+  Decision other = DecideAs(rig, "eu/europol", Acknowledgement("DEC-6", v1::ACCEPT), "EU-LO-0002");
+  EXPECT_EQ(other.status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ReasonOf(other.status), "OFFICER_MISMATCH");
+  EXPECT_EQ(other.record.actor_party, "eu/europol");
+  EXPECT_EQ(other.record.actor_officer, "EU-LO-0001");  // The claim, recorded as such.
+  EXPECT_FALSE(other.record.officer_verified);
+  EXPECT_EQ((*rig.store->Get(kSender, "DEC-6"))->recipients[0].state, v1::ACCEPTED);
+
+  v1::AcknowledgeRequest unnamed = Acknowledgement("DEC-6", v1::ACCEPT);
+  unnamed.clear_officer();
+  EXPECT_EQ(ReasonOf(DecideAs(rig, "eu/europol", unnamed).status), "FIELD_REQUIRED");  // Nobody vouched.
+  Decision d = DecideAs(rig, "eu/europol", unnamed, "EU-LO-0002");
+  ASSERT_TRUE(d.status.ok()) << d.status;
+  EXPECT_EQ(d.recipient.officer(), "EU-LO-0002");
+  EXPECT_TRUE(d.recipient.officer_verified());
+  EXPECT_EQ(d.record.actor_officer, "EU-LO-0002");
+  EXPECT_TRUE(d.record.officer_verified);
+  const RecipientRecord stored = (*rig.store->Get(kSender, "DEC-6"))->recipients[0];
+  EXPECT_EQ(stored.officer, "EU-LO-0002");
+  EXPECT_TRUE(stored.officer_verified);
+  // The same decision again by the same verified officer is a duplicate.
+  Decision again = DecideAs(rig, "eu/europol", unnamed, "EU-LO-0002");
+  ASSERT_TRUE(again.status.ok()) << again.status;
+  EXPECT_EQ(again.record.outcome, "duplicate");
 }
 
 }  // namespace

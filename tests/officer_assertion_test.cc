@@ -370,6 +370,15 @@ TEST(DevTokenTest, MintsWhatTheVerifierAcceptsWithTheDevPkiKeys) {
                           " --audience spiffe://portcullis.example/gateway --officer NCA-4471");
   absl::StatusOr<VerifiedOfficer> forged = verifier.Verify(other, "uk-nca", absl::ToUnixMicros(absl::Now()));
   EXPECT_FALSE(forged.ok());
+  // What an assertion command's environment gives (PORTCULLIS_PARTY,
+  // PORTCULLIS_AUDIENCE, PORTCULLIS_OFFICER) fills the claims, and the kid is
+  // the key file's name: a config's command names only the key.
+  std::string from_env = RunTool("PORTCULLIS_PARTY=uk-nca PORTCULLIS_AUDIENCE=spiffe://portcullis.example/gateway "
+                                 "PORTCULLIS_OFFICER=NCA-0042 " + tool + " --key " + pki + "/idp/uk-nca/dev-1.key");
+  absl::StatusOr<VerifiedOfficer> env = verifier.Verify(from_env, "uk-nca", absl::ToUnixMicros(absl::Now()));
+  ASSERT_TRUE(env.ok()) << env.status() << " token: " << from_env;
+  EXPECT_EQ(env->officer, "NCA-0042");
+  EXPECT_EQ(env->kid, "dev-1");
   // Usage errors exit 2.
   EXPECT_EQ(WEXITSTATUS(system((tool + " --kid dev-1 >/dev/null 2>&1").c_str())), 2);
   EXPECT_EQ(WEXITSTATUS(system((tool + " --bogus >/dev/null 2>&1").c_str())), 2);

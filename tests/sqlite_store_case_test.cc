@@ -239,7 +239,9 @@ TEST(SqliteStore, AVersion1StoreIsMigratedToVersion2WithTheCaseIndexes) {
               (std::vector<std::string>{"old-1", "old-3", "new-1"}));
   }
   RawDb after(path);
-  EXPECT_EQ(after.Query("PRAGMA user_version"), "2\n");
+  EXPECT_EQ(after.Query("PRAGMA user_version"), "3\n");
+  // Version 3: old decisions are claims (their officers were never verified).
+  EXPECT_EQ(after.Query("SELECT DISTINCT officer_verified FROM deliveries"), "0\n");
   EXPECT_EQ(after.Query("SELECT name FROM sqlite_schema WHERE name IN ('messages_by_case', 'deliveries_by_case') "
                         "ORDER BY name"),
             "deliveries_by_case\nmessages_by_case\n");

@@ -260,7 +260,8 @@ TEST(SqliteStore, RetryMakesADeadLetterDueAgainLastInLineWithAFreshAttemptBudget
     auto again = store->RetryDeadLetter(id, 0, OfficerOnRecord("OPS-7"));
     EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(RefusalOf(again.status()).reason(), "NOT_A_DEAD_LETTER");
-    EXPECT_EQ(store->CancelDeadLetter(id, OfficerOnRecord("OPS-7"), "no").status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(store->CancelDeadLetter(id, OfficerOnRecord("OPS-7"), "no").status().code(),
+              absl::StatusCode::kFailedPrecondition);
     auto unknown = store->RetryDeadLetter("0123456789abcdef0123456789abcdef", 0, OfficerOnRecord("OPS-7"));
     EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(RefusalOf(unknown.status()).reason(), "DELIVERY_NOT_FOUND");
@@ -306,10 +307,54 @@ TEST(SqliteStore, CancelMakesADeadLetterCancelledForGood) {
   ASSERT_TRUE(record.ok());
   EXPECT_EQ((*record)->recipients[0].state, v1::CANCELLED);
   EXPECT_EQ((*record)->recipients[0].reason, "superseded by BF-REF-2");
-  EXPECT_EQ(store->RetryDeadLetter(id, 0, OfficerOnRecord("OPS-7")).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->RetryDeadLetter(id, 0, OfficerOnRecord("OPS-7")).status().code(),
+            absl::StatusCode::kFailedPrecondition);
   auto pending = store->PendingDeliveries("eu/europol", 0, 10);
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty());
+}
+
+// Issue 13: whether a delivery's officer was vouched for by an assertion is
+// kept with it, durably: on a decision (UpdateRecipient) and on an
+// operator's retry or cancel; a claim stays a claim.
+TEST(SqliteStore, WhetherADeliverysOfficerWasVerifiedIsKept) {
+  const std::string path = StoreTempDir("officer-verified") + "/outbox.db";
+  const std::string retried = DeliveryIdFor("uk/nca", "m-1", "eu/europol");
+  const std::string cancelled = DeliveryIdFor("uk/nca", "m-2", "eu/europol");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    MakeFailed(*store, "m-1");
+    MakeFailed(*store, "m-2");
+    auto row = store->RetryDeadLetter(retried, 0, OfficerOnRecord("OPS-7", true));
+    ASSERT_TRUE(row.ok()) << row.status();
+    EXPECT_TRUE(row->officer_verified);
+    row = store->CancelDeadLetter(cancelled, OfficerOnRecord("OPS-8", false), "superseded");
+    ASSERT_TRUE(row.ok()) << row.status();
+    EXPECT_FALSE(row->officer_verified);
+    auto decided = store->UpdateRecipient("uk/nca", "m-1", "nl/politie", [](RecipientRecord& r) {
+      r.state = v1::ACKNOWLEDGED;
+      r.officer = "NL-9";
+      r.officer_verified = true;
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(decided.ok()) << decided.status();
+    EXPECT_TRUE(decided->officer_verified);
+  }
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->GetDelivery(retried)->officer_verified);
+  EXPECT_FALSE(store->GetDelivery(cancelled)->officer_verified);
+  auto m1 = store->Get("uk/nca", "m-1");
+  ASSERT_TRUE(m1.ok());
+  ASSERT_EQ((*m1)->recipients.size(), 2u);
+  EXPECT_TRUE((*m1)->recipients[0].officer_verified);  // eu/europol: the operator's retry.
+  EXPECT_EQ((*m1)->recipients[1].officer, "NL-9");
+  EXPECT_TRUE((*m1)->recipients[1].officer_verified);
+  auto m2 = store->Get("uk/nca", "m-2");
+  ASSERT_TRUE(m2.ok());
+  EXPECT_FALSE((*m2)->recipients[0].officer_verified);
+  EXPECT_FALSE((*m2)->recipients[1].officer_verified);  // Never decided.
 }
 
 }  // namespace

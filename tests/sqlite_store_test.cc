@@ -429,13 +429,13 @@ TEST(SqliteStore, NewerSchemaVersionIsRefused) {
   // Closing the last connection checkpointed the WAL into the file and removed
   // it, so the header is the whole truth: user_version is bytes 60-63, big-endian.
   ASSERT_FALSE(fs::exists(path + "-wal"));
-  static_assert(SqliteMessageStore::kSchemaVersion == 2, "this test writes the version after the current one");
-  Overwrite(path, 60, std::string("\0\0\0\3", 4));
+  static_assert(SqliteMessageStore::kSchemaVersion == 3, "this test writes the version after the current one");
+  Overwrite(path, 60, std::string("\0\0\0\4", 4));
   auto store = SqliteMessageStore::Open(SqliteStoreOptions{path});
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(store.status().message().find(path), std::string::npos) << store.status();
-  EXPECT_NE(store.status().message().find("schema version 3"), std::string::npos) << store.status();
+  EXPECT_NE(store.status().message().find("schema version 4"), std::string::npos) << store.status();
 
   // Version 0 with tables in it: some other database, also refused.
   Overwrite(path, 60, std::string("\0\0\0\0", 4));
@@ -444,7 +444,7 @@ TEST(SqliteStore, NewerSchemaVersionIsRefused) {
   EXPECT_NE(store.status().message().find("something else"), std::string::npos) << store.status();
 
   // Back to the current version: opens, data intact.
-  Overwrite(path, 60, std::string("\0\0\0\2", 4));
+  Overwrite(path, 60, std::string("\0\0\0\3", 4));
   auto reopened = OpenOrDie(path);
   ASSERT_NE(reopened, nullptr);
   EXPECT_TRUE(reopened->Get("uk/nca", "m-1").ok());

@@ -83,11 +83,10 @@ void ExchangeService::HandleSubmit(grpc::CallbackServerContext* context, const v
   }
   AuditRecord who;  // Only who calls; the pipeline makes the call's record.
   absl::StatusOr<Caller> caller = IdentifyCaller(*context, *config_, officers_, &who);
-  Submission submission{caller.status(), context->peer(), call->request_id(), std::nullopt, who.actor_party};
-  if (caller.ok()) {
-    submission.caller = caller->party;
-    if (caller->officer.has_value()) submission.verified_officer = caller->officer->officer;
-  }
+  Submission submission{caller.ok() ? absl::StatusOr<const Party*>(caller->party)
+                                    : absl::StatusOr<const Party*>(caller.status()),
+                        context->peer(), call->request_id(), std::nullopt, who.actor_party};
+  if (caller.ok() && caller->officer.has_value()) submission.verified_officer = caller->officer->officer;
   acceptance_.Submit(submission, *request, [call, receipt](absl::StatusOr<v1::Receipt> answer) {
     if (answer.ok()) *receipt = *std::move(answer);
     call->Finish(answer.status());

@@ -89,16 +89,26 @@ int main(int argc, char** argv) {
       "Mints a DEVELOPMENT officer assertion (compact JWS) signed with a party's dev identity-provider key.\n"
       "Exit codes: 0 the token is on stdout; 1 the key cannot be read or used; 2 usage.");
   app->add_option("--key", o.key_file, "private key of the party's dev identity provider (PEM; Ed25519 or P-256)");
-  app->add_option("--kid", o.kid, "key id the gateway knows the public half by");
-  app->add_option("--issuer,--iss", o.issuer, "the party id (must be the party of the calling certificate)");
-  app->add_option("--audience,--aud", o.audience, "the gateway's identity (its URI SAN)");
-  app->add_option("--officer,--sub", o.officer, "the officer id the assertion vouches for");
+  // The environment a client gives its assertion command (docs/adapters.md)
+  // supplies the rest, so that a config's command names only the key.
+  app->add_option("--kid", o.kid, "key id the gateway knows the public half by (default: the key file's name "
+                                  "without its extension, e.g. dev-1)");
+  app->add_option("--issuer,--iss", o.issuer, "the party id (must be the party of the calling certificate)")
+      ->envname("PORTCULLIS_PARTY");
+  app->add_option("--audience,--aud", o.audience, "the gateway's identity (its URI SAN)")
+      ->envname("PORTCULLIS_AUDIENCE");
+  app->add_option("--officer,--sub", o.officer, "the officer id the assertion vouches for")
+      ->envname("PORTCULLIS_OFFICER");
   app->add_option("--role", o.roles, "a role claim (repeatable)");
   app->add_option("--ttl", o.ttl_seconds, "lifetime in seconds (the gateway accepts at most 900)")
       ->check(CLI::Range(int64_t{1}, int64_t{86400}));
   app->add_flag("!--no-jti", o.jti, "leave out the one-time jti claim");
   app->add_option("--now", o.now, "issue as of this Unix time (tests)");
   if (std::optional<int> done = portcullis::cli::ParseCommandLine(*app, argc, argv, 2)) return *done;
+  if (o.kid.empty() && !o.key_file.empty()) {
+    std::string name = o.key_file.substr(o.key_file.find_last_of('/') + 1);
+    o.kid = name.substr(0, name.find_last_of('.'));
+  }
   for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{"--key", &o.key_file},
                                     {"--kid", &o.kid}, {"--issuer", &o.issuer}, {"--audience", &o.audience},
                                     {"--officer", &o.officer}}) {
