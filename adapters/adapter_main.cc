@@ -32,6 +32,7 @@
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_config.h"
 #include "adapters/common/pull_receiver.h"
+#include "mtls/officer_assertion_source.h"
 #include "util/command_line.h"
 
 namespace portcullis::adapters {
@@ -74,6 +75,15 @@ int ReportBatch(const std::vector<NativeRecord>& records, bool partial, bool sen
   return bad > 0 ? 3 : 0;
 }
 
+// Each call that acts for an officer carries that officer's assertion from the
+// config's assertion_command or assertion_file (fetched and cached per
+// officer); none configured: no assertion. Never on Receive/Confirm.
+OfficerCredentials CredentialsOf(const PartyConfig& config) {
+  std::shared_ptr<mtls::PerOfficerAssertions> assertions = mtls::PerOfficerAssertions::FromOptions(AssertionOptions(config));
+  if (assertions == nullptr) return nullptr;
+  return [assertions](const std::string& officer) { return assertions->CredentialsFor(officer); };
+}
+
 int Submit(const PartyConfig& config, const std::vector<std::string>& files, bool partial, bool send) {
   if (files.empty()) return Usage("no files given");
   std::vector<NativeRecord> records = PrepareBatch(*config.format, files, config.party, absl::Now());
@@ -81,7 +91,7 @@ int Submit(const PartyConfig& config, const std::vector<std::string>& files, boo
     auto channel = DialGateway(config.gateway, config.tls, config.gateway_identity);
     if (!channel.ok()) return Fail(channel.status().ToString());
     v1::Exchange::Stub stub(*channel);
-    SubmitBatch(stub, records, partial);
+    SubmitBatch(stub, records, partial, absl::Seconds(30), CredentialsOf(config));
   }
   return ReportBatch(records, partial, send);
 }
@@ -171,6 +181,7 @@ int Run(const PartyConfig& config) {
     options.party = config.party;
     options.format = config.format;
     options.stub = std::make_shared<v1::Exchange::Stub>(*channel);
+    options.credentials = CredentialsOf(config);
     options.on_event = [](const std::string& what) { Say(stdout, absl::StrCat("outbox: ", what)); };
     outbox = std::make_unique<OutboxWatcher>(std::move(options));
     outbox->Start();
