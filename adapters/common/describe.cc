@@ -30,7 +30,8 @@ std::string DescribeStatus(const grpc::Status& status) {
   if (status.error_message().empty()) return code;
   // A call credentials plugin's failure (the officer assertion's source, whose
   // words start "officer assertion: ") comes wrapped in gRPC's words.
-  absl::string_view message = status.error_message();
+  const std::string text = status.error_message();  // A copy: error_message() returns by value.
+  absl::string_view message = text;
   absl::ConsumePrefix(&message, "Getting metadata from plugin failed with error: ");
   return absl::StrCat(code, ": ", message);
 }

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Issue 13 item 5, end to end: clients obtain and send officer assertions. A real gateway (shipped config,
+# port 0) where uk/border-force and uk/nca are `officer_assertions: required`, their dev identity providers'
+# keys from the dev PKI (idp/<stem>/dev-1.key signs, officer-keys/<stem>/ verifies), portcullis-devtoken as
+# the agency's token command:
+#   portcullis-submit: no assertion -> ASSERTION_REQUIRED (1); --assertion-file, PORTCULLIS_ASSERTION and
+#     --assertion-command accepted; precedence file > command > environment; a missing file and a failing
+#     command say so (1); a token for another officer -> OFFICER_MISMATCH (1);
+#   portcullis-adapter submit: two records, one officer, jti tokens from the command: fetched per call, both
+#     accepted (a reused jti would be ASSERTION_REPLAYED);
+#   portcullis-adapter run (pull + outbox, assertion_command): while the command fails the outbox file waits
+#     (the error named) and the daemon still receives; then records of two officers are both accepted, the
+#     command ran once per officer with PORTCULLIS_OFFICER/PARTY/AUDIENCE, the audit log says officer_verified;
+#   the adapter config's bad assertion keys are located errors (exit 1, file:line:col: key: rule);
+#   liaison: --assertion-file and the config's assertion_command; without one ASSERTION_REQUIRED.
+#
+#   assertion_cli_test.sh SUBMIT GATEWAY ADAPTER LIAISON DEVTOKEN ADMIN AUDIT PKI SOURCE_DIR
+set -euo pipefail
+[ $# = 9 ] || { echo "usage: $0 SUBMIT GATEWAY ADAPTER LIAISON DEVTOKEN ADMIN AUDIT PKI SOURCE_DIR" >&2; exit 2; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/support/cli_test_lib.sh"  # $T, $pids, $checks, step, fail, expect_*, free_port, wait_for.
+SUBMIT=$(abs "$1"); GATEWAY=$(abs "$2"); ADAPTER=$(abs "$3"); LIAISON=$(abs "$4"); DEVTOKEN=$(abs "$5")
+ADMIN=$(abs "$6"); AUDIT=$(abs "$7"); PKI=$(abs "$8"); SRC=$(abs "$9")
+unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY PORTCULLIS_ASSERTION
+AUD=spiffe://exchange.gov.uk/gateway
+
+step "--help documents the assertion flags"
+for cmd in "$SUBMIT" "$ADMIN stats" "$AUDIT search"; do
+  expect_rc 0 $cmd --help
+  expect_in "$T/out" "--assertion-file"
+  expect_in "$T/out" "--assertion-command"
+  expect_in "$T/out" "PORTCULLIS_ASSERTION"
+done
+expect_rc 0 "$LIAISON" --help
+expect_in "$T/out" "--assertion-file"
+
+step "gateway: uk/border-force and uk/nca require officer assertions"
+mkdir -p "$T/state/witness"
+export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
+required() {  # the party's identity line, then the two keys
+  printf 'identity: spiffe://exchange.gov.uk/%s\n    officer_assertions: required\n    officer_keys_dir: %s' \
+    "$1" "$PKI/officer-keys/$2"
+}
+gateway_config "$T/gateway.yaml" "$(free_port)" \
+  "identity: spiffe://exchange.gov.uk/uk/border-force" "$(required uk/border-force uk-border-force)" \
+  "identity: spiffe://exchange.gov.uk/uk/nca" "$(required uk/nca uk-nca)"
+start_gateway "$T/gateway.out"
+
+# mint PARTY STEM OFFICER [devtoken flags...]: a token of PARTY's dev identity provider.
+mint() {
+  local party=$1 stem=$2 officer=$3
+  shift 3
+  "$DEVTOKEN" --key "$PKI/idp/$stem/dev-1.key" --kid dev-1 --issuer "$party" --audience "$AUD" --officer "$officer" "$@"
+}
+BF=(--gateway "$GW" --pki "$PKI" --as uk-border-force --envelope "$SRC/adapters/examples/border-force-referral.json"
+    --created-now)  # originating_officer BF-LO-4471, to eu/europol
+
+step "portcullis-submit: without an assertion, ASSERTION_REQUIRED"
+expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-NONE-1
+expect_in "$T/err" "ASSERTION_REQUIRED"
+expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-NONE-2 --json
+expect_in "$T/out" '"reason":"ASSERTION_REQUIRED"'
+
+step "portcullis-submit --assertion-file (read at each call; a jti-less token)"
+mint uk/border-force uk-border-force BF-LO-4471 --no-jti > "$T/bf.jws"
+expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-FILE-1 --assertion-file "$T/bf.jws"
+expect_in "$T/out" "accepted: AS-FILE-1"
+expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-FILE-2 --assertion-file "$T/no-such.jws"
+expect_in "$T/err" "$T/no-such.jws"
+: > "$T/empty.jws"
+expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-FILE-3 --assertion-file "$T/empty.jws"
+expect_in "$T/err" "assertion file $T/empty.jws gave no officer assertion"
+
+step "PORTCULLIS_ASSERTION (the token itself); flags come first"
+PORTCULLIS_ASSERTION=$(mint uk/border-force uk-border-force BF-LO-4471) \
+  expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-ENV-1
+expect_in "$T/out" "accepted: AS-ENV-1"
+PORTCULLIS_ASSERTION=not.a.token expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-ENV-2 --assertion-file "$T/bf.jws"
+PORTCULLIS_ASSERTION=not.a.token expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-ENV-3
+expect_in "$T/err" "ASSERTION_MALFORMED"
+
+step "portcullis-submit --assertion-command (PORTCULLIS_OFFICER, PORTCULLIS_AUDIENCE in its environment)"
+# The agency's hook: here the dev identity provider; officer and audience only from the environment.
+BF_CMD="echo \"\$PORTCULLIS_OFFICER \$PORTCULLIS_AUDIENCE\" >> '$T/bf-runs'; '$DEVTOKEN' --key '$PKI/idp/uk-border-force/dev-1.key' --kid dev-1 --issuer uk/border-force --audience \"\$PORTCULLIS_AUDIENCE\" --officer \"\$PORTCULLIS_OFFICER\""
+PORTCULLIS_ASSERTION=not.a.token expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-CMD-1 --assertion-command "$BF_CMD"
+expect_in "$T/out" "accepted: AS-CMD-1"
+expect_eq "the command's environment" "BF-LO-4471 $AUD" "$(cat "$T/bf-runs")"
+# The file comes before the command.
+expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-CMD-2 --assertion-file "$T/empty.jws" --assertion-command "$BF_CMD"
+expect_in "$T/err" "$T/empty.jws"
+
+step "a failing command: its exit status and the first line of its stderr"
+expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-FAIL-1 --assertion-command 'echo "idp unreachable: 10.0.0.9" >&2; echo more >&2; exit 4'
+expect_in "$T/err" "officer assertion: the assertion command exited 4: idp unreachable: 10.0.0.9"
+expect_not_in "$T/err" "Getting metadata from plugin"
+expect_not_in "$T/err" "more"
+
+step "a token for another officer: OFFICER_MISMATCH"
+mint uk/border-force uk-border-force BF-LO-9999 --no-jti > "$T/other.jws"
+expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-MISMATCH-1 --assertion-file "$T/other.jws"
+expect_in "$T/err" "OFFICER_MISMATCH"
+
+# NCA's adapter config; $1 = extra lines.
+nca_config() {
+  cat > "$T/nca.yaml" <<YAML
+party: uk/nca
+format: nca
+gateway: $GW
+tls: { pki: $PKI, stem: uk-nca }
+inbox: $T/nca-inbox
+outbox: $T/nca-outbox
+receive: { mode: pull }
+officer: NCA-10482
+justification: "Liaison duty: organised immigration crime"
+$1
+YAML
+}
+# The agency's hook as a script: fails while $T/idp-down exists; logs each run's environment.
+cat > "$T/idp.sh" <<SH
+#!/bin/sh
+echo "\$PORTCULLIS_OFFICER \$PORTCULLIS_PARTY \$PORTCULLIS_AUDIENCE" >> "$T/nca-runs"
+if [ -e "$T/idp-down" ]; then echo "identity provider down" >&2; exit 5; fi
+exec "$DEVTOKEN" --key "$PKI/idp/uk-nca/dev-1.key" --kid dev-1 --issuer "\$PORTCULLIS_PARTY" \
+  --audience "\$PORTCULLIS_AUDIENCE" --officer "\$PORTCULLIS_OFFICER"
+SH
+chmod +x "$T/idp.sh"
+# nca_record FILE MESSAGE_URN OFFICER: an NCA referral to uk/border-force.
+nca_record() {
+  python3 - "$SRC/adapters/nca/examples/referral-immigration-enforcement-2026-000009.json" "$1" "$2" "$3" <<'PY'
+import json, sys
+src, dst, urn, officer = sys.argv[1:]
+r = json.load(open(src))
+r["urn"], r["officer_no"], r["disseminate_to"] = urn, officer, ["uk/border-force"]
+json.dump(r, open(dst, "w"))
+PY
+}
+
+step "the adapter config's assertion keys: located errors"
+nca_config "assertion_command: \"$T/idp.sh\"
+assertion_file: $T/bf.jws"
+expect_rc 1 "$ADAPTER" --config "$T/nca.yaml" check "$SRC/adapters/examples/border-force-referral.json"
+expect_re "$T/err" "nca.yaml:[0-9]+:[0-9]+: assertion_file: give assertion_command or assertion_file, not both"
+nca_config 'assertion_command: ""'
+expect_rc 1 "$ADAPTER" --config "$T/nca.yaml" check x.json
+expect_re "$T/err" "nca.yaml:[0-9]+:[0-9]+: assertion_command: must not be empty"
+nca_config 'assertion_file: [a, b]'
+expect_rc 1 "$ADAPTER" --config "$T/nca.yaml" check x.json
+expect_re "$T/err" "nca.yaml:[0-9]+:[0-9]+: assertion_file: must be a single value"
+
+step "portcullis-adapter submit: one officer, two records, jti tokens fetched per call"
+nca_config "assertion_command: \"$T/idp.sh\""
+mkdir -p "$T/batch"
+nca_record "$T/batch/a.json" NCA-REF-2026-100001 NCA-10482
+nca_record "$T/batch/b.json" NCA-REF-2026-100002 NCA-10482
+expect_rc 0 "$ADAPTER" --config "$T/nca.yaml" submit "$T/batch/a.json" "$T/batch/b.json"
+expect_eq "accepted records" 2 "$(grep -c '^accepted: ' "$T/out")"
+expect_eq "command runs (one per call: a jti is single use)" 2 "$(grep -c . "$T/nca-runs")"
+expect_eq "the command's environment" "NCA-10482 uk/nca $AUD" "$(head -1 "$T/nca-runs")"
+rm "$T/nca-runs"
+
+step "portcullis-adapter run: a failing command holds the outbox file; receiving goes on"
+touch "$T/idp-down"
+mkdir -p "$T/nca-outbox"
+nca_record "$T/nca-outbox/01.json" NCA-REF-2026-200001 NCA-10482
+"$ADAPTER" --config "$T/nca.yaml" run > "$T/run.out" 2>&1 & RUN_PID=$!
+pids+=("$RUN_PID")
+wait_for "$T/run.out" "identity provider down" "$RUN_PID" || fail "the outbox names the failing command" \
+  "identity provider down" "$(cat "$T/run.out")"
+expect_in "$T/run.out" "01.json: not submitted yet (UNAVAILABLE: officer assertion: the assertion command exited 5: identity provider down); will retry"
+# Border Force sends NCA a message: the pull stream, which never carries an assertion, still delivers it.
+python3 - "$SRC/adapters/examples/border-force-referral.json" "$T/to-nca.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+e["recipients"] = ["uk/nca"]
+json.dump(e, open(sys.argv[2], "w"))
+PY
+expect_rc 0 "$SUBMIT" --gateway "$GW" --pki "$PKI" --as uk-border-force --envelope "$T/to-nca.json" \
+  --message-id AS-TO-NCA-1 --created-now --assertion-file "$T/bf.jws"
+wait_for "$T/run.out" "stored delivery .* AS-TO-NCA-1" "$RUN_PID" || fail "NCA receives while its command fails" \
+  "stored delivery ... AS-TO-NCA-1" "$(cat "$T/run.out")"
+[ -e "$T/nca-outbox/01.json" ] || fail "the outbox file waits" "$T/nca-outbox/01.json" "$(ls -R "$T/nca-outbox")"
+
+step "portcullis-adapter run: records of two officers, each with its own assertion"
+rm "$T/idp-down"
+wait_for "$T/run.out" "01.json" "$RUN_PID"
+for _ in $(seq 200); do [ -e "$T/nca-outbox/sent/01.json" ] && break; sleep 0.05; done
+[ -e "$T/nca-outbox/sent/01.json" ] || fail "01.json sent" "sent/01.json" "$(ls -R "$T/nca-outbox"; cat "$T/run.out")"
+nca_record "$T/nca-outbox/.02.tmp" NCA-REF-2026-200002 NCA-20977
+mv "$T/nca-outbox/.02.tmp" "$T/nca-outbox/02.json"
+for _ in $(seq 200); do [ -e "$T/nca-outbox/sent/02.json" ] && break; sleep 0.05; done
+[ -e "$T/nca-outbox/sent/02.json" ] || fail "02.json sent" "sent/02.json" "$(ls -R "$T/nca-outbox"; cat "$T/run.out")"
+expect_in "$T/nca-runs" "NCA-10482 uk/nca $AUD"
+expect_in "$T/nca-runs" "NCA-20977 uk/nca $AUD"
+expect_not_in "$T/nca-runs" "system:"   # Never run for the pull stream's system calls.
+checks=$((checks + 1))
+python3 - "$T/state/audit.log" <<'PY' || fail "audit: both officers verified" "officer_verified true" "see above"
+import json, sys
+want = {"NCA-REF-2026-200001": "NCA-10482", "NCA-REF-2026-200002": "NCA-20977"}
+seen = {}
+for line in open(sys.argv[1]):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if r.get("action") == "submit" and r.get("message_id") in want:  # sent/ holds its receipt: accepted.
+        seen[r["message_id"]] = (r.get("actor_officer"), r.get("officer_verified"))
+for m, officer in want.items():
+    if seen.get(m) != (officer, True):
+        sys.exit("audit record of %s: %r, expected (%s, True)" % (m, seen.get(m), officer))
+PY
+
+step "liaison: --assertion-file, the config's assertion_command, none"
+LI=(--config "$T/nca.yaml" send --type referral --to uk/border-force --case NCA-OP-2026-0417 --marking OFFICIAL
+    --priority ROUTINE --legal-basis "DPA 2018 s.35" --summary "Pilot matches an OCG member"
+    --requested-action "Flag the case")
+expect_rc 0 "$LIAISON" "${LI[@]}" --message-id AS-LIAISON-1
+expect_in "$T/nca-runs" "NCA-10482 uk/nca"
+mint uk/nca uk-nca NCA-10482 --no-jti > "$T/nca.jws"
+: > "$T/nca-runs"
+expect_rc 0 "$LIAISON" "${LI[@]}" --message-id AS-LIAISON-2 --assertion-file "$T/nca.jws"
+expect_eq "the file comes before the config's command" "" "$(cat "$T/nca-runs")"
+nca_config ""
+expect_rc 1 "$LIAISON" "${LI[@]}" --message-id AS-LIAISON-3
+expect_in "$T/err" "ASSERTION_REQUIRED"
+PORTCULLIS_ASSERTION=$(cat "$T/nca.jws") expect_rc 0 "$LIAISON" "${LI[@]}" --message-id AS-LIAISON-4
+
+echo "PASS: $checks checks"
