@@ -6,6 +6,7 @@
 #   portcullis-submit: no assertion -> ASSERTION_REQUIRED (1); --assertion-file, PORTCULLIS_ASSERTION and
 #     --assertion-command accepted; precedence file > command > environment; a missing file and a failing
 #     command say so (1); a token for another officer -> OFFICER_MISMATCH (1);
+#   portcullis-admin retry: --officer required only without an assertion;
 #   portcullis-adapter submit: two records, one officer, jti tokens from the command: fetched per call, both
 #     accepted (a reused jti would be ASSERTION_REPLAYED);
 #   portcullis-adapter run (pull + outbox, assertion_command): while the command fails the outbox file waits
@@ -34,7 +35,7 @@ done
 expect_rc 0 "$LIAISON" --help
 expect_in "$T/out" "--assertion-file"
 
-step "gateway: uk/border-force and uk/nca require officer assertions"
+step "gateway: uk/border-force, uk/nca and ops/operator require officer assertions"
 mkdir -p "$T/state/witness"
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
 required() {  # the party's identity line, then the two keys
@@ -43,7 +44,8 @@ required() {  # the party's identity line, then the two keys
 }
 gateway_config "$T/gateway.yaml" "$(free_port)" \
   "identity: spiffe://exchange.gov.uk/uk/border-force" "$(required uk/border-force uk-border-force)" \
-  "identity: spiffe://exchange.gov.uk/uk/nca" "$(required uk/nca uk-nca)"
+  "identity: spiffe://exchange.gov.uk/uk/nca" "$(required uk/nca uk-nca)" \
+  "identity: spiffe://exchange.gov.uk/ops/operator" "$(required ops/operator ops-operator)"
 start_gateway "$T/gateway.out"
 
 # mint PARTY STEM OFFICER [devtoken flags...]: a token of PARTY's dev identity provider.
@@ -99,6 +101,14 @@ step "a token for another officer: OFFICER_MISMATCH"
 mint uk/border-force uk-border-force BF-LO-9999 --no-jti > "$T/other.jws"
 expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-MISMATCH-1 --assertion-file "$T/other.jws"
 expect_in "$T/err" "OFFICER_MISMATCH"
+
+step "portcullis-admin: with an assertion, --officer may be left to the gateway (its verified officer)"
+ADM=(retry NO-SUCH-DELIVERY --reason "assertion test" --gateway "$GW" --pki "$PKI" --as ops-operator)
+expect_rc 2 "$ADMIN" "${ADM[@]}"
+expect_in "$T/err" "--officer is required"
+mint ops/operator ops-operator OPS-0042 --no-jti > "$T/ops.jws"
+expect_rc 1 "$ADMIN" "${ADM[@]}" --assertion-file "$T/ops.jws"   # Reaches the gateway, which answers.
+expect_not_in "$T/err" "--officer is required"
 
 # NCA's adapter config; $1 = extra lines.
 nca_config() {
