@@ -15,13 +15,15 @@
 #   the adapter config's bad assertion keys are located errors (exit 1, file:line:col: key: rule);
 #   liaison: --assertion-file and the config's assertion_command; without one ASSERTION_REQUIRED.
 #
-#   assertion_cli_test.sh SUBMIT GATEWAY ADAPTER LIAISON DEVTOKEN ADMIN AUDIT PKI SOURCE_DIR
+#   portcullis-partner-endpoint: its acknowledgements carry --assertion-command's / --assertion-file's token;
+#
+#   assertion_cli_test.sh SUBMIT GATEWAY ADAPTER LIAISON DEVTOKEN ADMIN AUDIT ENDPOINT PKI SOURCE_DIR
 set -euo pipefail
-[ $# = 9 ] || { echo "usage: $0 SUBMIT GATEWAY ADAPTER LIAISON DEVTOKEN ADMIN AUDIT PKI SOURCE_DIR" >&2; exit 2; }
+[ $# = 10 ] || { echo "usage: $0 SUBMIT GATEWAY ADAPTER LIAISON DEVTOKEN ADMIN AUDIT ENDPOINT PKI SOURCE_DIR" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/support/cli_test_lib.sh"  # $T, $pids, $checks, step, fail, expect_*, free_port, wait_for.
 SUBMIT=$(abs "$1"); GATEWAY=$(abs "$2"); ADAPTER=$(abs "$3"); LIAISON=$(abs "$4"); DEVTOKEN=$(abs "$5")
-ADMIN=$(abs "$6"); AUDIT=$(abs "$7"); PKI=$(abs "$8"); SRC=$(abs "$9")
+ADMIN=$(abs "$6"); AUDIT=$(abs "$7"); ENDPOINT=$(abs "$8"); PKI=$(abs "$9"); SRC=$(abs "${10}")
 unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY PORTCULLIS_ASSERTION
 AUD=spiffe://exchange.gov.uk/gateway
 
@@ -35,14 +37,18 @@ done
 expect_rc 0 "$LIAISON" --help
 expect_in "$T/out" "--assertion-file"
 
-step "gateway: uk/border-force, uk/nca and ops/operator require officer assertions"
+step "gateway: uk/border-force, uk/nca, eu/europol and ops/operator require officer assertions"
 mkdir -p "$T/state/witness"
 export PORTCULLIS_PKI=$PKI PORTCULLIS_STATE=$T/state
 required() {  # the party's identity line, then the two keys
   printf 'identity: spiffe://exchange.gov.uk/%s\n    officer_assertions: required\n    officer_keys_dir: %s' \
     "$1" "$PKI/officer-keys/$2"
 }
-gateway_config "$T/gateway.yaml" "$(free_port)" \
+EP_PORT=$(free_port)
+gateway_config "$T/gateway.yaml" "$EP_PORT" \
+  "identity: spiffe://exchange.gov.uk/eu/europol
+    clearance" "$(required eu/europol eu-europol)
+    clearance" \
   "identity: spiffe://exchange.gov.uk/uk/border-force" "$(required uk/border-force uk-border-force)" \
   "identity: spiffe://exchange.gov.uk/uk/nca" "$(required uk/nca uk-nca)" \
   "identity: spiffe://exchange.gov.uk/ops/operator" "$(required ops/operator ops-operator)"
@@ -54,6 +60,12 @@ mint() {
   shift 3
   "$DEVTOKEN" --key "$PKI/idp/$stem/dev-1.key" --kid dev-1 --issuer "$party" --audience "$AUD" --officer "$officer" "$@"
 }
+# Europol's push endpoint, acknowledging as its officer with an assertion command that fails.
+EP=(--listen "127.0.0.1:$EP_PORT" --gateway "$GW" --pki "$PKI" --as eu-europol --inbox "$T/europol"
+    --officer EUROPOL-UKLB-07)
+"$ENDPOINT" "${EP[@]}" --assertion-command 'echo "europol idp down" >&2; exit 6' > "$T/ep1.out" 2>&1 & EP_PID=$!
+pids+=("$EP_PID")
+wait_for "$T/ep1.out" "listening on" "$EP_PID" || fail "partner endpoint starts" "listening on" "$(cat "$T/ep1.out")"
 BF=(--gateway "$GW" --pki "$PKI" --as uk-border-force --envelope "$SRC/adapters/examples/border-force-referral.json"
     --created-now)  # originating_officer BF-LO-4471, to eu/europol
 
@@ -90,6 +102,19 @@ expect_eq "the command's environment" "BF-LO-4471 $AUD" "$(cat "$T/bf-runs")"
 # The file comes before the command.
 expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-CMD-2 --assertion-file "$T/empty.jws" --assertion-command "$BF_CMD"
 expect_in "$T/err" "$T/empty.jws"
+
+step "portcullis-partner-endpoint: acknowledgements carry its officer's assertion"
+wait_for "$T/ep1.out" "could not acknowledge" "$EP_PID" || fail "the endpoint's acknowledgement fails" \
+  "could not acknowledge" "$(cat "$T/ep1.out")"
+expect_re "$T/ep1.out" "could not acknowledge AS-[A-Z]+-1: UNAVAILABLE: officer assertion: the assertion command exited 6: europol idp down"
+kill -TERM "$EP_PID"; wait "$EP_PID" || true
+mint eu/europol eu-europol EUROPOL-UKLB-07 --no-jti > "$T/europol.jws"
+"$ENDPOINT" "${EP[@]}" --assertion-file "$T/europol.jws" > "$T/ep2.out" 2>&1 & EP_PID=$!
+pids+=("$EP_PID")
+wait_for "$T/ep2.out" "listening on" "$EP_PID" || fail "partner endpoint starts" "listening on" "$(cat "$T/ep2.out")"
+expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-EP-1 --assertion-file "$T/bf.jws"
+wait_for "$T/ep2.out" "acknowledged AS-EP-1" "$EP_PID" || fail "Europol acknowledges with its assertion" \
+  "acknowledged AS-EP-1 (ACCEPT) as officer EUROPOL-UKLB-07" "$(cat "$T/ep2.out")"
 
 step "a failing command: its exit status and the first line of its stderr"
 expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-FAIL-1 --assertion-command 'echo "idp unreachable: 10.0.0.9" >&2; echo more >&2; exit 4'
