@@ -6,6 +6,7 @@
 #   portcullis-submit: no assertion -> ASSERTION_REQUIRED (1); --assertion-file, PORTCULLIS_ASSERTION and
 #     --assertion-command accepted; precedence file > command > environment; a missing file and a failing
 #     command say so (1); a token for another officer -> OFFICER_MISMATCH (1);
+#   portcullis-submit --wait: the command runs for the Submit and each Track (jti tokens are single use);
 #   portcullis-admin retry: --officer required only without an assertion;
 #   portcullis-adapter submit: two records, one officer, jti tokens from the command: fetched per call, both
 #     accepted (a reused jti would be ASSERTION_REPLAYED);
@@ -115,6 +116,14 @@ wait_for "$T/ep2.out" "listening on" "$EP_PID" || fail "partner endpoint starts"
 expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-EP-1 --assertion-file "$T/bf.jws"
 wait_for "$T/ep2.out" "acknowledged AS-EP-1" "$EP_PID" || fail "Europol acknowledges with its assertion" \
   "acknowledged AS-EP-1 (ACCEPT) as officer EUROPOL-UKLB-07" "$(cat "$T/ep2.out")"
+
+step "portcullis-submit --wait: Submit and every Track carry a fresh jti token from the command"
+: > "$T/bf-runs"
+expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-WAIT-1 --assertion-command "$BF_CMD" --wait 20
+expect_in "$T/out" "acknowledged by every recipient"
+runs=$(grep -c . "$T/bf-runs")
+checks=$((checks + 1))
+[ "$runs" -ge 2 ] || fail "the command ran for the Submit and for each Track" ">= 2 runs" "$runs"
 
 step "a failing command: its exit status and the first line of its stderr"
 expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-FAIL-1 --assertion-command 'echo "idp unreachable: 10.0.0.9" >&2; echo more >&2; exit 4'
