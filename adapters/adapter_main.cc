@@ -141,6 +141,9 @@ int Run(const PartyConfig& config) {
     // Never a person's id: nobody read it. The audit shows a system acceptance.
     options.officer = "system:auto-accept";
     options.auto_accept = config.auto_accept;
+    if (OfficerCredentials credentials = CredentialsOf(config)) {
+      options.acknowledge_credentials = credentials(options.officer);  // Asked for the system's own id.
+    }
     // Rendered before the gateway hears OK; a duplicate whose render failed is rendered on the retry.
     options.complete = [native](const v1::Delivery& d, bool is_new) { return native->Complete(d, is_new); };
     options.on_stored = say_stored;
@@ -162,6 +165,7 @@ int Run(const PartyConfig& config) {
     options.channel = *channel;
     options.inbox = native;  // Stores and renders before each confirm.
     options.officer = "system:adapter";  // Rejects what the format can never render; nobody read it.
+    options.credentials = CredentialsOf(config);  // Only on those rejections: never on Receive/Confirm.
     options.on_stored = say_stored;
     options.on_event = [](const std::string& what) { Say(stderr, what); };
     receiver = std::make_unique<PullReceiver>(std::move(options));

@@ -13,9 +13,11 @@
 #   portcullis-adapter run (pull + outbox, assertion_command): while the command fails the outbox file waits
 #     (the error named) and the daemon still receives; then records of two officers are both accepted, the
 #     command ran once per officer with PORTCULLIS_OFFICER/PARTY/AUDIENCE, the audit log says officer_verified;
+#     a delivery NCA's format cannot render is rejected with the assertion of system:adapter;
 #   the adapter config's bad assertion keys are located errors (exit 1, file:line:col: key: rule);
 #   liaison: --assertion-file and the config's assertion_command; without one ASSERTION_REQUIRED.
 #
+#   portcullis-adapter run (push, auto_accept): acknowledgements carry system:auto-accept's assertion;
 #   portcullis-partner-endpoint: its acknowledgements carry --assertion-command's / --assertion-file's token;
 #
 #   assertion_cli_test.sh SUBMIT GATEWAY ADAPTER LIAISON DEVTOKEN ADMIN AUDIT ENDPOINT PKI SOURCE_DIR
@@ -235,7 +237,7 @@ for _ in $(seq 200); do [ -e "$T/nca-outbox/sent/02.json" ] && break; sleep 0.05
 [ -e "$T/nca-outbox/sent/02.json" ] || fail "02.json sent" "sent/02.json" "$(ls -R "$T/nca-outbox"; cat "$T/run.out")"
 expect_in "$T/nca-runs" "NCA-10482 uk/nca $AUD"
 expect_in "$T/nca-runs" "NCA-20977 uk/nca $AUD"
-expect_not_in "$T/nca-runs" "system:"   # Never run for the pull stream's system calls.
+expect_not_in "$T/nca-runs" "system:"   # Receive and Confirm never carry one.
 checks=$((checks + 1))
 python3 - "$T/state/audit.log" <<'PY' || fail "audit: both officers verified" "officer_verified true" "see above"
 import json, sys
@@ -253,6 +255,19 @@ for m, officer in want.items():
         sys.exit("audit record of %s: %r, expected (%s, True)" % (m, seen.get(m), officer))
 PY
 
+step "portcullis-adapter run: rejecting what NCA's format cannot render carries system:adapter's assertion"
+python3 - "$T/to-nca.json" "$T/unrenderable.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+e["case_referral"]["crossing"]["vessel"]["length_metres"] = 900  # NCA's records allow at most 500 m.
+json.dump(e, open(sys.argv[2], "w"))
+PY
+expect_rc 0 "$SUBMIT" --gateway "$GW" --pki "$PKI" --as uk-border-force --envelope "$T/unrenderable.json" \
+  --message-id AS-UNRENDERABLE-1 --created-now --assertion-file "$T/bf.jws"
+wait_for "$T/run.out" "): rejected" "$RUN_PID" || fail "NCA rejects the unrenderable message" \
+  "cannot be rendered (...): rejected" "$(cat "$T/run.out")"
+expect_in "$T/nca-runs" "system:adapter uk/nca $AUD"
+
 step "liaison: --assertion-file, the config's assertion_command, none"
 LI=(--config "$T/nca.yaml" send --type referral --to uk/border-force --case NCA-OP-2026-0417 --marking OFFICIAL
     --priority ROUTINE --legal-basis "DPA 2018 s.35" --summary "Pilot matches an OCG member"
@@ -267,5 +282,32 @@ nca_config ""
 expect_rc 1 "$LIAISON" "${LI[@]}" --message-id AS-LIAISON-3
 expect_in "$T/err" "ASSERTION_REQUIRED"
 PORTCULLIS_ASSERTION=$(cat "$T/nca.jws") expect_rc 0 "$LIAISON" "${LI[@]}" --message-id AS-LIAISON-4
+
+step "portcullis-adapter run (push, auto_accept): the acknowledgements carry system:auto-accept's assertion"
+kill -TERM "$EP_PID"; wait "$EP_PID" || true
+cat > "$T/europol-idp.sh" <<SH
+#!/bin/sh
+echo "\$PORTCULLIS_OFFICER \$PORTCULLIS_PARTY \$PORTCULLIS_AUDIENCE" >> "$T/europol-runs"
+exec "$DEVTOKEN" --key "$PKI/idp/eu-europol/dev-1.key" --kid dev-1 --issuer "\$PORTCULLIS_PARTY" \
+  --audience "\$PORTCULLIS_AUDIENCE" --officer "\$PORTCULLIS_OFFICER"
+SH
+chmod +x "$T/europol-idp.sh"
+cat > "$T/europol.yaml" <<YAML
+party: eu/europol
+format: europol
+gateway: $GW
+tls: { pki: $PKI, stem: eu-europol }
+inbox: $T/europol-inbox
+receive: { mode: push, listen: "127.0.0.1:$EP_PORT", auto_accept: true }
+assertion_command: "$T/europol-idp.sh"
+YAML
+"$ADAPTER" --config "$T/europol.yaml" run > "$T/europol-run.out" 2>&1 & EU_PID=$!
+pids+=("$EU_PID")
+wait_for "$T/europol-run.out" "receiving by push" "$EU_PID" || fail "Europol's adapter starts" "receiving by push" \
+  "$(cat "$T/europol-run.out")"
+expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-PUSH-1 --assertion-file "$T/bf.jws"
+wait_for "$T/europol-run.out" "acknowledged AS-PUSH-1 as system:auto-accept" "$EU_PID" ||
+  fail "Europol's adapter acknowledges" "acknowledged AS-PUSH-1 as system:auto-accept" "$(cat "$T/europol-run.out")"
+expect_in "$T/europol-runs" "system:auto-accept eu/europol $AUD"
 
 echo "PASS: $checks checks"
