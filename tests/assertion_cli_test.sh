@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 13 item 5, end to end: clients obtain and send officer assertions. A real gateway (shipped config,
-# port 0) where uk/border-force and uk/nca are `officer_assertions: required`, their dev identity providers'
-# keys from the dev PKI (idp/<stem>/dev-1.key signs, officer-keys/<stem>/ verifies), portcullis-devtoken as
+# port 0) where uk/border-force, uk/nca, eu/europol and ops/operator are `officer_assertions: required`, their
+# dev identity providers' keys from the dev PKI (idp/<stem>/dev-1.key signs, officer-keys/<stem>/ verifies),
+# portcullis-devtoken as
 # the agency's token command:
 #   portcullis-submit: no assertion -> ASSERTION_REQUIRED (1); --assertion-file, PORTCULLIS_ASSERTION and
 #     --assertion-command accepted; precedence file > command > environment; a missing file and a failing
@@ -15,10 +16,9 @@
 #     command ran once per officer with PORTCULLIS_OFFICER/PARTY/AUDIENCE, the audit log says officer_verified;
 #     a delivery NCA's format cannot render is rejected with the assertion of system:adapter;
 #   the adapter config's bad assertion keys are located errors (exit 1, file:line:col: key: rule);
-#   liaison: --assertion-file and the config's assertion_command; without one ASSERTION_REQUIRED.
-#
 #   portcullis-adapter run (push, auto_accept): acknowledgements carry system:auto-accept's assertion;
 #   portcullis-partner-endpoint: its acknowledgements carry --assertion-command's / --assertion-file's token;
+#   liaison: --assertion-file and the config's assertion_command; without one ASSERTION_REQUIRED.
 #
 #   assertion_cli_test.sh SUBMIT GATEWAY ADAPTER LIAISON DEVTOKEN ADMIN AUDIT ENDPOINT PKI SOURCE_DIR
 set -euo pipefail
@@ -32,7 +32,8 @@ AUD=spiffe://exchange.gov.uk/gateway
 
 step "--help documents the assertion flags"
 for cmd in "$SUBMIT" "$ADMIN stats" "$AUDIT search"; do
-  expect_rc 0 $cmd --help
+  read -r -a words <<< "$cmd"
+  expect_rc 0 "${words[@]}" --help
   expect_in "$T/out" "--assertion-file"
   expect_in "$T/out" "--assertion-command"
   expect_in "$T/out" "PORTCULLIS_ASSERTION"
