@@ -2,8 +2,7 @@
 # Issue 13 item 5, end to end: clients obtain and send officer assertions. A real gateway (shipped config,
 # port 0) where uk/border-force, uk/nca, eu/europol and ops/operator are `officer_assertions: required`, their
 # dev identity providers' keys from the dev PKI (idp/<stem>/dev-1.key signs, officer-keys/<stem>/ verifies),
-# portcullis-devtoken as
-# the agency's token command:
+# portcullis-devtoken as the agency's token command:
 #   portcullis-submit: no assertion -> ASSERTION_REQUIRED (1); --assertion-file, PORTCULLIS_ASSERTION and
 #     --assertion-command accepted; precedence file > command > environment; a missing file and a failing
 #     command say so (1); a token for another officer -> OFFICER_MISMATCH (1);
