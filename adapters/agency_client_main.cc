@@ -213,7 +213,8 @@ int Main(int argc, char** argv) {
   if (!message_id.empty()) envelope->set_message_id(message_id);
   if (created_now) *envelope->mutable_created_at() = TimeUtil::GetCurrentTime();
 
-  auto channel = DialGateway(gw.gateway, *tls, gw.gateway_identity);
+  gw.officer = envelope->originating_officer();  // PORTCULLIS_OFFICER for --assertion-command.
+  auto channel = tools::Dial(gw);
   if (!channel.ok()) return Fail(std::string(channel.status().message()));
   auto stub = v1::Exchange::NewStub(*channel);
 

@@ -11,6 +11,7 @@
 #include "adapters/common/describe.h"
 #include "adapters/main_support.h"
 #include "adapters/common/partner_endpoint.h"
+#include "mtls/officer_assertion_source.h"
 #include "tools/common/cli_common.h"
 
 namespace portcullis::adapters {
@@ -52,6 +53,10 @@ int Main(int argc, char** argv) {
   options.inbox_dir = inbox;
   options.gateway_address = gw.gateway;
   options.officer = officer;
+  gw.officer = officer;  // PORTCULLIS_OFFICER for --assertion-command.
+  if (auto source = mtls::OfficerAssertionSource::FromOptions(tools::AssertionOptions(gw)); ack && source != nullptr) {
+    options.acknowledge_credentials = mtls::OfficerAssertionCallCredentials(source);
+  }
   options.auto_accept = ack;
   options.on_stored = [](const v1::Delivery& d) { Say(stdout, DescribeStoredDelivery(d)); };
   options.on_acknowledged = [](const v1::AcknowledgeRequest& a, const grpc::Status& s) {

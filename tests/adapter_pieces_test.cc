@@ -100,6 +100,44 @@ TEST(PartyConfigTest, EnvironmentOverridesOfficerJustificationAndGateway) {
   EXPECT_EQ(ResolvePartyConfigPath("x.yaml"), "x.yaml");
 }
 
+TEST(PartyConfigTest, AssertionKeysAndTheCommandsEnvironment) {
+  const std::string dir = testing::MakeTempDir("party-config-assertion");
+  const std::string head =
+      "party: uk/nca\nformat: nca\ngateway: 127.0.0.1:1\n"
+      "tls: { cert: c.pem, key: c.key, ca_bundle: ca.pem, crl_dir: crl }\ninbox: in\n";
+  absl::StatusOr<PartyConfig> c = LoadPartyConfig(Write(dir, "file.yaml", head + "assertion_file: tok.jws\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->assertion_file, dir + "/tok.jws");  // Relative to the config, as every path.
+  mtls::AssertionSourceOptions o = AssertionOptions(*c);
+  EXPECT_EQ(o.file, dir + "/tok.jws");
+  EXPECT_EQ(o.command_env["PORTCULLIS_PARTY"], "uk/nca");
+  EXPECT_EQ(o.command_env["PORTCULLIS_AUDIENCE"], "spiffe://exchange.gov.uk/gateway");
+  EXPECT_EQ(o.command_env.count("PORTCULLIS_OFFICER"), 0u);  // Per call: the officer it acts for.
+  // $VAR (no braces) is left for the shell, when the command runs.
+  c = LoadPartyConfig(Write(dir, "cmd.yaml", head + "gateway_identity: spiffe://x/gw\n"
+                                                    "assertion_command: idp --officer \"$PORTCULLIS_OFFICER\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(AssertionOptions(*c).command, "idp --officer \"$PORTCULLIS_OFFICER\"");
+  EXPECT_EQ(AssertionOptions(*c).command_env["PORTCULLIS_AUDIENCE"], "spiffe://x/gw");
+  c = LoadPartyConfig(Write(dir, "none.yaml", head));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(mtls::PerOfficerAssertions::FromOptions(AssertionOptions(*c)), nullptr);  // No source: none sent.
+
+  const std::string bad = Write(dir, "bad.yaml", head +
+                                                     "assertion_command: idp\n"
+                                                     "assertion_file: tok.jws\n");
+  c = LoadPartyConfig(bad);
+  ASSERT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(c.status().message()),
+              HasSubstr(bad + ":7:17: assertion_file: give assertion_command or assertion_file, not both"));
+  const std::string empty = Write(dir, "empty.yaml", head + "assertion_command: \"\"\n");
+  c = LoadPartyConfig(empty);
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr(empty + ":6:20: assertion_command: must not be empty"));
+  const std::string two_lines = Write(dir, "lines.yaml", head + "assertion_command: \"a\\nb\"\n");
+  c = LoadPartyConfig(two_lines);
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr(two_lines + ":6:20: assertion_command: must be one line"));
+}
+
 v1::Delivery SampleDelivery(const std::string& id, const std::string& message_id) {
   v1::Delivery d;
   d.set_delivery_id(id);

@@ -16,9 +16,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string TokenExpiringAt(int64_t exp) {
+std::string TokenExpiringAt(int64_t exp, const std::string& more_claims = "") {
   return absl::StrCat(absl::WebSafeBase64Escape("{\"alg\":\"EdDSA\"}"), ".",
-                      absl::WebSafeBase64Escape(absl::StrCat("{\"sub\":\"NCA-1\",\"exp\":", exp, "}")), ".c2ln");
+                      absl::WebSafeBase64Escape(absl::StrCat("{\"sub\":\"NCA-1\",", more_claims, "\"exp\":", exp, "}")),
+                      ".c2ln");
+}
+
+// Lines in `file` (0 if missing): how often a test command ran.
+int Lines(const fs::path& file) {
+  std::ifstream in(file);
+  int n = 0;
+  for (std::string l; std::getline(in, l);) ++n;
+  return n;
 }
 
 class AssertionSourceTest : public ::testing::Test {
@@ -63,7 +72,7 @@ TEST_F(AssertionSourceTest, EnvironmentVariable) {
   EXPECT_EQ(src->Get().value_or(""), "x.y.z");
 }
 
-TEST_F(AssertionSourceTest, FileComesBeforeEnvironmentAndCommand) {
+TEST_F(AssertionSourceTest, FileComesBeforeCommandBeforeEnvironment) {
   AssertionSourceOptions o;
   o.file = (dir_ / "token").string();
   o.env_var = "PORTCULLIS_TEST_ASSERTION";
@@ -72,9 +81,9 @@ TEST_F(AssertionSourceTest, FileComesBeforeEnvironmentAndCommand) {
   std::ofstream(o.file) << "from.the.file";
   EXPECT_EQ(OfficerAssertionSource::FromOptions(o)->Get().value_or(""), "from.the.file");
   o.file.clear();
-  EXPECT_EQ(OfficerAssertionSource::FromOptions(o)->Get().value_or(""), "from.the.env");
-  o.env_var.clear();
   EXPECT_EQ(OfficerAssertionSource::FromOptions(o)->Get().value_or(""), "from.the.command");
+  o.command.clear();
+  EXPECT_EQ(OfficerAssertionSource::FromOptions(o)->Get().value_or(""), "from.the.env");
 }
 
 TEST_F(AssertionSourceTest, CommandTokenIsKeptUntilNearItsExpiry) {
@@ -87,12 +96,7 @@ TEST_F(AssertionSourceTest, CommandTokenIsKeptUntilNearItsExpiry) {
   EXPECT_EQ(src->Get().value_or(""), TokenExpiringAt(now + 600));
   EXPECT_TRUE(src->Get().ok());
   EXPECT_TRUE(src->Get().ok());
-  auto lines = [&] {
-    std::ifstream in(counter);
-    int n = 0;
-    for (std::string l; std::getline(in, l);) ++n;
-    return n;
-  };
+  auto lines = [&] { return Lines(counter); };
   EXPECT_EQ(lines(), 1);
   // A token within refresh_before_expiry of its exp is fetched again each time.
   o.command = absl::StrCat("echo run >> ", counter.string(), "; echo ", TokenExpiringAt(now + 30));
@@ -100,6 +104,55 @@ TEST_F(AssertionSourceTest, CommandTokenIsKeptUntilNearItsExpiry) {
   EXPECT_TRUE(short_lived->Get().ok());
   EXPECT_TRUE(short_lived->Get().ok());
   EXPECT_EQ(lines(), 3);
+}
+
+TEST_F(AssertionSourceTest, CommandTokenWithJtiIsNeverReused) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  fs::path counter = dir_ / "runs";
+  AssertionSourceOptions o;
+  // Valid for 10 minutes, but single use at the gateway (its replay cache).
+  const std::string token = TokenExpiringAt(now + 600, "\"jti\" : \"7f3a\",");
+  o.command = absl::StrCat("echo run >> ", counter.string(), "; echo ", token);
+  auto src = OfficerAssertionSource::FromOptions(o);
+  EXPECT_EQ(src->Get().value_or(""), token);
+  EXPECT_EQ(src->Get().value_or(""), token);
+  EXPECT_EQ(src->Get().value_or(""), token);
+  EXPECT_EQ(Lines(counter), 3);  // Run again for every call.
+}
+
+TEST_F(AssertionSourceTest, CommandGetsItsContextInItsEnvironmentNotItsText) {
+  AssertionSourceOptions o;
+  // Prints the three variables as the token's parts (dots and base64url only).
+  o.command = "printf '%s.%s.%s' \"$PORTCULLIS_OFFICER\" \"$PORTCULLIS_PARTY\" \"$PORTCULLIS_AUDIENCE\"";
+  o.command_env = {{"PORTCULLIS_PARTY", "uk-nca"}, {"PORTCULLIS_AUDIENCE", "gateway"}};
+  setenv("PORTCULLIS_OFFICER", "from-our-own-environment", 1);
+  auto per_officer = PerOfficerAssertions::FromOptions(o);
+  ASSERT_NE(per_officer, nullptr);
+  EXPECT_EQ(per_officer->SourceFor("NCA-1")->Get().value_or(""), "NCA-1.uk-nca.gateway");
+  EXPECT_EQ(per_officer->SourceFor("NCA-2")->Get().value_or(""), "NCA-2.uk-nca.gateway");
+  // An officer id is data: shell syntax in it is never run.
+  fs::path marker = dir_ / "ran";
+  auto hostile = per_officer->SourceFor(absl::StrCat("x;touch ", marker.string()));
+  EXPECT_FALSE(hostile->Get().ok());  // Not a token (a space and a ';'), and nothing ran.
+  EXPECT_FALSE(fs::exists(marker));
+  unsetenv("PORTCULLIS_OFFICER");
+  EXPECT_EQ(PerOfficerAssertions::FromOptions({}), nullptr);
+}
+
+TEST_F(AssertionSourceTest, EachOfficerHasItsOwnCachedToken) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  fs::path counter = dir_ / "runs";
+  AssertionSourceOptions o;
+  // A jti-less token naming the officer, valid for 10 minutes.
+  o.command = absl::StrCat("echo \"$PORTCULLIS_OFFICER\" >> ", counter.string(),
+                           "; printf '%s.%s.sig' \"$PORTCULLIS_OFFICER\" ", "\"",
+                           absl::WebSafeBase64Escape(absl::StrCat("{\"exp\":", now + 600, "}")), "\"");
+  auto per_officer = PerOfficerAssertions::FromOptions(o);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(per_officer->SourceFor("NCA-1")->Get().value_or("").substr(0, 6), "NCA-1.");
+    EXPECT_EQ(per_officer->SourceFor("NCA-2")->Get().value_or("").substr(0, 6), "NCA-2.");
+  }
+  EXPECT_EQ(Lines(counter), 2);  // Once per officer.
 }
 
 TEST_F(AssertionSourceTest, CommandFailuresSayWhatHappened) {
@@ -117,12 +170,24 @@ TEST_F(AssertionSourceTest, CommandFailuresSayWhatHappened) {
   auto slow = OfficerAssertionSource::FromOptions(o)->Get();
   ASSERT_FALSE(slow.ok());
   EXPECT_NE(slow.status().message().find("did not finish"), std::string::npos) << slow.status();
+  o.command = "kill -9 $$";
+  auto killed = OfficerAssertionSource::FromOptions(o)->Get();
+  ASSERT_FALSE(killed.ok());
+  EXPECT_NE(killed.status().message().find("killed by signal 9"), std::string::npos) << killed.status();
 }
 
 TEST(UnverifiedExpiryTest, ReadsExpOrZero) {
   EXPECT_EQ(UnverifiedExpiry(TokenExpiringAt(1800000123)), 1800000123);
   EXPECT_EQ(UnverifiedExpiry("a.b.c"), 0);
   EXPECT_EQ(UnverifiedExpiry("nonsense"), 0);
+}
+
+TEST(UnverifiedHasJtiTest, OnlyAJtiLessReadablePayloadSaysNo) {
+  EXPECT_FALSE(UnverifiedHasJti(TokenExpiringAt(1800000123)));
+  EXPECT_TRUE(UnverifiedHasJti(TokenExpiringAt(1800000123, "\"jti\":\"a\",")));
+  EXPECT_FALSE(UnverifiedHasJti(TokenExpiringAt(1800000123, "\"role\":\"jti\",")));  // A value, not a claim.
+  EXPECT_TRUE(UnverifiedHasJti(TokenExpiringAt(1800000123, "\"\\u006ati\":\"a\",")));  // Escaped: assume so.
+  EXPECT_TRUE(UnverifiedHasJti("not a token"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "portcullis/v1/refusal_status.h"
 
 namespace portcullis::adapters {
@@ -27,7 +28,12 @@ std::string DescribeStatus(const grpc::Status& status) {
     return text;
   }
   if (status.error_message().empty()) return code;
-  return absl::StrCat(code, ": ", status.error_message());
+  // A call credentials plugin's failure (the officer assertion's source, whose
+  // words start "officer assertion: ") comes wrapped in gRPC's words.
+  const std::string text = status.error_message();  // A copy: error_message() returns by value.
+  absl::string_view message = text;
+  absl::ConsumePrefix(&message, "Getting metadata from plugin failed with error: ");
+  return absl::StrCat(code, ": ", message);
 }
 
 std::string BodyTypeName(const v1::Envelope& envelope) {

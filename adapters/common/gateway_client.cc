@@ -10,7 +10,8 @@
 namespace portcullis::adapters {
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> DialGateway(const std::string& address, const PartyTls& tls,
-                                                           const std::string& gateway_identity) {
+                                                           const std::string& gateway_identity,
+                                                           std::shared_ptr<grpc::CallCredentials> call_credentials) {
   if (address.empty()) return absl::InvalidArgumentError("gateway address is empty (expected HOST:PORT)");
   if (gateway_identity.empty()) return absl::InvalidArgumentError("expected server identity is empty");
   mtls::ClientTlsOptions options;
@@ -18,6 +19,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> DialGateway(const std::string& ad
   options.expected_server_identity = gateway_identity;
   auto creds = mtls::MakeChannelCredentials(options);
   if (!creds.ok()) return creds.status();
+  std::shared_ptr<grpc::ChannelCredentials> channel_creds = *creds;
+  if (call_credentials != nullptr) channel_creds = grpc::CompositeChannelCredentials(channel_creds, call_credentials);
   grpc::ChannelArguments args;
   // A Receive stream's Delivery carries up to the largest envelope a Submit
   // of kMaxMessageBytes holds, plus its wrapper (docs/delivery.md, "Sizes").
@@ -25,7 +28,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> DialGateway(const std::string& ad
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  return grpc::CreateCustomChannel(address, *creds, args);
+  return grpc::CreateCustomChannel(address, channel_creds, args);
 }
 
 }  // namespace portcullis::adapters

@@ -7,6 +7,11 @@
 // read or the CA/CRL set does not load; the error names the file. The channel
 // connects lazily: a refused or failed handshake shows up as UNAVAILABLE on
 // the first call. Channels are thread-safe and shared by their stubs.
+//
+// With `call_credentials` (e.g. mtls::OfficerAssertionCallCredentials) every
+// call on the channel carries them (composed with the TLS credentials); a
+// client that acts for several officers, or must not send them on some calls
+// (Receive, Confirm), sets them per call instead (ClientContext::set_credentials).
 #ifndef PORTCULLIS_ADAPTERS_COMMON_GATEWAY_CLIENT_H_
 #define PORTCULLIS_ADAPTERS_COMMON_GATEWAY_CLIENT_H_
 
@@ -14,6 +19,7 @@
 #include <string>
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include "absl/status/statusor.h"
 #include "adapters/common/party_tls.h"
@@ -29,7 +35,8 @@ inline constexpr char kGatewayIdentity[] = "spiffe://exchange.gov.uk/gateway";
 inline constexpr int kMaxMessageBytes = 8 * 1024 * 1024;
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> DialGateway(const std::string& address, const PartyTls& tls,
-                                                           const std::string& gateway_identity = kGatewayIdentity);
+                                                           const std::string& gateway_identity = kGatewayIdentity,
+                                                           std::shared_ptr<grpc::CallCredentials> call_credentials = nullptr);
 
 }  // namespace portcullis::adapters
 

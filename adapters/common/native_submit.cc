@@ -52,13 +52,18 @@ size_t CountBad(const std::vector<NativeRecord>& records) {
 }
 
 size_t SubmitBatch(v1::Exchange::StubInterface& stub, std::vector<NativeRecord>& records, bool partial,
-                   absl::Duration timeout) {
+                   absl::Duration timeout, const OfficerCredentials& credentials) {
   if (!partial && CountBad(records) > 0) return 0;
   size_t accepted = 0;
   for (NativeRecord& record : records) {
     if (!record.problem.ok()) continue;
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    if (credentials) {
+      if (std::shared_ptr<grpc::CallCredentials> c = credentials(record.envelope.originating_officer())) {
+        context.set_credentials(c);
+      }
+    }
     v1::SubmitRequest request;
     *request.mutable_envelope() = record.envelope;
     record.status = stub.Submit(&context, request, &record.receipt);

@@ -8,10 +8,12 @@
 #ifndef PORTCULLIS_ADAPTERS_COMMON_NATIVE_SUBMIT_H_
 #define PORTCULLIS_ADAPTERS_COMMON_NATIVE_SUBMIT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
@@ -43,11 +45,17 @@ std::vector<NativeRecord> PrepareBatch(const NativeFormat& format, const std::ve
 // How many records have problems.
 size_t CountBad(const std::vector<NativeRecord>& records);
 
+// Call credentials for a call acting for `officer` (the officer assertion,
+// mtls::PerOfficerAssertions::CredentialsFor); nullptr: none.
+using OfficerCredentials = std::function<std::shared_ptr<grpc::CallCredentials>(const std::string& officer)>;
+
 // Submits the good records in order (each with a `timeout` deadline) unless
 // there is a bad one and `partial` is false, in which case nothing is sent.
-// Returns the number of records the gateway accepted.
+// With `credentials`, each Submit carries those of its envelope's
+// originating_officer (an adapter submits for many officers). Returns the
+// number of records the gateway accepted.
 size_t SubmitBatch(v1::Exchange::StubInterface& stub, std::vector<NativeRecord>& records, bool partial,
-                   absl::Duration timeout = absl::Seconds(30));
+                   absl::Duration timeout = absl::Seconds(30), const OfficerCredentials& credentials = nullptr);
 
 }  // namespace portcullis::adapters
 

@@ -85,7 +85,7 @@ bool OutboxWatcher::Handle(const std::string& name) {
       PrepareBatch(*options_.format, {path}, options_.party, ModificationTime(path));
   NativeRecord& record = records[0];
   if (record.problem.ok()) {
-    SubmitBatch(*options_.stub, records, false);
+    SubmitBatch(*options_.stub, records, false, absl::Seconds(30), options_.credentials);
     if (!record.status.ok() && Transient(record.status.error_code())) {
       Event(absl::StrCat(name, ": not submitted yet (", DescribeStatus(record.status), "); will retry"));
       return false;

@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "adapters/common/native_format.h"
+#include "adapters/common/native_submit.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
 
 namespace portcullis::adapters {
@@ -37,6 +38,10 @@ struct OutboxWatcherOptions {
   std::string party;
   const NativeFormat* format = nullptr;
   std::shared_ptr<v1::Exchange::StubInterface> stub;
+  // Each Submit's officer assertion, for the record's officer (none if unset).
+  // A source that fails (e.g. the assertion command) fails the call
+  // UNAVAILABLE: transient, the file stays to be retried.
+  OfficerCredentials credentials;
   std::chrono::milliseconds poll_interval{500};
   std::function<void(const std::string&)> on_event;  // One line per file filed, or per transient failure.
 };

@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<PartnerEndpoint>> PartnerEndpoint::Start(PartnerE
   }
 
   if (!o.gateway_address.empty() && o.auto_accept) {
-    auto channel = DialGateway(o.gateway_address, o.tls, o.gateway_identity);
+    auto channel = DialGateway(o.gateway_address, o.tls, o.gateway_identity, o.acknowledge_credentials);
     if (!channel.ok()) return channel.status();
     PartnerEndpoint* self = e.get();
     e->acknowledger_ = std::make_unique<Acknowledger>(

@@ -36,6 +36,7 @@
 #include <mutex>
 #include <string>
 
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/server.h>
 
 #include "absl/status/status.h"
@@ -75,6 +76,8 @@ struct PartnerEndpointOptions {
   std::shared_ptr<Inbox> inbox;                     // An inbox already open (e.g. a NativeInbox's deliveries).
   std::string gateway_address;  // Where to send acknowledgements; empty = never acknowledge.
   std::string officer = "";     // Officer id used on acknowledgements (required if gateway_address set).
+  // Carried by every acknowledgement (the officer's assertion); nullptr: none.
+  std::shared_ptr<grpc::CallCredentials> acknowledge_credentials;
   bool auto_accept = true;      // Acknowledge ACCEPT after storing.
   AcknowledgerOptions acknowledger;
 

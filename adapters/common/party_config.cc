@@ -125,7 +125,7 @@ absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path) {
   PartyConfig c;
   c.source = path;
   if (!r.Mapping(root, "", {"party", "format", "gateway", "gateway_identity", "tls", "inbox", "outbox", "receive", "officer",
-                            "justification"})) {
+                            "justification", "assertion_command", "assertion_file"})) {
     return r.status();
   }
   c.party = r.String(root, "", "party", true);
@@ -147,6 +147,22 @@ absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path) {
   c.outbox = r.Path(root, "", "outbox", false);
   c.officer = r.String(root, "", "officer", false);
   c.justification = r.String(root, "", "justification", false);
+  c.assertion_command = r.String(root, "", "assertion_command", false);
+  c.assertion_file = r.Path(root, "", "assertion_file", false);
+  for (const char* key : {"assertion_command", "assertion_file"}) {
+    const YAML::Node node = root[key];
+    if (node.IsDefined() && !node.IsNull() && node.IsScalar() && node.Scalar().empty()) {
+      r.Add(node.Mark(), key, "must not be empty (leave the key out for no officer assertion)");
+    }
+  }
+  if (!c.assertion_command.empty() && !c.assertion_file.empty()) {
+    r.Add(root["assertion_file"].Mark(), "assertion_file",
+          "give assertion_command or assertion_file, not both (the command is the identity provider's hook; the "
+          "file, a token a refresher keeps current)");
+  }
+  if (c.assertion_command.find_first_of("\n\r") != std::string::npos) {
+    r.Add(root["assertion_command"].Mark(), "assertion_command", "must be one line");
+  }
 
   const YAML::Node tls = root["tls"];
   if (!tls.IsDefined() || tls.IsNull()) {
@@ -187,6 +203,15 @@ absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path) {
   if (std::string v = Env("PORTCULLIS_OFFICER"); !v.empty()) c.officer = v;
   if (std::string v = Env("PORTCULLIS_JUSTIFICATION"); !v.empty()) c.justification = v;
   return c;
+}
+
+mtls::AssertionSourceOptions AssertionOptions(const PartyConfig& config) {
+  mtls::AssertionSourceOptions o;
+  o.file = config.assertion_file;
+  o.command = config.assertion_command;
+  o.command_env["PORTCULLIS_PARTY"] = config.party;
+  o.command_env["PORTCULLIS_AUDIENCE"] = config.gateway_identity;
+  return o;
 }
 
 std::string ResolvePartyConfigPath(const std::string& flag) {

@@ -19,6 +19,10 @@
 //   officer: BF-LO-4471                 # optional default officer id
 //   justification: "..."               # optional default justification for consultations
 //   gateway_identity: spiffe://exchange.gov.uk/gateway   # optional
+//   assertion_command: /opt/agency/bin/officer-token   # optional: prints an officer assertion
+//                                       # (/bin/sh -c; PORTCULLIS_OFFICER, PORTCULLIS_PARTY and
+//                                       # PORTCULLIS_AUDIENCE in its environment), or:
+//   assertion_file: /run/agency/officer.jws   # optional: the token, read at each call
 //
 // Values may use ${VAR} and ${VAR:-default}; relative paths resolve against
 // the file's directory. Every problem is reported at once as
@@ -32,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "adapters/common/native_format.h"
 #include "adapters/common/party_tls.h"
+#include "mtls/officer_assertion_source.h"
 
 namespace portcullis::adapters {
 
@@ -51,7 +56,16 @@ struct PartyConfig {
   bool auto_accept = false;
   std::string officer;        // May be empty (then each command needs --officer).
   std::string justification;  // May be empty.
+  // Where officer assertions come from (at most one; both empty: none sent).
+  std::string assertion_command;
+  std::string assertion_file;  // Absolute.
 };
+
+// The officer assertion source the config names (docs/adapters.md, "Officer
+// assertions"): its file or command, and the command's environment contract
+// (PORTCULLIS_PARTY, PORTCULLIS_AUDIENCE; the caller adds PORTCULLIS_OFFICER,
+// per officer). No source configured: options with none set.
+mtls::AssertionSourceOptions AssertionOptions(const PartyConfig& config);
 
 // Reads `path`. NOT_FOUND if missing; INVALID_ARGUMENT listing every problem.
 absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path);

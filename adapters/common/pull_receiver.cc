@@ -48,6 +48,9 @@ bool PullReceiver::Reject(v1::Exchange::Stub& stub, const v1::Delivery& delivery
   reject.set_reason(absl::StrCat("UNRENDERABLE: ", why.message()).substr(0, 4096));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (options_.credentials) {
+    if (std::shared_ptr<grpc::CallCredentials> c = options_.credentials(options_.officer)) context.set_credentials(c);
+  }
   v1::AcknowledgeResponse response;
   grpc::Status status = stub.Acknowledge(&context, reject, &response);
   // Decided before (e.g. rejected on an earlier stream whose confirm was

@@ -29,6 +29,7 @@
 #include <grpcpp/client_context.h>
 
 #include "adapters/common/native_inbox.h"
+#include "adapters/common/native_submit.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
 
 namespace portcullis::adapters {
@@ -41,6 +42,9 @@ struct PullReceiverOptions {
   std::chrono::milliseconds max_backoff{10000};
   // Who rejects a delivery that can never be rendered (never a person: nobody read it).
   std::string officer = "system:adapter";
+  // The officer assertion for `officer` on those rejections (never on Receive
+  // or Confirm); nullptr: none.
+  OfficerCredentials credentials;
   std::function<void(const v1::Delivery&)> on_stored;  // Newly stored (not for duplicates).
   std::function<void(const v1::Delivery&)> on_rejected;  // Rejected as unrenderable (the gateway recorded it).
   std::function<void(const std::string&)> on_event;    // Stream ended, store failed, ... in words.

@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/common/describe.h"
 #include "portcullis/v1/admin.grpc.pb.h"
+#include "mtls/officer_assertion_source.h"
 #include "tools/common/cli_common.h"
 #include "tools/common/json_out.h"
 #include "tools/common/table.h"
@@ -64,7 +65,9 @@ void AddCommon(CLI::App* c, Args* a) {
 
 void AddDecision(CLI::App* c, Args* a) {
   c->add_option("--reason", a->reason, "why (recorded with your identity in the audit log)")->type_name("TEXT");
-  c->add_option("--officer", a->officer, "the officer who decided it (recorded)")->type_name("ID");
+  c->add_option("--officer", a->officer,
+                "the officer who decided it (recorded); with an officer assertion, default: its verified officer")
+      ->type_name("ID");
 }
 
 std::optional<int> Parse(int argc, char** argv, Args* a) {
@@ -107,7 +110,11 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
   if ((acts || a->command == "dead-letters") && a->reason.empty()) {
     return Usage("--reason is required: it is recorded with your identity");
   }
-  if (acts && a->officer.empty()) return Usage("--officer is required: the officer who decided it is recorded");
+  // With an officer assertion the gateway records its verified officer (an empty --officer takes it).
+  a->gw.officer = a->officer;  // PORTCULLIS_OFFICER for --assertion-command.
+  if (acts && a->officer.empty() && mtls::OfficerAssertionSource::FromOptions(tools::AssertionOptions(a->gw)) == nullptr) {
+    return Usage("--officer is required: the officer who decided it is recorded (or send your officer assertion)");
+  }
   return std::nullopt;
 }
 

@@ -32,6 +32,15 @@ void AddGatewayFlags(CLI::App* app, GatewayFlags* f, const std::string& example_
   app->add_option("--gateway-identity", f->gateway_identity,
                   "the gateway's identity (default spiffe://exchange.gov.uk/gateway)")
       ->type_name("URI")->group("Gateway and TLS");
+  app->add_option("--assertion-file", f->assertion_file,
+                  "your officer assertion (compact JWS), read at each call; a refresher may rewrite it (no jti: "
+                  "the gateway accepts a jti once)")
+      ->type_name("PATH")->group("Officer assertion");
+  app->add_option("--assertion-command", f->assertion_command,
+                  "prints your officer assertion; run with /bin/sh -c (PORTCULLIS_AUDIENCE, PORTCULLIS_OFFICER in "
+                  "its environment); a token with a jti is fetched again for each call. Without either flag: "
+                  "$PORTCULLIS_ASSERTION (the token itself); none: no assertion is sent")
+      ->type_name("CMD")->group("Officer assertion");
 }
 
 absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& f) {
@@ -56,10 +65,23 @@ absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& f) {
   return tls;
 }
 
+mtls::AssertionSourceOptions AssertionOptions(const GatewayFlags& f) {
+  mtls::AssertionSourceOptions o;
+  o.file = f.assertion_file;
+  o.command = f.assertion_command;
+  const char* env = std::getenv(mtls::kAssertionEnvVar);
+  if (env != nullptr && *env != '\0') o.env_var = mtls::kAssertionEnvVar;  // Set but empty: none.
+  o.command_env["PORTCULLIS_AUDIENCE"] = f.gateway_identity;
+  if (!f.officer.empty()) o.command_env["PORTCULLIS_OFFICER"] = f.officer;
+  return o;
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const GatewayFlags& f) {
   absl::StatusOr<adapters::PartyTls> tls = TlsFiles(f);
   if (!tls.ok()) return tls.status();
-  return adapters::DialGateway(f.gateway, *tls, f.gateway_identity);
+  std::shared_ptr<mtls::OfficerAssertionSource> source = mtls::OfficerAssertionSource::FromOptions(AssertionOptions(f));
+  return adapters::DialGateway(f.gateway, *tls, f.gateway_identity,
+                               source == nullptr ? nullptr : mtls::OfficerAssertionCallCredentials(source));
 }
 
 }  // namespace portcullis::tools

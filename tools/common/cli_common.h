@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/common/party_tls.h"
+#include "mtls/officer_assertion_source.h"
 #include "util/command_line.h"
 
 namespace portcullis::tools {
@@ -24,6 +25,13 @@ namespace portcullis::tools {
 //                                  --as, --ca and --crl-dir are required unless
 //                                  --pki is on the command line)
 //   --gateway-identity URI         the gateway's identity (default spiffe://exchange.gov.uk/gateway)
+// and the officer assertion every call carries (docs/tools.md, "Officer
+// assertions"), first of:
+//   --assertion-file PATH          the token, read at each call (a refresher may rewrite it)
+//   --assertion-command CMD        run with /bin/sh -c; prints the token (PORTCULLIS_AUDIENCE
+//                                  and, when the tool knows it, PORTCULLIS_OFFICER in its environment)
+//   $PORTCULLIS_ASSERTION          the token itself
+// None of them: no assertion is sent.
 struct GatewayFlags {
   std::string gateway;
   std::string as;
@@ -31,6 +39,10 @@ struct GatewayFlags {
   std::string cert, key, ca, crl_dir;
   std::string gateway_identity;
   bool pki_given = false;  // --pki was on the command line (not just the default).
+  std::string assertion_file, assertion_command;
+  // Set by the tool before Dial when it knows the officer its calls act for
+  // (the envelope's, --officer): PORTCULLIS_OFFICER for the command.
+  std::string officer;
 };
 
 // Adds the flags above to `app` (a tool or one of its subcommands), writing
@@ -47,8 +59,14 @@ void AddGatewayFlags(CLI::App* app, GatewayFlags* flags, const std::string& exam
 // (the default PKI never supplies the trust anchors of explicit files).
 absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& flags);
 
-// A channel to flags.gateway over mTLS with TlsFiles(flags). Errors name the
-// missing or unreadable file.
+// Where the officer assertion comes from (file, command, environment), with
+// the command's environment contract filled in; an empty source when none.
+mtls::AssertionSourceOptions AssertionOptions(const GatewayFlags& flags);
+
+// A channel to flags.gateway over mTLS with TlsFiles(flags); every call on it
+// carries the officer assertion of AssertionOptions(flags), if any (a source
+// that fails fails the call, UNAVAILABLE "officer assertion: ..."). Errors
+// name the missing or unreadable file.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const GatewayFlags& flags);
 
 }  // namespace portcullis::tools

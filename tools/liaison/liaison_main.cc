@@ -28,7 +28,7 @@ namespace portcullis::liaison {
 namespace {
 
 constexpr char kUsageText[] = R"(
-usage: liaison COMMAND [ARGS] [--config FILE] [--officer ID] [--justification TEXT] [--json]
+usage: liaison COMMAND [ARGS] [--config FILE] [--officer ID] [--justification TEXT] [--assertion-file PATH] [--json]
 
 The liaison officer's client: send, read, acknowledge and answer messages of the exchange, and consult
 their delivery state. Every command acts as an officer with a justification, recorded by the gateway.
@@ -64,6 +64,9 @@ options (every command):
                              ~/.config/portcullis/liaison.yaml)
   --officer ID               the acting officer (default: $PORTCULLIS_OFFICER, else `officer:` in the config)
   --justification TEXT       why (default: $PORTCULLIS_JUSTIFICATION, else `justification:` in the config)
+  --assertion-file PATH      your officer assertion (compact JWS), read at each call (default:
+                             $PORTCULLIS_ASSERTION, the token itself, else `assertion_file:` or
+                             `assertion_command:` in the config; none: no assertion is sent)
   --json                     machine output: JSON Lines (one object per record, message or arrival) for send and
                              inbox; one JSON document for inbox show, track and case; failures as {"error":{...}}
   --help                     this text; `liaison COMMAND --help`: the command's own flags
@@ -79,7 +82,7 @@ inbox, config with problems); 2 usage error (also: no officer or justification, 
 // Flags without a value; every other flag takes one.
 const std::set<std::string> kSwitches = {"--json", "--partial", "--directly-accessible", "--follow"};
 // Flags every command takes.
-const std::vector<std::string> kGlobal = {"--config", "--officer", "--justification", "--json"};
+const std::vector<std::string> kGlobal = {"--config", "--officer", "--justification", "--assertion-file", "--json"};
 
 // One line of help per flag (the details are in the tool's --help).
 const std::map<std::string, std::string>& FlagHelp() {
@@ -87,6 +90,9 @@ const std::map<std::string, std::string>& FlagHelp() {
       {"--config", "the party's adapter config (default $PORTCULLIS_CONFIG, else ~/.config/portcullis/liaison.yaml)"},
       {"--officer", "the acting officer (default $PORTCULLIS_OFFICER, else `officer:` in the config)"},
       {"--justification", "why (default $PORTCULLIS_JUSTIFICATION, else `justification:` in the config)"},
+      {"--assertion-file",
+       "your officer assertion, read at each call (default $PORTCULLIS_ASSERTION, else the config's "
+       "assertion_file or assertion_command)"},
       {"--json", "machine output (JSON Lines for send and inbox, one document otherwise)"},
       {"--partial", "submit the good records even if some are bad"},
       {"--type", "send one message from flags: referral, intelligence, rfi or response"},

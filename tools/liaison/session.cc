@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <random>
 
@@ -50,6 +51,17 @@ std::optional<int> Session::Open(const Args& args, Session* out) {
   if (!adapters::IsMessageId(out->officer_)) {
     return Usage(absl::StrCat("officer '", out->officer_, "' ", adapters::kMessageIdRule));
   }
+  // The officer assertion: --assertion-file, else $PORTCULLIS_ASSERTION, else the config's
+  // assertion_file or assertion_command (run for this officer).
+  mtls::AssertionSourceOptions assertion = adapters::AssertionOptions(out->config_);
+  assertion.command_env["PORTCULLIS_OFFICER"] = out->officer_;
+  const char* env_token = std::getenv(mtls::kAssertionEnvVar);
+  if (args.Has("--assertion-file") || (env_token != nullptr && *env_token != '\0')) {
+    assertion.command.clear();
+    assertion.file = args.Value("--assertion-file");
+    if (assertion.file.empty()) assertion.env_var = mtls::kAssertionEnvVar;
+  }
+  out->assertion_ = mtls::OfficerAssertionSource::FromOptions(assertion);
   if (out->justification_.empty()) {
     return Usage(absl::StrCat("no justification: the law on logging (DPA 2018 s.62) needs the reason for every "
                               "consultation and disclosure; give --justification TEXT, set "
@@ -61,7 +73,9 @@ std::optional<int> Session::Open(const Args& args, Session* out) {
 
 v1::Exchange::StubInterface* Session::Stub() {
   if (stub_) return stub_.get();
-  auto channel = adapters::DialGateway(config_.gateway, config_.tls, config_.gateway_identity);
+  // Every call of a liaison command acts for the one officer: the assertion goes on the channel.
+  auto channel = adapters::DialGateway(config_.gateway, config_.tls, config_.gateway_identity,
+                                       assertion_ == nullptr ? nullptr : mtls::OfficerAssertionCallCredentials(assertion_));
   if (!channel.ok()) {
     Failure(*this, absl::StrCat("cannot reach the gateway ", config_.gateway, " (", config_.source,
                                 "): ", channel.status().message()));

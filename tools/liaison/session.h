@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "adapters/common/party_config.h"
+#include "mtls/officer_assertion_source.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
 #include "tools/common/json_out.h"
 
@@ -53,7 +54,8 @@ int Usage(const std::string& problem);
 class Session {
  public:
   // Loads the config (--config, PORTCULLIS_CONFIG, ~/.config/portcullis/liaison.yaml)
-  // and settles officer and justification (flag, environment, config).
+  // and settles officer, justification and the officer assertion's source
+  // (flag, environment, config).
   // Returns the exit code on failure (message printed).
   static std::optional<int> Open(const Args& args, Session* out);
 
@@ -72,6 +74,7 @@ class Session {
   adapters::PartyConfig config_;
   std::string officer_, justification_;
   bool json_ = false;
+  std::shared_ptr<mtls::OfficerAssertionSource> assertion_;  // nullptr: no assertion is sent.
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Exchange::Stub> stub_;
 };
