@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_split.h"
+#include "gateway/config/config_loader.h"
 #include "tests/officer_e2e_support.h"
 
 namespace portcullis::testing {
@@ -253,6 +254,33 @@ TEST(OfficerSubmit, APartyWithoutOfficerAssertionsIsUnchanged) {
   grpc::Status s = SubmitWith(h, "", SampleReferral("OFF-NONE-1"), &receipt);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(RecordsOfficer(AcceptedRecord(h, "OFF-NONE-1"), kOfficer, false));
+}
+
+// The harness writes officer settings only for the parties a test names, so
+// every test before issue 13 runs on the same config as before.
+TEST(OfficerHarness, OfficerSettingsAreWrittenOnlyForTheNamedParties) {
+  const std::string dir = MakeTempDir("officer-harness-config");
+  const std::string plain = ReadFile(WriteTestConfig(dir, HarnessOptions()));
+  EXPECT_EQ(plain.find("officer_"), std::string::npos) << plain;
+
+  HarnessOptions o = BorderForce("required");
+  o.officer_assertions["eu/europol"] = "optional";
+  o.officer_keys_dirs["eu/europol"] = dir;
+  auto config = LoadConfigFile(WriteTestConfig(dir, o));
+  ASSERT_TRUE(config.ok()) << config.status();
+  for (const Party& p : (*config)->parties) {
+    SCOPED_TRACE(p.id);
+    if (p.id == kBf) {
+      EXPECT_EQ(p.officer_assertions, OfficerAssertions::kRequired);
+      EXPECT_EQ(p.officer_keys_dir, OfficerKeysDir(kBf));
+    } else if (p.id == "eu/europol") {
+      EXPECT_EQ(p.officer_assertions, OfficerAssertions::kOptional);
+      EXPECT_EQ(p.officer_keys_dir, dir);
+    } else {
+      EXPECT_EQ(p.officer_assertions, OfficerAssertions::kNotConfigured);
+      EXPECT_EQ(p.officer_keys_dir, "");
+    }
+  }
 }
 
 }  // namespace
