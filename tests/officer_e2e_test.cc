@@ -210,6 +210,12 @@ TEST(OfficerSubmit, AVerifiedSubmitIsRecordedAsVerifiedAndItsJtiCannotBeReplayed
   // The same token again, even for another message: replayed.
   EXPECT_TRUE(RefusedAndAudited(h, "submit", kBf, grpc::StatusCode::UNAUTHENTICATED, "ASSERTION_REPLAYED",
                                 [&] { return SubmitWith(h, token, SampleReferral("OFF-JTI-2")); }));
+  // The envelope must still name its officer: a verified one does not fill it in.
+  v1::Envelope unnamed = SampleReferral("OFF-JTI-0");
+  unnamed.clear_originating_officer();
+  s = SubmitWith(h, ValidToken(kBf, kOfficer), unnamed);
+  EXPECT_TRUE(IsRefusal(s, grpc::StatusCode::INVALID_ARGUMENT, "FIELD_REQUIRED"));
+  EXPECT_EQ(FieldOf(s), "envelope.originating_officer");
   // A token without a jti may be sent again (nothing to replay-check).
   Assertion no_jti = NewAssertion(kBf, kOfficer);
   no_jti.claims.erase("jti");
