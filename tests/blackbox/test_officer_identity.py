@@ -19,7 +19,8 @@ HMAC from the standard library) for the forms an IdP never makes.
 (e) alg none (with and without a signature part), HS256 keyed with NCA's own
     public key, RS256: UNAUTHENTICATED;
 and no refusal carries a path, key material or the token; nothing refused is
-in the log as accepted. Control: NCA's valid assertion for its own officer is
+in the log as accepted, and each refused Submit is recorded once, against
+uk/nca (its certificate), with no verified officer. Control: NCA's valid assertion for its own officer is
 accepted and recorded as verified.
 """
 
@@ -155,10 +156,16 @@ class OfficerIdentity(ProbeCase):
                 self.assertNotIn(part, text, f"{what}: the token is echoed: {got.describe()}")
         return got
 
-    def assertNotAccepted(self, message_id):
-        accepted = [r for r in log_records(self.gateway.state)
-                    if r.get("message_id") == message_id and r.get("outcome") == "accepted"]
-        self.assertEqual(accepted, [], f"{message_id} was accepted")
+    def assertNotAccepted(self, message_id, answer=None):
+        """Nothing of `message_id` accepted; the refusal (`answer`) recorded against NCA, its officer unverified."""
+        records = [r for r in log_records(self.gateway.state) if r.get("message_id") == message_id]
+        self.assertEqual([r for r in records if r.get("outcome") == "accepted"], [], f"{message_id} was accepted")
+        if answer is not None:
+            refused = [r for r in records if r.get("outcome") == "refused" and r.get("reason") == answer.reason]
+            self.assertEqual(len(refused), 1, f"{message_id}: the refusal is not in the log once: {records}")
+            self.assertEqual(refused[0].get("actor_party"), NCA, refused[0])
+            if answer.code == UNAUTH:  # No assertion verified: nobody is recorded as a verified officer.
+                self.assertIs(refused[0].get("officer_verified"), False, refused[0])
 
     # --- the probes
 
@@ -176,24 +183,24 @@ class OfficerIdentity(ProbeCase):
     def test_a_another_partys_idp_assertion(self):
         token = devtoken(idp_key(BF), BF, BF_OFFICER)
         msg = unique("MSG")
-        self.assertRefusedClean(self.submit_as_nca(token, BF_OFFICER, msg), UNAUTH,
-                                {"ASSERTION_ISSUER", "ASSERTION_KEY_UNKNOWN", "ASSERTION_SIGNATURE"}, token,
-                                "Border Force's IdP token on NCA's certificate")
-        self.assertNotAccepted(msg)
+        got = self.assertRefusedClean(self.submit_as_nca(token, BF_OFFICER, msg), UNAUTH,
+                                      {"ASSERTION_ISSUER", "ASSERTION_KEY_UNKNOWN", "ASSERTION_SIGNATURE"}, token,
+                                      "Border Force's IdP token on NCA's certificate")
+        self.assertNotAccepted(msg, got)
 
     def test_b_own_issuer_signed_with_another_partys_key(self):
         token = devtoken(idp_key(BF), NCA, BF_OFFICER)
         msg = unique("MSG")
-        self.assertRefusedClean(self.submit_as_nca(token, BF_OFFICER, msg), UNAUTH, {"ASSERTION_SIGNATURE"}, token,
-                                "iss uk/nca signed with Border Force's key")
-        self.assertNotAccepted(msg)
+        got = self.assertRefusedClean(self.submit_as_nca(token, BF_OFFICER, msg), UNAUTH, {"ASSERTION_SIGNATURE"},
+                                      token, "iss uk/nca signed with Border Force's key")
+        self.assertNotAccepted(msg, got)
 
     def test_c_own_assertion_naming_another_officer_in_the_envelope(self):
         token = devtoken(idp_key(NCA), NCA, NCA_OFFICER)
         msg = unique("MSG")
-        self.assertRefusedClean(self.submit_as_nca(token, BF_OFFICER, msg), DENIED, {"OFFICER_MISMATCH"}, token,
-                                "envelope officer of another agency")
-        self.assertNotAccepted(msg)
+        got = self.assertRefusedClean(self.submit_as_nca(token, BF_OFFICER, msg), DENIED, {"OFFICER_MISMATCH"},
+                                      token, "envelope officer of another agency")
+        self.assertNotAccepted(msg, got)
 
     def test_c_own_assertion_naming_another_officer_in_a_request(self):
         calls = {
@@ -216,9 +223,9 @@ class OfficerIdentity(ProbeCase):
 
     def test_d_no_assertion_where_required(self):
         msg = unique("MSG")
-        self.assertRefusedClean(self.submit_as_nca(None, NCA_OFFICER, msg), UNAUTH, {"ASSERTION_REQUIRED"}, None,
-                                "Submit without an assertion")
-        self.assertNotAccepted(msg)
+        got = self.assertRefusedClean(self.submit_as_nca(None, NCA_OFFICER, msg), UNAUTH, {"ASSERTION_REQUIRED"},
+                                      None, "Submit without an assertion")
+        self.assertNotAccepted(msg, got)
         self.assertRefusedClean(
             lambda: self.nca.exchange.Track(ex.TrackRequest(message_id=self.sent.message_id, officer=NCA_OFFICER,
                                                             justification="probe"), timeout=10),
@@ -245,5 +252,5 @@ class OfficerIdentity(ProbeCase):
                                                                             {"ASSERTION_ALGORITHM"})
         for what, (token, reasons) in forged.items():
             msg = unique("MSG")
-            self.assertRefusedClean(self.submit_as_nca(token, NCA_OFFICER, msg), UNAUTH, reasons, token, what)
-            self.assertNotAccepted(msg)
+            got = self.assertRefusedClean(self.submit_as_nca(token, NCA_OFFICER, msg), UNAUTH, reasons, token, what)
+            self.assertNotAccepted(msg, got)
