@@ -15,10 +15,12 @@ abs() { (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }
 GATEWAY_BIN=$(abs "$1"); AUDIT_BIN=$(abs "$2"); SRC=$(abs "$3"); shift 3
 PY=${PROBE_PYTHON:-/usr/bin/python3}
 GOOGLEAPIS=${GOOGLEAPIS_PROTO_DIR:-/usr/share/gocode/src/github.com/gogo/googleapis}
+# The stand-in identity provider (officer assertions), built beside portcullis-audit.
+DEVTOKEN_BIN=${PROBE_DEVTOKEN_BIN:-$(dirname "$AUDIT_BIN")/portcullis-devtoken}
 HERE="$SRC/tests/blackbox"
 
 die() { echo "blackbox: FAIL: $*" >&2; exit 1; }
-for f in "$GATEWAY_BIN" "$AUDIT_BIN" "$SRC/config/portcullis.yaml" "$SRC/certs/gen-dev-pki.sh" \
+for f in "$GATEWAY_BIN" "$AUDIT_BIN" "$DEVTOKEN_BIN" "$SRC/config/portcullis.yaml" "$SRC/certs/gen-dev-pki.sh" \
          "$GOOGLEAPIS/google/rpc/status.proto" "$GOOGLEAPIS/google/rpc/error_details.proto"; do
   [ -e "$f" ] || die "missing $f"
 done
@@ -67,7 +69,7 @@ echo "gateway pid $gw on 127.0.0.1:$port"
 echo "== probes"
 set +e
 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$T/gen:$HERE" \
-PROBE_SOURCE_DIR="$SRC" PROBE_GATEWAY_BIN="$GATEWAY_BIN" PROBE_AUDIT_BIN="$AUDIT_BIN" \
+PROBE_SOURCE_DIR="$SRC" PROBE_GATEWAY_BIN="$GATEWAY_BIN" PROBE_AUDIT_BIN="$AUDIT_BIN" PROBE_DEVTOKEN_BIN="$DEVTOKEN_BIN" \
 PROBE_PKI="$T/pki" PROBE_STATE="$T/shared/state" PROBE_GATEWAY="127.0.0.1:$port" PROBE_WORK="$T" \
   "$PY" -m unittest discover -s "$HERE" -t "$HERE" -p 'test_*.py' -v "$@" 2>&1 | tee "$T/probes.out"
 rc=${PIPESTATUS[0]}

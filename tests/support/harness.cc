@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +17,22 @@
 
 namespace portcullis::testing {
 namespace fs = std::filesystem;
+
+namespace {
+
+// ", officer_assertions: ..., officer_keys_dir: ..." for a party the options
+// name; "" for any other (the config before issue 13).
+std::string OfficerSettings(const HarnessOptions& o, const std::string& party) {
+  auto mode = o.officer_assertions.find(party);
+  if (mode == o.officer_assertions.end()) return "";
+  auto dir = o.officer_keys_dirs.find(party);
+  std::string stem = party;
+  std::replace(stem.begin(), stem.end(), '/', '-');
+  return ", officer_assertions: " + mode->second + ", officer_keys_dir: " +
+         (dir != o.officer_keys_dirs.end() ? dir->second : PkiDir() + "/officer-keys/" + stem);
+}
+
+}  // namespace
 
 std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
   const std::string pki = PkiDir();
@@ -55,14 +72,14 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << ", breaker_failures: " << o.breaker_failures << ", breaker_cooldown_ms: " << o.breaker_cooldown_ms
     << ", max_age_ms: " << o.max_age_ms << " }\n"
     << "parties:\n"
-    << "  - { id: uk/nca, name: National Crime Agency, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/nca\", clearance: SECRET, delivery: { mode: pull } }\n"
-    << "  - { id: uk/bsc, name: Border Security Command, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/bsc\", clearance: SECRET, delivery: { mode: pull } }\n"
-    << "  - { id: uk/border-force, name: Border Force, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/border-force\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull } }\n"
-    << "  - { id: uk/immigration-enforcement, name: Home Office Immigration Enforcement, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/immigration-enforcement\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull } }\n"
-    << "  - { id: eu/europol, name: Europol, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/europol\", clearance: OFFICIAL_SENSITIVE, delivery: " << europol_delivery << " }\n"
-    << "  - { id: eu/fr-dnpaf, name: French border police, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/fr-dnpaf\", clearance: OFFICIAL, delivery: " << fr_dnpaf_delivery << " }\n"
-    << "  - { id: audit/ico, name: Information Commissioner, kind: auditor, identity: \"spiffe://exchange.gov.uk/audit/ico\", clearance: OFFICIAL }\n"
-    << "  - { id: ops/operator, name: Operations desk, kind: operator, identity: \"spiffe://exchange.gov.uk/ops/operator\" }\n"
+    << "  - { id: uk/nca, name: National Crime Agency, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/nca\", clearance: SECRET, delivery: { mode: pull }" << OfficerSettings(o, "uk/nca") << " }\n"
+    << "  - { id: uk/bsc, name: Border Security Command, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/bsc\", clearance: SECRET, delivery: { mode: pull }" << OfficerSettings(o, "uk/bsc") << " }\n"
+    << "  - { id: uk/border-force, name: Border Force, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/border-force\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull }" << OfficerSettings(o, "uk/border-force") << " }\n"
+    << "  - { id: uk/immigration-enforcement, name: Home Office Immigration Enforcement, kind: uk_agency, identity: \"spiffe://exchange.gov.uk/uk/immigration-enforcement\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull }" << OfficerSettings(o, "uk/immigration-enforcement") << " }\n"
+    << "  - { id: eu/europol, name: Europol, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/europol\", clearance: OFFICIAL_SENSITIVE, delivery: " << europol_delivery << OfficerSettings(o, "eu/europol") << " }\n"
+    << "  - { id: eu/fr-dnpaf, name: French border police, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/fr-dnpaf\", clearance: OFFICIAL, delivery: " << fr_dnpaf_delivery << OfficerSettings(o, "eu/fr-dnpaf") << " }\n"
+    << "  - { id: audit/ico, name: Information Commissioner, kind: auditor, identity: \"spiffe://exchange.gov.uk/audit/ico\", clearance: OFFICIAL" << OfficerSettings(o, "audit/ico") << " }\n"
+    << "  - { id: ops/operator, name: Operations desk, kind: operator, identity: \"spiffe://exchange.gov.uk/ops/operator\"" << OfficerSettings(o, "ops/operator") << " }\n"
     << "routes:\n"
     << "  - { name: uk-to-eu, from: [uk/nca, uk/bsc, uk/border-force, uk/immigration-enforcement], to: [eu/europol, eu/fr-dnpaf], body_types: [case_referral, intelligence_report, request_for_information, response], max_classification: OFFICIAL_SENSITIVE }\n"
     << "  - { name: eu-to-uk, from: [eu/europol, eu/fr-dnpaf], to: [uk/nca, uk/bsc, uk/border-force, uk/immigration-enforcement], body_types: [response, request_for_information], max_classification: OFFICIAL_SENSITIVE }\n"

@@ -5,6 +5,7 @@
 #define PORTCULLIS_TESTS_SUPPORT_HARNESS_H_
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,14 @@ struct HarnessOptions {
   std::string replica_id;   // audit.replica_id; "" = not set.
   int handshake_audit_interval_seconds = 0;  // 0 = the gateway's default.
   int handshake_audit_max_subjects = 0;      // 0 = the gateway's default.
+  // Officer assertions (docs/officer-identity.md), by party id: "required" or
+  // "optional" (its parties[].officer_assertions); a party not named has
+  // neither (officers claimed, never verified), as every test before issue 13.
+  std::map<std::string, std::string> officer_assertions;
+  // officer_keys_dir of a party named above; default: the dev PKI's
+  // officer-keys/<party-stem> (dev-1.EdDSA.pem, whose private half is
+  // idp/<party-stem>/dev-1.key; tests/support/officer_tokens.h).
+  std::map<std::string, std::string> officer_keys_dirs;
   GatewayTestHooks hooks;
 };
 

@@ -1,0 +1,256 @@
+"""Nobody can act as another party's officer (issue 13).
+
+A holder of uk/nca's certificate, with every public file of the PKI and the
+stand-in identity provider (portcullis-devtoken, run as a program as an agency
+would run its IdP client), tries to act as a Border Force officer. The gateway
+is our own: the shipped config with every party `officer_assertions: required`
+and its key directory `officer-keys/<party>` of the fresh PKI (the one setting
+the probe changes; if the shipped file already sets them, they are replaced by
+the same). Tokens are minted by the devtoken, or by hand (base64url JSON,
+HMAC from the standard library) for the forms an IdP never makes.
+
+(a) an assertion from Border Force's IdP (iss uk/border-force, its key):
+    UNAUTHENTICATED (ASSERTION_ISSUER, _KEY_UNKNOWN or _SIGNATURE: the keys are
+    looked up by the certificate's party, never by the token);
+(b) iss uk/nca, but signed with Border Force's key under kid dev-1: refused;
+(c) NCA's own valid assertion, an envelope / request officer naming a Border
+    Force officer: PERMISSION_DENIED OFFICER_MISMATCH;
+(d) no assertion: UNAUTHENTICATED ASSERTION_REQUIRED;
+(e) alg none (with and without a signature part), HS256 keyed with NCA's own
+    public key, RS256: UNAUTHENTICATED;
+and no refusal carries a path, key material or the token; nothing refused is
+in the log as accepted, and each refused Submit is recorded once, against
+uk/nca (its certificate), with no verified officer. Control: NCA's valid assertion for its own officer is
+accepted and recorded as verified.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import time
+
+import grpc
+
+from probe_support import (CONFIG, PKI, WORK, GatewayProcess, Party, ProbeCase, envelope, ex, log_records,
+                           read_bytes, unique)
+
+DEVTOKEN = os.environ.get("PROBE_DEVTOKEN_BIN", "")
+AUDIENCE = "spiffe://exchange.gov.uk/gateway"  # The gateway certificate's URI SAN (certs/gen-dev-pki.sh).
+NCA, BF = "uk/nca", "uk/border-force"
+NCA_OFFICER, BF_OFFICER = "NCA-OFF-1001", "BF-LO-4471"
+UNAUTH, DENIED = grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED
+
+
+def stem(party):
+    return party.replace("/", "-")
+
+
+def idp_key(party):
+    return os.path.join(PKI, "idp", stem(party), "dev-1.key")
+
+
+def public_key(party):
+    return os.path.join(PKI, "officer-keys", stem(party), "dev-1.EdDSA.pem")
+
+
+def config_with_assertions():
+    """The shipped config, every party `officer_assertions: required` with its dev PKI key directory."""
+    with open(CONFIG) as f:
+        lines = f.read().split("\n")
+    out, party, added = [], None, 0
+    for line in lines:
+        if re.match(r"^\s+officer_(assertions|keys_dir):", line):
+            continue
+        m = re.match(r"^\s*- id:\s*(\S+)", line)
+        if m:
+            party = m.group(1)
+        out.append(line)
+        m = re.match(r"^(\s+)identity:", line)
+        if m and party:
+            indent = m.group(1)
+            out.append(f"{indent}officer_assertions: required")
+            out.append(f"{indent}officer_keys_dir: ${{PORTCULLIS_PKI:-../build/pki}}/officer-keys/{stem(party)}")
+            party, added = None, added + 1
+    if added < 2:
+        raise AssertionError(f"{CONFIG}: found {added} parties to require assertions of")
+    path = os.path.join(WORK, unique("officer-config").lower() + ".yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+    return path
+
+
+def devtoken(key, issuer, officer, kid="dev-1"):
+    """A token from the stand-in identity provider, as an agency's client gets one."""
+    p = subprocess.run([DEVTOKEN, "--key", key, "--kid", kid, "--issuer", issuer, "--audience", AUDIENCE,
+                        "--officer", officer], capture_output=True, timeout=30)
+    if p.returncode != 0:
+        raise AssertionError(f"portcullis-devtoken exited {p.returncode}: {p.stderr.decode(errors='replace')}")
+    return p.stdout.decode().strip()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hand_made(header, issuer=NCA, officer=NCA_OFFICER):
+    """header.payload of a token made without any IdP (valid claims)."""
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": AUDIENCE, "sub": officer, "iat": now, "exp": now + 300,
+              "jti": unique("JTI")}
+    return b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+
+
+def bearer(token):
+    return (("authorization", "Bearer " + token),)
+
+
+class OfficerIdentity(ProbeCase):
+    @classmethod
+    def setUpClass(cls):
+        if not DEVTOKEN or not os.access(DEVTOKEN, os.X_OK):
+            raise AssertionError(f"PROBE_DEVTOKEN_BIN is not an executable ({DEVTOKEN!r}): run through run.sh")
+        cls.gateway = GatewayProcess(unique("officers").lower(), config=config_with_assertions()).start()
+        cls.nca = Party(NCA, address=cls.gateway.address)
+        cls.secrets = [read_bytes(p).decode() for p in (idp_key(NCA), idp_key(BF), public_key(NCA), public_key(BF))]
+        # Real messages for the request probes: one NCA sent (Track, ListCase), one NCA received (Acknowledge).
+        cls.sent = envelope(["uk/bsc"], officer=NCA_OFFICER)
+        cls.nca.exchange.Submit(ex.SubmitRequest(envelope=cls.sent), timeout=10,
+                                metadata=bearer(devtoken(idp_key(NCA), NCA, NCA_OFFICER)))
+        cls.received = envelope([NCA], officer=BF_OFFICER)
+        bf = Party(BF, address=cls.gateway.address)
+        try:
+            bf.exchange.Submit(ex.SubmitRequest(envelope=cls.received), timeout=10,
+                               metadata=bearer(devtoken(idp_key(BF), BF, BF_OFFICER)))
+        finally:
+            bf.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nca.close()
+        code = cls.gateway.stop()
+        if code != 0:
+            raise AssertionError(f"the gateway exited {code}:\n{cls.gateway.output()[-2000:]}")
+
+    # --- helpers
+
+    def submit_as_nca(self, token, officer=BF_OFFICER, message_id=None):
+        env = envelope(["uk/bsc"], message_id=message_id, officer=officer)
+        metadata = bearer(token) if token is not None else None
+        return lambda: self.nca.exchange.Submit(ex.SubmitRequest(envelope=env), timeout=10, metadata=metadata)
+
+    def assertRefusedClean(self, fn, code, reasons, token, what):
+        """Refused with `code` and one of `reasons`; no path (checked by assertRefused), key or token in the words."""
+        got = self.assertRefused(fn, code, None, what)
+        self.assertIn(got.reason, reasons, f"{what}: {got.describe()}")
+        text = got.all_text()
+        for secret in self.secrets:
+            for chunk in re.findall(r"[A-Za-z0-9+/=]{16,}", secret):
+                self.assertNotIn(chunk, text, f"{what}: key material in the refusal: {got.describe()}")
+        self.assertNotIn("BEGIN", text, f"{what}: {got.describe()}")
+        for part in (token or "").split("."):
+            if len(part) >= 16:
+                self.assertNotIn(part, text, f"{what}: the token is echoed: {got.describe()}")
+        return got
+
+    def assertNotAccepted(self, message_id, answer=None):
+        """Nothing of `message_id` accepted; the refusal (`answer`) recorded against NCA, its officer unverified."""
+        records = [r for r in log_records(self.gateway.state) if r.get("message_id") == message_id]
+        self.assertEqual([r for r in records if r.get("outcome") == "accepted"], [], f"{message_id} was accepted")
+        if answer is not None:
+            refused = [r for r in records if r.get("outcome") == "refused" and r.get("reason") == answer.reason]
+            self.assertEqual(len(refused), 1, f"{message_id}: the refusal is not in the log once: {records}")
+            self.assertEqual(refused[0].get("actor_party"), NCA, refused[0])
+            if answer.code == UNAUTH:  # No assertion verified: nobody is recorded as a verified officer.
+                self.assertIs(refused[0].get("officer_verified"), False, refused[0])
+
+    # --- the probes
+
+    def test_0_control_own_officer_with_own_assertion_is_accepted_as_verified(self):
+        msg = unique("MSG")
+        receipt = self.assertSucceeds(self.submit_as_nca(devtoken(idp_key(NCA), NCA, NCA_OFFICER), NCA_OFFICER, msg),
+                                      "NCA's own officer")
+        self.assertEqual(receipt.sender, NCA)
+        records = [r for r in log_records(self.gateway.state)
+                   if r.get("message_id") == msg and r.get("outcome") == "accepted"]
+        self.assertEqual(len(records), 1, records)
+        self.assertEqual(records[0].get("actor_officer"), NCA_OFFICER)
+        self.assertIs(records[0].get("officer_verified"), True, records[0])
+
+    def test_a_another_partys_idp_assertion(self):
+        token = devtoken(idp_key(BF), BF, BF_OFFICER)
+        msg = unique("MSG")
+        got = self.assertRefusedClean(self.submit_as_nca(token, BF_OFFICER, msg), UNAUTH,
+                                      {"ASSERTION_ISSUER", "ASSERTION_KEY_UNKNOWN", "ASSERTION_SIGNATURE"}, token,
+                                      "Border Force's IdP token on NCA's certificate")
+        self.assertNotAccepted(msg, got)
+
+    def test_b_own_issuer_signed_with_another_partys_key(self):
+        token = devtoken(idp_key(BF), NCA, BF_OFFICER)
+        msg = unique("MSG")
+        got = self.assertRefusedClean(self.submit_as_nca(token, BF_OFFICER, msg), UNAUTH, {"ASSERTION_SIGNATURE"},
+                                      token, "iss uk/nca signed with Border Force's key")
+        self.assertNotAccepted(msg, got)
+
+    def test_c_own_assertion_naming_another_officer_in_the_envelope(self):
+        token = devtoken(idp_key(NCA), NCA, NCA_OFFICER)
+        msg = unique("MSG")
+        got = self.assertRefusedClean(self.submit_as_nca(token, BF_OFFICER, msg), DENIED, {"OFFICER_MISMATCH"},
+                                      token, "envelope officer of another agency")
+        self.assertNotAccepted(msg, got)
+
+    def test_c_own_assertion_naming_another_officer_in_a_request(self):
+        calls = {
+            "Track": lambda md: self.nca.exchange.Track(
+                ex.TrackRequest(message_id=self.sent.message_id, officer=BF_OFFICER, justification="probe"),
+                timeout=10, metadata=md),
+            "ListCase": lambda md: self.nca.exchange.ListCase(
+                ex.ListCaseRequest(case_reference=self.sent.case_reference, officer=BF_OFFICER,
+                                   justification="probe"),
+                timeout=10, metadata=md),
+            "Acknowledge": lambda md: self.nca.exchange.Acknowledge(
+                ex.AcknowledgeRequest(sender=BF, message_id=self.received.message_id, decision=ex.ACCEPT,
+                                      officer=BF_OFFICER),
+                timeout=10, metadata=md),
+        }
+        for name, call in calls.items():
+            token = devtoken(idp_key(NCA), NCA, NCA_OFFICER)
+            self.assertRefusedClean(lambda: call(bearer(token)), DENIED, {"OFFICER_MISMATCH"}, token,
+                                    f"{name} naming another agency's officer")
+
+    def test_d_no_assertion_where_required(self):
+        msg = unique("MSG")
+        got = self.assertRefusedClean(self.submit_as_nca(None, NCA_OFFICER, msg), UNAUTH, {"ASSERTION_REQUIRED"},
+                                      None, "Submit without an assertion")
+        self.assertNotAccepted(msg, got)
+        self.assertRefusedClean(
+            lambda: self.nca.exchange.Track(ex.TrackRequest(message_id=self.sent.message_id, officer=NCA_OFFICER,
+                                                            justification="probe"), timeout=10),
+            UNAUTH, {"ASSERTION_REQUIRED"}, None, "Track without an assertion")
+        # The message NCA received is still undecided: no decision was taken by anyone above.
+        self.assertNotIn(self.received.message_id,
+                         [r.get("message_id") for r in log_records(self.gateway.state)
+                          if r.get("action") == "acknowledge" and r.get("outcome") == "acknowledged"])
+
+    def test_e_alg_none_and_hmac_with_the_public_key(self):
+        pem = read_bytes(public_key(NCA))
+        forged = {
+            "alg none, no signature": (hand_made({"alg": "none", "typ": "JWT"}) + ".",
+                                       {"ASSERTION_MALFORMED", "ASSERTION_ALGORITHM"}),
+            "alg none, a signature part": (hand_made({"alg": "none", "kid": "dev-1"}) + "." + b64url(b"x" * 64),
+                                           {"ASSERTION_ALGORITHM"}),
+            "RS256": (hand_made({"alg": "RS256", "kid": "dev-1"}) + "." + b64url(b"x" * 256),
+                      {"ASSERTION_ALGORITHM"}),
+        }
+        for header in ({"alg": "HS256", "kid": "dev-1"}, {"alg": "HS256"}):
+            signing_input = hand_made(header)
+            mac = hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
+            forged[f"HS256 keyed with the public key ({sorted(header)})"] = (signing_input + "." + b64url(mac),
+                                                                            {"ASSERTION_ALGORITHM"})
+        for what, (token, reasons) in forged.items():
+            msg = unique("MSG")
+            got = self.assertRefusedClean(self.submit_as_nca(token, NCA_OFFICER, msg), UNAUTH, reasons, token, what)
+            self.assertNotAccepted(msg, got)

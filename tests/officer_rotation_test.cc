@@ -1,0 +1,152 @@
+// Issue 13 end to end: an identity provider's key rotation without a restart
+// (docs/officer-identity.md, "Keys per party"). The party's key directory
+// holds dev-1; dev-2 is published beside it and, within the reload interval,
+// tokens of both verify; dev-1 is removed and its tokens become
+// ASSERTION_KEY_UNKNOWN while dev-2's still verify; a broken key file dropped
+// into the directory is reported and keeps the keys in force.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/officer_e2e_support.h"
+
+namespace portcullis::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kBf[] = "uk/border-force";
+constexpr char kOfficer[] = "BF-LO-4471";
+
+// Everything written to stderr (fd 2) goes to `path` while this lives: the
+// gateway reports a key directory that does not load there.
+class StderrToFile {
+ public:
+  explicit StderrToFile(const std::string& path) {
+    std::fflush(stderr);
+    saved_ = dup(2);
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    EXPECT_GE(fd, 0) << path;
+    if (fd >= 0) {
+      dup2(fd, 2);
+      close(fd);
+    }
+  }
+  ~StderrToFile() {
+    std::fflush(stderr);
+    if (saved_ >= 0) {
+      dup2(saved_, 2);
+      close(saved_);
+    }
+  }
+  StderrToFile(const StderrToFile&) = delete;
+  StderrToFile& operator=(const StderrToFile&) = delete;
+
+ private:
+  int saved_ = -1;
+};
+
+class OfficerRotation : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keys_ = MakeTempDir("officer-rotation-keys");
+    idp_ = MakeTempDir("officer-rotation-idp");
+    fs::copy_file(OfficerKeysDir(kBf) + "/dev-1.EdDSA.pem", keys_ + "/dev-1.EdDSA.pem");
+    HarnessOptions o;
+    o.officer_assertions[kBf] = "required";
+    o.officer_keys_dirs[kBf] = keys_;
+    h_ = std::make_unique<GatewayHarness>("officer-rotation", o);
+    // The identity provider's next keys, not yet published to the gateway.
+    for (const char* kid : {"dev-2", "dev-4"}) {
+      ASSERT_NO_FATAL_FAILURE(WriteEd25519KeyPair(idp_ + "/" + kid + ".key", idp_ + "/" + kid + ".EdDSA.pem"));
+    }
+  }
+
+  // Puts the public half of `kid` into the party's key directory (whole:
+  // copied to a hidden name, which the gateway skips, then renamed).
+  void Publish(const std::string& kid) {
+    const std::string hidden = keys_ + "/." + kid + ".tmp";
+    fs::copy_file(idp_ + "/" + kid + ".EdDSA.pem", hidden);
+    fs::rename(hidden, keys_ + "/" + kid + ".EdDSA.pem");
+  }
+
+  // A Submit of a new message with a fresh token naming key `kid`, signed
+  // with the private key of `signer` (default: kid's own).
+  grpc::Status SubmitWithKey(const std::string& kid, std::string signer = "") {
+    if (signer.empty()) signer = kid;
+    Assertion a = NewAssertion(kBf, kOfficer);
+    a.header["kid"] = kid;
+    const std::string token = Sign(a, signer == "dev-1" ? IdpKeyPath(kBf) : idp_ + "/" + signer + ".key");
+    v1::SubmitRequest req;
+    *req.mutable_envelope() = SampleReferral("OFF-ROT-" + std::to_string(++sent_));
+    v1::Receipt receipt;
+    return h_->Client("parties/uk-border-force")->Submit(ContextWith(token).get(), req, &receipt);
+  }
+  bool Verifies(const std::string& kid) { return SubmitWithKey(kid).ok(); }
+  bool Unknown(const std::string& kid) {
+    return IsRefusal(SubmitWithKey(kid), grpc::StatusCode::UNAUTHENTICATED, "ASSERTION_KEY_UNKNOWN");
+  }
+
+  std::string keys_, idp_;
+  std::unique_ptr<GatewayHarness> h_;
+  int sent_ = 0;
+};
+
+TEST_F(OfficerRotation, TheNewKeyJoinsTheOldOneIsRetiredAndABrokenFileChangesNothing) {
+  ASSERT_TRUE(Verifies("dev-1"));
+  EXPECT_TRUE(IsRefusal(SubmitWithKey("dev-2"), grpc::StatusCode::UNAUTHENTICATED, "ASSERTION_KEY_UNKNOWN"))
+      << "dev-2 is not published yet";
+
+  // Publish dev-2: both keys are valid at once.
+  Publish("dev-2");
+  ASSERT_TRUE(WaitUntil([&] { return Verifies("dev-2"); }, std::chrono::seconds(15)))
+      << "dev-2 was not picked up within the reload interval";
+  grpc::Status s = SubmitWithKey("dev-1");
+  EXPECT_TRUE(s.ok()) << "dev-1 during the rotation: " << s.error_message();
+  s = SubmitWithKey("dev-2");
+  EXPECT_TRUE(s.ok()) << "dev-2 during the rotation: " << s.error_message();
+  EXPECT_TRUE(RecordsOfficer(LastRecord(*h_, "submit"), kOfficer, true));
+
+  // Retire dev-1.
+  fs::remove(keys_ + "/dev-1.EdDSA.pem");
+  ASSERT_TRUE(WaitUntil([&] { return Unknown("dev-1"); }, std::chrono::seconds(15)))
+      << "dev-1 was still accepted after its file was removed";
+  s = SubmitWithKey("dev-2");
+  EXPECT_TRUE(s.ok()) << "dev-2 after dev-1 was retired: " << s.error_message();
+  const std::string log = h_->dir() + "/stderr-broken-key.txt";
+  {
+    // A broken key file: the directory no longer loads; the gateway says so
+    // (naming the file) and keeps dev-2 in force.
+    StderrToFile capture(log);
+    std::ofstream(keys_ + "/dev-3.EdDSA.pem") << "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n";
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          const std::string text = ReadFile(log);
+          return text.find("officer keys of uk/border-force") != std::string::npos &&
+                 text.find("dev-3.EdDSA.pem") != std::string::npos;
+        },
+        std::chrono::seconds(15)))
+        << "the gateway did not report the broken key file: " << ReadFile(log);
+    s = SubmitWithKey("dev-2");
+    EXPECT_TRUE(s.ok()) << "dev-2 with a broken file beside it: " << s.error_message();
+    EXPECT_TRUE(Unknown("dev-1")) << "a failed reload brought a retired key back";
+    EXPECT_TRUE(IsRefusal(SubmitWithKey("dev-3", "dev-2"), grpc::StatusCode::UNAUTHENTICATED,
+                          "ASSERTION_KEY_UNKNOWN"));
+  }
+  // The broken file removed: dev-2 alone, as before.
+  fs::remove(keys_ + "/dev-3.EdDSA.pem");
+  Publish("dev-4");
+  ASSERT_TRUE(WaitUntil([&] { return Verifies("dev-4"); }, std::chrono::seconds(15)))
+      << "the directory did not load again once fixed";
+  s = SubmitWithKey("dev-2");
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+}  // namespace
+}  // namespace portcullis::testing
