@@ -282,6 +282,11 @@ nca_config ""
 expect_rc 1 "$LIAISON" "${LI[@]}" --message-id AS-LIAISON-3
 expect_in "$T/err" "ASSERTION_REQUIRED"
 PORTCULLIS_ASSERTION=$(cat "$T/nca.jws") expect_rc 0 "$LIAISON" "${LI[@]}" --message-id AS-LIAISON-4
+# Track and case show the sender's officer as its agency vouched for it.
+expect_rc 0 "$LIAISON" --config "$T/nca.yaml" track AS-LIAISON-2 --assertion-file "$T/nca.jws"
+expect_in "$T/out" "by NCA-10482 (verified)"
+expect_rc 0 "$LIAISON" --config "$T/nca.yaml" case NCA-OP-2026-0417 --assertion-file "$T/nca.jws"
+expect_in "$T/out" "NCA-10482 (verified)"
 
 step "portcullis-adapter run (push, auto_accept): the acknowledgements carry system:auto-accept's assertion"
 kill -TERM "$EP_PID"; wait "$EP_PID" || true

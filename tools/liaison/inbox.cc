@@ -318,7 +318,8 @@ int Show(Session& s, const std::string& id) {
   std::vector<std::vector<std::string>> rows;
   Field(&rows, "message", e.message_id());
   Field(&rows, "delivery", d.delivery_id());
-  Field(&rows, "from", absl::StrCat(e.sender(), " (officer ", e.originating_officer(), ")"));
+  Field(&rows, "from", absl::StrCat(e.sender(), ", officer ",
+                                    OfficerText(e.originating_officer(), d.originating_officer_verified())));
   Field(&rows, "to", absl::StrJoin(e.recipients(), ", "));
   Field(&rows, "case", e.case_reference());
   Field(&rows, "kind", adapters::BodyTypeName(e));
@@ -477,7 +478,7 @@ int Decide(Session& s, const Args& args) {
   std::cout << (reject ? "rejected " : "accepted ") << DisplayText(d.envelope().message_id()) << " from "
             << DisplayText(d.envelope().sender()) << " (case " << DisplayText(d.envelope().case_reference()) << ")\n";
   std::cout << "  " << DisplayText(st.party()) << ": " << StateText(st.state()) << " by officer "
-            << DisplayText(st.officer()) << " at " << TimeText(st.updated_at())
+            << DisplayText(OfficerText(st.officer(), st.officer_verified())) << " at " << TimeText(st.updated_at())
             << (st.reason().empty() ? "" : absl::StrCat(": ", DisplayText(st.reason()))) << "\n";
   std::cout << "  decision recorded in " << DisplayText(dir) << "/" << DisplayText(d.delivery_id()) << ".json\n";
   return kOk;

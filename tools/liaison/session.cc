@@ -178,6 +178,11 @@ std::optional<v1::Priority> ParsePriority(const std::string& text) {
 
 std::string StateText(v1::DeliveryState s) { return v1::DeliveryState_Name(s); }
 
+std::string OfficerText(const std::string& officer, bool verified) {
+  if (officer.empty()) return "-";
+  return absl::StrCat(officer, verified ? " (verified)" : " (claimed)");
+}
+
 std::string KindText(const std::string& body_type) {
   if (body_type == "case_referral") return "referral";
   if (body_type == "intelligence_report") return "intelligence";

@@ -126,6 +126,10 @@ std::optional<v1::Classification> ParseMarking(const std::string& text);
 std::string PriorityText(v1::Priority p);
 std::optional<v1::Priority> ParsePriority(const std::string& text);
 std::string StateText(v1::DeliveryState s);
+// An officer as the gateway vouches for it: "BF-LO-4471 (verified)" when the
+// agency's assertion vouched for the officer, "BF-LO-4471 (claimed)" when it
+// was only named (docs/officer-identity.md); "-" for none.
+std::string OfficerText(const std::string& officer, bool verified);
 // The body kind in the words of `send --type` ("referral", "intelligence",
 // "rfi", "response"; "-" for none), from the body field's name
 // ("case_referral", as CaseMessage.body_type) or from an envelope.

@@ -57,14 +57,15 @@ int Track(Session& s, const Args& args) {
   }
   std::cout << DisplayText(resp.message_id()) << "  case " << DisplayText(resp.case_reference()) << "  from "
             << DisplayText(resp.sender()) << "  accepted "
-            << TimeText(resp.accepted_at());
+            << TimeText(resp.accepted_at()) << "  by "
+            << DisplayText(OfficerText(resp.originating_officer(), resp.originating_officer_verified()));
   if (resp.has_answer_by()) std::cout << "  answer due " << TimeText(resp.answer_by());
   std::cout << "\n";
   std::vector<std::vector<std::string>> rows = {
       {"RECIPIENT", "STATE", "UPDATED", "ATTEMPTS", "OFFICER", "NEXT_ATTEMPT", "REASON"}};
   for (const v1::RecipientStatus& r : resp.recipients()) {
     rows.push_back({r.party(), StateText(r.state()), TimeText(r.updated_at()), absl::StrCat(r.attempts()),
-                    Dash(r.officer()), r.has_next_attempt_at() ? TimeText(r.next_attempt_at()) : "-",
+                    OfficerText(r.officer(), r.officer_verified()), r.has_next_attempt_at() ? TimeText(r.next_attempt_at()) : "-",
                     Dash(r.reason())});
   }
   PrintTable(rows, {{6, 60}});  // REASON wraps; ids and times never.
@@ -115,18 +116,20 @@ int Case(Session& s, const Args& args) {
     return kOk;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"ACCEPTED", "FROM", "KIND", "MESSAGE_ID", "CORRELATION", "MARKING", "ANSWER_DUE", "RECIPIENTS"}};
+      {"ACCEPTED", "FROM", "OFFICER", "KIND", "MESSAGE_ID", "CORRELATION", "MARKING", "ANSWER_DUE", "RECIPIENTS"}};
   for (const v1::CaseMessage& m : all.messages()) {
     std::vector<std::string> states;
     for (const v1::RecipientStatus& r : m.recipients()) {
       states.push_back(absl::StrCat(r.party(), " ", StateText(r.state())));
     }
-    rows.push_back({TimeText(m.accepted_at()), m.sender(), KindText(m.body_type()), m.message_id(),
+    rows.push_back({TimeText(m.accepted_at()), m.sender(),
+                    OfficerText(m.originating_officer(), m.originating_officer_verified()), KindText(m.body_type()),
+                    m.message_id(),
                     Dash(m.correlation_id()), MarkingText(m.classification()),
                     m.has_answer_by() ? TimeText(m.answer_by()) : "-", absl::StrJoin(states, ", ")});
   }
   std::cout << "case " << DisplayText(all.case_reference()) << "\n";
-  PrintTable(rows, {{7, 60}});  // RECIPIENTS wraps; ids and times never.
+  PrintTable(rows, {{8, 60}});  // RECIPIENTS wraps; ids and times never.
   std::cout << all.messages_size() << " message(s)\n";
   return kOk;
 }
