@@ -75,15 +75,6 @@ int ReportBatch(const std::vector<NativeRecord>& records, bool partial, bool sen
   return bad > 0 ? 3 : 0;
 }
 
-// Each call that acts for an officer carries that officer's assertion from the
-// config's assertion_command or assertion_file (fetched and cached per
-// officer); none configured: no assertion. Never on Receive/Confirm.
-OfficerCredentials CredentialsOf(const PartyConfig& config) {
-  std::shared_ptr<mtls::PerOfficerAssertions> assertions = mtls::PerOfficerAssertions::FromOptions(AssertionOptions(config));
-  if (assertions == nullptr) return nullptr;
-  return [assertions](const std::string& officer) { return assertions->CredentialsFor(officer); };
-}
-
 int Submit(const PartyConfig& config, const std::vector<std::string>& files, bool partial, bool send) {
   if (files.empty()) return Usage("no files given");
   std::vector<NativeRecord> records = PrepareBatch(*config.format, files, config.party, absl::Now());
@@ -91,7 +82,7 @@ int Submit(const PartyConfig& config, const std::vector<std::string>& files, boo
     auto channel = DialGateway(config.gateway, config.tls, config.gateway_identity);
     if (!channel.ok()) return Fail(channel.status().ToString());
     v1::Exchange::Stub stub(*channel);
-    SubmitBatch(stub, records, partial, absl::Seconds(30), CredentialsOf(config));
+    SubmitBatch(stub, records, partial, absl::Seconds(30), OfficerCredentialsOf(config));
   }
   return ReportBatch(records, partial, send);
 }
@@ -141,7 +132,7 @@ int Run(const PartyConfig& config) {
     // Never a person's id: nobody read it. The audit shows a system acceptance.
     options.officer = "system:auto-accept";
     options.auto_accept = config.auto_accept;
-    if (OfficerCredentials credentials = CredentialsOf(config)) {
+    if (OfficerCredentials credentials = OfficerCredentialsOf(config)) {
       options.acknowledge_credentials = credentials(options.officer);  // Asked for the system's own id.
     }
     // Rendered before the gateway hears OK; a duplicate whose render failed is rendered on the retry.
@@ -165,7 +156,7 @@ int Run(const PartyConfig& config) {
     options.channel = *channel;
     options.inbox = native;  // Stores and renders before each confirm.
     options.officer = "system:adapter";  // Rejects what the format can never render; nobody read it.
-    options.credentials = CredentialsOf(config);  // Only on those rejections: never on Receive/Confirm.
+    options.credentials = OfficerCredentialsOf(config);  // Only on those rejections: never on Receive/Confirm.
     options.on_stored = say_stored;
     options.on_event = [](const std::string& what) { Say(stderr, what); };
     receiver = std::make_unique<PullReceiver>(std::move(options));
@@ -185,7 +176,7 @@ int Run(const PartyConfig& config) {
     options.party = config.party;
     options.format = config.format;
     options.stub = std::make_shared<v1::Exchange::Stub>(*channel);
-    options.credentials = CredentialsOf(config);
+    options.credentials = OfficerCredentialsOf(config);
     options.on_event = [](const std::string& what) { Say(stdout, absl::StrCat("outbox: ", what)); };
     outbox = std::make_unique<OutboxWatcher>(std::move(options));
     outbox->Start();

@@ -103,6 +103,10 @@ class Exchange {
     setenv("PORTCULLIS_STATE", dir_.c_str(), 1);
     setenv("PORTCULLIS_WITNESS", (dir_ + "/witness").c_str(), 1);
     setenv("PORTCULLIS_LISTEN", "127.0.0.1:0", 1);
+    // The shipped party configs' assertion_command runs the dev stand-in IdP
+    // (portcullis-devtoken) from PATH, as the demo and the README set it.
+    const char* path = std::getenv("PATH");
+    setenv("PATH", (std::string(PORTCULLIS_BINARY_DIR) + "/tools:" + (path ? path : "/usr/bin:/bin")).c_str(), 1);
     parties_ = ShippedPartyConfigs();
     for (const PartyConfig& p : parties_) {
       auto inbox = NativeInbox::Open(p.inbox, *p.format);
@@ -221,9 +225,12 @@ NativeRecord SendWithThread(Exchange& x, const std::string& example, int depth =
   }
   std::vector<NativeRecord> batch = {r};
   auto stub = v1::Exchange::NewStub(x.Channel(*sender));
-  EXPECT_EQ(SubmitBatch(*stub, batch, false), 1u)
+  // The officer's assertion from the config's assertion_command, as liaison and the adapter send it.
+  EXPECT_EQ(SubmitBatch(*stub, batch, false, absl::Seconds(30), OfficerCredentialsOf(*sender)), 1u)
       << example << " (sent as " << sender->party << "): " << batch[0].status.error_code() << " "
       << batch[0].status.error_message();
+  // The shipped gateway config requires assertions: the officer is verified, not claimed.
+  EXPECT_TRUE(batch[0].receipt.originating_officer_verified()) << example;
   return batch[0];
 }
 

@@ -205,6 +205,13 @@ absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path) {
   return c;
 }
 
+OfficerCredentials OfficerCredentialsOf(const PartyConfig& config) {
+  std::shared_ptr<mtls::PerOfficerAssertions> assertions =
+      mtls::PerOfficerAssertions::FromOptions(AssertionOptions(config));
+  if (assertions == nullptr) return nullptr;
+  return [assertions](const std::string& officer) { return assertions->CredentialsFor(officer); };
+}
+
 mtls::AssertionSourceOptions AssertionOptions(const PartyConfig& config) {
   mtls::AssertionSourceOptions o;
   o.file = config.assertion_file;

@@ -35,6 +35,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/common/native_format.h"
+#include "adapters/common/native_submit.h"
 #include "adapters/common/party_tls.h"
 #include "mtls/officer_assertion_source.h"
 
@@ -66,6 +67,11 @@ struct PartyConfig {
 // (PORTCULLIS_PARTY, PORTCULLIS_AUDIENCE; the caller adds PORTCULLIS_OFFICER,
 // per officer). No source configured: options with none set.
 mtls::AssertionSourceOptions AssertionOptions(const PartyConfig& config);
+
+// Per-officer call credentials from the config's assertion_command or
+// assertion_file (fetched and cached per officer), for SubmitBatch; nullptr
+// when none is configured (no assertion is sent).
+OfficerCredentials OfficerCredentialsOf(const PartyConfig& config);
 
 // Reads `path`. NOT_FOUND if missing; INVALID_ARGUMENT listing every problem.
 absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path);
