@@ -3,6 +3,9 @@
 # Border Force's adapter (pull); Border Force's liaison officer sends a referral
 # from the Border Force example, Europol's officer accepts it and replies, the
 # reply arrives in Border Force's inbox, both are tracked; then an auditor's view.
+# Every officer is vouched for by its agency: each call carries an assertion that
+# the party's identity provider signed (here the development stand-in,
+# portcullis-devtoken, with the dev PKI's per-party key; docs/officer-identity.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build
@@ -10,6 +13,7 @@ RUN=demo-run
 rm -rf "$RUN"; mkdir -p "$RUN/state" "$RUN/witness"   # witness: checkpoint copies another party keeps
 bash certs/gen-dev-pki.sh "$B/pki" --force >/dev/null
 export PORTCULLIS_PKI="$PWD/$B/pki" PORTCULLIS_STATE="$PWD/$RUN/state" PORTCULLIS_WITNESS="$PWD/$RUN/witness"
+export PATH="$PWD/$B/tools:$PATH"   # portcullis-devtoken: the party configs' assertion_command (dev stand-in IdP)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -49,13 +53,24 @@ echo "== Border Force's officer tracks both messages and the whole case"
 "$L" track EUR-UKLB-2026-001311 --from eu/europol "${BF[@]}"
 "$L" case BF-2026-004512 "${BF[@]}"
 AUDIT="$B/tools/portcullis-audit"
+# The auditor's and Border Force's officers, vouched for by their agencies' (dev) identity providers.
+ICO=(--gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI"
+     --assertion-command 'portcullis-devtoken --key "$PORTCULLIS_PKI/idp/audit-ico/dev-1.key" --issuer audit/ico --officer ICO-AUD-0117')
+BFO=(--gateway "$GW" --as uk-border-force --pki "$PORTCULLIS_PKI"
+     --assertion-command 'portcullis-devtoken --key "$PORTCULLIS_PKI/idp/uk-border-force/dev-1.key" --issuer uk/border-force --officer BF-LO-4471')
+echo "== calls naming an officer their agency did not vouch for are refused (and recorded): none, then another officer's"
+SUBMIT=("$B/adapters/portcullis-submit" --gateway "$GW" --as uk-border-force --pki "$PORTCULLIS_PKI"
+        --envelope adapters/examples/border-force-referral.json --created-now)   # originating officer BF-LO-4471
+"${SUBMIT[@]}" --message-id BF-REF-DEMO-UNVOUCHED || true
+"${SUBMIT[@]}" --message-id BF-REF-DEMO-OTHER-OFFICER --assertion-command \
+  'portcullis-devtoken --key "$PORTCULLIS_PKI/idp/uk-border-force/dev-1.key" --issuer uk/border-force --officer BF-LO-0001' || true
 echo "== an auditor (ICO) asks the gateway for the exchange's whole story (the query is itself recorded)"
-"$AUDIT" show "$MSG" --gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI" --reason "demo: s.62 log review"
+"$AUDIT" show "$MSG" "${ICO[@]}" --reason "demo: s.62 log review"
 echo "== the auditor proves the log is complete and unaltered through the gateway (signed checkpoint + consistency)"
-"$AUDIT" verify --gateway "$GW" --as audit-ico --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub" \
+"$AUDIT" verify "${ICO[@]}" --public-key "$PORTCULLIS_PKI/audit/signing.pub" \
   --witness "$PORTCULLIS_WITNESS/checkpoints.log"
 echo "== Border Force proves its receipt's record (audit index $INDEX) is in the signed log"
-"$AUDIT" prove "$INDEX" --gateway "$GW" --as uk-border-force --pki "$PORTCULLIS_PKI" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
+"$AUDIT" prove "$INDEX" "${BFO[@]}" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
 echo "== stopping the gateway (it signs a final checkpoint), then verifying the files offline"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || true
 "$AUDIT" verify --log "$PORTCULLIS_STATE/audit.log" --public-key "$PORTCULLIS_PKI/audit/signing.pub" \
