@@ -37,7 +37,9 @@ EXPECTED = [
     (r"\bsend adapters/border_force/examples/gravelines-rib", ["BF-REF-2026-004512-01"]),
     (r"inbox show BF-REF-2026-004512-01", ["BF-REF-2026-004512-01"]),
     (r"inbox show EUR-UKLB-2026-001311", ["Europol holds three related reports."]),
-    (r"\btrack BF-REF-2026-004512-01", ["ACKNOWLEDGED", "EUROPOL-UKLB-07"]),
+    (r"\btrack BF-REF-2026-004512-01", ["ACKNOWLEDGED", "EUROPOL-UKLB-07 (verified)"]),
+    (r"--message-id BF-REF-README-02", ["ASSERTION_REPLAYED"]),
+    (r"--message-id BF-REF-README-03", ["ASSERTION_REQUIRED"]),
     (r"\bsearch .*--case BF-2026-004512", ["BF-REF-2026-004512-01"]),
     (r"\bstats\b", ["eu/europol"]),
 ]
