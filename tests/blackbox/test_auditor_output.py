@@ -21,7 +21,8 @@ import os
 
 import grpc
 
-from probe_support import STATE, ProbeCase, Party, envelope, ex, outcome, run_audit_tool, submit, unique
+from probe_support import (STATE, ProbeCase, Party, envelope, ex, log_records, outcome, run_audit_tool, submit,
+                           unique)
 
 SENDER, RECIPIENT = "uk/nca", "uk/bsc"
 LOG = os.path.join(STATE, "audit.log")
@@ -121,6 +122,15 @@ class AuditorOutput(ProbeCase):
                         if got.code == grpc.StatusCode.PERMISSION_DENIED:
                             self.assertEqual(got.reason, "OFFICER_MISMATCH", f"{name}: {got.describe()}")
                     self.assertIn(got.code, allowed, f"{name}: {got.describe()}")
+        # A hostile officer id refused OFFICER_MISMATCH is recorded as claimed (unverified): the tool checks below
+        # see it in the log.
+        for name in ("track officer ESC", "acknowledge officer ESC"):
+            kind, got = self.outcomes[name]
+            if kind == "ERR" and got.reason == "OFFICER_MISMATCH":
+                claimed = [r for r in log_records() if r.get("actor_officer") == ESC_COLOUR
+                           and r.get("reason") == "OFFICER_MISMATCH"]
+                self.assertTrue(claimed, f"{name}: the claimed officer is not in the log")
+                self.assertEqual({r.get("officer_verified") for r in claimed}, {False}, claimed)
         # Printable formulas are legitimate free text: they must reach the log, or this probe proves nothing.
         # (An officer id like -2-3 may be refused by a stricter id format; if accepted it is checked below.)
         for name in ("submit legal_basis formula", "track justification formula", "list_case justification formula"):
