@@ -43,7 +43,7 @@ import grpc
 from portcullis.v1 import admin_pb2, audit_pb2
 
 from probe_support import (AUDIENCE, CONFIG, PKI, Party, ProbeCase, bearer, default_officer, envelope, ex,
-                           idp_key, log_records, mint, outcome, read_bytes, unique)
+                           idp_key, log_records, mint, read_bytes, unique)
 
 NCA, BF = "uk/nca", "uk/border-force"
 NCA_OFFICER, BF_OFFICER = "NCA-OFF-1001", "BF-LO-4471"
