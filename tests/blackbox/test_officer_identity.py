@@ -77,8 +77,9 @@ def shipped_parties():
         if m and current:
             parties.append((current, m.group(1)))
             current = None
-    if len(parties) < 2:
-        raise AssertionError(f"{CONFIG}: found {len(parties)} parties")
+    ids = [line for line in lines if re.match(r"^\s*- id:", line)]
+    if len(parties) < 2 or len(parties) != len(ids):
+        raise AssertionError(f"{CONFIG}: {len(ids)} parties, {len(parties)} with a kind")
     return parties
 
 
