@@ -205,8 +205,8 @@ class Validation(ProbeCase):
         the caller's valid assertion for one of its own officers, the request's officer is refused PERMISSION_DENIED
         OFFICER_MISMATCH naming `officer` (the gateway matches it against the verified officer before the format);
         with an assertion whose `sub` is the hostile id itself (the IdP signed it), UNAUTHENTICATED
-        ASSERTION_SUBJECT. (INVALID_ARGUMENT FIELD_FORMAT is the answer to a party without assertions; the shipped
-        config has none.) The refused Acknowledges decide nothing."""
+        ASSERTION_SUBJECT. (INVALID_ARGUMENT FIELD_FORMAT is the answer to a party without assertions, an `optional`
+        one; the shipped config has none.) The refused Acknowledges decide nothing."""
         env = envelope([RECIPIENT])
         self.assertSucceeds(lambda: submit(self.nca, env), "a plain submission")
         hostile = "\x1b[2J\x1b[31mSUPERINTENDENT\r"
