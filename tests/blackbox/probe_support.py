@@ -8,7 +8,8 @@ envelopes that pass validation, hand-made protobuf bytes, the one decoder of a
 refusal (google.rpc.Status -> ErrorInfo / portcullis.v1.Refusal), checks that a
 refusal carries no internal text, a gateway process of our own (for probes that
 stop or crash it, or change its trust store), revocation with the PKI's own CA
-key, and the auditor's tool.
+key, and the auditor's tool. A party's channel carries, by default, valid officer
+assertions of its own identity provider (probe_assertions.AssertionHook).
 """
 
 import json
@@ -25,7 +26,9 @@ import unittest
 import grpc  # Debian: python3-grpcio. Missing = ImportError = the suite fails.
 from google.protobuf import text_format
 from google.rpc import error_details_pb2, status_pb2
-from portcullis.v1 import audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from portcullis.v1 import admin_pb2_grpc, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+
+from probe_assertions import AUDIENCE, AssertionHook, assertion, bearer, default_officer, idp_key, mint  # noqa: F401
 
 ex = exchange_pb2
 
@@ -84,9 +87,15 @@ def read_bytes(path):
 # Channels.
 
 class Party:
-    """One party's mTLS channel to a gateway, with the Exchange and Audit stubs."""
+    """One party's mTLS channel to a gateway, with the Exchange, Audit and Admin stubs.
 
-    def __init__(self, party_id, address=None, pki=None, cert_path=None):
+    officer_assertions=True (the default): every call that acts for an officer and carries no `authorization` of
+    its own gets a valid assertion of this party's identity provider for the officer it names (the envelope's
+    originating_officer, the request's officer, else the party's default officer): probe_assertions.AssertionHook.
+    False: calls carry only what the probe passes (a probe of assertions themselves).
+    """
+
+    def __init__(self, party_id, address=None, pki=None, cert_path=None, officer_assertions=True):
         pki = pki or PKI
         self.id = party_id
         base = cert_path or os.path.join(pki, "parties", stem(party_id))
@@ -94,13 +103,17 @@ class Party:
             root_certificates=read_bytes(os.path.join(pki, "ca", "bundle.pem")),
             private_key=read_bytes(base + ".key"),
             certificate_chain=read_bytes(base + ".pem"))
-        self.channel = grpc.secure_channel(address or GATEWAY, creds, options=[
+        self._raw_channel = grpc.secure_channel(address or GATEWAY, creds, options=[
             ("grpc.ssl_target_name_override", "localhost"),
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.use_local_subchannel_pool", 1),  # A channel's connections are its own, never shared.
         ])
+        self.channel = self._raw_channel
+        if officer_assertions:
+            self.channel = grpc.intercept_channel(self._raw_channel, AssertionHook(party_id, pki))
         self.exchange = exchange_pb2_grpc.ExchangeStub(self.channel)
         self.audit = audit_pb2_grpc.AuditStub(self.channel)
+        self.admin = admin_pb2_grpc.AdminStub(self.channel)
 
     def raw_unary(self, method, payload, timeout=10):
         """A unary call with bytes we chose (identity serializer), answer as bytes."""
@@ -108,7 +121,7 @@ class Party:
         return call(payload, timeout=timeout)
 
     def close(self):
-        self.channel.close()
+        self._raw_channel.close()
 
 
 # ---------------------------------------------------------------------------

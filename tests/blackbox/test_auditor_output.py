@@ -8,7 +8,10 @@ accepted (or recorded with a refusal) lands in the audit log. Then the
 auditor's tool (portcullis-audit search / show / export csv / export jsonl on
 the gateway's log) must print no raw control character and no live formula
 cell. The formula texts are ordinary printable text and must be accepted, so
-the probe cannot pass by the hostile text never reaching the tool.
+the probe cannot pass by the hostile text never reaching the tool. Calls carry
+the party's assertion for the officer they name (probe_support.Party's default);
+a hostile officer id, which no assertion vouches for, is refused OFFICER_MISMATCH
+and recorded as claimed.
 """
 
 import csv
@@ -18,7 +21,8 @@ import os
 
 import grpc
 
-from probe_support import STATE, ProbeCase, Party, envelope, ex, outcome, run_audit_tool, submit, unique
+from probe_support import (STATE, ProbeCase, Party, envelope, ex, log_records, outcome, run_audit_tool, submit,
+                           unique)
 
 SENDER, RECIPIENT = "uk/nca", "uk/bsc"
 LOG = os.path.join(STATE, "audit.log")
@@ -110,8 +114,23 @@ class AuditorOutput(ProbeCase):
                 if kind == "ERR":
                     self.assertNoLeak(got)
                     # Refused for its text (INVALID_ARGUMENT), or the decision was already taken.
-                    self.assertIn(got.code, (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION),
-                                  f"{name}: {got.describe()}")
+                    allowed = [grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION]
+                    if " officer " in name:
+                        # A hostile officer beside the caller's assertion for its own officer (assertions are
+                        # required): not the officer vouched for. The log records the claimed text with it.
+                        allowed.append(grpc.StatusCode.PERMISSION_DENIED)
+                        if got.code == grpc.StatusCode.PERMISSION_DENIED:
+                            self.assertEqual(got.reason, "OFFICER_MISMATCH", f"{name}: {got.describe()}")
+                    self.assertIn(got.code, allowed, f"{name}: {got.describe()}")
+        # A hostile officer id refused OFFICER_MISMATCH is recorded as claimed (unverified): the tool checks below
+        # see it in the log.
+        for name in ("track officer ESC", "acknowledge officer ESC"):
+            kind, got = self.outcomes[name]
+            if kind == "ERR" and got.reason == "OFFICER_MISMATCH":
+                claimed = [r for r in log_records() if r.get("actor_officer") == ESC_COLOUR
+                           and r.get("reason") == "OFFICER_MISMATCH"]
+                self.assertTrue(claimed, f"{name}: the claimed officer is not in the log")
+                self.assertEqual({r.get("officer_verified") for r in claimed}, {False}, claimed)
         # Printable formulas are legitimate free text: they must reach the log, or this probe proves nothing.
         # (An officer id like -2-3 may be refused by a stricter id format; if accepted it is checked below.)
         for name in ("submit legal_basis formula", "track justification formula", "list_case justification formula"):

@@ -7,13 +7,16 @@ not exist in the same way. The two answers must be the same answer: code,
 message and every detail, once the identifiers the probe itself chose are set
 aside (the probe uses same-length identifiers so even the byte lengths agree).
 A recipient tracking the message sees its own entry only. A reply belongs to a
-thread of the replier's own (item 5): an ambiguous one is refused.
+thread of the replier's own (item 5): an ambiguous one is refused. Calls carry
+the caller's own officer assertion (probe_support.Party's default); uk/nca's
+valid assertion presented on another party's certificate is refused (issue 13).
 """
 
+import grpc
 from google.protobuf import text_format
 from portcullis.v1 import audit_pb2
 
-from probe_support import ProbeCase, Party, envelope, ex, outcome, submit, unique
+from probe_support import ProbeCase, Party, assertion, bearer, envelope, ex, log_records, outcome, submit, unique
 
 SENDER, RECIPIENT, OTHER_RECIPIENT, OUTSIDER = "uk/nca", "uk/border-force", "uk/bsc", "uk/immigration-enforcement"
 
@@ -209,3 +212,48 @@ class Authorisation(ProbeCase):
         kind, _ = outcome(lambda: self.other_recipient.exchange.Track(
             ex.TrackRequest(sender=SENDER, message_id=unique("NONE")), timeout=10))
         self.assertEqual(kind, "ERR")
+
+    def test_another_partys_assertion_on_ones_own_certificate(self):
+        """uk/nca's valid assertion for its officer, presented on another party's certificate: UNAUTHENTICATED.
+
+        The outsider tracks and submits with it, a real recipient decides with it: each is refused for the assertion
+        (its keys are the certificate's party's, its issuer is not), the outsider's Track the same for the real
+        message as for a missing one, and nothing is decided or accepted."""
+        officer = "NCA-OFF-7"
+        borrowed = bearer(assertion(SENDER, officer))
+        reasons = {"ASSERTION_ISSUER", "ASSERTION_KEY_UNKNOWN", "ASSERTION_SIGNATURE"}
+        unauth = grpc.StatusCode.UNAUTHENTICATED
+
+        def track(message_id):
+            return lambda: self.outsider.exchange.Track(ex.TrackRequest(
+                sender=SENDER, message_id=message_id, officer=officer, justification="probe"), timeout=10,
+                metadata=borrowed)
+        subs = [(self.env.message_id, "<ID>"), (self.missing_id, "<ID>")]
+        kind, got = self.assertSameAnswer(track(self.env.message_id), track(self.missing_id), subs,
+                                          "Track with another party's assertion")
+        self.assertEqual(kind, "ERR", "an outsider tracked with uk/nca's assertion")
+        self.assertEqual(got.code, unauth, got.describe())
+        self.assertIn(got.reason, reasons, got.describe())
+
+        env = envelope([OTHER_RECIPIENT], officer=officer)
+        got = self.assertRefused(lambda: self.outsider.exchange.Submit(ex.SubmitRequest(envelope=env), timeout=10,
+                                                                       metadata=borrowed),
+                                 unauth, what="Submit with another party's assertion")
+        self.assertIn(got.reason, reasons, got.describe())
+
+        mid = self.env.message_id
+        got = self.assertRefused(lambda: self.recipient.exchange.Acknowledge(ex.AcknowledgeRequest(
+            sender=SENDER, message_id=mid, decision=ex.REJECT, officer=officer, reason="probe"), timeout=10,
+            metadata=borrowed), unauth, what="a recipient deciding with the sender's assertion")
+        self.assertIn(got.reason, reasons, got.describe())
+        records = log_records()
+        accepted = [r for r in records if r.get("message_id") == env.message_id and r.get("outcome") == "accepted"]
+        self.assertEqual(accepted, [], "the outsider's submission with uk/nca's assertion was accepted")
+        decided = [r for r in records if r.get("action") == "acknowledge" and r.get("message_id") == mid
+                   and r.get("actor_party") == RECIPIENT]
+        self.assertTrue(decided, "the refused decision is not in the log")
+        for r in decided:  # Refused, against the recipient's own party; nobody recorded as a verified officer.
+            self.assertEqual((r.get("outcome"), r.get("officer_verified")), ("refused", False), r)
+        track = self.assertSucceeds(lambda: self.sender.exchange.Track(
+            ex.TrackRequest(message_id=mid), timeout=10), "Track by the sender")
+        self.assertEqual({r.party: r.state for r in track.recipients}[RECIPIENT], ex.ACCEPTED)

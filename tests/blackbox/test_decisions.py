@@ -5,6 +5,8 @@ Acknowledge. The same decision by the same officer again is OK and audited as
 `duplicate`; any other second decision (another officer, the opposite decision,
 another reason) is FAILED_PRECONDITION ALREADY_DECIDED, audited as refused, and
 the log never names an officer as deciding something that did not take effect.
+Each decision carries eu/de-bpol's assertion for the officer it names
+(probe_support.Party's default): the log and Track show that officer verified.
 """
 
 import grpc
@@ -49,6 +51,8 @@ class Decisions(ProbeCase):
         effective = [r for r in records if r.get("outcome") in ("acknowledged", "rejected")]
         self.assertEqual([(r.get("actor_officer"), r.get("outcome")) for r in effective], [(officer, outcome)],
                          f"the log names who decided wrongly: {records}")
+        # Every decision here comes with the recipient's assertion for the officer it names: verified, all of them.
+        self.assertEqual({r.get("officer_verified") for r in records}, {True}, f"unverified officers: {records}")
         for r in records:
             if r not in effective:
                 self.assertIn(r.get("outcome"), ("duplicate", "refused"), f"unexpected record {r}")
@@ -60,7 +64,7 @@ class Decisions(ProbeCase):
         again = self.assertSucceeds(self.decide(mid, ex.ACCEPT, "DE-OFF-1"), "the same ACCEPT again")
         self.assertEqual(first.status.state, ex.ACKNOWLEDGED)
         self.assertEqual(again.status.state, ex.ACKNOWLEDGED)
-        self.assertEqual(again.status.officer, "DE-OFF-1")
+        self.assertEqual((again.status.officer, again.status.officer_verified), ("DE-OFF-1", True))
         records = self.assertOneDecisionInLog(mid, "DE-OFF-1", "acknowledged")
         self.assertEqual([r.get("outcome") for r in records], ["acknowledged", "duplicate"],
                          "the repeated decision is not audited as duplicate")
@@ -78,7 +82,7 @@ class Decisions(ProbeCase):
         self.assertRefused(self.decide(mid, ex.ACCEPT, "DE-OFF-2"), grpc.StatusCode.FAILED_PRECONDITION,
                            "ALREADY_DECIDED", "the same decision by another officer")
         entry = self.state(mid)
-        self.assertEqual((entry.state, entry.officer), (ex.ACKNOWLEDGED, "DE-OFF-1"))
+        self.assertEqual((entry.state, entry.officer, entry.officer_verified), (ex.ACKNOWLEDGED, "DE-OFF-1", True))
         records = self.assertOneDecisionInLog(mid, "DE-OFF-1", "acknowledged")
         self.assertEqual(records[-1].get("outcome"), "refused")
         self.assertEqual(records[-1].get("reason"), "ALREADY_DECIDED")
@@ -102,5 +106,6 @@ class Decisions(ProbeCase):
         self.assertRefused(self.decide(mid, ex.ACCEPT, "DE-OFF-1"), grpc.StatusCode.FAILED_PRECONDITION,
                            "ALREADY_DECIDED", "ACCEPT after REJECT")
         entry = self.state(mid)
-        self.assertEqual((entry.state, entry.reason, entry.officer), (ex.REJECTED, "insufficient grounds", "DE-OFF-1"))
+        self.assertEqual((entry.state, entry.reason, entry.officer, entry.officer_verified),
+                         (ex.REJECTED, "insufficient grounds", "DE-OFF-1", True))
         self.assertOneDecisionInLog(mid, "DE-OFF-1", "rejected")

@@ -3,10 +3,11 @@
 A holder of uk/nca's certificate, with every public file of the PKI and the
 stand-in identity provider (portcullis-devtoken, run as a program as an agency
 would run its IdP client), tries to act as a Border Force officer. The gateway
-is our own: the shipped config with every party `officer_assertions: required`
-and its key directory `officer-keys/<party>` of the fresh PKI (the one setting
-the probe changes; if the shipped file already sets them, they are replaced by
-the same). Tokens are minted by the devtoken, or by hand (base64url JSON,
+is the shared one: the shipped config, which requires every party's officer
+assertions (`officer_assertions: required`, keys in the fresh PKI's
+`officer-keys/<party>`). NCA's channel here carries no assertion of its own
+(Party(..., officer_assertions=False)): each call sends exactly the token the
+probe chose. Tokens are minted by the devtoken, or by hand (base64url JSON,
 HMAC from the standard library) for the forms an IdP never makes.
 
 (a) an assertion from Border Force's IdP (iss uk/border-force, its key):
@@ -15,13 +16,19 @@ HMAC from the standard library) for the forms an IdP never makes.
 (b) iss uk/nca, but signed with Border Force's key under kid dev-1: refused;
 (c) NCA's own valid assertion, an envelope / request officer naming a Border
     Force officer: PERMISSION_DENIED OFFICER_MISMATCH;
-(d) no assertion: UNAUTHENTICATED ASSERTION_REQUIRED;
+(d) no assertion: UNAUTHENTICATED ASSERTION_REQUIRED; Receive and Confirm
+    (pull daemons) need none;
 (e) alg none (with and without a signature part), HS256 keyed with NCA's own
     public key, RS256: UNAUTHENTICATED;
+(f) every party of the shipped config, without an assertion, is refused
+    ASSERTION_REQUIRED on a call its kind may make (ListCase, an Audit query,
+    an Admin call) and recorded against its party; with its IdP's assertion it
+    is served, and the record (an auditor's and an operator's too) names the
+    verified officer;
 and no refusal carries a path, key material or the token; nothing refused is
 in the log as accepted, and each refused Submit is recorded once, against
-uk/nca (its certificate), with no verified officer. Control: NCA's valid assertion for its own officer is
-accepted and recorded as verified.
+uk/nca (its certificate), with no verified officer. Control: NCA's valid
+assertion for its own officer is accepted and recorded as verified.
 """
 
 import base64
@@ -30,16 +37,14 @@ import hmac
 import json
 import os
 import re
-import subprocess
 import time
 
 import grpc
+from portcullis.v1 import admin_pb2, audit_pb2
 
-from probe_support import (CONFIG, PKI, WORK, GatewayProcess, Party, ProbeCase, envelope, ex, log_records,
-                           read_bytes, unique)
+from probe_support import (AUDIENCE, CONFIG, PKI, Party, ProbeCase, bearer, default_officer, envelope, ex,
+                           idp_key, log_records, mint, read_bytes, unique)
 
-DEVTOKEN = os.environ.get("PROBE_DEVTOKEN_BIN", "")
-AUDIENCE = "spiffe://exchange.gov.uk/gateway"  # The gateway certificate's URI SAN (certs/gen-dev-pki.sh).
 NCA, BF = "uk/nca", "uk/border-force"
 NCA_OFFICER, BF_OFFICER = "NCA-OFF-1001", "BF-LO-4471"
 UNAUTH, DENIED = grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED
@@ -49,47 +54,33 @@ def stem(party):
     return party.replace("/", "-")
 
 
-def idp_key(party):
-    return os.path.join(PKI, "idp", stem(party), "dev-1.key")
-
-
 def public_key(party):
     return os.path.join(PKI, "officer-keys", stem(party), "dev-1.EdDSA.pem")
 
 
-def config_with_assertions():
-    """The shipped config, every party `officer_assertions: required` with its dev PKI key directory."""
+def devtoken(key, issuer, officer, kid="dev-1"):
+    """A one-time token (with a jti) from the stand-in identity provider, as an agency's client gets one."""
+    return mint(key, issuer, officer, kid=kid)
+
+
+def shipped_parties():
+    """(id, kind) of every party in the shipped config, in order."""
     with open(CONFIG) as f:
         lines = f.read().split("\n")
-    out, party, added = [], None, 0
+    parties, current = [], None
     for line in lines:
-        if re.match(r"^\s+officer_(assertions|keys_dir):", line):
-            continue
         m = re.match(r"^\s*- id:\s*(\S+)", line)
         if m:
-            party = m.group(1)
-        out.append(line)
-        m = re.match(r"^(\s+)identity:", line)
-        if m and party:
-            indent = m.group(1)
-            out.append(f"{indent}officer_assertions: required")
-            out.append(f"{indent}officer_keys_dir: ${{PORTCULLIS_PKI:-../build/pki}}/officer-keys/{stem(party)}")
-            party, added = None, added + 1
-    if added < 2:
-        raise AssertionError(f"{CONFIG}: found {added} parties to require assertions of")
-    path = os.path.join(WORK, unique("officer-config").lower() + ".yaml")
-    with open(path, "w") as f:
-        f.write("\n".join(out))
-    return path
-
-
-def devtoken(key, issuer, officer, kid="dev-1"):
-    """A token from the stand-in identity provider, as an agency's client gets one."""
-    p = subprocess.run([DEVTOKEN, "--key", key, "--kid", kid, "--issuer", issuer, "--audience", AUDIENCE,
-                        "--officer", officer], capture_output=True, timeout=30)
-    if p.returncode != 0:
-        raise AssertionError(f"portcullis-devtoken exited {p.returncode}: {p.stderr.decode(errors='replace')}")
-    return p.stdout.decode().strip()
+            current = m.group(1)
+            continue
+        m = re.match(r"^\s+kind:\s*(\S+)", line)
+        if m and current:
+            parties.append((current, m.group(1)))
+            current = None
+    ids = [line for line in lines if re.match(r"^\s*- id:", line)]
+    if len(parties) < 2 or len(parties) != len(ids):
+        raise AssertionError(f"{CONFIG}: {len(ids)} parties, {len(parties)} with a kind")
+    return parties
 
 
 def b64url(data):
@@ -104,24 +95,17 @@ def hand_made(header, issuer=NCA, officer=NCA_OFFICER):
     return b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
 
 
-def bearer(token):
-    return (("authorization", "Bearer " + token),)
-
-
 class OfficerIdentity(ProbeCase):
     @classmethod
     def setUpClass(cls):
-        if not DEVTOKEN or not os.access(DEVTOKEN, os.X_OK):
-            raise AssertionError(f"PROBE_DEVTOKEN_BIN is not an executable ({DEVTOKEN!r}): run through run.sh")
-        cls.gateway = GatewayProcess(unique("officers").lower(), config=config_with_assertions()).start()
-        cls.nca = Party(NCA, address=cls.gateway.address)
+        cls.nca = Party(NCA, officer_assertions=False)  # Sends only the token each probe chooses.
         cls.secrets = [read_bytes(p).decode() for p in (idp_key(NCA), idp_key(BF), public_key(NCA), public_key(BF))]
         # Real messages for the request probes: one NCA sent (Track, ListCase), one NCA received (Acknowledge).
         cls.sent = envelope(["uk/bsc"], officer=NCA_OFFICER)
         cls.nca.exchange.Submit(ex.SubmitRequest(envelope=cls.sent), timeout=10,
                                 metadata=bearer(devtoken(idp_key(NCA), NCA, NCA_OFFICER)))
         cls.received = envelope([NCA], officer=BF_OFFICER)
-        bf = Party(BF, address=cls.gateway.address)
+        bf = Party(BF, officer_assertions=False)
         try:
             bf.exchange.Submit(ex.SubmitRequest(envelope=cls.received), timeout=10,
                                metadata=bearer(devtoken(idp_key(BF), BF, BF_OFFICER)))
@@ -131,9 +115,6 @@ class OfficerIdentity(ProbeCase):
     @classmethod
     def tearDownClass(cls):
         cls.nca.close()
-        code = cls.gateway.stop()
-        if code != 0:
-            raise AssertionError(f"the gateway exited {code}:\n{cls.gateway.output()[-2000:]}")
 
     # --- helpers
 
@@ -158,7 +139,7 @@ class OfficerIdentity(ProbeCase):
 
     def assertNotAccepted(self, message_id, answer=None):
         """Nothing of `message_id` accepted; the refusal (`answer`) recorded against NCA, its officer unverified."""
-        records = [r for r in log_records(self.gateway.state) if r.get("message_id") == message_id]
+        records = [r for r in log_records() if r.get("message_id") == message_id]
         self.assertEqual([r for r in records if r.get("outcome") == "accepted"], [], f"{message_id} was accepted")
         if answer is not None:
             refused = [r for r in records if r.get("outcome") == "refused" and r.get("reason") == answer.reason]
@@ -174,7 +155,7 @@ class OfficerIdentity(ProbeCase):
         receipt = self.assertSucceeds(self.submit_as_nca(devtoken(idp_key(NCA), NCA, NCA_OFFICER), NCA_OFFICER, msg),
                                       "NCA's own officer")
         self.assertEqual(receipt.sender, NCA)
-        records = [r for r in log_records(self.gateway.state)
+        records = [r for r in log_records()
                    if r.get("message_id") == msg and r.get("outcome") == "accepted"]
         self.assertEqual(len(records), 1, records)
         self.assertEqual(records[0].get("actor_officer"), NCA_OFFICER)
@@ -232,8 +213,23 @@ class OfficerIdentity(ProbeCase):
             UNAUTH, {"ASSERTION_REQUIRED"}, None, "Track without an assertion")
         # The message NCA received is still undecided: no decision was taken by anyone above.
         self.assertNotIn(self.received.message_id,
-                         [r.get("message_id") for r in log_records(self.gateway.state)
+                         [r.get("message_id") for r in log_records()
                           if r.get("action") == "acknowledge" and r.get("outcome") == "acknowledged"])
+        # Receive and Confirm (pull daemons) act for no officer: served without an assertion.
+        call = self.nca.exchange.Receive(ex.ReceiveRequest(), timeout=15)
+        delivery_id = None
+        try:
+            for delivery in call:
+                if delivery.envelope.message_id == self.received.message_id:
+                    delivery_id = delivery.delivery_id
+                    break
+        except grpc.RpcError as e:
+            self.fail(f"Receive without an assertion: {e.code().name} {e.details()}")
+        finally:
+            call.cancel()
+        self.assertTrue(delivery_id, "Receive without an assertion never delivered Border Force's message")
+        self.assertSucceeds(lambda: self.nca.exchange.Confirm(ex.ConfirmRequest(through_delivery_id=delivery_id),
+                                                              timeout=10), "Confirm without an assertion")
 
     def test_e_alg_none_and_hmac_with_the_public_key(self):
         pem = read_bytes(public_key(NCA))
@@ -254,3 +250,41 @@ class OfficerIdentity(ProbeCase):
             msg = unique("MSG")
             got = self.assertRefusedClean(self.submit_as_nca(token, NCA_OFFICER, msg), UNAUTH, reasons, token, what)
             self.assertNotAccepted(msg, got)
+
+    def test_f_every_shipped_party_needs_its_idps_assertion(self):
+        """Each party of the shipped config: refused without an assertion, served and recorded verified with one."""
+        for party_id, kind in shipped_parties():
+            if kind == "auditor":
+                def call(p):
+                    return p.audit.Query(audit_pb2.AuditQueryRequest(
+                        filter=audit_pb2.AuditFilter(message_id=unique("NONE")), reason="probe: officer assertions",
+                        page_size=1), timeout=10)
+            elif kind == "operator":
+                def call(p):
+                    return p.admin.GetDeliveryStats(admin_pb2.GetDeliveryStatsRequest(), timeout=10)
+            else:  # An agency or partner consults a case (no officer named: the verified one acts).
+                def call(p):
+                    return p.exchange.ListCase(ex.ListCaseRequest(case_reference=unique("CASE"),
+                                                                  justification="probe: officer assertions"),
+                                               timeout=10)
+            with self.subTest(party_id):
+                bare, vouched = Party(party_id, officer_assertions=False), Party(party_id)
+                try:
+                    seen = len(log_records())
+                    self.assertRefusedClean(lambda: call(bare), UNAUTH, {"ASSERTION_REQUIRED"}, None,
+                                            f"{party_id} ({kind}) without an assertion")
+                    refused = [r for r in log_records()[seen:] if r.get("actor_party") == party_id]
+                    self.assertTrue(refused, f"{party_id}: the refusal is not in the log")
+                    for r in refused:
+                        self.assertEqual((r.get("outcome"), r.get("reason"), r.get("officer_verified")),
+                                         ("refused", "ASSERTION_REQUIRED", False), r)
+                    seen = len(log_records())
+                    self.assertSucceeds(lambda: call(vouched), f"{party_id} ({kind}) with its IdP's assertion")
+                    served = [r for r in log_records()[seen:] if r.get("actor_party") == party_id]
+                    self.assertTrue(served, f"{party_id}: the call is not in the log")
+                    for r in served:  # An auditor's and an operator's own calls name the verified person too.
+                        self.assertEqual((r.get("actor_officer"), r.get("officer_verified")),
+                                         (default_officer(party_id), True), r)
+                finally:
+                    bare.close()
+                    vouched.close()

@@ -6,11 +6,15 @@ request at all, text that is only whitespace, timestamps outside what
 google.protobuf.Timestamp allows, empty entries in repeated fields, control
 characters in officer ids. Each must be refused INVALID_ARGUMENT with a reason
 and the field named, never stored, and the refusal must hold no internal text.
+(An officer id holding control characters cannot be vouched for: with the shipped
+config's required assertions it is refused OFFICER_MISMATCH or ASSERTION_SUBJECT.)
+Calls carry the party's own officer assertion (probe_support.Party's default).
 """
 
 import grpc
 
-from probe_support import (ProbeCase, Party, envelope, ex, field_bytes, field_varint, outcome, submit, unique)
+from probe_support import (ProbeCase, Party, assertion, bearer, envelope, ex, field_bytes, field_varint, idp_key,
+                           mint, outcome, submit, unique)
 
 CALLER, RECIPIENT = "uk/nca", "uk/bsc"
 SUBMIT = "/portcullis.v1.Exchange/Submit"
@@ -195,22 +199,38 @@ class Validation(ProbeCase):
     # -- officer ids on every RPC that takes one (item 7) ---------------------
 
     def test_officer_is_format_checked_on_every_rpc(self):
+        """An officer id holding ESC/CR is refused on Track, ListCase and Acknowledge, whoever vouches.
+
+        Every party's assertions are required (the shipped config), and no assertion can vouch for such an id: with
+        the caller's valid assertion for one of its own officers, the request's officer is refused PERMISSION_DENIED
+        OFFICER_MISMATCH naming `officer` (the gateway matches it against the verified officer before the format);
+        with an assertion whose `sub` is the hostile id itself (the IdP signed it), UNAUTHENTICATED
+        ASSERTION_SUBJECT. (INVALID_ARGUMENT FIELD_FORMAT is the answer to a party without assertions, an `optional`
+        one; the shipped config has none.) The refused Acknowledges decide nothing."""
         env = envelope([RECIPIENT])
         self.assertSucceeds(lambda: submit(self.nca, env), "a plain submission")
         hostile = "\x1b[2J\x1b[31mSUPERINTENDENT\r"
         calls = {
-            "Track": lambda: self.nca.exchange.Track(ex.TrackRequest(
-                message_id=env.message_id, officer=hostile, justification="probe"), timeout=10),
-            "ListCase": lambda: self.nca.exchange.ListCase(ex.ListCaseRequest(
-                case_reference=env.case_reference, officer=hostile, justification="probe"), timeout=10),
-            "Acknowledge": lambda: self.bsc.exchange.Acknowledge(ex.AcknowledgeRequest(
-                sender=CALLER, message_id=env.message_id, decision=ex.ACCEPT, officer=hostile), timeout=10),
+            "Track": (CALLER, lambda md: self.nca.exchange.Track(ex.TrackRequest(
+                message_id=env.message_id, officer=hostile, justification="probe"), timeout=10, metadata=md)),
+            "ListCase": (CALLER, lambda md: self.nca.exchange.ListCase(ex.ListCaseRequest(
+                case_reference=env.case_reference, officer=hostile, justification="probe"), timeout=10,
+                metadata=md)),
+            "Acknowledge": (RECIPIENT, lambda md: self.bsc.exchange.Acknowledge(ex.AcknowledgeRequest(
+                sender=CALLER, message_id=env.message_id, decision=ex.ACCEPT, officer=hostile), timeout=10,
+                metadata=md)),
         }
-        for name, call in calls.items():
-            with self.subTest(name):
-                got = self.assertRefused(call, grpc.StatusCode.INVALID_ARGUMENT, what=f"{name} with a hostile officer")
-                self.assertIn("officer", got.all_text(), got.describe())
-        # The refused Acknowledge decided nothing.
+        for name, (party, call) in calls.items():
+            with self.subTest(name, vouched="own officer"):
+                got = self.assertRefused(lambda: call(bearer(assertion(party))), grpc.StatusCode.PERMISSION_DENIED,
+                                         "OFFICER_MISMATCH", f"{name} with a hostile officer")
+                self.assertEqual(got.metadata().get("field"), "officer", got.describe())
+            with self.subTest(name, vouched="the hostile id"):
+                token = mint(idp_key(party), party, hostile)
+                got = self.assertRefused(lambda: call(bearer(token)), grpc.StatusCode.UNAUTHENTICATED,
+                                         "ASSERTION_SUBJECT", f"{name} with an assertion for a hostile officer")
+                self.assertNotIn("\x1b", got.all_text(), got.describe())
+        # The refused Acknowledges decided nothing.
         track = self.assertSucceeds(lambda: self.nca.exchange.Track(ex.TrackRequest(message_id=env.message_id),
                                                                     timeout=10), "Track by the sender")
         self.assertEqual([r.state for r in track.recipients], [ex.ACCEPTED])
