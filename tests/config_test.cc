@@ -209,10 +209,22 @@ TEST(ConfigLoaderTest, ShippedConfigLoads) {
   Workspace ws;
   ScopedEnv pki("PORTCULLIS_PKI", ws.Path("pki"));
   ScopedEnv state("PORTCULLIS_STATE", ws.Path("state"));
+  const std::vector<std::string> stems = {"uk-nca",      "uk-bsc",      "uk-border-force", "uk-immigration-enforcement",
+                                          "eu-europol",  "eu-fr-dnpaf", "eu-be-fedpol",    "eu-nl-kmar",
+                                          "eu-de-bpol",  "audit-ico",   "audit-psd",       "ops-operator"};
+  for (const std::string& stem : stems) fs::create_directories(ws.Path("pki/officer-keys/" + stem));
   const std::string path = std::string(PORTCULLIS_SOURCE_DIR) + "/config/portcullis.yaml";
   LoadResult result = LoadConfigFile(path);
   ASSERT_TRUE(result.ok()) << result.status();
   const Config& c = **result;
+  // Every party's officers are vouched for by its identity provider (issue 13):
+  // no call can name an officer its agency did not vouch for.
+  for (const Party& p : c.parties) {
+    EXPECT_EQ(p.officer_assertions, OfficerAssertions::kRequired) << p.id;
+    std::string stem = p.id;
+    stem[stem.find('/')] = '-';
+    EXPECT_EQ(p.officer_keys_dir, ws.Path("pki/officer-keys/" + stem)) << p.id;
+  }
   EXPECT_EQ(c.listener.address, "127.0.0.1:8443");
   EXPECT_EQ(c.tls.server_cert, ws.Path("pki/gateway/server.pem"));
   EXPECT_EQ(c.tls.client_key, ws.Path("pki/gateway/client.key"));
