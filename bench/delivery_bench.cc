@@ -35,6 +35,7 @@
 
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_tls.h"
+#include "bench/bench_assertions.h"
 #include "mtls/credentials.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
 #include "testkit/gateway_process.h"
@@ -61,13 +62,15 @@ struct Flags {
   int drain_timeout_s = 3600;
   std::string dir;  // Default: $PORTCULLIS_BENCH_DIR or $TMPDIR or /tmp, a new subfolder.
   bool keep = false;
+  bool officer_assertions = false;  // Border Force's officers are required to be vouched for; each Submit carries one.
 };
 
 void Usage(const char* argv0) {
   std::printf(
       "usage: %s [--mode=sustained|drain|both] [--messages=N] [--clients=C] [--backlog=B] [--cases=K]\n"
       "          [--workers=W] [--initial-backoff-ms=MS] [--max-backoff-ms=MS] [--breaker-failures=N]\n"
-      "          [--breaker-cooldown-ms=MS] [--ack] [--drain-timeout-s=S] [--dir=DIR] [--keep]\n",
+      "          [--breaker-cooldown-ms=MS] [--ack] [--drain-timeout-s=S] [--dir=DIR] [--keep]\n"
+      "          [--officer-assertions]\n",
       argv0);
 }
 
@@ -110,6 +113,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     else if (a == "--ack") f->ack = true;
     else if (a == "--dir") f->dir = next();
     else if (a == "--keep") f->keep = true;
+    else if (a == "--officer-assertions") f->officer_assertions = true;
     else if (a == "--help" || a == "-h") {
       Usage(argv[0]);
       std::exit(0);
@@ -183,7 +187,10 @@ std::string WriteConfig(const std::string& dir, const std::string& pki, const st
     << ", breaker_failures: " << f.breaker_failures << ", breaker_cooldown_ms: " << f.breaker_cooldown_ms << " }\n"
     << "parties:\n"
     << "  - { id: uk/border-force, name: Border Force, kind: uk_agency, identity: "
-       "\"spiffe://exchange.gov.uk/uk/border-force\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull } }\n"
+       "\"spiffe://exchange.gov.uk/uk/border-force\", clearance: OFFICIAL_SENSITIVE, delivery: { mode: pull }"
+    << (f.officer_assertions ? ", officer_assertions: required, officer_keys_dir: " + pki + "/officer-keys/uk-border-force"
+                             : std::string())
+    << " }\n"
     << "  - { id: eu/europol, name: Europol, kind: eu_partner, identity: \"spiffe://exchange.gov.uk/eu/europol\", "
        "clearance: OFFICIAL_SENSITIVE, delivery: { mode: push, address: \""
     << europol_address << "\", server_identity: \"spiffe://exchange.gov.uk/eu/europol\" } }\n"
@@ -247,7 +254,7 @@ struct SubmitResult {
 // all; client c owns cases c, c + clients, ... (cases / clients of them) and
 // cycles through them.
 SubmitResult SubmitAll(const std::string& phase, const std::string& address, const std::string& pki, int total,
-                       int clients, int cases) {
+                       int clients, int cases, BenchAssertions* assertions) {
   const int per_client_cases = cases / clients;
   std::vector<std::vector<double>> lat(clients);
   std::atomic<int> accepted{0}, refused{0};
@@ -268,6 +275,10 @@ SubmitResult SubmitAll(const std::string& phase, const std::string& address, con
         v1::Receipt receipt;
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+        // Minted before the clock starts: the identity provider's cost is the agency's, not the gateway's.
+        if (assertions != nullptr) {
+          ctx.AddMetadata("authorization", "Bearer " + assertions->Mint(req.envelope().originating_officer()));
+        }
         const auto t0 = Clock::now();
         grpc::Status s = stub->Submit(&ctx, req, &receipt);
         lat[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
@@ -296,6 +307,15 @@ double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())));
   return sorted[i];
+}
+
+// The minter of Border Force's assertions with --officer-assertions, else nullptr. Exits if the key is unusable.
+BenchAssertions* Assertions(const Flags& f, const std::string& pki) {
+  if (!f.officer_assertions) return nullptr;
+  static std::unique_ptr<BenchAssertions> minter = BenchAssertions::Load(
+      pki + "/idp/uk-border-force/dev-1.key", "uk/border-force", "spiffe://exchange.gov.uk/gateway");
+  if (minter == nullptr) std::exit(1);
+  return minter.get();
 }
 
 // A free loopback port for Europol, named in the config before anything listens on it.
@@ -385,7 +405,7 @@ int Sustained(const Flags& f, const std::string& root, const std::string& pki) {
               f.workers, f.ack ? ", acknowledging" : "");
   std::fflush(stdout);
   const auto start = Clock::now();
-  SubmitResult sub = SubmitAll("S", gateway->address(), pki, f.messages, f.clients, f.cases);
+  SubmitResult sub = SubmitAll("S", gateway->address(), pki, f.messages, f.clients, f.cases, Assertions(f, pki));
   const double delivered_at_accept_end = (*endpoint)->stored_count();
   const bool all = WaitUntil([&] { return (*endpoint)->stored_count() >= sub.accepted; },
                              [&](double s) {
@@ -436,7 +456,7 @@ int Drain(const Flags& f, const std::string& root, const std::string& pki) {
   std::printf("drain: backlog %d, %d clients, %d cases, workers %d, Europol down ...\n", f.backlog, f.clients, f.cases,
               f.workers);
   std::fflush(stdout);
-  SubmitResult sub = SubmitAll("D", gateway->address(), pki, f.backlog, f.clients, f.cases);
+  SubmitResult sub = SubmitAll("D", gateway->address(), pki, f.backlog, f.clients, f.cases, Assertions(f, pki));
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const long rss_full = ProcStatusKb(pid, "VmRSS");
   const long hwm_full = ProcStatusKb(pid, "VmHWM");
