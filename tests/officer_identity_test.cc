@@ -115,6 +115,10 @@ TEST_F(OfficerIdentityTest, TheHeaderIsOneBearerToken) {
   std::string token = Token("uk/nca", "NCA-1");
   EXPECT_EQ(ReasonOf(Verify({token.substr(7)}, 0).status()), "ASSERTION_MALFORMED");  // No "Bearer ".
   EXPECT_EQ(ReasonOf(Verify({token, token}, 0).status()), "ASSERTION_MALFORMED");
+  // The scheme is case-insensitive (RFC 7235): "bearer" from grpcurl verifies.
+  auto lower = Verify({"bearer " + token.substr(7)}, 0);
+  ASSERT_TRUE(lower.ok()) << lower.status();
+  EXPECT_EQ((*lower)->officer, "NCA-1");
 }
 
 TEST_F(OfficerIdentityTest, ARequestsOfficerMustBeTheVerifiedOne) {

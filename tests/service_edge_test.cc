@@ -18,6 +18,7 @@
 #include "google/rpc/status.pb.h"
 #include "portcullis/v1/refusal_status.h"
 #include "tests/support/harness.h"
+#include "tests/support/officer_tokens.h"
 
 namespace portcullis::testing {
 namespace {
@@ -248,11 +249,14 @@ TEST(RefusalForm, InternalTextNeverLeavesAndGetsAnIncidentId) {
 
 // --- Through a real gateway ------------------------------------------------------
 
+// `token`: an officer assertion sent as `authorization: Bearer` ("" = none).
 grpc::Status RawCall(GatewayHarness& h, const std::string& stem, const std::string& method, const std::string& bytes,
-                     std::string* request_id = nullptr, std::string* response = nullptr) {
+                     std::string* request_id = nullptr, std::string* response = nullptr,
+                     const std::string& token = "") {
   grpc::GenericStub stub(h.Channel(stem));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (!token.empty()) AddAssertion(&ctx, token);
   grpc::Slice slice(bytes);
   grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer reply;
@@ -292,6 +296,28 @@ TEST(ServiceEdge, GarbageIsMalformedRequestNotUnimplementedAndAudited) {
     EXPECT_EQ(request_id.size(), 16u) << m;
     EXPECT_TRUE(h.WaitForAudit({"\"reason\":\"MALFORMED_REQUEST\"", request_id})) << m;
   }
+}
+
+// Issue 13: bytes that do not parse from a party whose officer assertions are
+// required answer for the assertion first (as a parsed request does), and a
+// verified officer is named in the refusal's record; Confirm takes none.
+TEST(ServiceEdge, GarbageFromAnAssertingPartyAnswersForItsAssertionFirst) {
+  HarnessOptions o;
+  o.officer_assertions["uk/border-force"] = "required";
+  GatewayHarness h("edge-garbage-officer", o);
+  const std::string garbage("\x0a\xff\xff\xff\xff\x0f", 6);
+  for (const std::string m : {"Submit", "Track", "Acknowledge", "ListCase"}) {
+    grpc::Status s = RawCall(h, "parties/uk-border-force", "/portcullis.v1.Exchange/" + m, garbage);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << m;
+    EXPECT_EQ(ReasonOf(s), "ASSERTION_REQUIRED") << m;
+    std::string request_id;
+    s = RawCall(h, "parties/uk-border-force", "/portcullis.v1.Exchange/" + m, garbage, &request_id, nullptr,
+                ValidToken("uk/border-force", "BF-LO-4471"));
+    EXPECT_EQ(ReasonOf(s), "MALFORMED_REQUEST") << m;
+    EXPECT_TRUE(h.WaitForAudit({request_id, "\"actor_officer\":\"BF-LO-4471\"", "\"officer_verified\":true"})) << m;
+  }
+  EXPECT_EQ(ReasonOf(RawCall(h, "parties/uk-border-force", "/portcullis.v1.Exchange/Confirm", garbage)),
+            "MALFORMED_REQUEST");
 }
 
 TEST(ServiceEdge, ReceiveRefusesGarbageToo) {

@@ -319,19 +319,30 @@ TEST(SqliteStore, CancelMakesADeadLetterCancelledForGood) {
 // operator's retry or cancel; a claim stays a claim.
 TEST(SqliteStore, WhetherADeliverysOfficerWasVerifiedIsKept) {
   const std::string path = StoreTempDir("officer-verified") + "/outbox.db";
-  const std::string retried = DeliveryIdFor("uk/nca", "m-1", "eu/europol");
-  const std::string cancelled = DeliveryIdFor("uk/nca", "m-2", "eu/europol");
+  const std::string m1 = DeliveryIdFor("uk/nca", "m-1", "eu/europol");
+  const std::string m2 = DeliveryIdFor("uk/nca", "m-2", "eu/europol");
   {
     auto store = OpenOrDie(path);
     ASSERT_NE(store, nullptr);
     MakeFailed(*store, "m-1");
     MakeFailed(*store, "m-2");
-    auto row = store->RetryDeadLetter(retried, 0, OfficerOnRecord("OPS-7", true));
+    // m-1: a verified retry, it fails again, then a claimed cancel: verified -> claimed.
+    auto row = store->RetryDeadLetter(m1, 0, OfficerOnRecord("OPS-7", true));
     ASSERT_TRUE(row.ok()) << row.status();
     EXPECT_TRUE(row->officer_verified);
-    row = store->CancelDeadLetter(cancelled, OfficerOnRecord("OPS-8", false), "superseded");
+    EXPECT_TRUE(store->GetDelivery(m1)->officer_verified);
+    ASSERT_TRUE(store->UpdateRecipient("uk/nca", "m-1", "eu/europol", [](RecipientRecord& r) {
+      r.state = v1::FAILED;
+      return absl::OkStatus();
+    }).ok());
+    row = store->CancelDeadLetter(m1, OfficerOnRecord("OPS-8", false), "superseded");
     ASSERT_TRUE(row.ok()) << row.status();
     EXPECT_FALSE(row->officer_verified);
+    // m-2: a verified cancel (the column's default is claimed: this must write it).
+    row = store->CancelDeadLetter(m2, OfficerOnRecord("OPS-9", true), "superseded");
+    ASSERT_TRUE(row.ok()) << row.status();
+    EXPECT_TRUE(row->officer_verified);
+    // A recipient's verified decision, through UpdateRecipient.
     auto decided = store->UpdateRecipient("uk/nca", "m-1", "nl/politie", [](RecipientRecord& r) {
       r.state = v1::ACKNOWLEDGED;
       r.officer = "NL-9";
@@ -341,20 +352,21 @@ TEST(SqliteStore, WhetherADeliverysOfficerWasVerifiedIsKept) {
     ASSERT_TRUE(decided.ok()) << decided.status();
     EXPECT_TRUE(decided->officer_verified);
   }
-  auto store = OpenOrDie(path);
+  auto store = OpenOrDie(path);  // Durable.
   ASSERT_NE(store, nullptr);
-  EXPECT_TRUE(store->GetDelivery(retried)->officer_verified);
-  EXPECT_FALSE(store->GetDelivery(cancelled)->officer_verified);
-  auto m1 = store->Get("uk/nca", "m-1");
-  ASSERT_TRUE(m1.ok());
-  ASSERT_EQ((*m1)->recipients.size(), 2u);
-  EXPECT_TRUE((*m1)->recipients[0].officer_verified);  // eu/europol: the operator's retry.
-  EXPECT_EQ((*m1)->recipients[1].officer, "NL-9");
-  EXPECT_TRUE((*m1)->recipients[1].officer_verified);
-  auto m2 = store->Get("uk/nca", "m-2");
-  ASSERT_TRUE(m2.ok());
-  EXPECT_FALSE((*m2)->recipients[0].officer_verified);
-  EXPECT_FALSE((*m2)->recipients[1].officer_verified);  // Never decided.
+  EXPECT_FALSE(store->GetDelivery(m1)->officer_verified);
+  EXPECT_EQ(store->GetDelivery(m1)->officer, "OPS-8");
+  EXPECT_TRUE(store->GetDelivery(m2)->officer_verified);
+  auto one = store->Get("uk/nca", "m-1");
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ((*one)->recipients.size(), 2u);
+  EXPECT_FALSE((*one)->recipients[0].officer_verified);  // eu/europol: the claimed cancel.
+  EXPECT_EQ((*one)->recipients[1].officer, "NL-9");
+  EXPECT_TRUE((*one)->recipients[1].officer_verified);
+  auto two = store->Get("uk/nca", "m-2");
+  ASSERT_TRUE(two.ok());
+  EXPECT_TRUE((*two)->recipients[0].officer_verified);
+  EXPECT_FALSE((*two)->recipients[1].officer_verified);  // Never decided.
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/service/call_audit.h"
 #include "gateway/service/authenticate.h"
+#include "gateway/service/message_views.h"  // Clip, kMaxOfficer.
 
 namespace portcullis {
 namespace {
@@ -20,7 +21,6 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 constexpr size_t kMaxReason = 1024;
-constexpr size_t kMaxOfficer = 128;
 
 absl::Status RequireText(const std::string& value, const char* field, size_t max, const char* why) {
   if (value.empty()) return Refuse(absl::StatusCode::kInvalidArgument, "FIELD_REQUIRED", field, why);
@@ -82,7 +82,7 @@ grpc::ServerUnaryReactor* AdminService::ListDeadLetters(grpc::CallbackServerCont
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   AuditRecord record = CallRecord("dead_letter_list", *context);
   record.justification = request->reason();
-  record.actor_officer = request->officer();
+  record.actor_officer = Clip(request->officer(), kMaxOfficer);
   if (!request->destination().empty()) record.recipients = {request->destination()};
   absl::StatusOr<Caller> caller = IdentifyCallerAs(*context, *config_, officers_, PartyKind::kOperator, &record);
   absl::Status status = caller.status();
@@ -144,7 +144,7 @@ grpc::ServerUnaryReactor* AdminService::ActOnDeadLetter(grpc::CallbackServerCont
   const bool retry = std::string(action) == "dead_letter_retry";
   AuditRecord record = CallRecord(action, *context);
   record.justification = reason;
-  record.actor_officer = officer;
+  record.actor_officer = Clip(officer, kMaxOfficer);
   absl::StatusOr<Caller> caller = IdentifyCallerAs(*context, *config_, officers_, PartyKind::kOperator, &record);
   absl::Status status = caller.status();
   // Required: the verified officer's if the caller's assertion vouches for one.

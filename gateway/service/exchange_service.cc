@@ -364,9 +364,20 @@ grpc::ServerUnaryReactor* ExchangeService::ServeUnary(
 AuditRecord ExchangeService::UnparsedRecord(grpc::CallbackServerContext* context, const char* action,
                                             const absl::Status& refusal, absl::Status* status) {
   AuditRecord record = CallRecord(action, *context);
-  absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
-  *status = party.ok() ? refusal : party.status();
-  if (party.ok()) record.actor_party = (*party)->id;
+  // A call that acts for an officer answers for its assertion first, as a
+  // parsed one does (ASSERTION_REQUIRED before MALFORMED_REQUEST), and its
+  // record names the verified officer; the pull calls take none.
+  const std::string name = action;
+  const bool acts_for_officer = name != "receive" && name != "confirm";
+  absl::Status who;
+  if (acts_for_officer) {
+    who = IdentifyCaller(*context, *config_, officers_, &record).status();
+  } else {
+    absl::StatusOr<const Party*> party = AuthenticatePeer(*context, *config_);
+    who = party.status();
+    if (party.ok()) record.actor_party = (*party)->id;
+  }
+  *status = who.ok() ? refusal : who;
   MarkRefused(*status, &record);
   return record;
 }

@@ -34,6 +34,7 @@ absl::StatusOr<std::unique_ptr<OfficerIdentity>> OfficerIdentity::Create(const C
                           absl::StrCat("officer keys of party ", party.id, ": ", keys.status().message()));
     }
     id->keys_.emplace(party.id, *std::move(keys));
+    id->reported_[party.id] = absl::OkStatus().ToString();
   }
   identity::AssertionRules rules;
   rules.audience = std::move(audience);
@@ -59,7 +60,7 @@ absl::StatusOr<std::optional<identity::VerifiedOfficer>> OfficerIdentity::Verify
   }
   if (authorization.size() != 1) return AssertionRefusal("ASSERTION_MALFORMED", "one authorization header at most");
   const std::string& value = authorization.front();
-  if (!absl::StartsWith(value, kBearer)) {
+  if (!absl::StartsWithIgnoreCase(value, kBearer)) {  // The scheme is case-insensitive (RFC 7235).
     return AssertionRefusal("ASSERTION_MALFORMED", "the authorization header is 'Bearer <JWS>'");
   }
   absl::StatusOr<identity::VerifiedOfficer> officer =
@@ -79,8 +80,13 @@ absl::StatusOr<std::optional<identity::VerifiedOfficer>> OfficerIdentity::Verify
 void OfficerIdentity::Refresh() {
   for (auto& [party, keys] : keys_) {
     keys->Refresh();
-    absl::Status s = keys->last_reload_status();
-    if (!s.ok()) std::fprintf(stderr, "portcullis: officer keys of %s: %s\n", party.c_str(), s.ToString().c_str());
+    // Said once per change of state, not at every tick.
+    const std::string now = keys->last_reload_status().ToString();
+    std::string& said = reported_[party];
+    if (now == said) continue;
+    std::fprintf(stderr, "portcullis: officer keys of %s: %s\n", party.c_str(),
+                 keys->last_reload_status().ok() ? "reloaded" : now.c_str());
+    said = now;
   }
 }
 

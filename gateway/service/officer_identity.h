@@ -47,6 +47,7 @@ class OfficerIdentity : public identity::OfficerKeyLookup {
   OfficerIdentity() = default;
 
   std::map<std::string, std::unique_ptr<identity::ReloadingOfficerKeys>> keys_;  // By party id.
+  std::map<std::string, std::string> reported_;  // By party: the reload state last logged ("OK" at start).
   mutable identity::JtiReplayCache replay_;
   std::unique_ptr<identity::AssertionVerifier> verifier_;
 };
