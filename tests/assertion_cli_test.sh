@@ -28,7 +28,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/support/cli_test_lib.sh"  # $T, $pids, $checks, step, fail, expect_*, free_port, wait_for.
 SUBMIT=$(abs "$1"); GATEWAY=$(abs "$2"); ADAPTER=$(abs "$3"); LIAISON=$(abs "$4"); DEVTOKEN=$(abs "$5")
 ADMIN=$(abs "$6"); AUDIT=$(abs "$7"); ENDPOINT=$(abs "$8"); PKI=$(abs "$9"); SRC=$(abs "${10}")
-unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY PORTCULLIS_ASSERTION
+unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY PORTCULLIS_ASSERTION PORTCULLIS_PARTY
 AUD=spiffe://exchange.gov.uk/gateway
 
 step "--help documents the assertion flags"
