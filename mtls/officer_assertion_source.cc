@@ -60,8 +60,7 @@ std::vector<std::string> CommandEnvironment(const std::map<std::string, std::str
 // Whether the shell has exited, without reaping it: while it is a zombie its
 // pid (the group's id) cannot be reused, so killing the group stays safe.
 bool HasExited(pid_t pid) {
-  siginfo_t info;
-  info.si_pid = 0;
+  siginfo_t info = {};
   return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
 }
 

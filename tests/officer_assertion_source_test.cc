@@ -208,12 +208,12 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 TEST_F(AssertionSourceTest, AtItsTimeoutTheCommandIsKilledWithEverythingItStarted) {
   const fs::path marker = dir_ / "marker", pid_file = dir_ / "pid";
   AssertionSourceOptions o;
-  // A helper in the background that would create the marker a second later; the shell waits for it.
-  o.command = absl::StrCat("(sleep 1; touch '", marker.string(), "') & echo $! > '", pid_file.string(), "'; wait");
-  o.command_timeout = std::chrono::milliseconds(300);
+  // A helper in the background that would create the marker 3 s later; the shell waits for it.
+  o.command = absl::StrCat("(sleep 3; touch '", marker.string(), "') & echo $! > '", pid_file.string(), "'; wait");
+  o.command_timeout = std::chrono::seconds(1);
   auto slow = OfficerAssertionSource::FromOptions(o)->Get();
   ASSERT_FALSE(slow.ok());
-  EXPECT_NE(slow.status().message().find("did not finish within 300 ms"), std::string::npos) << slow.status();
+  EXPECT_NE(slow.status().message().find("did not finish within 1000 ms"), std::string::npos) << slow.status();
   const pid_t helper = PidIn(pid_file);
   ASSERT_GT(helper, 0);
   // The helper went with the shell's process group: it can never create the marker.
