@@ -214,6 +214,7 @@ int Main(int argc, char** argv) {
   if (created_now) *envelope->mutable_created_at() = TimeUtil::GetCurrentTime();
 
   gw.officer = envelope->originating_officer();  // PORTCULLIS_OFFICER for --assertion-command.
+  gw.party = envelope->sender();                  // PORTCULLIS_PARTY: the gateway refuses any other sender.
   auto channel = tools::Dial(gw);
   if (!channel.ok()) return Fail(std::string(channel.status().message()));
   auto stub = v1::Exchange::NewStub(*channel);

@@ -1,15 +1,18 @@
 #include "mtls/officer_assertion_source.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <map>
-
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <vector>
 
@@ -54,8 +57,30 @@ std::vector<std::string> CommandEnvironment(const std::map<std::string, std::str
   return env;
 }
 
-// Runs `/bin/sh -c command` in its own process group, collecting stdout and
-// stderr, killing the group at the deadline.
+// Whether the shell has exited, without reaping it: while it is a zombie its
+// pid (the group's id) cannot be reused, so killing the group stays safe.
+bool HasExited(pid_t pid) {
+  siginfo_t info = {};
+  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+}
+
+// In the child, between fork and exec (async-signal-safe calls only): `from`
+// becomes descriptor `to` without close-on-exec.
+void MoveTo(int from, int to) {
+  if (from == to) {
+    fcntl(to, F_SETFD, 0);
+  } else {
+    dup2(from, to);
+  }
+}
+
+// Runs `/bin/sh -c command` in its own process group, stdin /dev/null,
+// collecting stdout and stderr; no other descriptor of ours reaches it.
+// Ends when the shell has exited and what it wrote is read (a background
+// process it left holding the pipes is not waited for), or at the deadline
+// (also when the shell closed its pipes but lives on). Then the whole group
+// is killed (what the shell left running, or the shell itself at the
+// deadline) and the shell reaped.
 absl::StatusOr<Output> RunCommand(const std::string& command, const std::map<std::string, std::string>& extra_env,
                                   std::chrono::milliseconds timeout) {
   std::vector<std::string> env = CommandEnvironment(extra_env);
@@ -64,65 +89,100 @@ absl::StatusOr<Output> RunCommand(const std::string& command, const std::map<std
   envp.push_back(nullptr);
   std::string sh = "sh", dash_c = "-c", text = command;
   char* argv[] = {sh.data(), dash_c.data(), text.data(), nullptr};
-  int out_pipe[2], err_pipe[2];
-  if (pipe(out_pipe) != 0) return absl::InternalError("pipe failed");
-  if (pipe(err_pipe) != 0) {
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    return absl::InternalError("pipe failed");
+  const long open_max = sysconf(_SC_OPEN_MAX);  // For the child's fallback; sysconf is not async-signal-safe.
+  const int max_fd = open_max > 0 && open_max < (1 << 20) ? static_cast<int>(open_max) : (1 << 20);
+  // Close-on-exec from the start: a command another thread runs meanwhile never holds our pipe ends.
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    for (int fd : {null_fd, out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+      if (fd >= 0) close(fd);
+    }
+    return absl::InternalError("cannot open /dev/null or a pipe");
   }
   pid_t pid = fork();
   if (pid < 0) {
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    for (int fd : {null_fd, out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
     return absl::InternalError("fork failed");
   }
   if (pid == 0) {
     setpgid(0, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
+    MoveTo(null_fd, 0);
+    MoveTo(out_pipe[1], 1);
+    MoveTo(err_pipe[1], 2);
+    // Every other descriptor (the adapter's files, sockets, other commands' pipes) stays ours.
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+#endif
+    {
+      for (int fd = 3; fd < max_fd; ++fd) close(fd);
+    }
     execve("/bin/sh", argv, envp.data());
     _exit(127);
   }
   setpgid(pid, pid);  // Also here: whichever runs first, the group exists before a kill.
+  close(null_fd);
   close(out_pipe[1]);
   close(err_pipe[1]);
+  int exit_fd = -1;  // Readable once the shell has exited; without it, poll in short steps.
+#ifdef SYS_pidfd_open
+  exit_fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));  // Close-on-exec by definition.
+#endif
   Output result;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_fds = 2;
+  int pipes[2] = {out_pipe[0], err_pipe[0]};
   constexpr size_t kMaxOutput = 64 * 1024;
-  while (open_fds > 0) {
+  bool exited = false;
+  while (true) {
+    if (!exited) exited = HasExited(pid);
+    if (exited && pipes[0] < 0 && pipes[1] < 0) break;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      result.timed_out = true;
+      result.timed_out = !exited;
       break;
     }
-    if (poll(fds, 2, static_cast<int>(left.count())) < 0) continue;
+    pollfd fds[3];
+    int which[3];  // Index into pipes, or -1 for exit_fd.
+    nfds_t n = 0;
     for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      if (pipes[i] >= 0) {
+        fds[n] = {pipes[i], POLLIN, 0};
+        which[n++] = i;
+      }
+    }
+    if (!exited && exit_fd >= 0) {
+      fds[n] = {exit_fd, POLLIN, 0};
+      which[n++] = -1;
+    }
+    // Once the shell has exited, everything it wrote is already in the pipes: read it, do not wait for more.
+    int wait_ms = exited ? 0 : static_cast<int>(exit_fd >= 0 ? left.count() : std::min<int64_t>(left.count(), 10));
+    int ready = poll(fds, n, wait_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) {
+      result.timed_out = !exited;
+      break;
+    }
+    if (ready == 0 && exited) break;  // Drained; a background process may still hold the pipes.
+    for (nfds_t k = 0; k < n; ++k) {
+      if (which[k] < 0 || fds[k].revents == 0) continue;
       char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      std::string& into = i == 0 ? result.out : result.err;
-      if (n > 0 && into.size() < kMaxOutput) into.append(buf, static_cast<size_t>(n));
-      if (n <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
+      ssize_t got = read(fds[k].fd, buf, sizeof buf);
+      std::string& into = which[k] == 0 ? result.out : result.err;
+      if (got > 0 && into.size() < kMaxOutput) into.append(buf, static_cast<size_t>(got));
+      if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
+        close(pipes[which[k]]);
+        pipes[which[k]] = -1;
       }
     }
   }
-  for (pollfd& p : fds) {
-    if (p.fd >= 0) close(p.fd);
+  for (int fd : pipes) {
+    if (fd >= 0) close(fd);
   }
-  if (result.timed_out) {
-    kill(-pid, SIGKILL);  // The shell and whatever it started.
-    kill(pid, SIGKILL);
+  if (exit_fd >= 0) close(exit_fd);
+  kill(-pid, SIGKILL);  // What the shell left running, and the shell itself if it outlived the deadline.
+  if (!exited) kill(pid, SIGKILL);  // Not reaped yet, so still ours: in case setpgid failed.
+  while (waitpid(pid, &result.status, 0) < 0 && errno == EINTR) {
   }
-  waitpid(pid, &result.status, 0);
   return result;
 }
 
@@ -230,6 +290,17 @@ absl::StatusOr<std::string> OfficerAssertionSource::Get() {
   return CleanToken(value, absl::StrCat("environment variable ", options_.env_var));
 }
 
+grpc::Status AddAssertionMetadata(OfficerAssertionSource& source, std::multimap<grpc::string, grpc::string>* metadata) {
+  absl::StatusOr<std::string> token = source.Get();
+  if (!token.ok()) {
+    // Transient for the caller (docs/tools.md): the source may work on the next try
+    // (an identity provider back, a refresher's file rewritten).
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, absl::StrCat("officer assertion: ", token.status().message()));
+  }
+  metadata->emplace("authorization", absl::StrCat("Bearer ", *token));
+  return grpc::Status::OK;
+}
+
 namespace {
 
 class AssertionPlugin : public grpc::MetadataCredentialsPlugin {
@@ -239,13 +310,7 @@ class AssertionPlugin : public grpc::MetadataCredentialsPlugin {
   const char* GetType() const override { return "portcullis-officer-assertion"; }
   grpc::Status GetMetadata(grpc::string_ref, grpc::string_ref, const grpc::AuthContext&,
                            std::multimap<grpc::string, grpc::string>* metadata) override {
-    absl::StatusOr<std::string> token = source_->Get();
-    if (!token.ok()) {
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          absl::StrCat("officer assertion: ", token.status().message()));
-    }
-    metadata->emplace("authorization", absl::StrCat("Bearer ", *token));
-    return grpc::Status::OK;
+    return AddAssertionMetadata(*source_, metadata);
   }
 
  private:

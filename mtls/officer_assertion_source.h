@@ -11,6 +11,12 @@
 // A file's token is sent as it is at each call; it should carry no `jti`.
 // A command that fails, prints nothing or outlives its timeout is an error
 // naming the command's exit status and the first line of its stderr.
+//
+// A command runs as `/bin/sh -c` in its own process group with stdin
+// /dev/null and no other descriptor of the client's. Its token is taken once
+// the shell has exited 0 (a helper it left in the background, even one holding
+// stdout, is not waited for); at its timeout, or once the shell has exited,
+// the whole group is killed.
 #ifndef PORTCULLIS_MTLS_OFFICER_ASSERTION_SOURCE_H_
 #define PORTCULLIS_MTLS_OFFICER_ASSERTION_SOURCE_H_
 
@@ -84,10 +90,16 @@ class PerOfficerAssertions {
 };
 
 // Call credentials that add `authorization: Bearer <token>` to every call,
-// or fail the call (the source's words, prefixed "officer assertion: ") if no
-// token can be had. Compose with the channel's TLS credentials, or set per call.
+// or fail the call UNAVAILABLE (the source's words, prefixed "officer
+// assertion: ") if no token can be had: transient, like an unreachable
+// gateway (gRPC 1.51 makes any plugin failure UNAVAILABLE; later versions pass
+// the plugin's code through). Compose with the channel's TLS credentials, or
+// set per call.
 std::shared_ptr<grpc::CallCredentials> OfficerAssertionCallCredentials(
     std::shared_ptr<OfficerAssertionSource> source);
+// What those credentials do for one call: adds the header, or returns the
+// UNAVAILABLE status that fails the call.
+grpc::Status AddAssertionMetadata(OfficerAssertionSource& source, std::multimap<grpc::string, grpc::string>* metadata);
 
 // `exp` of a compact JWS's payload, unverified; 0 if it cannot be read.
 int64_t UnverifiedExpiry(const std::string& token);

@@ -10,10 +10,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "adapters/common/native_inbox.h"
 #include "adapters/common/native_submit.h"
 #include "adapters/common/native_util.h"
@@ -23,7 +27,9 @@
 #include "adapters/common/pull_receiver.h"
 #include "adapters/registry/native_formats.h"
 #include "gmock/gmock.h"
+#include "mtls/officer_assertion_source.h"
 #include "tests/support/harness.h"
+#include "tests/support/officer_tokens.h"
 
 namespace portcullis::adapters {
 namespace {
@@ -322,6 +328,68 @@ TEST(OutboxWatcherTest, SubmitsFilesAwayRejectsBadOnesAndRetriesTransientFailure
   watcher.ScanOnce();
   EXPECT_EQ(watcher.sent_count(), 2);
   EXPECT_THAT(ReadFile(dir + "/sent/001-referral.receipt.json"), HasSubstr("\"duplicate\": true"));
+}
+
+// A record whose assertion names a key the gateway does not hold yet, or has
+// expired by the gateway's clock, waits (rotation lag, clock skew); any other
+// assertion refusal is the record's and files it in rejected/.
+TEST(OutboxWatcherTest, AssertionKeyUnknownAndExpiredAreRetriedOtherAssertionRefusalsReject) {
+  testing::HarnessOptions required;
+  required.officer_assertions["uk/border-force"] = "required";
+  testing::GatewayHarness h("outbox-watcher-assertions", required);
+  const std::string dir = testing::MakeTempDir("outbox-watcher-assertions-files");
+  std::string record = ReadFile(Example("gravelines-rib-2026-004512.json"));  // Officer BF-LO-4471.
+  const size_t created = record.find("  \"created\":");
+  ASSERT_NE(created, std::string::npos);
+  record.erase(created, record.find('\n', created) - created + 1);  // The file's time: retries are the same.
+  Write(dir, "001-referral.json", record);
+  // The token the agency's refresher keeps in a file, read at each call.
+  const std::string token_file = dir + "/.token";
+  mtls::AssertionSourceOptions file_source;
+  file_source.file = token_file;
+  std::shared_ptr<mtls::OfficerAssertionSource> source = mtls::OfficerAssertionSource::FromOptions(file_source);
+  std::vector<std::string> events;
+  OutboxWatcherOptions options;
+  options.dir = dir;
+  options.party = "uk/border-force";
+  options.format = FindNativeFormat("border_force");
+  options.stub = h.Client("parties/uk-border-force");
+  options.credentials = [source](const std::string&) { return mtls::OfficerAssertionCallCredentials(source); };
+  options.on_event = [&events](const std::string& what) { events.push_back(what); };
+  OutboxWatcher watcher(options);
+
+  testing::Assertion next_key = testing::NewAssertion("uk/border-force", "BF-LO-4471");
+  next_key.header["kid"] = "dev-2";  // Signed by the IdP's new key, not yet in the gateway's key directory.
+  std::ofstream(token_file) << testing::Sign(next_key, testing::IdpKeyPath("uk/border-force"));
+  watcher.ScanOnce();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_THAT(events.back(), HasSubstr("001-referral.json: not submitted yet (UNAUTHENTICATED (ASSERTION_KEY_UNKNOWN)"));
+  EXPECT_THAT(events.back(), HasSubstr("will retry"));
+
+  testing::Assertion expired = testing::NewAssertion("uk/border-force", "BF-LO-4471");
+  expired.claims["iat"] = absl::ToUnixSeconds(absl::Now()) - 1200;
+  expired.claims["exp"] = absl::ToUnixSeconds(absl::Now()) - 900;  // Beyond any clock skew allowance.
+  std::ofstream(token_file) << testing::Sign(expired, testing::IdpKeyPath("uk/border-force"));
+  watcher.ScanOnce();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_THAT(events.back(), HasSubstr("not submitted yet (UNAUTHENTICATED (ASSERTION_EXPIRED)"));
+  EXPECT_TRUE(fs::exists(dir + "/001-referral.json"));
+  EXPECT_EQ(watcher.rejected_count(), 0);
+
+  std::ofstream(token_file) << testing::ValidToken("uk/border-force", "BF-LO-4471");
+  watcher.ScanOnce();
+  EXPECT_EQ(watcher.sent_count(), 1);
+  EXPECT_TRUE(fs::exists(dir + "/sent/001-referral.json"));
+
+  // Signed with another party's key: not the gateway's lag, the token's fault.
+  std::string second = ReadFile(Example("fishing-vessel-2026-005190.json"));
+  Write(dir, "002-referral.json", second);
+  std::ofstream(token_file) << testing::Sign(testing::NewAssertion("uk/border-force", "BF-LO-4471"),
+                                             testing::IdpKeyPath("uk/nca"));
+  watcher.ScanOnce();
+  EXPECT_EQ(watcher.rejected_count(), 1);
+  EXPECT_TRUE(fs::exists(dir + "/rejected/002-referral.json"));
+  EXPECT_THAT(ReadFile(dir + "/rejected/002-referral.problems.txt"), HasSubstr("UNAUTHENTICATED (ASSERTION_SIGNATURE)"));
 }
 
 }  // namespace

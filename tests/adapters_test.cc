@@ -234,5 +234,18 @@ TEST(DescribeStatusTest, FallsBackToTheStatusMessage) {
   EXPECT_EQ(DescribeStatus(grpc::Status::OK), "OK");
   EXPECT_EQ(StatusCodeName(static_cast<grpc::StatusCode>(42)), "CODE_42");
 }
+
+TEST(DescribeStatusTest, AnOfficerAssertionFailureReadsTheSameWhateverGrpcWrapsItIn) {
+  const std::string ours = "officer assertion: the assertion command exited 5: identity provider down";
+  const std::string want = "UNAVAILABLE: " + ours;
+  // gRPC 1.51's words; none (a gRPC that passes the plugin's status through); other words.
+  EXPECT_EQ(DescribeStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                        "Getting metadata from plugin failed with error: " + ours)),
+            want);
+  EXPECT_EQ(DescribeStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, ours)), want);
+  EXPECT_EQ(DescribeStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                        "Getting metadata from plugin failed with error: UNAVAILABLE: " + ours)),
+            want);
+}
 }  // namespace
 }  // namespace portcullis::adapters

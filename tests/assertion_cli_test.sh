@@ -4,15 +4,17 @@
 # dev identity providers' keys from the dev PKI (idp/<stem>/dev-1.key signs, officer-keys/<stem>/ verifies),
 # portcullis-devtoken as the agency's token command:
 #   portcullis-submit: no assertion -> ASSERTION_REQUIRED (1); --assertion-file, PORTCULLIS_ASSERTION and
-#     --assertion-command accepted; precedence file > command > environment; a missing file and a failing
-#     command say so (1); a token for another officer -> OFFICER_MISMATCH (1);
+#     --assertion-command (PORTCULLIS_OFFICER/PARTY/AUDIENCE) accepted; precedence file > command >
+#     environment; a missing file and a failing command say so (1); a token for another officer ->
+#     OFFICER_MISMATCH (1);
 #   portcullis-submit --wait: the command runs for the Submit and each Track (jti tokens are single use);
 #   portcullis-admin retry: --officer required only without an assertion;
 #   portcullis-adapter submit: two records, one officer, jti tokens from the command: fetched per call, both
 #     accepted (a reused jti would be ASSERTION_REPLAYED);
 #   portcullis-adapter run (pull + outbox, assertion_command): while the command fails the outbox file waits
-#     (the error named) and the daemon still receives; then records of two officers are both accepted, the
-#     command ran once per officer with PORTCULLIS_OFFICER/PARTY/AUDIENCE, the audit log says officer_verified;
+#     (the error named) and the daemon still receives and confirms; then records of two officers are both
+#     accepted, the command ran once per officer with PORTCULLIS_OFFICER/PARTY/AUDIENCE, the audit log says
+#     officer_verified; receiving and confirming one more delivery runs the command not at all;
 #     a delivery NCA's format cannot render is rejected with the assertion of system:adapter;
 #   the adapter config's bad assertion keys are located errors (exit 1, file:line:col: key: rule);
 #   portcullis-adapter run (push, auto_accept): acknowledgements carry system:auto-accept's assertion;
@@ -26,7 +28,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/support/cli_test_lib.sh"  # $T, $pids, $checks, step, fail, expect_*, free_port, wait_for.
 SUBMIT=$(abs "$1"); GATEWAY=$(abs "$2"); ADAPTER=$(abs "$3"); LIAISON=$(abs "$4"); DEVTOKEN=$(abs "$5")
 ADMIN=$(abs "$6"); AUDIT=$(abs "$7"); ENDPOINT=$(abs "$8"); PKI=$(abs "$9"); SRC=$(abs "${10}")
-unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY PORTCULLIS_ASSERTION
+unset PORTCULLIS_CONFIG PORTCULLIS_OFFICER PORTCULLIS_JUSTIFICATION PORTCULLIS_GATEWAY PORTCULLIS_ASSERTION PORTCULLIS_PARTY
 AUD=spiffe://exchange.gov.uk/gateway
 
 step "--help documents the assertion flags"
@@ -86,12 +88,23 @@ PORTCULLIS_ASSERTION=not.a.token expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id A
 PORTCULLIS_ASSERTION=not.a.token expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-ENV-3
 expect_in "$T/err" "ASSERTION_MALFORMED"
 
-step "portcullis-submit --assertion-command (PORTCULLIS_OFFICER, PORTCULLIS_AUDIENCE in its environment)"
-# The agency's hook: here the dev identity provider; officer and audience only from the environment.
-BF_CMD="echo \"\$PORTCULLIS_OFFICER \$PORTCULLIS_AUDIENCE\" >> '$T/bf-runs'; '$DEVTOKEN' --key '$PKI/idp/uk-border-force/dev-1.key' --kid dev-1 --issuer uk/border-force --audience \"\$PORTCULLIS_AUDIENCE\" --officer \"\$PORTCULLIS_OFFICER\""
-PORTCULLIS_ASSERTION=not.a.token expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-CMD-1 --assertion-command "$BF_CMD"
+step "portcullis-submit --assertion-command (PORTCULLIS_OFFICER, PORTCULLIS_PARTY, PORTCULLIS_AUDIENCE in its environment)"
+# The agency's hook: here the dev identity provider; officer, party and audience only from the environment.
+BF_CMD="echo \"\$PORTCULLIS_OFFICER \$PORTCULLIS_PARTY \$PORTCULLIS_AUDIENCE\" >> '$T/bf-runs'; '$DEVTOKEN' --key '$PKI/idp/uk-border-force/dev-1.key' --kid dev-1 --issuer uk/border-force --audience \"\$PORTCULLIS_AUDIENCE\" --officer \"\$PORTCULLIS_OFFICER\""
+# PORTCULLIS_PARTY is the envelope's sender (the gateway refuses any other); without one it is not guessed.
+python3 - "$SRC/adapters/examples/border-force-referral.json" "$T/bf-with-sender.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+e["sender"] = "uk/border-force"
+json.dump(e, open(sys.argv[2], "w"))
+PY
+PORTCULLIS_ASSERTION=not.a.token expect_rc 0 "$SUBMIT" "${BF[@]}" --envelope "$T/bf-with-sender.json" \
+  --message-id AS-CMD-1 --assertion-command "$BF_CMD"
 expect_in "$T/out" "accepted: AS-CMD-1"
-expect_eq "the command's environment" "BF-LO-4471 $AUD" "$(cat "$T/bf-runs")"
+expect_eq "the command's environment" "BF-LO-4471 uk/border-force $AUD" "$(cat "$T/bf-runs")"
+: > "$T/bf-runs"
+expect_rc 0 "$SUBMIT" "${BF[@]}" --message-id AS-CMD-3 --assertion-command "$BF_CMD"
+expect_eq "the command's environment (no sender in the envelope)" "BF-LO-4471  $AUD" "$(cat "$T/bf-runs")"
 # The file comes before the command.
 expect_rc 1 "$SUBMIT" "${BF[@]}" --message-id AS-CMD-2 --assertion-file "$T/empty.jws" --assertion-command "$BF_CMD"
 expect_in "$T/err" "$T/empty.jws"
@@ -160,6 +173,18 @@ exec "$DEVTOKEN" --key "$PKI/idp/uk-nca/dev-1.key" --kid dev-1 --issuer "\$PORTC
   --audience "\$PORTCULLIS_AUDIENCE" --officer "\$PORTCULLIS_OFFICER"
 SH
 chmod +x "$T/idp.sh"
+# wait_confirmed MESSAGE_ID: the gateway's audit log records NCA's Confirm through the delivery of MESSAGE_ID
+# that the daemon reported stored (10 s).
+wait_confirmed() {
+  local id _
+  id=$(sed -n "s/.*stored delivery \([^:]*\): .* $1 .*/\1/p" "$T/run.out" | head -1)
+  [ -n "$id" ] || fail "the delivery id of $1" "stored delivery ID: ... $1" "$(cat "$T/run.out")"
+  for _ in $(seq 200); do
+    grep -F "\"through $id: " "$T/state/audit.log" | grep -qF '"action":"confirm"' && { checks=$((checks + 1)); return 0; }
+    sleep 0.05
+  done
+  fail "NCA confirms $1 (delivery $id)" "an audit record: confirm through $id" "$(cat "$T/run.out")"
+}
 # nca_record FILE MESSAGE_URN OFFICER: an NCA referral to uk/border-force.
 nca_record() {
   python3 - "$SRC/adapters/nca/examples/referral-immigration-enforcement-2026-000009.json" "$1" "$2" "$3" <<'PY'
@@ -214,6 +239,9 @@ expect_rc 0 "$SUBMIT" --gateway "$GW" --pki "$PKI" --as uk-border-force --envelo
   --message-id AS-TO-NCA-1 --created-now --assertion-file "$T/bf.jws"
 wait_for "$T/run.out" "stored delivery .* AS-TO-NCA-1" "$RUN_PID" || fail "NCA receives while its command fails" \
   "stored delivery ... AS-TO-NCA-1" "$(cat "$T/run.out")"
+# ...and confirms it: a Confirm that ran the (failing) command would never reach the gateway.
+wait_confirmed AS-TO-NCA-1
+expect_not_in "$T/run.out" "confirm of"
 [ -e "$T/nca-outbox/01.json" ] || fail "the outbox file waits" "$T/nca-outbox/01.json" "$(ls -R "$T/nca-outbox")"
 
 step "portcullis-adapter run: records of two officers, each with its own assertion"
@@ -227,7 +255,17 @@ for _ in $(seq 200); do [ -e "$T/nca-outbox/sent/02.json" ] && break; sleep 0.05
 [ -e "$T/nca-outbox/sent/02.json" ] || fail "02.json sent" "sent/02.json" "$(ls -R "$T/nca-outbox"; cat "$T/run.out")"
 expect_in "$T/nca-runs" "NCA-10482 uk/nca $AUD"
 expect_in "$T/nca-runs" "NCA-20977 uk/nca $AUD"
-expect_not_in "$T/nca-runs" "system:"   # Receive and Confirm never carry one.
+expect_not_in "$T/nca-runs" "system:"
+
+step "portcullis-adapter run: Receive and Confirm never run the command (for no officer)"
+# The command works now and its tokens carry a jti (never cached): any call that carried one would run it.
+runs_before=$(grep -c . "$T/nca-runs")
+expect_rc 0 "$SUBMIT" --gateway "$GW" --pki "$PKI" --as uk-border-force --envelope "$T/to-nca.json" \
+  --message-id AS-TO-NCA-2 --created-now --assertion-file "$T/bf.jws"
+wait_for "$T/run.out" "stored delivery .* AS-TO-NCA-2" "$RUN_PID" || fail "NCA receives" \
+  "stored delivery ... AS-TO-NCA-2" "$(cat "$T/run.out")"
+wait_confirmed AS-TO-NCA-2
+expect_eq "command runs for receiving and confirming AS-TO-NCA-2" "$runs_before" "$(grep -c . "$T/nca-runs")"
 checks=$((checks + 1))
 python3 - "$T/state/audit.log" <<'PY' || fail "audit: both officers verified" "officer_verified true" "see above"
 import json, sys

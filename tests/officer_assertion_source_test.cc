@@ -1,15 +1,22 @@
 // Where clients take their officer assertion: file, environment, command.
 #include "mtls/officer_assertion_source.h"
 
+#include <fcntl.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/support/poll.h"
 
 namespace portcullis::mtls {
 namespace {
@@ -174,6 +181,105 @@ TEST_F(AssertionSourceTest, CommandFailuresSayWhatHappened) {
   auto killed = OfficerAssertionSource::FromOptions(o)->Get();
   ASSERT_FALSE(killed.ok());
   EXPECT_NE(killed.status().message().find("killed by signal 9"), std::string::npos) << killed.status();
+}
+
+// The pid a test command wrote to `file` (0 if none).
+pid_t PidIn(const fs::path& file) {
+  std::ifstream in(file);
+  long pid = 0;
+  in >> pid;
+  return static_cast<pid_t>(pid);
+}
+
+// Whether process `pid` is gone (or a zombie: dead, waiting for a parent that
+// may never reap it, e.g. a container's init).
+bool Dead(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  if (!in) return true;
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  return paren == std::string::npos || stat.size() < paren + 3 || stat[paren + 2] == 'Z';
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST_F(AssertionSourceTest, AtItsTimeoutTheCommandIsKilledWithEverythingItStarted) {
+  const fs::path marker = dir_ / "marker", pid_file = dir_ / "pid";
+  AssertionSourceOptions o;
+  // A helper in the background that would create the marker 3 s later; the shell waits for it.
+  o.command = absl::StrCat("(sleep 3; touch '", marker.string(), "') & echo $! > '", pid_file.string(), "'; wait");
+  o.command_timeout = std::chrono::seconds(1);
+  auto slow = OfficerAssertionSource::FromOptions(o)->Get();
+  ASSERT_FALSE(slow.ok());
+  EXPECT_NE(slow.status().message().find("did not finish within 1000 ms"), std::string::npos) << slow.status();
+  const pid_t helper = PidIn(pid_file);
+  ASSERT_GT(helper, 0);
+  // The helper went with the shell's process group: it can never create the marker.
+  EXPECT_TRUE(portcullis::testing::WaitUntil([&] { return Dead(helper); }, std::chrono::seconds(5)));
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+TEST_F(AssertionSourceTest, ACommandThatClosesItsOutputAndLingersEndsAtItsTimeout) {
+  AssertionSourceOptions o;
+  // Its pipes reach end of file at once, but the shell lives on.
+  o.command = "echo a.b.c; exec >/dev/null 2>&1; sleep 30";
+  o.command_timeout = std::chrono::milliseconds(300);
+  const auto start = std::chrono::steady_clock::now();
+  auto lingering = OfficerAssertionSource::FromOptions(o)->Get();
+  EXPECT_LT(SecondsSince(start), 5.0);  // Not the 30 s of its sleep.
+  ASSERT_FALSE(lingering.ok());
+  EXPECT_NE(lingering.status().message().find("did not finish"), std::string::npos) << lingering.status();
+}
+
+TEST_F(AssertionSourceTest, ABackgroundHelperHoldingStdoutDoesNotHoldBackTheToken) {
+  const fs::path pid_file = dir_ / "pid";
+  AssertionSourceOptions o;
+  // The hook starts an agent (which inherits stdout) and prints its token.
+  o.command = absl::StrCat("sleep 30 & echo $! > '", pid_file.string(), "'; echo a.b.c");
+  o.command_timeout = std::chrono::seconds(5);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(OfficerAssertionSource::FromOptions(o)->Get().value_or("timed out"), "a.b.c");
+  EXPECT_LT(SecondsSince(start), 4.0);  // Taken when the shell exited, not at the timeout.
+  const pid_t agent = PidIn(pid_file);
+  ASSERT_GT(agent, 0);
+  EXPECT_TRUE(portcullis::testing::WaitUntil([&] { return Dead(agent); }, std::chrono::seconds(5)));
+}
+
+TEST_F(AssertionSourceTest, TheCommandGetsNoDescriptorOfOursAndDevNullForStdin) {
+  // A descriptor of ours without close-on-exec, and our stdin a file of ours.
+  const int held = open((dir_ / "held").c_str(), O_CREAT | O_RDWR, 0600);
+  ASSERT_GE(held, 3);
+  const int saved_stdin = dup(0);
+  ASSERT_GE(saved_stdin, 0);
+  const int stdin_file = open((dir_ / "stdin").c_str(), O_CREAT | O_RDONLY, 0600);
+  ASSERT_GE(stdin_file, 0);
+  ASSERT_EQ(dup2(stdin_file, 0), 0);
+  AssertionSourceOptions o;
+  // The token's parts say what the shell holds: descriptor `held` and what its stdin is.
+  o.command = absl::StrCat("if [ -e /proc/$$/fd/", held, " ]; then a=leaked; else a=closed; fi; ",
+                           "if [ \"$(readlink /proc/$$/fd/0)\" = /dev/null ]; then b=devnull; else b=ours; fi; ",
+                           "echo \"$a.$b.x\"");
+  auto seen = OfficerAssertionSource::FromOptions(o)->Get();
+  dup2(saved_stdin, 0);
+  for (int fd : {saved_stdin, stdin_file, held}) close(fd);
+  EXPECT_EQ(seen.value_or(""), "closed.devnull.x") << seen.status();
+}
+
+TEST_F(AssertionSourceTest, NoTokenFailsTheCallUnavailableNamingTheSource) {
+  AssertionSourceOptions o;
+  o.command = "echo 'identity provider down' >&2; exit 3";
+  std::multimap<grpc::string, grpc::string> metadata;
+  grpc::Status failed = AddAssertionMetadata(*OfficerAssertionSource::FromOptions(o), &metadata);
+  // Transient (docs/tools.md): an outbox keeps the file and tries again.
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(failed.error_message(), "officer assertion: the assertion command exited 3: identity provider down");
+  EXPECT_TRUE(metadata.empty());
+  o.command = "echo a.b.c";
+  EXPECT_TRUE(AddAssertionMetadata(*OfficerAssertionSource::FromOptions(o), &metadata).ok());
+  ASSERT_EQ(metadata.count("authorization"), 1u);
+  EXPECT_EQ(metadata.find("authorization")->second, "Bearer a.b.c");
 }
 
 TEST(UnverifiedExpiryTest, ReadsExpOrZero) {

@@ -2,7 +2,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "portcullis/v1/refusal_status.h"
 
 namespace portcullis::adapters {
@@ -29,10 +28,13 @@ std::string DescribeStatus(const grpc::Status& status) {
   }
   if (status.error_message().empty()) return code;
   // A call credentials plugin's failure (the officer assertion's source, whose
-  // words start "officer assertion: ") comes wrapped in gRPC's words.
+  // words start "officer assertion: ") comes wrapped in whatever words the gRPC
+  // version adds ("Getting metadata from plugin failed with error: " in 1.51),
+  // or in none: from "officer assertion: " on, if it is there.
   const std::string text = status.error_message();  // A copy: error_message() returns by value.
   absl::string_view message = text;
-  absl::ConsumePrefix(&message, "Getting metadata from plugin failed with error: ");
+  const size_t ours = message.find("officer assertion: ");
+  if (ours != absl::string_view::npos) message.remove_prefix(ours);
   return absl::StrCat(code, ": ", message);
 }
 

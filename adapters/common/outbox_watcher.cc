@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -12,13 +13,22 @@
 #include "adapters/common/envelope_json.h"
 #include "adapters/common/native_inbox.h"
 #include "adapters/common/native_submit.h"
+#include "portcullis/v1/refusal_status.h"
 
 namespace portcullis::adapters {
 namespace {
 
 namespace fs = std::filesystem;
 
-bool Transient(grpc::StatusCode code) {
+bool Transient(const grpc::Status& status) {
+  const grpc::StatusCode code = status.error_code();
+  if (code == grpc::StatusCode::UNAUTHENTICATED) {
+    // The identity provider's new key not yet in the gateway's officer_keys_dir
+    // (rotation lag), or clocks apart: the same record goes through later.
+    std::optional<v1::Refusal> refusal = v1::RefusalInStatus(status);
+    return refusal.has_value() &&
+           (refusal->reason() == "ASSERTION_KEY_UNKNOWN" || refusal->reason() == "ASSERTION_EXPIRED");
+  }
   return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
          code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::ABORTED ||
          code == grpc::StatusCode::CANCELLED || code == grpc::StatusCode::INTERNAL ||
@@ -86,7 +96,7 @@ bool OutboxWatcher::Handle(const std::string& name) {
   NativeRecord& record = records[0];
   if (record.problem.ok()) {
     SubmitBatch(*options_.stub, records, false, absl::Seconds(30), options_.credentials);
-    if (!record.status.ok() && Transient(record.status.error_code())) {
+    if (!record.status.ok() && Transient(record.status)) {
       Event(absl::StrCat(name, ": not submitted yet (", DescribeStatus(record.status), "); will retry"));
       return false;
     }

@@ -10,8 +10,12 @@
 // time, so a retry after a crash between the gateway's receipt and the move
 // is the same submission and the gateway answers with the original receipt
 // (never MESSAGE_ID_REUSED, never a second message). Transient refusals
-// (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ...) leave the file in
-// place and end the pass, so files are submitted in name order.
+// (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ..., and the officer
+// assertion's UNAUTHENTICATED ASSERTION_KEY_UNKNOWN and ASSERTION_EXPIRED: a
+// key rotation the gateway has not caught up with, clocks apart) leave the
+// file in place and end the pass, so files are submitted in name order.
+// Every other refusal (e.g. ASSERTION_SIGNATURE, OFFICER_MISMATCH) files it
+// in rejected/.
 //
 // Files whose name starts with '.' are ignored (write as .NAME.tmp, then rename).
 // One worker thread; thread-safe Start/Stop.

@@ -37,9 +37,10 @@ void AddGatewayFlags(CLI::App* app, GatewayFlags* f, const std::string& example_
                   "the gateway accepts a jti once)")
       ->type_name("PATH")->group("Officer assertion");
   app->add_option("--assertion-command", f->assertion_command,
-                  "prints your officer assertion; run with /bin/sh -c (PORTCULLIS_AUDIENCE, PORTCULLIS_OFFICER in "
-                  "its environment); a token with a jti is fetched again for each call. Without either flag: "
-                  "$PORTCULLIS_ASSERTION (the token itself); none: no assertion is sent")
+                  "prints your officer assertion; run with /bin/sh -c (PORTCULLIS_AUDIENCE and, where known, "
+                  "PORTCULLIS_OFFICER and PORTCULLIS_PARTY in its environment); a token with a jti is fetched "
+                  "again for each call. Without either flag: $PORTCULLIS_ASSERTION (the token itself); none: no "
+                  "assertion is sent")
       ->type_name("CMD")->group("Officer assertion");
 }
 
@@ -73,6 +74,7 @@ mtls::AssertionSourceOptions AssertionOptions(const GatewayFlags& f) {
   if (env != nullptr && *env != '\0') o.env_var = mtls::kAssertionEnvVar;  // Set but empty: none.
   o.command_env["PORTCULLIS_AUDIENCE"] = f.gateway_identity;
   if (!f.officer.empty()) o.command_env["PORTCULLIS_OFFICER"] = f.officer;
+  if (!f.party.empty()) o.command_env["PORTCULLIS_PARTY"] = f.party;
   return o;
 }
 

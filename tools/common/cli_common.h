@@ -29,7 +29,8 @@ namespace portcullis::tools {
 // assertions"), first of:
 //   --assertion-file PATH          the token, read at each call (a refresher may rewrite it)
 //   --assertion-command CMD        run with /bin/sh -c; prints the token (PORTCULLIS_AUDIENCE
-//                                  and, when the tool knows it, PORTCULLIS_OFFICER in its environment)
+//                                  and, when the tool knows them, PORTCULLIS_OFFICER and
+//                                  PORTCULLIS_PARTY in its environment)
 //   $PORTCULLIS_ASSERTION          the token itself
 // None of them: no assertion is sent.
 struct GatewayFlags {
@@ -43,6 +44,12 @@ struct GatewayFlags {
   // Set by the tool before Dial when it knows the officer its calls act for
   // (the envelope's, --officer): PORTCULLIS_OFFICER for the command.
   std::string officer;
+  // Set by the tool before Dial when its input names the caller's party id
+  // (portcullis-submit: the envelope's sender, which the gateway requires to
+  // be the caller's party): PORTCULLIS_PARTY for the command. Never guessed
+  // from --as: a certificate's stem is a file name, and the party its
+  // identity maps to is the gateway's config.
+  std::string party;
 };
 
 // Adds the flags above to `app` (a tool or one of its subcommands), writing
