@@ -211,6 +211,25 @@ TEST_F(OfficerAssertionTest, ExpiryIsRequiredAndBounded) {
   EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_EXPIRED");
 }
 
+TEST_F(OfficerAssertionTest, LifetimeIsMeasuredFromIatWhenPresent) {
+  json claims = GoodClaims();
+  // A token minted for 24 hours, presented in its last 10 minutes: exp is near,
+  // but what the IdP issued is too long-lived.
+  claims["iat"] = kNow - 86400 + 600;
+  claims["exp"] = kNow + 600;
+  EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_TOO_LONG_LIVED");
+  // 900 s from iat is the limit, with no skew added.
+  claims["iat"] = kNow - 100;
+  claims["exp"] = kNow - 100 + 900;
+  EXPECT_EQ(ReasonOf(Ed(claims)), "");
+  claims["exp"] = kNow - 100 + 901;
+  EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_TOO_LONG_LIVED");
+  // Without iat only exp against now counts (15 minutes + the skew).
+  claims.erase("iat");
+  claims["exp"] = kNow + 900 + 30;
+  EXPECT_EQ(ReasonOf(Ed(claims)), "");
+}
+
 TEST_F(OfficerAssertionTest, SubjectMustBeAnOfficerId) {
   json claims = GoodClaims();
   claims["sub"] = "not an id";

@@ -2,6 +2,7 @@
 
 #include <iostream>
 #include <optional>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
@@ -137,12 +138,20 @@ absl::StatusOr<VerifiedOfficer> AssertionVerifier::Verify(absl::string_view toke
     return Unauthenticated("ASSERTION_TOO_LONG_LIVED",
                            absl::StrCat("'exp' is more than ", rules_.max_lifetime_seconds, " s ahead"));
   }
+  std::optional<int64_t> iat;
   for (const char* name : {"nbf", "iat"}) {
     absl::StatusOr<std::optional<int64_t>> t = TimeClaim(claims, name);
     if (!t.ok()) return t.status();
     if (t->has_value() && **t > now + skew) {
       return Unauthenticated("ASSERTION_EXPIRED", absl::StrCat("claim '", name, "' is in the future"));
     }
+    if (std::string_view(name) == "iat") iat = *t;
+  }
+  // What the token was minted for, not what is left of it: a 24-hour token
+  // in its last minutes is still too long-lived (no skew: both are the IdP's clock).
+  if (iat.has_value() && **exp - *iat > rules_.max_lifetime_seconds) {
+    return Unauthenticated("ASSERTION_TOO_LONG_LIVED",
+                           absl::StrCat("'exp' is more than ", rules_.max_lifetime_seconds, " s after 'iat'"));
   }
 
   absl::StatusOr<std::string> sub = StringClaim(claims, "sub");
