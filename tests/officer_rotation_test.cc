@@ -8,6 +8,7 @@
 // change as a broken file arrives is refused all the same, and a key
 // directory that vanished leaves the party with no keys.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -203,6 +204,33 @@ TEST_F(OfficerRotation, AVanishedKeyDirectoryRefusesEveryTokenOfTheParty) {
   ASSERT_TRUE(WaitUntil([&] { return Verifies("dev-2"); }, std::chrono::seconds(15)))
       << "the directory was not read again once back";
   EXPECT_TRUE(Unknown("dev-1"));
+}
+
+// dev-1's file rewritten in place with another key of the same size, its
+// mtime put back (a rewrite within the file system's mtime granularity): the
+// gateway compares contents, so the new key is in force within the interval.
+TEST_F(OfficerRotation, ASameSizeInPlaceRewriteIsNoticed) {
+  ASSERT_TRUE(Verifies("dev-1"));
+  const std::string path = keys_ + "/dev-1.EdDSA.pem";
+  const std::string replacement = ReadFile(idp_ + "/dev-2.EdDSA.pem");  // dev-2's public key, under kid dev-1.
+  struct stat before {};
+  ASSERT_EQ(stat(path.c_str(), &before), 0);
+  ASSERT_EQ(replacement.size(), static_cast<size_t>(before.st_size));
+  {
+    std::fstream out(path, std::ios::in | std::ios::out | std::ios::binary);  // Same inode, no truncation.
+    out << replacement;
+  }
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  struct stat after {};
+  ASSERT_EQ(stat(path.c_str(), &after), 0);
+  ASSERT_EQ(after.st_ino, before.st_ino);
+  ASSERT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  ASSERT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  ASSERT_TRUE(WaitUntil([&] { return SubmitWithKey("dev-1", "dev-2").ok(); }, std::chrono::seconds(15)))
+      << "the rewritten key was not noticed";
+  EXPECT_TRUE(IsRefusal(SubmitWithKey("dev-1"), grpc::StatusCode::UNAUTHENTICATED, "ASSERTION_SIGNATURE"))
+      << "the key that was overwritten still verifies";
 }
 
 }  // namespace
