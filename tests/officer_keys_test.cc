@@ -168,7 +168,8 @@ TEST_F(OfficerKeysReload, ARemovedKeyGoesEvenWhenANewFileBesideItIsBroken) {
 }
 
 TEST_F(OfficerKeysReload, AChangedFileThatNoLongerLoadsTakesItsKeyAway) {
-  const OfficerKey* before = keys_->Current()->Find("b");
+  const std::shared_ptr<const OfficerKeySet> before_set = keys_->Current();  // Keeps `before` alive.
+  const OfficerKey* before = before_set->Find("b");
   std::ofstream(dir_ / "a.EdDSA.pem") << "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n";
   keys_->Refresh();
   EXPECT_TRUE(Gone("a"));
