@@ -267,7 +267,9 @@ TEST_F(OfficerAssertionTest, APartyAtItsJtiQuotaDoesNotLockOthersOut) {
   EXPECT_TRUE(absl::IsResourceExhausted(cache.Remember("hostile", "h3", kNow + 900, kNow)));
   // Every other party still has its whole quota.
   for (const char* party : {"uk-nca", "eu-europol"}) {
-    for (int i = 0; i < 3; ++i) EXPECT_TRUE(cache.Remember(party, absl::StrCat("j", i), kNow + 900, kNow).ok()) << party;
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_TRUE(cache.Remember(party, absl::StrCat("j", i), kNow + 900, kNow).ok()) << party;
+    }
     EXPECT_TRUE(absl::IsResourceExhausted(cache.Remember(party, "j3", kNow + 900, kNow))) << party;
   }
   EXPECT_EQ(cache.size("hostile"), 3u);

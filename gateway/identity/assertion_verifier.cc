@@ -1,7 +1,7 @@
 #include "gateway/identity/assertion_verifier.h"
 
 #include <algorithm>
-#include <climits>
+#include <cstdint>
 #include <iostream>
 #include <optional>
 #include <string_view>

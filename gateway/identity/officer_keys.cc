@@ -199,8 +199,9 @@ void ReloadingOfficerKeys::ReloadLocked() {
     // Fail closed: no file can be read, so no key is known to be still published.
     current_ = std::make_shared<const OfficerKeySet>(std::map<std::string, OfficerKey>());
     files_.clear();
-    last_status_ = absl::Status(entries.status().code(),
-                                absl::StrCat(entries.status().message(), "; the party has no officer keys until it can"));
+    last_status_ = absl::Status(
+        entries.status().code(),
+        absl::StrCat(entries.status().message(), "; the party has no officer keys until it can be read"));
     return;
   }
   // Every file is read and compared by content (a same-size rewrite within
@@ -208,9 +209,11 @@ void ReloadingOfficerKeys::ReloadLocked() {
   files_ = ReadFiles(*entries, files_);
   std::vector<std::string> problems;
   current_ = BuildSet(dir_, files_, &problems);
-  last_status_ = problems.empty() ? absl::OkStatus()
-                                  : absl::InvalidArgumentError(absl::StrCat(
-                                        problems.size(), " officer key file(s) skipped: ", absl::StrJoin(problems, "; ")));
+  last_status_ = absl::OkStatus();
+  if (!problems.empty()) {
+    last_status_ = absl::InvalidArgumentError(
+        absl::StrCat(problems.size(), " officer key file(s) skipped: ", absl::StrJoin(problems, "; ")));
+  }
 }
 
 std::shared_ptr<const OfficerKeySet> ReloadingOfficerKeys::Current() {
