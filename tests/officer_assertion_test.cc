@@ -211,6 +211,25 @@ TEST_F(OfficerAssertionTest, ExpiryIsRequiredAndBounded) {
   EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_EXPIRED");
 }
 
+TEST_F(OfficerAssertionTest, LifetimeIsMeasuredFromIatWhenPresent) {
+  json claims = GoodClaims();
+  // A token minted for 24 hours, presented in its last 10 minutes: exp is near,
+  // but what the IdP issued is too long-lived.
+  claims["iat"] = kNow - 86400 + 600;
+  claims["exp"] = kNow + 600;
+  EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_TOO_LONG_LIVED");
+  // 900 s from iat is the limit, with no skew added.
+  claims["iat"] = kNow - 100;
+  claims["exp"] = kNow - 100 + 900;
+  EXPECT_EQ(ReasonOf(Ed(claims)), "");
+  claims["exp"] = kNow - 100 + 901;
+  EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_TOO_LONG_LIVED");
+  // Without iat only exp against now counts (15 minutes + the skew).
+  claims.erase("iat");
+  claims["exp"] = kNow + 900 + 30;
+  EXPECT_EQ(ReasonOf(Ed(claims)), "");
+}
+
 TEST_F(OfficerAssertionTest, SubjectMustBeAnOfficerId) {
   json claims = GoodClaims();
   claims["sub"] = "not an id";
@@ -228,9 +247,9 @@ TEST_F(OfficerAssertionTest, JtiIsAcceptedOncePerLifetime) {
   EXPECT_EQ(replay_.size(), 1u);
   // The same jti from another party is that party's own.
   EXPECT_TRUE(replay_.Remember("eu-europol", "a1b2c3", kNow + 300, kNow).ok());
-  // Forgotten once the assertion could no longer be accepted.
-  EXPECT_TRUE(replay_.Remember("x", "y", kNow + 10, kNow + 400).ok());
-  EXPECT_EQ(replay_.size(), 1u);
+  // Forgotten once the assertion could no longer be accepted (exp + skew).
+  EXPECT_TRUE(replay_.Remember(kParty, "y", kNow + 500, kNow + 331).ok());
+  EXPECT_EQ(replay_.size(kParty), 1u);
 }
 
 TEST_F(OfficerAssertionTest, FullReplayCacheRefusesRatherThanForgets) {
@@ -240,6 +259,72 @@ TEST_F(OfficerAssertionTest, FullReplayCacheRefusesRatherThanForgets) {
   EXPECT_TRUE(absl::IsResourceExhausted(small.Remember("p", "3", kNow + 100, kNow)));
   EXPECT_TRUE(absl::IsAlreadyExists(small.Remember("p", "1", kNow + 100, kNow)));
   EXPECT_TRUE(small.Remember("p", "3", kNow + 100, kNow + 101).ok());  // The first two have expired.
+}
+
+TEST_F(OfficerAssertionTest, APartyAtItsJtiQuotaDoesNotLockOthersOut) {
+  JtiReplayCache cache(3);  // 3 per party.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(cache.Remember("hostile", absl::StrCat("h", i), kNow + 900, kNow).ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(cache.Remember("hostile", "h3", kNow + 900, kNow)));
+  // Every other party still has its whole quota.
+  for (const char* party : {"uk-nca", "eu-europol"}) {
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_TRUE(cache.Remember(party, absl::StrCat("j", i), kNow + 900, kNow).ok()) << party;
+    }
+    EXPECT_TRUE(absl::IsResourceExhausted(cache.Remember(party, "j3", kNow + 900, kNow))) << party;
+  }
+  EXPECT_EQ(cache.size("hostile"), 3u);
+  EXPECT_EQ(cache.size(), 9u);
+  // The same jti under another party is that party's own; a NUL inside a jti
+  // does not make (party, jti) pairs run into each other.
+  EXPECT_TRUE(absl::IsAlreadyExists(cache.Remember("uk-nca", "j0", kNow + 900, kNow)));
+  JtiReplayCache pairs(4);
+  EXPECT_TRUE(pairs.Remember("a", std::string("b\0c", 3), kNow + 9, kNow).ok());
+  EXPECT_TRUE(pairs.Remember("a", "b", kNow + 9, kNow).ok());
+  EXPECT_TRUE(pairs.Remember("a", std::string("\0c", 2), kNow + 9, kNow).ok());
+  // Parties are finite: beyond max_parties a new party is refused, the known ones are not.
+  JtiReplayCache two_parties(5, 2);
+  EXPECT_TRUE(two_parties.Remember("p1", "x", kNow + 9, kNow).ok());
+  EXPECT_TRUE(two_parties.Remember("p2", "x", kNow + 9, kNow).ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(two_parties.Remember("p3", "x", kNow + 9, kNow)));
+  EXPECT_TRUE(two_parties.Remember("p1", "y", kNow + 9, kNow).ok());
+}
+
+TEST_F(OfficerAssertionTest, APartyAtItsQuotaIsToldToRetryOthersAreServed) {
+  JtiReplayCache small(1);
+  AssertionRules rules;
+  rules.audience = kGateway;
+  rules.max_clock_skew_seconds = 30;
+  verifier_ = std::make_unique<AssertionVerifier>(rules, lookup_.get(), &small);
+  // Another party's entry takes nothing of uk-nca's quota.
+  EXPECT_TRUE(small.Remember("eu-europol", "e1", kNow + 300, kNow).ok());
+  json claims = GoodClaims();
+  claims["jti"] = "first";
+  EXPECT_EQ(ReasonOf(Ed(claims)), "");
+  claims["jti"] = "second";
+  absl::StatusOr<VerifiedOfficer> v = verifier_->Verify(Ed(claims), kParty, kNowMicros);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kUnavailable) << v.status();
+  std::optional<v1::Refusal> r = ChosenRefusal(v.status());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->reason(), "TEMPORARILY_UNAVAILABLE");
+  EXPECT_EQ(r->field(), "authorization");
+  // Once "first" can no longer be accepted (exp + skew), there is room again.
+  const int64_t later = kNow + 300 + 30 + 1;
+  claims["iat"] = later;
+  claims["exp"] = later + 300;
+  EXPECT_EQ(ReasonOf(Ed(claims), later * 1000000), "");
+}
+
+TEST_F(OfficerAssertionTest, JtiLongerThan128BytesIsMalformed) {
+  json claims = GoodClaims();
+  claims["jti"] = std::string(128, 'j');
+  EXPECT_EQ(ReasonOf(Ed(claims)), "");
+  claims["jti"] = std::string(129, 'k');
+  absl::StatusOr<VerifiedOfficer> v = verifier_->Verify(Ed(claims), kParty, kNowMicros);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_MALFORMED");
+  EXPECT_NE(v.status().message().find("128 bytes"), std::string::npos) << v.status();
+  EXPECT_EQ(replay_.size(), 1u);  // Only the 128-byte one was remembered.
 }
 
 TEST_F(OfficerAssertionTest, MalformedTokensAreRefused) {

@@ -1,11 +1,15 @@
 #include "gateway/identity/assertion_verifier.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <iostream>
 #include <optional>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
 #include "gateway/identity/jws.h"
+#include "util/sha256.h"
 #include "util/status_macros.h"
 
 namespace portcullis::identity {
@@ -67,30 +71,65 @@ absl::StatusOr<std::vector<std::string>> Roles(const json& payload) {
 
 }  // namespace
 
+JtiReplayCache::PartyEntries* JtiReplayCache::EntriesOf(const std::string& party) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = parties_.find(party);
+  if (it != parties_.end()) return it->second.get();
+  if (parties_.size() >= max_parties_) return nullptr;
+  return parties_.emplace(party, std::make_unique<PartyEntries>()).first->second.get();
+}
+
 absl::Status JtiReplayCache::Remember(const std::string& party, const std::string& jti, int64_t expires_at_seconds,
                                       int64_t now_seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
-  DropExpiredLocked(now_seconds);
-  auto key = std::make_pair(party, jti);
-  if (seen_.count(key) != 0) return absl::AlreadyExistsError("jti seen");
-  if (seen_.size() >= max_entries_) return absl::ResourceExhaustedError("jti cache full");
-  seen_.emplace(key, expires_at_seconds);
-  by_expiry_.emplace(expires_at_seconds, std::move(key));
+  PartyEntries* entries = EntriesOf(party);
+  if (entries == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("jti cache: more than ", max_parties_, " parties"));
+  }
+  Digest key;
+  Sha256Into(absl::StrCat(party, absl::string_view("\0", 1)), jti, key.data());
+  std::lock_guard<std::mutex> lock(entries->mu);
+  entries->DropExpiredLocked(now_seconds);
+  if (entries->seen.contains(key)) return absl::AlreadyExistsError("jti seen");
+  if (entries->seen.size() >= quota_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("jti cache: party ", party, " has ", quota_, " unexpired assertions remembered"));
+  }
+  entries->seen.emplace(key, expires_at_seconds);
+  entries->earliest = std::min(entries->earliest, expires_at_seconds);
   return absl::OkStatus();
 }
 
 size_t JtiReplayCache::size() {
   std::lock_guard<std::mutex> lock(mu_);
-  return seen_.size();
+  size_t n = 0;
+  for (auto& [party, entries] : parties_) {
+    std::lock_guard<std::mutex> entries_lock(entries->mu);
+    n += entries->seen.size();
+  }
+  return n;
 }
 
-void JtiReplayCache::DropExpiredLocked(int64_t now_seconds) {
-  // An entry may go once its assertion can no longer be accepted. Entries
-  // are kept a little beyond `exp` by the caller's choice of expires_at.
-  while (!by_expiry_.empty() && by_expiry_.begin()->first < now_seconds) {
-    seen_.erase(by_expiry_.begin()->second);
-    by_expiry_.erase(by_expiry_.begin());
-  }
+size_t JtiReplayCache::size(const std::string& party) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = parties_.find(party);
+  if (it == parties_.end()) return 0;
+  std::lock_guard<std::mutex> entries_lock(it->second->mu);
+  return it->second->seen.size();
+}
+
+void JtiReplayCache::PartyEntries::DropExpiredLocked(int64_t now_seconds) {
+  // An entry may go once its assertion can no longer be accepted (the caller
+  // keeps entries a little beyond `exp` by its choice of expires_at). One
+  // sweep of the table whenever the earliest entry has expired: at most once
+  // a second per party, ~1 ms at the quota.
+  if (earliest >= now_seconds) return;
+  int64_t next = INT64_MAX;
+  absl::erase_if(seen, [&](const auto& entry) {
+    if (entry.second < now_seconds) return true;
+    next = std::min(next, entry.second);
+    return false;
+  });
+  earliest = next;
 }
 
 absl::StatusOr<VerifiedOfficer> AssertionVerifier::Verify(absl::string_view token, const std::string& party,
@@ -137,12 +176,20 @@ absl::StatusOr<VerifiedOfficer> AssertionVerifier::Verify(absl::string_view toke
     return Unauthenticated("ASSERTION_TOO_LONG_LIVED",
                            absl::StrCat("'exp' is more than ", rules_.max_lifetime_seconds, " s ahead"));
   }
+  std::optional<int64_t> iat;
   for (const char* name : {"nbf", "iat"}) {
     absl::StatusOr<std::optional<int64_t>> t = TimeClaim(claims, name);
     if (!t.ok()) return t.status();
     if (t->has_value() && **t > now + skew) {
       return Unauthenticated("ASSERTION_EXPIRED", absl::StrCat("claim '", name, "' is in the future"));
     }
+    if (std::string_view(name) == "iat") iat = *t;
+  }
+  // What the token was minted for, not what is left of it: a 24-hour token
+  // in its last minutes is still too long-lived (no skew: both are the IdP's clock).
+  if (iat.has_value() && **exp - *iat > rules_.max_lifetime_seconds) {
+    return Unauthenticated("ASSERTION_TOO_LONG_LIVED",
+                           absl::StrCat("'exp' is more than ", rules_.max_lifetime_seconds, " s after 'iat'"));
   }
 
   absl::StatusOr<std::string> sub = StringClaim(claims, "sub");
@@ -156,6 +203,7 @@ absl::StatusOr<VerifiedOfficer> AssertionVerifier::Verify(absl::string_view toke
   if (!roles.ok()) return roles.status();
   absl::StatusOr<std::string> jti = StringClaim(claims, "jti");
   if (!jti.ok()) return jti.status();
+  if (jti->size() > kMaxJtiBytes) return Malformed(absl::StrCat("claim 'jti' is longer than ", kMaxJtiBytes, " bytes"));
 
   if (!jti->empty()) {
     if (replay_ == nullptr) return Unauthenticated("ASSERTION_REPLAYED", "this gateway cannot check 'jti'");
@@ -163,9 +211,10 @@ absl::StatusOr<VerifiedOfficer> AssertionVerifier::Verify(absl::string_view toke
     absl::Status fresh = replay_->Remember(party, *jti, **exp + skew, now);
     if (absl::IsAlreadyExists(fresh)) return Unauthenticated("ASSERTION_REPLAYED", "'jti' has been used before");
     if (!fresh.ok()) {
+      // This party's quota only: other parties are not affected.
       std::cerr << "officer assertions: " << fresh.message() << "\n";
       return Refuse(absl::StatusCode::kUnavailable, "TEMPORARILY_UNAVAILABLE", "authorization",
-                    "too many assertions in flight; retry shortly");
+                    "too many of this party's assertions in flight; retry shortly");
     }
   }
   VerifiedOfficer officer;

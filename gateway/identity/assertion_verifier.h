@@ -9,6 +9,7 @@
 #ifndef PORTCULLIS_GATEWAY_IDENTITY_ASSERTION_VERIFIER_H_
 #define PORTCULLIS_GATEWAY_IDENTITY_ASSERTION_VERIFIER_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -50,24 +52,46 @@ struct VerifiedOfficer {
   int64_t expires_at_seconds = 0;
 };
 
+// The longest `jti` accepted (bytes); a longer one is ASSERTION_MALFORMED.
+inline constexpr size_t kMaxJtiBytes = 128;
+
 // Remembers (party, jti) until the assertion expires, so a jti is accepted
-// once in its lifetime. Bounded: when full (after dropping expired entries)
-// a new jti is refused rather than letting an old one be forgotten early.
+// once in its lifetime. Each party has its own quota and its own lock: a
+// party at its quota (after dropping its expired entries) has its new jti
+// refused rather than an old one forgotten early, and no other party is
+// affected. An entry is the SHA-256 of party NUL jti and its expiry (40
+// bytes in an open-addressing table, ~41-94 bytes with the table's headroom;
+// about 11 MB for a party at the default quota). At most `max_parties`
+// parties are tracked (only parties whose own identity-provider key signed
+// reach the cache, so the configured parties), which bounds the whole:
+// max_parties x quota entries.
 class JtiReplayCache {
  public:
-  explicit JtiReplayCache(size_t max_entries = 200000) : max_entries_(max_entries) {}
-  // OK and remembered; ALREADY_EXISTS if seen; RESOURCE_EXHAUSTED if full.
+  static constexpr size_t kDefaultQuotaPerParty = 200000;
+  static constexpr size_t kDefaultMaxParties = 64;
+  explicit JtiReplayCache(size_t quota_per_party = kDefaultQuotaPerParty, size_t max_parties = kDefaultMaxParties)
+      : quota_(quota_per_party), max_parties_(max_parties) {}
+  // OK and remembered; ALREADY_EXISTS if seen; RESOURCE_EXHAUSTED if the
+  // party is at its quota (or, beyond max_parties, a new party).
   absl::Status Remember(const std::string& party, const std::string& jti, int64_t expires_at_seconds,
                         int64_t now_seconds);
-  size_t size();
+  size_t size();                           // Entries of every party.
+  size_t size(const std::string& party);  // Entries of one.
 
  private:
-  void DropExpiredLocked(int64_t now_seconds);
+  using Digest = std::array<unsigned char, 32>;
+  struct PartyEntries {
+    std::mutex mu;
+    absl::flat_hash_map<Digest, int64_t> seen;  // -> expires at (seconds).
+    int64_t earliest = INT64_MAX;                // No entry expires before this.
+    void DropExpiredLocked(int64_t now_seconds);
+  };
+  PartyEntries* EntriesOf(const std::string& party);
 
-  const size_t max_entries_;
-  std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, int64_t> seen_;  // -> expires at.
-  std::multimap<int64_t, std::pair<std::string, std::string>> by_expiry_;
+  const size_t quota_;
+  const size_t max_parties_;
+  std::mutex mu_;  // Guards parties_ (the map, not the entries).
+  std::map<std::string, std::unique_ptr<PartyEntries>> parties_;
 };
 
 class AssertionVerifier {

@@ -2,6 +2,8 @@
 
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
 
 #include <memory>
 #include <vector>
@@ -106,7 +108,15 @@ const EVP_MD* DigestFor(JwsAlgorithm alg) { return alg == JwsAlgorithm::kES256 ?
 bool KeyFitsAlgorithm(JwsAlgorithm alg, EVP_PKEY* key) {
   switch (alg) {
     case JwsAlgorithm::kEdDSA: return EVP_PKEY_get_id(key) == EVP_PKEY_ED25519;
-    case JwsAlgorithm::kES256: return EVP_PKEY_is_a(key, "EC") && EVP_PKEY_get_bits(key) == 256;
+    case JwsAlgorithm::kES256: {
+      // The named curve P-256 only: another 256-bit curve (secp256k1,
+      // brainpoolP256r1) or explicit parameters are not ES256 (RFC 7518 3.4).
+      if (!EVP_PKEY_is_a(key, "EC")) return false;
+      char group[80] = {0};
+      size_t len = 0;
+      if (EVP_PKEY_get_group_name(key, group, sizeof group, &len) != 1 || len == 0) return false;
+      return OBJ_txt2nid(group) == NID_X9_62_prime256v1;
+    }
   }
   return false;
 }

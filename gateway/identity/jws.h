@@ -26,7 +26,8 @@ const char* JwsAlgorithmName(JwsAlgorithm alg);
 // Parses a configured algorithm name; anything but "EdDSA" and "ES256" fails.
 absl::StatusOr<JwsAlgorithm> ParseJwsAlgorithm(absl::string_view name);
 
-// True if `key` is of the type `alg` verifies with (Ed25519; EC P-256).
+// True if `key` is of the type `alg` verifies with: Ed25519; EC on the named
+// curve P-256 (prime256v1), no other curve of 256 bits.
 bool KeyFitsAlgorithm(JwsAlgorithm alg, EVP_PKEY* key);
 
 struct CompactJws {

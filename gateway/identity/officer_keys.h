@@ -5,7 +5,8 @@
 // configuration: its id and the only algorithm it verifies. Every regular,
 // non-hidden file must follow that rule; a file that does not, a key that
 // does not parse, or a key whose type does not fit its algorithm fails the
-// whole load with the file named (docs/officer-identity.md).
+// first load with the file named, and is skipped (and reported) by a reload
+// (docs/officer-identity.md).
 #ifndef PORTCULLIS_GATEWAY_IDENTITY_OFFICER_KEYS_H_
 #define PORTCULLIS_GATEWAY_IDENTITY_OFFICER_KEYS_H_
 
@@ -40,14 +41,21 @@ class OfficerKeySet {
   std::map<std::string, OfficerKey> keys_;
 };
 
-// Reads every key in `dir`. An empty directory is a valid, empty set (the
-// party vouches for nobody until it publishes a key).
+// Reads every key in `dir`, failing on any file that does not load. An empty
+// directory is a valid, empty set (the party vouches for nobody until it
+// publishes a key).
 absl::StatusOr<std::shared_ptr<const OfficerKeySet>> LoadOfficerKeyDir(const std::string& dir);
 
 // A key directory that follows its files, like the CRL directory: checked at
-// most once per `check_interval` by Current(), and at once by Refresh(). A
-// change that fails to load keeps the keys in force (last_reload_status()
-// says why).
+// most once per `check_interval` by Current(), and at once by Refresh().
+// Create() (start-up) fails on any file that does not load, naming it. A
+// reload never keeps a key whose file is gone: it goes file by file (files
+// compared by content, not by size and mtime), keeps unchanged keys, drops
+// keys whose files were removed, adds new or changed files that load, and
+// skips (and drops the key of) files that do not load, or two files naming
+// one key id; last_reload_status() names each skipped file and why. A
+// directory that vanished or cannot be read leaves the party with no keys
+// (fail closed) until it can be read again.
 class ReloadingOfficerKeys {
  public:
   static absl::StatusOr<std::unique_ptr<ReloadingOfficerKeys>> Create(std::string dir,
@@ -57,15 +65,21 @@ class ReloadingOfficerKeys {
   absl::Status last_reload_status();
   const std::string& dir() const { return dir_; }
 
+  // One file of the directory as last read: its content and what it gave.
+  struct File {
+    std::string content;
+    absl::StatusOr<OfficerKey> key;
+  };
+
  private:
   ReloadingOfficerKeys(std::string dir, std::chrono::milliseconds interval) : dir_(std::move(dir)), interval_(interval) {}
-  void ReloadIfChangedLocked();
+  void ReloadLocked();
 
   const std::string dir_;
   const std::chrono::milliseconds interval_;
   std::mutex mu_;
   std::shared_ptr<const OfficerKeySet> current_;
-  std::string fingerprint_;  // Names, sizes and mtimes of the files loaded.
+  std::map<std::string, File> files_;  // By file name: what current_ was built from.
   std::chrono::steady_clock::time_point last_check_;
   absl::Status last_status_;
 };
