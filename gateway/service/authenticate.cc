@@ -98,18 +98,7 @@ absl::Status RequireKind(const Party& party, PartyKind kind) {
                 absl::StrCat("'", party.id, "' is not an auditor; only auditors may use this call"));
 }
 
-}  // namespace
-
-absl::Status AuthenticateAs(const grpc::ServerContextBase& context, const Config& config, PartyKind kind,
-                            AuditRecord* record) {
-  absl::StatusOr<const Party*> party = AuthenticatePeer(context, config);
-  if (!party.ok()) return party.status();
-  record->actor_party = (*party)->id;
-  return RequireKind(**party, kind);
-}
-
-namespace {
-
+// The officer `party`'s assertion on the call vouches for, recorded.
 absl::StatusOr<Caller> WithOfficer(const grpc::ServerContextBase& context, const Party& party,
                                    const OfficerIdentity* officers, AuditRecord* record) {
   Caller caller{&party, std::nullopt};

@@ -19,13 +19,6 @@ namespace portcullis {
 // party. UNAUTHENTICATED otherwise.
 absl::StatusOr<const Party*> AuthenticatePeer(const grpc::ServerContextBase& context, const Config& config);
 
-// AuthenticatePeer, then the party must be of `kind`, an operator (else
-// PERMISSION_DENIED NOT_AN_OPERATOR) or an auditor (NOT_AN_AUDITOR): the
-// Admin and Audit services' callers. Sets record->actor_party once the caller
-// is known.
-absl::Status AuthenticateAs(const grpc::ServerContextBase& context, const Config& config, PartyKind kind,
-                            AuditRecord* record);
-
 class OfficerIdentity;
 
 // AuthenticatePeer, then the officer the call's assertion vouches for
@@ -35,8 +28,9 @@ class OfficerIdentity;
 // officer_verified. UNAUTHENTICATED ASSERTION_* for an assertion refused.
 absl::StatusOr<Caller> IdentifyCaller(const grpc::ServerContextBase& context, const Config& config,
                                       const OfficerIdentity* officers, AuditRecord* record);
-// The same for the Admin and Audit services: the party must be of `kind`
-// (AuthenticateAs's refusals, checked before the assertion).
+// The same for the Admin and Audit services: the party must be of `kind`, an
+// operator (else PERMISSION_DENIED NOT_AN_OPERATOR) or an auditor
+// (NOT_AN_AUDITOR), checked before the assertion.
 absl::StatusOr<Caller> IdentifyCallerAs(const grpc::ServerContextBase& context, const Config& config,
                                         const OfficerIdentity* officers, PartyKind kind, AuditRecord* record);
 

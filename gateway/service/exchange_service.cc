@@ -1,5 +1,4 @@
 #include "gateway/service/exchange_service.h"
-#include "util/clock.h"
 
 #include <google/protobuf/util/time_util.h>
 
