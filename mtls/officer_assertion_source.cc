@@ -59,9 +59,11 @@ std::vector<std::string> CommandEnvironment(const std::map<std::string, std::str
 
 // Whether the shell has exited, without reaping it: while it is a zombie its
 // pid (the group's id) cannot be reused, so killing the group stays safe.
+// ECHILD (someone else reaped it, e.g. SIGCHLD ignored) counts as exited.
 bool HasExited(pid_t pid) {
   siginfo_t info = {};
-  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+  if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return errno == ECHILD;
+  return info.si_pid == pid;
 }
 
 // In the child, between fork and exec (async-signal-safe calls only): `from`
@@ -100,6 +102,8 @@ absl::StatusOr<Output> RunCommand(const std::string& command, const std::map<std
     }
     return absl::InternalError("cannot open /dev/null or a pipe");
   }
+  sigset_t no_signals;  // The child unblocks every signal: a daemon's blocked SIGTERM must not reach the hook.
+  sigemptyset(&no_signals);
   pid_t pid = fork();
   if (pid < 0) {
     for (int fd : {null_fd, out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
@@ -107,6 +111,14 @@ absl::StatusOr<Output> RunCommand(const std::string& command, const std::map<std
   }
   if (pid == 0) {
     setpgid(0, 0);
+    // Default dispositions and an empty mask, whatever the client set
+    // (sigaction and sigprocmask are async-signal-safe).
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+      if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+    }
+    sigprocmask(SIG_SETMASK, &no_signals, nullptr);
     MoveTo(null_fd, 0);
     MoveTo(out_pipe[1], 1);
     MoveTo(err_pipe[1], 2);

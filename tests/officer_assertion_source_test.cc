@@ -2,6 +2,7 @@
 #include "mtls/officer_assertion_source.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -265,6 +266,27 @@ TEST_F(AssertionSourceTest, TheCommandGetsNoDescriptorOfOursAndDevNullForStdin) 
   dup2(saved_stdin, 0);
   for (int fd : {saved_stdin, stdin_file, held}) close(fd);
   EXPECT_EQ(seen.value_or(""), "closed.devnull.x") << seen.status();
+}
+
+// A daemon blocks SIGTERM and ignores SIGPIPE in its threads (sigwait); its
+// identity-provider hook gets an empty mask and default dispositions, so a
+// `timeout`/`curl` inside it can be stopped as usual.
+TEST_F(AssertionSourceTest, TheCommandGetsNoBlockedOrIgnoredSignalOfOurs) {
+  sigset_t term, saved;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &saved), 0);
+  struct sigaction ignore = {}, saved_pipe = {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGPIPE, &ignore, &saved_pipe), 0);
+  AssertionSourceOptions o;
+  // SigBlk and SigIgn of the shell itself (/proc/$$): all zero, or the token says which.
+  o.command = "b=$(sed -n 's/^SigBlk:[[:space:]]*//p' /proc/$$/status); "
+              "i=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status); echo \"$b.$i.x\"";
+  auto seen = OfficerAssertionSource::FromOptions(o)->Get();
+  sigaction(SIGPIPE, &saved_pipe, nullptr);
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  EXPECT_EQ(seen.value_or(""), "0000000000000000.0000000000000000.x") << seen.status();
 }
 
 TEST_F(AssertionSourceTest, NoTokenFailsTheCallUnavailableNamingTheSource) {

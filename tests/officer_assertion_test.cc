@@ -194,6 +194,7 @@ TEST_F(OfficerAssertionTest, WrongIssuerOrAudienceIsRefused) {
 
 TEST_F(OfficerAssertionTest, ExpiryIsRequiredAndBounded) {
   json claims = GoodClaims();
+  claims.erase("iat");  // exp against now alone (the rules with iat: LifetimeIsMeasuredFromIatWhenPresent).
   claims["exp"] = kNow - 31;  // Past, beyond the 30 s skew.
   EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_EXPIRED");
   claims["exp"] = kNow - 10;  // Within the skew.
@@ -224,6 +225,10 @@ TEST_F(OfficerAssertionTest, LifetimeIsMeasuredFromIatWhenPresent) {
   EXPECT_EQ(ReasonOf(Ed(claims)), "");
   claims["exp"] = kNow - 100 + 901;
   EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_TOO_LONG_LIVED");
+  // Issued after it expires: nonsense, refused.
+  claims["iat"] = kNow + 10;
+  claims["exp"] = kNow + 5;
+  EXPECT_EQ(ReasonOf(Ed(claims)), "ASSERTION_EXPIRED");
   // Without iat only exp against now counts (15 minutes + the skew).
   claims.erase("iat");
   claims["exp"] = kNow + 900 + 30;

@@ -191,6 +191,7 @@ absl::StatusOr<VerifiedOfficer> AssertionVerifier::Verify(absl::string_view toke
     return Unauthenticated("ASSERTION_TOO_LONG_LIVED",
                            absl::StrCat("'exp' is more than ", rules_.max_lifetime_seconds, " s after 'iat'"));
   }
+  if (iat.has_value() && *iat > **exp) return Unauthenticated("ASSERTION_EXPIRED", "'iat' is after 'exp'");
 
   absl::StatusOr<std::string> sub = StringClaim(claims, "sub");
   if (!sub.ok()) return sub.status();

@@ -102,7 +102,11 @@ absl::Status RequireKind(const Party& party, PartyKind kind) {
 absl::StatusOr<Caller> WithOfficer(const grpc::ServerContextBase& context, const Party& party,
                                    const OfficerIdentity* officers, AuditRecord* record) {
   Caller caller{&party, std::nullopt};
-  if (officers == nullptr) return caller;
+  if (officers == nullptr) {  // Nothing verifies assertions here: a party that needs one is refused (fail closed).
+    if (party.officer_assertions != OfficerAssertions::kRequired) return caller;
+    return Refuse(absl::StatusCode::kUnauthenticated, "ASSERTION_REQUIRED", "authorization",
+                  "this party's calls need a verified officer assertion, and none can be verified here");
+  }
   auto officer = officers->Verify(context, party, NowMicros());
   if (!officer.ok()) return officer.status();
   caller.officer = *std::move(officer);

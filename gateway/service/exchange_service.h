@@ -42,7 +42,7 @@ class ExchangeService final : public RawExchangeService {
   // Pointers must outlive the service.
   // `officers` (may be null: no party's officers are verified) must outlive the service.
   ExchangeService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-                  Dispatcher* dispatcher, const OfficerIdentity* officers = nullptr);
+                  Dispatcher* dispatcher, const OfficerIdentity* officers);
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
