@@ -13,8 +13,9 @@
 // resubmission of an accepted message (same sender, id and content) gets its
 // original receipt back, marked duplicate.
 //
-// Depends only on interfaces: MessageStore, AuditLog, DeliveryHandoff and a
-// clock. Thread-safe (no state of its own beyond its pointers).
+// Depends only on interfaces: MessageStore, AuditLog, DeliveryHandoff,
+// AcceptanceRecorder (how Store -> Audit -> Pair is done for the storage
+// backend: acceptance_recorder.h) and a clock. Thread-safe (no state of its own beyond its pointers).
 #ifndef PORTCULLIS_GATEWAY_SERVICE_ACCEPTANCE_H_
 #define PORTCULLIS_GATEWAY_SERVICE_ACCEPTANCE_H_
 
@@ -28,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "gateway/audit/audit_log.h"
 #include "gateway/config/config.h"
+#include "gateway/service/acceptance_recorder.h"
 #include "gateway/store/message_store.h"
 #include "portcullis/v1/exchange.pb.h"
 #include "util/clock.h"
@@ -99,29 +101,26 @@ class AcceptancePipeline {
   using Answer = std::function<void(absl::StatusOr<v1::Receipt>)>;
 
   // Pointers must outlive the pipeline and every submission in flight.
+  // `recorder` null: a PairedAcceptance over `store` and `audit` (owned).
   AcceptancePipeline(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-                     DeliveryHandoff* delivery, Clock clock = NowMicros);
+                     DeliveryHandoff* delivery, Clock clock = NowMicros, AcceptanceRecorder* recorder = nullptr);
 
   // Runs every step for `request`, then `answer`s. `request` is read only
   // before Submit returns.
   void Submit(const Submission& submission, const v1::SubmitRequest& request, Answer answer) const;
 
  private:
-  struct Accepting;  // One submission between Store and its answer.
   void AnswerRefusal(AuditRecord record, absl::Status refusal, Answer answer) const;
   void AnswerDuplicate(AuditRecord record, const ReserveResult& reserved, Answer answer) const;
-  void Store(std::shared_ptr<Accepting> a) const;
-  void Audit(std::shared_ptr<Accepting> a, std::shared_ptr<const MessageRecord> message) const;
-  void Withdraw(std::shared_ptr<Accepting> a, const MessageRecord& message) const;
-  void PairAndAnswer(std::shared_ptr<Accepting> a, std::shared_ptr<const MessageRecord> message,
-                     uint64_t audit_index) const;
-  void ReleaseRoom(const Accepting& a) const;
+  void Accept(CompletedEnvelope completed, AuditRecord record, Answer answer) const;
 
   std::shared_ptr<const Config> config_;
   MessageStore* store_;
   AuditLog* audit_;
   DeliveryHandoff* delivery_;
   Clock clock_;
+  std::unique_ptr<AcceptanceRecorder> owned_recorder_;
+  AcceptanceRecorder* recorder_;
 };
 
 }  // namespace portcullis

@@ -23,6 +23,12 @@ absl::Status AuditUnavailable() {
                 "the gateway cannot write its audit log and refuses new work; nothing was done");
 }
 
+absl::Status OutcomeUnknown() {
+  return Refuse(absl::StatusCode::kUnavailable, "OUTCOME_UNKNOWN", "",
+                "the gateway could not confirm whether the message was accepted; resubmit the same message id "
+                "later: the original receipt comes back if it was accepted");
+}
+
 void AuditThen(AuditLog* audit, AuditRecord record, absl::Status status, std::function<void(absl::Status)> answer,
                absl::Status if_unaudited) {
   std::string what = absl::StrCat(record.action, " by ", record.actor_party, " officer ", record.actor_officer,

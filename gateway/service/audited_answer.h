@@ -20,6 +20,11 @@ void MarkRefused(const absl::Status& status, AuditRecord* record);
 // the gateway does nothing and answers nothing else.
 absl::Status AuditUnavailable();
 
+// UNAVAILABLE with reason OUTCOME_UNKNOWN: a submission may or may not have
+// been accepted (the store or the database failed at the deciding moment);
+// a resubmission of the same message id tells.
+absl::Status OutcomeUnknown();
+
 // Appends `record` (which carries the call's request id), then calls
 // `answer(status)` once it is durable. If the record cannot be made durable,
 // `answer(if_unaudited)` instead (default AuditUnavailable(): nothing was
