@@ -6,12 +6,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "libpq-fe.h"
+#include "tests/support/ports.h"
 
 namespace portcullis::testing {
 namespace {
@@ -138,6 +140,21 @@ TEST(PgCluster, CleanStopKeepsDataAcrossRestart) {
   EXPECT_FALSE((*pg)->Stop().ok()) << "not running";
   ASSERT_TRUE((*pg)->Restart().ok());
   EXPECT_EQ(QueryOne((*pg)->dsn(), "SELECT v FROM t", &error), "7") << error;
+}
+
+TEST(PgCluster, TriesAnotherPortWhenItsPortIsTaken) {
+  SilentListener taken;  // listens on 127.0.0.1:<port>
+  ASSERT_NE(taken.port(), 0);
+  PgClusterOptions options;
+  options.first_port = taken.port();
+  auto pg = PgCluster::Start(options);
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  EXPECT_NE((*pg)->port(), taken.port());
+  EXPECT_EQ(QueryOne((*pg)->dsn(), "SELECT 1"), "1");
+  // The server log shows the first attempt met the taken port.
+  std::ifstream log((*pg)->log_path());
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("could not bind"), std::string::npos) << text;
 }
 
 TEST(PgCluster, MissingBinariesAreALoudError) {

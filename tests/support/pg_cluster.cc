@@ -205,7 +205,7 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(PgClusterOptions opt
   for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
     absl::StatusOr<int> port = FreeLoopbackPort();
     if (!port.ok()) return port.status();
-    cluster->port_ = *port;
+    cluster->port_ = attempt == 0 && cluster->options_.first_port != 0 ? cluster->options_.first_port : *port;
     absl::Status started = cluster->StartServer();
     if (started.ok()) return cluster;
     // Another process took the port between bind(0) and the server's bind: try another.

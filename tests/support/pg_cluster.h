@@ -26,6 +26,9 @@ struct PgClusterOptions {
   std::vector<std::string> settings;
   // The binaries; "" means $PORTCULLIS_PG_BIN or /usr/lib/postgresql/15/bin.
   std::string bin_dir;
+  // The port of the first start attempt (0: a free one). A taken port makes
+  // Start try free ones (tests of that retry use it).
+  int first_port = 0;
 };
 
 // The output and exit status of a command run without a shell.
