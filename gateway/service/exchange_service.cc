@@ -68,9 +68,10 @@ class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 }  // namespace
 
 ExchangeService::ExchangeService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-                                 Dispatcher* dispatcher, const OfficerIdentity* officers)
+                                 Dispatcher* dispatcher, const OfficerIdentity* officers,
+                                 AcceptanceRecorder* recorder)
     : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher), handoff_(dispatcher),
-      acceptance_(config_, store, audit, &handoff_), officers_(officers) {}
+      acceptance_(config_, store, audit, &handoff_, NowMicros, recorder), officers_(officers) {}
 
 // The wire side of Submit: who calls (the peer certificate), then the
 // acceptance pipeline (acceptance.h), whose answer ends the call.

@@ -41,8 +41,9 @@ class ExchangeService final : public RawExchangeService {
  public:
   // Pointers must outlive the service.
   // `officers` (may be null: no party's officers are verified) must outlive the service.
+  // `recorder` null: the pipeline's PairedAcceptance (acceptance_recorder.h).
   ExchangeService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-                  Dispatcher* dispatcher, const OfficerIdentity* officers);
+                  Dispatcher* dispatcher, const OfficerIdentity* officers, AcceptanceRecorder* recorder = nullptr);
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;

@@ -9,16 +9,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "gateway/audit/file_audit_log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/service/call_audit.h"
 #include "gateway/service/peer_trust.h"
 #include "gateway/service/recovery.h"
-#include "gateway/store/sqlite_message_store.h"
+#include "gateway/service/dispatcher_handoff.h"
 #include "mtls/credentials.h"
 
 namespace portcullis {
 namespace {
+
+constexpr std::chrono::seconds kHealthInterval{1};
 
 // Server-side identity rule: exactly one URI SAN, naming a configured party.
 absl::Status IdentityRule(const Config& config, const std::vector<std::string>& sans) {
@@ -40,28 +41,15 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
                                                         GatewayTestHooks hooks) {
   std::unique_ptr<Gateway> g(new Gateway());
   g->config_ = config;
-  FileAuditLogOptions audit_options;
-  audit_options.path = config->audit.path;
-  audit_options.signing_key = config->audit.signing_key;
-  audit_options.checkpoint_every_records = static_cast<uint64_t>(config->audit.checkpoint_every_records);
-  audit_options.checkpoint_interval = std::chrono::seconds(config->audit.checkpoint_interval_seconds);
-  audit_options.witness_dir = config->audit.witness_dir;
-  audit_options.replica_id = config->audit.replica_id;
-  audit_options.fault_injector = std::move(hooks.audit_fault_injector);
-  auto audit = FileAuditLog::Open(std::move(audit_options));
-  if (!audit.ok()) return audit.status();
-  g->audit_ = std::move(*audit);
-  AuditLog* audit_log = g->audit_.get();
+  auto storage = Storage::Open(*config, std::move(hooks.audit_fault_injector));
+  if (!storage.ok()) return storage.status();
+  g->storage_ = *std::move(storage);
+  g->storage_->WrapStore(hooks.wrap_store);
+  g->audit_ = g->storage_->audit();
+  g->store_ = g->storage_->store();
+  AuditLog* audit_log = g->audit_;
   const Config* cfg = config.get();
-
-  SqliteStoreOptions store_options;
-  store_options.path = config->store.path;
-  store_options.delivery_max_age_micros = config->delivery.max_age_ms * 1000;
-  auto store = SqliteMessageStore::Open(std::move(store_options));
-  if (!store.ok()) return store.status();
-  g->store_ = std::move(*store);
-  if (hooks.wrap_store) g->store_ = hooks.wrap_store(std::move(g->store_));
-  auto recovery = PairUnauditedMessages(g->store_.get(), audit_log);
+  auto recovery = PairUnauditedMessages(g->store_, audit_log);
   if (!recovery.ok()) {
     return absl::Status(recovery.status().code(),
                         absl::StrCat("start-up recovery of accepted messages: ", recovery.status().message()));
@@ -78,7 +66,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   });
   if (!transport.ok()) return transport.status();
   g->transport_ = std::move(*transport);
-  g->dispatcher_ = std::make_unique<Dispatcher>(config, g->store_.get(), audit_log, g->transport_.get());
+  g->dispatcher_ = std::make_unique<Dispatcher>(config, g->store_, audit_log, g->transport_.get());
   if (absl::Status s = g->dispatcher_->Start(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("start-up recovery of deliveries: ", s.message()));
   }
@@ -94,10 +82,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   auto officers = OfficerIdentity::Create(*config, *audience);
   if (!officers.ok()) return officers.status();
   g->officers_ = *std::move(officers);
-  g->service_ = std::make_unique<ExchangeService>(config, g->store_.get(), audit_log, g->dispatcher_.get(),
-                                                  g->officers_.get());
+  g->recorder_handoff_ = std::make_unique<DispatcherHandoff>(g->dispatcher_.get());
+  g->recorder_ = g->storage_->MakeRecorder(g->recorder_handoff_.get());
+  g->service_ = std::make_unique<ExchangeService>(config, g->store_, audit_log, g->dispatcher_.get(),
+                                                  g->officers_.get(), g->recorder_.get());
   g->audit_service_ = std::make_unique<AuditService>(config, audit_log, g->officers_.get());
-  g->admin_service_ = std::make_unique<AdminService>(config, g->store_.get(), audit_log, g->dispatcher_.get(),
+  g->admin_service_ = std::make_unique<AdminService>(config, g->store_, audit_log, g->dispatcher_.get(),
                                                         g->officers_.get());
 
   mtls::ServerTlsOptions tls;
@@ -160,12 +150,17 @@ void Gateway::TimerLoop() {
   const auto interval = trust_->check_interval();
   Clock::time_point next_refresh = Clock::now() + interval;
   Clock::time_point next_flush = Clock::time_point::max();
+  Clock::time_point next_health = Clock::now();
   std::unique_lock<std::mutex> lock(timer_mu_);
   while (!timer_stop_) {
-    timer_cv_.wait_until(lock, std::min(next_refresh, next_flush), [this] { return timer_stop_; });
+    timer_cv_.wait_until(lock, std::min({next_refresh, next_flush, next_health}), [this] { return timer_stop_; });
     if (timer_stop_) break;
     lock.unlock();
     const Clock::time_point now = Clock::now();
+    if (now >= next_health) {
+      CheckHealth();
+      next_health = now + kHealthInterval;
+    }
     if (now >= next_refresh) {
       // A changed CA bundle or CRL takes effect now, not at the next
       // handshake: the listeners (EndRevokedStreams, the push channels) run here.
@@ -182,6 +177,19 @@ void Gateway::TimerLoop() {
     // reload interval after its end.
     next_flush = handshake_audit_->Flush(now);
     lock.lock();
+  }
+}
+
+void Gateway::CheckHealth() {
+  absl::Status health = storage_->Health();
+  if (health.ok() == serving_) return;
+  serving_ = health.ok();
+  server_->GetHealthCheckService()->SetServingStatus(serving_);
+  if (serving_) {
+    std::fprintf(stderr, "portcullis: storage is back: health SERVING\n");
+  } else {
+    std::fprintf(stderr, "portcullis: storage cannot record (%s): health NOT_SERVING, refusing new work\n",
+                 health.ToString().c_str());
   }
 }
 
@@ -245,8 +253,9 @@ Gateway::~Gateway() {
   transport_.reset();
   if (handshake_audit_) handshake_audit_->FlushAll();
   handshake_audit_.reset();
-  store_.reset();
-  audit_.reset();
+  recorder_.reset();
+  recorder_handoff_.reset();
+  storage_.reset();  // The store, then the audit log (drained, a final checkpoint), then the database.
 }
 
 }  // namespace portcullis

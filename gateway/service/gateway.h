@@ -33,6 +33,7 @@
 #include "gateway/service/audit_service.h"
 #include "gateway/service/exchange_service.h"
 #include "gateway/service/officer_identity.h"
+#include "gateway/service/storage.h"
 #include "gateway/service/handshake_audit.h"
 #include "mtls/reloading_trust_store.h"
 #include "gateway/store/message_store.h"
@@ -54,7 +55,7 @@ class Gateway {
   ~Gateway();
 
   int port() const { return port_; }
-  AuditLog* audit() { return audit_.get(); }
+  AuditLog* audit() { return audit_; }
   Dispatcher* dispatcher() { return dispatcher_.get(); }
   // The trust-store generation whose consequences (Receive streams ended,
   // push channels rebuilt) have been applied.
@@ -69,8 +70,14 @@ class Gateway {
   // The trust store changed: ends the Receive streams it no longer trusts.
   void EndRevokedStreams();
 
+  // Health: SERVING on gRPC health while the storage can record, NOT_SERVING
+  // otherwise (checked by the timer every kHealthInterval).
+  void CheckHealth();
+
   std::shared_ptr<const Config> config_;
-  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<Storage> storage_;  // Owns the audit log and the store below.
+  AuditLog* audit_ = nullptr;
+  bool serving_ = true;  // Timer thread only.
   std::unique_ptr<HandshakeAudit> handshake_audit_;
   std::shared_ptr<mtls::ReloadingTrustStore> trust_;
   uint64_t trust_listener_ = 0;
@@ -79,10 +86,12 @@ class Gateway {
   std::condition_variable timer_cv_;
   bool timer_stop_ = false;
   std::thread timer_;
-  std::unique_ptr<MessageStore> store_;
+  MessageStore* store_ = nullptr;
   std::unique_ptr<OfficerIdentity> officers_;  // Before the services that use it.
   std::unique_ptr<DeliveryTransport> transport_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<DeliveryHandoff> recorder_handoff_;  // The recorder's way to the dispatcher.
+  std::unique_ptr<AcceptanceRecorder> recorder_;       // Null: the pipeline's PairedAcceptance.
   std::unique_ptr<ExchangeService> service_;
   std::unique_ptr<AuditService> audit_service_;
   std::unique_ptr<AdminService> admin_service_;
