@@ -1,4 +1,5 @@
 #include "tests/support/harness.h"
+#include "tests/support/test_storage.h"
 
 #include <sys/stat.h>
 
@@ -30,6 +31,15 @@ std::string OfficerSettings(const HarnessOptions& o, const std::string& party) {
   std::replace(stem.begin(), stem.end(), '/', '-');
   return ", officer_assertions: " + mode->second + ", officer_keys_dir: " +
          (dir != o.officer_keys_dirs.end() ? dir->second : PkiDir() + "/officer-keys/" + stem);
+}
+
+
+// The store section: PostgreSQL when the options or the test process say so.
+std::string StoreSection(const HarnessOptions& o) {
+  std::string dsn = o.store_dsn;
+  if (dsn.empty() && TestsOnPostgres()) dsn = FreshTestDatabase();
+  if (dsn.empty()) return "";
+  return "store: { backend: postgres, dsn: \"" + dsn + "\" }\n";
 }
 
 }  // namespace
@@ -66,6 +76,7 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << ", checkpoint_every_records: " << o.checkpoint_every_records
     << (o.witness_dir.empty() ? "" : ", witness_dir: " + o.witness_dir)
     << (o.replica_id.empty() ? "" : ", replica_id: " + o.replica_id) << " }\n"
+    << StoreSection(o)
     << "delivery: { workers: " << o.workers << ", max_attempts: " << o.max_attempts
     << ", initial_backoff_ms: " << o.initial_backoff_ms << ", max_backoff_ms: " << o.max_backoff_ms
     << ", attempt_timeout_ms: " << o.attempt_timeout_ms << ", max_backlog_messages: " << o.max_backlog_messages
@@ -91,6 +102,8 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
 
 GatewayHarness::GatewayHarness(const std::string& name, HarnessOptions options) : hooks_(options.hooks) {
   dir_ = MakeTempDir(name);
+  if (options.store_dsn.empty() && TestsOnPostgres()) options.store_dsn = FreshTestDatabase();
+  store_dsn_ = options.store_dsn;
   config_path_ = WriteTestConfig(dir_, options);
   audit_path_ = dir_ + "/audit.log";
   Start();
@@ -145,6 +158,7 @@ std::unique_ptr<v1::Exchange::Stub> GatewayHarness::Client(const std::string& st
 }
 
 std::vector<std::string> GatewayHarness::AuditLines() const {
+  if (!store_dsn_.empty()) return AuditLinesIn(store_dsn_);
   std::vector<std::string> lines;
   std::ifstream in(audit_path_);
   for (std::string line; std::getline(in, line);) lines.push_back(line);

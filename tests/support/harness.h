@@ -58,6 +58,10 @@ struct HarnessOptions {
   // officer-keys/<party-stem> (dev-1.EdDSA.pem, whose private half is
   // idp/<party-stem>/dev-1.key; tests/support/officer_tokens.h).
   std::map<std::string, std::string> officer_keys_dirs;
+  // The store's database (store.backend: postgres) when not empty; "" =
+  // SQLite + file log, or a fresh database on the shared test cluster when
+  // the process runs on PostgreSQL (tests/support/test_storage.h).
+  std::string store_dsn;
   GatewayTestHooks hooks;
 };
 
@@ -80,11 +84,13 @@ class GatewayHarness {
   std::unique_ptr<v1::Exchange::Stub> Client(const std::string& stem) const;
   std::shared_ptr<grpc::Channel> Channel(const std::string& stem) const;
 
-  // Audit log lines, parsed only as far as tests need: raw JSON lines.
+  // Audit log lines, parsed only as far as tests need: raw JSON lines (from
+  // the file, or from the database on PostgreSQL).
   std::vector<std::string> AuditLines() const;
   // The audit records (parsed) whose action is `action`, in log order.
   std::vector<AuditRecord> AuditRecords(const std::string& action) const;
   const std::string& audit_path() const { return audit_path_; }
+  const std::string& store_dsn() const { return store_dsn_; }
   // How many audit lines contain every needle.
   int CountAudit(const std::vector<std::string>& needles) const;
   // Waits until an audit line containing every needle appears (up to 10 s).
@@ -103,6 +109,7 @@ class GatewayHarness {
   std::string dir_;
   std::string config_path_;
   std::string audit_path_;
+  std::string store_dsn_;  // "" on SQLite.
   std::unique_ptr<Gateway> gateway_;
 };
 
