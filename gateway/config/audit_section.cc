@@ -1,9 +1,9 @@
-// The audit and store sections: the audit log, its signing key and witness copies; the message store (docs/config.md).
+// The audit section: the audit log, its signing key and witness copies (docs/config.md).
 #include "gateway/config/sections.h"
 
 namespace portcullis::config_internal {
 
-void ParseAudit(Context& ctx, const Field& f, AuditConfig* out) {
+void ParseAudit(Context& ctx, const Field& f, bool path_required, AuditConfig* out) {
   MapReader map(ctx, f, {"path", "signing_key", "checkpoint_every_records", "checkpoint_interval_seconds",
                          "witness_dir", "replica_id"});
   if (!map.ok()) return;
@@ -40,13 +40,9 @@ void ParseAudit(Context& ctx, const Field& f, AuditConfig* out) {
   if (std::optional<Field> t = map.Get("checkpoint_interval_seconds")) {
     if (std::optional<int64_t> v = ReadInt(ctx, *t, 1, 24 * 3600)) out->checkpoint_interval_seconds = static_cast<int>(*v);
   }
-  if (std::optional<Field> field = map.Require("path")) ReadDataFilePath(ctx, *field, &out->path);
-}
-
-void ParseStore(Context& ctx, const Field& f, StoreConfig* out) {
-  MapReader map(ctx, f, {"path"});
-  if (!map.ok()) return;
-  if (std::optional<Field> field = map.Require("path")) ReadDataFilePath(ctx, *field, &out->path);
+  if (std::optional<Field> field = path_required ? map.Require("path") : map.Get("path")) {
+    ReadDataFilePath(ctx, *field, &out->path);
+  }
 }
 
 }  // namespace portcullis::config_internal

@@ -54,6 +54,14 @@ const std::vector<std::pair<const char*, PartyKind>>& PartyKindNames() {
   return *kNames;
 }
 
+const std::vector<std::pair<const char*, StoreBackend>>& StoreBackendNames() {
+  static const auto* const kNames = new std::vector<std::pair<const char*, StoreBackend>>{
+      {"sqlite", StoreBackend::kSqlite},
+      {"postgres", StoreBackend::kPostgres},
+  };
+  return *kNames;
+}
+
 namespace {
 
 template <typename T>
@@ -69,5 +77,7 @@ const char* NameIn(const std::vector<std::pair<const char*, T>>& names, T value)
 const char* BodyTypeName(BodyType t) { return NameIn(BodyTypeNames(), t); }
 
 const char* PartyKindName(PartyKind k) { return NameIn(PartyKindNames(), k); }
+
+const char* StoreBackendName(StoreBackend b) { return NameIn(StoreBackendNames(), b); }
 
 }  // namespace portcullis

@@ -118,10 +118,20 @@ struct AuditConfig {
   std::string replica_id;   // Stamped on every audit record (v2 replica_id); "" = none (one gateway).
 };
 
+// Where messages, deliveries and (with kPostgres) the audit trail live (docs/storage.md).
+enum class StoreBackend { kSqlite, kPostgres };
+
 struct StoreConfig {
-  // The durable message store (SQLite, docs/delivery.md). Default: outbox.db
-  // next to the audit log.
+  StoreBackend backend = StoreBackend::kSqlite;
+  // kSqlite: the durable message store (docs/delivery.md). Default: outbox.db
+  // next to the audit log. Not used with kPostgres ("" unless given).
   std::string path;
+  // kPostgres: the libpq connection string (keyword=value or a postgresql://
+  // URI), ${VAR} expanded. It may hold a password: never write it anywhere
+  // without RedactDsn() (gateway/config/dsn.h). "" with kSqlite.
+  std::string dsn;
+  int pool_size = 8;                // kPostgres: read connections, 1..64.
+  int connect_timeout_seconds = 5;  // kPostgres: per connection attempt, 1..60.
 };
 
 struct DeliveryTuning {
@@ -173,9 +183,11 @@ struct Config {
 // the one table the loader reads and the *Name functions write.
 const std::vector<std::pair<const char*, BodyType>>& BodyTypeNames();
 const std::vector<std::pair<const char*, PartyKind>>& PartyKindNames();
+const std::vector<std::pair<const char*, StoreBackend>>& StoreBackendNames();
 
 const char* BodyTypeName(BodyType t);  // "case_referral", ...; "unknown" for a value outside the enum.
 const char* PartyKindName(PartyKind k);  // "uk_agency", ...
+const char* StoreBackendName(StoreBackend b);  // "sqlite", "postgres"
 
 }  // namespace portcullis
 

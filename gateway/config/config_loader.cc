@@ -52,10 +52,11 @@ void ParseDocument(Context& ctx, const YAML::Node& root, Config* config) {
   if (std::optional<Field> f = map.Require("listener")) ParseListener(ctx, *f, &config->listener);
   if (std::optional<Field> f = map.Get("limits")) ParseLimits(ctx, *f, &config->limits);
   if (std::optional<Field> f = map.Require("tls")) ParseTls(ctx, *f, &config->tls);
-  if (std::optional<Field> f = map.Require("audit")) ParseAudit(ctx, *f, &config->audit);
-  if (std::optional<Field> f = map.Get("store")) {
-    ParseStore(ctx, *f, &config->store);
-  } else if (!config->audit.path.empty()) {
+  // The store first: its backend decides whether audit.path is required.
+  if (std::optional<Field> f = map.Get("store")) ParseStore(ctx, *f, &config->store);
+  const bool sqlite = config->store.backend == StoreBackend::kSqlite;
+  if (std::optional<Field> f = map.Require("audit")) ParseAudit(ctx, *f, sqlite, &config->audit);
+  if (sqlite && config->store.path.empty() && !config->audit.path.empty()) {
     config->store.path = (fs::path(config->audit.path).parent_path() / "outbox.db").string();
   }
   if (std::optional<Field> f = map.Get("delivery")) ParseDeliveryTuning(ctx, *f, &config->delivery);

@@ -4,7 +4,8 @@
 //
 //   listener, tls        listener_tls_section.cc
 //   limits               limits_section.cc
-//   audit, store         audit_section.cc
+//   audit                audit_section.cc
+//   store                store_section.cc
 //   delivery (tuning)    delivery_section.cc
 //   parties              parties_section.cc
 //   routes               routes_section.cc
@@ -27,7 +28,10 @@ namespace portcullis::config_internal {
 void ParseListener(Context& ctx, const Field& f, ListenerConfig* out);
 void ParseTls(Context& ctx, const Field& f, TlsConfig* out);
 void ParseLimits(Context& ctx, const Field& f, LimitsConfig* out);
-void ParseAudit(Context& ctx, const Field& f, AuditConfig* out);
+// `path_required`: false with the PostgreSQL store (the trail is in the database).
+void ParseAudit(Context& ctx, const Field& f, bool path_required, AuditConfig* out);
+// Parsed before audit (whose path is required with SQLite only); store.path's
+// default (next to audit.path) is filled in by the caller.
 void ParseStore(Context& ctx, const Field& f, StoreConfig* out);
 void ParseDeliveryTuning(Context& ctx, const Field& f, DeliveryTuning* out);
 
