@@ -3,6 +3,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,15 @@ absl::StatusOr<std::vector<std::string>> SqliteMessageStore::CorrelatedSenders(c
   return senders;
 }
 
+std::unordered_set<std::string> SqliteMessageStore::PairingsInFlight() const {
+  std::unordered_set<std::string> keys;
+  for (Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    for (const auto& [key, index] : shard.audited) keys.insert(key);
+  }
+  return keys;
+}
+
 absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_reference, const std::string& party,
                                                       int64_t after_position, size_t limit) const {
   CasePage page;
@@ -44,6 +54,12 @@ absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_re
   if (limit == 0) return page;
   // Entries whose acceptance the row does not show as audited (index in page.messages).
   std::vector<size_t> unaudited;
+  // The pairings being written, read BEFORE the snapshot below: an entry
+  // leaves `audited` only once its write is durable, so a message missing
+  // from this set and unaudited in the snapshot had no pairing yet when the
+  // set was read (read after the snapshot, a pairing that became durable in
+  // between would look like none at all, and the page would end early).
+  const std::unordered_set<std::string> pairing = PairingsInFlight();
   {
     auto reader = readers_->Acquire();
     if (!reader.ok()) return reader.status();
@@ -118,33 +134,15 @@ absl::StatusOr<CasePage> SqliteMessageStore::ListCase(const std::string& case_re
         if (rr.party == recipient) rr = ReadRecipientRecord(q, recipient);
       }
     }
-  }  // The read connection goes back before any shard is locked (Reserve locks a shard, then takes a reader).
+  }  // The read connection goes back before the test hook runs.
+  if (options_.after_case_snapshot) options_.after_case_snapshot();
 
   // A message stored but not yet paired with its acceptance's audit record
-  // is listed only if the pairing is being written (its sender holds the
-  // receipt). Otherwise the page ends before it, so the next page comes back
-  // for it rather than skip it.
+  // is listed only if its pairing was being written before the snapshot (its
+  // sender holds the receipt). Otherwise the page ends before it, so the next
+  // page comes back for it rather than skip it.
   for (size_t i : unaudited) {
-    const std::string key = Key(page.messages[i].sender, page.messages[i].message_id);
-    Shard& shard = ShardFor(key);
-    bool pairing = false;
-    {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      pairing = shard.audited.count(key) != 0;
-    }
-    // Not being written: either never paired, or its pairing became durable
-    // (and left the shard) since the snapshot above was read. The row says which.
-    if (!pairing) {
-      auto reader = readers_->Acquire();
-      if (!reader.ok()) return reader.status();
-      ReaderConnection& r = *reader->get();
-      Query q(r.conn, r.lookup);
-      q.Text(1, page.messages[i].sender).Text(2, page.messages[i].message_id);
-      auto row = q.Step("reading a message's audit index");
-      if (!row.ok()) return row.status();
-      pairing = *row && !q.ColumnIsNull(2);
-    }
-    if (!pairing) {
+    if (pairing.count(Key(page.messages[i].sender, page.messages[i].message_id)) == 0) {
       page.messages.resize(i);
       page.more = true;
       break;
