@@ -4,7 +4,9 @@
 // equal to a migrated one.
 #include "gateway/store/sqlite_message_store.h"
 
+#include <atomic>
 #include <future>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -136,6 +138,53 @@ TEST(SqliteStore, ListCaseEndsAPageBeforeAMessageNotYetAudited) {
   EXPECT_EQ(IdsOf(*rest), (std::vector<std::string>{"m-2", "m-3"}));
   EXPECT_FALSE(rest->more);
   EXPECT_TRUE(paired.get_future().get().ok());
+}
+
+// Issue 14, item 5: m-2's pairing becomes durable, and leaves the store's
+// in-memory set of pairings being written, between ListCase's snapshot
+// (which still shows m-2 unpaired) and its decision about m-2. Forced every
+// run: an update holds the writer thread, so the pairing cannot be durable
+// before the snapshot; ListCase's test hook then lets the writer go and waits
+// for the pairing's callback (which runs after the entry left the set). m-2 is
+// listed all the same: its pairing was in flight before the snapshot.
+TEST(SqliteStore, ListCaseListsAPairingThatBecameDurableAfterItsSnapshot) {
+  std::promise<void> release_writer;
+  std::shared_future<void> released = release_writer.get_future().share();
+  std::promise<absl::Status> paired;
+  std::shared_future<absl::Status> paired_done = paired.get_future().share();
+  std::atomic<bool> hooked{false};
+  SqliteStoreOptions options;
+  options.path = StoreTempDir("list-case-pairing-race") + "/outbox.db";
+  options.after_case_snapshot = [&] {
+    if (hooked.exchange(true)) return;  // The first ListCase only.
+    release_writer.set_value();
+    paired_done.wait();  // Durable, and gone from the in-memory set.
+  };
+  auto opened = SqliteMessageStore::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<SqliteMessageStore> store = *std::move(opened);
+  ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", "m-1")).ok());
+  ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/nca", "m-2")).ok());
+  ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", "m-3")).ok());
+
+  std::promise<void> holding;
+  store->UpdateRecipientAsync(
+      "uk/nca", "m-1", "eu/europol",
+      [&](RecipientRecord&) {
+        holding.set_value();
+        released.wait();
+        return absl::OkStatus();
+      },
+      [](absl::StatusOr<RecipientRecord>) {});
+  holding.get_future().wait();  // The writer is inside that update's batch.
+  store->MarkAuditedAsync("uk/nca", "m-2", 42, [&paired](absl::Status s) { paired.set_value(std::move(s)); });
+
+  auto page = store->ListCase("BF-2026-004512", "eu/europol", 0, 10);
+  if (!hooked.exchange(true)) release_writer.set_value();  // Never leave the writer held.
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(IdsOf(*page), (std::vector<std::string>{"m-1", "m-2", "m-3"}));
+  EXPECT_FALSE(page->more) << "a pairing durable since the snapshot cut the page";
+  EXPECT_TRUE(paired_done.get().ok());
 }
 
 // Version 1 of the schema as it was released (frozen: a fixture of an old file).

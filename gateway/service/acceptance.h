@@ -89,7 +89,7 @@ AuditRecord SubmissionRecord(const Submission& submission, const v1::Envelope& i
 // A reply names exactly one message its sender sent or received
 // (CORRELATION_UNKNOWN / CORRELATION_AMBIGUOUS; STORE_UNAVAILABLE if the
 // store cannot say).
-absl::Status CheckThread(const MessageStore& store, const std::string& sender, const std::string& correlation_id);
+absl::Status CheckThread(const CaseReads& store, const std::string& sender, const std::string& correlation_id);
 // The refusal for a reservation that is neither new nor a duplicate
 // (MESSAGE_ID_REUSED, SUBMISSION_IN_PROGRESS).
 absl::Status ReservationRefusal(ReserveOutcome outcome);

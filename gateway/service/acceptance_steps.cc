@@ -77,7 +77,7 @@ AuditRecord SubmissionRecord(const Submission& submission, const v1::Envelope& i
 // "Replies"). Both refusals are FAILED_PRECONDITION: the envelope is well
 // formed, the exchange's state does not allow it. A message of other parties
 // counts as no message at all, so the refusal discloses nothing.
-absl::Status CheckThread(const MessageStore& store, const std::string& sender, const std::string& correlation_id) {
+absl::Status CheckThread(const CaseReads& store, const std::string& sender, const std::string& correlation_id) {
   if (correlation_id.empty()) return absl::OkStatus();
   auto senders = store.CorrelatedSenders(sender, correlation_id, 2);
   if (!senders.ok()) {

@@ -34,6 +34,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -54,6 +55,10 @@ struct SqliteStoreOptions {
   // Each delivery expires this long after its message's acceptance (recorded
   // in its row at commit); 0 = never.
   int64_t delivery_max_age_micros = 0;
+  // Tests only: ListCase calls this after reading its page's snapshot and
+  // before deciding which of its not-yet-paired messages to list (forces the
+  // interleaving of a pairing that becomes durable in between).
+  std::function<void()> after_case_snapshot;
 };
 
 
@@ -95,7 +100,8 @@ class SqliteMessageStore final : public MessageStore {
                                                            const std::string& message_id) const override;
   // Two statements per page on one read connection and one snapshot (the
   // page's messages over messages_by_case, then their deliveries over
-  // deliveries_by_case), whatever the page size; envelopes are parsed one at
+  // deliveries_by_case), whatever the page size; the pairings in flight are
+  // read before that snapshot (a message listed unpaired must be in them); envelopes are parsed one at
   // a time and only their summary is kept. Positions are the messages' rowids
   // (commit order; stable as long as the file is never VACUUMed).
   absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party,
@@ -174,6 +180,8 @@ class SqliteMessageStore final : public MessageStore {
   SqliteMessageStore(SqliteStoreOptions options, std::unique_ptr<Writer> writer,
                      std::unique_ptr<ReaderPool> readers);
   Shard& ShardFor(const std::string& key) const;
+  // The keys of every shard's `audited` (pairings not yet durable).
+  std::unordered_set<std::string> PairingsInFlight() const;
   // Queues `apply` for the writer thread, which runs it inside its next
   // batch's transaction; returns once that transaction has committed (or
   // with the error that stopped it).
