@@ -1,0 +1,41 @@
+// Internal to PgAuditLog (pg_audit_log*.cc): the Merkle tree's LeafSource
+// over audit_records.leaf_hash, and the small helpers its files share.
+#ifndef PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_LEAVES_H_
+#define PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_LEAVES_H_
+
+#include <vector>
+
+#include "gateway/audit/pg_audit_log.h"
+
+namespace portcullis {
+
+namespace pg_audit {
+
+// Leaf hashes (or lines) read from the database at once.
+inline constexpr uint64_t kChunk = 4096;
+
+// A failed read of the database as a read error of the log: UNAVAILABLE
+// (with the database's words, for the gateway's log only), DATA_LOSS kept.
+absl::Status ReadError(const absl::Status& status, absl::string_view what);
+
+// Leaves [begin, end) through `conn`; DATA_LOSS if rows are missing or a
+// leaf is not 32 bytes.
+absl::Status ReadLeavesWith(pg::Connection& conn, uint64_t begin, uint64_t end, std::vector<merkle::Hash>* out);
+
+// The latest checkpoint in audit_checkpoints (none if the table is empty).
+absl::StatusOr<std::optional<Checkpoint>> ReadLatestCheckpoint(pg::Connection& conn);
+
+}  // namespace pg_audit
+
+class PgAuditLog::Leaves final : public merkle::LeafSource {
+ public:
+  explicit Leaves(pg::Pool* pool) : pool_(pool) {}
+  absl::Status ReadLeaves(uint64_t begin, uint64_t end, std::vector<merkle::Hash>* out) const override;
+
+ private:
+  pg::Pool* const pool_;
+};
+
+}  // namespace portcullis
+
+#endif  // PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_LEAVES_H_
