@@ -6,6 +6,9 @@
 # Every officer is vouched for by its agency: each call carries an assertion that
 # the party's identity provider signed (here the development stand-in,
 # portcullis-devtoken, with the dev PKI's per-party key; docs/officer-identity.md).
+#   bash scripts/demo.sh                                      SQLite + the file audit log (embedded default)
+#   PORTCULLIS_STORE_BACKEND=postgres bash scripts/demo.sh    the same on PostgreSQL: a throw-away cluster
+#     (scripts/pg-test-cluster.sh) unless PORTCULLIS_STORE_DSN names a database (docs/storage.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build
@@ -15,8 +18,17 @@ bash certs/gen-dev-pki.sh "$B/pki" --force >/dev/null
 export PORTCULLIS_PKI="$PWD/$B/pki" PORTCULLIS_STATE="$PWD/$RUN/state" PORTCULLIS_WITNESS="$PWD/$RUN/witness"
 export PATH="$PWD/$B/tools:$PATH"   # portcullis-devtoken: the party configs' assertion_command (dev stand-in IdP)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+PG=""
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  [ -z "$PG" ] || bash scripts/pg-test-cluster.sh stop "$PG" >/dev/null || true
+}
 trap cleanup EXIT
+if [ "${PORTCULLIS_STORE_BACKEND:-sqlite}" = postgres ] && [ -z "${PORTCULLIS_STORE_DSN:-}" ]; then
+  PG=$(mktemp -d /tmp/portcullis-demo-pg.XXXXXX); rmdir "$PG"
+  echo "== starting a throw-away PostgreSQL for the store and the audit trail"
+  PORTCULLIS_STORE_DSN=$(bash scripts/pg-test-cluster.sh start "$PG"); export PORTCULLIS_STORE_DSN
+fi
 echo "== checking configuration"
 "$B/gateway/service/portcullis-gateway" --config config/portcullis.yaml --check-config
 echo "== starting gateway"
@@ -71,9 +83,17 @@ echo "== the auditor proves the log is complete and unaltered through the gatewa
   --witness "$PORTCULLIS_WITNESS/checkpoints.log"
 echo "== Border Force proves its receipt's record (audit index $INDEX) is in the signed log"
 "$AUDIT" prove "$INDEX" "${BFO[@]}" --public-key "$PORTCULLIS_PKI/audit/signing.pub"
-echo "== stopping the gateway (it signs a final checkpoint), then verifying the files offline"
+echo "== stopping the gateway (it signs a final checkpoint), then verifying the records offline"
+LOG="$PORTCULLIS_STATE/audit.log"
+WITNESS=(--witness "$PORTCULLIS_WITNESS/checkpoints.log")
+if [ "${PORTCULLIS_STORE_BACKEND:-sqlite}" = postgres ]; then
+  # The trail is in the database: the auditor exports it through the gateway first (every record as
+  # stored, with a signed checkpoint covering them). The witness was checked online above; its later
+  # checkpoints (the gateway signs one more at shutdown) cover records the export was taken before.
+  LOG="$RUN/audit-export.log"; WITNESS=()
+  "$AUDIT" export "${ICO[@]}" --format jsonl --out "$LOG" --reason "demo: export for offline verification"
+fi
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || true
-"$AUDIT" verify --log "$PORTCULLIS_STATE/audit.log" --public-key "$PORTCULLIS_PKI/audit/signing.pub" \
-  --witness "$PORTCULLIS_WITNESS/checkpoints.log"
-echo "== the audit log itself: $PORTCULLIS_STATE/audit.log (one hash-chained JSON line per action)"
-head -c 600 "$PORTCULLIS_STATE/audit.log"; echo " ..."
+"$AUDIT" verify --log "$LOG" --public-key "$PORTCULLIS_PKI/audit/signing.pub" "${WITNESS[@]}"
+echo "== the audit log itself: $LOG (one hash-chained JSON line per action)"
+head -c 600 "$LOG"; echo " ..."

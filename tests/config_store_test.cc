@@ -115,6 +115,16 @@ TEST(ConfigStoreTest, DsnWithoutPostgresIsRefused) {
   }
 }
 
+// The shipped config carries `dsn: ${PORTCULLIS_STORE_DSN:-}` for either backend.
+TEST(ConfigStoreTest, AnEmptyDsnIsNoneWithSqlite) {
+  Workspace ws;
+  const std::string yaml = WithStore(kHeader, "store:\n  backend: sqlite\n  dsn: ${PORTCULLIS_TEST_UNSET_DSN:-}\n");
+  auto config = Load(ws, yaml);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->store.backend, StoreBackend::kSqlite);
+  EXPECT_EQ((*config)->store.dsn, "");
+}
+
 TEST(ConfigStoreTest, UnknownBackendNamesTheLine) {
   Workspace ws;
   const std::string yaml = WithStore(kHeader, "store:\n  backend: mysql\n  dsn: \"host=db\"\n");

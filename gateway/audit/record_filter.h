@@ -21,6 +21,8 @@ struct RecordFilter {
   int64_t from_micros = std::numeric_limits<int64_t>::min();  // Inclusive.
   int64_t to_micros = std::numeric_limits<int64_t>::max();    // Exclusive.
 
+  // No field set: every record.
+  bool empty() const { return Summary() == "all records"; }
   // All set fields match (AND); empty fields match everything.
   bool Matches(const AuditRecord& record) const;
   // A literal every matching line contains ("" if none can be used): lets a

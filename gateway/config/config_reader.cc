@@ -83,6 +83,8 @@ std::optional<std::string> ScalarText(Context& ctx, const Field& f, const char* 
 
 }  // namespace
 
+std::optional<std::string> ReadStringOrEmpty(Context& ctx, const Field& f) { return ScalarText(ctx, f, "a string"); }
+
 std::optional<std::string> ReadString(Context& ctx, const Field& f) {
   std::optional<std::string> text = ScalarText(ctx, f, "a string");
   if (text.has_value() && text->empty()) {

@@ -70,6 +70,8 @@ class MapReader {
 
 // Every string in the schema is mandatory once its key is present.
 std::optional<std::string> ReadString(Context& ctx, const Field& f);
+// The same, where an empty string (e.g. `${VAR:-}`) means "none".
+std::optional<std::string> ReadStringOrEmpty(Context& ctx, const Field& f);
 std::optional<int64_t> ReadInt(Context& ctx, const Field& f, int64_t min, int64_t max);
 std::optional<std::vector<Field>> ReadList(Context& ctx, const Field& f);
 // TOP_SECRET is a known marking but never valid here, so it gets its own message.

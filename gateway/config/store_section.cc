@@ -19,8 +19,12 @@ void ParseStore(Context& ctx, const Field& f, StoreConfig* out) {
   if (std::optional<Field> field = map.Get("path")) ReadDataFilePath(ctx, *field, &out->path);
   if (std::optional<Field> field = postgres ? map.Require("dsn") : map.Get("dsn")) {
     if (!postgres) {
-      // An unknown backend is reported once, at backend.
-      if (backend_known) ctx.problems.Add(field->mark, field->path, "is only used with 'backend: postgres'");
+      // An empty dsn is none: a shipped config can carry `dsn: ${PORTCULLIS_STORE_DSN:-}` for either
+      // backend. An unknown backend is reported once, at backend.
+      std::optional<std::string> dsn = ReadStringOrEmpty(ctx, *field);
+      if (backend_known && dsn.has_value() && !dsn->empty()) {
+        ctx.problems.Add(field->mark, field->path, "is only used with 'backend: postgres'");
+      }
     } else if (std::optional<std::string> dsn = ReadString(ctx, *field)) {
       // Problems never quote the DSN: it may hold a password.
       const std::string problem = CheckDsn(*dsn);

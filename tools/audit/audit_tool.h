@@ -56,6 +56,11 @@ absl::Status FromFile(const Args& a, const Sink& sink);
 absl::Status FromGateway(const Args& a, const Sink& sink, uint64_t from_index = 0);
 absl::Status Records(const Args& a, const Sink& sink);
 
+// The whole log from --gateway with a signed checkpoint covering it, written
+// as `log_path` and `checkpoints_path` (verify.cc): files the offline
+// verifier (verify --log) checks like the gateway's own.
+absl::Status DownloadSignedLog(const Args& a, const std::string& log_path, const std::string& checkpoints_path);
+
 // A channel to the gateway (--gateway and the TLS flags).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(const Args& a);
 

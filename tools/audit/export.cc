@@ -17,6 +17,17 @@ std::string CsvField(const std::string& s) { return CsvCell(s); }
 }  // namespace
 
 int Export(const Args& a) {
+  // The whole log through the gateway, as JSON Lines to a file: a signed copy
+  // (FILE and FILE.checkpoints) that `verify --log FILE` checks offline, the
+  // way an auditor takes the trail out of a database-backed gateway.
+  if (a.format == "jsonl" && !a.out.empty() && !a.gw.gateway.empty() && a.filter.empty()) {
+    const std::string checkpoints = a.out + ".checkpoints";
+    absl::Status s = DownloadSignedLog(a, a.out, checkpoints);
+    if (!s.ok()) return Fail(s);
+    std::cerr << "exported the whole log to " << a.out << " with its signed checkpoint in " << checkpoints
+              << " (check it offline: portcullis-audit verify --log " << a.out << " --public-key PEM)\n";
+    return kOk;
+  }
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (!a.out.empty()) {

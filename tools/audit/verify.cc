@@ -113,76 +113,84 @@ int VerifyFiles(const Args& a) {
 
 // Through the service: download every record, wait (up to --wait) for a
 // signed checkpoint covering all of them, download what the log grew to by
-// then, and recompute everything (chain, Merkle roots, signature, witness
-// copies) exactly as from files. Records still not covered when the wait ends
-// are an unsigned tail (a failure unless --allow-unsigned-tail).
-int VerifyGateway(const Args& a) {
+// then, and write the records to `log_path` and that checkpoint to
+// `checkpoints_path`: a copy of the log that the offline verifier checks
+// exactly as the gateway's own files. Records still not covered when the
+// wait ends are an unsigned tail.
+absl::Status DownloadSignedLog(const Args& a, const std::string& log_path, const std::string& checkpoints_path) {
   auto channel = Dial(a);
-  if (!channel.ok()) return Fail(channel.status());
+  if (!channel.ok()) return channel.status();
   auto stub = v1::Audit::NewStub(*channel);
+  auto get_checkpoint = [&](v1::SignedCheckpoint* out) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return stub->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), out);
+  };
+  auto checkpoint_error = [](const grpc::Status& s) {
+    return absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s)));
+  };
+  // First the latest checkpoint: a caller who is not an auditor is refused
+  // here, before anything is downloaded.
+  v1::SignedCheckpoint latest;
+  grpc::Status s = get_checkpoint(&latest);
+  if (!s.ok() && s.error_code() != grpc::StatusCode::UNAVAILABLE) return checkpoint_error(s);
+  std::ofstream log(log_path, std::ios::binary | std::ios::trunc);
+  if (!log) return absl::UnavailableError(absl::StrCat("cannot write ", log_path));
+  Args all = a;
+  all.filter = RecordFilter();
+  if (all.reason.empty()) all.reason = "portcullis-audit verify: integrity check of the whole log";
+  uint64_t n = 0;
+  absl::Status downloaded = Records(all, [&](const Entry& e) {
+    log << e.line << "\n";
+    ++n;
+    return true;
+  });
+  if (!downloaded.ok()) return downloaded;
+  // A checkpoint covering the n records read: signed on demand by the
+  // gateway (at most once a second), or periodically.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.wait_seconds);
+  while (!s.ok() || latest.tree_size() < n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    s = get_checkpoint(&latest);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::UNAVAILABLE) return checkpoint_error(s);
+    if (s.ok() && latest.tree_size() >= n) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      if (!s.ok()) return checkpoint_error(s);
+      break;  // Not covered in time: the verifier names the unsigned tail.
+    }
+  }
+  const uint64_t m = latest.tree_size();
+  if (m > n) {  // The log grew meanwhile (not least by this download's own records): read up to m.
+    downloaded = FromGateway(all, [&](const Entry& e) {
+      if (e.record.index >= m) return false;
+      log << e.line << "\n";
+      return e.record.index + 1 < m;
+    }, n);
+    if (!downloaded.ok()) return downloaded;
+  }
+  log.flush();
+  if (!log) return absl::UnavailableError(absl::StrCat("cannot write ", log_path));
+  const Checkpoint c{latest.tree_size(), latest.root_hash(), TimeUtil::TimestampToMicroseconds(latest.time()),
+                     latest.key_id(), latest.signature()};
+  std::ofstream cp(checkpoints_path, std::ios::trunc);
+  cp << CheckpointToLine(c) << "\n";
+  cp.flush();
+  if (!cp) return absl::UnavailableError(absl::StrCat("cannot write ", checkpoints_path));
+  return absl::OkStatus();
+}
 
+// Through the service: DownloadSignedLog into a temporary folder, then
+// recompute everything (chain, Merkle roots, signature, witness copies)
+// exactly as from files.
+int VerifyGateway(const Args& a) {
   char dir_template[] = "/tmp/portcullis-audit-verify.XXXXXX";
   if (::mkdtemp(dir_template) == nullptr) return Fail(absl::UnavailableError("cannot create a temporary folder"));
   const std::string dir = dir_template;
   VerifyOptions o;
   o.log_path = dir + "/audit.log";
   o.checkpoints_path = dir + "/audit.log.checkpoints";
-  auto get_checkpoint = [&](v1::SignedCheckpoint* out) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    return stub->GetCheckpoint(&ctx, v1::GetCheckpointRequest(), out);
-  };
-  auto run = [&]() -> int {
-    // First the latest checkpoint: a caller who is not an auditor is refused
-    // here, before anything is downloaded.
-    v1::SignedCheckpoint latest;
-    grpc::Status s = get_checkpoint(&latest);
-    if (!s.ok() && s.error_code() != grpc::StatusCode::UNAVAILABLE) {
-      return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
-    }
-    std::ofstream log(o.log_path, std::ios::binary);
-    Args all = a;
-    all.filter = RecordFilter();
-    if (all.reason.empty()) all.reason = "portcullis-audit verify: integrity check of the whole log";
-    uint64_t n = 0;
-    absl::Status downloaded = Records(all, [&](const Entry& e) {
-      log << e.line << "\n";
-      ++n;
-      return true;
-    });
-    if (!downloaded.ok()) return Fail(downloaded);
-    // A checkpoint covering the n records read: signed on demand by the
-    // gateway (at most once a second), or periodically.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.wait_seconds);
-    while (!s.ok() || latest.tree_size() < n) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      s = get_checkpoint(&latest);
-      if (!s.ok() && s.error_code() != grpc::StatusCode::UNAVAILABLE) {
-        return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
-      }
-      if (s.ok() && latest.tree_size() >= n) break;
-      if (std::chrono::steady_clock::now() >= deadline) {
-        if (!s.ok()) return Fail(absl::UnavailableError(absl::StrCat("GetCheckpoint: ", adapters::DescribeStatus(s))));
-        break;  // Not covered in time: the verifier names the unsigned tail.
-      }
-    }
-    const uint64_t m = latest.tree_size();
-    if (m > n) {  // The log grew meanwhile (not least by this download's own records): read up to m.
-      downloaded = FromGateway(all, [&](const Entry& e) {
-        if (e.record.index >= m) return false;
-        log << e.line << "\n";
-        return e.record.index + 1 < m;
-      }, n);
-      if (!downloaded.ok()) return Fail(downloaded);
-    }
-    log.flush();
-    if (!log) return Fail(absl::UnavailableError(absl::StrCat("cannot write ", o.log_path)));
-    const Checkpoint c{latest.tree_size(), latest.root_hash(), TimeUtil::TimestampToMicroseconds(latest.time()),
-                       latest.key_id(), latest.signature()};
-    std::ofstream(o.checkpoints_path) << CheckpointToLine(c) << "\n";
-    return RunVerify(a, o, "gateway " + a.gw.gateway);
-  };
-  const int code = run();
+  absl::Status downloaded = DownloadSignedLog(a, o.log_path, o.checkpoints_path);
+  const int code = downloaded.ok() ? RunVerify(a, o, "gateway " + a.gw.gateway) : Fail(downloaded);
   std::filesystem::remove_all(dir);
   return code;
 }
