@@ -1,0 +1,58 @@
+// PgMessageStore in tests: one real PostgreSQL cluster per test binary
+// (started on first use; a test that cannot start it fails), a fresh
+// database per store, and a store with its own writer and pool, as a gateway
+// has. Also the "postgres" backend of the shared store suite.
+#ifndef PORTCULLIS_TESTS_SUPPORT_PG_STORE_BACKEND_H_
+#define PORTCULLIS_TESTS_SUPPORT_PG_STORE_BACKEND_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gateway/pg/pg_pool.h"
+#include "gateway/pg/pg_writer.h"
+#include "gateway/store/pg_message_store.h"
+#include "portcullis/v1/exchange.pb.h"
+#include "tests/support/pg_cluster.h"
+
+namespace portcullis::testing {
+
+// The binary's cluster, started on first call; an error (for the test to
+// fail with) if it cannot start.
+absl::StatusOr<PgCluster*> SharedPgCluster();
+
+// A new database on the shared cluster with the schema prepared; its dsn.
+absl::StatusOr<std::string> FreshPgDatabase();
+
+// What one "gateway" holds: its writer, its pool and the store on them.
+// Destroyed store first, then writer and pool.
+struct PgStoreParts {
+  std::unique_ptr<pg::GroupWriter> writer;
+  std::unique_ptr<pg::Pool> pool;
+  std::unique_ptr<PgMessageStore> store;
+  ~PgStoreParts();
+};
+absl::StatusOr<std::unique_ptr<PgStoreParts>> OpenPgStoreParts(const std::string& dsn, int64_t max_age_micros = 0,
+                                                               size_t pool_size = 4);
+
+// A store that owns its writer and pool (deleting it closes all three).
+using PgStorePtr = std::unique_ptr<PgMessageStore, std::function<void(PgMessageStore*)>>;
+absl::StatusOr<PgStorePtr> OpenPgStore(const std::string& dsn, int64_t max_age_micros = 0);
+
+// The SQLite tests' fixtures for PostgreSQL: `key` names a database of this
+// binary (created on first use), so that opening the same key again is a
+// reopen. A test failure and nullptr if it cannot.
+std::string PgStoreKey(const std::string& name);
+PgStorePtr OpenPgOrDie(const std::string& key, int64_t max_age_micros = 0);
+
+// Reserve + Commit, as Submit does; AcceptAudited also pairs it with an
+// audit record (a deliverable message).
+absl::Status Accept(PgMessageStore& store, const v1::Envelope& e, uint64_t audit_size = 0);
+absl::Status AcceptAudited(PgMessageStore& store, const v1::Envelope& e);
+
+}  // namespace portcullis::testing
+
+#endif  // PORTCULLIS_TESTS_SUPPORT_PG_STORE_BACKEND_H_
