@@ -1,7 +1,7 @@
-// SqliteMessageStore: ListCase (each party's share of a case, in commit
-// order, never past a message not yet audited), correlated senders, and the
-// schema: a version-1 file migrated to version 2, and a new store's schema
-// equal to a migrated one.
+// PgMessageStore on a real PostgreSQL, as tests/sqlite_store_case_test.cc
+// checks SqliteMessageStore: ListCase (each party's share of a case, in
+// acceptance order, never past a message not yet audited, a pairing that
+// becomes durable after the snapshot still listed) and correlated senders.
 #include "gateway/store/pg_message_store.h"
 
 #include <atomic>
@@ -12,7 +12,6 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/digest.h"
@@ -154,16 +153,15 @@ TEST(PgStore, ListCaseListsAPairingThatBecameDurableAfterItsSnapshot) {
   std::promise<absl::Status> paired;
   std::shared_future<absl::Status> paired_done = paired.get_future().share();
   std::atomic<bool> hooked{false};
-  SqliteStoreOptions options;
-  options.path = PgStoreKey("list-case-pairing-race") + "/outbox.db";
-  options.after_case_snapshot = [&] {
+  auto dsn = FreshPgDatabase();
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  auto opened = OpenPgStore(*dsn, 0, [&] {
     if (hooked.exchange(true)) return;  // The first ListCase only.
     release_writer.set_value();
     paired_done.wait();  // Durable, and gone from the in-memory set.
-  };
-  auto opened = SqliteMessageStore::Open(options);
+  });
   ASSERT_TRUE(opened.ok()) << opened.status();
-  std::unique_ptr<SqliteMessageStore> store = *std::move(opened);
+  PgStorePtr store = *std::move(opened);
   ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", "m-1")).ok());
   ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/nca", "m-2")).ok());
   ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", "m-3")).ok());
@@ -188,156 +186,10 @@ TEST(PgStore, ListCaseListsAPairingThatBecameDurableAfterItsSnapshot) {
   EXPECT_TRUE(paired_done.get().ok());
 }
 
-// Version 1 of the schema as it was released (frozen: a fixture of an old file).
-constexpr const char* kFrozenSchemaV1 = R"sql(
-CREATE TABLE messages(
-  sender TEXT NOT NULL, message_id TEXT NOT NULL, envelope_sha256 TEXT NOT NULL, envelope BLOB NOT NULL,
-  receipt BLOB NOT NULL, accepted_micros INTEGER NOT NULL, audit_index INTEGER,
-  audit_size_at_commit INTEGER NOT NULL, PRIMARY KEY(sender, message_id)) STRICT;
-CREATE INDEX messages_unaudited ON messages(audit_index) WHERE audit_index IS NULL;
-CREATE TABLE deliveries(
-  delivery_id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL UNIQUE, sender TEXT NOT NULL,
-  message_id TEXT NOT NULL, recipient TEXT NOT NULL, case_reference TEXT NOT NULL, state INTEGER NOT NULL,
-  attempts INTEGER NOT NULL, next_attempt_micros INTEGER NOT NULL, last_error TEXT NOT NULL,
-  expires_micros INTEGER NOT NULL, updated_micros INTEGER NOT NULL, officer TEXT NOT NULL,
-  reason TEXT NOT NULL) STRICT;
-CREATE INDEX deliveries_by_recipient ON deliveries(recipient, state, seq);
-CREATE TABLE pull_cursors(recipient TEXT PRIMARY KEY NOT NULL, acked_seq INTEGER NOT NULL) STRICT;
-CREATE INDEX deliveries_by_expiry ON deliveries(state, expires_micros) WHERE expires_micros > 0;
-PRAGMA application_id=1346589524;
-PRAGMA user_version=1;
-)sql";
-
-// A raw connection for the test's own SQL.
-struct RawDb {
-  explicit RawDb(const std::string& path) { EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); }
-  ~RawDb() { sqlite3_close(db); }
-  void Exec(const std::string& sql) {
-    char* error = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "") << sql;
-    sqlite3_free(error);
-  }
-  // Every row's columns joined by '|', rows by '\n'.
-  std::string Query(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    std::string out;
-    while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
-      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-        const unsigned char* t = sqlite3_column_text(stmt, i);
-        absl::StrAppend(&out, i ? "|" : "", t ? reinterpret_cast<const char*>(t) : "");
-      }
-      out.push_back('\n');
-    }
-    sqlite3_finalize(stmt);
-    return out;
-  }
-  // A version-1 message row and its delivery rows, as version 1 wrote them.
-  void InsertV1(const v1::Envelope& e, int64_t* seq, v1::DeliveryState state = v1::ACCEPTED) {
-    sqlite3_stmt* stmt = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "INSERT INTO messages VALUES(?1, ?2, ?3, ?4, ?5, 1767225601123456, 7, 0)", -1,
-                                 &stmt, nullptr),
-              SQLITE_OK);
-    const std::string envelope = e.SerializeAsString();
-    const std::string receipt = MakeReceipt(e).SerializeAsString();
-    const std::string sha = ShaOf(e);
-    sqlite3_bind_text(stmt, 1, e.sender().c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 2, e.message_id().c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 3, sha.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(stmt, 4, envelope.data(), static_cast<int>(envelope.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_blob(stmt, 5, receipt.data(), static_cast<int>(receipt.size()), SQLITE_TRANSIENT);
-    ASSERT_EQ(sqlite3_step(stmt), SQLITE_DONE) << sqlite3_errmsg(db);
-    sqlite3_finalize(stmt);
-    for (const std::string& r : e.recipients()) {
-      Exec(absl::StrCat("INSERT INTO deliveries VALUES('", DeliveryIdFor(e.sender(), e.message_id(), r), "', ",
-                        (*seq)++, ", '", e.sender(), "', '", e.message_id(), "', '", r, "', '", e.case_reference(),
-                        "', ", static_cast<int>(state), ", 1, 0, '', 0, 1767225602000000, '', '')"));
-    }
-  }
-  sqlite3* db = nullptr;
-};
-
-TEST(PgStore, AVersion1StoreIsMigratedToVersion2WithTheCaseIndexes) {
-  const std::string path = PgStoreKey("migrate-v1") + "/outbox.db";
-  {
-    RawDb v1db(path);
-    v1db.Exec("PRAGMA journal_mode=WAL");
-    v1db.Exec(kFrozenSchemaV1);
-    int64_t seq = 1;
-    v1db.InsertV1(InCase(MakeEnvelope("uk/nca", "old-1", {"eu/europol", "nl/politie"}), "BF-2026-OLD"), &seq,
-                  v1::DELIVERED);
-    v1db.InsertV1(InCase(MakeEnvelope("uk/nca", "old-2", {"eu/europol"}), "BF-2026-ELSE"), &seq);
-    v1db.InsertV1(InCase(MakeEnvelope("eu/europol", "old-3", {"uk/nca"}), "BF-2026-OLD"), &seq);
-  }
-  {
-    auto store = OpenPgOrDie(path);
-    ASSERT_NE(store, nullptr);
-    // The old rows learnt their case: listed like new ones, with their states.
-    auto nca = store->ListCase("BF-2026-OLD", "uk/nca", 0, 10);
-    ASSERT_TRUE(nca.ok()) << nca.status();
-    ASSERT_EQ(IdsOf(*nca), (std::vector<std::string>{"old-1", "old-3"}));
-    ASSERT_EQ(PartiesOf(nca->messages[0]), (std::vector<std::string>{"eu/europol", "nl/politie"}));
-    EXPECT_EQ(nca->messages[0].recipients[0].state, v1::DELIVERED);
-    EXPECT_EQ(nca->messages[0].recipients[0].attempts, 1u);
-    EXPECT_EQ(IdsOf(*store->ListCase("BF-2026-ELSE", "eu/europol", 0, 10)), (std::vector<std::string>{"old-2"}));
-    // Get and new commits work on the migrated file; a new message follows the old ones.
-    EXPECT_TRUE(store->Get("uk/nca", "old-1").ok());
-    ASSERT_TRUE(AcceptAudited(*store, InCase(MakeEnvelope("uk/nca", "new-1", {"eu/europol"}), "BF-2026-OLD")).ok());
-    EXPECT_EQ(IdsOf(*store->ListCase("BF-2026-OLD", "nl/politie", 0, 10)), (std::vector<std::string>{"old-1"}));
-    EXPECT_EQ(IdsOf(*store->ListCase("BF-2026-OLD", "eu/europol", 0, 10)),
-              (std::vector<std::string>{"old-1", "old-3", "new-1"}));
-  }
-  RawDb after(path);
-  EXPECT_EQ(after.Query("PRAGMA user_version"), "3\n");
-  // Version 3: old decisions are claims (their officers were never verified).
-  EXPECT_EQ(after.Query("SELECT DISTINCT officer_verified FROM deliveries"), "0\n");
-  EXPECT_EQ(after.Query("SELECT name FROM sqlite_schema WHERE name IN ('messages_by_case', 'deliveries_by_case') "
-                        "ORDER BY name"),
-            "deliveries_by_case\nmessages_by_case\n");
-  EXPECT_EQ(after.Query("SELECT message_id, case_reference FROM messages ORDER BY rowid"),
-            "old-1|BF-2026-OLD\nold-2|BF-2026-ELSE\nold-3|BF-2026-OLD\nnew-1|BF-2026-OLD\n");
-  // A case's messages are found through the index, not by reading every message.
-  const std::string plan = after.Query(
-      "EXPLAIN QUERY PLAN SELECT rowid FROM messages WHERE case_reference = 'BF-2026-OLD' AND rowid > 0 "
-      "ORDER BY rowid");
-  EXPECT_NE(plan.find("INDEX messages_by_case (case_reference=? AND rowid>?)"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
-  // Opening again changes nothing.
-  auto again = OpenPgOrDie(path);
-  ASSERT_NE(again, nullptr);
-  EXPECT_EQ(IdsOf(*again->ListCase("BF-2026-OLD", "uk/nca", 0, 10)),
-            (std::vector<std::string>{"old-1", "old-3", "new-1"}));
-}
-
-TEST(PgStore, ANewStoreHasTheSameSchemaAsAMigratedOne) {
-  const std::string fresh = PgStoreKey("schema-fresh") + "/outbox.db";
-  const std::string migrated = PgStoreKey("schema-migrated") + "/outbox.db";
-  { ASSERT_NE(OpenPgOrDie(fresh), nullptr); }
-  {
-    RawDb v1db(migrated);
-    v1db.Exec("PRAGMA journal_mode=WAL");
-    v1db.Exec(kFrozenSchemaV1);
-  }
-  { ASSERT_NE(OpenPgOrDie(migrated), nullptr); }
-  // Objects, every table's columns and every index's keys (the SQL text
-  // differs in layout: the fixture's is compacted).
-  for (const char* sql :
-       {"SELECT type, name, tbl_name FROM sqlite_schema ORDER BY name",
-        "SELECT m.name, p.* FROM sqlite_schema m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' "
-        "ORDER BY m.name, p.cid",
-        "SELECT m.name, p.* FROM sqlite_schema m JOIN pragma_index_xinfo(m.name) p WHERE m.type = 'index' "
-        "ORDER BY m.name, p.seqno",
-        "PRAGMA user_version", "PRAGMA application_id"}) {
-    const std::string want = RawDb(fresh).Query(sql);
-    EXPECT_FALSE(want.empty()) << sql;
-    EXPECT_EQ(RawDb(migrated).Query(sql), want) << sql;
-  }
-}
 
 // A reply's correlation: the messages with that id the party sent or
 // received, whoever sent them; other parties' messages never count. Kept
-// across a reopen (the index is created when missing).
+// across a reopen.
 TEST(PgStore, CorrelatedSendersAreThoseOfMessagesThePartySentOrReceived) {
   const std::string path = PgStoreKey("correlated") + "/outbox.db";
   {

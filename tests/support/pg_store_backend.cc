@@ -49,6 +49,7 @@ PgStoreParts::~PgStoreParts() {
 }
 
 absl::StatusOr<std::unique_ptr<PgStoreParts>> OpenPgStoreParts(const std::string& dsn, int64_t max_age_micros,
+                                                               std::function<void()> after_case_snapshot,
                                                                size_t pool_size) {
   auto parts = std::make_unique<PgStoreParts>();
   pg::GroupWriter::Options w;
@@ -63,14 +64,16 @@ absl::StatusOr<std::unique_ptr<PgStoreParts>> OpenPgStoreParts(const std::string
   options.writer = parts->writer.get();
   options.pool = parts->pool.get();
   options.delivery_max_age_micros = max_age_micros;
+  options.after_case_snapshot = std::move(after_case_snapshot);
   auto store = PgMessageStore::Open(options);
   if (!store.ok()) return store.status();
   parts->store = *std::move(store);
   return parts;
 }
 
-absl::StatusOr<PgStorePtr> OpenPgStore(const std::string& dsn, int64_t max_age_micros) {
-  auto parts = OpenPgStoreParts(dsn, max_age_micros);
+absl::StatusOr<PgStorePtr> OpenPgStore(const std::string& dsn, int64_t max_age_micros,
+                                       std::function<void()> after_case_snapshot) {
+  auto parts = OpenPgStoreParts(dsn, max_age_micros, std::move(after_case_snapshot));
   if (!parts.ok()) return parts.status();
   std::shared_ptr<PgStoreParts> owner = *std::move(parts);
   PgMessageStore* store = owner->store.get();

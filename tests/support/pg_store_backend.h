@@ -36,11 +36,13 @@ struct PgStoreParts {
   ~PgStoreParts();
 };
 absl::StatusOr<std::unique_ptr<PgStoreParts>> OpenPgStoreParts(const std::string& dsn, int64_t max_age_micros = 0,
+                                                               std::function<void()> after_case_snapshot = nullptr,
                                                                size_t pool_size = 4);
 
 // A store that owns its writer and pool (deleting it closes all three).
 using PgStorePtr = std::unique_ptr<PgMessageStore, std::function<void(PgMessageStore*)>>;
-absl::StatusOr<PgStorePtr> OpenPgStore(const std::string& dsn, int64_t max_age_micros = 0);
+absl::StatusOr<PgStorePtr> OpenPgStore(const std::string& dsn, int64_t max_age_micros = 0,
+                                       std::function<void()> after_case_snapshot = nullptr);
 
 // The SQLite tests' fixtures for PostgreSQL: `key` names a database of this
 // binary (created on first use), so that opening the same key again is a
