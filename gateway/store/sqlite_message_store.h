@@ -58,7 +58,7 @@ struct SqliteStoreOptions {
   // Tests only: ListCase calls this after reading its page's snapshot and
   // before deciding which of its not-yet-paired messages to list (forces the
   // interleaving of a pairing that becomes durable in between).
-  std::function<void()> after_case_snapshot;
+  std::function<void()> after_case_snapshot = nullptr;
 };
 
 

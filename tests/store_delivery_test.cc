@@ -1,8 +1,6 @@
-// SqliteMessageStore, what the delivery scheduler and operators ask of it:
-// pending deliveries in order and paging, confirmation of pulled deliveries,
-// expiry, and dead letters (listed, retried, cancelled).
-#include "gateway/store/sqlite_message_store.h"
-
+// MessageStore conformance, every backend: what the delivery scheduler and
+// operators ask of it: pending deliveries in order and paging, confirmation
+// of pulled deliveries, expiry, and dead letters (listed, retried, cancelled).
 #include <string>
 #include <vector>
 
@@ -10,15 +8,19 @@
 
 #include "gateway/common/digest.h"
 #include "gateway/common/refusal.h"
-#include "tests/support/store_fixtures.h"
+#include "tests/support/store_backends.h"
+#include "tests/support/store_test_util.h"
+#include "absl/strings/str_cat.h"
 #include "util/clock.h"
 
 namespace portcullis::testing {
 namespace {
 
-TEST(SqliteStore, PendingDeliveriesInSeqOrderWithPaging) {
-  const std::string path = StoreTempDir("pending") + "/outbox.db";
-  auto store = OpenOrDie(path);
+class StoreDeliveryQueue : public StoreConformanceTest {};
+PORTCULLIS_STORE_CONFORMANCE(StoreDeliveryQueue);
+
+TEST_P(StoreDeliveryQueue, PendingDeliveriesInSeqOrderWithPaging) {
+  auto store = Fresh();
   ASSERT_NE(store, nullptr);
   // m-0..m-9 to europol; the even ones also to politie.
   for (int i = 0; i < 10; ++i) {
@@ -67,8 +69,8 @@ TEST(SqliteStore, PendingDeliveriesInSeqOrderWithPaging) {
   EXPECT_TRUE(store->PendingDeliveries("nobody", 0, 10)->empty());
 }
 
-TEST(SqliteStore, PendingDeliveriesStopBeforeAMessageNotYetAudited) {
-  auto store = OpenOrDie(StoreTempDir("pending-unaudited") + "/outbox.db");
+TEST_P(StoreDeliveryQueue, PendingDeliveriesStopBeforeAMessageNotYetAudited) {
+  auto store = Fresh();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", "m-1")).ok());
   ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/nca", "m-2")).ok());  // Stored, its audit record not yet written.
@@ -84,8 +86,8 @@ TEST(SqliteStore, PendingDeliveriesStopBeforeAMessageNotYetAudited) {
   EXPECT_EQ((*page)[1].message_id, "m-3");
 }
 
-TEST(SqliteStore, ConfirmPulledSettlesThroughOneDeliveryAndCountsTheBacklog) {
-  auto store = OpenOrDie(StoreTempDir("confirm") + "/outbox.db");
+TEST_P(StoreDeliveryQueue, ConfirmPulledSettlesThroughOneDeliveryAndCountsTheBacklog) {
+  auto store = Fresh();
   ASSERT_NE(store, nullptr);
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", absl::StrCat("m-", i), {"eu/europol", "uk/bsc"})).ok());
@@ -136,9 +138,9 @@ TEST(SqliteStore, ConfirmPulledSettlesThroughOneDeliveryAndCountsTheBacklog) {
   EXPECT_EQ(store->ConfirmPulled("eu/europol", "nope").status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST(SqliteStore, DeliveriesExpireAfterTheMaximumAgeWithTheirLastError) {
+TEST_P(StoreDeliveryQueue, DeliveriesExpireAfterTheMaximumAgeWithTheirLastError) {
   // Accepted at MakeReceipt's time (2026-01-01), so long expired "now".
-  auto store = OpenOrDie(StoreTempDir("expire") + "/outbox.db", /*max_age_micros=*/3600LL * 1000000);
+  auto store = Fresh(/*max_age_micros=*/3600LL * 1000000);
   ASSERT_NE(store, nullptr);
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(AcceptAudited(*store, MakeEnvelope("uk/nca", absl::StrCat("m-", i), {"eu/europol"})).ok());
@@ -176,11 +178,8 @@ TEST(SqliteStore, DeliveriesExpireAfterTheMaximumAgeWithTheirLastError) {
   EXPECT_TRUE(store->BacklogCounts()->empty());
 }
 
-// ---------------------------------------------------------------------------
-// Dead letters (operators).
-
 // A message to eu/europol and nl/politie whose europol delivery gave up.
-void MakeFailed(SqliteMessageStore& store, const std::string& id) {
+void MakeFailed(MessageStore& store, const std::string& id) {
   const v1::Envelope e = MakeEnvelope("uk/nca", id);
   ASSERT_TRUE(AcceptAudited(store, e).ok());
   auto failed = store.UpdateRecipient("uk/nca", id, "eu/europol", [](RecipientRecord& r) {
@@ -192,8 +191,8 @@ void MakeFailed(SqliteMessageStore& store, const std::string& id) {
   ASSERT_TRUE(failed.ok()) << failed.status();
 }
 
-TEST(SqliteStore, DeadLettersAreListedByDestinationInSeqOrder) {
-  auto store = OpenOrDie(StoreTempDir("dead-list") + "/outbox.db");
+TEST_P(StoreDeliveryQueue, DeadLettersAreListedByDestinationInSeqOrder) {
+  auto store = Fresh();
   ASSERT_NE(store, nullptr);
   MakeFailed(*store, "m-1");
   ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/nca", "m-2")).ok());  // Not a dead letter.
@@ -232,11 +231,10 @@ TEST(SqliteStore, DeadLettersAreListedByDestinationInSeqOrder) {
   EXPECT_EQ((*counts)[1].count, 1u);
 }
 
-TEST(SqliteStore, RetryMakesADeadLetterDueAgainLastInLineWithAFreshAttemptBudget) {
-  const std::string path = StoreTempDir("dead-retry") + "/outbox.db";
+TEST_P(StoreDeliveryQueue, RetryMakesADeadLetterDueAgainLastInLineWithAFreshAttemptBudget) {
   const std::string id = DeliveryIdFor("uk/nca", "m-1", "eu/europol");
   {
-    auto store = OpenOrDie(path);
+    auto store = Fresh();
     ASSERT_NE(store, nullptr);
     MakeFailed(*store, "m-1");
     auto failed = store->GetDelivery(id);
@@ -267,7 +265,7 @@ TEST(SqliteStore, RetryMakesADeadLetterDueAgainLastInLineWithAFreshAttemptBudget
     EXPECT_EQ(RefusalOf(unknown.status()).reason(), "DELIVERY_NOT_FOUND");
   }
   // Durable, and the recipient's view (what Track shows) is the same row.
-  auto store = OpenOrDie(path);
+  auto store = Reopen();
   ASSERT_NE(store, nullptr);
   auto record = store->Get("uk/nca", "m-1");
   ASSERT_TRUE(record.ok());
@@ -283,8 +281,8 @@ TEST(SqliteStore, RetryMakesADeadLetterDueAgainLastInLineWithAFreshAttemptBudget
   EXPECT_TRUE(dead->empty());
 }
 
-TEST(SqliteStore, CancelMakesADeadLetterCancelledForGood) {
-  auto store = OpenOrDie(StoreTempDir("dead-cancel") + "/outbox.db");
+TEST_P(StoreDeliveryQueue, CancelMakesADeadLetterCancelledForGood) {
+  auto store = Fresh();
   ASSERT_NE(store, nullptr);
   MakeFailed(*store, "m-1");
   const std::string id = DeliveryIdFor("uk/nca", "m-1", "eu/europol");
@@ -317,12 +315,11 @@ TEST(SqliteStore, CancelMakesADeadLetterCancelledForGood) {
 // Issue 13: whether a delivery's officer was vouched for by an assertion is
 // kept with it, durably: on a decision (UpdateRecipient) and on an
 // operator's retry or cancel; a claim stays a claim.
-TEST(SqliteStore, WhetherADeliverysOfficerWasVerifiedIsKept) {
-  const std::string path = StoreTempDir("officer-verified") + "/outbox.db";
+TEST_P(StoreDeliveryQueue, WhetherADeliverysOfficerWasVerifiedIsKept) {
   const std::string m1 = DeliveryIdFor("uk/nca", "m-1", "eu/europol");
   const std::string m2 = DeliveryIdFor("uk/nca", "m-2", "eu/europol");
   {
-    auto store = OpenOrDie(path);
+    auto store = Fresh();
     ASSERT_NE(store, nullptr);
     MakeFailed(*store, "m-1");
     MakeFailed(*store, "m-2");
@@ -352,7 +349,7 @@ TEST(SqliteStore, WhetherADeliverysOfficerWasVerifiedIsKept) {
     ASSERT_TRUE(decided.ok()) << decided.status();
     EXPECT_TRUE(decided->officer_verified);
   }
-  auto store = OpenOrDie(path);  // Durable.
+  auto store = Reopen();  // Durable.
   ASSERT_NE(store, nullptr);
   EXPECT_FALSE(store->GetDelivery(m1)->officer_verified);
   EXPECT_EQ(store->GetDelivery(m1)->officer, "OPS-8");
