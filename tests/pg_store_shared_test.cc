@@ -22,9 +22,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
-#include "tests/support/pg_store_backend.h"
+#include "tests/support/pg_store_fixtures.h"
 #include "tests/support/poll.h"
-#include "tests/support/store_fixtures.h"
+#include "tests/support/store_test_util.h"
 
 namespace portcullis::testing {
 namespace {

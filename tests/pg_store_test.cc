@@ -1,13 +1,17 @@
-// PgMessageStore on a real PostgreSQL, as tests/sqlite_store_test.cc checks
-// SqliteMessageStore: Reserve outcomes (also after a reopen), durability of
-// commits and recipient updates, group commit under 16 concurrent
-// committers, pairing with the audit log. What only PostgreSQL has (two
-// gateways on one database, a server restart): pg_store_shared_test.cc.
+// PgMessageStore only (what every backend must do: the conformance suites,
+// tests/store_*_test.cc, run on "postgres" too): the blocking Commit, group
+// commit under 16 concurrent committers, a write from inside an update
+// callback, an op that runs again when its batch is rerun, and ListCase
+// against the in-memory pairings (one being written is listed; one that
+// became durable after the page's snapshot too, forced by a test hook).
+// Several gateways on one database and a server restart:
+// pg_store_shared_test.cc.
 #include "gateway/store/pg_message_store.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <set>
 #include <string>
 #include <thread>
@@ -16,278 +20,212 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/common/digest.h"
 #include "gateway/common/refusal.h"
-#include "tests/support/pg_store_backend.h"
-#include "tests/support/store_fixtures.h"
+#include "tests/support/pg_store_fixtures.h"
+#include "tests/support/store_test_util.h"
 
 namespace portcullis::testing {
 namespace {
 
-TEST(PgStore, EveryReserveOutcome) {
-  const std::string path = PgStoreKey("reserve") + "/outbox.db";
-  auto store = OpenPgOrDie(path);
-  ASSERT_NE(store, nullptr);
-  const v1::Envelope e = MakeEnvelope("uk/nca", "m-1");
-  const std::string sha = ShaOf(e);
-
-  EXPECT_EQ(store->Reserve("uk/nca", "m-1", sha).outcome, ReserveOutcome::kNew);
-  EXPECT_EQ(store->Reserve("uk/nca", "m-1", sha).outcome, ReserveOutcome::kInProgress);
-  EXPECT_EQ(store->Reserve("uk/nca", "m-1", "other").outcome, ReserveOutcome::kInProgress);
-  store->Abandon("uk/nca", "m-1");
-  EXPECT_EQ(store->Reserve("uk/nca", "m-1", sha).outcome, ReserveOutcome::kNew);
-  const v1::Receipt receipt = MakeReceipt(e);
-  ASSERT_TRUE(store->Commit(e, receipt).ok());
-  // Stored but its acceptance not yet audited: still being recorded.
-  EXPECT_EQ(store->Reserve("uk/nca", "m-1", sha).outcome, ReserveOutcome::kInProgress);
-  ASSERT_TRUE(store->MarkAudited("uk/nca", "m-1", receipt.audit_index()).ok());
-
-  ReserveResult dup = store->Reserve("uk/nca", "m-1", sha);
-  EXPECT_EQ(dup.outcome, ReserveOutcome::kDuplicate);
-  EXPECT_EQ(dup.receipt.SerializeAsString(), receipt.SerializeAsString());
-  ReserveResult conflict = store->Reserve("uk/nca", "m-1", ShaOf(MakeEnvelope("uk/nca", "m-1", {"eu/europol"})));
-  EXPECT_EQ(conflict.outcome, ReserveOutcome::kConflict);
-  // The same id from another sender is another key.
-  EXPECT_EQ(store->Reserve("fr/police", "m-1", sha).outcome, ReserveOutcome::kNew);
-
-  // A second Commit, or one without a reservation, is refused and writes nothing.
-  EXPECT_EQ(store->Commit(e, receipt).status().code(), absl::StatusCode::kFailedPrecondition);
-  const v1::Envelope unreserved = MakeEnvelope("uk/nca", "m-2");
-  EXPECT_EQ(store->Commit(unreserved, MakeReceipt(unreserved)).status().code(),
-            absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store->Get("uk/nca", "m-2").status().code(), absl::StatusCode::kNotFound);
-  // Abandon after a commit changes nothing.
-  store->Abandon("uk/nca", "m-1");
-  EXPECT_EQ(store->Reserve("uk/nca", "m-1", sha).outcome, ReserveOutcome::kDuplicate);
-  EXPECT_EQ(store->commits(), 1u);
-}
-
-TEST(PgStore, ReserveOutcomesSurviveReopen) {
-  const std::string path = PgStoreKey("reserve-reopen") + "/outbox.db";
-  const v1::Envelope e = MakeEnvelope("uk/nca", "m-1");
-  const v1::Receipt receipt = MakeReceipt(e, 41);
-  {
-    auto store = OpenPgOrDie(path);
-    ASSERT_NE(store, nullptr);
-    ASSERT_EQ(store->Reserve("uk/nca", "m-1", ShaOf(e)).outcome, ReserveOutcome::kNew);
-    ASSERT_TRUE(store->Commit(e, receipt).ok());
-    ASSERT_TRUE(store->MarkAudited("uk/nca", "m-1", receipt.audit_index()).ok());
-    // Reserved but never committed: a reservation does not outlive the process.
-    ASSERT_EQ(store->Reserve("uk/nca", "m-pending", "abc").outcome, ReserveOutcome::kNew);
-  }
-  auto store = OpenPgOrDie(path);
-  ASSERT_NE(store, nullptr);
-  ReserveResult dup = store->Reserve("uk/nca", "m-1", ShaOf(e));
-  EXPECT_EQ(dup.outcome, ReserveOutcome::kDuplicate);
-  EXPECT_EQ(dup.receipt.SerializeAsString(), receipt.SerializeAsString());  // Byte-identical original.
-  ReserveResult conflict = store->Reserve("uk/nca", "m-1", std::string(64, 'f'));
-  EXPECT_EQ(conflict.outcome, ReserveOutcome::kConflict);
-  EXPECT_EQ(conflict.receipt.SerializeAsString(), receipt.SerializeAsString());
-  EXPECT_EQ(store->Reserve("uk/nca", "m-pending", "abc").outcome, ReserveOutcome::kNew);
-}
-
-TEST(PgStore, CommitReopenGetReturnsWhatWasStored) {
-  const std::string path = PgStoreKey("get") + "/outbox.db";
-  v1::Envelope e = MakeEnvelope("uk/nca", "m-1", {"eu/europol", "nl/politie", "de/bka"});
-  v1::Attachment* a = e.add_attachments();  // Binary content with NULs: a blob, not text.
-  a->set_file_name("statement.pdf");
-  a->set_media_type("application/pdf");
-  a->set_content(std::string("%PDF\0\x01\xff\0tail", 13));
-  a->set_sha256(Sha256Hex(a->content()));
-  const v1::Receipt receipt = MakeReceipt(e);
-  int64_t committed_at = 0;
-  {
-    auto store = OpenPgOrDie(path);
-    ASSERT_NE(store, nullptr);
-    ASSERT_EQ(store->Reserve(e.sender(), e.message_id(), ShaOf(e)).outcome, ReserveOutcome::kNew);
-    auto record = store->Commit(e, receipt);
-    ASSERT_TRUE(record.ok()) << record.status();
-    ASSERT_EQ((*record)->recipients.size(), 3u);
-    committed_at = (*record)->recipients[0].updated_micros;
-    EXPECT_GT(committed_at, 0);
-  }
-  auto store = OpenPgOrDie(path);
-  ASSERT_NE(store, nullptr);
-  auto got = store->Get("uk/nca", "m-1");
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ((*got)->envelope.SerializeAsString(), e.SerializeAsString());
-  EXPECT_EQ((*got)->receipt.SerializeAsString(), receipt.SerializeAsString());
-  ASSERT_EQ((*got)->recipients.size(), 3u);
-  const std::vector<std::string> order = {"eu/europol", "nl/politie", "de/bka"};
-  for (size_t i = 0; i < order.size(); ++i) {
-    const RecipientRecord& r = (*got)->recipients[i];
-    EXPECT_EQ(r.party, order[i]);  // Envelope order.
-    EXPECT_EQ(r.state, v1::ACCEPTED);
-    EXPECT_EQ(r.attempts, 0u);
-    EXPECT_EQ(r.updated_micros, committed_at);
-  }
-
-  auto missing = store->Get("uk/nca", "nope");
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(RefusalOf(missing.status()).reason(), "MESSAGE_NOT_FOUND");
-  // Delivery ids follow the dispatcher's rule.
-  EXPECT_EQ(DeliveryIdFor("uk/nca", "m-1", "eu/europol"),
-            Sha256Hex("uk/nca\nm-1\neu/europol").substr(0, 32));
-}
-
-TEST(PgStore, UpdateRecipientIsDurableAndRefusesLikeTheInMemoryStore) {
-  const std::string path = PgStoreKey("update") + "/outbox.db";
-  const v1::Envelope e = MakeEnvelope("uk/nca", "m-1");
-  {
-    auto store = OpenPgOrDie(path);
-    ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(Accept(*store, e).ok());
-    auto delivered = store->UpdateRecipient("uk/nca", "m-1", "eu/europol", [](RecipientRecord& r) {
-      EXPECT_EQ(r.state, v1::ACCEPTED);
-      r.state = v1::DELIVERED;
-      r.attempts = 2;
-      r.party = "someone/else";  // Ignored: the row's key stays.
-      return absl::OkStatus();
-    });
-    ASSERT_TRUE(delivered.ok()) << delivered.status();
-    EXPECT_EQ(delivered->party, "eu/europol");
-    EXPECT_EQ(delivered->state, v1::DELIVERED);
-    auto acked = store->UpdateRecipient("uk/nca", "m-1", "eu/europol", [](RecipientRecord& r) {
-      EXPECT_EQ(r.state, v1::DELIVERED);  // Sees the previous update.
-      r.state = v1::ACKNOWLEDGED;
-      r.officer = "insp-3";
-      return absl::OkStatus();
-    });
-    ASSERT_TRUE(acked.ok());
-
-    // Refusals.
-    auto not_found = store->UpdateRecipient("uk/nca", "nope", "eu/europol", [](RecipientRecord&) {
-      ADD_FAILURE() << "update ran for a missing message";
-      return absl::OkStatus();
-    });
-    EXPECT_EQ(not_found.status().code(), absl::StatusCode::kNotFound);
-    EXPECT_EQ(RefusalOf(not_found.status()).reason(), "MESSAGE_NOT_FOUND");
-    auto stranger = store->UpdateRecipient("uk/nca", "m-1", "fr/police", [](RecipientRecord&) {
-      ADD_FAILURE() << "update ran for a non-recipient";
-      return absl::OkStatus();
-    });
-    EXPECT_EQ(stranger.status().code(), absl::StatusCode::kPermissionDenied);
-    EXPECT_EQ(RefusalOf(stranger.status()).reason(), "NOT_A_RECIPIENT");
-    // An update that refuses is not kept, and its error comes back as is.
-    auto refused = store->UpdateRecipient("uk/nca", "m-1", "nl/politie", [](RecipientRecord& r) {
-      r.state = v1::FAILED;
-      return Refuse(absl::StatusCode::kFailedPrecondition, "ALREADY_FINAL", "", "no");
-    });
-    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-    EXPECT_EQ(RefusalOf(refused.status()).reason(), "ALREADY_FINAL");
-    // A callback that writes to the store gets an error instead of a deadlock.
-    auto reentrant = store->UpdateRecipient("uk/nca", "m-1", "nl/politie", [&](RecipientRecord&) {
-      return store->MarkAudited("uk/nca", "m-1", 1);
-    });
-    EXPECT_EQ(reentrant.status().code(), absl::StatusCode::kFailedPrecondition);
-  }
-  auto store = OpenPgOrDie(path);
-  ASSERT_NE(store, nullptr);
-  auto got = store->Get("uk/nca", "m-1");
-  ASSERT_TRUE(got.ok());
-  ASSERT_EQ((*got)->recipients.size(), 2u);
-  EXPECT_EQ((*got)->recipients[0].state, v1::ACKNOWLEDGED);
-  EXPECT_EQ((*got)->recipients[0].attempts, 2u);
-  EXPECT_EQ((*got)->recipients[0].officer, "insp-3");
-  EXPECT_EQ((*got)->recipients[1].state, v1::ACCEPTED);  // The refused update left no trace.
-}
-
-TEST(PgStore, SixteenConcurrentCommittersShareFsyncs) {
+std::unique_ptr<PgStoreParts> OpenOrDie(std::function<void()> after_case_snapshot = nullptr) {
   auto dsn = FreshPgDatabase();
-  ASSERT_TRUE(dsn.ok()) << dsn.status();
-  constexpr int kThreads = 16;
-  constexpr int kPerThread = 125;  // 2,000 messages.
-  double seconds = 0;
-  {
-    auto parts = OpenPgStoreParts(*dsn);
-    ASSERT_TRUE(parts.ok()) << parts.status();
-    PgMessageStore* store = (*parts)->store.get();
-    const pg::GroupWriter& writer = *(*parts)->writer;
-    std::atomic<int> failures{0};
-    const auto start = std::chrono::steady_clock::now();
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        for (int i = 0; i < kPerThread; ++i) {
-          const v1::Envelope e = MakeEnvelope("uk/nca", absl::StrCat("t", t, "-", i));
-          absl::Status s = AcceptAudited(*store, e);
-          // Reads run alongside the writer (more threads than read connections).
-          if (s.ok()) s = store->Get(e.sender(), e.message_id()).status();
-          if (!s.ok()) {
-            ++failures;
-            ADD_FAILURE() << s;
-          }
-        }
-      });
-    }
-    for (auto& th : threads) th.join();
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    EXPECT_EQ(failures.load(), 0);
-    EXPECT_EQ(store->commits(), uint64_t{kThreads * kPerThread});
-    EXPECT_LT(writer.batches(), writer.ops());  // Group commit: several ops per transaction.
-    std::printf("[ postgres ] %d committers: %llu commits in %.3f s = %.0f commits/s; %llu transactions "
-                "(%.1f writes per transaction)\n",
-                kThreads, static_cast<unsigned long long>(store->commits()), seconds,
-                static_cast<double>(store->commits()) / seconds,
-                static_cast<unsigned long long>(writer.batches()),
-                static_cast<double>(writer.ops()) / static_cast<double>(writer.batches()));
-  }
-  auto reopened = OpenPgStore(*dsn);
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  PgMessageStore* store = reopened->get();
-  for (int t = 0; t < kThreads; ++t) {
-    for (int i = 0; i < kPerThread; ++i) {
-      ASSERT_TRUE(store->Get("uk/nca", absl::StrCat("t", t, "-", i)).ok()) << t << "-" << i;
-    }
-  }
-  // Every delivery row, exactly once, in strictly increasing seq.
-  std::set<std::string> ids;
-  int64_t after = 0;
-  for (;;) {
-    auto page = store->PendingDeliveries("eu/europol", after, 500);
-    ASSERT_TRUE(page.ok()) << page.status();
-    if (page->empty()) break;
-    for (const auto& d : *page) {
-      EXPECT_GT(d.seq, after);
-      after = d.seq;
-      ids.insert(d.message_id);
-    }
-  }
-  EXPECT_EQ(ids.size(), size_t{kThreads * kPerThread});
+  EXPECT_TRUE(dsn.ok()) << dsn.status();
+  if (!dsn.ok()) return nullptr;
+  auto parts = OpenPgStoreParts(*dsn, 0, std::move(after_case_snapshot));
+  EXPECT_TRUE(parts.ok()) << parts.status();
+  return parts.ok() ? *std::move(parts) : nullptr;
 }
 
-TEST(PgStore, MarkAuditedAndUnaudited) {
-  const std::string path = PgStoreKey("audited") + "/outbox.db";
-  {
-    auto store = OpenPgOrDie(path);
-    ASSERT_NE(store, nullptr);
-    for (int i = 0; i < 3; ++i) {
-      ASSERT_TRUE(Accept(*store, MakeEnvelope("uk/nca", absl::StrCat("m-", i)), 1000 + i).ok());
-    }
-    auto all = store->Unaudited();
-    ASSERT_TRUE(all.ok()) << all.status();
-    ASSERT_EQ(all->size(), 3u);
-    for (int i = 0; i < 3; ++i) {
-      EXPECT_EQ((*all)[i].sender, "uk/nca");
-      EXPECT_EQ((*all)[i].message_id, absl::StrCat("m-", i));  // Commit order.
-      EXPECT_EQ((*all)[i].audit_size_at_commit, uint64_t(1000 + i));
-      EXPECT_EQ((*all)[i].accepted_micros, int64_t{1767225601123456});
-    }
-    EXPECT_TRUE(store->MarkAudited("uk/nca", "m-1", 55).ok());
-    EXPECT_TRUE(store->MarkAudited("uk/nca", "m-1", 55).ok());  // Same pairing again: fine.
-    EXPECT_EQ(store->MarkAudited("uk/nca", "m-1", 56).code(), absl::StatusCode::kFailedPrecondition);
-    absl::Status missing = store->MarkAudited("uk/nca", "nope", 1);
-    EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
-    EXPECT_EQ(RefusalOf(missing).reason(), "MESSAGE_NOT_FOUND");
+std::vector<std::string> IdsOf(const CasePage& page) {
+  std::vector<std::string> out;
+  for (const CaseEntry& c : page.messages) out.push_back(c.message_id);
+  return out;
+}
+
+// Holds the writer inside an op (an update's callback) until `released`.
+void HoldWriter(PgMessageStore& store, std::shared_future<void> released) {
+  std::promise<void> holding;
+  store.UpdateRecipientAsync(
+      "uk/nca", "m-1", "eu/europol",
+      [&holding, released](RecipientRecord&) {
+        holding.set_value();
+        released.wait();
+        return absl::OkStatus();
+      },
+      [](absl::StatusOr<RecipientRecord>) {});
+  holding.get_future().wait();  // The writer is inside that update's batch.
+}
+
+// A callback that writes to the store gets an error instead of a deadlock
+// (the writer thread would wait for itself).
+TEST(PgStore, AnUpdateCallbackThatWritesGetsAnErrorNotADeadlock) {
+  auto g = OpenOrDie();
+  ASSERT_NE(g, nullptr);
+  PgMessageStore& store = *g->store;
+  ASSERT_TRUE(Accept(store, MakeEnvelope("uk/nca", "m-1")).ok());
+  auto reentrant = store.UpdateRecipient("uk/nca", "m-1", "nl/politie", [&](RecipientRecord&) {
+    return store.MarkAudited("uk/nca", "m-1", 1);
+  });
+  EXPECT_EQ(reentrant.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto got = store.Get("uk/nca", "m-1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ((*got)->recipients[1].state, v1::ACCEPTED);
+  // The refusal did not stick to the thread: a later write from the test works.
+  EXPECT_TRUE(store.MarkAudited("uk/nca", "m-1", 1).ok());
+}
+
+// The blocking Commit (tests, tools): one commit counted; a second Commit, or
+// one without a reservation, refused.
+TEST(PgStore, BlockingCommitCountsAndRefusesWithoutAReservation) {
+  auto g = OpenOrDie();
+  ASSERT_NE(g, nullptr);
+  PgMessageStore& store = *g->store;
+  const v1::Envelope e = MakeEnvelope("uk/nca", "m-1");
+  ASSERT_EQ(store.Reserve("uk/nca", "m-1", ShaOf(e)).outcome, ReserveOutcome::kNew);
+  auto record = store.Commit(e, MakeReceipt(e));
+  ASSERT_TRUE(record.ok()) << record.status();
+  // The record to dispatch carries the seqs the head row gave.
+  ASSERT_EQ((*record)->recipients.size(), 2u);
+  EXPECT_EQ((*record)->recipients[0].seq, 1);
+  EXPECT_EQ((*record)->recipients[1].seq, 2);
+  EXPECT_EQ(store.Commit(e, MakeReceipt(e)).status().code(), absl::StatusCode::kFailedPrecondition);
+  const v1::Envelope unreserved = MakeEnvelope("uk/nca", "m-2");
+  EXPECT_EQ(store.Commit(unreserved, MakeReceipt(unreserved)).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.commits(), 1u);
+}
+
+TEST(PgStore, SixteenConcurrentCommittersShareTransactions) {
+  auto g = OpenOrDie();
+  ASSERT_NE(g, nullptr);
+  PgMessageStore& store = *g->store;
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 60;
+  std::atomic<int> failures{0};
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const v1::Envelope e = MakeEnvelope("uk/nca", absl::StrCat("t", t, "-", i));
+        absl::Status s = AcceptAudited(store, e);
+        // Reads run alongside the writer (more threads than read connections).
+        if (s.ok()) s = store.Get(e.sender(), e.message_id()).status();
+        if (!s.ok()) {
+          ++failures;
+          ADD_FAILURE() << s;
+        }
+      }
+    });
   }
-  auto store = OpenPgOrDie(path);
-  ASSERT_NE(store, nullptr);
-  auto left = store->Unaudited();
-  ASSERT_TRUE(left.ok());
-  ASSERT_EQ(left->size(), 2u);
-  EXPECT_EQ((*left)[0].message_id, "m-0");
-  EXPECT_EQ((*left)[1].message_id, "m-2");
-  EXPECT_EQ(store->MarkAudited("uk/nca", "m-1", 56).code(), absl::StatusCode::kFailedPrecondition);
+  for (auto& th : threads) th.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store.commits(), uint64_t{kThreads * kPerThread});
+  EXPECT_LT(g->writer->batches(), g->writer->ops());  // Several writes per transaction.
+  std::printf("[ postgres ] %d committers: %llu commits (+ pairings) in %.3f s = %.0f commits/s; %llu transactions "
+              "(%.1f writes per transaction)\n",
+              kThreads, static_cast<unsigned long long>(store.commits()), seconds,
+              static_cast<double>(store.commits()) / seconds, static_cast<unsigned long long>(g->writer->batches()),
+              static_cast<double>(g->writer->ops()) / static_cast<double>(g->writer->batches()));
+}
+
+// The writer reruns a batch without an op that failed: an update in that
+// batch runs twice, on the row as each transaction reads it, and only the
+// last run's change is kept (attempts 1, not 2); its caller is answered once.
+TEST(PgStore, AnUpdateInABatchThatIsRerunIsAppliedOnce) {
+  auto g = OpenOrDie();
+  ASSERT_NE(g, nullptr);
+  PgMessageStore& store = *g->store;
+  ASSERT_TRUE(AcceptAudited(store, MakeEnvelope("uk/nca", "m-1")).ok());
+  std::promise<void> release;
+  HoldWriter(store, release.get_future().share());
+  // Both queued behind the held op: the next batch is [update, failing pairing].
+  std::atomic<int> runs{0};
+  std::promise<absl::StatusOr<RecipientRecord>> updated;
+  store.UpdateRecipientAsync(
+      "uk/nca", "m-1", "nl/politie",
+      [&runs](RecipientRecord& r) {
+        ++runs;
+        r.attempts += 1;
+        return absl::OkStatus();
+      },
+      [&updated](absl::StatusOr<RecipientRecord> r) { updated.set_value(std::move(r)); });
+  std::promise<absl::Status> refused;
+  store.MarkAuditedAsync("uk/nca", "nope", 3, [&refused](absl::Status s) { refused.set_value(std::move(s)); });
+  release.set_value();
+  const absl::Status not_found = refused.get_future().get();
+  EXPECT_EQ(RefusalOf(not_found).reason(), "MESSAGE_NOT_FOUND") << not_found;
+  auto r = updated.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->attempts, 1u);
+  EXPECT_EQ(runs.load(), 2) << "the batch was not rerun: this test no longer shows what it is for";
+  auto got = store.Get("uk/nca", "m-1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ((*got)->recipients[1].attempts, 1u);
+}
+
+// A message whose pairing is being written (MarkAuditedAsync called, not
+// yet durable) is listed: its sender holds the receipt. The writer is held so
+// that the pairing cannot be durable before ListCase runs.
+TEST(PgStore, ListCaseListsAMessageWhosePairingIsBeingWritten) {
+  auto g = OpenOrDie();
+  ASSERT_NE(g, nullptr);
+  PgMessageStore& store = *g->store;
+  ASSERT_TRUE(AcceptAudited(store, MakeEnvelope("uk/nca", "m-1")).ok());
+  ASSERT_TRUE(Accept(store, MakeEnvelope("uk/nca", "m-2")).ok());
+  auto unpaired = store.ListCase("BF-2026-004512", "eu/europol", 0, 10);
+  ASSERT_TRUE(unpaired.ok()) << unpaired.status();
+  EXPECT_EQ(IdsOf(*unpaired), (std::vector<std::string>{"m-1"}));
+  EXPECT_TRUE(unpaired->more);
+  std::promise<void> release;
+  HoldWriter(store, release.get_future().share());
+  std::promise<absl::Status> paired;
+  store.MarkAuditedAsync("uk/nca", "m-2", 42, [&paired](absl::Status s) { paired.set_value(s); });
+  // Reserve answers the duplicate with the index being written, too.
+  const v1::Envelope m2 = MakeEnvelope("uk/nca", "m-2");
+  ReserveResult dup = store.Reserve("uk/nca", "m-2", ShaOf(m2));
+  EXPECT_EQ(dup.outcome, ReserveOutcome::kDuplicate);
+  EXPECT_EQ(dup.receipt.audit_index(), 42u);
+  auto page = store.ListCase("BF-2026-004512", "eu/europol", 0, 10);
+  release.set_value();
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(IdsOf(*page), (std::vector<std::string>{"m-1", "m-2"}));
+  EXPECT_FALSE(page->more);
+  EXPECT_TRUE(paired.get_future().get().ok());
+}
+
+// Issue 14, item 5, on PostgreSQL: m-2's pairing becomes durable, and leaves
+// the in-memory set of pairings being written, between ListCase's snapshot
+// (which still shows m-2 unpaired) and its decision about m-2. Forced every
+// run: an update holds the writer, so the pairing cannot be durable before
+// the snapshot; the test hook then lets the writer go and waits for the
+// pairing's callback. m-2 is listed: its pairing was in flight before the
+// snapshot (the set is read first).
+TEST(PgStore, ListCaseListsAPairingThatBecameDurableAfterItsSnapshot) {
+  std::promise<void> release_writer;
+  std::shared_future<void> released = release_writer.get_future().share();
+  std::promise<absl::Status> paired;
+  std::shared_future<absl::Status> paired_done = paired.get_future().share();
+  std::atomic<bool> hooked{false};
+  auto g = OpenOrDie([&] {
+    if (hooked.exchange(true)) return;  // The first ListCase only.
+    release_writer.set_value();
+    paired_done.wait();  // Durable, and gone from the in-memory set.
+  });
+  ASSERT_NE(g, nullptr);
+  PgMessageStore& store = *g->store;
+  ASSERT_TRUE(AcceptAudited(store, MakeEnvelope("uk/nca", "m-1")).ok());
+  ASSERT_TRUE(Accept(store, MakeEnvelope("uk/nca", "m-2")).ok());
+  ASSERT_TRUE(AcceptAudited(store, MakeEnvelope("uk/nca", "m-3")).ok());
+  HoldWriter(store, released);
+  store.MarkAuditedAsync("uk/nca", "m-2", 42, [&paired](absl::Status s) { paired.set_value(std::move(s)); });
+
+  auto page = store.ListCase("BF-2026-004512", "eu/europol", 0, 10);
+  if (!hooked.exchange(true)) release_writer.set_value();  // Never leave the writer held.
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(IdsOf(*page), (std::vector<std::string>{"m-1", "m-2", "m-3"}));
+  EXPECT_FALSE(page->more) << "a pairing durable since the snapshot cut the page";
+  EXPECT_TRUE(paired_done.get().ok());
 }
 
 }  // namespace

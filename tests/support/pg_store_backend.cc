@@ -1,120 +1,53 @@
-#include "tests/support/pg_store_backend.h"
+// The PostgreSQL backend of the store conformance suites ("postgres"): one
+// cluster per test binary (started on first use; a test fails if it cannot),
+// a fresh database per OpenFresh, and each store on its own writer and pool
+// as a gateway has; Reopen is a new writer, pool and store on the same
+// database.
+#include <memory>
+#include <vector>
 
-#include <atomic>
-#include <map>
-#include <mutex>
-
-#include <gtest/gtest.h>
-
-#include "absl/strings/str_cat.h"
-#include "gateway/pg/pg_schema.h"
-#include "tests/support/store_fixtures.h"
-#include "util/status_macros.h"
+#include "tests/support/pg_store_fixtures.h"
+#include "tests/support/store_backends.h"
 
 namespace portcullis::testing {
+namespace {
 
-absl::StatusOr<PgCluster*> SharedPgCluster() {
-  static std::mutex mu;
-  static std::unique_ptr<PgCluster> cluster;  // Stopped and removed at exit.
-  static absl::Status failed;
-  std::lock_guard<std::mutex> lock(mu);
-  if (cluster == nullptr && failed.ok()) {
-    auto started = PgCluster::Start();
-    if (!started.ok()) {
-      failed = started.status();
-    } else {
-      cluster = *std::move(started);
-    }
+class PgBackend final : public StoreBackend {
+ public:
+  ~PgBackend() override {
+    // The stores handed out are gone by now (they were the test's); their
+    // writers and pools go last, newest first.
+    while (!parts_.empty()) parts_.pop_back();
   }
-  if (!failed.ok()) return absl::Status(failed.code(), absl::StrCat("cannot start PostgreSQL: ", failed.message()));
-  return cluster.get();
-}
 
-absl::StatusOr<std::string> FreshPgDatabase() {
-  static std::atomic<int> next{1};
-  auto cluster = SharedPgCluster();
-  if (!cluster.ok()) return cluster.status();
-  auto dsn = (*cluster)->CreateDatabase(absl::StrCat("store_", next++));
-  if (!dsn.ok()) return dsn.status();
-  auto conn = pg::Connection::Open(*dsn);
-  if (!conn.ok()) return conn.status();
-  PORTCULLIS_RETURN_IF_ERROR(pg::PrepareSchema(**conn));
-  return *dsn;
-}
+  std::string name() const override { return "postgres"; }
 
-PgStoreParts::~PgStoreParts() {
-  store.reset();
-  writer.reset();
-  pool.reset();
-}
-
-absl::StatusOr<std::unique_ptr<PgStoreParts>> OpenPgStoreParts(const std::string& dsn, int64_t max_age_micros,
-                                                               std::function<void()> after_case_snapshot,
-                                                               size_t pool_size) {
-  auto parts = std::make_unique<PgStoreParts>();
-  pg::GroupWriter::Options w;
-  w.dsn = dsn;
-  w.reconnect_min = std::chrono::milliseconds(20);
-  w.reconnect_max = std::chrono::milliseconds(200);
-  auto writer = pg::GroupWriter::Start(w);
-  if (!writer.ok()) return writer.status();
-  parts->writer = *std::move(writer);
-  parts->pool = std::make_unique<pg::Pool>(dsn, pool_size, 5);
-  PgStoreOptions options;
-  options.writer = parts->writer.get();
-  options.pool = parts->pool.get();
-  options.delivery_max_age_micros = max_age_micros;
-  options.after_case_snapshot = std::move(after_case_snapshot);
-  auto store = PgMessageStore::Open(options);
-  if (!store.ok()) return store.status();
-  parts->store = *std::move(store);
-  return parts;
-}
-
-absl::StatusOr<PgStorePtr> OpenPgStore(const std::string& dsn, int64_t max_age_micros,
-                                       std::function<void()> after_case_snapshot) {
-  auto parts = OpenPgStoreParts(dsn, max_age_micros, std::move(after_case_snapshot));
-  if (!parts.ok()) return parts.status();
-  std::shared_ptr<PgStoreParts> owner = *std::move(parts);
-  PgMessageStore* store = owner->store.get();
-  return PgStorePtr(store, [owner](PgMessageStore*) mutable { owner.reset(); });
-}
-
-std::string PgStoreKey(const std::string& name) {
-  static std::atomic<int> next{1};
-  return absl::StrCat(name, "-", next++);
-}
-
-PgStorePtr OpenPgOrDie(const std::string& key, int64_t max_age_micros) {
-  static std::mutex mu;
-  static std::map<std::string, std::string> dsns;
-  std::string dsn;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = dsns.find(key);
-    if (it == dsns.end()) {
-      auto fresh = FreshPgDatabase();
-      EXPECT_TRUE(fresh.ok()) << fresh.status();
-      if (!fresh.ok()) return nullptr;
-      it = dsns.emplace(key, *fresh).first;
-    }
-    dsn = it->second;
+  absl::StatusOr<std::unique_ptr<MessageStore>> OpenFresh(int64_t delivery_max_age_micros) override {
+    auto dsn = FreshPgDatabase();
+    if (!dsn.ok()) return dsn.status();
+    dsn_ = *dsn;
+    max_age_micros_ = delivery_max_age_micros;
+    return Reopen();
   }
-  auto store = OpenPgStore(dsn, max_age_micros);
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? *std::move(store) : nullptr;
-}
 
-absl::Status Accept(PgMessageStore& store, const v1::Envelope& e, uint64_t audit_size) {
-  ReserveResult r = store.Reserve(e.sender(), e.message_id(), ShaOf(e));
-  if (r.outcome != ReserveOutcome::kNew) return absl::AlreadyExistsError("not new");
-  return store.Commit(e, MakeReceipt(e), audit_size).status();
-}
+  absl::StatusOr<std::unique_ptr<MessageStore>> Reopen() override {
+    if (dsn_.empty()) return absl::FailedPreconditionError("Reopen before OpenFresh");
+    auto parts = OpenPgStoreParts(dsn_, max_age_micros_);
+    if (!parts.ok()) return parts.status();
+    std::unique_ptr<MessageStore> store((*parts)->store.release());
+    parts_.push_back(*std::move(parts));  // Its writer and pool outlive the store.
+    return store;
+  }
 
-absl::Status AcceptAudited(PgMessageStore& store, const v1::Envelope& e) {
-  static std::atomic<uint64_t> next_index{1};
-  PORTCULLIS_RETURN_IF_ERROR(Accept(store, e));
-  return store.MarkAudited(e.sender(), e.message_id(), next_index++);
-}
+ private:
+  std::string dsn_;
+  int64_t max_age_micros_ = 0;
+  std::vector<std::unique_ptr<PgStoreParts>> parts_;
+};
 
+std::unique_ptr<StoreBackend> MakePgBackend() { return std::make_unique<PgBackend>(); }
+
+[[maybe_unused]] const bool kRegistered = RegisterStoreBackend("postgres", &MakePgBackend);
+
+}  // namespace
 }  // namespace portcullis::testing

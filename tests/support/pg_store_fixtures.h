@@ -1,9 +1,10 @@
 // PgMessageStore in tests: one real PostgreSQL cluster per test binary
 // (started on first use; a test that cannot start it fails), a fresh
 // database per store, and a store with its own writer and pool, as a gateway
-// has. Also the "postgres" backend of the shared store suite.
-#ifndef PORTCULLIS_TESTS_SUPPORT_PG_STORE_BACKEND_H_
-#define PORTCULLIS_TESTS_SUPPORT_PG_STORE_BACKEND_H_
+// has. The "postgres" backend of the conformance suites (pg_store_backend.cc)
+// and the PostgreSQL-only tests (tests/pg_store*_test.cc) use it.
+#ifndef PORTCULLIS_TESTS_SUPPORT_PG_STORE_FIXTURES_H_
+#define PORTCULLIS_TESTS_SUPPORT_PG_STORE_FIXTURES_H_
 
 #include <cstdint>
 #include <functional>
@@ -15,7 +16,6 @@
 #include "gateway/pg/pg_pool.h"
 #include "gateway/pg/pg_writer.h"
 #include "gateway/store/pg_message_store.h"
-#include "portcullis/v1/exchange.pb.h"
 #include "tests/support/pg_cluster.h"
 
 namespace portcullis::testing {
@@ -44,17 +44,6 @@ using PgStorePtr = std::unique_ptr<PgMessageStore, std::function<void(PgMessageS
 absl::StatusOr<PgStorePtr> OpenPgStore(const std::string& dsn, int64_t max_age_micros = 0,
                                        std::function<void()> after_case_snapshot = nullptr);
 
-// The SQLite tests' fixtures for PostgreSQL: `key` names a database of this
-// binary (created on first use), so that opening the same key again is a
-// reopen. A test failure and nullptr if it cannot.
-std::string PgStoreKey(const std::string& name);
-PgStorePtr OpenPgOrDie(const std::string& key, int64_t max_age_micros = 0);
-
-// Reserve + Commit, as Submit does; AcceptAudited also pairs it with an
-// audit record (a deliverable message).
-absl::Status Accept(PgMessageStore& store, const v1::Envelope& e, uint64_t audit_size = 0);
-absl::Status AcceptAudited(PgMessageStore& store, const v1::Envelope& e);
-
 }  // namespace portcullis::testing
 
-#endif  // PORTCULLIS_TESTS_SUPPORT_PG_STORE_BACKEND_H_
+#endif  // PORTCULLIS_TESTS_SUPPORT_PG_STORE_FIXTURES_H_
