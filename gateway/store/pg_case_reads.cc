@@ -89,6 +89,7 @@ absl::StatusOr<CasePage> PgMessageStore::ListCase(const std::string& case_refere
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
+  if (options_.after_case_snapshot) options_.after_case_snapshot();
 
   // A message stored but not yet paired with its acceptance's audit record
   // is listed only if its pairing is being written (its sender holds the

@@ -27,7 +27,12 @@ absl::StatusOr<RecipientRecord> UpdateInTx(pg::Tx& tx, const std::string& sender
     return message->rows() != 0 ? pgstore::NotARecipient(party) : pgstore::MessageNotFound(sender, message_id);
   }
   RecipientRecord record = pgstore::ReadRecipientRecord(*res, 0, party);
-  if (absl::Status s = update(record); !s.ok()) return s;
+  absl::Status updated;
+  {
+    pgstore::WriterOpScope scope;
+    updated = update(record);
+  }
+  if (!updated.ok()) return updated;
   record.party = party;  // The row's key, whatever `update` did to it.
   record.updated_micros = NowMicros();
   absl::Status s = tx.conn().Run(

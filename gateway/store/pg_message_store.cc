@@ -70,6 +70,11 @@ absl::Status Unparsable(const std::string& what, const std::string& sender, cons
                                           "' from '", sender, "' cannot be parsed"));
 }
 
+bool& InsideWriterOp() {
+  thread_local bool inside = false;
+  return inside;
+}
+
 Snapshot::~Snapshot() {
   if (begun_ && conn_.in_transaction()) conn_.Run("ROLLBACK").IgnoreError();
 }
@@ -116,7 +121,14 @@ absl::Status PgMessageStore::Read(const std::function<absl::Status(pg::Connectio
   return s;
 }
 
-absl::Status PgMessageStore::Write(pg::GroupWriter::Op op) { return options_.writer->Run(std::move(op)); }
+absl::Status PgMessageStore::Write(pg::GroupWriter::Op op) {
+  if (pgstore::InsideWriterOp()) {
+    // From inside an UpdateRecipient callback: waiting for the writer would
+    // wait for ourselves forever.
+    return absl::FailedPreconditionError("message store (postgres): a write from inside an UpdateRecipient callback");
+  }
+  return options_.writer->Run(std::move(op));
+}
 
 void PgMessageStore::Flush() { options_.writer->Flush(); }
 

@@ -35,7 +35,6 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -51,6 +50,10 @@ struct PgStoreOptions {
   pg::Pool* pool = nullptr;           // Likewise.
   // Each delivery expires this long after its message's acceptance; 0 = never.
   int64_t delivery_max_age_micros = 0;
+  // Test seam: called by ListCase after its snapshot was read and before it
+  // decides which of its not-yet-paired messages to list (forces the
+  // interleaving of a pairing that becomes durable in between).
+  std::function<void()> after_case_snapshot;
 };
 
 class PgMessageStore final : public MessageStore {

@@ -37,6 +37,15 @@ absl::Status DeliveryNotFound(const std::string& delivery_id);
 // Stored bytes that do not parse: DATA_LOSS naming the message.
 absl::Status Unparsable(const std::string& what, const std::string& sender, const std::string& message_id);
 
+// True on a thread while it runs a caller's UpdateRecipient `update` inside
+// a writer op: a blocking write from there would wait for itself.
+bool& InsideWriterOp();
+class WriterOpScope {
+ public:
+  WriterOpScope() { InsideWriterOp() = true; }
+  ~WriterOpScope() { InsideWriterOp() = false; }
+};
+
 // A read-only transaction on one snapshot, rolled back on every path.
 class Snapshot {
  public:
