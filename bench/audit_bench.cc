@@ -20,6 +20,13 @@
 //   PORTCULLIS_BENCH_PROOF_SIZES=1000,1000000,10000000,10000128
 //                                       (10000128 = 39063 * 256: no partial last block)
 //   PORTCULLIS_BENCH_WRITERS=1,8,64,256 blocking writer threads / async clients
+// The log the append benchmarks drive (flags of this program, before
+// Google Benchmark's):
+//   --backend file              FileAuditLog (default)
+//   --backend postgres --dsn D  PgAuditLog only (docs/benchmarks.md): each
+//                               benchmark creates a database on the server D
+//                               names (key=value conninfo) and drops it
+//   --backend both --dsn D      both, in one run (same machine, same load)
 // Google Benchmark's own flags (--benchmark_filter, --benchmark_repetitions,
 // --benchmark_format, ...) work as usual; the append benchmarks run one timed
 // window each (its length is PORTCULLIS_BENCH_APPEND_SECONDS, not
@@ -33,6 +40,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "bench/audit_bench_common.h"
@@ -42,10 +50,39 @@ int main(int argc, char** argv) {
   using portcullis::audit_bench::Env;
   using portcullis::audit_bench::EnvDouble;
   using portcullis::audit_bench::EnvList;
+  portcullis::audit_bench::Config& c = Cfg();
+  {
+    // Our flags out of argv before Google Benchmark reads it.
+    int kept = 1;
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      std::string* target = nullptr;
+      std::string value;
+      for (auto [flag, field] : {std::pair<const char*, std::string*>{"--backend", &c.backend}, {"--dsn", &c.pg_dsn}}) {
+        const std::string f = flag;
+        if (arg == f && i + 1 < argc) {
+          target = field;
+          value = argv[++i];
+        } else if (arg.rfind(f + "=", 0) == 0) {
+          target = field;
+          value = arg.substr(f.size() + 1);
+        }
+      }
+      if (target != nullptr) {
+        *target = value;
+      } else {
+        argv[kept++] = argv[i];
+      }
+    }
+    argc = kept;
+    if (c.backend != "file" && c.backend != "postgres" && c.backend != "both") {
+      portcullis::audit_bench::Die("--backend must be file, postgres or both");
+    }
+    if (c.backend != "file" && c.pg_dsn.empty()) portcullis::audit_bench::Die("--backend " + c.backend + " needs --dsn");
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
-  portcullis::audit_bench::Config& c = Cfg();
   c.quick = Env("PORTCULLIS_BENCH_QUICK", "0") != "0";
   c.append_seconds = EnvDouble("PORTCULLIS_BENCH_APPEND_SECONDS", c.quick ? 0.5 : 5);
   c.warmup_seconds = EnvDouble("PORTCULLIS_BENCH_WARMUP_SECONDS", c.quick ? 0.2 : 1);
@@ -66,8 +103,12 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("quick", c.quick ? "yes" : "no");
   benchmark::AddCustomContext("append_window_s", absl::StrCat(c.append_seconds));
 
-  portcullis::audit_bench::RegisterAppendBenchmarks();
-  portcullis::audit_bench::RegisterVerifyBenchmarks();
+  benchmark::AddCustomContext("backend", c.backend);
+  if (c.backend != "postgres") {
+    portcullis::audit_bench::RegisterAppendBenchmarks();
+  }
+  if (c.backend != "file") portcullis::audit_bench::RegisterPgAppendBenchmarks();
+  if (c.backend != "postgres") portcullis::audit_bench::RegisterVerifyBenchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 

@@ -33,6 +33,11 @@ struct Config {
   uint64_t verify_records = 1000000;
   std::vector<uint64_t> proof_sizes;
   std::vector<uint64_t> writers;
+  // --backend file|postgres|both: which log the append benchmarks drive.
+  std::string backend = "file";
+  // --dsn: a PostgreSQL server (libpq key=value conninfo) where each
+  // PostgreSQL benchmark creates a database of its own (and drops it).
+  std::string pg_dsn;
 };
 Config& Cfg();
 
@@ -67,6 +72,7 @@ std::string FsType(const std::string& path);
 // Each file's benchmarks, registered in this order by main.
 void RegisterAppendBenchmarks();  // audit_bench_append.cc: durable appends, writer CPU parts.
 void RegisterVerifyBenchmarks();  // audit_bench_verify.cc: verification, recovery, proofs.
+void RegisterPgAppendBenchmarks();  // audit_bench_pg.cc: durable appends through PgAuditLog.
 
 }  // namespace portcullis::audit_bench
 

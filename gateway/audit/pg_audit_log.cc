@@ -63,9 +63,8 @@ absl::StatusOr<std::optional<Checkpoint>> ReadLatestCheckpoint(pg::Connection& c
 }  // namespace pg_audit
 
 absl::Status PgAuditLog::Leaves::ReadLeaves(uint64_t begin, uint64_t end, std::vector<merkle::Hash>* out) const {
-  auto lease = pool_->Acquire();
-  if (!lease.ok()) return pg_audit::ReadError(lease.status(), "no read connection");
-  return pg_audit::ReadLeavesWith(**lease, begin, end, out);
+  return pg_audit::WithConnection(
+      pool_, [&](pg::Connection& conn) { return pg_audit::ReadLeavesWith(conn, begin, end, out); });
 }
 
 absl::Status PgAuditLog::Inject(absl::string_view op) const {
@@ -192,17 +191,15 @@ absl::Status PgAuditLog::CatchUpLocked(uint64_t end) const {
 }
 
 absl::StatusOr<uint64_t> PgAuditLog::CatchUp() const {
-  uint64_t committed;
-  {
-    auto lease = options_.pool->Acquire();
-    if (!lease.ok()) return pg_audit::ReadError(lease.status(), "no read connection");
-    auto res = (*lease)->Exec("SELECT audit_size FROM portcullis_head WHERE id = 1");
+  auto committed = pg_audit::WithConnection(options_.pool, [](pg::Connection& conn) -> absl::StatusOr<uint64_t> {
+    auto res = conn.Exec("SELECT audit_size FROM portcullis_head WHERE id = 1");
     if (!res.ok()) return pg_audit::ReadError(res.status(), "reading the head row");
     if (res->rows() != 1) return absl::DataLossError("audit log: the head row (portcullis_head) is missing");
-    committed = static_cast<uint64_t>(res->Int(0, 0));
-  }
+    return static_cast<uint64_t>(res->Int(0, 0));
+  });
+  if (!committed.ok()) return committed.status();
   std::lock_guard<std::mutex> lock(tree_mu_);
-  absl::Status s = CatchUpLocked(committed);
+  absl::Status s = CatchUpLocked(*committed);
   if (!s.ok()) return s;
   return tree_->size();
 }
@@ -222,10 +219,9 @@ absl::StatusOr<std::vector<std::string>> PgAuditLog::ReadLines(uint64_t begin, u
   if (!size.ok()) return size.status();
   if (begin >= *size || max_count == 0) return std::vector<std::string>{};
   const uint64_t end = max_count >= *size - begin ? *size : begin + max_count;
-  auto lease = options_.pool->Acquire();
-  if (!lease.ok()) return pg_audit::ReadError(lease.status(), "no read connection");
-  auto res = (*lease)->Exec("SELECT idx, line FROM audit_records WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-                            {begin, end});
+  auto res = pg_audit::WithConnection(options_.pool, [&](pg::Connection& conn) {
+    return conn.Exec("SELECT idx, line FROM audit_records WHERE idx >= $1 AND idx < $2 ORDER BY idx", {begin, end});
+  });
   if (!res.ok()) return pg_audit::ReadError(res.status(), "reading records");
   std::vector<std::string> out;
   out.reserve(end - begin);

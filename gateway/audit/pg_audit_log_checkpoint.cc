@@ -54,22 +54,13 @@ uint64_t PgAuditLog::checkpoints_signed() const {
 }
 
 std::optional<Checkpoint> PgAuditLog::LatestCheckpoint() const {
-  std::optional<Checkpoint> read;
-  absl::Status s;
-  if (auto lease = options_.pool->Acquire(); lease.ok()) {
-    auto latest = pg_audit::ReadLatestCheckpoint(**lease);
-    if (latest.ok()) {
-      read = *latest;
-    } else {
-      s = latest.status();
-    }
-  } else {
-    s = lease.status();
-  }
+  auto read = pg_audit::WithConnection(options_.pool, [](pg::Connection& conn) {
+    return pg_audit::ReadLatestCheckpoint(conn);
+  });
   std::lock_guard<std::mutex> lock(mu_);
   // Another gateway may have signed a larger tree; sizes never decrease, so
   // a smaller one read (never expected) does not replace what is cached.
-  if (s.ok() && read && (!latest_ || read->size >= latest_->size)) latest_ = read;
+  if (read.ok() && *read && (!latest_ || (*read)->size >= latest_->size)) latest_ = *read;
   return latest_;  // The database unreachable: the latest this gateway knows.
 }
 
@@ -78,14 +69,13 @@ absl::StatusOr<Checkpoint> PgAuditLog::CheckpointNow() { return SignCheckpoint()
 absl::StatusOr<Checkpoint> PgAuditLog::SignCheckpoint() {
   if (signer_ == nullptr) return absl::FailedPreconditionError("the audit log has no signing key configured");
   std::lock_guard<std::mutex> sign_lock(sign_mu_);
-  auto lease = options_.pool->Acquire();
-  if (!lease.ok()) return pg_audit::ReadError(lease.status(), "no connection for the checkpoint signer");
-  pg::Connection& conn = **lease;
   std::optional<Checkpoint> latest;
   std::string witness_line;
   // In one transaction holding the signer lock: no other gateway signs
   // between reading the latest checkpoint and inserting a larger one.
-  auto body = [&]() -> absl::Status {
+  auto sign = [&](pg::Connection& conn) -> absl::Status {
+    latest.reset();
+    witness_line.clear();
     auto locked = conn.Exec(kSignerLock);
     if (!locked.ok()) return locked.status();
     auto read = pg_audit::ReadLatestCheckpoint(conn);
@@ -114,11 +104,14 @@ absl::StatusOr<Checkpoint> PgAuditLog::SignCheckpoint() {
     witness_line = line + "\n";
     return absl::OkStatus();
   };
-  absl::Status s = conn.Run("BEGIN");
-  if (s.ok()) s = body();
-  if (s.ok()) s = conn.Run("COMMIT");
+  absl::Status s = pg_audit::WithConnection(options_.pool, [&](pg::Connection& conn) {
+    absl::Status t = conn.Run("BEGIN");
+    if (t.ok()) t = sign(conn);
+    if (t.ok()) t = conn.Run("COMMIT");
+    if (!t.ok()) conn.Run("ROLLBACK").IgnoreError();
+    return t;
+  });
   if (!s.ok()) {
-    conn.Run("ROLLBACK").IgnoreError();
     if (s.code() == absl::StatusCode::kDataLoss) SetFailed(s);
     return s.code() == absl::StatusCode::kDataLoss || s.code() == absl::StatusCode::kInternal
                ? s

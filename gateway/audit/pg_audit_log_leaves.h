@@ -3,6 +3,7 @@
 #ifndef PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_LEAVES_H_
 #define PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_LEAVES_H_
 
+#include <utility>
 #include <vector>
 
 #include "gateway/audit/pg_audit_log.h"
@@ -17,6 +18,19 @@ inline constexpr uint64_t kChunk = 4096;
 // A failed read of the database as a read error of the log: UNAVAILABLE
 // (with the database's words, for the gateway's log only), DATA_LOSS kept.
 absl::Status ReadError(const absl::Status& status, absl::string_view what);
+
+// Runs `fn(connection)` on a connection of `pool`; if it fails because that
+// connection broke (the server restarted since it was last used; the pool
+// drops it), again on another, a few times. Returns fn's result.
+template <typename F>
+auto WithConnection(pg::Pool* pool, F fn) -> decltype(fn(std::declval<pg::Connection&>())) {
+  for (int attempt = 0;; ++attempt) {
+    auto lease = pool->Acquire();
+    if (!lease.ok()) return ReadError(lease.status(), "no read connection");
+    auto result = fn(**lease);
+    if (result.ok() || (*lease)->ok() || attempt >= 8) return result;
+  }
+}
 
 // Leaves [begin, end) through `conn`; DATA_LOSS if rows are missing or a
 // leaf is not 32 bytes.
