@@ -98,6 +98,7 @@ TEST(PgCluster, RunsDurablyOnLoopbackWithItsSocketInItsDir) {
   const std::string dsn = (*pg)->dsn();
   EXPECT_EQ(QueryOne(dsn, "SHOW fsync"), "on");
   EXPECT_EQ(QueryOne(dsn, "SHOW synchronous_commit"), "on");
+  EXPECT_EQ(QueryOne(dsn, "SHOW recovery_init_sync_method"), "syncfs");
   EXPECT_EQ(QueryOne(dsn, "SHOW listen_addresses"), "127.0.0.1");
   EXPECT_EQ(QueryOne(dsn, "SHOW unix_socket_directories"), (*pg)->dir());
   EXPECT_EQ(QueryOne(dsn, "SHOW port"), std::to_string((*pg)->port()));

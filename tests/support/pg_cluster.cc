@@ -194,7 +194,10 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(PgClusterOptions opt
     conf << "\n# tests/support/pg_cluster.cc\n"
          << "listen_addresses = '127.0.0.1'\n"
          << "unix_socket_directories = " << Quoted(cluster->dir_) << "\n"
-         << "fsync = on\nsynchronous_commit = on\n";
+         << "fsync = on\nsynchronous_commit = on\n"
+         // After a crash (Stop(true)) the server syncs the data dir before recovery: one syncfs
+         // instead of an fsync per file (4 s -> 0.4 s on a loaded machine), as durable.
+         << "recovery_init_sync_method = syncfs\n";
     for (const std::string& setting : cluster->options_.settings) {
       size_t eq = setting.find('=');
       if (eq == std::string::npos) return absl::InvalidArgumentError("PgClusterOptions.settings: not name=value: " + setting);
