@@ -54,6 +54,7 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$DIR'
 fsync = on
 synchronous_commit = on
+recovery_init_sync_method = syncfs
 EOF
     for attempt in 1 2 3 4 5; do
       port=$(free_port)

@@ -2,6 +2,8 @@
 // a real server, reached with libpq; stopped, restarted, removed.
 #include "tests/support/pg_cluster.h"
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "libpq-fe.h"
+#include "tests/support/poll.h"
 #include "tests/support/ports.h"
 
 namespace portcullis::testing {
@@ -95,6 +98,7 @@ TEST(PgCluster, RunsDurablyOnLoopbackWithItsSocketInItsDir) {
   const std::string dsn = (*pg)->dsn();
   EXPECT_EQ(QueryOne(dsn, "SHOW fsync"), "on");
   EXPECT_EQ(QueryOne(dsn, "SHOW synchronous_commit"), "on");
+  EXPECT_EQ(QueryOne(dsn, "SHOW recovery_init_sync_method"), "syncfs");
   EXPECT_EQ(QueryOne(dsn, "SHOW listen_addresses"), "127.0.0.1");
   EXPECT_EQ(QueryOne(dsn, "SHOW unix_socket_directories"), (*pg)->dir());
   EXPECT_EQ(QueryOne(dsn, "SHOW port"), std::to_string((*pg)->port()));
@@ -155,6 +159,36 @@ TEST(PgCluster, TriesAnotherPortWhenItsPortIsTaken) {
   std::ifstream log((*pg)->log_path());
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("could not bind"), std::string::npos) << text;
+}
+
+// A test process that dies without its destructor (SIGKILL, a CTest timeout)
+// leaves no server and no folder behind.
+TEST(PgCluster, AWatchdogCleansUpAfterAKilledTestProcess) {
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(out[0]);
+    auto pg = PgCluster::Start();
+    std::string line = pg.ok() ? (*pg)->dir() + " " + std::to_string((*pg)->port()) + "\n" : "failed\n";
+    ssize_t written = ::write(out[1], line.data(), line.size());
+    (void)written;
+    for (;;) ::pause();  // until killed
+  }
+  ::close(out[1]);
+  std::string line;
+  char c;
+  while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
+  ::close(out[0]);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  const size_t space = line.find(' ');
+  ASSERT_NE(space, std::string::npos) << "the child could not start PostgreSQL: " << line;
+  const std::string dir = line.substr(0, space);
+  const std::string dsn = "host=127.0.0.1 port=" + line.substr(space + 1) + " user=portcullis dbname=postgres";
+  EXPECT_TRUE(WaitUntil([&] { return !std::filesystem::exists(dir); }, std::chrono::seconds(30))) << dir;
+  EXPECT_TRUE(WaitUntil([&] { return !QueryOne(dsn, "SELECT 1").has_value(); }, std::chrono::seconds(30))) << dsn;
 }
 
 TEST(PgCluster, MissingBinariesAreALoudError) {

@@ -178,6 +178,7 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(PgClusterOptions opt
       return absl::InternalError(Errno("chown postgres " + cluster->dir_));
     }
   }
+  if (absl::Status watchdog = cluster->StartWatchdog(); !watchdog.ok()) return watchdog;
   std::vector<std::string> initdb = {"initdb", "-D", cluster->dir_ + "/data", "-A", "trust", "-U", "portcullis",
                                      "-E", "UTF8", "--locale=C"};
   if (!cluster->options_.durable_init) initdb.push_back("--no-sync");
@@ -193,7 +194,10 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(PgClusterOptions opt
     conf << "\n# tests/support/pg_cluster.cc\n"
          << "listen_addresses = '127.0.0.1'\n"
          << "unix_socket_directories = " << Quoted(cluster->dir_) << "\n"
-         << "fsync = on\nsynchronous_commit = on\n";
+         << "fsync = on\nsynchronous_commit = on\n"
+         // After a crash (Stop(true)) the server syncs the data dir before recovery: one syncfs
+         // instead of an fsync per file (4 s -> 0.4 s on a loaded machine), as durable.
+         << "recovery_init_sync_method = syncfs\n";
     for (const std::string& setting : cluster->options_.settings) {
       size_t eq = setting.find('=');
       if (eq == std::string::npos) return absl::InvalidArgumentError("PgClusterOptions.settings: not name=value: " + setting);
@@ -248,6 +252,49 @@ absl::Status PgCluster::StartServer() {
   return absl::OkStatus();
 }
 
+absl::Status PgCluster::StartWatchdog() {
+  std::vector<std::string> argv = {"/bin/sh", "-c",
+                                   "dir=$1; shift; read -r _ <&3; \"$@\" >/dev/null 2>&1; rm -rf -- \"$dir\"",
+                                   "pg-cluster-watchdog", dir_, Bin("pg_ctl"), "-D", dir_ + "/data", "-m",
+                                   "immediate", "-w", "stop"};
+  if (IsRoot()) argv.insert(argv.begin() + 5, {RunuserPath(), "-u", "postgres", "--"});
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(Errno("pipe2"));
+  const long max_fd = ::sysconf(_SC_OPEN_MAX) > 0 ? ::sysconf(_SC_OPEN_MAX) : 1024;
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::string error = Errno("fork");
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return absl::InternalError(error);
+  }
+  if (pid == 0) {  // async-signal-safe calls only
+    ::setsid();    // out of the test's process group: a group kill leaves it to clean up
+    int null_fd = ::open("/dev/null", O_RDWR);
+    if (null_fd >= 0) {
+      ::dup2(null_fd, 0);
+      ::dup2(null_fd, 1);
+      ::dup2(null_fd, 2);
+    }
+    if (fds[0] == 3) {
+      ::fcntl(3, F_SETFD, 0);  // keep it across exec
+    } else {
+      ::dup2(fds[0], 3);
+    }
+    for (long fd = 4; fd < max_fd && fd < 65536; ++fd) ::close(static_cast<int>(fd));
+    if (::chdir("/") != 0) ::_exit(126);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(fds[0]);
+  watchdog_fd_ = fds[1];
+  watchdog_pid_ = pid;
+  return absl::OkStatus();
+}
+
 PgCluster::~PgCluster() {
   if (running_) {
     absl::Status stopped = Stop(true);
@@ -257,6 +304,11 @@ PgCluster::~PgCluster() {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
     if (ec) std::cerr << "PgCluster: cannot remove " << dir_ << ": " << ec.message() << "\n";
+  }
+  if (watchdog_fd_ >= 0) ::close(watchdog_fd_);  // the watchdog finds nothing left to do, and exits
+  if (watchdog_pid_ > 0) {
+    while (::waitpid(watchdog_pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
   }
 }
 

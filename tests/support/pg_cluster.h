@@ -7,6 +7,8 @@
 #ifndef PORTCULLIS_TESTS_SUPPORT_PG_CLUSTER_H_
 #define PORTCULLIS_TESTS_SUPPORT_PG_CLUSTER_H_
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,7 +44,10 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, c
 class PgCluster {
  public:
   static absl::StatusOr<std::unique_ptr<PgCluster>> Start(PgClusterOptions options = {});
-  ~PgCluster();  // pg_ctl stop -m immediate (if running), removes the temp dir.
+  // pg_ctl stop -m immediate (if running), removes the temp dir. If the test
+  // process dies without it (a crash, SIGKILL, a CTest timeout), a watchdog
+  // process does the same when the process is gone.
+  ~PgCluster();
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;
 
@@ -71,8 +76,15 @@ class PgCluster {
 
   PgClusterOptions options_;
   std::string dir_;
+  // Starts the watchdog: a shell in its own session that waits for EOF on a
+  // pipe whose write end only this process holds, then stops the server and
+  // removes dir_.
+  absl::Status StartWatchdog();
+
   int port_ = 0;
   bool running_ = false;
+  int watchdog_fd_ = -1;      // the pipe's write end
+  pid_t watchdog_pid_ = -1;
 };
 
 }  // namespace portcullis::testing
