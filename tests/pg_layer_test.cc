@@ -221,8 +221,25 @@ TEST_F(PgLayer, TheWriterFailsClosedWhileTheServerIsDownAndRecoversByItself) {
   EXPECT_EQ(r->Text(0, 0), "3");  // Nothing refused was written.
 }
 
+TEST_F(PgLayer, AnIdleWriterNoticesTheServerGoneAndBack) {
+  pg::GroupWriter::Options o;
+  o.idle_probe = std::chrono::milliseconds(100);
+  o.reconnect_max = std::chrono::milliseconds(200);
+  o.connect_timeout_seconds = 2;
+  auto w = Writer(o);
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(cluster_->Stop(/*immediate=*/true).ok());
+  // No op is submitted: the idle probe alone finds the database gone.
+  EXPECT_TRUE(WaitUntil([&] { return !w->Health().ok(); })) << "still healthy with the server down";
+  ASSERT_TRUE(cluster_->Restart().ok());
+  EXPECT_TRUE(WaitUntil([&] { return w->Health().ok(); }, std::chrono::seconds(20))) << w->Health();
+  EXPECT_TRUE(w->Run([](pg::Tx& tx) { return tx.conn().Run("SELECT 1"); }).ok());
+}
+
 TEST_F(PgLayer, AnEndedBackendIsReplacedByTheWriterAndThePool) {
-  auto w = Writer();
+  pg::GroupWriter::Options o;
+  o.idle_probe = std::chrono::hours(1);  // The op below, not the idle probe, finds the connection gone.
+  auto w = Writer(o);
   ASSERT_NE(w, nullptr);
   pg::Pool pool(dsn_, 2, 2);
   int reader_pid = 0;

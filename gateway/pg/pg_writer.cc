@@ -95,7 +95,14 @@ void GroupWriter::AnswerAll(std::vector<Item>* items, const absl::Status& status
 void GroupWriter::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+    if (!cv_.wait_for(lock, options_.idle_probe, [this] { return stopping_ || !pending_.empty(); })) {
+      lock.unlock();  // Idle: is the database still there?
+      if (!conn_->ok() || !conn_->Run("SELECT 1").ok()) {
+        Reconnect(absl::UnavailableError("postgres: the connection to the database was lost (idle check)"));
+      }
+      lock.lock();
+      continue;
+    }
     if (pending_.empty()) break;  // Stopping, and nothing left.
     std::vector<Item> batch;
     while (!pending_.empty() && batch.size() < options_.max_batch) {

@@ -17,7 +17,8 @@
 // effects commit (so an op must not keep effects outside the transaction
 // that a re-run does not overwrite).
 //
-// Fails closed: when the connection breaks, Health() turns UNAVAILABLE,
+// Fails closed: when the connection breaks (found by an op, or by the probe
+// the writer sends after a second without one), Health() turns UNAVAILABLE,
 // every queued and new op fails at once with UNAVAILABLE (nothing is
 // acknowledged), and the writer reconnects with backoff by itself. A COMMIT
 // whose answer is lost with the connection fails its ops with UNKNOWN: the
@@ -86,6 +87,9 @@ class GroupWriter {
     size_t max_batch = 512;  // Most ops per transaction.
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{2000};
+    // Idle this long, the writer checks its connection (SELECT 1), so that
+    // Health() turns UNAVAILABLE while nothing is written too (gRPC health).
+    std::chrono::milliseconds idle_probe{1000};
     // Test seam: called before BEGIN ("begin") and before COMMIT ("commit");
     // a non-OK result is that step's error.
     std::function<absl::Status(absl::string_view point)> fault_injector;
