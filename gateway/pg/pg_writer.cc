@@ -88,6 +88,12 @@ absl::Status GroupWriter::Inject(absl::string_view point) const {
 }
 
 void GroupWriter::AnswerAll(std::vector<Item>* items, const absl::Status& status) {
+  if (!status.ok() && !conn_->ok()) {
+    // Unhealthy before anyone hears of the failure: a caller that retries at
+    // once is refused now, not queued behind the reconnection (Loop).
+    std::lock_guard<std::mutex> lock(mu_);
+    health_ = absl::UnavailableError("postgres: the database is unreachable; reconnecting");
+  }
   for (Item& item : *items) item.done(status);
   items->clear();
 }
