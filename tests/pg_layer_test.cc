@@ -99,6 +99,14 @@ TEST_F(PgLayer, ErrorsAreMappedBySqlState) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST_F(PgLayer, ATextParameterWithANulByteIsRefusedNotCut) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  absl::Status s = c->Run("SELECT $1::text", {std::string("ab\0cd", 5)});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_TRUE(c->Run("SELECT $1::bytea", {pg::Param::Bytes(std::string("ab\0cd", 5))}).ok());
+}
+
 TEST(PgDsn, PasswordsAreRedacted) {
   EXPECT_EQ(pg::RedactDsn("host=db password=s3cret user=gw"), "host=db password=*** user=gw");
   EXPECT_EQ(pg::RedactDsn("host=db password = 'a b\\'c' user=gw"), "host=db password = *** user=gw");
@@ -197,6 +205,59 @@ TEST_F(PgLayer, AFailedOpIsRolledBackAloneAndItsNeighboursCommit) {
   EXPECT_EQ(r->Text(0, 0), "a,c");
   auto head = c->Exec("SELECT next_seq FROM portcullis_head");
   EXPECT_EQ(head->Int(0, 0), 3);  // Two numbers taken, none lost to the failed op.
+}
+
+TEST_F(PgLayer, AFailedOpDoesNotRunItsNeighboursAgain) {
+  std::mutex gate;
+  gate.lock();
+  auto w = Writer();
+  ASSERT_NE(w, nullptr);
+  std::atomic<int> runs{0}, done{0};
+  w->Submit([&](pg::Tx&) { std::lock_guard<std::mutex> l(gate); return absl::OkStatus(); }, [&](absl::Status) { ++done; });
+  for (int i = 0; i < 10; ++i) {
+    const bool fail = i % 3 == 0;
+    w->Submit([&runs, fail](pg::Tx&) {
+      ++runs;
+      return fail ? absl::FailedPreconditionError("refused") : absl::OkStatus();
+    }, [&](absl::Status) { ++done; });
+  }
+  gate.unlock();
+  ASSERT_TRUE(WaitUntil([&] { return done.load() == 11; }));
+  EXPECT_EQ(runs.load(), 10) << "a refusal made its batch run again";
+}
+
+TEST_F(PgLayer, FlushWaitsForEveryQueuedAnswer) {
+  auto w = Writer();
+  ASSERT_NE(w, nullptr);
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 50; ++i) {
+    w->Submit([](pg::Tx& tx) { return tx.conn().Run("SELECT pg_sleep(0.001)"); }, [&](absl::Status) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ++answered;
+    });
+  }
+  w->Flush();
+  EXPECT_EQ(answered.load(), 50);
+}
+
+TEST_F(PgLayer, TheWriterOnlyWritesToAServerThatTakesWrites) {
+  pg::GroupWriter::Options o;
+  o.reconnect_max = std::chrono::milliseconds(200);
+  o.idle_probe = std::chrono::hours(1);
+  auto w = Writer(o);
+  ASSERT_NE(w, nullptr);
+  auto admin = pg::Connection::Open(cluster_->dsn("postgres"));
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  const std::string db = dsn_.substr(dsn_.find("dbname=") + 7);
+  // As a standby would: every new session of the database is read-only.
+  ASSERT_TRUE((*admin)->RunScript(("ALTER DATABASE " + db + " SET default_transaction_read_only = on").c_str()).ok());
+  ASSERT_TRUE((*admin)->Run("SELECT pg_terminate_backend($1)", {w->backend_pid()}).ok());
+  EXPECT_FALSE(w->Run([](pg::Tx& tx) { return tx.conn().Run("SELECT 1"); }).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // Several reconnection attempts.
+  EXPECT_EQ(w->Health().code(), absl::StatusCode::kUnavailable) << "connected to a server that cannot write";
+  ASSERT_TRUE((*admin)->RunScript(("ALTER DATABASE " + db + " SET default_transaction_read_only = off").c_str()).ok());
+  EXPECT_TRUE(WaitUntil([&] { return w->Health().ok(); })) << w->Health();
+  EXPECT_TRUE(w->Run([](pg::Tx& tx) { return tx.conn().Run("SELECT 1"); }).ok());
 }
 
 TEST_F(PgLayer, TheWriterFailsClosedWhileTheServerIsDownAndRecoversByItself) {

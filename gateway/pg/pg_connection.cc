@@ -17,8 +17,9 @@ constexpr char kSqlStatePayload[] = "type.portcullis/pg.sqlstate";
 
 absl::StatusCode CodeForSqlState(absl::string_view state) {
   if (state.empty()) return absl::StatusCode::kUnavailable;  // No server answer: the connection failed.
+  // 25006: a read-only (standby) server; 25P03: our transaction was ended for idling.
   if (absl::StartsWith(state, "08") || absl::StartsWith(state, "53") || absl::StartsWith(state, "57P") ||
-      state == "55P03") {
+      state == "55P03" || state == "25006" || state == "25P03" || state == "57014") {
     return absl::StatusCode::kUnavailable;
   }
   if (state == "23505") return absl::StatusCode::kAlreadyExists;
@@ -111,10 +112,18 @@ int64_t Result::affected() const {
 
 // --- Connection
 
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn, int connect_timeout_seconds) {
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn, int connect_timeout_seconds,
+                                                             bool read_write) {
   const std::string timeout = std::to_string(connect_timeout_seconds > 0 ? connect_timeout_seconds : 5);
-  const char* keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding", nullptr};
-  const char* values[] = {dsn.c_str(), timeout.c_str(), "portcullis", "UTF8", nullptr};
+  // Dead peers are found in seconds, not after the kernel's two hours: TCP
+  // keepalives and a limit on unacknowledged data (a frozen or partitioned
+  // server). The DSN's own values (after) override these; the configured
+  // connect timeout and the writer's read-write requirement override the DSN.
+  const char* keys[] = {"keepalives",          "keepalives_idle", "keepalives_interval", "keepalives_count",
+                        "tcp_user_timeout",    "application_name", "client_encoding",    "dbname",
+                        "connect_timeout",     read_write ? "target_session_attrs" : nullptr, nullptr};
+  const char* values[] = {"1", "5", "2", "3", "15000", "portcullis", "UTF8", dsn.c_str(), timeout.c_str(),
+                          read_write ? "read-write" : nullptr, nullptr};
   pg_conn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return absl::ResourceExhaustedError("postgres: cannot allocate a connection");
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -125,9 +134,14 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
     return s;
   }
   std::unique_ptr<Connection> c(new Connection(conn));
-  // Every timestamp the gateway stores is an integer; text and bytea must
-  // come back in the forms Result reads.
-  absl::Status s = c->RunScript("SET bytea_output = 'hex'; SET synchronous_commit = on");
+  // Results in the forms Result reads; commits durable before they answer;
+  // no statement, lock wait or abandoned transaction without a limit (a
+  // stuck peer must not hold the head row, or a reader a connection, for
+  // ever); READ COMMITTED whatever the database's default.
+  absl::Status s = c->RunScript(
+      "SET bytea_output = 'hex'; SET synchronous_commit = on; SET statement_timeout = '30s'; "
+      "SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = '60s'; "
+      "SET default_transaction_isolation = 'read committed'");
   if (!s.ok()) return s;
   return c;
 }
@@ -171,6 +185,12 @@ absl::StatusOr<Result> Connection::ExecParams(const char* sql, const Param* para
       return ErrorStatus(conn_, prep, absl::StrCat("preparing \"", absl::string_view(sql).substr(0, 60), "\""));
     }
     it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    // libpq sends text parameters as C strings: a NUL would cut the value short, silently.
+    if (!params[i].is_null() && !params[i].binary() && params[i].value().find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("postgres: text parameter $", i + 1, " contains a NUL byte"));
+    }
   }
   std::vector<const char*> values(count);
   std::vector<int> lengths(count);

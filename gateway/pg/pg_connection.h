@@ -7,8 +7,9 @@
 // Errors: the status message carries the SQLSTATE and the server's words,
 // for the gateway's log only (never for a party). Codes:
 //   UNAVAILABLE          the connection is broken, the server is shutting
-//                        down or out of resources (SQLSTATE classes 08, 53,
-//                        57P0x, 55P03): retry later;
+//                        down, read-only or out of resources, a lock or
+//                        statement timed out (SQLSTATE classes 08, 53, 57P,
+//                        55P03, 25006, 25P03, 57014): retry later;
 //   ALREADY_EXISTS       a unique constraint (23505);
 //   FAILED_PRECONDITION  another integrity constraint (class 23);
 //   ABORTED              a serialisation failure or deadlock (40001, 40P01);
@@ -89,8 +90,12 @@ class Result {
 class Connection {
  public:
   // Connects with `dsn` (libpq conninfo or URI), waiting at most
-  // `connect_timeout_seconds`. UNAVAILABLE (with libpq's words) on failure.
-  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& dsn, int connect_timeout_seconds = 5);
+  // `connect_timeout_seconds`; `read_write`: only to a server that accepts
+  // writes (a primary, not a standby). UNAVAILABLE (with libpq's words) on
+  // failure. Every session has TCP keepalives, a 30 s statement timeout, a
+  // 10 s lock timeout and READ COMMITTED.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& dsn, int connect_timeout_seconds = 5,
+                                                          bool read_write = false);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -98,6 +103,8 @@ class Connection {
   // Runs one statement ($1, $2, ... placeholders), prepared on first use on
   // this connection and reused after. `sql` must be a constant text (it is
   // the cache key).
+  // A text parameter holding a NUL byte is INVALID_ARGUMENT (libpq would
+  // cut it short).
   absl::StatusOr<Result> Exec(const char* sql, std::initializer_list<Param> params = {});
   absl::StatusOr<Result> Exec(const char* sql, const std::vector<Param>& params);
   // The same, for statements whose rows are not wanted.

@@ -4,9 +4,19 @@
 #include <future>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace portcullis::pg {
+namespace {
+
+// Errors that end the session's ability to write, not one op's: the
+// connection, the server shutting down, a standby, an abandoned transaction.
+bool IsSessionLevel(const std::string& state) {
+  return absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") || state == "25006" || state == "25P03";
+}
+
+}  // namespace
 
 absl::StatusOr<Head*> Tx::head() {
   if (!locked_) {
@@ -26,7 +36,7 @@ absl::StatusOr<Head*> Tx::head() {
 
 absl::StatusOr<std::unique_ptr<GroupWriter>> GroupWriter::Start(Options options) {
   if (options.max_batch == 0) options.max_batch = 1;
-  auto conn = Connection::Open(options.dsn, options.connect_timeout_seconds);
+  auto conn = Connection::Open(options.dsn, options.connect_timeout_seconds, /*read_write=*/true);
   if (!conn.ok()) return conn.status();
   return std::unique_ptr<GroupWriter>(new GroupWriter(std::move(options), *std::move(conn)));
 }
@@ -56,6 +66,7 @@ void GroupWriter::Submit(Op op, Done done) {
       refused = health_;
     } else {
       pending_.push_back(Item{std::move(op), std::move(done)});
+      ++queued_;
     }
   }
   if (!refused.ok()) {
@@ -78,9 +89,10 @@ absl::Status GroupWriter::Health() const {
 }
 
 void GroupWriter::Flush() {
-  // Queued behind everything already queued; answered in order (or at once
-  // while disconnected, when nothing queued is left waiting).
-  Run([](Tx&) { return absl::OkStatus(); }).IgnoreError();
+  // Everything queued so far answered (whether it committed or failed).
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t target = queued_;
+  cv_.wait(lock, [&] { return answered_ >= target; });
 }
 
 absl::Status GroupWriter::Inject(absl::string_view point) const {
@@ -88,23 +100,34 @@ absl::Status GroupWriter::Inject(absl::string_view point) const {
 }
 
 void GroupWriter::AnswerAll(std::vector<Item>* items, const absl::Status& status) {
-  if (!status.ok() && !conn_->ok()) {
+  if (!status.ok() && (abandoned_ || !conn_->ok())) {
     // Unhealthy before anyone hears of the failure: a caller that retries at
     // once is refused now, not queued behind the reconnection (Loop).
     std::lock_guard<std::mutex> lock(mu_);
     health_ = absl::UnavailableError("postgres: the database is unreachable; reconnecting");
   }
   for (Item& item : *items) item.done(status);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    answered_ += items->size();
+  }
+  cv_.notify_all();
   items->clear();
 }
+
+void GroupWriter::Abandon() { abandoned_ = true; }
 
 void GroupWriter::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     if (!cv_.wait_for(lock, options_.idle_probe, [this] { return stopping_ || !pending_.empty(); })) {
-      lock.unlock();  // Idle: is the database still there?
-      if (!conn_->ok() || !conn_->Run("SELECT 1").ok()) {
+      lock.unlock();  // Idle: is the database still there, and still a primary?
+      absl::StatusOr<Result> probe = conn_->ok() ? conn_->Exec("SELECT pg_is_in_recovery()")
+                                                 : absl::StatusOr<Result>(absl::UnavailableError("broken"));
+      if (!probe.ok()) {
         Reconnect(absl::UnavailableError("postgres: the connection to the database was lost (idle check)"));
+      } else if (probe->Bool(0, 0)) {
+        Reconnect(absl::UnavailableError("postgres: the server is a standby (in recovery) and cannot take writes"));
       }
       lock.lock();
       continue;
@@ -117,7 +140,9 @@ void GroupWriter::Loop() {
     }
     lock.unlock();
     RunBatch(&batch);
-    if (!conn_->ok()) Reconnect(absl::UnavailableError("postgres: the connection to the database was lost"));
+    if (abandoned_ || !conn_->ok()) {
+      Reconnect(absl::UnavailableError("postgres: the connection to the database was lost or cannot write"));
+    }
     lock.lock();
   }
 }
@@ -140,9 +165,10 @@ void GroupWriter::Reconnect(absl::Status cause) {
       std::unique_lock<std::mutex> lock(mu_);
       if (cv_.wait_for(lock, backoff, [this] { return stopping_; })) return;  // Stays unhealthy.
     }
-    auto conn = Connection::Open(options_.dsn, options_.connect_timeout_seconds);
+    auto conn = Connection::Open(options_.dsn, options_.connect_timeout_seconds, /*read_write=*/true);
     if (conn.ok()) {
       conn_ = *std::move(conn);
+      abandoned_ = false;
       backend_pid_ = conn_->backend_pid();
       std::lock_guard<std::mutex> lock(mu_);
       health_ = absl::OkStatus();
@@ -154,33 +180,51 @@ void GroupWriter::Reconnect(absl::Status cause) {
 }
 
 void GroupWriter::RunBatch(std::vector<Item>* batch) {
-  while (!batch->empty()) {
+  constexpr int kMaxRuns = 5;  // Deadlock / serialisation failures in a row before giving up.
+  for (int run = 1; !batch->empty(); ++run) {
     if (!conn_->ok()) return AnswerAll(batch, absl::UnavailableError("postgres: the database is unreachable"));
     absl::Status begun = Inject("begin");
-    if (begun.ok()) begun = conn_->Run("BEGIN");
-    if (!begun.ok()) return AnswerAll(batch, begun);
+    if (begun.ok()) begun = conn_->Run("BEGIN ISOLATION LEVEL READ COMMITTED");
     Tx tx(conn_.get());
-    size_t failed = batch->size();
-    absl::Status failure;
+    if (begun.ok()) begun = tx.head().status();  // The head row first, always (one lock order).
+    if (!begun.ok()) {
+      conn_->Run("ROLLBACK").IgnoreError();
+      if (!conn_->ok() || IsSessionLevel(SqlState(begun))) Abandon();
+      return AnswerAll(batch, begun);
+    }
+    std::vector<absl::Status> outcome(batch->size());  // OK, or the op's own refusal.
+    absl::Status fatal;  // Ends the transaction for every op.
     for (size_t i = 0; i < batch->size(); ++i) {
-      failure = (*batch)[i].op(tx);
-      if (!failure.ok()) {
-        failed = i;
+      const Head before = tx.current_head();
+      absl::Status s = conn_->Run("SAVEPOINT op");
+      if (s.ok()) s = (*batch)[i].op(tx);
+      if (s.ok()) s = conn_->Run("RELEASE SAVEPOINT op");
+      if (s.ok()) continue;
+      const std::string state = SqlState(s);
+      if (!conn_->ok() || IsSessionLevel(state) || state == "40001" || state == "40P01") {
+        fatal = s;
         break;
       }
+      absl::Status undone = conn_->Run("ROLLBACK TO SAVEPOINT op");
+      if (!undone.ok()) {
+        fatal = undone;
+        break;
+      }
+      tx.RestoreHead(before);
+      outcome[i] = std::move(s);
     }
-    if (failed < batch->size()) {
-      // That op's error, and the rest again in a new transaction (unless
-      // the connection itself failed: then nothing can run now).
+    if (!fatal.ok()) {
       conn_->Run("ROLLBACK").IgnoreError();
-      if (!conn_->ok()) return AnswerAll(batch, absl::UnavailableError("postgres: the database is unreachable"));
-      Item item = std::move((*batch)[failed]);
-      batch->erase(batch->begin() + static_cast<std::ptrdiff_t>(failed));
-      item.done(failure);
-      continue;
+      const std::string state = SqlState(fatal);
+      if (!conn_->ok() || IsSessionLevel(state)) {
+        Abandon();
+        return AnswerAll(batch, absl::UnavailableError(absl::StrCat("postgres: ", fatal.message())));
+      }
+      if ((state == "40001" || state == "40P01") && run < kMaxRuns) continue;  // Deadlock: run it all again.
+      return AnswerAll(batch, fatal);
     }
     absl::Status committed;
-    if (tx.head_locked() && !(tx.current_head() == tx.read_head())) {
+    if (!(tx.current_head() == tx.read_head())) {
       const Head& h = tx.current_head();
       committed = conn_->Run(
           "UPDATE portcullis_head SET audit_size = $1, audit_head = $2, next_seq = $3, next_position = $4 "
@@ -190,21 +234,32 @@ void GroupWriter::RunBatch(std::vector<Item>* batch) {
     if (committed.ok()) committed = Inject("commit");
     if (!committed.ok()) {
       conn_->Run("ROLLBACK").IgnoreError();
+      if (!conn_->ok() || IsSessionLevel(SqlState(committed))) Abandon();
       return AnswerAll(batch, committed);
     }
     committed = conn_->Run("COMMIT");
     if (!committed.ok()) {
-      // Sent, answer lost with the connection: it may have committed.
       if (!conn_->ok()) {
+        // Sent, answer lost with the connection: it may have committed.
+        Abandon();
         return AnswerAll(batch, absl::UnknownError(absl::StrCat(
-                                  "postgres: the connection was lost during COMMIT; the outcome is unknown (",
-                                  committed.message(), ")")));
+                                    "postgres: the connection was lost during COMMIT; the outcome is unknown (",
+                                    committed.message(), ")")));
       }
+      const std::string state = SqlState(committed);
+      if ((state == "40001" || state == "40P01") && run < kMaxRuns) continue;
       return AnswerAll(batch, committed);
     }
     batches_.fetch_add(1);
-    ops_.fetch_add(batch->size());
-    return AnswerAll(batch, absl::OkStatus());
+    // In submission order: the committed ones' callbacks learn indexes in order.
+    for (size_t i = 0; i < batch->size(); ++i) {
+      if (outcome[i].ok()) ops_.fetch_add(1);
+      std::vector<Item> one;
+      one.push_back(std::move((*batch)[i]));
+      AnswerAll(&one, outcome[i]);
+    }
+    batch->clear();
+    return;
   }
 }
 

@@ -11,11 +11,15 @@
 // it back before COMMIT if it changed. Across gateways on one database, the
 // lock serialises those transactions.
 //
-// An op that fails (returns an error) is rolled back with its whole
-// transaction, answered with its error, and the rest of the batch runs again
-// in a new transaction: ops may run more than once, and only their last run's
-// effects commit (so an op must not keep effects outside the transaction
-// that a re-run does not overwrite).
+// The writer locks the head row at the start of every transaction (one lock
+// order for every gateway: head row, then any other row). Each op runs in a
+// SAVEPOINT of its own: an op that fails (returns an error) is rolled back
+// alone (its writes and its changes to the head) and answered with its error;
+// its neighbours commit. A deadlock or serialisation failure (ABORTED) rolls
+// the whole transaction back and runs the batch again (a few times): so ops
+// may run more than once, and only their last run's effects commit (an op
+// must not keep effects outside the transaction that a re-run does not
+// overwrite).
 //
 // Fails closed: when the connection breaks (found by an op, or by the probe
 // the writer sends after a second without one), Health() turns UNAVAILABLE,
@@ -68,6 +72,7 @@ class Tx {
   bool head_locked() const { return locked_; }
   const Head& read_head() const { return read_; }
   const Head& current_head() const { return current_; }
+  void RestoreHead(const Head& h) { current_ = h; }  // A failed op's changes undone.
 
  private:
   Connection* conn_;
@@ -127,6 +132,9 @@ class GroupWriter {
   };
   GroupWriter(Options options, std::unique_ptr<Connection> conn);
   void Loop();
+  // Drops the connection (the next loop turn reconnects): it is broken, or
+  // on a server that cannot take writes.
+  void Abandon();
   void RunBatch(std::vector<Item>* batch);
   void AnswerAll(std::vector<Item>* items, const absl::Status& status);
   // Disconnected: fail what is queued and reconnect with backoff (writer thread).
@@ -140,6 +148,9 @@ class GroupWriter {
   std::condition_variable cv_;
   std::deque<Item> pending_;
   bool stopping_ = false;
+  uint64_t queued_ = 0;    // Items ever queued (under mu_).
+  uint64_t answered_ = 0;  // Queued items answered (under mu_): Flush waits on it.
+  bool abandoned_ = false; // Writer thread only: the connection is to be replaced.
   absl::Status health_;  // Under mu_.
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> ops_{0};
