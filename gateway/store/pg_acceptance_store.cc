@@ -197,7 +197,7 @@ void PgMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelope, c
   auto m = Prepare(std::move(envelope), receipt, std::move(sha256), options_.delivery_max_age_micros);
   if (!m.ok()) return finish(m.status());
   (*m)->audit_size_at_commit = audit_size_at_commit;
-  options_.writer->Submit([m = *std::move(m), stored](pg::Tx& tx) { return InsertMessage(tx, *m, stored.get()); },
+  Submit([m = *std::move(m), stored](pg::Tx& tx) { return InsertMessage(tx, *m, stored.get()); },
                           std::move(finish));
 }
 
@@ -243,7 +243,7 @@ void PgMessageStore::MarkAuditedAsync(const std::string& sender, const std::stri
     std::lock_guard<std::mutex> lock(shard.mu);
     shard.audited[key] = audit_index;
   }
-  options_.writer->Submit(
+  Submit(
       [sender, message_id, audit_index](pg::Tx& tx) { return SetAuditIndex(tx, sender, message_id, audit_index); },
       [&shard, key, done = std::move(done)](absl::Status s) {
         if (s.ok()) {
@@ -263,7 +263,7 @@ absl::Status PgMessageStore::MarkAudited(const std::string& sender, const std::s
 
 void PgMessageStore::DiscardAsync(const std::string& sender, const std::string& message_id,
                                   std::function<void(absl::Status)> done) {
-  options_.writer->Submit(
+  Submit(
       [sender, message_id](pg::Tx& tx) -> absl::Status {
         absl::Status s =
             tx.conn().Run("DELETE FROM deliveries WHERE sender = $1 AND message_id = $2", {sender, message_id});

@@ -78,12 +78,6 @@ absl::StatusOr<DeliveryRow> PgMessageStore::ReviveOrCancel(const std::string& de
                                                            const std::string& reason) {
   DeliveryRow result;
   absl::Status status = Write([&](pg::Tx& tx) -> absl::Status {
-    // A retry takes a seq: the head row first (its lock, then the row's, in
-    // the order every acceptance takes them).
-    if (state == v1::ACCEPTED) {
-      auto head = tx.head();
-      if (!head.ok()) return head.status();
-    }
     auto row = ReadDelivery(tx.conn(), delivery_id, /*for_update=*/true);
     if (!row.ok()) return row.status();
     DeliveryRow d = *std::move(row);

@@ -152,7 +152,7 @@ void PgMessageStore::UpdateRecipientAsync(const std::string& sender, const std::
                                           const std::string& party,
                                           std::function<absl::Status(RecipientRecord&)> update, RecipientDone done) {
   auto result = std::make_shared<RecipientRecord>();
-  options_.writer->Submit(
+  Submit(
       [sender, message_id, party, update = std::move(update), result](pg::Tx& tx) -> absl::Status {
         auto updated = UpdateInTx(tx, sender, message_id, party, update);
         if (!updated.ok()) return updated.status();
@@ -166,7 +166,7 @@ void PgMessageStore::UpdateRecipientAsync(const std::string& sender, const std::
 }
 
 void PgMessageStore::RecordPulled(const std::string& recipient, int64_t seq) {
-  options_.writer->Submit(
+  Submit(
       [recipient, seq](pg::Tx& tx) {
         // pull_cursors.acked_seq holds the highest seq read for sending.
         return tx.conn().Run(

@@ -121,13 +121,28 @@ absl::Status PgMessageStore::Read(const std::function<absl::Status(pg::Connectio
   return s;
 }
 
+namespace {
+
+pg::GroupWriter::Op HeadFirst(pg::GroupWriter::Op op) {
+  return [op = std::move(op)](pg::Tx& tx) -> absl::Status {
+    if (auto head = tx.head(); !head.ok()) return head.status();
+    return op(tx);
+  };
+}
+
+}  // namespace
+
+void PgMessageStore::Submit(pg::GroupWriter::Op op, pg::GroupWriter::Done done) {
+  options_.writer->Submit(HeadFirst(std::move(op)), std::move(done));
+}
+
 absl::Status PgMessageStore::Write(pg::GroupWriter::Op op) {
   if (pgstore::InsideWriterOp()) {
     // From inside an UpdateRecipient callback: waiting for the writer would
     // wait for ourselves forever.
     return absl::FailedPreconditionError("message store (postgres): a write from inside an UpdateRecipient callback");
   }
-  return options_.writer->Run(std::move(op));
+  return options_.writer->Run(HeadFirst(std::move(op)));
 }
 
 void PgMessageStore::Flush() { options_.writer->Flush(); }

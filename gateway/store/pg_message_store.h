@@ -151,7 +151,12 @@ class PgMessageStore final : public MessageStore {
   // Runs `read` on a pooled connection; once more on a fresh one if the
   // connection it got had been dropped by the server (a restart).
   absl::Status Read(const std::function<absl::Status(pg::Connection&)>& read) const;
-  // An op of the writer; blocking: returns its outcome once committed.
+  // An op of the shared writer, which first locks the head row: every
+  // transaction with a store write takes that lock before any row lock, so
+  // two gateways' batches never deadlock on each other's rows (one waits at
+  // the head row instead). `done` runs on the writer thread.
+  void Submit(pg::GroupWriter::Op op, pg::GroupWriter::Done done);
+  // The same, blocking: returns the op's outcome once committed.
   absl::Status Write(pg::GroupWriter::Op op);
   // The keys whose pairing MarkAuditedAsync is writing, with their indexes
   // (ListCase reads this before its snapshot).
