@@ -7,8 +7,10 @@
 //   writer reruns a batch without an op that failed), so every op keeps its
 //   results in state that a rerun overwrites, and an UpdateRecipient
 //   `update` may be called more than once, each time on the row as the
-//   current transaction reads it. Asynchronous writes call back from the
-//   writer's `done` (its thread); blocking ones wait for it.
+//   current transaction reads it. Every op locks the head row before any
+//   other row (no deadlock between two gateways' batches). Asynchronous
+//   writes call back from the writer's `done` (its thread); blocking ones
+//   wait for it.
 // - Reads use a pg::Pool; one statement, or a REPEATABLE READ READ ONLY
 //   transaction where several must agree (Get, ListCase). A read on a
 //   connection the server dropped (a restart) is tried again on a fresh one.
@@ -19,8 +21,9 @@
 //   commit that finds the key taken by another gateway fails with
 //   ALREADY_EXISTS, stores nothing, and the next Reserve answers from the
 //   row (duplicate, conflict, or in progress).
-// - Errors: database errors are UNAVAILABLE (unreachable) or INTERNAL, with
-//   the SQL text in the message for the gateway's log; refusals
+// - Errors: database errors are UNAVAILABLE (unreachable), UNKNOWN (the
+//   connection was lost during COMMIT), ABORTED or INTERNAL, with the SQL
+//   text in the message for the gateway's log; refusals
 //   (MESSAGE_NOT_FOUND, DELIVERY_NOT_FOUND, NOT_A_DEAD_LETTER, ...) are
 //   SqliteMessageStore's.
 #ifndef PORTCULLIS_GATEWAY_STORE_PG_MESSAGE_STORE_H_
