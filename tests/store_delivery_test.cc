@@ -6,11 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "gateway/common/digest.h"
 #include "gateway/common/refusal.h"
 #include "tests/support/store_backends.h"
 #include "tests/support/store_test_util.h"
-#include "absl/strings/str_cat.h"
 #include "util/clock.h"
 
 namespace portcullis::testing {
