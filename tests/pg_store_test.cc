@@ -5,7 +5,7 @@
 // against the in-memory pairings (one being written is listed; one that
 // became durable after the page's snapshot too, forced by a test hook).
 // Several gateways on one database and a server restart:
-// pg_store_shared_test.cc.
+// pg_store_shared_test.cc. Also: what Open refuses.
 #include "gateway/store/pg_message_store.h"
 
 #include <atomic>
@@ -54,6 +54,27 @@ void HoldWriter(PgMessageStore& store, std::shared_future<void> released) {
       },
       [](absl::StatusOr<RecipientRecord>) {});
   holding.get_future().wait();  // The writer is inside that update's batch.
+}
+
+// Open refuses what it cannot work with: no writer or pool, a database
+// without the schema (the caller prepares it), a server that is not there.
+TEST(PgStore, OpenRefusesAMissingSchemaOrServer) {
+  auto cluster = SharedPgCluster();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  EXPECT_EQ(PgMessageStore::Open(PgStoreOptions{}).status().code(), absl::StatusCode::kInvalidArgument);
+  auto bare = (*cluster)->CreateDatabase("no_schema");
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  auto unprepared = OpenPgStoreParts(*bare);
+  EXPECT_EQ(unprepared.status().code(), absl::StatusCode::kFailedPrecondition) << unprepared.status();
+  auto dsn = FreshPgDatabase();
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  auto parts = OpenPgStoreParts(*dsn);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  pg::Pool nowhere("host=127.0.0.1 port=1 user=portcullis dbname=nowhere", 1, 2);
+  PgStoreOptions options;
+  options.writer = (*parts)->writer.get();
+  options.pool = &nowhere;
+  EXPECT_EQ(PgMessageStore::Open(options).status().code(), absl::StatusCode::kUnavailable);
 }
 
 // A callback that writes to the store gets an error instead of a deadlock

@@ -94,9 +94,17 @@ absl::StatusOr<std::unique_ptr<PgMessageStore>> PgMessageStore::Open(PgStoreOpti
     return absl::InvalidArgumentError("message store (postgres): no writer or no connection pool");
   }
   std::unique_ptr<PgMessageStore> store(new PgMessageStore(options));
-  // One read now, so that a missing schema or an unreachable database shows at start.
-  absl::Status s = store->Read([](pg::Connection& conn) {
-    return conn.Run("SELECT 1 FROM messages, deliveries, pull_cursors, portcullis_head LIMIT 1");
+  // One read now, so that an unreachable database or a missing schema shows at start.
+  absl::Status s = store->Read([](pg::Connection& conn) -> absl::Status {
+    auto res = conn.Exec(
+        "SELECT to_regclass('messages') IS NOT NULL AND to_regclass('deliveries') IS NOT NULL AND "
+        "to_regclass('pull_cursors') IS NOT NULL AND to_regclass('portcullis_head') IS NOT NULL");
+    if (!res.ok()) return res.status();
+    if (res->rows() != 1 || !res->Bool(0, 0)) {
+      return absl::FailedPreconditionError(
+          "message store (postgres): the database has no Portcullis schema (pg::PrepareSchema was not run)");
+    }
+    return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return store;
