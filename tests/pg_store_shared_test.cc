@@ -11,7 +11,7 @@
 //   no deadlock (every store op takes the head row first).
 // - A server restart: reads and writes fail with UNAVAILABLE while it is
 //   down, and the same store works again once it is back (no new Open).
-#include "gateway/store/pg_message_store.h"
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <future>
@@ -20,10 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
+#include "gateway/store/pg_message_store.h"
 #include "tests/support/pg_store_fixtures.h"
 #include "tests/support/poll.h"
 #include "tests/support/store_test_util.h"
@@ -90,8 +89,9 @@ TEST(PgStoreShared, TwoGatewaysCommittingTheSameKeyStoreItOnce) {
     ASSERT_EQ(g.b->store->Reserve(e.sender(), e.message_id(), ShaOf(e)).outcome, ReserveOutcome::kNew);
     std::promise<absl::Status> a_done, b_done;
     auto commit = [&e](PgMessageStore* store, std::promise<absl::Status>* done) {
-      store->CommitAsync(std::make_shared<const v1::Envelope>(e), MakeReceipt(e), 0,
-                         [done](absl::StatusOr<std::shared_ptr<const MessageRecord>> r) { done->set_value(r.status()); });
+      store->CommitAsync(
+          std::make_shared<const v1::Envelope>(e), MakeReceipt(e), 0,
+          [done](absl::StatusOr<std::shared_ptr<const MessageRecord>> r) { done->set_value(r.status()); });
     };
     std::thread ta(commit, g.a->store.get(), &a_done);
     std::thread tb(commit, g.b->store.get(), &b_done);
@@ -279,10 +279,9 @@ TEST(PgStoreShared, TwoGatewaysUpdatingOneDeliveryWhileCommittingDoNotDeadlock) 
   const v1::Envelope y = MakeEnvelope("uk/nca", "y");
   ASSERT_EQ(g.a->store->Reserve("uk/nca", "y", ShaOf(y)).outcome, ReserveOutcome::kNew);
   std::promise<absl::Status> a_committed;
-  g.a->store->CommitAsync(std::make_shared<const v1::Envelope>(y), MakeReceipt(y), 0,
-                          [&](absl::StatusOr<std::shared_ptr<const MessageRecord>> r) {
-                            a_committed.set_value(r.status());
-                          });
+  g.a->store->CommitAsync(
+      std::make_shared<const v1::Envelope>(y), MakeReceipt(y), 0,
+      [&](absl::StatusOr<std::shared_ptr<const MessageRecord>> r) { a_committed.set_value(r.status()); });
   release_a1.set_value();
   // A's batch is waiting for a lock B holds.
   auto probe = pg::Connection::Open(g.dsn);

@@ -6,7 +6,7 @@
 // became durable after the page's snapshot too, forced by a test hook).
 // Several gateways on one database and a server restart:
 // pg_store_shared_test.cc. Also: what Open refuses.
-#include "gateway/store/pg_message_store.h"
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,10 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
+#include "gateway/store/pg_message_store.h"
 #include "tests/support/pg_store_fixtures.h"
 #include "tests/support/store_test_util.h"
 
@@ -84,9 +83,8 @@ TEST(PgStore, AnUpdateCallbackThatWritesGetsAnErrorNotADeadlock) {
   ASSERT_NE(g, nullptr);
   PgMessageStore& store = *g->store;
   ASSERT_TRUE(Accept(store, MakeEnvelope("uk/nca", "m-1")).ok());
-  auto reentrant = store.UpdateRecipient("uk/nca", "m-1", "nl/politie", [&](RecipientRecord&) {
-    return store.MarkAudited("uk/nca", "m-1", 1);
-  });
+  auto reentrant = store.UpdateRecipient("uk/nca", "m-1", "nl/politie",
+                                         [&](RecipientRecord&) { return store.MarkAudited("uk/nca", "m-1", 1); });
   EXPECT_EQ(reentrant.status().code(), absl::StatusCode::kFailedPrecondition);
   auto got = store.Get("uk/nca", "m-1");
   ASSERT_TRUE(got.ok());
@@ -143,11 +141,12 @@ TEST(PgStore, SixteenConcurrentCommittersShareTransactions) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(store.commits(), uint64_t{kThreads * kPerThread});
   EXPECT_LT(g->writer->batches(), g->writer->ops());  // Several writes per transaction.
-  std::printf("[ postgres ] %d committers: %llu commits (+ pairings) in %.3f s = %.0f commits/s; %llu transactions "
-              "(%.1f writes per transaction)\n",
-              kThreads, static_cast<unsigned long long>(store.commits()), seconds,
-              static_cast<double>(store.commits()) / seconds, static_cast<unsigned long long>(g->writer->batches()),
-              static_cast<double>(g->writer->ops()) / static_cast<double>(g->writer->batches()));
+  std::printf(
+      "[ postgres ] %d committers: %llu commits (+ pairings) in %.3f s = %.0f commits/s; %llu transactions "
+      "(%.1f writes per transaction)\n",
+      kThreads, static_cast<unsigned long long>(store.commits()), seconds,
+      static_cast<double>(store.commits()) / seconds, static_cast<unsigned long long>(g->writer->batches()),
+      static_cast<double>(g->writer->ops()) / static_cast<double>(g->writer->batches()));
 }
 
 // The writer reruns a batch without an op that failed: an update in that

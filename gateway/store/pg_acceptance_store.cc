@@ -91,8 +91,7 @@ absl::Status InsertMessage(pg::Tx& tx, const NewMessage& m, std::shared_ptr<cons
 }
 
 // Inside a writer op: pairs the message with `audit_index`.
-absl::Status SetAuditIndex(pg::Tx& tx, const std::string& sender, const std::string& message_id,
-                           uint64_t audit_index) {
+absl::Status SetAuditIndex(pg::Tx& tx, const std::string& sender, const std::string& message_id, uint64_t audit_index) {
   auto res = tx.conn().Exec("SELECT audit_index FROM messages WHERE sender = $1 AND message_id = $2 FOR UPDATE",
                             {sender, message_id});
   if (!res.ok()) return res.status();
@@ -123,13 +122,15 @@ ReserveResult PgMessageStore::Reserve(const std::string& sender, const std::stri
   bool found = false;
   absl::Status s = Read([&](pg::Connection& conn) -> absl::Status {
     found = false;
-    auto res = conn.Exec("SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = $1 AND message_id = $2",
-                         {sender, message_id});
+    auto res =
+        conn.Exec("SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = $1 AND message_id = $2",
+                  {sender, message_id});
     if (!res.ok()) return res.status();
     if (res->rows() == 0) return absl::OkStatus();
     found = true;
     result.receipt.Clear();
-    if (!result.receipt.ParseFromString(res->Bytes(0, 1))) return pgstore::Unparsable("the receipt", sender, message_id);
+    if (!result.receipt.ParseFromString(res->Bytes(0, 1)))
+      return pgstore::Unparsable("the receipt", sender, message_id);
     if (!res->IsNull(0, 2)) {
       result.receipt.set_audit_index(static_cast<uint64_t>(res->Int(0, 2)));
     } else if (auto audited = shard.audited.find(key); audited != shard.audited.end()) {
@@ -153,8 +154,8 @@ ReserveResult PgMessageStore::Reserve(const std::string& sender, const std::stri
 }
 
 absl::StatusOr<std::shared_ptr<const MessageRecord>> PgMessageStore::Commit(const v1::Envelope& envelope,
-                                                                           const v1::Receipt& receipt,
-                                                                           uint64_t audit_size_at_commit) {
+                                                                            const v1::Receipt& receipt,
+                                                                            uint64_t audit_size_at_commit) {
   std::promise<absl::StatusOr<std::shared_ptr<const MessageRecord>>> promise;
   auto result = promise.get_future();
   CommitAsync(std::make_shared<const v1::Envelope>(envelope), receipt, audit_size_at_commit,
@@ -197,8 +198,7 @@ void PgMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelope, c
   auto m = Prepare(std::move(envelope), receipt, std::move(sha256), options_.delivery_max_age_micros);
   if (!m.ok()) return finish(m.status());
   (*m)->audit_size_at_commit = audit_size_at_commit;
-  Submit([m = *std::move(m), stored](pg::Tx& tx) { return InsertMessage(tx, *m, stored.get()); },
-                          std::move(finish));
+  Submit([m = *std::move(m), stored](pg::Tx& tx) { return InsertMessage(tx, *m, stored.get()); }, std::move(finish));
 }
 
 absl::Status PgMessageStore::InsertAcceptedInTx(pg::Tx& tx, const v1::Envelope& envelope, const v1::Receipt& receipt,
@@ -243,17 +243,16 @@ void PgMessageStore::MarkAuditedAsync(const std::string& sender, const std::stri
     std::lock_guard<std::mutex> lock(shard.mu);
     shard.audited[key] = audit_index;
   }
-  Submit(
-      [sender, message_id, audit_index](pg::Tx& tx) { return SetAuditIndex(tx, sender, message_id, audit_index); },
-      [&shard, key, done = std::move(done)](absl::Status s) {
-        if (s.ok()) {
-          // Durable. (If it failed the index stays known here while the
-          // caller writes it again; a restart pairs it from the audit log.)
-          std::lock_guard<std::mutex> lock(shard.mu);
-          shard.audited.erase(key);
-        }
-        done(std::move(s));
-      });
+  Submit([sender, message_id, audit_index](pg::Tx& tx) { return SetAuditIndex(tx, sender, message_id, audit_index); },
+         [&shard, key, done = std::move(done)](absl::Status s) {
+           if (s.ok()) {
+             // Durable. (If it failed the index stays known here while the
+             // caller writes it again; a restart pairs it from the audit log.)
+             std::lock_guard<std::mutex> lock(shard.mu);
+             shard.audited.erase(key);
+           }
+           done(std::move(s));
+         });
 }
 
 absl::Status PgMessageStore::MarkAudited(const std::string& sender, const std::string& message_id,

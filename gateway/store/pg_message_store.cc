@@ -66,8 +66,8 @@ absl::Status DeliveryNotFound(const std::string& delivery_id) {
 }
 
 absl::Status Unparsable(const std::string& what, const std::string& sender, const std::string& message_id) {
-  return absl::DataLossError(absl::StrCat("message store (postgres): ", what, " of message '", message_id,
-                                          "' from '", sender, "' cannot be parsed"));
+  return absl::DataLossError(absl::StrCat("message store (postgres): ", what, " of message '", message_id, "' from '",
+                                          sender, "' cannot be parsed"));
 }
 
 bool& InsideWriterOp() {
@@ -165,16 +165,16 @@ std::unordered_map<std::string, uint64_t> PgMessageStore::PairingsInProgress() c
 }
 
 absl::StatusOr<std::shared_ptr<const MessageRecord>> PgMessageStore::Get(const std::string& sender,
-                                                                        const std::string& message_id) const {
+                                                                         const std::string& message_id) const {
   std::shared_ptr<MessageRecord> record;
   absl::Status s = Read([&](pg::Connection& conn) -> absl::Status {
     record = std::make_shared<MessageRecord>();
     // The message and its deliveries in one statement (one snapshot).
-    auto res = conn.Exec(
-        "SELECT m.envelope, m.receipt, m.audit_index, d.recipient, " PORTCULLIS_PG_RECIPIENT_COLUMNS
-        " FROM messages m LEFT JOIN deliveries d ON d.sender = m.sender AND d.message_id = m.message_id "
-        "WHERE m.sender = $1 AND m.message_id = $2",
-        {sender, message_id});
+    auto res =
+        conn.Exec("SELECT m.envelope, m.receipt, m.audit_index, d.recipient, " PORTCULLIS_PG_RECIPIENT_COLUMNS
+                  " FROM messages m LEFT JOIN deliveries d ON d.sender = m.sender AND d.message_id = m.message_id "
+                  "WHERE m.sender = $1 AND m.message_id = $2",
+                  {sender, message_id});
     if (!res.ok()) return res.status();
     if (res->rows() == 0) return pgstore::MessageNotFound(sender, message_id);
     if (!record->envelope.ParseFromString(res->Bytes(0, 0)) || !record->receipt.ParseFromString(res->Bytes(0, 1))) {

@@ -76,8 +76,7 @@ class PgMessageStore final : public MessageStore {
   void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt,
                    uint64_t audit_size_at_commit, CommitDone done) override;
   // Blocking CommitAsync with audit size 0 (tests, tools).
-  absl::StatusOr<std::shared_ptr<const MessageRecord>> Commit(const v1::Envelope& envelope,
-                                                              const v1::Receipt& receipt,
+  absl::StatusOr<std::shared_ptr<const MessageRecord>> Commit(const v1::Envelope& envelope, const v1::Receipt& receipt,
                                                               uint64_t audit_size_at_commit = 0);
   void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index,
                         std::function<void(absl::Status)> done) override;
@@ -113,15 +112,15 @@ class PgMessageStore final : public MessageStore {
   void Flush() override;
   void UpdateRecipientAsync(const std::string& sender, const std::string& message_id, const std::string& party,
                             std::function<absl::Status(RecipientRecord&)> update, RecipientDone done) override;
-  absl::StatusOr<RecipientRecord> UpdateRecipient(
-      const std::string& sender, const std::string& message_id, const std::string& party,
-      const std::function<absl::Status(RecipientRecord&)>& update) override;
+  absl::StatusOr<RecipientRecord> UpdateRecipient(const std::string& sender, const std::string& message_id,
+                                                  const std::string& party,
+                                                  const std::function<absl::Status(RecipientRecord&)>& update) override;
   absl::StatusOr<std::vector<DeliveryCount>> CountDeliveries(
       const std::vector<v1::DeliveryState>& states) const override;
 
   // --- Case reads (pg_case_reads.cc).
-  absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party,
-                                    int64_t after_position, size_t limit) const override;
+  absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party, int64_t after_position,
+                                    size_t limit) const override;
   absl::StatusOr<std::vector<std::string>> CorrelatedSenders(const std::string& party, const std::string& message_id,
                                                              size_t limit) const override;
 
