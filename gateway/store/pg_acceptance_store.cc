@@ -3,6 +3,8 @@
 // one-transaction acceptance's InsertAcceptedInTx / FinishAccepted.
 #include <cstdio>
 #include <future>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -45,6 +47,28 @@ absl::StatusOr<std::shared_ptr<NewMessage>> Prepare(std::shared_ptr<const v1::En
   return m;
 }
 
+// The INSERT of `n` delivery rows: $1..$6 are shared (sender, message_id,
+// case_reference, state, now, expires_micros), then (delivery_id, seq,
+// recipient) per row. One text per `n` (bounded by the recipient limit),
+// kept for the process's life: the connection prepares each once.
+const char* InsertDeliveriesSql(size_t n) {
+  static std::mutex mu;
+  static std::map<size_t, std::string> texts;
+  std::lock_guard<std::mutex> lock(mu);
+  std::string& sql = texts[n];
+  if (sql.empty()) {
+    sql =
+        "INSERT INTO deliveries(delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, "
+        "next_attempt_micros, last_error, expires_micros, updated_micros, officer, officer_verified, reason) VALUES";
+    for (size_t i = 0; i < n; ++i) {
+      const size_t p = 7 + 3 * i;
+      absl::StrAppend(&sql, i == 0 ? "" : ",", "($", p, ", $", p + 1, ", $1, $2, $", p + 2,
+                      ", $3, $4, 0, $5, '', $6, $5, '', false, '')");
+    }
+  }
+  return sql.c_str();  // std::map never moves its values.
+}
+
 // Inside `tx`: the message row (position from the head row) and one ACCEPTED
 // delivery row per recipient (seqs from the head row, in the envelope's
 // order). Sets *stored to the record as stored. A key another gateway stored
@@ -70,21 +94,25 @@ absl::Status InsertMessage(pg::Tx& tx, const NewMessage& m, std::shared_ptr<cons
   auto record = std::make_shared<MessageRecord>();
   record->envelope = e;
   record->receipt = m.receipt;
+  // Every delivery row in one statement (one round trip, whatever the
+  // number of recipients), seqs in the envelope's order.
+  std::vector<pg::Param> params = {e.sender(), e.message_id(),  e.case_reference(), static_cast<int>(v1::ACCEPTED),
+                                   now,        m.expires_micros};
   for (const std::string& recipient : e.recipients()) {
     const int64_t seq = (*head)->next_seq++;
-    s = tx.conn().Run(
-        "INSERT INTO deliveries(delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, "
-        "next_attempt_micros, last_error, expires_micros, updated_micros, officer, officer_verified, reason) "
-        "VALUES($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9, $8, '', false, '')",
-        {DeliveryIdFor(e.sender(), e.message_id(), recipient), seq, e.sender(), e.message_id(), recipient,
-         e.case_reference(), static_cast<int>(v1::ACCEPTED), now, m.expires_micros});
-    if (!s.ok()) return s;
+    params.emplace_back(DeliveryIdFor(e.sender(), e.message_id(), recipient));
+    params.emplace_back(seq);
+    params.emplace_back(recipient);
     RecipientRecord rr;
     rr.party = recipient;
     rr.updated_micros = now;
     rr.next_attempt_micros = now;
     rr.seq = seq;
     record->recipients.push_back(std::move(rr));
+  }
+  if (!record->recipients.empty()) {
+    auto inserted = tx.conn().Exec(InsertDeliveriesSql(record->recipients.size()), params);
+    if (!inserted.ok()) return inserted.status();
   }
   *stored = std::move(record);
   return absl::OkStatus();
