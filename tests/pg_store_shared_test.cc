@@ -7,9 +7,11 @@
 // - Delivery seqs, message positions and audit indexes from two writers at
 //   once: gap-free, and in commit order (a pager by seq running alongside
 //   misses nothing).
+// - Two gateways' batches locking the same delivery row and the head row:
+//   no deadlock (every store op takes the head row first).
 // - A server restart: reads and writes fail with UNAVAILABLE while it is
 //   down, and the same store works again once it is back (no new Open).
-#include "gateway/store/pg_message_store.h"
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <future>
@@ -18,10 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
+#include "gateway/store/pg_message_store.h"
 #include "tests/support/pg_store_fixtures.h"
 #include "tests/support/poll.h"
 #include "tests/support/store_test_util.h"
@@ -88,8 +89,9 @@ TEST(PgStoreShared, TwoGatewaysCommittingTheSameKeyStoreItOnce) {
     ASSERT_EQ(g.b->store->Reserve(e.sender(), e.message_id(), ShaOf(e)).outcome, ReserveOutcome::kNew);
     std::promise<absl::Status> a_done, b_done;
     auto commit = [&e](PgMessageStore* store, std::promise<absl::Status>* done) {
-      store->CommitAsync(std::make_shared<const v1::Envelope>(e), MakeReceipt(e), 0,
-                         [done](absl::StatusOr<std::shared_ptr<const MessageRecord>> r) { done->set_value(r.status()); });
+      store->CommitAsync(
+          std::make_shared<const v1::Envelope>(e), MakeReceipt(e), 0,
+          [done](absl::StatusOr<std::shared_ptr<const MessageRecord>> r) { done->set_value(r.status()); });
     };
     std::thread ta(commit, g.a->store.get(), &a_done);
     std::thread tb(commit, g.b->store.get(), &b_done);
@@ -217,6 +219,88 @@ TEST(PgStoreShared, SeqsPositionsAndIndexesFromTwoWritersAreGapFreeAndInCommitOr
                    "JOIN deliveries d2 ON d2.sender = m2.sender AND d2.message_id = m2.message_id "
                    "WHERE d1.seq > d2.seq"),
             0);
+}
+
+// Holds `writer` inside an op until `released`; with `take_head`, that op
+// holds the head row's lock. Returns once the op runs.
+void HoldWriter(pg::GroupWriter& writer, std::shared_future<void> released, bool take_head) {
+  auto inside = std::make_shared<std::promise<void>>();
+  std::future<void> in = inside->get_future();
+  writer.Submit(
+      [inside, released, take_head](pg::Tx& tx) -> absl::Status {
+        if (take_head) PORTCULLIS_RETURN_IF_ERROR(tx.head().status());
+        inside->set_value();
+        released.wait();
+        return absl::OkStatus();
+      },
+      [](absl::Status s) { EXPECT_TRUE(s.ok()) << s; });
+  in.wait();
+}
+
+// Gateway B's batch holds the head row and then wants delivery X; gateway
+// A's batch updates X and then commits a message (the head row). Were A's
+// update to lock X before the head row, the two would deadlock (PostgreSQL
+// would abort one: a write refused for nothing). Every store op takes the
+// head row first, so A waits at the head row and both batches commit.
+TEST(PgStoreShared, TwoGatewaysUpdatingOneDeliveryWhileCommittingDoNotDeadlock) {
+  TwoGateways g;
+  ASSERT_NO_FATAL_FAILURE(OpenTwo(&g));
+  ASSERT_TRUE(AcceptAudited(*g.a->store, MakeEnvelope("uk/nca", "x")).ok());
+  auto update = [](const std::string& reason) {
+    return [reason](RecipientRecord& r) {
+      r.reason = reason;
+      return absl::OkStatus();
+    };
+  };
+  // B: one batch [hold the head row, update X].
+  std::promise<void> release_b1, release_b2;
+  HoldWriter(*g.b->writer, release_b1.get_future().share(), false);
+  auto b_has_head = std::make_shared<std::promise<void>>();
+  std::shared_future<void> b2 = release_b2.get_future().share();
+  g.b->writer->Submit(
+      [b_has_head, b2](pg::Tx& tx) -> absl::Status {
+        PORTCULLIS_RETURN_IF_ERROR(tx.head().status());
+        b_has_head->set_value();
+        b2.wait();
+        return absl::OkStatus();
+      },
+      [](absl::Status s) { EXPECT_TRUE(s.ok()) << s; });
+  std::promise<absl::StatusOr<RecipientRecord>> b_updated;
+  g.b->store->UpdateRecipientAsync("uk/nca", "x", "eu/europol", update("b"),
+                                   [&](absl::StatusOr<RecipientRecord> r) { b_updated.set_value(std::move(r)); });
+  release_b1.set_value();
+  b_has_head->get_future().wait();
+  // A: one batch [update X, commit a message].
+  std::promise<void> release_a1;
+  HoldWriter(*g.a->writer, release_a1.get_future().share(), false);
+  std::promise<absl::StatusOr<RecipientRecord>> a_updated;
+  g.a->store->UpdateRecipientAsync("uk/nca", "x", "eu/europol", update("a"),
+                                   [&](absl::StatusOr<RecipientRecord> r) { a_updated.set_value(std::move(r)); });
+  const v1::Envelope y = MakeEnvelope("uk/nca", "y");
+  ASSERT_EQ(g.a->store->Reserve("uk/nca", "y", ShaOf(y)).outcome, ReserveOutcome::kNew);
+  std::promise<absl::Status> a_committed;
+  g.a->store->CommitAsync(
+      std::make_shared<const v1::Envelope>(y), MakeReceipt(y), 0,
+      [&](absl::StatusOr<std::shared_ptr<const MessageRecord>> r) { a_committed.set_value(r.status()); });
+  release_a1.set_value();
+  // A's batch is waiting for a lock B holds.
+  auto probe = pg::Connection::Open(g.dsn);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  const int a_pid = g.a->writer->backend_pid();
+  EXPECT_TRUE(WaitUntil([&] {
+    auto res = (*probe)->Exec("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", {a_pid});
+    return res.ok() && res->rows() == 1 && res->Bool(0, 0);
+  }));
+  release_b2.set_value();
+  auto b = b_updated.get_future().get();
+  EXPECT_TRUE(b.ok()) << b.status();
+  auto a = a_updated.get_future().get();
+  EXPECT_TRUE(a.ok()) << a.status();
+  const absl::Status committed = a_committed.get_future().get();
+  EXPECT_TRUE(committed.ok()) << committed;
+  auto got = g.a->store->Get("uk/nca", "x");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ((*got)->recipients[0].reason, "a");  // B's batch first, then A's.
 }
 
 TEST(PgStoreShared, AStoreWorksAgainAfterTheServerRestartsWithoutANewOpen) {

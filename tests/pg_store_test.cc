@@ -5,8 +5,8 @@
 // against the in-memory pairings (one being written is listed; one that
 // became durable after the page's snapshot too, forced by a test hook).
 // Several gateways on one database and a server restart:
-// pg_store_shared_test.cc.
-#include "gateway/store/pg_message_store.h"
+// pg_store_shared_test.cc. Also: what Open refuses.
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,10 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
+#include "gateway/store/pg_message_store.h"
 #include "tests/support/pg_store_fixtures.h"
 #include "tests/support/store_test_util.h"
 
@@ -56,6 +55,27 @@ void HoldWriter(PgMessageStore& store, std::shared_future<void> released) {
   holding.get_future().wait();  // The writer is inside that update's batch.
 }
 
+// Open refuses what it cannot work with: no writer or pool, a database
+// without the schema (the caller prepares it), a server that is not there.
+TEST(PgStore, OpenRefusesAMissingSchemaOrServer) {
+  auto cluster = SharedPgCluster();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  EXPECT_EQ(PgMessageStore::Open(PgStoreOptions{}).status().code(), absl::StatusCode::kInvalidArgument);
+  auto bare = (*cluster)->CreateDatabase("no_schema");
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  auto unprepared = OpenPgStoreParts(*bare);
+  EXPECT_EQ(unprepared.status().code(), absl::StatusCode::kFailedPrecondition) << unprepared.status();
+  auto dsn = FreshPgDatabase();
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  auto parts = OpenPgStoreParts(*dsn);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  pg::Pool nowhere("host=127.0.0.1 port=1 user=portcullis dbname=nowhere", 1, 2);
+  PgStoreOptions options;
+  options.writer = (*parts)->writer.get();
+  options.pool = &nowhere;
+  EXPECT_EQ(PgMessageStore::Open(options).status().code(), absl::StatusCode::kUnavailable);
+}
+
 // A callback that writes to the store gets an error instead of a deadlock
 // (the writer thread would wait for itself).
 TEST(PgStore, AnUpdateCallbackThatWritesGetsAnErrorNotADeadlock) {
@@ -63,9 +83,8 @@ TEST(PgStore, AnUpdateCallbackThatWritesGetsAnErrorNotADeadlock) {
   ASSERT_NE(g, nullptr);
   PgMessageStore& store = *g->store;
   ASSERT_TRUE(Accept(store, MakeEnvelope("uk/nca", "m-1")).ok());
-  auto reentrant = store.UpdateRecipient("uk/nca", "m-1", "nl/politie", [&](RecipientRecord&) {
-    return store.MarkAudited("uk/nca", "m-1", 1);
-  });
+  auto reentrant = store.UpdateRecipient("uk/nca", "m-1", "nl/politie",
+                                         [&](RecipientRecord&) { return store.MarkAudited("uk/nca", "m-1", 1); });
   EXPECT_EQ(reentrant.status().code(), absl::StatusCode::kFailedPrecondition);
   auto got = store.Get("uk/nca", "m-1");
   ASSERT_TRUE(got.ok());
@@ -122,11 +141,12 @@ TEST(PgStore, SixteenConcurrentCommittersShareTransactions) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(store.commits(), uint64_t{kThreads * kPerThread});
   EXPECT_LT(g->writer->batches(), g->writer->ops());  // Several writes per transaction.
-  std::printf("[ postgres ] %d committers: %llu commits (+ pairings) in %.3f s = %.0f commits/s; %llu transactions "
-              "(%.1f writes per transaction)\n",
-              kThreads, static_cast<unsigned long long>(store.commits()), seconds,
-              static_cast<double>(store.commits()) / seconds, static_cast<unsigned long long>(g->writer->batches()),
-              static_cast<double>(g->writer->ops()) / static_cast<double>(g->writer->batches()));
+  std::printf(
+      "[ postgres ] %d committers: %llu commits (+ pairings) in %.3f s = %.0f commits/s; %llu transactions "
+      "(%.1f writes per transaction)\n",
+      kThreads, static_cast<unsigned long long>(store.commits()), seconds,
+      static_cast<double>(store.commits()) / seconds, static_cast<unsigned long long>(g->writer->batches()),
+      static_cast<double>(g->writer->ops()) / static_cast<double>(g->writer->batches()));
 }
 
 // The writer reruns a batch without an op that failed: an update in that

@@ -3,6 +3,8 @@
 // one-transaction acceptance's InsertAcceptedInTx / FinishAccepted.
 #include <cstdio>
 #include <future>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -45,6 +47,28 @@ absl::StatusOr<std::shared_ptr<NewMessage>> Prepare(std::shared_ptr<const v1::En
   return m;
 }
 
+// The INSERT of `n` delivery rows: $1..$6 are shared (sender, message_id,
+// case_reference, state, now, expires_micros), then (delivery_id, seq,
+// recipient) per row. One text per `n` (bounded by the recipient limit),
+// kept for the process's life: the connection prepares each once.
+const char* InsertDeliveriesSql(size_t n) {
+  static std::mutex mu;
+  static std::map<size_t, std::string> texts;
+  std::lock_guard<std::mutex> lock(mu);
+  std::string& sql = texts[n];
+  if (sql.empty()) {
+    sql =
+        "INSERT INTO deliveries(delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, "
+        "next_attempt_micros, last_error, expires_micros, updated_micros, officer, officer_verified, reason) VALUES";
+    for (size_t i = 0; i < n; ++i) {
+      const size_t p = 7 + 3 * i;
+      absl::StrAppend(&sql, i == 0 ? "" : ",", "($", p, ", $", p + 1, ", $1, $2, $", p + 2,
+                      ", $3, $4, 0, $5, '', $6, $5, '', false, '')");
+    }
+  }
+  return sql.c_str();  // std::map never moves its values.
+}
+
 // Inside `tx`: the message row (position from the head row) and one ACCEPTED
 // delivery row per recipient (seqs from the head row, in the envelope's
 // order). Sets *stored to the record as stored. A key another gateway stored
@@ -70,15 +94,15 @@ absl::Status InsertMessage(pg::Tx& tx, const NewMessage& m, std::shared_ptr<cons
   auto record = std::make_shared<MessageRecord>();
   record->envelope = e;
   record->receipt = m.receipt;
+  // Every delivery row in one statement (one round trip, whatever the
+  // number of recipients), seqs in the envelope's order.
+  std::vector<pg::Param> params = {e.sender(), e.message_id(),  e.case_reference(), static_cast<int>(v1::ACCEPTED),
+                                   now,        m.expires_micros};
   for (const std::string& recipient : e.recipients()) {
     const int64_t seq = (*head)->next_seq++;
-    s = tx.conn().Run(
-        "INSERT INTO deliveries(delivery_id, seq, sender, message_id, recipient, case_reference, state, attempts, "
-        "next_attempt_micros, last_error, expires_micros, updated_micros, officer, officer_verified, reason) "
-        "VALUES($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9, $8, '', false, '')",
-        {DeliveryIdFor(e.sender(), e.message_id(), recipient), seq, e.sender(), e.message_id(), recipient,
-         e.case_reference(), static_cast<int>(v1::ACCEPTED), now, m.expires_micros});
-    if (!s.ok()) return s;
+    params.emplace_back(DeliveryIdFor(e.sender(), e.message_id(), recipient));
+    params.emplace_back(seq);
+    params.emplace_back(recipient);
     RecipientRecord rr;
     rr.party = recipient;
     rr.updated_micros = now;
@@ -86,13 +110,16 @@ absl::Status InsertMessage(pg::Tx& tx, const NewMessage& m, std::shared_ptr<cons
     rr.seq = seq;
     record->recipients.push_back(std::move(rr));
   }
+  if (!record->recipients.empty()) {
+    auto inserted = tx.conn().Exec(InsertDeliveriesSql(record->recipients.size()), params);
+    if (!inserted.ok()) return inserted.status();
+  }
   *stored = std::move(record);
   return absl::OkStatus();
 }
 
 // Inside a writer op: pairs the message with `audit_index`.
-absl::Status SetAuditIndex(pg::Tx& tx, const std::string& sender, const std::string& message_id,
-                           uint64_t audit_index) {
+absl::Status SetAuditIndex(pg::Tx& tx, const std::string& sender, const std::string& message_id, uint64_t audit_index) {
   auto res = tx.conn().Exec("SELECT audit_index FROM messages WHERE sender = $1 AND message_id = $2 FOR UPDATE",
                             {sender, message_id});
   if (!res.ok()) return res.status();
@@ -123,13 +150,15 @@ ReserveResult PgMessageStore::Reserve(const std::string& sender, const std::stri
   bool found = false;
   absl::Status s = Read([&](pg::Connection& conn) -> absl::Status {
     found = false;
-    auto res = conn.Exec("SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = $1 AND message_id = $2",
-                         {sender, message_id});
+    auto res =
+        conn.Exec("SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = $1 AND message_id = $2",
+                  {sender, message_id});
     if (!res.ok()) return res.status();
     if (res->rows() == 0) return absl::OkStatus();
     found = true;
     result.receipt.Clear();
-    if (!result.receipt.ParseFromString(res->Bytes(0, 1))) return pgstore::Unparsable("the receipt", sender, message_id);
+    if (!result.receipt.ParseFromString(res->Bytes(0, 1)))
+      return pgstore::Unparsable("the receipt", sender, message_id);
     if (!res->IsNull(0, 2)) {
       result.receipt.set_audit_index(static_cast<uint64_t>(res->Int(0, 2)));
     } else if (auto audited = shard.audited.find(key); audited != shard.audited.end()) {
@@ -153,8 +182,8 @@ ReserveResult PgMessageStore::Reserve(const std::string& sender, const std::stri
 }
 
 absl::StatusOr<std::shared_ptr<const MessageRecord>> PgMessageStore::Commit(const v1::Envelope& envelope,
-                                                                           const v1::Receipt& receipt,
-                                                                           uint64_t audit_size_at_commit) {
+                                                                            const v1::Receipt& receipt,
+                                                                            uint64_t audit_size_at_commit) {
   std::promise<absl::StatusOr<std::shared_ptr<const MessageRecord>>> promise;
   auto result = promise.get_future();
   CommitAsync(std::make_shared<const v1::Envelope>(envelope), receipt, audit_size_at_commit,
@@ -197,8 +226,7 @@ void PgMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelope, c
   auto m = Prepare(std::move(envelope), receipt, std::move(sha256), options_.delivery_max_age_micros);
   if (!m.ok()) return finish(m.status());
   (*m)->audit_size_at_commit = audit_size_at_commit;
-  options_.writer->Submit([m = *std::move(m), stored](pg::Tx& tx) { return InsertMessage(tx, *m, stored.get()); },
-                          std::move(finish));
+  Submit([m = *std::move(m), stored](pg::Tx& tx) { return InsertMessage(tx, *m, stored.get()); }, std::move(finish));
 }
 
 absl::Status PgMessageStore::InsertAcceptedInTx(pg::Tx& tx, const v1::Envelope& envelope, const v1::Receipt& receipt,
@@ -243,17 +271,16 @@ void PgMessageStore::MarkAuditedAsync(const std::string& sender, const std::stri
     std::lock_guard<std::mutex> lock(shard.mu);
     shard.audited[key] = audit_index;
   }
-  options_.writer->Submit(
-      [sender, message_id, audit_index](pg::Tx& tx) { return SetAuditIndex(tx, sender, message_id, audit_index); },
-      [&shard, key, done = std::move(done)](absl::Status s) {
-        if (s.ok()) {
-          // Durable. (If it failed the index stays known here while the
-          // caller writes it again; a restart pairs it from the audit log.)
-          std::lock_guard<std::mutex> lock(shard.mu);
-          shard.audited.erase(key);
-        }
-        done(std::move(s));
-      });
+  Submit([sender, message_id, audit_index](pg::Tx& tx) { return SetAuditIndex(tx, sender, message_id, audit_index); },
+         [&shard, key, done = std::move(done)](absl::Status s) {
+           if (s.ok()) {
+             // Durable. (If it failed the index stays known here while the
+             // caller writes it again; a restart pairs it from the audit log.)
+             std::lock_guard<std::mutex> lock(shard.mu);
+             shard.audited.erase(key);
+           }
+           done(std::move(s));
+         });
 }
 
 absl::Status PgMessageStore::MarkAudited(const std::string& sender, const std::string& message_id,
@@ -263,7 +290,7 @@ absl::Status PgMessageStore::MarkAudited(const std::string& sender, const std::s
 
 void PgMessageStore::DiscardAsync(const std::string& sender, const std::string& message_id,
                                   std::function<void(absl::Status)> done) {
-  options_.writer->Submit(
+  Submit(
       [sender, message_id](pg::Tx& tx) -> absl::Status {
         absl::Status s =
             tx.conn().Run("DELETE FROM deliveries WHERE sender = $1 AND message_id = $2", {sender, message_id});

@@ -45,7 +45,8 @@ absl::StatusOr<CasePage> PgMessageStore::ListCase(const std::string& case_refere
       c.sender = std::string(res->Text(i, 1));
       c.message_id = std::string(res->Text(i, 2));
       envelope.Clear();
-      if (!envelope.ParseFromString(res->Bytes(i, 3))) return pgstore::Unparsable("the envelope", c.sender, c.message_id);
+      if (!envelope.ParseFromString(res->Bytes(i, 3)))
+        return pgstore::Unparsable("the envelope", c.sender, c.message_id);
       receipt.Clear();
       if (!receipt.ParseFromString(res->Bytes(i, 6))) return pgstore::Unparsable("the receipt", c.sender, c.message_id);
       c.correlation_id = envelope.correlation_id();
@@ -71,7 +72,8 @@ absl::StatusOr<CasePage> PgMessageStore::ListCase(const std::string& case_refere
     if (page.messages.empty()) return absl::OkStatus();
     // The page's deliveries the party may see, in one statement.
     auto deliveries = conn.Exec(
-        "SELECT " PORTCULLIS_PG_RECIPIENT_COLUMNS ", m.position, d.recipient FROM messages m JOIN deliveries d "
+        "SELECT " PORTCULLIS_PG_RECIPIENT_COLUMNS
+        ", m.position, d.recipient FROM messages m JOIN deliveries d "
         "ON d.case_reference = m.case_reference AND d.sender = m.sender AND d.message_id = m.message_id "
         "WHERE m.case_reference = $1 AND m.position > $3 AND m.position <= $4 AND (m.sender = $2 OR d.recipient = $2)",
         {case_reference, party, after_position, page.messages.back().position});

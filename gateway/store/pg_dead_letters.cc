@@ -14,11 +14,12 @@ namespace {
 bool IsDeadLetter(v1::DeliveryState state) { return state == v1::FAILED || state == v1::EXPIRED; }
 
 absl::StatusOr<DeliveryRow> ReadDelivery(pg::Connection& conn, const std::string& delivery_id, bool for_update) {
-  auto res = for_update ? conn.Exec("SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS
-                                    " FROM deliveries d WHERE d.delivery_id = $1 FOR UPDATE",
-                                    {delivery_id})
-                        : conn.Exec("SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS " FROM deliveries d WHERE d.delivery_id = $1",
-                                    {delivery_id});
+  auto res =
+      for_update
+          ? conn.Exec("SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS " FROM deliveries d WHERE d.delivery_id = $1 FOR UPDATE",
+                      {delivery_id})
+          : conn.Exec("SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS " FROM deliveries d WHERE d.delivery_id = $1",
+                      {delivery_id});
   if (!res.ok()) return res.status();
   if (res->rows() == 0) return pgstore::DeliveryNotFound(delivery_id);
   return pgstore::ReadDeliveryRow(*res, 0);
@@ -27,7 +28,7 @@ absl::StatusOr<DeliveryRow> ReadDelivery(pg::Connection& conn, const std::string
 }  // namespace
 
 absl::StatusOr<std::vector<DeliveryRow>> PgMessageStore::DeadLetters(const std::string& recipient, int64_t after_seq,
-                                                                    size_t limit) const {
+                                                                     size_t limit) const {
   std::vector<DeliveryRow> out;
   if (limit == 0) return out;
   absl::Status s = Read([&](pg::Connection& conn) -> absl::Status {
@@ -78,12 +79,6 @@ absl::StatusOr<DeliveryRow> PgMessageStore::ReviveOrCancel(const std::string& de
                                                            const std::string& reason) {
   DeliveryRow result;
   absl::Status status = Write([&](pg::Tx& tx) -> absl::Status {
-    // A retry takes a seq: the head row first (its lock, then the row's, in
-    // the order every acceptance takes them).
-    if (state == v1::ACCEPTED) {
-      auto head = tx.head();
-      if (!head.ok()) return head.status();
-    }
     auto row = ReadDelivery(tx.conn(), delivery_id, /*for_update=*/true);
     if (!row.ok()) return row.status();
     DeliveryRow d = *std::move(row);

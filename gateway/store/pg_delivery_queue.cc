@@ -64,16 +64,16 @@ absl::Status SetState(pg::Tx& tx, const DeliveryRow& row, int64_t now) {
 }  // namespace
 
 absl::StatusOr<std::vector<DeliveryRow>> PgMessageStore::PendingDeliveries(const std::string& recipient,
-                                                                          int64_t after_seq, size_t limit) const {
+                                                                           int64_t after_seq, size_t limit) const {
   std::vector<DeliveryRow> out;
   if (limit == 0) return out;
   absl::Status s = Read([&](pg::Connection& conn) -> absl::Status {
     out.clear();
-    auto res = conn.Exec(
-        "SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS ", m.audit_index IS NULL FROM deliveries d JOIN messages m "
-        "ON m.sender = d.sender AND m.message_id = d.message_id "
-        "WHERE d.recipient = $1 AND d.state = $2 AND d.seq > $3 ORDER BY d.seq LIMIT $4",
-        {recipient, static_cast<int>(v1::ACCEPTED), after_seq, limit});
+    auto res = conn.Exec("SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS
+                         ", m.audit_index IS NULL FROM deliveries d JOIN messages m "
+                         "ON m.sender = d.sender AND m.message_id = d.message_id "
+                         "WHERE d.recipient = $1 AND d.state = $2 AND d.seq > $3 ORDER BY d.seq LIMIT $4",
+                         {recipient, static_cast<int>(v1::ACCEPTED), after_seq, limit});
     if (!res.ok()) return res.status();
     for (int i = 0; i < res->rows(); ++i) {
       // Nothing after a message whose acceptance is not yet audited: it is
@@ -152,7 +152,7 @@ void PgMessageStore::UpdateRecipientAsync(const std::string& sender, const std::
                                           const std::string& party,
                                           std::function<absl::Status(RecipientRecord&)> update, RecipientDone done) {
   auto result = std::make_shared<RecipientRecord>();
-  options_.writer->Submit(
+  Submit(
       [sender, message_id, party, update = std::move(update), result](pg::Tx& tx) -> absl::Status {
         auto updated = UpdateInTx(tx, sender, message_id, party, update);
         if (!updated.ok()) return updated.status();
@@ -166,7 +166,7 @@ void PgMessageStore::UpdateRecipientAsync(const std::string& sender, const std::
 }
 
 void PgMessageStore::RecordPulled(const std::string& recipient, int64_t seq) {
-  options_.writer->Submit(
+  Submit(
       [recipient, seq](pg::Tx& tx) {
         // pull_cursors.acked_seq holds the highest seq read for sending.
         return tx.conn().Run(
@@ -178,7 +178,7 @@ void PgMessageStore::RecordPulled(const std::string& recipient, int64_t seq) {
 }
 
 absl::StatusOr<ConfirmResult> PgMessageStore::ConfirmPulled(const std::string& recipient,
-                                                           const std::string& through_delivery_id) {
+                                                            const std::string& through_delivery_id) {
   ConfirmResult out;
   absl::Status s = Write([&](pg::Tx& tx) -> absl::Status {
     auto seq = tx.conn().Exec("SELECT seq FROM deliveries WHERE delivery_id = $1 AND recipient = $2",
@@ -190,12 +190,12 @@ absl::StatusOr<ConfirmResult> PgMessageStore::ConfirmPulled(const std::string& r
     auto pulled = tx.conn().Exec("SELECT acked_seq FROM pull_cursors WHERE recipient = $1", {recipient});
     if (!pulled.ok()) return pulled.status();
     out.through_seq = std::min(seq->Int(0, 0), pulled->rows() != 0 ? pulled->Int(0, 0) : 0);
-    auto res = tx.conn().Exec(
-        "SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS ", octet_length(m.envelope) FROM deliveries d JOIN messages m "
-        "ON m.sender = d.sender AND m.message_id = d.message_id "
-        "WHERE d.recipient = $1 AND d.state = 1 AND d.seq <= $2 AND m.audit_index IS NOT NULL "
-        "ORDER BY d.seq FOR UPDATE OF d",
-        {recipient, out.through_seq});
+    auto res = tx.conn().Exec("SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS
+                              ", octet_length(m.envelope) FROM deliveries d JOIN messages m "
+                              "ON m.sender = d.sender AND m.message_id = d.message_id "
+                              "WHERE d.recipient = $1 AND d.state = 1 AND d.seq <= $2 AND m.audit_index IS NOT NULL "
+                              "ORDER BY d.seq FOR UPDATE OF d",
+                              {recipient, out.through_seq});
     if (!res.ok()) return res.status();
     ReadChanged(*res, &out.changed);
     const int64_t now = NowMicros();
@@ -215,7 +215,8 @@ absl::StatusOr<std::vector<ChangedDelivery>> PgMessageStore::ExpireDue(int64_t n
   std::vector<ChangedDelivery> out;
   absl::Status s = Write([&](pg::Tx& tx) -> absl::Status {
     auto res = tx.conn().Exec(
-        "SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS ", octet_length(m.envelope) FROM deliveries d JOIN messages m "
+        "SELECT " PORTCULLIS_PG_DELIVERY_COLUMNS
+        ", octet_length(m.envelope) FROM deliveries d JOIN messages m "
         "ON m.sender = d.sender AND m.message_id = d.message_id "
         "WHERE d.state = 1 AND d.expires_micros > 0 AND d.expires_micros <= $1 AND m.audit_index IS NOT NULL "
         "ORDER BY d.seq LIMIT $2 FOR UPDATE OF d",

@@ -66,8 +66,8 @@ absl::Status DeliveryNotFound(const std::string& delivery_id) {
 }
 
 absl::Status Unparsable(const std::string& what, const std::string& sender, const std::string& message_id) {
-  return absl::DataLossError(absl::StrCat("message store (postgres): ", what, " of message '", message_id,
-                                          "' from '", sender, "' cannot be parsed"));
+  return absl::DataLossError(absl::StrCat("message store (postgres): ", what, " of message '", message_id, "' from '",
+                                          sender, "' cannot be parsed"));
 }
 
 bool& InsideWriterOp() {
@@ -94,9 +94,17 @@ absl::StatusOr<std::unique_ptr<PgMessageStore>> PgMessageStore::Open(PgStoreOpti
     return absl::InvalidArgumentError("message store (postgres): no writer or no connection pool");
   }
   std::unique_ptr<PgMessageStore> store(new PgMessageStore(options));
-  // One read now, so that a missing schema or an unreachable database shows at start.
-  absl::Status s = store->Read([](pg::Connection& conn) {
-    return conn.Run("SELECT 1 FROM messages, deliveries, pull_cursors, portcullis_head LIMIT 1");
+  // One read now, so that an unreachable database or a missing schema shows at start.
+  absl::Status s = store->Read([](pg::Connection& conn) -> absl::Status {
+    auto res = conn.Exec(
+        "SELECT to_regclass('messages') IS NOT NULL AND to_regclass('deliveries') IS NOT NULL AND "
+        "to_regclass('pull_cursors') IS NOT NULL AND to_regclass('portcullis_head') IS NOT NULL");
+    if (!res.ok()) return res.status();
+    if (res->rows() != 1 || !res->Bool(0, 0)) {
+      return absl::FailedPreconditionError(
+          "message store (postgres): the database has no Portcullis schema (pg::PrepareSchema was not run)");
+    }
+    return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return store;
@@ -121,13 +129,28 @@ absl::Status PgMessageStore::Read(const std::function<absl::Status(pg::Connectio
   return s;
 }
 
+namespace {
+
+pg::GroupWriter::Op HeadFirst(pg::GroupWriter::Op op) {
+  return [op = std::move(op)](pg::Tx& tx) -> absl::Status {
+    if (auto head = tx.head(); !head.ok()) return head.status();
+    return op(tx);
+  };
+}
+
+}  // namespace
+
+void PgMessageStore::Submit(pg::GroupWriter::Op op, pg::GroupWriter::Done done) {
+  options_.writer->Submit(HeadFirst(std::move(op)), std::move(done));
+}
+
 absl::Status PgMessageStore::Write(pg::GroupWriter::Op op) {
   if (pgstore::InsideWriterOp()) {
     // From inside an UpdateRecipient callback: waiting for the writer would
     // wait for ourselves forever.
     return absl::FailedPreconditionError("message store (postgres): a write from inside an UpdateRecipient callback");
   }
-  return options_.writer->Run(std::move(op));
+  return options_.writer->Run(HeadFirst(std::move(op)));
 }
 
 void PgMessageStore::Flush() { options_.writer->Flush(); }
@@ -142,16 +165,16 @@ std::unordered_map<std::string, uint64_t> PgMessageStore::PairingsInProgress() c
 }
 
 absl::StatusOr<std::shared_ptr<const MessageRecord>> PgMessageStore::Get(const std::string& sender,
-                                                                        const std::string& message_id) const {
+                                                                         const std::string& message_id) const {
   std::shared_ptr<MessageRecord> record;
   absl::Status s = Read([&](pg::Connection& conn) -> absl::Status {
     record = std::make_shared<MessageRecord>();
     // The message and its deliveries in one statement (one snapshot).
-    auto res = conn.Exec(
-        "SELECT m.envelope, m.receipt, m.audit_index, d.recipient, " PORTCULLIS_PG_RECIPIENT_COLUMNS
-        " FROM messages m LEFT JOIN deliveries d ON d.sender = m.sender AND d.message_id = m.message_id "
-        "WHERE m.sender = $1 AND m.message_id = $2",
-        {sender, message_id});
+    auto res =
+        conn.Exec("SELECT m.envelope, m.receipt, m.audit_index, d.recipient, " PORTCULLIS_PG_RECIPIENT_COLUMNS
+                  " FROM messages m LEFT JOIN deliveries d ON d.sender = m.sender AND d.message_id = m.message_id "
+                  "WHERE m.sender = $1 AND m.message_id = $2",
+                  {sender, message_id});
     if (!res.ok()) return res.status();
     if (res->rows() == 0) return pgstore::MessageNotFound(sender, message_id);
     if (!record->envelope.ParseFromString(res->Bytes(0, 0)) || !record->receipt.ParseFromString(res->Bytes(0, 1))) {

@@ -7,8 +7,10 @@
 //   writer reruns a batch without an op that failed), so every op keeps its
 //   results in state that a rerun overwrites, and an UpdateRecipient
 //   `update` may be called more than once, each time on the row as the
-//   current transaction reads it. Asynchronous writes call back from the
-//   writer's `done` (its thread); blocking ones wait for it.
+//   current transaction reads it. Every op locks the head row before any
+//   other row (no deadlock between two gateways' batches). Asynchronous
+//   writes call back from the writer's `done` (its thread); blocking ones
+//   wait for it.
 // - Reads use a pg::Pool; one statement, or a REPEATABLE READ READ ONLY
 //   transaction where several must agree (Get, ListCase). A read on a
 //   connection the server dropped (a restart) is tried again on a fresh one.
@@ -19,8 +21,9 @@
 //   commit that finds the key taken by another gateway fails with
 //   ALREADY_EXISTS, stores nothing, and the next Reserve answers from the
 //   row (duplicate, conflict, or in progress).
-// - Errors: database errors are UNAVAILABLE (unreachable) or INTERNAL, with
-//   the SQL text in the message for the gateway's log; refusals
+// - Errors: database errors are UNAVAILABLE (unreachable), UNKNOWN (the
+//   connection was lost during COMMIT), ABORTED or INTERNAL, with the SQL
+//   text in the message for the gateway's log; refusals
 //   (MESSAGE_NOT_FOUND, DELIVERY_NOT_FOUND, NOT_A_DEAD_LETTER, ...) are
 //   SqliteMessageStore's.
 #ifndef PORTCULLIS_GATEWAY_STORE_PG_MESSAGE_STORE_H_
@@ -73,8 +76,7 @@ class PgMessageStore final : public MessageStore {
   void CommitAsync(std::shared_ptr<const v1::Envelope> envelope, const v1::Receipt& receipt,
                    uint64_t audit_size_at_commit, CommitDone done) override;
   // Blocking CommitAsync with audit size 0 (tests, tools).
-  absl::StatusOr<std::shared_ptr<const MessageRecord>> Commit(const v1::Envelope& envelope,
-                                                              const v1::Receipt& receipt,
+  absl::StatusOr<std::shared_ptr<const MessageRecord>> Commit(const v1::Envelope& envelope, const v1::Receipt& receipt,
                                                               uint64_t audit_size_at_commit = 0);
   void MarkAuditedAsync(const std::string& sender, const std::string& message_id, uint64_t audit_index,
                         std::function<void(absl::Status)> done) override;
@@ -110,15 +112,15 @@ class PgMessageStore final : public MessageStore {
   void Flush() override;
   void UpdateRecipientAsync(const std::string& sender, const std::string& message_id, const std::string& party,
                             std::function<absl::Status(RecipientRecord&)> update, RecipientDone done) override;
-  absl::StatusOr<RecipientRecord> UpdateRecipient(
-      const std::string& sender, const std::string& message_id, const std::string& party,
-      const std::function<absl::Status(RecipientRecord&)>& update) override;
+  absl::StatusOr<RecipientRecord> UpdateRecipient(const std::string& sender, const std::string& message_id,
+                                                  const std::string& party,
+                                                  const std::function<absl::Status(RecipientRecord&)>& update) override;
   absl::StatusOr<std::vector<DeliveryCount>> CountDeliveries(
       const std::vector<v1::DeliveryState>& states) const override;
 
   // --- Case reads (pg_case_reads.cc).
-  absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party,
-                                    int64_t after_position, size_t limit) const override;
+  absl::StatusOr<CasePage> ListCase(const std::string& case_reference, const std::string& party, int64_t after_position,
+                                    size_t limit) const override;
   absl::StatusOr<std::vector<std::string>> CorrelatedSenders(const std::string& party, const std::string& message_id,
                                                              size_t limit) const override;
 
@@ -151,7 +153,12 @@ class PgMessageStore final : public MessageStore {
   // Runs `read` on a pooled connection; once more on a fresh one if the
   // connection it got had been dropped by the server (a restart).
   absl::Status Read(const std::function<absl::Status(pg::Connection&)>& read) const;
-  // An op of the writer; blocking: returns its outcome once committed.
+  // An op of the shared writer, which first locks the head row: every
+  // transaction with a store write takes that lock before any row lock, so
+  // two gateways' batches never deadlock on each other's rows (one waits at
+  // the head row instead). `done` runs on the writer thread.
+  void Submit(pg::GroupWriter::Op op, pg::GroupWriter::Done done);
+  // The same, blocking: returns the op's outcome once committed.
   absl::Status Write(pg::GroupWriter::Op op);
   // The keys whose pairing MarkAuditedAsync is writing, with their indexes
   // (ListCase reads this before its snapshot).

@@ -13,7 +13,7 @@
 namespace portcullis::pgstore {
 
 // The columns of a DeliveryRow, in ReadDeliveryRow's order (table alias d).
-#define PORTCULLIS_PG_DELIVERY_COLUMNS                                                                  \
+#define PORTCULLIS_PG_DELIVERY_COLUMNS                                                                 \
   "d.delivery_id, d.seq, d.sender, d.message_id, d.recipient, d.case_reference, d.state, d.attempts, " \
   "d.next_attempt_micros, d.last_error, d.expires_micros, d.updated_micros, d.officer, d.reason, "     \
   "d.officer_verified"
