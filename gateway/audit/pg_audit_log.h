@@ -16,7 +16,8 @@
 // up from the database: records appended by another gateway on the same
 // database are seen by size(), ReadLines, proofs and checkpoints too.
 //
-// Open() changes nothing: it loads the tree, checks that the head counts the
+// Open() changes nothing in the database (a torn last line of the witness
+// file is cut once every check passed): it loads the tree, checks that the head counts the
 // rows, that the tree's root at the latest signed checkpoint is that
 // checkpoint's root (and the witness's latest copy's), and the chain (each
 // line's hash, prev linkage and leaf hash) from that checkpoint on; any
