@@ -16,13 +16,14 @@
 // up from the database: records appended by another gateway on the same
 // database are seen by size(), ReadLines, proofs and checkpoints too.
 //
-// Open() changes nothing in the database (a torn last line of the witness
-// file is cut once every check passed): it loads the tree, checks that the head counts the
-// rows, that the tree's root at the latest signed checkpoint is that
-// checkpoint's root (and the witness's latest copy's), and the chain (each
-// line's hash, prev linkage and leaf hash) from that checkpoint on; any
-// mismatch is DATA_LOSS (refuse to start). Records after the last checkpoint
-// need no adopting: they were committed with the head that counts them.
+// Open() loads the tree and checks that the head counts the rows, that the
+// tree's root at the latest signed checkpoint is that checkpoint's root (and
+// the witness's latest copy's), and the chain (each line's hash, prev linkage
+// and leaf hash) from that checkpoint on; any mismatch is DATA_LOSS (refuse
+// to start). It changes nothing in the database (only a torn last line of
+// the witness file is cut, once every check passed). Records after the last
+// checkpoint need no adopting: they were committed with the head that counts
+// them.
 //
 // Checkpoints: a signer thread (every checkpoint_interval, or sooner after
 // checkpoint_every_records) and CheckpointNow() sign under a transaction-level
