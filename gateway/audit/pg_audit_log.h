@@ -27,7 +27,8 @@
 //
 // Checkpoints: a signer thread (every checkpoint_interval, or sooner after
 // checkpoint_every_records) and CheckpointNow() sign under a transaction-level
-// advisory lock (one signer at a time across gateways; a busy lock skips),
+// advisory lock (one signer at a time across gateways; the thread skips a
+// turn while another holds it, CheckpointNow waits for it),
 // only a tree larger than the latest checkpoint in the database (sizes never
 // decrease), insert it, and copy it to <witness_dir>/checkpoints.log on a
 // thread of their own. The pool needs at least two connections (the signer
@@ -112,7 +113,8 @@ class PgAuditLog final : public AuditLog {
   absl::Status Inject(absl::string_view op) const;
   // Appends leaves [tree size, end) read from the database. Caller holds tree_mu_.
   absl::Status CatchUpLocked(uint64_t end) const;
-  absl::StatusOr<Checkpoint> SignCheckpoint();
+  // `wait`: for another gateway's signer to finish (else skip a busy turn).
+  absl::StatusOr<Checkpoint> SignCheckpoint(bool wait);
   void SignerLoop();
   void WitnessLoop();
   void SetFailed(absl::Status status) const;
