@@ -2,8 +2,10 @@
 // audit_log_test.cc and audit_tamper_test.cc check of FileAuditLog (group
 // commit, dense indexes across reopen, hostile and huge fields, proofs,
 // failed reads), and the one-transaction seam (AppendInTx / NoteDurable).
-// Several gateways on one database: pg_audit_replica_test.cc; tampering and
-// exports: pg_audit_tamper_test.cc.
+// Several gateways on one database and a server restart:
+// pg_audit_replica_test.cc; kill -9: pg_audit_crash_test.cc; tampering and
+// exports: pg_audit_tamper_test.cc; the real portcullis-audit through the
+// Audit service: pg_audit_service_test.cc.
 #include <atomic>
 #include <thread>
 
