@@ -2,8 +2,10 @@
 // audit_log_test.cc and audit_tamper_test.cc check of FileAuditLog (group
 // commit, dense indexes across reopen, hostile and huge fields, proofs,
 // failed reads), and the one-transaction seam (AppendInTx / NoteDurable).
-// Several gateways on one database: pg_audit_replica_test.cc; tampering and
-// exports: pg_audit_tamper_test.cc.
+// Several gateways on one database and a server restart:
+// pg_audit_replica_test.cc; kill -9: pg_audit_crash_test.cc; tampering and
+// exports: pg_audit_tamper_test.cc; the real portcullis-audit through the
+// Audit service: pg_audit_service_test.cc.
 #include <atomic>
 #include <thread>
 
@@ -165,6 +167,25 @@ TEST_F(PgAuditLogTest, AFailedReadIsUnavailableAndTheLogStaysHealthy) {
   EXPECT_EQ(*g.log->AppendAndWait(PgSample(1)), 1u);
   fail = false;
   EXPECT_EQ(g.log->ReadLines(0, 5)->size(), 2u);
+}
+
+TEST_F(PgAuditLogTest, ATornWitnessLineIsCutSoTheNextCopyStandsAlone) {
+  const std::string witness_dir = MakeTempDir("pg-audit-torn-witness");
+  {
+    PgGateway g = OpenGateway(dsn_, SignedOptions(witness_dir));
+    ASSERT_TRUE(g.log) << g.open_status;
+    ASSERT_TRUE(g.log->AppendAndWait(PgSample(0)).ok());
+  }
+  std::ofstream(witness_dir + "/checkpoints.log", std::ios::app | std::ios::binary) << "{\"size\":2,\"root\":\"4b41";
+  PgGateway g = OpenGateway(dsn_, SignedOptions(witness_dir));
+  ASSERT_TRUE(g.log) << g.open_status;
+  ASSERT_TRUE(g.log->AppendAndWait(PgSample(1)).ok());
+  ASSERT_TRUE(g.log->CheckpointNow().ok());
+  Exported e = Export(*g.log, MakeTempDir("pg-audit-torn-witness-export"));
+  g.log.reset();
+  VerifyReport r = VerifyExport(e, {witness_dir + "/checkpoints.log"});
+  EXPECT_FALSE(r.problem.has_value()) << r.problem->message;
+  EXPECT_EQ(r.witness_checkpoints, 2u);
 }
 
 TEST_F(PgAuditLogTest, NoSigningKeyMeansNoCheckpoints) {

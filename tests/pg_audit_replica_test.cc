@@ -223,9 +223,11 @@ TEST_F(PgAuditReplicaTest, ServerRestartUnderAppendsLosesNothingAcknowledgedAndR
   std::map<absl::StatusCode, int> refusals;
   std::atomic<bool> stop{false};
   std::atomic<int> next_id{0};
+  constexpr int kThreads = 4;
+  std::atomic<int> refused_by[kThreads] = {};
   std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
       while (!stop) {
         AuditRecord r = PgSample(next_id++);
         auto index = g.log->AppendAndWait(r);
@@ -234,6 +236,7 @@ TEST_F(PgAuditReplicaTest, ServerRestartUnderAppendsLosesNothingAcknowledgedAndR
           acked.emplace(*index, r.message_id);
         } else {
           ++refusals[index.status().code()];
+          ++refused_by[t];
         }
       }
     });
@@ -252,6 +255,15 @@ TEST_F(PgAuditReplicaTest, ServerRestartUnderAppendsLosesNothingAcknowledgedAndR
   ASSERT_TRUE(cluster_->Stop(/*immediate=*/true).ok());
   ASSERT_TRUE(WaitUntil([&] { return !g.log->Health().ok(); })) << "the log stayed healthy with the server gone";
   EXPECT_EQ(g.log->Health().code(), absl::StatusCode::kUnavailable);
+  // Once every writer thread has been refused since, none still holds an
+  // acknowledgement of a COMMIT from before the server went away.
+  int refused_before[kThreads];
+  for (int t = 0; t < kThreads; ++t) refused_before[t] = refused_by[t];
+  ASSERT_TRUE(WaitUntil([&] {
+    for (int t = 0; t < kThreads; ++t)
+      if (refused_by[t] == refused_before[t]) return false;
+    return true;
+  })) << "appends did not fail at once";
   const size_t acked_when_down = count();
   const int refused_when_down = refused();
   ASSERT_TRUE(WaitUntil([&] { return refused() >= refused_when_down + 50; })) << "appends did not fail at once";

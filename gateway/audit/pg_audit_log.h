@@ -16,16 +16,19 @@
 // up from the database: records appended by another gateway on the same
 // database are seen by size(), ReadLines, proofs and checkpoints too.
 //
-// Open() changes nothing: it loads the tree, checks that the head counts the
-// rows, that the tree's root at the latest signed checkpoint is that
-// checkpoint's root (and the witness's latest copy's), and the chain (each
-// line's hash, prev linkage and leaf hash) from that checkpoint on; any
-// mismatch is DATA_LOSS (refuse to start). Records after the last checkpoint
-// need no adopting: they were committed with the head that counts them.
+// Open() loads the tree and checks that the head counts the rows, that the
+// tree's root at the latest signed checkpoint is that checkpoint's root (and
+// the witness's latest copy's), and the chain (each line's hash, prev linkage
+// and leaf hash) from that checkpoint on; any mismatch is DATA_LOSS (refuse
+// to start). It changes nothing in the database (only a torn last line of
+// the witness file is cut, once every check passed). Records after the last
+// checkpoint need no adopting: they were committed with the head that counts
+// them.
 //
 // Checkpoints: a signer thread (every checkpoint_interval, or sooner after
 // checkpoint_every_records) and CheckpointNow() sign under a transaction-level
-// advisory lock (one signer at a time across gateways; a busy lock skips),
+// advisory lock (one signer at a time across gateways; the thread skips a
+// turn while another holds it, CheckpointNow waits for it),
 // only a tree larger than the latest checkpoint in the database (sizes never
 // decrease), insert it, and copy it to <witness_dir>/checkpoints.log on a
 // thread of their own. The pool needs at least two connections (the signer
@@ -110,7 +113,8 @@ class PgAuditLog final : public AuditLog {
   absl::Status Inject(absl::string_view op) const;
   // Appends leaves [tree size, end) read from the database. Caller holds tree_mu_.
   absl::Status CatchUpLocked(uint64_t end) const;
-  absl::StatusOr<Checkpoint> SignCheckpoint();
+  // `wait`: for another gateway's signer to finish (else skip a busy turn).
+  absl::StatusOr<Checkpoint> SignCheckpoint(bool wait);
   void SignerLoop();
   void WitnessLoop();
   void SetFailed(absl::Status status) const;

@@ -13,8 +13,11 @@ namespace portcullis {
 namespace {
 
 // The advisory lock of the checkpoint signer (any fixed key; the schema's
-// own lock is 5043535401).
-constexpr const char* kSignerLock = "SELECT pg_try_advisory_xact_lock(5043535402)";
+// own lock is 5043535401), held to the end of the signer's transaction: the
+// periodic signer skips a turn when another gateway holds it; CheckpointNow
+// and the final checkpoint wait for it (their caller wants the log covered).
+constexpr const char* kSignerTryLock = "SELECT pg_try_advisory_xact_lock(5043535402)";
+constexpr const char* kSignerLock = "SELECT true FROM pg_advisory_xact_lock(5043535402)";
 
 }  // namespace
 
@@ -30,7 +33,7 @@ PgAuditLog::~PgAuditLog() {
     signer_thread_.join();
   }
   if (signer_ != nullptr && Health().ok()) {
-    auto c = SignCheckpoint();
+    auto c = SignCheckpoint(/*wait=*/true);
     if (!c.ok()) std::fprintf(stderr, "portcullis: final audit checkpoint failed: %s\n", c.status().ToString().c_str());
   }
   if (witness_thread_.joinable()) {
@@ -64,9 +67,9 @@ std::optional<Checkpoint> PgAuditLog::LatestCheckpoint() const {
   return latest_;  // The database unreachable: the latest this gateway knows.
 }
 
-absl::StatusOr<Checkpoint> PgAuditLog::CheckpointNow() { return SignCheckpoint(); }
+absl::StatusOr<Checkpoint> PgAuditLog::CheckpointNow() { return SignCheckpoint(/*wait=*/true); }
 
-absl::StatusOr<Checkpoint> PgAuditLog::SignCheckpoint() {
+absl::StatusOr<Checkpoint> PgAuditLog::SignCheckpoint(bool wait) {
   if (signer_ == nullptr) return absl::FailedPreconditionError("the audit log has no signing key configured");
   std::lock_guard<std::mutex> sign_lock(sign_mu_);
   std::optional<Checkpoint> latest;
@@ -76,7 +79,7 @@ absl::StatusOr<Checkpoint> PgAuditLog::SignCheckpoint() {
   auto sign = [&](pg::Connection& conn) -> absl::Status {
     latest.reset();
     witness_line.clear();
-    auto locked = conn.Exec(kSignerLock);
+    auto locked = conn.Exec(wait ? kSignerLock : kSignerTryLock);
     if (!locked.ok()) return locked.status();
     auto read = pg_audit::ReadLatestCheckpoint(conn);
     if (!read.ok()) return read.status();
@@ -138,7 +141,7 @@ void PgAuditLog::SignerLoop() {
     if (signer_stopping_) return;  // The destructor signs the last one.
     since_checkpoint_ = 0;
     lock.unlock();
-    auto c = SignCheckpoint();
+    auto c = SignCheckpoint(/*wait=*/false);
     if (!c.ok() && c.status().code() != absl::StatusCode::kFailedPrecondition) {
       std::fprintf(stderr, "portcullis: audit checkpoint failed (retried later): %s\n", c.status().ToString().c_str());
     }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/audit/log_file_io.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/audit/pg_audit_log_leaves.h"
 
@@ -168,6 +169,11 @@ absl::StatusOr<std::unique_ptr<PgAuditLog>> PgAuditLog::Open(PgAuditLogOptions o
     if (!lease.ok()) return lease.status();
     absl::Status s = CheckChain(**lease, snap->latest ? snap->latest->size : 0, *snap);
     if (!s.ok()) return s;
+  }
+  if (signer != nullptr && !options.witness_dir.empty()) {
+    // Every check passed: cut a witness line a crash left half-written, so
+    // that the next copy starts on a line of its own.
+    if (absl::Status s = audit_file::TruncateTornLine(options.witness_dir + "/checkpoints.log"); !s.ok()) return s;
   }
   return std::unique_ptr<PgAuditLog>(new PgAuditLog(std::move(options), std::move(signer), std::move(leaves),
                                                     std::move(tree), snap->latest));
