@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <set>
 #include <string>
@@ -226,6 +227,46 @@ TEST(PgStore, ListCaseListsAPairingThatBecameDurableAfterItsSnapshot) {
   EXPECT_EQ(IdsOf(*page), (std::vector<std::string>{"m-1", "m-2", "m-3"}));
   EXPECT_FALSE(page->more) << "a pairing durable since the snapshot cut the page";
   EXPECT_TRUE(paired_done.get().ok());
+}
+
+// Only the messages primary key means "another gateway stored it first": a
+// unique violation on a delivery seq (here a head row set back, as a corrupt
+// one would be) fails INTERNAL, stores nothing and keeps no reservation,
+// never ALREADY_EXISTS (which the acceptance answers "in progress, retry"
+// for ever).
+TEST(PgStore, AUniqueViolationOtherThanTheMessageKeyIsInternalNotStoredFirst) {
+  auto dsn = FreshPgDatabase();
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  auto parts = OpenPgStoreParts(*dsn);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  PgMessageStore& store = *(*parts)->store;
+  ASSERT_TRUE(Accept(store, MakeEnvelope("uk/nca", "m-1")).ok());
+  {
+    auto conn = pg::Connection::Open(*dsn);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE((*conn)->Run("UPDATE portcullis_head SET next_seq = 1").ok());  // Seq 1 is m-1's.
+  }
+  const v1::Envelope second = MakeEnvelope("uk/nca", "m-2");
+  ASSERT_EQ(store.Reserve("uk/nca", "m-2", ShaOf(second)).outcome, ReserveOutcome::kNew);
+  auto committed = store.Commit(second, MakeReceipt(second));
+  EXPECT_EQ(committed.status().code(), absl::StatusCode::kInternal) << committed.status();
+  EXPECT_EQ(store.Get("uk/nca", "m-2").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store.Reserve("uk/nca", "m-2", ShaOf(second)).outcome, ReserveOutcome::kNew);
+
+  // The key itself taken (the row exists; this process's reservation does
+  // not know): ALREADY_EXISTS, as from another gateway.
+  auto other = OpenPgStoreParts(*dsn);
+  ASSERT_TRUE(other.ok()) << other.status();
+  const v1::Envelope first = MakeEnvelope("uk/nca", "m-3");
+  ASSERT_EQ((*other)->store->Reserve("uk/nca", "m-3", ShaOf(first)).outcome, ReserveOutcome::kNew);
+  ASSERT_EQ(store.Reserve("uk/nca", "m-3", ShaOf(first)).outcome, ReserveOutcome::kNew);
+  {
+    auto conn = pg::Connection::Open(*dsn);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE((*conn)->Run("UPDATE portcullis_head SET next_seq = (SELECT max(seq) + 1 FROM deliveries)").ok());
+  }
+  ASSERT_TRUE((*other)->store->Commit(first, MakeReceipt(first)).ok());
+  EXPECT_EQ(store.Commit(first, MakeReceipt(first)).status().code(), absl::StatusCode::kAlreadyExists);
 }
 
 }  // namespace

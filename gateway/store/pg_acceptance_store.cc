@@ -45,28 +45,42 @@ absl::StatusOr<std::shared_ptr<NewMessage>> Prepare(std::shared_ptr<const v1::En
   return m;
 }
 
+// A unique violation other than the messages primary key's is no sign of
+// another gateway: INTERNAL (its text kept for the log).
+absl::Status NotStoredFirst(absl::Status s) {
+  if (s.code() != absl::StatusCode::kAlreadyExists) return s;
+  return absl::InternalError(absl::StrCat("message store (postgres): a unique violation that is not the message's key "
+                                          "(a corrupt head row?): ", s.message()));
+}
+
 // Inside `tx`: the message row (position from the head row) and one ACCEPTED
 // delivery row per recipient (seqs from the head row, in the envelope's
-// order). Sets *stored to the record as stored. A key another gateway stored
-// first is ALREADY_EXISTS (the transaction is then rolled back by the writer).
+// order). Sets *stored to the record as stored. Only the messages primary
+// key taken (another gateway stored the key first) is ALREADY_EXISTS (the
+// transaction is then rolled back by the writer); any other unique violation
+// (a seq, a position or a delivery id already used: a head row that does not
+// match the rows) is INTERNAL, never "stored by another gateway".
 absl::Status InsertMessage(pg::Tx& tx, const NewMessage& m, std::shared_ptr<const MessageRecord>* stored) {
   auto head = tx.head();
   if (!head.ok()) return head.status();
   const v1::Envelope& e = *m.envelope;
   const int64_t now = NowMicros();
   const int64_t position = (*head)->next_position++;
-  absl::Status s = tx.conn().Run(
+  // ON CONFLICT names the primary key: that conflict alone inserts nothing
+  // (no row returned); every other constraint still raises its error.
+  auto inserted = tx.conn().Exec(
       "INSERT INTO messages(sender, message_id, position, envelope_sha256, envelope, receipt, case_reference, "
-      "accepted_micros, audit_index, audit_size_at_commit) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      "accepted_micros, audit_index, audit_size_at_commit) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+      "ON CONFLICT (sender, message_id) DO NOTHING RETURNING 1",
       {e.sender(), e.message_id(), position, m.sha256, pg::Param::Bytes(m.envelope_bytes),
        pg::Param::Bytes(m.receipt_bytes), e.case_reference(), m.accepted_micros,
        m.audit_index ? pg::Param(*m.audit_index) : pg::Param(nullptr), m.audit_size_at_commit});
-  if (s.code() == absl::StatusCode::kAlreadyExists) {
+  if (!inserted.ok()) return NotStoredFirst(inserted.status());
+  if (inserted->rows() == 0) {
     return absl::AlreadyExistsError(absl::StrCat("message store (postgres): message '", e.message_id(), "' from '",
-                                                 e.sender(), "' was stored first by another gateway (", s.message(),
-                                                 ")"));
+                                                 e.sender(), "' was stored first by another gateway"));
   }
-  if (!s.ok()) return s;
+  absl::Status s;
   auto record = std::make_shared<MessageRecord>();
   record->envelope = e;
   record->receipt = m.receipt;
@@ -78,7 +92,7 @@ absl::Status InsertMessage(pg::Tx& tx, const NewMessage& m, std::shared_ptr<cons
         "VALUES($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9, $8, '', false, '')",
         {DeliveryIdFor(e.sender(), e.message_id(), recipient), seq, e.sender(), e.message_id(), recipient,
          e.case_reference(), static_cast<int>(v1::ACCEPTED), now, m.expires_micros});
-    if (!s.ok()) return s;
+    if (!s.ok()) return NotStoredFirst(s);
     RecipientRecord rr;
     rr.party = recipient;
     rr.updated_micros = now;
