@@ -128,13 +128,20 @@ ReserveResult PgMessageStore::Reserve(const std::string& sender, const std::stri
                                       const std::string& envelope_sha256) {
   const std::string key = Key(sender, message_id);
   Shard& shard = ShardFor(key);
-  // Locked across the lookup: a concurrent Reserve of the same key in this
-  // process sees the row or this reservation, never neither. (Another
-  // gateway's is stopped by the primary key at commit.)
-  std::lock_guard<std::mutex> lock(shard.mu);
-  if (shard.reserved.count(key) != 0) return {ReserveOutcome::kInProgress, {}};
+  // A placeholder reservation while the row is looked up, so that a
+  // concurrent Reserve of the same key in this process sees it (in progress)
+  // or the row, never neither. (Another gateway's is stopped by the primary
+  // key at commit.) shard.mu is never held across the read: the writer's
+  // thread takes it (InsertAcceptedInTx, inside a batch that holds the head
+  // row's lock), and a read may wait seconds for a connection.
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.reserved.count(key) != 0) return {ReserveOutcome::kInProgress, {}};
+    shard.reserved.emplace(key, Reservation{envelope_sha256, false, true});
+  }
   ReserveResult result;
   bool found = false;
+  bool audit_index_null = false;
   absl::Status s = Read([&](pg::Connection& conn) -> absl::Status {
     found = false;
     auto res = conn.Exec("SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = $1 AND message_id = $2",
@@ -144,26 +151,30 @@ ReserveResult PgMessageStore::Reserve(const std::string& sender, const std::stri
     found = true;
     result.receipt.Clear();
     if (!result.receipt.ParseFromString(res->Bytes(0, 1))) return pgstore::Unparsable("the receipt", sender, message_id);
-    if (!res->IsNull(0, 2)) {
-      result.receipt.set_audit_index(static_cast<uint64_t>(res->Int(0, 2)));
-    } else if (auto audited = shard.audited.find(key); audited != shard.audited.end()) {
-      result.receipt.set_audit_index(audited->second);  // Audited; its pairing is being written.
-    } else {
-      result.outcome = ReserveOutcome::kInProgress;  // Stored, not yet audited (may yet be discarded).
-      result.receipt.Clear();
-      return absl::OkStatus();
-    }
+    audit_index_null = res->IsNull(0, 2);
+    if (!audit_index_null) result.receipt.set_audit_index(static_cast<uint64_t>(res->Int(0, 2)));
     result.outcome = res->Text(0, 0) == envelope_sha256 ? ReserveOutcome::kDuplicate : ReserveOutcome::kConflict;
     return absl::OkStatus();
   });
+  std::lock_guard<std::mutex> lock(shard.mu);
+  if (!s.ok() || found) shard.reserved.erase(key);
   if (!s.ok()) {
     // Neither kNew (it might be a duplicate) nor kDuplicate (no receipt): the client retries.
     std::fprintf(stderr, "portcullis: message store (postgres): duplicate check failed: %s\n", s.ToString().c_str());
     return {ReserveOutcome::kInProgress, {}};
   }
-  if (found) return result;
-  shard.reserved.emplace(key, Reservation{envelope_sha256, false});
-  return {ReserveOutcome::kNew, {}};
+  if (!found) {
+    shard.reserved[key].checking = false;  // Ours now: kNew.
+    return {ReserveOutcome::kNew, {}};
+  }
+  if (audit_index_null) {
+    if (auto audited = shard.audited.find(key); audited != shard.audited.end()) {
+      result.receipt.set_audit_index(audited->second);  // Audited; its pairing is being written.
+    } else {
+      return {ReserveOutcome::kInProgress, {}};  // Stored, not yet audited (may yet be discarded).
+    }
+  }
+  return result;
 }
 
 absl::StatusOr<std::shared_ptr<const MessageRecord>> PgMessageStore::Commit(const v1::Envelope& envelope,
@@ -185,7 +196,7 @@ void PgMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelope, c
   {
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.reserved.find(key);
-    if (it != shard.reserved.end() && !it->second.committing) {
+    if (it != shard.reserved.end() && !it->second.committing && !it->second.checking) {
       it->second.committing = true;
       sha256 = it->second.sha256;
       reserved = true;
@@ -223,7 +234,7 @@ absl::Status PgMessageStore::InsertAcceptedInTx(pg::Tx& tx, const v1::Envelope& 
   {
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.reserved.find(key);
-    if (it == shard.reserved.end()) {
+    if (it == shard.reserved.end() || it->second.checking) {
       return absl::FailedPreconditionError("message store (postgres): an acceptance without a reservation");
     }
     it->second.committing = true;  // Also when the op runs again: the same reservation.
@@ -292,7 +303,7 @@ void PgMessageStore::Abandon(const std::string& sender, const std::string& messa
   Shard& shard = ShardFor(key);
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.reserved.find(key);
-  if (it != shard.reserved.end() && !it->second.committing) shard.reserved.erase(it);
+  if (it != shard.reserved.end() && !it->second.committing && !it->second.checking) shard.reserved.erase(it);
 }
 
 absl::StatusOr<std::vector<UnauditedMessage>> PgMessageStore::Unaudited() const {
