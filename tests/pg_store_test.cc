@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <set>
 #include <string>
@@ -21,6 +22,7 @@
 #include "gateway/common/refusal.h"
 #include "gateway/store/pg_message_store.h"
 #include "tests/support/pg_store_fixtures.h"
+#include "tests/support/poll.h"
 #include "tests/support/store_test_util.h"
 
 namespace portcullis::testing {
@@ -246,6 +248,92 @@ TEST(PgStore, ListCaseListsAPairingThatBecameDurableAfterItsSnapshot) {
   EXPECT_EQ(IdsOf(*page), (std::vector<std::string>{"m-1", "m-2", "m-3"}));
   EXPECT_FALSE(page->more) << "a pairing durable since the snapshot cut the page";
   EXPECT_TRUE(paired_done.get().ok());
+}
+
+// Reserve never holds its shard's lock across the database read: while one
+// Reserve waits for a pool connection, the writer's thread (an acceptance op,
+// inside the batch that holds the head row) takes the same shard's lock at
+// once instead of stalling every gateway's writes behind that read.
+TEST(PgStore, AReserveWaitingForAConnectionDoesNotStallTheWriter) {
+  auto dsn = FreshPgDatabase();
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  auto parts = OpenPgStoreParts(*dsn, 0, nullptr, /*pool_size=*/1);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  PgStoreParts& g = **parts;
+  const v1::Envelope first = MakeEnvelope("uk/nca", "k-0");
+  ASSERT_EQ(g.store->Reserve("uk/nca", "k-0", ShaOf(first)).outcome, ReserveOutcome::kNew);
+  // Another key in the same shard (the store shards by the hash of sender '\n' id, 64 shards).
+  auto shard_of = [](const std::string& id) { return std::hash<std::string>()("uk/nca\n" + id) % 64; };
+  std::string other;
+  for (int i = 1; other.empty(); ++i) {
+    if (shard_of(absl::StrCat("k-", i)) == shard_of("k-0")) other = absl::StrCat("k-", i);
+  }
+  auto held = g.pool->Acquire();  // The only read connection: Reserve waits for it.
+  ASSERT_TRUE(held.ok()) << held.status();
+  std::atomic<bool> reserve_returned{false};
+  std::thread reserving([&] {
+    // Given the connection once the test lets it go: nothing stored, new.
+    EXPECT_EQ(g.store->Reserve("uk/nca", other, "sha").outcome, ReserveOutcome::kNew);
+    reserve_returned = true;
+  });
+  ASSERT_TRUE(WaitUntil([&] { return g.pool->waiting() == 1; }));
+  absl::Status s = g.writer->Run([&](pg::Tx& tx) -> absl::Status {
+    auto head = tx.head();
+    if (!head.ok()) return head.status();
+    const uint64_t index = (*head)->audit_size++;
+    std::shared_ptr<const MessageRecord> stored;
+    return g.store->InsertAcceptedInTx(tx, first, MakeReceipt(first, index), index, &stored);
+  });
+  g.store->FinishAccepted("uk/nca", "k-0", s.ok());
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_FALSE(reserve_returned.load()) << "the writer waited for a Reserve's read";
+  { auto release = std::move(*held); }
+  reserving.join();
+  // Reserved by that call now; abandoned, free again.
+  EXPECT_EQ(g.store->Reserve("uk/nca", other, "sha").outcome, ReserveOutcome::kInProgress);
+  g.store->Abandon("uk/nca", other);
+  EXPECT_EQ(g.store->Reserve("uk/nca", other, "sha").outcome, ReserveOutcome::kNew);
+  EXPECT_EQ(g.store->Reserve("uk/nca", "k-0", ShaOf(first)).outcome, ReserveOutcome::kDuplicate);
+}
+
+// Only the messages primary key means "another gateway stored it first": a
+// unique violation on a delivery seq (here a head row set back, as a corrupt
+// one would be) fails INTERNAL, stores nothing and keeps no reservation,
+// never ALREADY_EXISTS (which the acceptance answers "in progress, retry"
+// for ever).
+TEST(PgStore, AUniqueViolationOtherThanTheMessageKeyIsInternalNotStoredFirst) {
+  auto dsn = FreshPgDatabase();
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  auto parts = OpenPgStoreParts(*dsn);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  PgMessageStore& store = *(*parts)->store;
+  ASSERT_TRUE(Accept(store, MakeEnvelope("uk/nca", "m-1")).ok());
+  {
+    auto conn = pg::Connection::Open(*dsn);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE((*conn)->Run("UPDATE portcullis_head SET next_seq = 1").ok());  // Seq 1 is m-1's.
+  }
+  const v1::Envelope second = MakeEnvelope("uk/nca", "m-2");
+  ASSERT_EQ(store.Reserve("uk/nca", "m-2", ShaOf(second)).outcome, ReserveOutcome::kNew);
+  auto committed = store.Commit(second, MakeReceipt(second));
+  EXPECT_EQ(committed.status().code(), absl::StatusCode::kInternal) << committed.status();
+  EXPECT_EQ(store.Get("uk/nca", "m-2").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store.Reserve("uk/nca", "m-2", ShaOf(second)).outcome, ReserveOutcome::kNew);
+
+  // The key itself taken (the row exists; this process's reservation does
+  // not know): ALREADY_EXISTS, as from another gateway.
+  auto other = OpenPgStoreParts(*dsn);
+  ASSERT_TRUE(other.ok()) << other.status();
+  const v1::Envelope first = MakeEnvelope("uk/nca", "m-3");
+  ASSERT_EQ((*other)->store->Reserve("uk/nca", "m-3", ShaOf(first)).outcome, ReserveOutcome::kNew);
+  ASSERT_EQ(store.Reserve("uk/nca", "m-3", ShaOf(first)).outcome, ReserveOutcome::kNew);
+  {
+    auto conn = pg::Connection::Open(*dsn);
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE((*conn)->Run("UPDATE portcullis_head SET next_seq = (SELECT max(seq) + 1 FROM deliveries)").ok());
+  }
+  ASSERT_TRUE((*other)->store->Commit(first, MakeReceipt(first)).ok());
+  EXPECT_EQ(store.Commit(first, MakeReceipt(first)).status().code(), absl::StatusCode::kAlreadyExists);
 }
 
 }  // namespace

@@ -34,6 +34,11 @@ void PgAcceptance::Record(std::shared_ptr<const v1::Envelope> envelope, v1::Rece
     std::shared_ptr<const MessageRecord> stored;
     if (absl::Status s = store_->InsertAcceptedInTx(tx, *envelope, r, index, &stored); !s.ok()) return s;
     auto appended = audit_->AppendInTx(tx, record);
+    if (!appended.ok() && appended.status().code() == absl::StatusCode::kAlreadyExists) {
+      // An audit index already used (a corrupt head row), not another
+      // gateway's message: only InsertAcceptedInTx's ALREADY_EXISTS means that.
+      return absl::InternalError(absl::StrCat("acceptance record: ", appended.status().message()));
+    }
     if (!appended.ok()) return appended.status();
     if (*appended != index) {
       return absl::InternalError(absl::StrCat("acceptance record took index ", *appended, ", expected ", index));
@@ -56,8 +61,9 @@ void PgAcceptance::Record(std::shared_ptr<const v1::Envelope> envelope, v1::Rece
     if (s.code() == absl::StatusCode::kUnknown) {
       answered(OutcomeUnknown());  // The COMMIT's answer was lost: a resubmission tells.
     } else if (s.code() == absl::StatusCode::kAlreadyExists) {
-      // Another gateway on the same database recorded this id meanwhile;
-      // the retry gets its receipt (or MESSAGE_ID_REUSED).
+      // Another gateway on the same database recorded this id meanwhile (the
+      // messages primary key; any other unique violation is INTERNAL): the
+      // retry gets its receipt (or MESSAGE_ID_REUSED).
       answered(ReservationRefusal(ReserveOutcome::kInProgress));
     } else {
       answered(Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",

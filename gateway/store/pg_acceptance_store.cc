@@ -69,28 +69,41 @@ const char* InsertDeliveriesSql(size_t n) {
   return sql.c_str();  // std::map never moves its values.
 }
 
+// A unique violation other than the messages primary key's is no sign of
+// another gateway: INTERNAL (its text kept for the log).
+absl::Status NotStoredFirst(absl::Status s) {
+  if (s.code() != absl::StatusCode::kAlreadyExists) return s;
+  return absl::InternalError(absl::StrCat("message store (postgres): a unique violation that is not the message's key "
+                                          "(a corrupt head row?): ", s.message()));
+}
+
 // Inside `tx`: the message row (position from the head row) and one ACCEPTED
 // delivery row per recipient (seqs from the head row, in the envelope's
-// order). Sets *stored to the record as stored. A key another gateway stored
-// first is ALREADY_EXISTS (the transaction is then rolled back by the writer).
+// order). Sets *stored to the record as stored. Only the messages primary
+// key taken (another gateway stored the key first) is ALREADY_EXISTS (the
+// transaction is then rolled back by the writer); any other unique violation
+// (a seq, a position or a delivery id already used: a head row that does not
+// match the rows) is INTERNAL, never "stored by another gateway".
 absl::Status InsertMessage(pg::Tx& tx, const NewMessage& m, std::shared_ptr<const MessageRecord>* stored) {
   auto head = tx.head();
   if (!head.ok()) return head.status();
   const v1::Envelope& e = *m.envelope;
   const int64_t now = NowMicros();
   const int64_t position = (*head)->next_position++;
-  absl::Status s = tx.conn().Run(
+  // ON CONFLICT names the primary key: that conflict alone inserts nothing
+  // (no row returned); every other constraint still raises its error.
+  auto inserted = tx.conn().Exec(
       "INSERT INTO messages(sender, message_id, position, envelope_sha256, envelope, receipt, case_reference, "
-      "accepted_micros, audit_index, audit_size_at_commit) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      "accepted_micros, audit_index, audit_size_at_commit) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+      "ON CONFLICT (sender, message_id) DO NOTHING RETURNING 1",
       {e.sender(), e.message_id(), position, m.sha256, pg::Param::Bytes(m.envelope_bytes),
        pg::Param::Bytes(m.receipt_bytes), e.case_reference(), m.accepted_micros,
        m.audit_index ? pg::Param(*m.audit_index) : pg::Param(nullptr), m.audit_size_at_commit});
-  if (s.code() == absl::StatusCode::kAlreadyExists) {
+  if (!inserted.ok()) return NotStoredFirst(inserted.status());
+  if (inserted->rows() == 0) {
     return absl::AlreadyExistsError(absl::StrCat("message store (postgres): message '", e.message_id(), "' from '",
-                                                 e.sender(), "' was stored first by another gateway (", s.message(),
-                                                 ")"));
+                                                 e.sender(), "' was stored first by another gateway"));
   }
-  if (!s.ok()) return s;
   auto record = std::make_shared<MessageRecord>();
   record->envelope = e;
   record->receipt = m.receipt;
@@ -112,14 +125,15 @@ absl::Status InsertMessage(pg::Tx& tx, const NewMessage& m, std::shared_ptr<cons
   }
   if (!record->recipients.empty()) {
     auto inserted = tx.conn().Exec(InsertDeliveriesSql(record->recipients.size()), params);
-    if (!inserted.ok()) return inserted.status();
+    if (!inserted.ok()) return NotStoredFirst(inserted.status());
   }
   *stored = std::move(record);
   return absl::OkStatus();
 }
 
 // Inside a writer op: pairs the message with `audit_index`.
-absl::Status SetAuditIndex(pg::Tx& tx, const std::string& sender, const std::string& message_id, uint64_t audit_index) {
+absl::Status SetAuditIndex(pg::Tx& tx, const std::string& sender, const std::string& message_id,
+                           uint64_t audit_index) {
   auto res = tx.conn().Exec("SELECT audit_index FROM messages WHERE sender = $1 AND message_id = $2 FOR UPDATE",
                             {sender, message_id});
   if (!res.ok()) return res.status();
@@ -141,49 +155,58 @@ ReserveResult PgMessageStore::Reserve(const std::string& sender, const std::stri
                                       const std::string& envelope_sha256) {
   const std::string key = Key(sender, message_id);
   Shard& shard = ShardFor(key);
-  // Locked across the lookup: a concurrent Reserve of the same key in this
-  // process sees the row or this reservation, never neither. (Another
-  // gateway's is stopped by the primary key at commit.)
-  std::lock_guard<std::mutex> lock(shard.mu);
-  if (shard.reserved.count(key) != 0) return {ReserveOutcome::kInProgress, {}};
+  // A placeholder reservation while the row is looked up, so that a
+  // concurrent Reserve of the same key in this process sees it (in progress)
+  // or the row, never neither. (Another gateway's is stopped by the primary
+  // key at commit.) shard.mu is never held across the read: the writer's
+  // thread takes it (InsertAcceptedInTx, inside a batch that holds the head
+  // row's lock), and a read may wait seconds for a connection.
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.reserved.count(key) != 0) return {ReserveOutcome::kInProgress, {}};
+    shard.reserved.emplace(key, Reservation{envelope_sha256, false, true});
+  }
   ReserveResult result;
   bool found = false;
+  bool audit_index_null = false;
   absl::Status s = Read([&](pg::Connection& conn) -> absl::Status {
     found = false;
-    auto res =
-        conn.Exec("SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = $1 AND message_id = $2",
-                  {sender, message_id});
+    auto res = conn.Exec("SELECT envelope_sha256, receipt, audit_index FROM messages WHERE sender = $1 AND message_id = $2",
+                         {sender, message_id});
     if (!res.ok()) return res.status();
     if (res->rows() == 0) return absl::OkStatus();
     found = true;
     result.receipt.Clear();
-    if (!result.receipt.ParseFromString(res->Bytes(0, 1)))
-      return pgstore::Unparsable("the receipt", sender, message_id);
-    if (!res->IsNull(0, 2)) {
-      result.receipt.set_audit_index(static_cast<uint64_t>(res->Int(0, 2)));
-    } else if (auto audited = shard.audited.find(key); audited != shard.audited.end()) {
-      result.receipt.set_audit_index(audited->second);  // Audited; its pairing is being written.
-    } else {
-      result.outcome = ReserveOutcome::kInProgress;  // Stored, not yet audited (may yet be discarded).
-      result.receipt.Clear();
-      return absl::OkStatus();
-    }
+    if (!result.receipt.ParseFromString(res->Bytes(0, 1))) return pgstore::Unparsable("the receipt", sender, message_id);
+    audit_index_null = res->IsNull(0, 2);
+    if (!audit_index_null) result.receipt.set_audit_index(static_cast<uint64_t>(res->Int(0, 2)));
     result.outcome = res->Text(0, 0) == envelope_sha256 ? ReserveOutcome::kDuplicate : ReserveOutcome::kConflict;
     return absl::OkStatus();
   });
+  std::lock_guard<std::mutex> lock(shard.mu);
+  if (!s.ok() || found) shard.reserved.erase(key);
   if (!s.ok()) {
     // Neither kNew (it might be a duplicate) nor kDuplicate (no receipt): the client retries.
     std::fprintf(stderr, "portcullis: message store (postgres): duplicate check failed: %s\n", s.ToString().c_str());
     return {ReserveOutcome::kInProgress, {}};
   }
-  if (found) return result;
-  shard.reserved.emplace(key, Reservation{envelope_sha256, false});
-  return {ReserveOutcome::kNew, {}};
+  if (!found) {
+    shard.reserved[key].checking = false;  // Ours now: kNew.
+    return {ReserveOutcome::kNew, {}};
+  }
+  if (audit_index_null) {
+    if (auto audited = shard.audited.find(key); audited != shard.audited.end()) {
+      result.receipt.set_audit_index(audited->second);  // Audited; its pairing is being written.
+    } else {
+      return {ReserveOutcome::kInProgress, {}};  // Stored, not yet audited (may yet be discarded).
+    }
+  }
+  return result;
 }
 
 absl::StatusOr<std::shared_ptr<const MessageRecord>> PgMessageStore::Commit(const v1::Envelope& envelope,
-                                                                            const v1::Receipt& receipt,
-                                                                            uint64_t audit_size_at_commit) {
+                                                                           const v1::Receipt& receipt,
+                                                                           uint64_t audit_size_at_commit) {
   std::promise<absl::StatusOr<std::shared_ptr<const MessageRecord>>> promise;
   auto result = promise.get_future();
   CommitAsync(std::make_shared<const v1::Envelope>(envelope), receipt, audit_size_at_commit,
@@ -200,7 +223,7 @@ void PgMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelope, c
   {
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.reserved.find(key);
-    if (it != shard.reserved.end() && !it->second.committing) {
+    if (it != shard.reserved.end() && !it->second.committing && !it->second.checking) {
       it->second.committing = true;
       sha256 = it->second.sha256;
       reserved = true;
@@ -226,7 +249,8 @@ void PgMessageStore::CommitAsync(std::shared_ptr<const v1::Envelope> envelope, c
   auto m = Prepare(std::move(envelope), receipt, std::move(sha256), options_.delivery_max_age_micros);
   if (!m.ok()) return finish(m.status());
   (*m)->audit_size_at_commit = audit_size_at_commit;
-  Submit([m = *std::move(m), stored](pg::Tx& tx) { return InsertMessage(tx, *m, stored.get()); }, std::move(finish));
+  options_.writer->Submit([m = *std::move(m), stored](pg::Tx& tx) { return InsertMessage(tx, *m, stored.get()); },
+                          std::move(finish));
 }
 
 absl::Status PgMessageStore::InsertAcceptedInTx(pg::Tx& tx, const v1::Envelope& envelope, const v1::Receipt& receipt,
@@ -237,7 +261,7 @@ absl::Status PgMessageStore::InsertAcceptedInTx(pg::Tx& tx, const v1::Envelope& 
   {
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.reserved.find(key);
-    if (it == shard.reserved.end()) {
+    if (it == shard.reserved.end() || it->second.checking) {
       return absl::FailedPreconditionError("message store (postgres): an acceptance without a reservation");
     }
     it->second.committing = true;  // Also when the op runs again: the same reservation.
@@ -271,16 +295,17 @@ void PgMessageStore::MarkAuditedAsync(const std::string& sender, const std::stri
     std::lock_guard<std::mutex> lock(shard.mu);
     shard.audited[key] = audit_index;
   }
-  Submit([sender, message_id, audit_index](pg::Tx& tx) { return SetAuditIndex(tx, sender, message_id, audit_index); },
-         [&shard, key, done = std::move(done)](absl::Status s) {
-           if (s.ok()) {
-             // Durable. (If it failed the index stays known here while the
-             // caller writes it again; a restart pairs it from the audit log.)
-             std::lock_guard<std::mutex> lock(shard.mu);
-             shard.audited.erase(key);
-           }
-           done(std::move(s));
-         });
+  options_.writer->Submit(
+      [sender, message_id, audit_index](pg::Tx& tx) { return SetAuditIndex(tx, sender, message_id, audit_index); },
+      [&shard, key, done = std::move(done)](absl::Status s) {
+        if (s.ok()) {
+          // Durable. (If it failed the index stays known here while the
+          // caller writes it again; a restart pairs it from the audit log.)
+          std::lock_guard<std::mutex> lock(shard.mu);
+          shard.audited.erase(key);
+        }
+        done(std::move(s));
+      });
 }
 
 absl::Status PgMessageStore::MarkAudited(const std::string& sender, const std::string& message_id,
@@ -290,7 +315,7 @@ absl::Status PgMessageStore::MarkAudited(const std::string& sender, const std::s
 
 void PgMessageStore::DiscardAsync(const std::string& sender, const std::string& message_id,
                                   std::function<void(absl::Status)> done) {
-  Submit(
+  options_.writer->Submit(
       [sender, message_id](pg::Tx& tx) -> absl::Status {
         absl::Status s =
             tx.conn().Run("DELETE FROM deliveries WHERE sender = $1 AND message_id = $2", {sender, message_id});
@@ -305,7 +330,7 @@ void PgMessageStore::Abandon(const std::string& sender, const std::string& messa
   Shard& shard = ShardFor(key);
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.reserved.find(key);
-  if (it != shard.reserved.end() && !it->second.committing) shard.reserved.erase(it);
+  if (it != shard.reserved.end() && !it->second.committing && !it->second.checking) shard.reserved.erase(it);
 }
 
 absl::StatusOr<std::vector<UnauditedMessage>> PgMessageStore::Unaudited() const {

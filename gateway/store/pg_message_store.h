@@ -140,9 +140,10 @@ class PgMessageStore final : public MessageStore {
   struct Reservation {
     std::string sha256;       // As reserved: what the row will record.
     bool committing = false;  // Being written: Abandon must not drop it.
+    bool checking = false;    // A placeholder while Reserve reads the row (not yet kNew).
   };
   struct Shard {
-    std::mutex mu;
+    std::mutex mu;  // Never held across I/O (the writer's thread takes it).
     std::unordered_map<std::string, Reservation> reserved;  // Keys being recorded by this process.
     // Audit indexes given to MarkAuditedAsync whose write is not yet durable.
     std::unordered_map<std::string, uint64_t> audited;
