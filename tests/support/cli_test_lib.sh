@@ -46,13 +46,6 @@ audit_records() {
   fi
 }
 
-# on_file_storage WHY: true on SQLite + file log; in PostgreSQL runs false, saying what is skipped (WHY).
-on_file_storage() {
-  [ -z "${PORTCULLIS_TEST_PG_DIR:-}" ] && return 0
-  echo "== skipped: file audit log only: $*"
-  return 1
-}
-
 fail() {  # fail WHAT EXPECTED GOT
   echo "FAIL: $1" >&2
   echo "  expected: $2" >&2
