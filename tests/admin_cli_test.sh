@@ -113,7 +113,8 @@ expect_rc 1 "$ADMIN" retry "$ID" "${OPS[@]}" --reason again --officer OPS-7
 expect_in "$T/err" "NOT_A_DEAD_LETTER"
 
 step "every call is in the audit log"
-python3 - "$T/state/audit.log" <<'EOF' || fail "audit records of the operator's calls" "see above" "missing"
+audit_records "$T/records"
+python3 - "$T/records" <<'EOF' || fail "audit records of the operator's calls" "see above" "missing"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 def n(**kv): return sum(all(r.get(k) == v for k, v in kv.items()) for r in recs)

@@ -180,7 +180,8 @@ wait_confirmed() {
   id=$(sed -n "s/.*stored delivery \([^:]*\): .* $1 .*/\1/p" "$T/run.out" | head -1)
   [ -n "$id" ] || fail "the delivery id of $1" "stored delivery ID: ... $1" "$(cat "$T/run.out")"
   for _ in $(seq 200); do
-    grep -F "\"through $id: " "$T/state/audit.log" | grep -qF '"action":"confirm"' && { checks=$((checks + 1)); return 0; }
+    audit_records "$T/records"
+    grep -F "\"through $id: " "$T/records" | grep -qF '"action":"confirm"' && { checks=$((checks + 1)); return 0; }
     sleep 0.05
   done
   fail "NCA confirms $1 (delivery $id)" "an audit record: confirm through $id" "$(cat "$T/run.out")"
@@ -267,7 +268,8 @@ wait_for "$T/run.out" "stored delivery .* AS-TO-NCA-2" "$RUN_PID" || fail "NCA r
 wait_confirmed AS-TO-NCA-2
 expect_eq "command runs for receiving and confirming AS-TO-NCA-2" "$runs_before" "$(grep -c . "$T/nca-runs")"
 checks=$((checks + 1))
-python3 - "$T/state/audit.log" <<'PY' || fail "audit: both officers verified" "officer_verified true" "see above"
+audit_records "$T/records"
+python3 - "$T/records" <<'PY' || fail "audit: both officers verified" "officer_verified true" "see above"
 import json, sys
 want = {"NCA-REF-2026-200001": "NCA-10482", "NCA-REF-2026-200002": "NCA-20977"}
 seen = {}

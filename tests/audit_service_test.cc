@@ -14,6 +14,7 @@
 #include "gateway/audit/merkle.h"
 #include "portcullis/v1/audit.grpc.pb.h"
 #include "tests/support/harness.h"
+#include "tests/support/test_storage.h"
 
 namespace portcullis::testing {
 namespace {
@@ -349,8 +350,11 @@ TEST(AuditService, ADamagedRecordIsReportedToAuditorsAndHiddenFromOthers) {
   ASSERT_TRUE(ProofOf(h, "parties/audit-ico", index, &proof).ok());
   ASSERT_TRUE(ProofOf(h, "parties/uk-border-force", index, &proof).ok());
 
-  // Damage the record's first byte on disk (same length: every other line stays where it is).
-  {
+  // Damage the record's first byte where it is stored (same length: in the file, every other line stays
+  // where it is).
+  if (TestsOnPostgres()) {
+    ExecIn(h.store_dsn(), absl::StrCat("UPDATE audit_records SET line = 'X' || substr(line, 2) WHERE idx = ", index));
+  } else {
     std::ifstream in(h.audit_path(), std::ios::binary);
     std::string line;
     uint64_t offset = 0;
@@ -437,6 +441,7 @@ TEST(AuditService, QueryReasonAndOfficerFilterAreChecked) {
 // v2 fields, v2 entries carry the replica id the gateway stamps, and the
 // adoption of the unsigned v1 records is an entry of its own.
 TEST(AuditService, QueryReadsV1AndV2EntriesOfOneLog) {
+  SkipUnlessFileStorage("a deployment upgraded from a v1 audit.log file (a database log begins in v2)");
   HarnessOptions o;
   o.replica_id = "gw-test-1";
   GatewayHarness h("audit-v1-v2", o);
@@ -500,12 +505,14 @@ TEST(AuditService, AuditDiskFailureRefusesWorkAndAcknowledgesNothing) {
   v1::Receipt r;
   ASSERT_TRUE(Submit(*bf, SampleReferral("EIO-1"), &r).ok());
   *fail = true;
+  if (TestsOnPostgres()) CutOffDatabase(h.store_dsn(), true);  // The database is gone.
   v1::Receipt none;
   grpc::Status s = Submit(*bf, SampleReferral("EIO-2"), &none);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(ReasonOf(s), "AUDIT_UNAVAILABLE");
   EXPECT_TRUE(none.message_id().empty());
-  // Later work is refused up front, even with the disk back.
+  // Later work is refused up front: with the file log even with the disk back (its failure is sticky); on
+  // PostgreSQL while the database is gone.
   *fail = false;
   s = Submit(*bf, SampleReferral("EIO-3"), &none);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -514,6 +521,14 @@ TEST(AuditService, AuditDiskFailureRefusesWorkAndAcknowledgesNothing) {
   tr.set_message_id("EIO-2");
   v1::TrackResponse track;
   EXPECT_EQ(bf->Track(&ctx, tr, &track).error_code(), grpc::StatusCode::UNAVAILABLE);
+  if (TestsOnPostgres()) {
+    // The database back: the gateway resumes by itself, without a restart; what was refused was not kept.
+    CutOffDatabase(h.store_dsn(), false);
+    EXPECT_TRUE(WaitUntil([&] { return Submit(*bf, SampleReferral("EIO-4"), &r).ok(); }, std::chrono::seconds(20),
+                          std::chrono::milliseconds(100)));
+    EXPECT_EQ(h.CountAudit({"\"action\":\"submit\"", "EIO-2"}), 0);
+    EXPECT_EQ(h.CountAudit({"\"action\":\"submit\"", "EIO-3"}), 0);
+  }
 }
 
 // Invalid UTF-8 cannot reach the gateway in a proto3 string (protobuf refuses
@@ -558,6 +573,10 @@ TEST(AuditService, HostileStringsLeaveTheLogVerifiableAndReadable) {
   }
   VerifyOptions vo;
   vo.log_path = h.audit_path();
+  if (TestsOnPostgres()) {  // The log as stored in the database, as the file log's files.
+    vo.log_path = h.dir() + "/exported.log";
+    WriteAuditFilesFrom(h.store_dsn(), vo.log_path);
+  }
   vo.public_key_path = PublicKey();
   auto report = VerifyLog(vo);
   ASSERT_TRUE(report.ok()) << report.status();

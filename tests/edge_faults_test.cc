@@ -16,6 +16,7 @@
 #include "portcullis/v1/refusal_status.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/harness.h"
+#include "tests/support/test_storage.h"
 
 namespace portcullis::testing {
 namespace {
@@ -173,11 +174,15 @@ TEST_P(StoreFaults, ReachNoCallerInTheirOwnWords) {
   Seed(h);
   *armed = static_cast<int>(GetParam());
   int failed = 0;
+  std::string passed;
   for (auto& [rpc, call] : EveryRpc()) {
     ::testing::internal::CaptureStderr();
     grpc::Status s = call(h);
     const std::string log = ::testing::internal::GetCapturedStderr();
-    if (s.ok()) continue;  // An RPC that does not touch the store (e.g. a checkpoint) may succeed.
+    if (s.ok()) {  // An RPC that does not touch the store (e.g. a checkpoint) may succeed.
+      passed += " " + rpc;
+      continue;
+    }
     ++failed;
     ExpectNothingInternal(rpc, s);
     // The operators can find the incident: the whole text is in the gateway's log under its id.
@@ -187,7 +192,10 @@ TEST_P(StoreFaults, ReachNoCallerInTheirOwnWords) {
     }
   }
   // Every store-backed RPC failed (Submit, Track, Acknowledge, Confirm, ListCase, Receive, four Admin calls).
-  EXPECT_GE(failed, 10);
+  // On PostgreSQL a submission's rows are written in PgAcceptance's transaction, not through the MessageStore
+  // this hook wraps (a database that fails it: AuditService.AuditDiskFailureRefusesWorkAndAcknowledgesNothing).
+  const bool submit_not_wrapped = TestsOnPostgres() && passed.find(" Exchange.Submit") != std::string::npos;
+  EXPECT_GE(failed + (submit_not_wrapped ? 1 : 0), 10) << "succeeded:" << passed;
 }
 
 INSTANTIATE_TEST_SUITE_P(Codes, StoreFaults,
@@ -205,6 +213,7 @@ TEST(EdgeFaults, AuditFailuresReachNoCallerInTheirOwnWords) {
   GatewayHarness h("edge-audit-faults", o);
   Seed(h);
   *fail = true;
+  if (TestsOnPostgres()) CutOffDatabase(h.store_dsn(), true);  // The database is gone.
   v1::Receipt receipt;
   (void)Submit(*h.Client("parties/uk-border-force"), SampleReferral("FAULT-TRIGGER"), &receipt);
   WaitUntil([&] { return !h.gateway()->audit()->Health().ok(); },

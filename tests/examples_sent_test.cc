@@ -44,6 +44,7 @@
 #include "gateway/service/gateway.h"
 #include "tests/support/files.h"
 #include "tests/support/harness.h"
+#include "tests/support/test_storage.h"
 #include "tests/support/poll.h"
 
 namespace portcullis::adapters {
@@ -103,6 +104,12 @@ class Exchange {
     setenv("PORTCULLIS_STATE", dir_.c_str(), 1);
     setenv("PORTCULLIS_WITNESS", (dir_ + "/witness").c_str(), 1);
     setenv("PORTCULLIS_LISTEN", "127.0.0.1:0", 1);
+    // The shipped config's store section reads these: SQLite in the state
+    // folder, or (in the "postgres:" runs) a fresh database on the shared cluster.
+    if (testing::TestsOnPostgres()) {
+      setenv("PORTCULLIS_STORE_BACKEND", "postgres", 1);
+      setenv("PORTCULLIS_STORE_DSN", testing::FreshTestDatabase().c_str(), 1);
+    }
     // The shipped party configs' assertion_command runs the dev stand-in IdP
     // (portcullis-devtoken) from PATH, as the demo and the README set it.
     const char* path = std::getenv("PATH");

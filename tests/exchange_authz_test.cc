@@ -26,6 +26,7 @@
 #include "gateway/store/sqlite_message_store.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 #include "tests/support/harness.h"
+#include "tests/support/test_storage.h"
 
 namespace portcullis::testing {
 namespace {
@@ -392,6 +393,7 @@ TEST(Decisions, ADecisionWhoseRecordFailsIsNotReportedAsNothingDone) {
   GatewayHarness h("authz-decision-unaudited", o);
   MustSubmit(h, kBorderForce, SampleReferral("DN-1", {"eu/europol"}));
   *fail = true;
+  if (TestsOnPostgres()) RefuseAuditWrites(h.store_dsn(), true);  // The store's write succeeds, the record's not.
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::AcknowledgeRequest req;

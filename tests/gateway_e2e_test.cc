@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/harness.h"
+#include "tests/support/test_storage.h"
 #include "tests/support/partners.h"
 
 namespace portcullis::testing {
@@ -222,7 +223,10 @@ TEST(GatewayE2E, PushDeliveriesAreHeldWhileTheAuditLogCannotRecord) {
   auto bf = h.Client("parties/uk-border-force");
   v1::Receipt receipt;
   ASSERT_TRUE(Submit(*bf, SampleReferral("HELD-1"), &receipt).ok());
-  *fail = true;  // The endpoint is down: the next failed attempt's record cannot be written.
+  // The endpoint is down: the next failed attempt's record cannot be written (on PostgreSQL: the database,
+  // still reachable, refuses it).
+  *fail = true;
+  if (TestsOnPostgres()) RefuseAuditWrites(h.store_dsn(), true);
   WaitUntil([&] { return !h.gateway()->audit()->Health().ok(); },
             std::chrono::seconds(5), std::chrono::milliseconds(50));
   ASSERT_FALSE(h.gateway()->audit()->Health().ok());

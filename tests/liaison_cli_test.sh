@@ -397,7 +397,8 @@ assert "next_page_token" not in doc, doc
 '
 # The consultations name the officer and the justification in the audit log (DPA 2018 s.62).
   checks=$((checks + 1))
-  python3 - "$T/state/audit.log" <<'EOF' || fail "audit records of liaison's consultations" "officer and justification" "see above"
+  audit_records "$T/records"
+  python3 - "$T/records" <<'EOF' || fail "audit records of liaison's consultations" "officer and justification" "see above"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 def n(**kv): return sum(all(r.get(k) == v for k, v in kv.items()) for r in recs)

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/harness.h"
+#include "tests/support/test_storage.h"
 
 namespace portcullis::testing {
 namespace {
@@ -397,13 +398,15 @@ TEST(ListCase, AnAuditLogThatCannotRecordRefusesTheListing) {
   GatewayHarness h("list-case-audit-down", o);
   MustSubmit(h, "parties/uk-border-force", Referral("A1", kCase, {"eu/europol"}));
   *fail = true;
+  if (TestsOnPostgres()) RefuseAuditWrites(h.store_dsn(), true);  // The database refuses the record.
   v1::ListCaseResponse resp;
   grpc::Status s = List(*h.Client("parties/uk-border-force"), Request(kCase), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(ReasonOf(s), "AUDIT_UNAVAILABLE");
   EXPECT_EQ(resp.messages_size(), 0) << "nothing disclosed without its record";
-  // Refused up front from now on, even with the disk back.
+  // Refused up front from now on, even with the disk (the database) back: the failure is sticky.
   *fail = false;
+  if (TestsOnPostgres()) RefuseAuditWrites(h.store_dsn(), false);
   s = List(*h.Client("parties/uk-border-force"), Request(kCase), &resp);
   EXPECT_EQ(ReasonOf(s), "AUDIT_UNAVAILABLE");
 }

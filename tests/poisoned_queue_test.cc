@@ -373,6 +373,7 @@ TEST(PoisonedQueue, ADeliveryTooLargeForItsPartyIsADeadLetterAtOncePushAndPull) 
   h.Stop();
   ho.europol_max_message_bytes = 10000;
   ho.fr_dnpaf_max_message_bytes = 10000;
+  ho.store_dsn = h.store_dsn();  // The same database on PostgreSQL ("" on SQLite).
   WriteTestConfig(h.dir(), ho);
   h.Restart();
   down = false;
@@ -546,6 +547,7 @@ TEST(PoisonedQueue, PullADeadLetterNotYetRecordedIsNeverConfirmedAsDelivered) {
   // The limit is lowered below the big one, accepted before.
   h.Stop();
   ho.fr_dnpaf_max_message_bytes = 10000;
+  ho.store_dsn = h.store_dsn();  // The same database on PostgreSQL ("" on SQLite).
   WriteTestConfig(h.dir(), ho);
   h.Restart();
   faults->armed = true;  // Its FAILED cannot be recorded.

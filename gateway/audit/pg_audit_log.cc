@@ -134,7 +134,17 @@ absl::StatusOr<uint64_t> PgAuditLog::AppendInTx(pg::Tx& tx, AuditRecord record) 
     SetFailed(bad);
     return bad;
   }
-  if (!inserted.ok()) return inserted;
+  if (!inserted.ok()) {
+    // The database refused the record with the connection alive (a lost
+    // connection is the writer's: it reports UNAVAILABLE and reconnects).
+    // As the file log's failed write: no new work, nothing disclosed that
+    // could not be recorded, until an operator has seen why and restarted.
+    if (tx.conn().ok()) {
+      SetFailed(absl::UnavailableError(absl::StrCat("audit log: the database refused record ", index, ": ",
+                                                    inserted.message())));
+    }
+    return inserted;
+  }
   h->audit_size = index + 1;
   h->audit_head = hash;
   std::lock_guard<std::mutex> lock(sealed_mu_);

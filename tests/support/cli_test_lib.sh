@@ -21,6 +21,31 @@ trap cleanup EXIT
 checks=0
 step() { echo "== $*"; }
 
+# Storage (docs/storage.md, "Tests"): SQLite + the file audit log in $PORTCULLIS_STATE by default; with
+# PORTCULLIS_TEST_PG_DIR (the "postgres:" runs, ctest fixture pg_shared) a fresh database on that shared
+# cluster, which the shipped config's store section takes from PORTCULLIS_STORE_BACKEND/_DSN.
+PG_BIN=${PORTCULLIS_PG_BIN:-/usr/lib/postgresql/15/bin}
+if [ -n "${PORTCULLIS_TEST_PG_DIR:-}" ]; then
+  [ -s "$PORTCULLIS_TEST_PG_DIR/port" ] || {
+    echo "FAIL: PORTCULLIS_TEST_PG_DIR=$PORTCULLIS_TEST_PG_DIR has no running test cluster (pg_shared fixture?)" >&2; exit 1; }
+  _pg_db=t$$_$RANDOM
+  _pg_base="host=127.0.0.1 port=$(cat "$PORTCULLIS_TEST_PG_DIR/port") user=portcullis"
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$_pg_base dbname=postgres" -c "CREATE DATABASE $_pg_db" ||
+    { echo "FAIL: cannot create a test database on the shared cluster" >&2; exit 1; }
+  export PORTCULLIS_STORE_BACKEND=postgres PORTCULLIS_STORE_DSN="$_pg_base dbname=$_pg_db"
+fi
+
+# audit_records OUT: the gateway's audit record lines, in index order, into OUT: the file log in
+# $PORTCULLIS_STATE, or the database's audit_records on PostgreSQL.
+audit_records() {
+  if [ -n "${PORTCULLIS_TEST_PG_DIR:-}" ]; then
+    "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$PORTCULLIS_STORE_DSN" \
+      -c "SELECT line FROM audit_records ORDER BY idx" > "$1"
+  else
+    cp "$PORTCULLIS_STATE/audit.log" "$1"
+  fi
+}
+
 fail() {  # fail WHAT EXPECTED GOT
   echo "FAIL: $1" >&2
   echo "  expected: $2" >&2
