@@ -267,7 +267,8 @@ TEST(PgRestart, WriterConnectionTerminatedUnderLoadRecoversByItself) {
     ASSERT_NE(pid, 0) << "no writer holding the head row under load";
     EXPECT_EQ(writers.count(pid), 0u) << "the writer did not reconnect (same server process " << pid << ")";
     writers.insert(pid);
-    auto killed = (*admin)->Exec("SELECT pg_terminate_backend($1::int)", {std::to_string(pid)});
+    // Waits (up to 10 s) until that process has exited, so that its lock is gone.
+    auto killed = (*admin)->Exec("SELECT pg_terminate_backend($1::int, 10000)", {std::to_string(pid)});
     ASSERT_TRUE(killed.ok()) << killed.status();
     EXPECT_EQ(killed->Text(0, 0), "t");
     phase = kAfter;
@@ -278,7 +279,8 @@ TEST(PgRestart, WriterConnectionTerminatedUnderLoadRecoversByItself) {
   const int last = WriterPid(*dsn);
   EXPECT_NE(last, 0);
   EXPECT_EQ(writers.count(last), 0u) << "the writer did not reconnect after the last termination";
-  EXPECT_EQ(HealthOf(h), kServing);
+  // Health is checked once a second: it may still say NOT_SERVING from the last termination.
+  EXPECT_TRUE(WaitUntil([&] { return HealthOf(h) == kServing; }, seconds(10))) << "health: " << HealthOf(h);
   load.Stop();
   std::printf("[ pg terminate ] writer connections terminated %d (server processes %zu)\n", kTerminations,
               writers.size());
