@@ -13,6 +13,10 @@
 //
 // Every case's messages are checked to arrive once each and in submission
 // order (each case belongs to one client, which submits it in order).
+//
+// --backend sqlite|postgres|both (delivery_bench_backends.h): the gateway's
+// storage; with both, each phase runs on SQLite then on PostgreSQL in the same
+// run, and a side-by-side table ends the report.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +40,7 @@
 #include "adapters/common/partner_endpoint.h"
 #include "adapters/common/party_tls.h"
 #include "bench/bench_assertions.h"
+#include "bench/delivery_bench_backends.h"
 #include "mtls/credentials.h"
 #include "portcullis/v1/exchange.grpc.pb.h"
 #include "testkit/gateway_process.h"
@@ -63,6 +68,8 @@ struct Flags {
   std::string dir;  // Default: $PORTCULLIS_BENCH_DIR or $TMPDIR or /tmp, a new subfolder.
   bool keep = false;
   bool officer_assertions = false;  // Border Force's officers are required to be vouched for; each Submit carries one.
+  std::string backend = "sqlite";   // sqlite | postgres | both
+  std::string dsn;                  // PostgreSQL server (no dbname); "" = a throw-away cluster of the bench's own.
 };
 
 void Usage(const char* argv0) {
@@ -70,7 +77,7 @@ void Usage(const char* argv0) {
       "usage: %s [--mode=sustained|drain|both] [--messages=N] [--clients=C] [--backlog=B] [--cases=K]\n"
       "          [--workers=W] [--initial-backoff-ms=MS] [--max-backoff-ms=MS] [--breaker-failures=N]\n"
       "          [--breaker-cooldown-ms=MS] [--ack] [--drain-timeout-s=S] [--dir=DIR] [--keep]\n"
-      "          [--officer-assertions]\n",
+      "          [--officer-assertions] [--backend=sqlite|postgres|both] [--dsn=CONNINFO]\n",
       argv0);
 }
 
@@ -114,6 +121,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     else if (a == "--dir") f->dir = next();
     else if (a == "--keep") f->keep = true;
     else if (a == "--officer-assertions") f->officer_assertions = true;
+    else if (a == "--backend") f->backend = next();
+    else if (a == "--dsn") f->dsn = next();
     else if (a == "--help" || a == "-h") {
       Usage(argv[0]);
       std::exit(0);
@@ -125,6 +134,10 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
   }
   if (f->mode != "sustained" && f->mode != "drain" && f->mode != "both") {
     std::fprintf(stderr, "--mode must be sustained, drain or both\n");
+    return false;
+  }
+  if (f->backend != "sqlite" && f->backend != "postgres" && f->backend != "both") {
+    std::fprintf(stderr, "--backend must be sqlite, postgres or both\n");
     return false;
   }
   if (f->clients < 1 || f->cases < f->clients || f->workers < 1) {
@@ -163,14 +176,9 @@ double CpuSeconds(pid_t pid) {
 
 double MiB(long kb) { return kb < 0 ? -1 : static_cast<double>(kb) / 1024.0; }
 
-uintmax_t FileBytes(const std::string& path) {
-  std::error_code ec;
-  const uintmax_t n = fs::file_size(path, ec);
-  return ec ? 0 : n;
-}
-
-std::string WriteConfig(const std::string& dir, const std::string& pki, const std::string& europol_address,
+std::string WriteConfig(const PhaseStorage& storage, const std::string& pki, const std::string& europol_address,
                         const Flags& f, int max_backlog) {
+  const std::string& dir = storage.dir;
   std::ostringstream y;
   y << "listener: { address: \"127.0.0.1:0\" }\n"
     << "tls:\n"
@@ -181,7 +189,7 @@ std::string WriteConfig(const std::string& dir, const std::string& pki, const st
     << "  ca_bundle: " << pki << "/ca/bundle.pem\n"
     << "  crl_dir: " << pki << "/crl\n"
     << "audit: { path: " << dir << "/audit.log, signing_key: " << pki << "/audit/signing.key }\n"
-    << "store: { path: " << dir << "/outbox.db }\n"
+    << storage.StoreLine()
     << "delivery: { workers: " << f.workers << ", max_attempts: 0, initial_backoff_ms: " << f.initial_backoff_ms
     << ", max_backoff_ms: " << f.max_backoff_ms << ", max_backlog_messages: " << max_backlog
     << ", breaker_failures: " << f.breaker_failures << ", breaker_cooldown_ms: " << f.breaker_cooldown_ms << " }\n"
@@ -377,11 +385,9 @@ std::string Fmt(const char* fmt, double v) {
 
 // The end of a phase: the files' sizes, the first refusal, both processes
 // stopped; 0 if everything was accepted and stored once, in case order.
-int Finish(const std::string& dir, const SubmitResult& sub, const OrderCheck& order, bool all,
+int Finish(const PhaseStorage& storage, const SubmitResult& sub, const OrderCheck& order, bool all,
            testing::GatewayProcess& gateway, adapters::PartnerEndpoint& endpoint) {
-  PrintRow("audit.log / outbox.db (+wal) MiB",
-           Fmt("%.1f", FileBytes(dir + "/audit.log") / 1048576.0) + " / " +
-               Fmt("%.1f", (FileBytes(dir + "/outbox.db") + FileBytes(dir + "/outbox.db-wal")) / 1048576.0));
+  PrintRow(storage.SizeLabel().c_str(), storage.SizeValue());
   if (!sub.first_error.empty()) std::printf("first refusal: %s\n", sub.first_error.c_str());
   std::fflush(stdout);
   gateway.Stop();
@@ -389,13 +395,27 @@ int Finish(const std::string& dir, const SubmitResult& sub, const OrderCheck& or
   return all && sub.refused == 0 && order.out_of_order == 0 ? 0 : 1;
 }
 
-int Sustained(const Flags& f, const std::string& root, const std::string& pki) {
-  const std::string dir = root + "/sustained";
+// The phase's folder and storage on `backend` (a fresh database on PostgreSQL).
+PhaseStorage StorageFor(const std::string& backend, const std::string& phase, const std::string& root,
+                        BenchPostgres* pg) {
+  const std::string dir = root + "/" + backend + "-" + phase;
   fs::create_directories(dir);
+  if (backend == "postgres") return pg->Phase(phase, dir);
+  PhaseStorage s;
+  s.backend = backend;
+  s.dir = dir;
+  return s;
+}
+
+int Sustained(const Flags& f, const std::string& root, const std::string& pki, const std::string& backend,
+              BenchPostgres* pg) {
+  const PhaseStorage storage = StorageFor(backend, "sustained", root, pg);
+  const std::string& dir = storage.dir;
   OrderCheck order;
   adapters::PartnerEndpointOptions eo = EuropolOptions(pki, dir + "/inbox", &order);
   eo.listen_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
-  auto gateway = StartGateway(dir, WriteConfig(dir, pki, eo.listen_address, f, std::max(100000, f.messages + 1000)));
+  auto gateway =
+      StartGateway(dir, WriteConfig(storage, pki, eo.listen_address, f, std::max(100000, f.messages + 1000)));
   if (f.ack) eo.gateway_address = gateway->address();
   auto endpoint = adapters::PartnerEndpoint::Start(eo);
   if (!endpoint.ok()) {
@@ -406,8 +426,8 @@ int Sustained(const Flags& f, const std::string& root, const std::string& pki) {
   const pid_t pid = gateway->pid();
   const long rss_before = ProcStatusKb(pid, "VmRSS");
   const double cpu_before = CpuSeconds(pid);
-  std::printf("sustained: %d messages, %d clients, %d cases, workers %d%s ...\n", f.messages, f.clients, f.cases,
-              f.workers, f.ack ? ", acknowledging" : "");
+  std::printf("sustained on %s: %d messages, %d clients, %d cases, workers %d%s ...\n", backend.c_str(), f.messages,
+              f.clients, f.cases, f.workers, f.ack ? ", acknowledging" : "");
   std::fflush(stdout);
   const auto start = Clock::now();
   SubmitResult sub = SubmitAll("S", gateway->address(), pki, f.messages, f.clients, f.cases, Assertions(f, pki));
@@ -426,7 +446,10 @@ int Sustained(const Flags& f, const std::string& root, const std::string& pki) {
   if (f.ack) {
     WaitUntil([&] { return (*endpoint)->acknowledged_count() >= sub.accepted; }, [](double) {}, 60);
   }
-  std::printf("\n### Sustained (Europol up)\n\n| measure | value |\n|---|---:|\n");
+  std::printf("\n### Sustained (Europol up), %s\n\n| measure | value |\n|---|---:|\n", backend.c_str());
+  AddSummary({backend, "sustained", sub.accepted, sub.accepted / sub.seconds, Percentile(sub.latency_ms, 0.5),
+              Percentile(sub.latency_ms, 0.99), (*endpoint)->stored_count() / deliver_s,
+              1000.0 * cpu / std::max(1, sub.accepted)});
   PrintRow("messages submitted / accepted / refused",
            std::to_string(f.messages) + " / " + std::to_string(sub.accepted) + " / " + std::to_string(sub.refused));
   PrintRow("clients (threads, own connection each)", std::to_string(f.clients));
@@ -445,21 +468,22 @@ int Sustained(const Flags& f, const std::string& root, const std::string& pki) {
   PrintRow("gateway CPU s per 1000 messages", Fmt("%.2f", 1000.0 * cpu / std::max(1, sub.accepted)));
   PrintRow("gateway VmRSS before / after, VmHWM (MiB)",
            Fmt("%.0f", MiB(rss_before)) + " / " + Fmt("%.0f", MiB(rss_after)) + ", " + Fmt("%.0f", MiB(hwm)));
-  return Finish(dir, sub, order, all, *gateway, **endpoint);
+  return Finish(storage, sub, order, all, *gateway, **endpoint);
 }
 
-int Drain(const Flags& f, const std::string& root, const std::string& pki) {
-  const std::string dir = root + "/drain";
-  fs::create_directories(dir);
+int Drain(const Flags& f, const std::string& root, const std::string& pki, const std::string& backend,
+          BenchPostgres* pg) {
+  const PhaseStorage storage = StorageFor(backend, "drain", root, pg);
+  const std::string& dir = storage.dir;
   OrderCheck order;
   adapters::PartnerEndpointOptions eo = EuropolOptions(pki, dir + "/inbox", &order);
   eo.listen_address = "127.0.0.1:" + std::to_string(ReservePort(eo));  // Nobody listens there yet.
-  auto gateway = StartGateway(dir, WriteConfig(dir, pki, eo.listen_address, f, f.backlog + 1000));
+  auto gateway = StartGateway(dir, WriteConfig(storage, pki, eo.listen_address, f, f.backlog + 1000));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const pid_t pid = gateway->pid();
   const long rss_idle = ProcStatusKb(pid, "VmRSS");
-  std::printf("drain: backlog %d, %d clients, %d cases, workers %d, Europol down ...\n", f.backlog, f.clients, f.cases,
-              f.workers);
+  std::printf("drain on %s: backlog %d, %d clients, %d cases, workers %d, Europol down ...\n", backend.c_str(),
+              f.backlog, f.clients, f.cases, f.workers);
   std::fflush(stdout);
   SubmitResult sub = SubmitAll("D", gateway->address(), pki, f.backlog, f.clients, f.cases, Assertions(f, pki));
   std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -500,7 +524,9 @@ int Drain(const Flags& f, const std::string& root, const std::string& pki) {
   const long hwm = ProcStatusKb(pid, "VmHWM");
   const int stored = (*endpoint)->stored_count();
 
-  std::printf("\n### Drain (Europol down, then up)\n\n| measure | value |\n|---|---:|\n");
+  std::printf("\n### Drain (Europol down, then up), %s\n\n| measure | value |\n|---|---:|\n", backend.c_str());
+  AddSummary({backend, "drain", sub.accepted, sub.accepted / sub.seconds, Percentile(sub.latency_ms, 0.5),
+              Percentile(sub.latency_ms, 0.99), stored / Seconds(done - up), 1000.0 * cpu / std::max(1, stored)});
   PrintRow("backlog submitted / accepted / refused",
            std::to_string(f.backlog) + " / " + std::to_string(sub.accepted) + " / " + std::to_string(sub.refused));
   PrintRow("accepted messages/s while Europol is down", Fmt("%.0f", sub.accepted / sub.seconds));
@@ -521,7 +547,7 @@ int Drain(const Flags& f, const std::string& root, const std::string& pki) {
            std::to_string(stored) + " / " + std::to_string((*endpoint)->duplicate_count()) + " / " +
                std::to_string(order.out_of_order));
   PrintRow("gateway CPU s per 1000 messages drained", Fmt("%.2f", 1000.0 * cpu / std::max(1, stored)));
-  return Finish(dir, sub, order, all, *gateway, **endpoint);
+  return Finish(storage, sub, order, all, *gateway, **endpoint);
 }
 
 }  // namespace
@@ -549,9 +575,19 @@ int main(int argc, char** argv) {
   std::printf("delivery bench in %s (nproc %ld)\n", root.c_str(), sysconf(_SC_NPROCESSORS_ONLN));
   std::printf("config: workers %d, backoff %d..%d ms, breaker %d failures / %d ms, acks %s\n", f.workers,
               f.initial_backoff_ms, f.max_backoff_ms, f.breaker_failures, f.breaker_cooldown_ms, f.ack ? "on" : "off");
+  std::unique_ptr<BenchPostgres> pg;
+  if (f.backend != "sqlite") {
+    pg = BenchPostgres::Start(f.dsn, root + "/pg");
+    std::printf("postgres: %s\n", pg->describe().c_str());
+  }
   int rc = 0;
-  if (f.mode != "drain") rc |= Sustained(f, root, pki);
-  if (f.mode != "sustained") rc |= Drain(f, root, pki);
+  for (const std::string backend : {"sqlite", "postgres"}) {
+    if (f.backend != "both" && f.backend != backend) continue;
+    if (f.mode != "drain") rc |= Sustained(f, root, pki, backend, pg.get());
+    if (f.mode != "sustained") rc |= Drain(f, root, pki, backend, pg.get());
+  }
+  PrintSummary();
+  pg.reset();
   if (!f.keep) fs::remove_all(root);
   std::printf(rc == 0 ? "\nOK: everything accepted was stored once, each case in order\n"
                       : "\nPROBLEM: see above (refusals, undelivered, duplicates or out of order)\n");
