@@ -1,7 +1,8 @@
 // PgAuditLog on a real PostgreSQL (tests/support/pg_cluster.h): what
 // audit_log_test.cc and audit_tamper_test.cc check of FileAuditLog (group
 // commit, dense indexes across reopen, hostile and huge fields, proofs,
-// failed reads), and the one-transaction seam (AppendInTx / NoteDurable).
+// failed reads), the one-transaction seam (AppendInTx / NoteDurable), and a
+// witness copy retried.
 // Several gateways on one database: pg_audit_replica_test.cc; tampering and
 // exports: pg_audit_tamper_test.cc.
 #include <atomic>
@@ -231,6 +232,35 @@ TEST_F(PgAuditLogTest, AFailedCommitAcknowledgesNothingAndLeavesNoGap) {
   EXPECT_EQ(*g.log->AppendAndWait(PgSample(2)), 1u);
   EXPECT_EQ(g.log->size(), 2u);
   EXPECT_NE(g.log->ReadLines(1, 1)->at(0).find("MSG-2"), std::string::npos);
+}
+
+// A committed checkpoint whose witness copy was lost (the copy failed, or
+// COMMIT's answer was lost and the rerun found nothing new to sign) reaches
+// the witness at the signer's next run.
+TEST_F(PgAuditLogTest, ACheckpointTheWitnessLacksIsCopiedAtTheNextRun) {
+  const std::string dir = MakeTempDir("pg_audit_witness_retry");
+  std::atomic<bool> fail{false};
+  PgAuditLogOptions o = SignedOptions(dir);
+  o.fault_injector = [&](absl::string_view op) {
+    return fail && op == "witness" ? absl::UnavailableError("injected witness failure") : absl::OkStatus();
+  };
+  PgGateway g = OpenGateway(dsn_, o);
+  ASSERT_TRUE(g.log) << g.open_status;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(g.log->AppendAndWait(PgSample(i)).ok());
+  fail = true;
+  auto cp = g.log->CheckpointNow();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->size, 4u);
+  EXPECT_EQ(g.log->witness_failures(), 1u);
+  EXPECT_TRUE(LinesOf(dir + "/checkpoints.log").empty());
+  fail = false;
+  auto again = g.log->CheckpointNow();  // Nothing new to sign.
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->time_micros, cp->time_micros);
+  EXPECT_EQ(g.log->checkpoints_signed(), 1u);
+  EXPECT_EQ(LinesOf(dir + "/checkpoints.log"), std::vector<std::string>{CheckpointToLine(*cp)});
+  EXPECT_TRUE(g.log->CheckpointNow().ok());
+  EXPECT_EQ(LinesOf(dir + "/checkpoints.log").size(), 1u) << "copied twice";
 }
 
 }  // namespace

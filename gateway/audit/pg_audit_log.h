@@ -24,19 +24,21 @@
 // need no adopting: they were committed with the head that counts them.
 //
 // Checkpoints: a signer thread (every checkpoint_interval, or sooner after
-// checkpoint_every_records) and CheckpointNow() sign under a transaction-level
+// checkpoint_every_records) and CheckpointNow() sign under a session-level
 // advisory lock (one signer at a time across gateways; a busy lock skips),
 // only a tree larger than the latest checkpoint in the database (sizes never
-// decrease), insert it, and copy it to <witness_dir>/checkpoints.log on a
-// thread of their own. The pool needs at least two connections (the signer
-// holds one while the tree reads leaves through another). Thread-safe.
+// decrease), insert it, COMMIT, and, still holding the lock, append the
+// latest checkpoint to <witness_dir>/checkpoints.log if the witness lacks it
+// (so witness lines are in size order across gateways, and a checkpoint
+// whose COMMIT answer or copy was lost is copied at the next run). The pool
+// needs at least two connections (the signer holds one while the tree reads
+// leaves through another). Thread-safe.
 #ifndef PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_H_
 #define PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_H_
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -67,7 +69,8 @@ struct PgAuditLogOptions {
   std::string replica_id;
   // Test seam: called at the start of each read of records or proofs
   // ("read": ReadLines, InclusionProof, ConsistencyProof); a non-OK result is
-  // that call's error (the log stays healthy).
+  // that call's error (the log stays healthy). Also before each witness
+  // copy ("witness", holding the signer lock): non-OK is a failed copy.
   std::function<absl::Status(absl::string_view op)> fault_injector;
 };
 
@@ -76,7 +79,7 @@ class PgAuditLog final : public AuditLog {
   // The schema must exist (pg::PrepareSchema). See above for the checks.
   static absl::StatusOr<std::unique_ptr<PgAuditLog>> Open(PgAuditLogOptions options);
   // Waits for this log's queued appends, signs a final checkpoint if it can,
-  // and copies what the witness still lacks.
+  // and copies the latest to the witness if it lacks it.
   ~PgAuditLog() override;
 
   void Append(AuditRecord record, Done done) override;
@@ -111,8 +114,9 @@ class PgAuditLog final : public AuditLog {
   // Appends leaves [tree size, end) read from the database. Caller holds tree_mu_.
   absl::Status CatchUpLocked(uint64_t end) const;
   absl::StatusOr<Checkpoint> SignCheckpoint();
+  absl::Status SignHoldingLock(pg::Connection& conn, std::optional<Checkpoint>* latest, bool* signed_now);
+  void CopyToWitness(const Checkpoint& latest);
   void SignerLoop();
-  void WitnessLoop();
   void SetFailed(absl::Status status) const;
 
   const PgAuditLogOptions options_;
@@ -140,19 +144,13 @@ class PgAuditLog final : public AuditLog {
   uint64_t signed_by_me_ = 0;
   uint64_t witness_failures_ = 0;
 
-  std::mutex sign_mu_;  // One CheckpointNow / signer run at a time in this process.
+  std::mutex sign_mu_;  // One CheckpointNow / signer run (and witness copy) at a time in this process.
 
   std::mutex signer_mu_;
   std::condition_variable signer_cv_;
   bool signer_stopping_ = false;
   uint64_t since_checkpoint_ = 0;  // Records this log appended since its signer last ran.
   std::thread signer_thread_;
-
-  std::mutex witness_mu_;
-  std::condition_variable witness_cv_;
-  std::deque<std::string> witness_queue_;
-  bool witness_stopping_ = false;
-  std::thread witness_thread_;
 };
 
 }  // namespace portcullis

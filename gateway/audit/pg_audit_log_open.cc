@@ -182,7 +182,6 @@ PgAuditLog::PgAuditLog(PgAuditLogOptions options, std::unique_ptr<CheckpointSign
       tree_(std::move(tree)),
       latest_(std::move(latest)) {
   if (signer_ == nullptr) return;
-  if (!options_.witness_dir.empty()) witness_thread_ = std::thread([this] { WitnessLoop(); });
   signer_thread_ = std::thread([this] { SignerLoop(); });
 }
 
