@@ -1,8 +1,8 @@
 // PgAuditLog on a real PostgreSQL (tests/support/pg_cluster.h): what
 // audit_log_test.cc and audit_tamper_test.cc check of FileAuditLog (group
 // commit, dense indexes across reopen, hostile and huge fields, proofs,
-// failed reads), the one-transaction seam (AppendInTx / NoteDurable), and a
-// witness copy retried.
+// failed reads), the one-transaction seam (AppendInTx / NoteDurable), a
+// witness copy retried, and a database found behind what was committed.
 // Several gateways on one database: pg_audit_replica_test.cc; tampering and
 // exports: pg_audit_tamper_test.cc.
 #include <atomic>
@@ -261,6 +261,57 @@ TEST_F(PgAuditLogTest, ACheckpointTheWitnessLacksIsCopiedAtTheNextRun) {
   EXPECT_EQ(LinesOf(dir + "/checkpoints.log"), std::vector<std::string>{CheckpointToLine(*cp)});
   EXPECT_TRUE(g.log->CheckpointNow().ok());
   EXPECT_EQ(LinesOf(dir + "/checkpoints.log").size(), 1u) << "copied twice";
+}
+
+// As a restore from an older backup, or a failover to a lagging standby,
+// leaves it: the last records gone and the head set back, in one transaction.
+void RewindTo(const std::string& dsn, const std::vector<std::string>& lines, uint64_t size) {
+  auto h = CheckLine(lines[size - 1]);
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_TRUE(Sql(dsn, absl::StrCat("BEGIN; DELETE FROM audit_records WHERE idx >= ", size,
+                                    "; UPDATE portcullis_head SET audit_size = ", size, ", audit_head = '", h->hash,
+                                    "' WHERE id = 1; COMMIT;")
+                           .c_str())
+                  .ok());
+}
+
+uint64_t Count(const std::string& dsn, const char* table) {
+  auto conn = pg::Connection::Open(dsn);
+  if (!conn.ok()) return ~uint64_t{0};
+  auto res = (*conn)->Exec(absl::StrCat("SELECT count(*) FROM ", table).c_str());
+  return res.ok() ? static_cast<uint64_t>(res->Int(0, 0)) : ~uint64_t{0};
+}
+
+TEST_F(PgAuditLogTest, AnAppendToADatabaseBehindWhatWasCommittedIsDataLoss) {
+  PgGateway g = OpenGateway(dsn_, SignedOptions());
+  ASSERT_TRUE(g.log) << g.open_status;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(g.log->AppendAndWait(PgSample(i)).ok());
+  auto lines = g.log->ReadLines(0, 5);
+  ASSERT_TRUE(lines.ok() && lines->size() == 5u);
+  RewindTo(dsn_, *lines, 3);
+  auto appended = g.log->AppendAndWait(PgSample(5));
+  EXPECT_EQ(appended.status().code(), absl::StatusCode::kDataLoss) << "appended at " << appended.value_or(0);
+  EXPECT_EQ(g.log->Health().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(g.log->AppendAndWait(PgSample(6)).status().code(), absl::StatusCode::kDataLoss) << "not sticky";
+  EXPECT_EQ(g.log->CheckpointNow().status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(g.log->checkpoints_signed(), 0u);
+  g.log.reset();  // No final checkpoint either.
+  EXPECT_EQ(Count(dsn_, "audit_records"), 3u);
+  EXPECT_EQ(Count(dsn_, "audit_checkpoints"), 0u);
+}
+
+TEST_F(PgAuditLogTest, ACatchUpFromADatabaseBehindWhatWasCommittedIsDataLoss) {
+  PgGateway g = OpenGateway(dsn_, SignedOptions());
+  ASSERT_TRUE(g.log) << g.open_status;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(g.log->AppendAndWait(PgSample(i)).ok());
+  auto lines = g.log->ReadLines(0, 5);
+  ASSERT_TRUE(lines.ok() && lines->size() == 5u);
+  RewindTo(dsn_, *lines, 4);
+  EXPECT_EQ(g.log->ReadLines(0, 10).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(g.log->Health().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(g.log->CheckpointNow().status().code(), absl::StatusCode::kDataLoss);
+  g.log.reset();
+  EXPECT_EQ(Count(dsn_, "audit_checkpoints"), 0u);
 }
 
 }  // namespace

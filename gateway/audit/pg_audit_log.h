@@ -23,6 +23,12 @@
 // mismatch is DATA_LOSS (refuse to start). Records after the last checkpoint
 // need no adopting: they were committed with the head that counts them.
 //
+// The head this gateway last saw committed (size and last hash) is kept:
+// a database found behind it (or with another record at that size: a
+// failover to a lagging standby, a restore from a backup) by an append, a
+// catch-up or the signer is sticky DATA_LOSS; nothing more is appended or
+// signed.
+//
 // Checkpoints: a signer thread (every checkpoint_interval, or sooner after
 // checkpoint_every_records) and CheckpointNow() sign under a session-level
 // advisory lock (one signer at a time across gateways; a busy lock skips),
@@ -109,10 +115,23 @@ class PgAuditLog final : public AuditLog {
  private:
   class Leaves;
   PgAuditLog(PgAuditLogOptions options, std::unique_ptr<CheckpointSigner> signer, std::unique_ptr<Leaves> leaves,
-             std::unique_ptr<merkle::MerkleTree> tree, std::optional<Checkpoint> latest);
+             std::unique_ptr<merkle::MerkleTree> tree, std::optional<Checkpoint> latest, uint64_t head_size,
+             std::string head_hash);
   absl::Status Inject(absl::string_view op) const;
   // Appends leaves [tree size, end) read from the database. Caller holds tree_mu_.
   absl::Status CatchUpLocked(uint64_t end) const;
+  // The head this gateway has seen committed.
+  struct SeenHead {
+    uint64_t size = 0;
+    std::string hash;  // "" = not known.
+  };
+  SeenHead Seen() const;
+  // DATA_LOSS (sticky) if the committed head (size, last hash) read from the
+  // database is behind, or differs from, `before` (what this gateway had seen
+  // committed before that read began); otherwise remembers it if further on.
+  absl::Status CheckHead(uint64_t size, const std::string& hash, const SeenHead& before) const;
+  // A head this gateway committed itself ("" hash: not known).
+  void NoteSeen(uint64_t size, const std::string& hash) const;
   absl::StatusOr<Checkpoint> SignCheckpoint();
   absl::Status SignHoldingLock(pg::Connection& conn, std::optional<Checkpoint>* latest, bool* signed_now);
   void CopyToWitness(const Checkpoint& latest);
@@ -134,6 +153,7 @@ class PgAuditLog final : public AuditLog {
   struct Sealed {
     merkle::Hash leaf;
     uint64_t tx_start;
+    std::string hash;  // The record's chain hash (the head after it).
   };
   std::mutex sealed_mu_;  // After tree_mu_ when both are held.
   std::map<uint64_t, Sealed> sealed_;  // Under sealed_mu_.
@@ -141,6 +161,8 @@ class PgAuditLog final : public AuditLog {
   mutable std::mutex mu_;  // Guards everything below.
   mutable absl::Status failed_;  // Sticky DATA_LOSS found by the log itself.
   mutable std::optional<Checkpoint> latest_;
+  mutable uint64_t seen_size_ = 0;  // The head last seen committed; >= the tree's size.
+  mutable std::string seen_hash_;   // Its last hash ("" = not known).
   uint64_t signed_by_me_ = 0;
   uint64_t witness_failures_ = 0;
 

@@ -94,14 +94,16 @@ absl::StatusOr<Checkpoint> PgAuditLog::CheckpointNow() { return SignCheckpoint()
 // still holding the lock, copies the latest checkpoint to the witness if the
 // witness lacks it (this one, or one whose COMMIT answer or copy was lost).
 absl::Status PgAuditLog::SignHoldingLock(pg::Connection& conn, std::optional<Checkpoint>* latest, bool* signed_now) {
+  const SeenHead before = Seen();  // Committed before the head is read.
   auto sign = [&]() -> absl::Status {
     auto read = pg_audit::ReadLatestCheckpoint(conn);
     if (!read.ok()) return read.status();
     *latest = *read;
-    auto head = conn.Exec("SELECT audit_size FROM portcullis_head WHERE id = 1");
+    auto head = conn.Exec("SELECT audit_size, audit_head FROM portcullis_head WHERE id = 1");
     if (!head.ok()) return head.status();
     if (head->rows() != 1) return absl::DataLossError("audit log: the head row (portcullis_head) is missing");
     const uint64_t size = static_cast<uint64_t>(head->Int(0, 0));
+    if (absl::Status s = CheckHead(size, std::string(head->Text(0, 1)), before); !s.ok()) return s;
     if (*latest && (*latest)->size >= size) return absl::OkStatus();  // Nothing new to sign.
     {
       std::lock_guard<std::mutex> tree_lock(tree_mu_);
@@ -134,6 +136,10 @@ absl::Status PgAuditLog::SignHoldingLock(pg::Connection& conn, std::optional<Che
 
 absl::StatusOr<Checkpoint> PgAuditLog::SignCheckpoint() {
   if (signer_ == nullptr) return absl::FailedPreconditionError("the audit log has no signing key configured");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_.ok()) return failed_;
+  }
   std::lock_guard<std::mutex> sign_lock(sign_mu_);
   std::optional<Checkpoint> latest;
   bool signed_now = false;
