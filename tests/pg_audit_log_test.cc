@@ -2,7 +2,8 @@
 // audit_log_test.cc and audit_tamper_test.cc check of FileAuditLog (group
 // commit, dense indexes across reopen, hostile and huge fields, proofs,
 // failed reads), the one-transaction seam (AppendInTx / NoteDurable), a
-// witness copy retried, and a database found behind what was committed.
+// witness copy retried, a database found behind what was committed, and a
+// signer that needs no second connection.
 // Several gateways on one database: pg_audit_replica_test.cc; tampering and
 // exports: pg_audit_tamper_test.cc.
 #include <atomic>
@@ -261,6 +262,31 @@ TEST_F(PgAuditLogTest, ACheckpointTheWitnessLacksIsCopiedAtTheNextRun) {
   EXPECT_EQ(LinesOf(dir + "/checkpoints.log"), std::vector<std::string>{CheckpointToLine(*cp)});
   EXPECT_TRUE(g.log->CheckpointNow().ok());
   EXPECT_EQ(LinesOf(dir + "/checkpoints.log").size(), 1u) << "copied twice";
+}
+
+// The signer learns the leaves it signs (here another gateway's records)
+// through the connection it holds (its lock and transaction), never a second
+// one from the pool: with a pool of one it signs at once instead of waiting
+// for itself and failing.
+TEST_F(PgAuditLogTest, TheSignerNeedsNoSecondPoolConnection) {
+  PgGateway other = OpenGateway(dsn_);
+  ASSERT_TRUE(other.log) << other.open_status;
+  PgGateway g = OpenGateway(dsn_);
+  ASSERT_TRUE(g.log) << g.open_status;
+  g.log.reset();  // Replaced by one on a pool of one connection.
+  auto one = std::make_unique<pg::Pool>(dsn_, 1, 5);
+  PgAuditLogOptions o = SignedOptions();
+  o.writer = g.writer.get();
+  o.pool = one.get();
+  auto log = PgAuditLog::Open(o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(other.log->AppendAndWait(PgSample(i)).ok());
+  const auto start = std::chrono::steady_clock::now();
+  auto cp = (*log)->CheckpointNow();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->size, 300u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4)) << "the signer waited for the pool";
+  log->reset();
 }
 
 // As a restore from an older backup, or a failover to a lagging standby,

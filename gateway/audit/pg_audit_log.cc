@@ -63,6 +63,9 @@ absl::StatusOr<std::optional<Checkpoint>> ReadLatestCheckpoint(pg::Connection& c
 }  // namespace pg_audit
 
 absl::Status PgAuditLog::Leaves::ReadLeaves(uint64_t begin, uint64_t end, std::vector<merkle::Hash>* out) const {
+  if (pg_audit::tls_signer_connection != nullptr) {
+    return pg_audit::ReadLeavesWith(*pg_audit::tls_signer_connection, begin, end, out);
+  }
   return pg_audit::WithConnection(
       pool_, [&](pg::Connection& conn) { return pg_audit::ReadLeavesWith(conn, begin, end, out); });
 }

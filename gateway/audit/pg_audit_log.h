@@ -36,9 +36,9 @@
 // decrease), insert it, COMMIT, and, still holding the lock, append the
 // latest checkpoint to <witness_dir>/checkpoints.log if the witness lacks it
 // (so witness lines are in size order across gateways, and a checkpoint
-// whose COMMIT answer or copy was lost is copied at the next run). The pool
-// needs at least two connections (the signer holds one while the tree reads
-// leaves through another). Thread-safe.
+// whose COMMIT answer or copy was lost is copied at the next run). The
+// signer reads leaves through its own connection; readers need another, so
+// the pool needs at least two connections (store.pool_size). Thread-safe.
 #ifndef PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_H_
 #define PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_H_
 

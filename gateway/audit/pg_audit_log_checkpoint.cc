@@ -46,6 +46,14 @@ uint64_t WitnessTailSize(const std::string& path, bool* torn) {
   return c.ok() ? c->size : 0;
 }
 
+// While the signer runs, the tree reads leaves through the signer's own
+// connection: it never waits for a second one from the pool.
+class SignerConnection {
+ public:
+  explicit SignerConnection(pg::Connection* conn) { pg_audit::tls_signer_connection = conn; }
+  ~SignerConnection() { pg_audit::tls_signer_connection = nullptr; }
+};
+
 }  // namespace
 
 PgAuditLog::~PgAuditLog() {
@@ -94,6 +102,7 @@ absl::StatusOr<Checkpoint> PgAuditLog::CheckpointNow() { return SignCheckpoint()
 // still holding the lock, copies the latest checkpoint to the witness if the
 // witness lacks it (this one, or one whose COMMIT answer or copy was lost).
 absl::Status PgAuditLog::SignHoldingLock(pg::Connection& conn, std::optional<Checkpoint>* latest, bool* signed_now) {
+  SignerConnection own(&conn);
   const SeenHead before = Seen();  // Committed before the head is read.
   auto sign = [&]() -> absl::Status {
     auto read = pg_audit::ReadLatestCheckpoint(conn);
