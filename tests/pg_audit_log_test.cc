@@ -262,6 +262,13 @@ TEST_F(PgAuditLogTest, ACheckpointTheWitnessLacksIsCopiedAtTheNextRun) {
   EXPECT_EQ(LinesOf(dir + "/checkpoints.log"), std::vector<std::string>{CheckpointToLine(*cp)});
   EXPECT_TRUE(g.log->CheckpointNow().ok());
   EXPECT_EQ(LinesOf(dir + "/checkpoints.log").size(), 1u) << "copied twice";
+  // A copy a crash interrupted is cut off; the line before it is not copied again.
+  {
+    std::ofstream torn(dir + "/checkpoints.log", std::ios::binary | std::ios::app);
+    torn << "{\"size\":";
+  }
+  EXPECT_TRUE(g.log->CheckpointNow().ok());
+  EXPECT_EQ(LinesOf(dir + "/checkpoints.log"), std::vector<std::string>{CheckpointToLine(*cp)});
 }
 
 // The signer learns the leaves it signs (here another gateway's records)

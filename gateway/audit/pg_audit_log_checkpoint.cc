@@ -194,10 +194,11 @@ void PgAuditLog::CopyToWitness(const Checkpoint& latest) {
   if (options_.witness_dir.empty()) return;
   const std::string wpath = options_.witness_dir + "/checkpoints.log";
   bool torn = false;
-  if (WitnessTailSize(wpath, &torn) >= latest.size && !torn) return;  // It has it already.
+  const uint64_t has = WitnessTailSize(wpath, &torn);
+  if (has >= latest.size && !torn) return;  // It has it already.
   absl::Status ws = Inject("witness");
-  if (ws.ok() && torn) ws = audit_file::TruncateTornLine(wpath);
-  if (ws.ok()) {
+  if (ws.ok() && torn) ws = audit_file::TruncateTornLine(wpath);  // A write a crash interrupted.
+  if (ws.ok() && has < latest.size) {
     auto wfd = audit_file::OpenForAppend(wpath);
     ws = wfd.status();
     if (wfd.ok()) {
