@@ -165,7 +165,9 @@ absl::StatusOr<Checkpoint> PgAuditLog::SignCheckpoint() {
       return absl::OkStatus();
     }
     absl::Status t = SignHoldingLock(conn, &latest, &signed_now);
-    // A broken connection has lost the lock with its session already.
+    // Released before the connection goes back to the pool (a broken
+    // connection has lost it with its session already).
+    if (conn.in_transaction()) conn.Run("ROLLBACK").IgnoreError();
     if (auto unlocked = conn.Exec(kSignerUnlock); !unlocked.ok() && conn.ok()) {
       std::fprintf(stderr, "portcullis: audit log: releasing the signer lock failed: %s\n",
                    unlocked.status().ToString().c_str());
