@@ -152,6 +152,19 @@ TEST(ConfigStoreTest, PoolSizeAndConnectTimeoutAreBounded) {
   EXPECT_THAT(ErrorLines(Load(ws, high)),
               ElementsAre(At(high, "65") + ": store.pool_size: must be between 1 and 64, got 65",
                           At(high, "0\n") + ": store.connect_timeout_seconds: must be between 1 and 60, got 0"));
+  // One connection is not enough for the audit log (the signer holds one while reads need another).
+  const std::string one = WithStore(HeaderWithoutAuditPath(), R"(store:
+  backend: postgres
+  dsn: "host=db"
+  pool_size: 1
+)");
+  EXPECT_THAT(ErrorLines(Load(ws, one)),
+              ElementsAre(At(one, "1\n") + ": store.pool_size: must be at least 2 with 'backend: postgres' (the "
+                                            "audit checkpoint signer holds one connection while audit reads need "
+                                            "another), got 1"));
+  auto two = Load(ws, WithStore(HeaderWithoutAuditPath(), "store: {backend: postgres, dsn: \"host=db\", pool_size: 2}\n"));
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ((*two)->store.pool_size, 2);
   auto edges = Load(ws, WithStore(HeaderWithoutAuditPath(), R"(store:
   backend: postgres
   dsn: "host=db"

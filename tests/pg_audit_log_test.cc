@@ -1,7 +1,9 @@
 // PgAuditLog on a real PostgreSQL (tests/support/pg_cluster.h): what
 // audit_log_test.cc and audit_tamper_test.cc check of FileAuditLog (group
 // commit, dense indexes across reopen, hostile and huge fields, proofs,
-// failed reads), and the one-transaction seam (AppendInTx / NoteDurable).
+// failed reads), the one-transaction seam (AppendInTx / NoteDurable), a
+// witness copy retried, a database found behind what was committed, and a
+// signer that needs no second connection.
 // Several gateways on one database and a server restart:
 // pg_audit_replica_test.cc; kill -9: pg_audit_crash_test.cc; tampering and
 // exports: pg_audit_tamper_test.cc; the real portcullis-audit through the
@@ -252,6 +254,118 @@ TEST_F(PgAuditLogTest, AFailedCommitAcknowledgesNothingAndLeavesNoGap) {
   EXPECT_EQ(*g.log->AppendAndWait(PgSample(2)), 1u);
   EXPECT_EQ(g.log->size(), 2u);
   EXPECT_NE(g.log->ReadLines(1, 1)->at(0).find("MSG-2"), std::string::npos);
+}
+
+// A committed checkpoint whose witness copy was lost (the copy failed, or
+// COMMIT's answer was lost and the rerun found nothing new to sign) reaches
+// the witness at the signer's next run.
+TEST_F(PgAuditLogTest, ACheckpointTheWitnessLacksIsCopiedAtTheNextRun) {
+  const std::string dir = MakeTempDir("pg_audit_witness_retry");
+  std::atomic<bool> fail{false};
+  PgAuditLogOptions o = SignedOptions(dir);
+  o.fault_injector = [&](absl::string_view op) {
+    return fail && op == "witness" ? absl::UnavailableError("injected witness failure") : absl::OkStatus();
+  };
+  PgGateway g = OpenGateway(dsn_, o);
+  ASSERT_TRUE(g.log) << g.open_status;
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(g.log->AppendAndWait(PgSample(i)).ok());
+  fail = true;
+  auto cp = g.log->CheckpointNow();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->size, 4u);
+  EXPECT_EQ(g.log->witness_failures(), 1u);
+  EXPECT_TRUE(LinesOf(dir + "/checkpoints.log").empty());
+  fail = false;
+  auto again = g.log->CheckpointNow();  // Nothing new to sign.
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->time_micros, cp->time_micros);
+  EXPECT_EQ(g.log->checkpoints_signed(), 1u);
+  EXPECT_EQ(LinesOf(dir + "/checkpoints.log"), std::vector<std::string>{CheckpointToLine(*cp)});
+  EXPECT_TRUE(g.log->CheckpointNow().ok());
+  EXPECT_EQ(LinesOf(dir + "/checkpoints.log").size(), 1u) << "copied twice";
+  // A copy a crash interrupted is cut off; the line before it is not copied again.
+  {
+    std::ofstream torn(dir + "/checkpoints.log", std::ios::binary | std::ios::app);
+    torn << "{\"size\":";
+  }
+  EXPECT_TRUE(g.log->CheckpointNow().ok());
+  EXPECT_EQ(LinesOf(dir + "/checkpoints.log"), std::vector<std::string>{CheckpointToLine(*cp)});
+}
+
+// The signer learns the leaves it signs (here another gateway's records)
+// through the connection it holds (its lock and transaction), never a second
+// one from the pool: with a pool of one it signs at once instead of waiting
+// for itself and failing.
+TEST_F(PgAuditLogTest, TheSignerNeedsNoSecondPoolConnection) {
+  PgGateway other = OpenGateway(dsn_);
+  ASSERT_TRUE(other.log) << other.open_status;
+  PgGateway g = OpenGateway(dsn_);
+  ASSERT_TRUE(g.log) << g.open_status;
+  g.log.reset();  // Replaced by one on a pool of one connection.
+  auto one = std::make_unique<pg::Pool>(dsn_, 1, 5);
+  PgAuditLogOptions o = SignedOptions();
+  o.writer = g.writer.get();
+  o.pool = one.get();
+  auto log = PgAuditLog::Open(o);
+  ASSERT_TRUE(log.ok()) << log.status();
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(other.log->AppendAndWait(PgSample(i)).ok());
+  const auto start = std::chrono::steady_clock::now();
+  auto cp = (*log)->CheckpointNow();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  EXPECT_EQ(cp->size, 300u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4)) << "the signer waited for the pool";
+  log->reset();
+}
+
+// As a restore from an older backup, or a failover to a lagging standby,
+// leaves it: the last records gone and the head set back, in one transaction.
+void RewindTo(const std::string& dsn, const std::vector<std::string>& lines, uint64_t size) {
+  auto h = CheckLine(lines[size - 1]);
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_TRUE(Sql(dsn, absl::StrCat("BEGIN; DELETE FROM audit_records WHERE idx >= ", size,
+                                    "; UPDATE portcullis_head SET audit_size = ", size, ", audit_head = '", h->hash,
+                                    "' WHERE id = 1; COMMIT;")
+                           .c_str())
+                  .ok());
+}
+
+uint64_t Count(const std::string& dsn, const char* table) {
+  auto conn = pg::Connection::Open(dsn);
+  if (!conn.ok()) return ~uint64_t{0};
+  auto res = (*conn)->Exec(absl::StrCat("SELECT count(*) FROM ", table).c_str());
+  return res.ok() ? static_cast<uint64_t>(res->Int(0, 0)) : ~uint64_t{0};
+}
+
+TEST_F(PgAuditLogTest, AnAppendToADatabaseBehindWhatWasCommittedIsDataLoss) {
+  PgGateway g = OpenGateway(dsn_, SignedOptions());
+  ASSERT_TRUE(g.log) << g.open_status;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(g.log->AppendAndWait(PgSample(i)).ok());
+  auto lines = g.log->ReadLines(0, 5);
+  ASSERT_TRUE(lines.ok() && lines->size() == 5u);
+  RewindTo(dsn_, *lines, 3);
+  auto appended = g.log->AppendAndWait(PgSample(5));
+  EXPECT_EQ(appended.status().code(), absl::StatusCode::kDataLoss) << "appended at " << appended.value_or(0);
+  EXPECT_EQ(g.log->Health().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(g.log->AppendAndWait(PgSample(6)).status().code(), absl::StatusCode::kDataLoss) << "not sticky";
+  EXPECT_EQ(g.log->CheckpointNow().status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(g.log->checkpoints_signed(), 0u);
+  g.log.reset();  // No final checkpoint either.
+  EXPECT_EQ(Count(dsn_, "audit_records"), 3u);
+  EXPECT_EQ(Count(dsn_, "audit_checkpoints"), 0u);
+}
+
+TEST_F(PgAuditLogTest, ACatchUpFromADatabaseBehindWhatWasCommittedIsDataLoss) {
+  PgGateway g = OpenGateway(dsn_, SignedOptions());
+  ASSERT_TRUE(g.log) << g.open_status;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(g.log->AppendAndWait(PgSample(i)).ok());
+  auto lines = g.log->ReadLines(0, 5);
+  ASSERT_TRUE(lines.ok() && lines->size() == 5u);
+  RewindTo(dsn_, *lines, 4);
+  EXPECT_EQ(g.log->ReadLines(0, 10).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(g.log->Health().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(g.log->CheckpointNow().status().code(), absl::StatusCode::kDataLoss);
+  g.log.reset();
+  EXPECT_EQ(Count(dsn_, "audit_checkpoints"), 0u);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // PgAuditLog with several gateways on one database (issue 15's replicas), and
 // the database going away under load: one gap-free chain that verifies, a
 // rerun after a rollback that another gateway overtook, checkpoint sizes
-// that never decrease with two signers, and a server restart (nothing
+// that never decrease with two signers, witness lines in size order in a
+// witness folder two signers share, and a server restart (nothing
 // acknowledged while it is down, nothing acknowledged lost, appends resume
 // without reopening).
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
@@ -213,6 +215,75 @@ TEST_F(PgAuditReplicaTest, CheckpointSizesNeverDecreaseWithTwoSigners) {
   VerifyReport report = VerifyExport(e, {dir_ + "/wa/checkpoints.log", dir_ + "/wb/checkpoints.log"});
   EXPECT_FALSE(report.problem.has_value()) << report.problem->message;
   EXPECT_EQ(report.signed_size, 600u);
+}
+
+// Gateway A has committed a checkpoint and is still copying it to the shared
+// witness when gateway B appends and signs: B must not get its larger
+// checkpoint into the witness first (the verifier would see sizes go
+// backwards, a false tamper alarm). A copies while holding the signer lock,
+// so B's signer skips until A is done.
+TEST_F(PgAuditReplicaTest, TwoSignersSharingAWitnessWriteItInSizeOrder) {
+  const std::string shared = dir_ + "/shared";
+  std::filesystem::create_directories(shared);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false, entered = false, release = false;
+  PgAuditLogOptions oa = SignedOptions(shared);
+  oa.fault_injector = [&](absl::string_view op) {
+    if (op != "witness") return absl::OkStatus();
+    std::unique_lock<std::mutex> lock(mu);
+    if (!hold) return absl::OkStatus();
+    hold = false;
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    return absl::OkStatus();
+  };
+  PgGateway a = OpenGateway(dsn_, oa);
+  PgGateway b = OpenGateway(dsn_, SignedOptions(shared));
+  ASSERT_TRUE(a.log) << a.open_status;
+  ASSERT_TRUE(b.log) << b.open_status;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(a.log->AppendAndWait(PgSample(i)).ok());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    hold = true;
+  }
+  auto signed_a = std::async(std::launch::async, [&] { return a.log->CheckpointNow(); });
+  const bool a_copying = WaitUntil([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return entered;
+  });
+  if (!a_copying) {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+    cv.notify_all();
+  }
+  ASSERT_TRUE(a_copying) << "gateway A never copied its checkpoint to the witness";
+  for (int i = 3; i < 5; ++i) ASSERT_TRUE(b.log->AppendAndWait(PgSample(i)).ok());
+  auto while_a_copies = b.log->CheckpointNow();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  auto ca = signed_a.get();
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  EXPECT_EQ(ca->size, 3u);
+  ASSERT_TRUE(while_a_copies.ok()) << while_a_copies.status();
+  EXPECT_EQ(while_a_copies->size, 3u) << "gateway B signed while A still held the signer lock";
+  auto cb = b.log->CheckpointNow();
+  ASSERT_TRUE(cb.ok()) << cb.status();
+  EXPECT_EQ(cb->size, 5u);
+  std::vector<uint64_t> sizes;
+  for (const auto& line : LinesOf(shared + "/checkpoints.log")) {
+    auto c = CheckpointFromLine(line);
+    ASSERT_TRUE(c.ok()) << line;
+    sizes.push_back(c->size);
+  }
+  EXPECT_EQ(sizes, (std::vector<uint64_t>{3, 5}));
+  VerifyReport report = VerifyExport(Export(*b.log, dir_ + "/export"), {shared + "/checkpoints.log"});
+  EXPECT_FALSE(report.problem.has_value()) << report.problem->message;
+  EXPECT_EQ(report.witness_checkpoints, 2u);
 }
 
 TEST_F(PgAuditReplicaTest, ServerRestartUnderAppendsLosesNothingAcknowledgedAndResumes) {

@@ -63,6 +63,9 @@ absl::StatusOr<std::optional<Checkpoint>> ReadLatestCheckpoint(pg::Connection& c
 }  // namespace pg_audit
 
 absl::Status PgAuditLog::Leaves::ReadLeaves(uint64_t begin, uint64_t end, std::vector<merkle::Hash>* out) const {
+  if (pg_audit::tls_signer_connection != nullptr) {
+    return pg_audit::ReadLeavesWith(*pg_audit::tls_signer_connection, begin, end, out);
+  }
   return pg_audit::WithConnection(
       pool_, [&](pg::Connection& conn) { return pg_audit::ReadLeavesWith(conn, begin, end, out); });
 }
@@ -75,6 +78,33 @@ void PgAuditLog::SetFailed(absl::Status status) const {
   std::fprintf(stderr, "portcullis: audit log: %s; refusing new work\n", status.ToString().c_str());
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_.ok()) failed_ = std::move(status);
+}
+
+PgAuditLog::SeenHead PgAuditLog::Seen() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SeenHead{seen_size_, seen_hash_};
+}
+
+absl::Status PgAuditLog::CheckHead(uint64_t size, const std::string& hash, const SeenHead& before) const {
+  if (size < before.size || (size == before.size && !before.hash.empty() && hash != before.hash)) {
+    absl::Status bad = absl::DataLossError(absl::StrCat(
+        "audit log: the database's head row says ", size, " records (last hash \"", hash,
+        "\") but this gateway already saw ", before.size, " committed (last hash \"", before.hash,
+        "\"): the database is behind what was committed (a failover to a lagging standby, or a restore "
+        "from a backup?). Nothing more is appended or signed; export the log and run `portcullis-audit verify`"));
+    SetFailed(bad);
+    return bad;
+  }
+  NoteSeen(size, hash);
+  return absl::OkStatus();
+}
+
+void PgAuditLog::NoteSeen(uint64_t size, const std::string& hash) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (size > seen_size_) {
+    seen_size_ = size;
+    seen_hash_ = hash;
+  }
 }
 
 absl::Status PgAuditLog::Health() const {
@@ -113,6 +143,9 @@ absl::StatusOr<uint64_t> PgAuditLog::AppendInTx(pg::Tx& tx, AuditRecord record) 
   auto head = tx.head();
   if (!head.ok()) return head.status();
   pg::Head* h = *head;
+  // The head as committed when this transaction locked it: no head can
+  // commit meanwhile, so anything this gateway saw committed is at most it.
+  if (absl::Status s = CheckHead(tx.read_head().audit_size, tx.read_head().audit_head, Seen()); !s.ok()) return s;
   if ((h->audit_size == 0) != h->audit_head.empty()) {
     absl::Status bad = absl::DataLossError(absl::StrCat("audit log: the head row says ", h->audit_size,
                                                         " records with last hash \"", h->audit_head, "\""));
@@ -148,7 +181,7 @@ absl::StatusOr<uint64_t> PgAuditLog::AppendInTx(pg::Tx& tx, AuditRecord record) 
   h->audit_size = index + 1;
   h->audit_head = hash;
   std::lock_guard<std::mutex> lock(sealed_mu_);
-  sealed_[index] = Sealed{leaf, tx.read_head().audit_size};
+  sealed_[index] = Sealed{leaf, tx.read_head().audit_size, hash};
   return index;
 }
 
@@ -172,7 +205,10 @@ void PgAuditLog::NoteDurable(uint64_t index) {
         }
         tree_->Append(leaf->second.leaf);
       }
-      if (!s.ok()) {
+      if (s.ok()) {
+        auto own = sealed_.find(index);
+        NoteSeen(index + 1, own == sealed_.end() ? std::string() : own->second.hash);
+      } else {
         std::fprintf(stderr, "portcullis: audit log: the tree could not learn records up to %llu yet: %s\n",
                      static_cast<unsigned long long>(index), s.ToString().c_str());
       }
@@ -201,15 +237,19 @@ absl::Status PgAuditLog::CatchUpLocked(uint64_t end) const {
 }
 
 absl::StatusOr<uint64_t> PgAuditLog::CatchUp() const {
-  auto committed = pg_audit::WithConnection(options_.pool, [](pg::Connection& conn) -> absl::StatusOr<uint64_t> {
-    auto res = conn.Exec("SELECT audit_size FROM portcullis_head WHERE id = 1");
+  const SeenHead before = Seen();  // Committed before the head is read.
+  SeenHead committed;
+  absl::Status read = pg_audit::WithConnection(options_.pool, [&](pg::Connection& conn) -> absl::Status {
+    auto res = conn.Exec("SELECT audit_size, audit_head FROM portcullis_head WHERE id = 1");
     if (!res.ok()) return pg_audit::ReadError(res.status(), "reading the head row");
     if (res->rows() != 1) return absl::DataLossError("audit log: the head row (portcullis_head) is missing");
-    return static_cast<uint64_t>(res->Int(0, 0));
+    committed = SeenHead{static_cast<uint64_t>(res->Int(0, 0)), std::string(res->Text(0, 1))};
+    return absl::OkStatus();
   });
-  if (!committed.ok()) return committed.status();
+  if (!read.ok()) return read;
+  if (absl::Status s = CheckHead(committed.size, committed.hash, before); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(tree_mu_);
-  absl::Status s = CatchUpLocked(*committed);
+  absl::Status s = CatchUpLocked(committed.size);
   if (!s.ok()) return s;
   return tree_->size();
 }

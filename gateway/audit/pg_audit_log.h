@@ -16,30 +16,36 @@
 // up from the database: records appended by another gateway on the same
 // database are seen by size(), ReadLines, proofs and checkpoints too.
 //
-// Open() loads the tree and checks that the head counts the rows, that the
-// tree's root at the latest signed checkpoint is that checkpoint's root (and
-// the witness's latest copy's), and the chain (each line's hash, prev linkage
-// and leaf hash) from that checkpoint on; any mismatch is DATA_LOSS (refuse
-// to start). It changes nothing in the database (only a torn last line of
-// the witness file is cut, once every check passed). Records after the last
-// checkpoint need no adopting: they were committed with the head that counts
-// them.
+// Open() changes nothing: it loads the tree, checks that the head counts the
+// rows, that the tree's root at the latest signed checkpoint is that
+// checkpoint's root (and the witness's latest copy's), and the chain (each
+// line's hash, prev linkage and leaf hash) from that checkpoint on; any
+// mismatch is DATA_LOSS (refuse to start). Records after the last checkpoint
+// need no adopting: they were committed with the head that counts them.
+//
+// The head this gateway last saw committed (size and last hash) is kept:
+// a database found behind it (or with another record at that size: a
+// failover to a lagging standby, a restore from a backup) by an append, a
+// catch-up or the signer is sticky DATA_LOSS; nothing more is appended or
+// signed.
 //
 // Checkpoints: a signer thread (every checkpoint_interval, or sooner after
-// checkpoint_every_records) and CheckpointNow() sign under a transaction-level
-// advisory lock (one signer at a time across gateways; the thread skips a
-// turn while another holds it, CheckpointNow waits for it),
+// checkpoint_every_records) and CheckpointNow() sign under a session-level
+// advisory lock (one signer at a time across gateways; the periodic signer
+// skips a busy turn, CheckpointNow and the final checkpoint wait for it),
 // only a tree larger than the latest checkpoint in the database (sizes never
-// decrease), insert it, and copy it to <witness_dir>/checkpoints.log on a
-// thread of their own. The pool needs at least two connections (the signer
-// holds one while the tree reads leaves through another). Thread-safe.
+// decrease), insert it, COMMIT, and, still holding the lock, append the
+// latest checkpoint to <witness_dir>/checkpoints.log if the witness lacks it
+// (so witness lines are in size order across gateways, and a checkpoint
+// whose COMMIT answer or copy was lost is copied at the next run). The
+// signer reads leaves through its own connection; readers need another, so
+// the pool needs at least two connections (store.pool_size). Thread-safe.
 #ifndef PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_H_
 #define PORTCULLIS_GATEWAY_AUDIT_PG_AUDIT_LOG_H_
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -70,7 +76,8 @@ struct PgAuditLogOptions {
   std::string replica_id;
   // Test seam: called at the start of each read of records or proofs
   // ("read": ReadLines, InclusionProof, ConsistencyProof); a non-OK result is
-  // that call's error (the log stays healthy).
+  // that call's error (the log stays healthy). Also before each witness
+  // copy ("witness", holding the signer lock): non-OK is a failed copy.
   std::function<absl::Status(absl::string_view op)> fault_injector;
 };
 
@@ -79,7 +86,7 @@ class PgAuditLog final : public AuditLog {
   // The schema must exist (pg::PrepareSchema). See above for the checks.
   static absl::StatusOr<std::unique_ptr<PgAuditLog>> Open(PgAuditLogOptions options);
   // Waits for this log's queued appends, signs a final checkpoint if it can,
-  // and copies what the witness still lacks.
+  // and copies the latest to the witness if it lacks it.
   ~PgAuditLog() override;
 
   void Append(AuditRecord record, Done done) override;
@@ -109,14 +116,28 @@ class PgAuditLog final : public AuditLog {
  private:
   class Leaves;
   PgAuditLog(PgAuditLogOptions options, std::unique_ptr<CheckpointSigner> signer, std::unique_ptr<Leaves> leaves,
-             std::unique_ptr<merkle::MerkleTree> tree, std::optional<Checkpoint> latest);
+             std::unique_ptr<merkle::MerkleTree> tree, std::optional<Checkpoint> latest, uint64_t head_size,
+             std::string head_hash);
   absl::Status Inject(absl::string_view op) const;
   // Appends leaves [tree size, end) read from the database. Caller holds tree_mu_.
   absl::Status CatchUpLocked(uint64_t end) const;
+  // The head this gateway has seen committed.
+  struct SeenHead {
+    uint64_t size = 0;
+    std::string hash;  // "" = not known.
+  };
+  SeenHead Seen() const;
+  // DATA_LOSS (sticky) if the committed head (size, last hash) read from the
+  // database is behind, or differs from, `before` (what this gateway had seen
+  // committed before that read began); otherwise remembers it if further on.
+  absl::Status CheckHead(uint64_t size, const std::string& hash, const SeenHead& before) const;
+  // A head this gateway committed itself ("" hash: not known).
+  void NoteSeen(uint64_t size, const std::string& hash) const;
   // `wait`: for another gateway's signer to finish (else skip a busy turn).
   absl::StatusOr<Checkpoint> SignCheckpoint(bool wait);
+  absl::Status SignHoldingLock(pg::Connection& conn, std::optional<Checkpoint>* latest, bool* signed_now);
+  void CopyToWitness(const Checkpoint& latest);
   void SignerLoop();
-  void WitnessLoop();
   void SetFailed(absl::Status status) const;
 
   const PgAuditLogOptions options_;
@@ -134,6 +155,7 @@ class PgAuditLog final : public AuditLog {
   struct Sealed {
     merkle::Hash leaf;
     uint64_t tx_start;
+    std::string hash;  // The record's chain hash (the head after it).
   };
   std::mutex sealed_mu_;  // After tree_mu_ when both are held.
   std::map<uint64_t, Sealed> sealed_;  // Under sealed_mu_.
@@ -141,22 +163,18 @@ class PgAuditLog final : public AuditLog {
   mutable std::mutex mu_;  // Guards everything below.
   mutable absl::Status failed_;  // Sticky DATA_LOSS found by the log itself.
   mutable std::optional<Checkpoint> latest_;
+  mutable uint64_t seen_size_ = 0;  // The head last seen committed; >= the tree's size.
+  mutable std::string seen_hash_;   // Its last hash ("" = not known).
   uint64_t signed_by_me_ = 0;
   uint64_t witness_failures_ = 0;
 
-  std::mutex sign_mu_;  // One CheckpointNow / signer run at a time in this process.
+  std::mutex sign_mu_;  // One CheckpointNow / signer run (and witness copy) at a time in this process.
 
   std::mutex signer_mu_;
   std::condition_variable signer_cv_;
   bool signer_stopping_ = false;
   uint64_t since_checkpoint_ = 0;  // Records this log appended since its signer last ran.
   std::thread signer_thread_;
-
-  std::mutex witness_mu_;
-  std::condition_variable witness_cv_;
-  std::deque<std::string> witness_queue_;
-  bool witness_stopping_ = false;
-  std::thread witness_thread_;
 };
 
 }  // namespace portcullis

@@ -12,6 +12,10 @@ namespace portcullis {
 
 namespace pg_audit {
 
+// Set by the signer while it runs (pg_audit_log_checkpoint.cc): the tree's
+// leaf reads on that thread go through the signer's own connection.
+inline thread_local pg::Connection* tls_signer_connection = nullptr;
+
 // Leaf hashes (or lines) read from the database at once.
 inline constexpr uint64_t kChunk = 4096;
 

@@ -176,19 +176,20 @@ absl::StatusOr<std::unique_ptr<PgAuditLog>> PgAuditLog::Open(PgAuditLogOptions o
     if (absl::Status s = audit_file::TruncateTornLine(options.witness_dir + "/checkpoints.log"); !s.ok()) return s;
   }
   return std::unique_ptr<PgAuditLog>(new PgAuditLog(std::move(options), std::move(signer), std::move(leaves),
-                                                    std::move(tree), snap->latest));
+                                                    std::move(tree), snap->latest, snap->records, snap->head_hash));
 }
 
 PgAuditLog::PgAuditLog(PgAuditLogOptions options, std::unique_ptr<CheckpointSigner> signer,
                        std::unique_ptr<Leaves> leaves, std::unique_ptr<merkle::MerkleTree> tree,
-                       std::optional<Checkpoint> latest)
+                       std::optional<Checkpoint> latest, uint64_t head_size, std::string head_hash)
     : options_(std::move(options)),
       signer_(std::move(signer)),
       leaves_(std::move(leaves)),
       tree_(std::move(tree)),
-      latest_(std::move(latest)) {
+      latest_(std::move(latest)),
+      seen_size_(head_size),
+      seen_hash_(std::move(head_hash)) {
   if (signer_ == nullptr) return;
-  if (!options_.witness_dir.empty()) witness_thread_ = std::thread([this] { WitnessLoop(); });
   signer_thread_ = std::thread([this] { SignerLoop(); });
 }
 

@@ -36,7 +36,19 @@ void ParseStore(Context& ctx, const Field& f, StoreConfig* out) {
     }
   }
   if (std::optional<Field> field = map.Get("pool_size")) {
-    if (std::optional<int64_t> v = ReadInt(ctx, *field, 1, 64)) out->pool_size = static_cast<int>(*v);
+    if (std::optional<int64_t> v = ReadInt(ctx, *field, 1, 64)) {
+      if (postgres && *v < 2) {
+        // The audit log's checkpoint signer holds one connection (its advisory lock, the witness copy) while
+        // readers take another; with one, the Merkle tree waits for the pool while holding its lock, and the
+        // writer behind it (pg_audit_log.h).
+        ctx.problems.Add(field->mark, field->path,
+                         absl::StrCat("must be at least 2 with 'backend: postgres' (the audit checkpoint signer "
+                                      "holds one connection while audit reads need another), got ",
+                                      *v));
+      } else {
+        out->pool_size = static_cast<int>(*v);
+      }
+    }
   }
   if (std::optional<Field> field = map.Get("connect_timeout_seconds")) {
     if (std::optional<int64_t> v = ReadInt(ctx, *field, 1, 60)) out->connect_timeout_seconds = static_cast<int>(*v);
