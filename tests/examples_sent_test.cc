@@ -44,8 +44,8 @@
 #include "gateway/service/gateway.h"
 #include "tests/support/files.h"
 #include "tests/support/harness.h"
-#include "tests/support/test_storage.h"
 #include "tests/support/poll.h"
+#include "tests/support/test_storage.h"
 
 namespace portcullis::adapters {
 namespace {

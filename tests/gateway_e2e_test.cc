@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/harness.h"
-#include "tests/support/test_storage.h"
 #include "tests/support/partners.h"
+#include "tests/support/test_storage.h"
 
 namespace portcullis::testing {
 namespace {

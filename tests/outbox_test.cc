@@ -19,9 +19,9 @@
 #include "gateway/audit/log_format.h"
 #include "gateway/store/sqlite_message_store.h"
 #include "tests/support/harness.h"
-#include "tests/support/test_storage.h"
 #include "tests/support/partners.h"
 #include "tests/support/ports.h"
+#include "tests/support/test_storage.h"
 
 namespace portcullis::testing {
 namespace {

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/audit/pg_audit_log_leaves.h"
@@ -168,11 +169,16 @@ absl::StatusOr<uint64_t> PgAuditLog::AppendInTx(pg::Tx& tx, AuditRecord record) 
     return bad;
   }
   if (!inserted.ok()) {
-    // The database refused the record with the connection alive (a lost
-    // connection is the writer's: it reports UNAVAILABLE and reconnects).
-    // As the file log's failed write: no new work, nothing disclosed that
-    // could not be recorded, until an operator has seen why and restarted.
-    if (tx.conn().ok()) {
+    // The database refused the record with the connection alive. As the
+    // file log's failed write: no new work, nothing disclosed that could not
+    // be recorded, until an operator has seen why and restarted. Not for a
+    // connection lost or a server shutting down (08, 57P: the writer reports
+    // UNAVAILABLE and reconnects), nor for what a retry clears (a lock
+    // timeout 55P03, a serialization failure or deadlock 40xxx).
+    const std::string state = pg::SqlState(inserted);
+    const bool transient = state.empty() || absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") ||
+                           state == "55P03" || absl::StartsWith(state, "40");
+    if (tx.conn().ok() && !transient) {
       SetFailed(absl::UnavailableError(absl::StrCat("audit log: the database refused record ", index, ": ",
                                                     inserted.message())));
     }
