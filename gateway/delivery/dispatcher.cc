@@ -344,6 +344,9 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
   store_->UpdateRecipientAsync(
       job.sender, job.message_id, party,
       [change, ok, last, reason, backoff, attempt = attempts, seq = job.seq](RecipientRecord& r) {
+        // Called again if the op reruns (another gateway changed the row, a
+        // deadlock): nothing of an earlier run may survive.
+        *change = Change{};
         if (r.seq != seq) {
           // Retried by an operator during the push (a new incarnation with a
           // new seq and attempt budget): that one is delivered in its turn
@@ -438,6 +441,7 @@ void Dispatcher::PullUndeliverable(const std::string& party, const DeliveryRow& 
   store_->UpdateRecipientAsync(
       row.sender, row.message_id, party,
       [released, reason, seq = row.seq](RecipientRecord& r) {
+        *released = false;  // Called again if the op reruns: only the last run counts.
         // Only this incarnation, only while undelivered: a stream that read
         // the row again before this was durable changes nothing twice.
         if (r.seq != seq || r.state != v1::ACCEPTED) return absl::OkStatus();

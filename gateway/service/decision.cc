@@ -82,6 +82,10 @@ Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::Stat
       const absl::Status kRepeated = absl::AlreadyExistsError("repeated decision");  // Leaves the row as it is.
       auto updated = store.UpdateRecipient(
           request.sender(), request.message_id(), party, [&](RecipientRecord& rr) -> absl::Status {
+            // Called again if the store's op reruns: only the last run counts.
+            repeated = false;
+            released = false;
+            decided = RecipientRecord{};
             if (rr.state == v1::ACKNOWLEDGED || rr.state == v1::REJECTED) {
               if (rr.state == target && rr.officer == officer && rr.reason == request.reason()) {
                 repeated = true;
