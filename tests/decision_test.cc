@@ -198,6 +198,27 @@ TEST(Decide, AVerifiedOfficerDecidesAndAnotherOfficerIsRefused) {
   EXPECT_EQ(again.record.outcome, "duplicate");
 }
 
+// A decision whose COMMIT answer was lost may have taken effect: answered
+// and recorded OUTCOME_UNKNOWN (not refused); resubmitted, it is a duplicate
+// of the decision that stands.
+TEST(Decide, ADecisionWhoseCommitAnswerWasLostIsOutcomeUnknownNotRefused) {
+  ExchangeRig rig("decide-unknown");
+  auto store = AcceptOnOwnStore(rig, "decide-unknown-store", "DEC-7");
+  ASSERT_NE(store, nullptr);
+  store->lose_answer = true;
+  Decision d = DecideOn(rig, *store, Acknowledgement("DEC-7", v1::ACCEPT));
+  EXPECT_EQ(d.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ReasonOf(d.status), "OUTCOME_UNKNOWN");
+  EXPECT_EQ(d.record.outcome, "outcome_unknown");
+  EXPECT_EQ(d.record.reason, "OUTCOME_UNKNOWN");
+  EXPECT_EQ(ReasonOf(d.if_unaudited), "OUTCOME_UNKNOWN");  // Not "nothing was done".
+  store->lose_answer = false;
+  Decision again = DecideOn(rig, *store, Acknowledgement("DEC-7", v1::ACCEPT));
+  ASSERT_TRUE(again.status.ok()) << again.status;
+  EXPECT_EQ(again.record.outcome, "duplicate");
+  EXPECT_EQ(again.recipient.state(), v1::ACKNOWLEDGED);
+}
+
 // The update callback may run twice (a rerun of the store's op): what the
 // first run concluded (the same decision already recorded: a duplicate) does
 // not survive into the run that counts, on the row as it stands (ACCEPTED:

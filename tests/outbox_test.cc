@@ -18,8 +18,10 @@
 #include "adapters/common/party_tls.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/store/sqlite_message_store.h"
+#include "tests/support/forwarding_store.h"
 #include "tests/support/harness.h"
 #include "tests/support/partners.h"
+#include "tests/support/poll.h"
 #include "tests/support/ports.h"
 
 namespace portcullis::testing {
@@ -425,6 +427,53 @@ TEST(Outbox, ABacklogLargerThanTheWindowWaitsOnDiskNotInMemoryAndDrainsInOrder) 
   WaitUntil([&] { return d->held_in_memory("eu/europol") == 0; },
             std::chrono::seconds(10), std::chrono::milliseconds(50));
   EXPECT_EQ(d->held_in_memory("eu/europol"), 0u);
+}
+
+// A store whose next asynchronous recipient update commits but answers
+// UNKNOWN (the COMMIT's answer lost), `lose` times.
+class LostAnswerStore final : public ForwardingStore {
+ public:
+  LostAnswerStore(std::unique_ptr<MessageStore> inner, std::shared_ptr<std::atomic<int>> lose)
+      : ForwardingStore(std::move(inner)), lose_(std::move(lose)) {}
+  void UpdateRecipientAsync(const std::string& sender, const std::string& message_id, const std::string& party,
+                            std::function<absl::Status(RecipientRecord&)> update, RecipientDone done) override {
+    const bool lost = lose_->fetch_sub(1) > 0;
+    inner().UpdateRecipientAsync(sender, message_id, party, std::move(update),
+                                 [lost, done = std::move(done)](absl::StatusOr<RecipientRecord> r) {
+                                   if (lost && r.ok()) return done(absl::UnknownError("injected: COMMIT answer lost"));
+                                   done(std::move(r));
+                                 });
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int>> lose_;
+};
+
+// A push delivered whose DELIVERED committed though the store answered
+// UNKNOWN: the dispatcher's next attempt finds it DELIVERED, writes its
+// "delivered" record then and releases its backlog room (issue 14 review).
+TEST(Outbox, ADeliveryWhoseOutcomeAnswerWasLostIsRecordedAndReleasedWhenFoundDelivered) {
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-lost-answer");
+  eo.auto_accept = false;  // The row stays DELIVERED.
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.max_backlog_messages = 1;
+  auto lose = std::make_shared<std::atomic<int>>(1);
+  ho.hooks.wrap_store = [lose](std::unique_ptr<MessageStore> inner) -> std::unique_ptr<MessageStore> {
+    return std::make_unique<LostAnswerStore>(std::move(inner), lose);
+  };
+  GatewayHarness h("outbox-lost-answer", ho);
+  eo.listen_address = ho.europol_push_address;
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  v1::Receipt r;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("LOST-1"), &r).ok());
+  ASSERT_TRUE(WaitForState(h, "LOST-1", v1::DELIVERED));
+  EXPECT_TRUE(h.WaitForAudit({"\"message_id\":\"LOST-1\"", "\"action\":\"deliver\"", "\"outcome\":\"delivered\""}))
+      << "the delivery was never recorded";
+  // Its room was released: the next message fits in the backlog of one.
+  EXPECT_TRUE(WaitUntil([&] { return h.gateway()->dispatcher()->backlog()->messages("eu/europol") == 0; }));
+  EXPECT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("LOST-2"), &r).ok());
 }
 
 }  // namespace
