@@ -5,8 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
+#include <memory>
+
 #include "gateway/common/refusal.h"
 #include "tests/support/exchange_rig.h"
+#include "tests/support/files.h"
+#include "util/clock.h"
 
 namespace portcullis::testing {
 namespace {
@@ -34,6 +40,62 @@ Decision DecideAs(ExchangeRig& rig, const std::string& party, const v1::Acknowle
 }
 
 std::string ReasonOf(const absl::Status& status) { return RefusalOf(status).reason(); }
+
+// A store of the test's own (a fresh SQLite store) whose UpdateRecipient can
+// (a) lose the COMMIT's answer: the change is made, the caller is told
+// UNKNOWN; (b) run the callback once first on the row as the first run of a
+// rerun op could have read it (already decided the same way, by the same
+// officer), then on the row as it stands.
+class DecisionStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  std::atomic<bool> lose_answer{false}, rerun{false};
+
+  absl::StatusOr<RecipientRecord> UpdateRecipient(const std::string& sender, const std::string& message_id,
+                                                  const std::string& party,
+                                                  const std::function<absl::Status(RecipientRecord&)>& update) override {
+    if (rerun) {
+      auto m = inner().Get(sender, message_id);
+      if (!m.ok()) return m.status();
+      for (const RecipientRecord& r : (*m)->recipients) {
+        if (r.party != party) continue;
+        RecipientRecord before = r;
+        before.state = v1::ACKNOWLEDGED;
+        before.officer = "EU-LO-0001";
+        before.reason = "";
+        update(before).IgnoreError();  // The first run, rolled back.
+      }
+    }
+    auto updated = inner().UpdateRecipient(sender, message_id, party, update);
+    if (lose_answer && updated.ok()) return absl::UnknownError("injected: the COMMIT's answer was lost");
+    return updated;
+  }
+};
+
+// The rig's parties, log and delivery, with a DecisionStore: `message_id` accepted through a pipeline on it.
+std::unique_ptr<DecisionStore> AcceptOnOwnStore(ExchangeRig& rig, const std::string& name,
+                                                const std::string& message_id) {
+  auto sqlite = SqliteMessageStore::Open({MakeTempDir(name) + "/messages.db"});
+  EXPECT_TRUE(sqlite.ok()) << sqlite.status();
+  if (!sqlite.ok()) return nullptr;
+  auto store = std::make_unique<DecisionStore>(*std::move(sqlite));
+  AcceptancePipeline pipeline(rig.config, store.get(), &rig.log, &rig.delivery, NowMicros);
+  std::promise<absl::StatusOr<v1::Receipt>> answered;
+  v1::SubmitRequest request;
+  *request.mutable_envelope() = SampleReferral(message_id);
+  pipeline.Submit(rig.From(kSender), request, [&answered](absl::StatusOr<v1::Receipt> a) { answered.set_value(a); });
+  auto answer = answered.get_future().get();
+  store->Flush();
+  EXPECT_TRUE(answer.ok()) << answer.status();
+  return answer.ok() ? std::move(store) : nullptr;
+}
+
+Decision DecideOn(ExchangeRig& rig, MessageStore& store, const v1::AcknowledgeRequest& request) {
+  AuditRecord record;
+  record.action = "acknowledge";
+  Caller caller{rig.config->FindParty("eu/europol"), std::nullopt};
+  return Decide(store, rig.delivery, caller, request, std::move(record));
+}
 
 TEST(Decide, ARecipientsDecisionTakesEffectAndItsRecordNamesTheMessage) {
   ExchangeRig rig("decide");
@@ -134,6 +196,45 @@ TEST(Decide, AVerifiedOfficerDecidesAndAnotherOfficerIsRefused) {
   Decision again = DecideAs(rig, "eu/europol", unnamed, "EU-LO-0002");
   ASSERT_TRUE(again.status.ok()) << again.status;
   EXPECT_EQ(again.record.outcome, "duplicate");
+}
+
+// A decision whose COMMIT answer was lost may have taken effect: answered
+// and recorded OUTCOME_UNKNOWN (not refused); resubmitted, it is a duplicate
+// of the decision that stands.
+TEST(Decide, ADecisionWhoseCommitAnswerWasLostIsOutcomeUnknownNotRefused) {
+  ExchangeRig rig("decide-unknown");
+  auto store = AcceptOnOwnStore(rig, "decide-unknown-store", "DEC-7");
+  ASSERT_NE(store, nullptr);
+  store->lose_answer = true;
+  Decision d = DecideOn(rig, *store, Acknowledgement("DEC-7", v1::ACCEPT));
+  EXPECT_EQ(d.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ReasonOf(d.status), "OUTCOME_UNKNOWN");
+  EXPECT_EQ(d.record.outcome, "outcome_unknown");
+  EXPECT_EQ(d.record.reason, "OUTCOME_UNKNOWN");
+  EXPECT_EQ(ReasonOf(d.if_unaudited), "OUTCOME_UNKNOWN");  // Not "nothing was done".
+  store->lose_answer = false;
+  Decision again = DecideOn(rig, *store, Acknowledgement("DEC-7", v1::ACCEPT));
+  ASSERT_TRUE(again.status.ok()) << again.status;
+  EXPECT_EQ(again.record.outcome, "duplicate");
+  EXPECT_EQ(again.recipient.state(), v1::ACKNOWLEDGED);
+}
+
+// The update callback may run twice (a rerun of the store's op): what the
+// first run concluded (the same decision already recorded: a duplicate) does
+// not survive into the run that counts, on the row as it stands (ACCEPTED:
+// the decision takes effect, is recorded as such and releases the room).
+TEST(Decide, ARerunOfTheUpdateKeepsNothingOfTheFirstRun) {
+  ExchangeRig rig("decide-rerun");
+  auto store = AcceptOnOwnStore(rig, "decide-rerun-store", "DEC-8");
+  ASSERT_NE(store, nullptr);
+  const int64_t held = rig.delivery.room("eu/europol");
+  store->rerun = true;
+  Decision d = DecideOn(rig, *store, Acknowledgement("DEC-8", v1::ACCEPT));
+  ASSERT_TRUE(d.status.ok()) << d.status;
+  EXPECT_EQ(d.record.outcome, "acknowledged");
+  EXPECT_EQ(d.recipient.state(), v1::ACKNOWLEDGED);
+  EXPECT_EQ(ReasonOf(d.if_unaudited), "DECISION_NOT_AUDITED");
+  EXPECT_LT(rig.delivery.room("eu/europol"), held);
 }
 
 }  // namespace

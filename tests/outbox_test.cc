@@ -18,8 +18,10 @@
 #include "adapters/common/party_tls.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/store/sqlite_message_store.h"
+#include "tests/support/forwarding_store.h"
 #include "tests/support/harness.h"
 #include "tests/support/partners.h"
+#include "tests/support/poll.h"
 #include "tests/support/ports.h"
 #include "tests/support/test_storage.h"
 
@@ -430,6 +432,105 @@ TEST(Outbox, ABacklogLargerThanTheWindowWaitsOnDiskNotInMemoryAndDrainsInOrder) 
   WaitUntil([&] { return d->held_in_memory("eu/europol") == 0; },
             std::chrono::seconds(10), std::chrono::milliseconds(50));
   EXPECT_EQ(d->held_in_memory("eu/europol"), 0u);
+}
+
+// A store whose next asynchronous recipient update commits but answers
+// UNKNOWN (the COMMIT's answer lost), `lose` times.
+class LostAnswerStore final : public ForwardingStore {
+ public:
+  LostAnswerStore(std::unique_ptr<MessageStore> inner, std::shared_ptr<std::atomic<int>> lose)
+      : ForwardingStore(std::move(inner)), lose_(std::move(lose)) {}
+  void UpdateRecipientAsync(const std::string& sender, const std::string& message_id, const std::string& party,
+                            std::function<absl::Status(RecipientRecord&)> update, RecipientDone done) override {
+    const bool lost = lose_->fetch_sub(1) > 0;
+    inner().UpdateRecipientAsync(sender, message_id, party, std::move(update),
+                                 [lost, done = std::move(done)](absl::StatusOr<RecipientRecord> r) {
+                                   if (lost && r.ok()) return done(absl::UnknownError("injected: COMMIT answer lost"));
+                                   done(std::move(r));
+                                 });
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int>> lose_;
+};
+
+// A push delivered whose DELIVERED committed though the store answered
+// UNKNOWN: the dispatcher's next attempt finds it DELIVERED, writes its
+// "delivered" record then and releases its backlog room (issue 14 review).
+TEST(Outbox, ADeliveryWhoseOutcomeAnswerWasLostIsRecordedAndReleasedWhenFoundDelivered) {
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-lost-answer");
+  eo.auto_accept = false;  // The row stays DELIVERED.
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.max_backlog_messages = 1;
+  auto lose = std::make_shared<std::atomic<int>>(1);
+  ho.hooks.wrap_store = [lose](std::unique_ptr<MessageStore> inner) -> std::unique_ptr<MessageStore> {
+    return std::make_unique<LostAnswerStore>(std::move(inner), lose);
+  };
+  GatewayHarness h("outbox-lost-answer", ho);
+  eo.listen_address = ho.europol_push_address;
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  v1::Receipt r;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("LOST-1"), &r).ok());
+  ASSERT_TRUE(WaitForState(h, "LOST-1", v1::DELIVERED));
+  EXPECT_TRUE(h.WaitForAudit({"\"message_id\":\"LOST-1\"", "\"action\":\"deliver\"", "\"outcome\":\"delivered\""}))
+      << "the delivery was never recorded";
+  // Its room was released: the next message fits in the backlog of one.
+  EXPECT_TRUE(WaitUntil([&] { return h.gateway()->dispatcher()->backlog()->messages("eu/europol") == 0; }));
+  EXPECT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("LOST-2"), &r).ok());
+}
+
+// A store whose asynchronous recipient updates run twice, as a rerun of the
+// writer's op does: first on the row as read (the run that is rolled back),
+// then, after another gateway decided the delivery (ACKNOWLEDGED, written
+// here straight to the store), on the row as it now stands.
+class RerunStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  void UpdateRecipientAsync(const std::string& sender, const std::string& message_id, const std::string& party,
+                            std::function<absl::Status(RecipientRecord&)> update, RecipientDone done) override {
+    auto m = inner().Get(sender, message_id);
+    if (m.ok()) {
+      for (const RecipientRecord& r : (*m)->recipients) {
+        if (r.party != party) continue;
+        RecipientRecord first = r;
+        update(first).IgnoreError();  // The first run, rolled back.
+      }
+    }
+    auto decided = inner().UpdateRecipient(sender, message_id, party, [](RecipientRecord& r) {
+      r.state = v1::ACKNOWLEDGED;
+      return absl::OkStatus();
+    });
+    if (!decided.ok()) return done(decided.status());
+    inner().UpdateRecipientAsync(sender, message_id, party, std::move(update), std::move(done));
+  }
+};
+
+// The push outcome's callback keeps nothing of a first run: that run saw the
+// row ACCEPTED ("release the room"); the run that commits sees it decided by
+// another gateway (which released the room itself) and releases nothing.
+TEST(Outbox, ARerunOfThePushOutcomeUpdateReleasesNothingTwice) {
+  adapters::PartnerEndpointOptions eo = EuropolEndpoint("outbox-rerun");
+  eo.auto_accept = false;
+  HarnessOptions ho;
+  ho.europol_push_address = "127.0.0.1:" + std::to_string(ReservePort(eo));
+  ho.hooks.wrap_store = [](std::unique_ptr<MessageStore> inner) -> std::unique_ptr<MessageStore> {
+    return std::make_unique<RerunStore>(std::move(inner));
+  };
+  GatewayHarness h("outbox-rerun", ho);
+  eo.listen_address = ho.europol_push_address;
+  auto endpoint = adapters::PartnerEndpoint::Start(eo);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  v1::Receipt r;
+  ASSERT_TRUE(Submit(*h.Client("parties/uk-border-force"), SampleReferral("RERUN-1"), &r).ok());
+  ASSERT_TRUE(WaitForState(h, "RERUN-1", v1::ACKNOWLEDGED));
+  ASSERT_TRUE(h.WaitForAudit({"\"message_id\":\"RERUN-1\"", "\"action\":\"deliver\""}));
+  // The job is finished (after its outcome's callback released what it released).
+  EXPECT_TRUE(WaitUntil([&] { return h.gateway()->dispatcher()->held_in_memory("eu/europol") == 0; }));
+  // The room is the deciding gateway's to release (here nobody's): still held.
+  EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("eu/europol"), 1u);
+  EXPECT_EQ(h.gateway()->dispatcher()->metrics()->Snapshot()["eu/europol"].delivered, 0u);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 namespace portcullis::testing {
 namespace {
 
-// Eight connections opened at once and given back idle.
+// `n` connections opened at once, used, and given back idle.
 void FillPool(pg::Pool& pool, size_t n) {
   std::vector<pg::Pool::Lease> leases;
   for (size_t i = 0; i < n; ++i) {
@@ -46,7 +46,7 @@ TEST(PgPool, TheFirstReadAfterAServerRestartSucceeds) {
   }
 }
 
-// With the default (checked after a second idle), a connection found broken
+// Without the idle check (or within its second), a connection found broken
 // takes the idle ones opened before it along: one failed read, not eight.
 TEST(PgPool, ABrokenConnectionDropsTheIdleOnesOpenedBeforeIt) {
   auto cluster = PgCluster::Start();

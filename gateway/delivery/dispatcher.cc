@@ -256,6 +256,19 @@ void Dispatcher::StartAttempt(Destination* d, const Job& job) {
     return;
   }
   const RecipientRecord* recipient = message.ok() ? RecipientOf(**message, party) : nullptr;
+  if (job.unrecorded.has_value() && recipient != nullptr && recipient->seq == job.seq &&
+      recipient->state == (job.unrecorded->outcome == "delivered" ? v1::DELIVERED : v1::FAILED)) {
+    // This job's own outcome, whose write was answered with an error but
+    // committed (the COMMIT's answer was lost): recorded and released now.
+    const Job::Unrecorded& u = *job.unrecorded;
+    RecordOutcome(**message, party, "push", u.outcome, u.attempts, u.reason, u.code, u.attempted);
+    backlog_.Release(party, (*message)->envelope.ByteSizeLong());
+    if (u.outcome == "delivered") {
+      metrics_.CountDelivered(party);
+    } else {
+      metrics_.CountFailed(party);
+    }
+  }
   if (recipient == nullptr || recipient->state != v1::ACCEPTED || recipient->seq != job.seq) {
     // Withdrawn, or settled meanwhile (expired, acknowledged): whoever
     // settled it released its backlog room. Or an operator retried it after
@@ -344,6 +357,9 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
   store_->UpdateRecipientAsync(
       job.sender, job.message_id, party,
       [change, ok, last, reason, backoff, attempt = attempts, seq = job.seq](RecipientRecord& r) {
+        // Called again if the op reruns (another gateway changed the row, a
+        // deadlock): nothing of an earlier run may survive.
+        *change = Change{};
         if (r.seq != seq) {
           // Retried by an operator during the push (a new incarnation with a
           // new seq and attempt budget): that one is delivered in its turn
@@ -373,9 +389,15 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
       [this, d, job, message, change, ok, last, reason, code, backoff, attempts,
        attempted](absl::StatusOr<RecipientRecord> updated) {
         const std::string& party = d->party->id;
+        std::optional<Job::Unrecorded> unrecorded;
         if (!updated.ok()) {
           // The outcome could not be recorded: push again later (the
-          // endpoint discards a duplicate by its delivery id).
+          // endpoint discards a duplicate by its delivery id). Unless it was
+          // recorded after all (UNKNOWN: the COMMIT's answer was lost): the
+          // next attempt then finds the row settled by it, and records it.
+          if (change->released) {
+            unrecorded = Job::Unrecorded{ok ? "delivered" : "failed", attempts, reason, code, attempted};
+          }
           change->released = false;
           change->pending = true;
         } else {
@@ -394,6 +416,7 @@ void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared
           metrics_.CountRetryScheduled(party);
           Job retry = job;  // Keeps its lane: nothing behind it overtakes.
           retry.attempt = job.attempt + 1;
+          retry.unrecorded = std::move(unrecorded);
           RetryLater(d, std::move(retry),
                      Clock::now() + std::max(backoff, std::chrono::milliseconds(updated.ok() ? 0 : 1000)));
           return;
@@ -438,6 +461,7 @@ void Dispatcher::PullUndeliverable(const std::string& party, const DeliveryRow& 
   store_->UpdateRecipientAsync(
       row.sender, row.message_id, party,
       [released, reason, seq = row.seq](RecipientRecord& r) {
+        *released = false;  // Called again if the op reruns: only the last run counts.
         // Only this incarnation, only while undelivered: a stream that read
         // the row again before this was durable changes nothing twice.
         if (r.seq != seq || r.state != v1::ACCEPTED) return absl::OkStatus();

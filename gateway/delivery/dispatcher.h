@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <random>
 #include <string>
@@ -113,6 +114,17 @@ class Dispatcher {
     std::string lane;  // Sender and case reference: the unit of ordering within the destination.
     uint32_t attempt = 1;  // The attempt this job makes next.
     std::chrono::steady_clock::time_point due;
+    // The outcome of this job's last push, whose write answered an error
+    // that may hide a commit (a COMMIT's answer lost: UNKNOWN). If the row is
+    // found settled that way (same seq), its record is written and its room
+    // released then (StartAttempt).
+    struct Unrecorded {
+      std::string outcome;  // "delivered" or "failed".
+      uint32_t attempts = 0;
+      std::string reason, code;
+      bool attempted = true;
+    };
+    std::optional<Unrecorded> unrecorded;
   };
   struct Scheduled {
     std::chrono::steady_clock::time_point due;

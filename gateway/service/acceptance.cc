@@ -97,7 +97,12 @@ void AcceptancePipeline::Accept(CompletedEnvelope completed, AuditRecord record,
   recorder_->Record(std::move(envelope), std::move(receipt), std::move(record),
                     [this, envelope = completed.envelope, bytes = completed.bytes,
                      answer = std::move(answer)](absl::StatusOr<v1::Receipt> outcome) {
-                      if (!outcome.ok()) {
+                      // OUTCOME_UNKNOWN: the message may have been stored (a COMMIT whose
+                      // answer was lost), so its room stays taken: if it was, the dispatcher
+                      // finds it on its next rescan and releases the room when it is
+                      // delivered; if not, the count is one too high until the next start
+                      // recounts the backlog from the store (docs/delivery.md).
+                      if (!outcome.ok() && RefusalOf(outcome.status()).reason() != "OUTCOME_UNKNOWN") {
                         for (const std::string& r : envelope->recipients()) delivery_->ReleaseRoom(r, bytes);
                       }
                       answer(std::move(outcome));

@@ -46,6 +46,7 @@ Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::Stat
   absl::Status status = caller.status();
   const bool reject = request.decision() == v1::REJECT;
   bool repeated = false;  // The same decision by the same officer for the same reason, again.
+  bool unknown = false;   // The store could not tell whether the decision was written.
   std::string officer = request.officer();  // Who decides: the verified officer if the assertion names one.
   if (caller.ok()) {
     const std::string& party = caller->party->id;
@@ -82,6 +83,10 @@ Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::Stat
       const absl::Status kRepeated = absl::AlreadyExistsError("repeated decision");  // Leaves the row as it is.
       auto updated = store.UpdateRecipient(
           request.sender(), request.message_id(), party, [&](RecipientRecord& rr) -> absl::Status {
+            // Called again if the store's op reruns: only the last run counts.
+            repeated = false;
+            released = false;
+            decided = RecipientRecord{};
             if (rr.state == v1::ACKNOWLEDGED || rr.state == v1::REJECTED) {
               if (rr.state == target && rr.officer == officer && rr.reason == request.reason()) {
                 repeated = true;
@@ -101,6 +106,14 @@ Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::Stat
             return absl::OkStatus();
           });
       status = repeated ? absl::OkStatus() : updated.status();
+      if (status.code() == absl::StatusCode::kUnknown) {
+        // The COMMIT's answer was lost: the decision may have taken effect.
+        // Not "refused": resubmitted, it is a duplicate if it was recorded.
+        unknown = true;
+        status = Refuse(absl::StatusCode::kUnavailable, "OUTCOME_UNKNOWN", "",
+                        "the gateway could not confirm whether the decision was recorded; resubmit it: the original "
+                        "decision stands if it was recorded");
+      }
       if (repeated) FillStatus(decided, &d.recipient);
       if (updated.ok()) FillStatus(*updated, &d.recipient);
       if (updated.ok() && released) delivery.ReleaseRoom(party, m.envelope.ByteSizeLong());
@@ -121,6 +134,10 @@ Decision Decide(MessageStore& store, DeliveryHandoff& delivery, const absl::Stat
                             "new work until its operators repair the log (do not decide again)");
   } else {
     MarkRefused(status, &record);
+    if (unknown) {
+      record.outcome = "outcome_unknown";  // Neither refused nor known to have taken effect.
+      d.if_unaudited = status;             // Not "nothing was done" either.
+    }
   }
   d.status = status;
   d.record = std::move(record);
