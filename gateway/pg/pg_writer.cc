@@ -88,6 +88,12 @@ absl::Status GroupWriter::Inject(absl::string_view point) const {
 }
 
 void GroupWriter::AnswerAll(std::vector<Item>* items, const absl::Status& status) {
+  if (!status.ok() && !conn_->ok()) {
+    // Unhealthy before anyone hears of the failure (Reconnect, next, says it
+    // too): a caller whose op failed and who then asks Health() sees it.
+    std::lock_guard<std::mutex> lock(mu_);
+    health_ = absl::UnavailableError("postgres: the database is unreachable; reconnecting");
+  }
   for (Item& item : *items) item.done(status);
   items->clear();
 }
@@ -95,7 +101,15 @@ void GroupWriter::AnswerAll(std::vector<Item>* items, const absl::Status& status
 void GroupWriter::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+    if (!cv_.wait_for(lock, options_.idle_probe, [this] { return stopping_ || !pending_.empty(); })) {
+      // Idle: a server gone meanwhile must turn Health() UNAVAILABLE now, not
+      // at the next write (gRPC health goes NOT_SERVING while nothing is sent).
+      lock.unlock();
+      conn_->Run("SELECT 1").IgnoreError();
+      if (!conn_->ok()) Reconnect(absl::UnavailableError("postgres: the connection to the database was lost"));
+      lock.lock();
+      continue;
+    }
     if (pending_.empty()) break;  // Stopping, and nothing left.
     std::vector<Item> batch;
     while (!pending_.empty() && batch.size() < options_.max_batch) {

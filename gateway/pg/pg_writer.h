@@ -19,7 +19,9 @@
 //
 // Fails closed: when the connection breaks, Health() turns UNAVAILABLE,
 // every queued and new op fails at once with UNAVAILABLE (nothing is
-// acknowledged), and the writer reconnects with backoff by itself. A COMMIT
+// acknowledged), and the writer reconnects with backoff by itself; while
+// idle it checks the connection every Options::idle_probe, so an idle
+// gateway notices too. A COMMIT
 // whose answer is lost with the connection fails its ops with UNKNOWN: the
 // transaction may or may not have committed.
 #ifndef PORTCULLIS_GATEWAY_PG_PG_WRITER_H_
@@ -86,6 +88,9 @@ class GroupWriter {
     size_t max_batch = 512;  // Most ops per transaction.
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{2000};
+    // Idle this long, the writer checks its connection (SELECT 1), so that
+    // Health() reports a server gone while nothing is written.
+    std::chrono::milliseconds idle_probe{1000};
     // Test seam: called before BEGIN ("begin") and before COMMIT ("commit");
     // a non-OK result is that step's error.
     std::function<absl::Status(absl::string_view point)> fault_injector;
