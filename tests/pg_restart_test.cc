@@ -40,8 +40,8 @@ const std::set<std::string> kUnavailableReasons = {"AUDIT_UNAVAILABLE", "STORE_U
 
 // grpc.health.v1.Health/Check (the gateway's default health service) with an
 // empty request: "\x08\x01" is SERVING, "\x08\x02" NOT_SERVING.
-std::string HealthOf(GatewayHarness& h) {
-  grpc::GenericStub stub(h.Channel("parties/uk-nca"));
+std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + seconds(5));
   grpc::ByteBuffer request(nullptr, 0), response;
@@ -57,6 +57,7 @@ std::string HealthOf(GatewayHarness& h) {
   }
   return bytes;
 }
+std::string HealthOf(GatewayHarness& h) { return HealthOf(h.Channel("parties/uk-nca")); }
 const std::string kServing("\x08\x01", 2), kNotServing("\x08\x02", 2);
 
 // One Submit as a client saw it; phases are the test's, when it started and ended.
@@ -228,6 +229,37 @@ TEST(PgRestart, ServerCrashUnderLoadFailsClosedAndRecoversWithoutRestartingTheGa
               "while down, none receipted\n",
               not_serving_after, serving_after, down_calls);
   CheckAfterwards("pg restart", h, *dsn, options, outcomes);
+}
+
+// No load at all: the gateway must still notice that the database is gone
+// (gRPC health NOT_SERVING), not only when a write fails, so that a load
+// balancer stops sending it work; and SERVING again once it is back.
+TEST(PgRestart, IdleGatewayReportsNotServingWhileTheServerIsDown) {
+  auto pg = PgCluster::Start();
+  ASSERT_TRUE(pg.ok()) << "PostgreSQL did not start: " << pg.status();
+  auto dsn = (*pg)->CreateDatabase("idle");
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  GatewayHarness h("pg-idle", OnDatabase(*dsn));
+  auto stub = h.Client("parties/uk-border-force");
+  v1::Receipt r;
+  ASSERT_TRUE(Submit(*stub, SampleReferral("IDLE-1"), &r).ok());
+  // One channel, as a load balancer's health checker keeps: no new handshakes.
+  const std::shared_ptr<grpc::Channel> checker = h.Channel("parties/uk-nca");
+  EXPECT_EQ(HealthOf(checker), kServing);
+
+  ASSERT_TRUE((*pg)->Stop(/*immediate=*/true).ok());
+  const auto down = std::chrono::steady_clock::now();
+  // The health check runs every second, the writer checks an idle connection every second (~2 s in
+  // runs). Without that check only the next write noticed: the delivery sweeper's, up to 10 s later.
+  EXPECT_TRUE(WaitUntil([&] { return HealthOf(checker) == kNotServing; }, seconds(5)))
+      << "an idle gateway still says " << (HealthOf(checker) == kServing ? "SERVING" : HealthOf(checker))
+      << " with its database down";
+  std::printf("[ pg idle ] NOT_SERVING %.1f s after the crash\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - down).count());
+  ASSERT_TRUE((*pg)->Restart().ok());
+  EXPECT_TRUE(WaitUntil([&] { return HealthOf(h) == kServing; }, seconds(30))) << "health: " << HealthOf(h);
+  grpc::Status s = Submit(*stub, SampleReferral("IDLE-2"), &r);
+  EXPECT_TRUE(s.ok()) << ReasonOf(s) << " " << s.error_message();
 }
 
 // The writing connection's server process, found by the lock it takes on the
