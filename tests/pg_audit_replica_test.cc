@@ -99,7 +99,15 @@ TEST_F(PgAuditReplicaTest, TwoGatewaysAppendOneGapFreeChainThatVerifies) {
 // runs again after another gateway took k: the tree must learn k from the
 // database, not from the rolled-back run.
 TEST_F(PgAuditReplicaTest, ARerunOvertakenByAnotherGatewayLeavesNoGapAndTheRightTree) {
-  PgGateway a = OpenGateway(dsn_, SignedOptions());
+  // A serialisation failure makes the writer run a's batch again; between the
+  // rollback and the rerun's BEGIN, gateway b takes the index a's first run had.
+  std::atomic<bool> rerun_pending{false}, failed_once{false}, b_appended{false};
+  PgGateway a = OpenGateway(dsn_, SignedOptions(), [&](absl::string_view point) {
+    if (point == "begin" && rerun_pending.exchange(false)) {
+      EXPECT_TRUE(WaitUntil([&] { return b_appended.load(); }));
+    }
+    return absl::OkStatus();
+  });
   PgGateway b = OpenGateway(dsn_, SignedOptions());
   ASSERT_TRUE(a.log) << a.open_status;
   ASSERT_TRUE(b.log) << b.open_status;
@@ -107,10 +115,10 @@ TEST_F(PgAuditReplicaTest, ARerunOvertakenByAnotherGatewayLeavesNoGapAndTheRight
 
   std::promise<void> gate, blocking;
   std::shared_future<void> gate_open = gate.get_future().share();
-  std::atomic<bool> b_appended{false};
   std::atomic<int> runs{0};
-  std::promise<absl::StatusOr<uint64_t>> first_result, second_result;
-  // Holds the writer (outside any head lock) until op1 and op2 are queued behind it: one batch.
+  std::promise<absl::StatusOr<uint64_t>> first_result;
+  std::promise<absl::Status> second_result;
+  // Holds the writer until op1 and op2 are queued behind it: one batch.
   a.writer->Submit(
       [&](pg::Tx&) {
         blocking.set_value();
@@ -122,9 +130,7 @@ TEST_F(PgAuditReplicaTest, ARerunOvertakenByAnotherGatewayLeavesNoGapAndTheRight
   auto index = std::make_shared<uint64_t>(0);
   a.writer->Submit(
       [&, index](pg::Tx& tx) -> absl::Status {
-        if (++runs > 1) {  // The rerun: after gateway b took the index the first run had.
-          EXPECT_TRUE(WaitUntil([&] { return b_appended.load(); }));
-        }
+        ++runs;
         auto i = a.log->AppendInTx(tx, PgSample(10));
         if (!i.ok()) return i.status();
         *index = *i;
@@ -134,11 +140,15 @@ TEST_F(PgAuditReplicaTest, ARerunOvertakenByAnotherGatewayLeavesNoGapAndTheRight
         if (s.ok()) a.log->NoteDurable(*index);
         first_result.set_value(s.ok() ? absl::StatusOr<uint64_t>(*index) : absl::StatusOr<uint64_t>(s));
       });
-  a.writer->Submit([](pg::Tx&) { return absl::AbortedError("this op fails: the batch rolls back"); },
-                   [&](absl::Status s) { second_result.set_value(s); });
+  a.writer->Submit(
+      [&](pg::Tx& tx) -> absl::Status {
+        if (failed_once.exchange(true)) return absl::OkStatus();
+        rerun_pending = true;
+        return tx.conn().RunScript("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'serialization_failure'; END $$");
+      },
+      [&](absl::Status s) { second_result.set_value(s); });
   gate.set_value();
-  auto failed = second_result.get_future().get();
-  EXPECT_EQ(failed.status().code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(WaitUntil([&] { return failed_once.load(); }));
   auto b_index = b.log->AppendAndWait(PgSample(20));  // Takes index 3 while a's rerun waits.
   ASSERT_TRUE(b_index.ok()) << b_index.status();
   EXPECT_EQ(*b_index, 3u);
@@ -147,6 +157,7 @@ TEST_F(PgAuditReplicaTest, ARerunOvertakenByAnotherGatewayLeavesNoGapAndTheRight
   ASSERT_TRUE(a_index.ok()) << a_index.status();
   EXPECT_EQ(*a_index, 4u);
   EXPECT_EQ(runs.load(), 2);
+  EXPECT_TRUE(second_result.get_future().get().ok());
 
   // a's tree holds b's leaf at 3, not the rolled-back run's: its checkpoint
   // signs the records the database holds.
@@ -221,7 +232,7 @@ TEST_F(PgAuditReplicaTest, CheckpointSizesNeverDecreaseWithTwoSigners) {
 // witness when gateway B appends and signs: B must not get its larger
 // checkpoint into the witness first (the verifier would see sizes go
 // backwards, a false tamper alarm). A copies while holding the signer lock,
-// so B's signer skips until A is done.
+// so B's signer waits (or, periodic, skips) until A is done.
 TEST_F(PgAuditReplicaTest, TwoSignersSharingAWitnessWriteItInSizeOrder) {
   const std::string shared = dir_ + "/shared";
   std::filesystem::create_directories(shared);
@@ -260,7 +271,15 @@ TEST_F(PgAuditReplicaTest, TwoSignersSharingAWitnessWriteItInSizeOrder) {
   }
   ASSERT_TRUE(a_copying) << "gateway A never copied its checkpoint to the witness";
   for (int i = 3; i < 5; ++i) ASSERT_TRUE(b.log->AppendAndWait(PgSample(i)).ok());
-  auto while_a_copies = b.log->CheckpointNow();
+  // B's CheckpointNow waits for the signer lock A holds while it copies (the
+  // periodic signer would skip instead).
+  auto while_a_copies = std::async(std::launch::async, [&] { return b.log->CheckpointNow(); });
+  auto admin = pg::Connection::Open(dsn_);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  EXPECT_TRUE(WaitUntil([&] {
+    auto waiting = (*admin)->Exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+    return waiting.ok() && waiting->Int(0, 0) > 0;
+  })) << "gateway B never waited for the signer lock";
   {
     std::lock_guard<std::mutex> lock(mu);
     release = true;
@@ -269,8 +288,9 @@ TEST_F(PgAuditReplicaTest, TwoSignersSharingAWitnessWriteItInSizeOrder) {
   auto ca = signed_a.get();
   ASSERT_TRUE(ca.ok()) << ca.status();
   EXPECT_EQ(ca->size, 3u);
-  ASSERT_TRUE(while_a_copies.ok()) << while_a_copies.status();
-  EXPECT_EQ(while_a_copies->size, 3u) << "gateway B signed while A still held the signer lock";
+  auto b_signed = while_a_copies.get();
+  ASSERT_TRUE(b_signed.ok()) << b_signed.status();
+  EXPECT_EQ(b_signed->size, 5u) << "gateway B signed after A released the signer lock";
   auto cb = b.log->CheckpointNow();
   ASSERT_TRUE(cb.ok()) << cb.status();
   EXPECT_EQ(cb->size, 5u);

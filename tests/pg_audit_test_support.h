@@ -54,7 +54,8 @@ struct PgGateway {
 // Starts a writer and pool on `dsn` (schema prepared) and opens a log with
 // `options` (writer and pool filled in). The log stays null if Open failed
 // (open_status says why).
-inline PgGateway OpenGateway(const std::string& dsn, PgAuditLogOptions options = {}) {
+inline PgGateway OpenGateway(const std::string& dsn, PgAuditLogOptions options = {},
+                             std::function<absl::Status(absl::string_view)> writer_faults = nullptr) {
   PgGateway g;
   g.pool = std::make_unique<pg::Pool>(dsn, 4, 5);
   {
@@ -67,6 +68,7 @@ inline PgGateway OpenGateway(const std::string& dsn, PgAuditLogOptions options =
   pg::GroupWriter::Options wo;
   wo.dsn = dsn;
   wo.reconnect_max = std::chrono::milliseconds(200);
+  wo.fault_injector = std::move(writer_faults);
   auto writer = pg::GroupWriter::Start(wo);
   EXPECT_TRUE(writer.ok()) << writer.status();
   if (!writer.ok()) return g;

@@ -270,9 +270,8 @@ TEST(PgStoreShared, TwoGatewaysUpdatingOneDeliveryWhileCommittingDoNotDeadlock) 
                                    [&](absl::StatusOr<RecipientRecord> r) { b_updated.set_value(std::move(r)); });
   release_b1.set_value();
   b_has_head->get_future().wait();
-  // A: one batch [update X, commit a message].
-  std::promise<void> release_a1;
-  HoldWriter(*g.a->writer, release_a1.get_future().share(), false);
+  // A: [update X, commit a message] (every batch locks the head row first, so
+  // A waits at its BEGIN for B, never on X while holding what B needs).
   std::promise<absl::StatusOr<RecipientRecord>> a_updated;
   g.a->store->UpdateRecipientAsync("uk/nca", "x", "eu/europol", update("a"),
                                    [&](absl::StatusOr<RecipientRecord> r) { a_updated.set_value(std::move(r)); });
@@ -282,7 +281,6 @@ TEST(PgStoreShared, TwoGatewaysUpdatingOneDeliveryWhileCommittingDoNotDeadlock) 
   g.a->store->CommitAsync(
       std::make_shared<const v1::Envelope>(y), MakeReceipt(y), 0,
       [&](absl::StatusOr<std::shared_ptr<const MessageRecord>> r) { a_committed.set_value(r.status()); });
-  release_a1.set_value();
   // A's batch is waiting for a lock B holds.
   auto probe = pg::Connection::Open(g.dsn);
   ASSERT_TRUE(probe.ok()) << probe.status();
