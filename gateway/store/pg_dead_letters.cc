@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
+#include "gateway/store/dead_letter_rules.h"
 #include "gateway/store/pg_message_store.h"
 #include "gateway/store/pg_store_rows.h"
 #include "util/clock.h"
@@ -11,7 +12,6 @@
 namespace portcullis {
 namespace {
 
-bool IsDeadLetter(v1::DeliveryState state) { return state == v1::FAILED || state == v1::EXPIRED; }
 
 absl::StatusOr<DeliveryRow> ReadDelivery(pg::Connection& conn, const std::string& delivery_id, bool for_update) {
   auto res =
@@ -82,32 +82,13 @@ absl::StatusOr<DeliveryRow> PgMessageStore::ReviveOrCancel(const std::string& de
     auto row = ReadDelivery(tx.conn(), delivery_id, /*for_update=*/true);
     if (!row.ok()) return row.status();
     DeliveryRow d = *std::move(row);
-    if (!IsDeadLetter(d.state)) {
-      return Refuse(absl::StatusCode::kFailedPrecondition, "NOT_A_DEAD_LETTER", "delivery_id",
-                    absl::StrCat("delivery '", delivery_id, "' is ", v1::DeliveryState_Name(d.state),
-                                 "; only FAILED or EXPIRED deliveries can be retried or cancelled"));
-    }
-    const int64_t now = NowMicros();
-    // The dispatcher writes the latest delivery error to `reason`: keep a
-    // copy in `last_error` (as SqliteMessageStore does).
-    if (!d.reason.empty()) d.last_error = d.reason;
-    d.state = state;
-    d.officer = officer.id;
-    d.officer_verified = officer.verified;
-    if (state == v1::CANCELLED) d.reason = reason;
-    d.updated_micros = now;
-    if (state == v1::ACCEPTED) {
-      // A new seq (from the head row, never a SEQUENCE) puts it behind
-      // everything now waiting, with a fresh attempt budget.
-      auto head = tx.head();
-      if (!head.ok()) return head.status();
-      d.seq = (*head)->next_seq++;
-      d.attempts = 0;
-      d.next_attempt_micros = now;
-      d.expires_micros = max_age_micros > 0 ? now + max_age_micros : 0;
-    } else {
-      d.next_attempt_micros = 0;
-    }
+    absl::Status decided = ApplyDeadLetterDecision(&d, state, officer, reason, NowMicros(), max_age_micros,
+                                                   [&tx]() -> absl::StatusOr<int64_t> {
+                                                     auto head = tx.head();  // Never a SEQUENCE.
+                                                     if (!head.ok()) return head.status();
+                                                     return (*head)->next_seq++;
+                                                   });
+    if (!decided.ok()) return decided;
     absl::Status s = tx.conn().Run(
         "UPDATE deliveries SET state = $2, next_attempt_micros = $3, last_error = $4, expires_micros = $5, "
         "updated_micros = $6, officer = $7, reason = $8, seq = $9, attempts = $10, officer_verified = $11 "

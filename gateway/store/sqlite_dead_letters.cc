@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/refusal.h"
+#include "gateway/store/dead_letter_rules.h"
 #include "gateway/store/sqlite_store_internal.h"
 #include "util/clock.h"
 #include "util/status_macros.h"
@@ -22,7 +23,6 @@ using sqlite_store::StmtPtr;
 
 namespace {
 
-bool IsDeadLetter(v1::DeliveryState state) { return state == v1::FAILED || state == v1::EXPIRED; }
 
 absl::Status DeliveryNotFound(const std::string& delivery_id) {
   return Refuse(absl::StatusCode::kNotFound, "DELIVERY_NOT_FOUND", "delivery_id",
@@ -98,35 +98,8 @@ absl::StatusOr<DeliveryRow> SqliteMessageStore::ReviveOrCancel(const std::string
         auto row = ReadDelivery(conn, delivery_id);
         if (!row.ok()) return row.status();
         DeliveryRow d = *std::move(row);
-        if (!IsDeadLetter(d.state)) {
-          return Refuse(absl::StatusCode::kFailedPrecondition, "NOT_A_DEAD_LETTER", "delivery_id",
-                        absl::StrCat("delivery '", delivery_id, "' is ", v1::DeliveryState_Name(d.state),
-                                     "; only FAILED or EXPIRED deliveries can be retried or cancelled"));
-        }
-        const int64_t now = NowMicros();
-        // The dispatcher writes the latest delivery error to `reason` (what
-        // Track shows): keep a copy in `last_error`. A retried delivery keeps
-        // it in `reason` too (the retry's reason is in the audit log); a
-        // cancelled one shows the operator's reason instead.
-        if (!d.reason.empty()) d.last_error = d.reason;
-        d.state = state;
-        d.officer = officer.id;
-        d.officer_verified = officer.verified;
-        if (state == v1::CANCELLED) d.reason = reason;
-        d.updated_micros = now;
-        if (state == v1::ACCEPTED) {
-          // A new seq puts it behind everything now waiting: destinations and
-          // pull streams page by seq and have passed its old one. It gets a
-          // fresh attempt budget (its history is in the audit log).
-          auto seq = w.NextSeq();
-          if (!seq.ok()) return seq.status();
-          d.seq = *seq;
-          d.attempts = 0;
-          d.next_attempt_micros = now;
-          d.expires_micros = max_age_micros > 0 ? now + max_age_micros : 0;
-        } else {
-          d.next_attempt_micros = 0;
-        }
+        PORTCULLIS_RETURN_IF_ERROR(ApplyDeadLetterDecision(&d, state, officer, reason, NowMicros(), max_age_micros,
+                                                           [&w] { return w.NextSeq(); }));
         StmtPtr stmt;
         PORTCULLIS_RETURN_IF_ERROR(conn.Prepare(
             "UPDATE deliveries SET state = ?2, next_attempt_micros = ?3, last_error = ?4, expires_micros = ?5, "
