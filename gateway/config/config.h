@@ -130,7 +130,7 @@ struct StoreConfig {
   // URI), ${VAR} expanded. It may hold a password: never write it anywhere
   // without RedactDsn() (gateway/config/dsn.h). "" with kSqlite.
   std::string dsn;
-  int pool_size = 8;                // kPostgres: read connections, 1..64.
+  int pool_size = 8;                // kPostgres: read connections, 2..64.
   int connect_timeout_seconds = 5;  // kPostgres: per connection attempt, 1..60.
 };
 
