@@ -60,6 +60,14 @@ Hash EmptyRoot() {
   return h;
 }
 
+absl::StatusOr<std::vector<std::string>> HexProof(absl::StatusOr<std::vector<Hash>> proof) {
+  if (!proof.ok()) return proof.status();
+  std::vector<std::string> out;
+  out.reserve(proof->size());
+  for (const auto& h : *proof) out.push_back(ToHex(h));
+  return out;
+}
+
 std::string ToHex(const Hash& h) { return HexEncode(h.data(), h.size()); }
 
 bool FromHex(absl::string_view hex, Hash* out) {

@@ -28,6 +28,8 @@ Hash NodeHash(const Hash& left, const Hash& right);  // SHA-256(0x01 || left || 
 Hash EmptyRoot();                                    // SHA-256("")
 std::string ToHex(const Hash& h);                    // 64 lower-case hex digits
 bool FromHex(absl::string_view hex, Hash* out);      // false unless exactly 64 hex digits
+// A proof as the AuditLog interface gives it: hex hashes (or the error).
+absl::StatusOr<std::vector<std::string>> HexProof(absl::StatusOr<std::vector<Hash>> proof);
 
 // Random-access source of leaf hashes; safe for concurrent reads.
 class LeafSource {

@@ -292,23 +292,12 @@ absl::StatusOr<std::vector<std::string>> PgAuditLog::ReadLines(uint64_t begin, u
   return out;
 }
 
-namespace {
-// A proof as the AuditLog interface gives it: hex hashes.
-absl::StatusOr<std::vector<std::string>> ToHexList(absl::StatusOr<std::vector<merkle::Hash>> proof) {
-  if (!proof.ok()) return proof.status();
-  std::vector<std::string> out;
-  out.reserve(proof->size());
-  for (const auto& h : *proof) out.push_back(merkle::ToHex(h));
-  return out;
-}
-}  // namespace
-
 absl::StatusOr<std::vector<std::string>> PgAuditLog::InclusionProof(uint64_t index, uint64_t tree_size) const {
   if (absl::Status fault = Inject("read"); !fault.ok()) return fault;
   auto size = CatchUp();
   if (!size.ok()) return size.status();
   if (tree_size > *size) return absl::OutOfRangeError(absl::StrCat("tree_size ", tree_size, " exceeds the log"));
-  return ToHexList(tree_->InclusionProof(index, tree_size));
+  return merkle::HexProof(tree_->InclusionProof(index, tree_size));
 }
 
 absl::StatusOr<std::vector<std::string>> PgAuditLog::ConsistencyProof(uint64_t old_size, uint64_t new_size) const {
@@ -316,7 +305,7 @@ absl::StatusOr<std::vector<std::string>> PgAuditLog::ConsistencyProof(uint64_t o
   auto size = CatchUp();
   if (!size.ok()) return size.status();
   if (new_size > *size) return absl::OutOfRangeError(absl::StrCat("new_size ", new_size, " exceeds the log"));
-  return ToHexList(tree_->ConsistencyProof(old_size, new_size));
+  return merkle::HexProof(tree_->ConsistencyProof(old_size, new_size));
 }
 
 }  // namespace portcullis
