@@ -82,6 +82,94 @@ CREATE TABLE audit_checkpoints(
 );
 )sql";
 
+// Version 2 (issue 15, docs/cluster.md): what replicas on one database share
+// beyond the rows. Applied to a version-1 database in the same transaction as
+// the version bump.
+constexpr const char* kMigrationV2 = R"sql(
+-- One row per replica that ever ran on this database; heartbeat on the
+-- database's clock (never a replica's), so replicas' clocks need not agree.
+CREATE TABLE portcullis_replicas(
+  replica_id text PRIMARY KEY,
+  started_micros bigint NOT NULL,
+  heartbeat_micros bigint NOT NULL,
+  info text NOT NULL                    -- version, listener: for operators
+);
+-- Which replica delivers to each push destination, until when (database
+-- clock). A holder renews before expires_micros; once it has passed, any
+-- replica may take the destination over. generation grows at every change of
+-- holder (a fencing token: a write made under an older generation is stale).
+CREATE TABLE destination_leases(
+  recipient text PRIMARY KEY,
+  holder text NOT NULL,                 -- replica id; '' = released
+  expires_micros bigint NOT NULL,
+  acquired_micros bigint NOT NULL,
+  generation bigint NOT NULL
+);
+-- The one Receive stream per pull party, cluster-wide: opening a stream takes
+-- the next generation; a stream that finds a newer one was replaced.
+CREATE TABLE receive_streams(
+  recipient text PRIMARY KEY,
+  holder text NOT NULL,
+  generation bigint NOT NULL,
+  opened_micros bigint NOT NULL
+);
+-- The backlog bounds, counted in the database: ACCEPTED deliveries per
+-- recipient and the bytes of their envelopes, kept by the trigger below on
+-- every change of a delivery's state, whoever makes it.
+CREATE TABLE backlog_counts(
+  recipient text PRIMARY KEY,
+  messages bigint NOT NULL,
+  bytes bigint NOT NULL
+);
+CREATE FUNCTION portcullis_backlog_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  delta integer := 0;
+  row_recipient text;
+  row_sender text;
+  row_message text;
+  envelope_bytes bigint;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    IF NEW.state = 1 THEN delta := 1; END IF;
+  ELSIF TG_OP = 'DELETE' THEN
+    IF OLD.state = 1 THEN delta := -1; END IF;
+  ELSE
+    IF OLD.state = 1 AND NEW.state <> 1 THEN delta := -1;
+    ELSIF OLD.state <> 1 AND NEW.state = 1 THEN delta := 1;
+    END IF;
+  END IF;
+  IF delta = 0 THEN RETURN NULL; END IF;
+  IF TG_OP = 'DELETE' THEN
+    row_recipient := OLD.recipient; row_sender := OLD.sender; row_message := OLD.message_id;
+  ELSE
+    row_recipient := NEW.recipient; row_sender := NEW.sender; row_message := NEW.message_id;
+  END IF;
+  SELECT octet_length(m.envelope) INTO envelope_bytes FROM messages m
+    WHERE m.sender = row_sender AND m.message_id = row_message;
+  INSERT INTO backlog_counts AS b VALUES (row_recipient, delta, delta * COALESCE(envelope_bytes, 0))
+    ON CONFLICT (recipient) DO UPDATE SET messages = b.messages + delta,
+                                          bytes = b.bytes + delta * COALESCE(envelope_bytes, 0);
+  -- New work for the recipient: the replica delivering to it (or holding its
+  -- Receive stream) wakes at COMMIT (docs/cluster.md; polling is the net).
+  IF delta = 1 THEN PERFORM pg_notify('portcullis_work', row_recipient); END IF;
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER deliveries_backlog AFTER INSERT OR UPDATE OF state OR DELETE ON deliveries
+  FOR EACH ROW EXECUTE FUNCTION portcullis_backlog_change();
+INSERT INTO backlog_counts
+  SELECT d.recipient, COUNT(*), COALESCE(SUM(octet_length(m.envelope)), 0)
+  FROM deliveries d JOIN messages m ON m.sender = d.sender AND m.message_id = d.message_id
+  WHERE d.state = 1 GROUP BY d.recipient;
+-- Each lane's oldest ACCEPTED delivery per recipient (the dispatcher's order).
+CREATE INDEX deliveries_by_lane ON deliveries(recipient, sender, case_reference, seq) WHERE state = 1;
+)sql";
+
+// Migrations, in order: kMigrations[i] takes version i + 1 to version i + 2.
+constexpr const char* kMigrations[] = {kMigrationV2};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion - 1,
+              "one migration per version after the first");
+
 absl::Status InTransaction(Connection& conn, const std::function<absl::Status()>& body) {
   if (absl::Status s = conn.Run("BEGIN"); !s.ok()) return s;
   absl::Status s = body();
@@ -103,7 +191,12 @@ absl::Status PrepareSchema(Connection& conn) {
             "postgres: the database has tables of its own but is not a Portcullis database; give Portcullis a "
             "database of its own");
       }
+      // A new database is version 1 plus every migration, so both paths give
+      // the same schema.
       if (absl::Status s = conn.RunScript(kSchemaV1); !s.ok()) return s;
+      for (const char* migration : kMigrations) {
+        if (absl::Status s = conn.RunScript(migration); !s.ok()) return s;
+      }
       return conn.Run("INSERT INTO portcullis_meta VALUES ('application', 'portcullis'), ('schema_version', $1)",
                       {kSchemaVersion});
     }
@@ -117,7 +210,12 @@ absl::Status PrepareSchema(Connection& conn) {
       return absl::FailedPreconditionError(absl::StrCat("postgres: the database has schema version ", v,
                                                         "; this build knows versions up to ", kSchemaVersion));
     }
-    return absl::OkStatus();  // v == kSchemaVersion: the only version so far.
+    if (v < 1) return absl::FailedPreconditionError(absl::StrCat("postgres: unknown schema version ", v));
+    for (int from = v; from < kSchemaVersion; ++from) {
+      if (absl::Status s = conn.RunScript(kMigrations[from - 1]); !s.ok()) return s;
+    }
+    if (v == kSchemaVersion) return absl::OkStatus();
+    return conn.Run("UPDATE portcullis_meta SET value = $1 WHERE key = 'schema_version'", {kSchemaVersion});
   });
 }
 

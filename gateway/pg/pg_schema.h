@@ -12,7 +12,7 @@
 namespace portcullis::pg {
 
 // The schema version this build writes.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Creates the schema if the database has none; checks the version of one
 // that exists (FAILED_PRECONDITION for a newer version or a database that is
