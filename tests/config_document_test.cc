@@ -106,7 +106,7 @@ rutes: []
       ElementsAre("test.yaml:17:5: parties[0].clearence: unknown key 'clearence' (allowed: id, name, "
                   "kind, identity, clearance, delivery, officer_assertions, officer_keys_dir)",
                   "test.yaml:19:1: rutes: unknown key 'rutes' (allowed: listener, limits, tls, audit, "
-                  "store, delivery, parties, routes)"));
+                  "store, cluster, delivery, parties, routes)"));
 }
 
 TEST(ConfigLoaderTest, DuplicateKeyIsAnError) {

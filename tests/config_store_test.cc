@@ -237,5 +237,59 @@ TEST(RedactDsnTest, HidesPasswordsInUris) {
   EXPECT_EQ(RedactDsn("postgresql://db?sslpassword=hunter2"), "postgresql://db?sslpassword=***");
 }
 
+
+// cluster: the replica's id (or audit.replica_id's older spelling), the lease
+// and the polling net (docs/cluster.md).
+TEST(ConfigClusterTest, ReplicaIdLeaseAndPollAreRead) {
+  Workspace ws;
+  auto config = Load(ws, WithStore(HeaderWithoutAuditPath(), R"(store: {backend: postgres, dsn: "dbname=p"}
+cluster: {replica_id: gw-london-2, lease_ms: 8000, poll_ms: 250}
+)"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->cluster.replica_id, "gw-london-2");
+  EXPECT_EQ((*config)->cluster.lease_ms, 8000);
+  EXPECT_EQ((*config)->cluster.poll_ms, 250);
+}
+
+TEST(ConfigClusterTest, DefaultsAndTheOlderAuditSpelling) {
+  Workspace ws;
+  auto sqlite = Load(ws, std::string(kHeader) + kParties);
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  EXPECT_EQ((*sqlite)->cluster.replica_id, "");  // One gateway on SQLite: none.
+  EXPECT_EQ((*sqlite)->cluster.lease_ms, 5000);
+  EXPECT_EQ((*sqlite)->cluster.poll_ms, 1000);
+  std::string header = kHeader;
+  header.replace(header.find("path: state/audit.log}"), 22, "path: state/audit.log, replica_id: gw-old}");
+  auto old = Load(ws, header + kParties);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ((*old)->cluster.replica_id, "gw-old");
+  auto same = Load(ws, header + "cluster: {replica_id: gw-old}\n" + kParties);
+  ASSERT_TRUE(same.ok()) << same.status();
+  const std::string differ = header + "cluster: {replica_id: gw-new}\n" + kParties;
+  EXPECT_THAT(ErrorLines(Load(ws, differ)),
+              ElementsAre(HasSubstr("cluster.replica_id: differs from audit.replica_id ('gw-old')")));
+}
+
+TEST(ConfigClusterTest, PostgresWithoutAnIdMakesOneUpDistinctPerLoad) {
+  Workspace ws;
+  const std::string yaml = WithStore(HeaderWithoutAuditPath(), "store: {backend: postgres, dsn: \"dbname=p\"}\n");
+  auto a = Load(ws, yaml);
+  auto b = Load(ws, yaml);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_FALSE((*a)->cluster.replica_id.empty());
+  EXPECT_LE((*a)->cluster.replica_id.size(), 64u);
+  EXPECT_NE((*a)->cluster.replica_id, (*b)->cluster.replica_id);
+}
+
+TEST(ConfigClusterTest, BadValuesNameTheFieldAndTheRule) {
+  Workspace ws;
+  const std::string bad = WithStore(kHeader, "cluster: {replica_id: \"gw 1\", lease_ms: 10, poll_ms: 99999999}\n");
+  EXPECT_THAT(ErrorLines(Load(ws, bad)),
+              ElementsAre(HasSubstr("cluster.replica_id: must be 1 to 64 characters"), HasSubstr("cluster.lease_ms"),
+                          HasSubstr("cluster.poll_ms")));
+  EXPECT_THAT(ErrorLines(Load(ws, WithStore(kHeader, "cluster: {leader: me}\n"))),
+              ElementsAre(HasSubstr("cluster.leader")));
+}
+
 }  // namespace
 }  // namespace portcullis::config_test

@@ -8,19 +8,7 @@ void ParseAudit(Context& ctx, const Field& f, bool path_required, AuditConfig* o
                          "witness_dir", "replica_id"});
   if (!map.ok()) return;
   if (std::optional<Field> replica = map.Get("replica_id")) {
-    if (std::optional<std::string> id = ReadString(ctx, *replica)) {
-      bool ok = !id->empty() && id->size() <= 64;
-      for (char c : *id) {
-        ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-');
-      }
-      if (ok) {
-        out->replica_id = *id;
-      } else {
-        ctx.problems.Add(replica->mark, replica->path,
-                         "must be 1 to 64 characters of letters, digits, '.', '_' or '-'");
-      }
-    }
+    if (std::optional<std::string> id = ReadReplicaId(ctx, *replica)) out->replica_id = *id;
   }
   if (std::optional<Field> key = map.Require("signing_key")) {
     if (std::optional<std::string> resolved = ReadPath(ctx, *key)) {

@@ -115,7 +115,7 @@ struct AuditConfig {
   int checkpoint_every_records = 1000;
   int checkpoint_interval_seconds = 10;
   std::string witness_dir;  // "" = none: where checkpoint copies go for another party to keep.
-  std::string replica_id;   // Stamped on every audit record (v2 replica_id); "" = none (one gateway).
+  std::string replica_id;   // Older spelling of cluster.replica_id (copied there when that is not given).
 };
 
 // Where messages, deliveries and (with kPostgres) the audit trail live (docs/storage.md).
@@ -132,6 +132,21 @@ struct StoreConfig {
   std::string dsn;
   int pool_size = 8;                // kPostgres: read connections, 2..64.
   int connect_timeout_seconds = 5;  // kPostgres: per connection attempt, 1..60.
+};
+
+// Replicas on one PostgreSQL database (docs/cluster.md).
+struct ClusterConfig {
+  // This replica's id: in its audit records (v2 replica_id), log lines, leases
+  // and Admin answers. cluster.replica_id, or the older audit.replica_id. ""
+  // when neither is given: with PostgreSQL the gateway then makes one up at
+  // start (host name and a random suffix), unique but not stable.
+  std::string replica_id;
+  // A push destination's lease (database clock): the holder renews it every
+  // lease_ms / 5; another replica takes it over once it has expired.
+  int lease_ms = 5000;
+  // Safety net under LISTEN/NOTIFY: every replica looks at the store for new
+  // work at least this often.
+  int poll_ms = 1000;
 };
 
 struct DeliveryTuning {
@@ -162,6 +177,7 @@ struct Config {
   TlsConfig tls;
   AuditConfig audit;
   StoreConfig store;
+  ClusterConfig cluster;
   DeliveryTuning delivery;
   std::vector<Party> parties;
   std::vector<Route> routes;

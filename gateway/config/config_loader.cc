@@ -8,9 +8,13 @@
 // ProblemList instead of stopping at the first.
 #include "gateway/config/config_loader.h"
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -31,6 +35,7 @@ using config_internal::Field;
 using config_internal::MapReader;
 using config_internal::MarkOr;
 using config_internal::ParseAudit;
+using config_internal::ParseCluster;
 using config_internal::ParseDeliveryTuning;
 using config_internal::ParseLimits;
 using config_internal::ParseListener;
@@ -43,11 +48,30 @@ using config_internal::PartyIndex;
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxReportedProblems = 100;
+
+// The host name (its first label, cut to the replica id's rule) and 8 random
+// hex digits.
+std::string GeneratedReplicaId() {
+  char host[256] = {};
+  std::string name;
+  if (gethostname(host, sizeof(host) - 1) == 0) {
+    for (const char* c = host; *c != '\0' && *c != '.' && name.size() < 40; ++c) {
+      const bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+                      *c == '-';
+      name.push_back(ok ? *c : '-');
+    }
+  }
+  if (name.empty()) name = "replica";
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof(suffix), "-%08x", static_cast<unsigned>(random()));
+  return name + suffix;
+}
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
 
 void ParseDocument(Context& ctx, const YAML::Node& root, Config* config) {
   MapReader map(ctx, Field{root, MarkOr(root, YAML::Mark()), ""},
-                {"listener", "limits", "tls", "audit", "store", "delivery", "parties", "routes"});
+                {"listener", "limits", "tls", "audit", "store", "cluster", "delivery", "parties", "routes"});
   if (!map.ok()) return;
   if (std::optional<Field> f = map.Require("listener")) ParseListener(ctx, *f, &config->listener);
   if (std::optional<Field> f = map.Get("limits")) ParseLimits(ctx, *f, &config->limits);
@@ -58,6 +82,13 @@ void ParseDocument(Context& ctx, const YAML::Node& root, Config* config) {
   if (std::optional<Field> f = map.Require("audit")) ParseAudit(ctx, *f, sqlite, &config->audit);
   if (sqlite && config->store.path.empty() && !config->audit.path.empty()) {
     config->store.path = (fs::path(config->audit.path).parent_path() / "outbox.db").string();
+  }
+  if (std::optional<Field> f = map.Get("cluster")) ParseCluster(ctx, *f, config->audit, &config->cluster);
+  if (config->cluster.replica_id.empty()) config->cluster.replica_id = config->audit.replica_id;
+  if (config->cluster.replica_id.empty() && config->store.backend == StoreBackend::kPostgres) {
+    // Replicas on one database need distinct ids (their leases); one made up
+    // here is unique but changes at every start (docs/cluster.md).
+    config->cluster.replica_id = GeneratedReplicaId();
   }
   if (std::optional<Field> f = map.Get("delivery")) ParseDeliveryTuning(ctx, *f, &config->delivery);
   PartyIndex parties;

@@ -6,6 +6,7 @@
 //   limits               limits_section.cc
 //   audit                audit_section.cc
 //   store                store_section.cc
+//   cluster              cluster_section.cc
 //   delivery (tuning)    delivery_section.cc
 //   parties              parties_section.cc
 //   routes               routes_section.cc
@@ -34,6 +35,10 @@ void ParseAudit(Context& ctx, const Field& f, bool path_required, AuditConfig* o
 // default (next to audit.path) is filled in by the caller.
 void ParseStore(Context& ctx, const Field& f, StoreConfig* out);
 void ParseDeliveryTuning(Context& ctx, const Field& f, DeliveryTuning* out);
+// After audit: cluster.replica_id and audit.replica_id must agree when both are given.
+void ParseCluster(Context& ctx, const Field& f, const AuditConfig& audit, ClusterConfig* out);
+// A replica id's rule: 1 to 64 letters, digits, '.', '_' or '-'. Reports a problem at `f` otherwise.
+std::optional<std::string> ReadReplicaId(Context& ctx, const Field& f);
 
 // What routes need to know about the parties: where each id was defined and
 // whether it is an auditor or operator (neither sends nor receives). Invalid

@@ -25,7 +25,7 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(
     audit_options.checkpoint_every_records = static_cast<uint64_t>(a.checkpoint_every_records);
     audit_options.checkpoint_interval = std::chrono::seconds(a.checkpoint_interval_seconds);
     audit_options.witness_dir = a.witness_dir;
-    audit_options.replica_id = a.replica_id;
+    audit_options.replica_id = config.cluster.replica_id;
     audit_options.fault_injector = std::move(audit_fault_injector);
     auto audit = FileAuditLog::Open(std::move(audit_options));
     if (!audit.ok()) return audit.status();
@@ -59,7 +59,7 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(
   audit_options.checkpoint_every_records = static_cast<uint64_t>(a.checkpoint_every_records);
   audit_options.checkpoint_interval = std::chrono::seconds(a.checkpoint_interval_seconds);
   audit_options.witness_dir = a.witness_dir;
-  audit_options.replica_id = a.replica_id;
+  audit_options.replica_id = config.cluster.replica_id;
   audit_options.fault_injector = std::move(audit_fault_injector);
   auto audit = PgAuditLog::Open(std::move(audit_options));
   if (!audit.ok()) return audit.status();
