@@ -265,6 +265,9 @@ TEST(ConfigClusterTest, DefaultsAndTheOlderAuditSpelling) {
   EXPECT_EQ((*old)->cluster.replica_id, "gw-old");
   auto same = Load(ws, header + "cluster: {replica_id: gw-old}\n" + kParties);
   ASSERT_TRUE(same.ok()) << same.status();
+  auto empty = Load(ws, std::string(kHeader) + "cluster: {replica_id: \"\"}\n" + kParties);  // ${VAR:-} unset: none.
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ((*empty)->cluster.replica_id, "");
   const std::string differ = header + "cluster: {replica_id: gw-new}\n" + kParties;
   EXPECT_THAT(ErrorLines(Load(ws, differ)),
               ElementsAre(HasSubstr("cluster.replica_id: differs from audit.replica_id ('gw-old')")));

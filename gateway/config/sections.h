@@ -39,6 +39,7 @@ void ParseDeliveryTuning(Context& ctx, const Field& f, DeliveryTuning* out);
 void ParseCluster(Context& ctx, const Field& f, const AuditConfig& audit, ClusterConfig* out);
 // A replica id's rule: 1 to 64 letters, digits, '.', '_' or '-'. Reports a problem at `f` otherwise.
 std::optional<std::string> ReadReplicaId(Context& ctx, const Field& f);
+bool CheckReplicaId(Context& ctx, const Field& f, const std::string& id);
 
 // What routes need to know about the parties: where each id was defined and
 // whether it is an auditor or operator (neither sends nor receives). Invalid
