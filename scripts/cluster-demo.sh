@@ -29,12 +29,13 @@ if [ -z "${PORTCULLIS_STORE_DSN:-}" ]; then
 fi
 port() { echo $((8442 + $1)); }
 start_replica() {  # start_replica N: replica gw-N on 127.0.0.1:844(2+N), its own state folder
-  local n=$1 log="$RUN/gw-$1.log"
+  local n=$1 log="$RUN/gw-$1.log" before
   mkdir -p "$RUN/gw-$n"
+  before=$(grep -c listening "$log" 2>/dev/null || true)
   PORTCULLIS_REPLICA_ID="gw-$n" PORTCULLIS_LISTEN="127.0.0.1:$(port "$n")" PORTCULLIS_STATE="$PWD/$RUN/gw-$n" \
     "$B/gateway/service/portcullis-gateway" --config config/portcullis.yaml >> "$log" 2>&1 &
   pid[$n]=$!
-  for _ in $(seq 100); do grep -q listening "$log" && return 0; sleep 0.1; done
+  for _ in $(seq 100); do [ "$(grep -c listening "$log")" -gt "${before:-0}" ] && return 0; sleep 0.1; done
   echo "replica gw-$n did not start:"; cat "$log"; return 1
 }
 echo "== starting replicas gw-1, gw-2, gw-3 on ports 8443, 8444, 8445"
@@ -60,15 +61,21 @@ AUDIT="$B/tools/portcullis-audit"
 ICO=(--as audit-ico --pki "$PORTCULLIS_PKI"
      --assertion-command 'portcullis-devtoken --key "$PORTCULLIS_PKI/idp/audit-ico/dev-1.key" --issuer audit/ico --officer ICO-AUD-0117')
 echo "== an auditor reads the referral's story through gw-3: which replica accepted it, which delivered it"
-"$AUDIT" show "$MSG" --gateway 127.0.0.1:8445 "${ICO[@]}" --reason "demo: cluster failover review" | tee "$RUN/story.out"
+"$AUDIT" show "$MSG" --gateway 127.0.0.1:8445 "${ICO[@]}" --reason "demo: cluster failover review"
 echo "== gw-1 restarts with an empty state folder and rejoins; the auditor verifies the whole log through it"
 rm -rf "${RUN:?}/gw-1"; start_replica 1
 "$AUDIT" verify --gateway 127.0.0.1:8443 "${ICO[@]}" --public-key "$PORTCULLIS_PKI/audit/signing.pub" \
   --witness "$PORTCULLIS_WITNESS/checkpoints.log"
-ACCEPTED_BY=$(grep -E "submit .*accepted" "$RUN/story.out" | grep -o "replica gw-[0-9]" | head -1 || true)
-DELIVERED_BY=$(grep -E "deliver .*delivered" "$RUN/story.out" | grep -o "replica gw-[0-9]" | head -1 || true)
-if [ "$ACCEPTED_BY" = "replica gw-1" ] && [ -n "$DELIVERED_BY" ] && [ "$DELIVERED_BY" != "replica gw-1" ]; then
-  echo "OK: the referral accepted by gw-1 was delivered by ${DELIVERED_BY#replica } after gw-1 was killed"
+# Who accepted it and who delivered it, from the records' replica_id (the same story, as JSON).
+"$AUDIT" show "$MSG" --gateway 127.0.0.1:8444 "${ICO[@]}" --reason "demo: cluster failover check" --json > "$RUN/story.json"
+read -r ACCEPTED_BY DELIVERED_BY < <(python3 -c '
+import json, sys
+events = json.load(open(sys.argv[1]))["events"]
+def by(action, outcome):
+    return next((e.get("replica_id", "?") for e in events if e["action"] == action and e["outcome"] == outcome), "-")
+print(by("submit", "accepted"), by("deliver", "delivered"))' "$RUN/story.json")
+if [ "$ACCEPTED_BY" = gw-1 ] && [ "$DELIVERED_BY" != - ] && [ "$DELIVERED_BY" != gw-1 ]; then
+  echo "OK: the referral accepted by gw-1 was delivered by $DELIVERED_BY after gw-1 was killed"
 else
   echo "unexpected story: accepted by '${ACCEPTED_BY}', delivered by '${DELIVERED_BY}'"; exit 1
 fi
