@@ -195,6 +195,33 @@ TEST(ClusterLeases, EachReplicaTakesItsFairShare) {
   }
 }
 
+TEST(ClusterLeases, AKilledReplicasShareIsTakenOverByTheSurvivorsWithinALeaseAndARound) {
+  const std::string dsn = Db();
+  const milliseconds lease(2000);
+  Exec(dsn, "INSERT INTO portcullis_replicas VALUES "
+            "('replica-b', 0, (extract(epoch from clock_timestamp())*1e6)::bigint, ''), "
+            "('replica-c', 0, (extract(epoch from clock_timestamp())*1e6)::bigint, '')");
+  Replica a(dsn, "replica-a", kThree, lease), b(dsn, "replica-b", kThree, lease), c(dsn, "replica-c", kThree, lease);
+  for (Replica* r : {&a, &b, &c}) {
+    ASSERT_TRUE(r->leases->RunRound().ok());
+    ASSERT_EQ(r->held().size(), 1u) << r->leases->replica_id();
+  }
+  const std::string dead = *c.held().begin();
+  for (Replica* r : {&a, &b, &c}) r->leases->Start();
+  ASSERT_TRUE(WaitUntil([&] { return c.leases->Held().at(dead) > std::chrono::steady_clock::now() + lease / 2; }));
+  c.leases->Stop();  // Killed: nothing released; its last renewal was at most one round ago.
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitUntil([&] { return a.leases->MayStart(dead) || b.leases->MayStart(dead); }, milliseconds(15000)));
+  const auto resumed = std::chrono::steady_clock::now() - killed;
+  std::printf("destination of a killed replica taken over after %lld ms (lease %lld ms)\n",
+              static_cast<long long>(std::chrono::duration_cast<milliseconds>(resumed).count()),
+              static_cast<long long>(lease.count()));
+  // Its lease runs out and its heartbeat stops counting at about the same time: a survivor's share
+  // grows then (not only once a longer liveness window has passed).
+  EXPECT_LT(resumed, lease + lease / 2);
+  EXPECT_EQ(a.held().size() + b.held().size(), 3u);
+}
+
 TEST(ClusterLeases, NothingIsTakenOrRenewedWhileUnhealthy) {
   const std::string dsn = Db();
   Replica a(dsn, "replica-a", kThree, milliseconds(600));

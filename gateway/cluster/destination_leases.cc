@@ -27,7 +27,7 @@ constexpr const char* kRenew =
     "UPDATE destination_leases SET expires_micros = " PORTCULLIS_DB_NOW " + $3::bigint "
     "WHERE recipient = ANY($1::text[]) AND holder = $2 RETURNING recipient";
 
-// $1 2 * lease (micros): replicas alive (this one included, just heartbeaten).
+// $1 lease (micros): replicas alive (this one included, just heartbeaten).
 constexpr const char* kLiveReplicas =
     "SELECT count(*) FROM portcullis_replicas WHERE heartbeat_micros >= " PORTCULLIS_DB_NOW " - $1::bigint";
 
@@ -220,7 +220,7 @@ absl::Status DestinationLeases::Renew(std::vector<std::string>* lost) {
 absl::Status DestinationLeases::Acquire(std::vector<std::string>* gained) {
   const auto& all = options_.destinations;
   if (all.empty()) return absl::OkStatus();
-  auto live = conn_->Exec(kLiveReplicas, {static_cast<long long>(options_.lease.count()) * 2000});
+  auto live = conn_->Exec(kLiveReplicas, {static_cast<long long>(options_.lease.count()) * 1000});
   if (!live.ok()) return live.status();
   const size_t replicas = static_cast<size_t>(std::max<int64_t>(1, live->Int(0, 0)));
   const size_t fair_share = (all.size() + replicas - 1) / replicas;

@@ -9,7 +9,9 @@
 //       database, e.g. taken over after it lapsed, is lost);
 //   (c) takes free (released) or expired leases while it holds fewer than its
 //       fair share: ceil(push destinations / live replicas), live = a
-//       heartbeat within 2 * lease.
+//       heartbeat within one lease (five missed rounds): a dead replica stops
+//       counting about when its leases expire, so the survivors' shares grow
+//       in time to take its destinations over.
 // Nothing is taken or renewed (and no heartbeat written) while `healthy`
 // answers false: a replica that cannot record lets its leases lapse.
 //
