@@ -162,6 +162,25 @@ TEST(ClusterDispatch, OnlyTheHolderPushesAndEachMessageArrivesOnceInCaseOrder) {
                    {kEuropol, holder}), 1);
 }
 
+TEST(ClusterDispatch, AMessageAcceptedByTheOtherReplicaIsFoundWithinAPollInterval) {
+  const std::string dsn = Db();
+  Europol europol("cluster-poll");
+  ASSERT_NO_FATAL_FAILURE(europol.Start());
+  GatewayHarness a("cluster-poll-a", Replica(dsn, "replica-a", europol));
+  GatewayHarness b("cluster-poll-b", Replica(dsn, "replica-b", europol));
+  ASSERT_TRUE(WaitUntil([&] { return Holds(a) || Holds(b); }));
+  GatewayHarness& other = Holds(a) ? b : a;  // Accepts; only the holder's dispatcher may push.
+  for (int n = 0; n < 3; ++n) {
+    const auto submitted = std::chrono::steady_clock::now();
+    ASSERT_NO_FATAL_FAILURE(SubmitOk(other, Message("POLL", n)));
+    ASSERT_TRUE(WaitUntil([&] { return europol.count() >= static_cast<size_t>(n + 1); }, seconds(30)));
+    const auto took = std::chrono::steady_clock::now() - submitted;
+    // The holder's rescan runs every cluster.poll_ms (1 s), not at the expiry sweep's pace (10 s here).
+    EXPECT_LT(took, milliseconds(3000)) << "message " << n;
+  }
+  europol.ExpectOnceEachCaseInOrder(3);
+}
+
 TEST(ClusterDispatch, AHolderThatStopsHandsItsDestinationToTheOtherReplica) {
   const std::string dsn = Db();
   Europol europol("cluster-handover");  // Down at first: the holder's attempts fail.
