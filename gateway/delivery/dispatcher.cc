@@ -33,31 +33,19 @@ const RecipientRecord* RecipientOf(const MessageRecord& m, const std::string& pa
 
 }  // namespace
 
-struct Dispatcher::Destination {
-  explicit Destination(const Party* p) : party(p) {}
-  const Party* const party;
-  // All below guarded by the dispatcher's mutex.
-  int64_t loaded_seq = 0;      // Highest seq read from the store.
-  bool more = true;            // The store may hold ACCEPTED deliveries after loaded_seq.
-  bool refill_queued = false;  // In refills_.
-  size_t held = 0;             // Jobs in memory: scheduled, waiting in a lane, parked or in flight.
-  // Busy lanes: the head is scheduled or in flight; these wait behind it.
-  std::map<std::string, std::deque<Job>> lanes;
-  int pushing = 0;          // Push attempts in flight.
-  std::deque<Job> parked;   // Due, waiting for one of those to end.
-};
-
 Dispatcher::Dispatcher(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-                       DeliveryTransport* transport)
+                       DeliveryTransport* transport, DestinationOwnership* ownership)
     : config_(std::move(config)),
       store_(store),
       audit_(audit),
       transport_(transport),
       backlog_(*config_),
-      breakers_(config_->delivery.breaker_failures, std::chrono::milliseconds(config_->delivery.breaker_cooldown_ms)) {
+      breakers_(config_->delivery.breaker_failures, std::chrono::milliseconds(config_->delivery.breaker_cooldown_ms)),
+      ownership_(ownership != nullptr ? ownership : &always_owner_) {
   for (const Party& p : config_->parties) {
     if (p.delivery.mode == DeliveryMode::kPush) destinations_[p.id] = std::make_unique<Destination>(&p);
   }
+  ownership_->SetListener([this](const std::string& destination, bool held) { OnOwnership(destination, held); });
   pull_streams_ = std::make_unique<PullStreams>(
       *config_, store_, [this] { return audit_->Health().ok(); },
       [this](const std::string& party, const MessageRecord& message, uint32_t attempt) {
@@ -84,10 +72,7 @@ absl::Status Dispatcher::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (started_ || stopping_) return absl::OkStatus();
   started_ = true;
-  for (auto& [id, d] : destinations_) {
-    d->refill_queued = true;
-    refills_.push_back(d.get());
-  }
+  for (auto& [id, d] : destinations_) QueueRefillLocked(d.get());
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   sweeper_ = std::thread([this] { SweeperLoop(); });
   return absl::OkStatus();
@@ -106,11 +91,48 @@ void Dispatcher::Wake(const std::string& recipient) {
   std::lock_guard<std::mutex> lock(mu_);
   Destination* d = it->second.get();
   d->more = true;
-  if (!d->refill_queued) {
-    d->refill_queued = true;
-    refills_.push_back(d);
-    cv_.notify_all();
+  QueueRefillLocked(d);
+}
+
+void Dispatcher::QueueRefillLocked(Destination* d) {
+  if (d->refill_queued) return;
+  d->refill_queued = true;
+  refills_.push_back(d);
+  cv_.notify_all();
+}
+
+void Dispatcher::OnOwnership(const std::string& destination, bool held) {
+  auto it = destinations_.find(destination);
+  if (it == destinations_.end()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  Destination* d = it->second.get();
+  // Either way the next tenure starts from the store's oldest ACCEPTED
+  // delivery, once nothing of this one is held.
+  d->reset = true;
+  if (!held) {
+    ++d->tenure;  // Its jobs in memory are dropped at their next step.
+    return;
   }
+  d->more = true;
+  QueueRefillLocked(d);
+}
+
+bool Dispatcher::CurrentLocked(const Destination* d, const Job& job) const {
+  return job.tenure == d->tenure && ownership_->MayStart(d->party->id);
+}
+
+void Dispatcher::DropLaneLocked(Destination* d, const Job& job) {
+  --d->held;
+  auto lane = d->lanes.find(job.lane);
+  if (lane != d->lanes.end()) {
+    d->held -= lane->second.size();
+    d->lanes.erase(lane);
+  }
+  // What was dropped is still ACCEPTED in the store: read again from the
+  // start by whoever holds the destination next (this gateway included).
+  d->reset = true;
+  UnparkLocked(d);  // Parked heads reach their next step, and are dropped there.
+  if (d->held == 0) QueueRefillLocked(d);
 }
 
 int Dispatcher::pushes_in_flight(const std::string& destination) {
@@ -160,17 +182,26 @@ void Dispatcher::SchedulerLoop() {
 void Dispatcher::Refill(Destination* d) {
   int64_t after = 0;
   size_t room = 0;
+  uint64_t tenure = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!ownership_->MayStart(d->party->id)) return;  // Not held: nothing read (Wake or a gain asks again).
+    if (d->reset) {
+      if (d->held > 0) return;  // The last job of the earlier tenure asks again.
+      d->reset = false;
+      d->loaded_seq = 0;
+      d->more = true;
+    }
     if (!d->more || d->held >= kWindow) return;
+    tenure = d->tenure;
     d->more = false;  // A Wake during the read sets it again.
     after = d->loaded_seq;
     room = kWindow - d->held;
   }
   auto rows = store_->PendingDeliveries(d->party->id, after, room);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!rows.ok()) {
-    d->more = true;  // The sweeper's next round asks again.
+  if (!rows.ok() || d->tenure != tenure || d->reset) {
+    d->more = true;  // The sweeper's next round (or the new tenure) asks again.
     return;
   }
   if (rows->size() == room) d->more = true;
@@ -180,6 +211,7 @@ void Dispatcher::Refill(Destination* d) {
     ++d->held;
     Job job;
     job.seq = row.seq;
+    job.tenure = tenure;
     job.sender = std::move(row.sender);
     job.message_id = std::move(row.message_id);
     job.lane = absl::StrCat(job.sender, "\n", row.case_reference);
@@ -214,6 +246,10 @@ void Dispatcher::UnparkLocked(Destination* d) {
 
 void Dispatcher::FinishJob(Destination* d, const Job& job) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!CurrentLocked(d, job)) {
+    DropLaneLocked(d, job);  // No lane's next job starts while the destination is not held.
+    return;
+  }
   --d->held;
   UnparkLocked(d);
   auto lane = d->lanes.find(job.lane);
@@ -226,15 +262,18 @@ void Dispatcher::FinishJob(Destination* d, const Job& job) {
       ScheduleLocked(d, std::move(next));
     }
   }
-  if (d->more && d->held + kRefillChunk <= kWindow && !d->refill_queued) {
-    d->refill_queued = true;
-    refills_.push_back(d);
-    cv_.notify_all();
-  }
+  if ((d->more && d->held + kRefillChunk <= kWindow) || (d->reset && d->held == 0)) QueueRefillLocked(d);
 }
 
 void Dispatcher::RetryLater(Destination* d, Job job, Clock::time_point when) {
   std::lock_guard<std::mutex> lock(mu_);
+  // A job with an unrecorded outcome goes on to record it (StartAttempt).
+  if (!job.unrecorded.has_value() && !CurrentLocked(d, job)) {
+    DropLaneLocked(d, job);
+    --in_flight_;
+    cv_.notify_all();
+    return;
+  }
   job.due = when;
   ScheduleLocked(d, std::move(job));
   UnparkLocked(d);
@@ -242,8 +281,20 @@ void Dispatcher::RetryLater(Destination* d, Job job, Clock::time_point when) {
   cv_.notify_all();
 }
 
+bool Dispatcher::DroppedAtStart(Destination* d, const Job& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (CurrentLocked(d, job)) return false;
+  DropLaneLocked(d, job);
+  --in_flight_;
+  cv_.notify_all();
+  return true;
+}
+
 void Dispatcher::StartAttempt(Destination* d, const Job& job) {
   const std::string& party = d->party->id;
+  // Not held (lost, or the lease could not be renewed in time): nothing
+  // starts. A job with an unrecorded outcome first records it (below).
+  if (!job.unrecorded.has_value() && DroppedAtStart(d, job)) return;
   if (!audit_->Health().ok()) {
     // No disclosure that could not be recorded: hold the delivery (without
     // spending an attempt) until the audit log works again.
@@ -280,6 +331,7 @@ void Dispatcher::StartAttempt(Destination* d, const Job& job) {
     cv_.notify_all();
     return;
   }
+  if (DroppedAtStart(d, job)) return;  // Nothing is decided for a destination not held.
   if (absl::Status fits = FitsParty(*d->party, (*message)->envelope); !fits.ok()) {
     // Can never be carried (e.g. accepted before the party's limit was
     // lowered): a dead letter now, without an attempt; its lane moves on.
@@ -322,120 +374,6 @@ void Dispatcher::StartAttempt(Destination* d, const Job& job) {
                    [this, d, job, record](absl::Status status) { OnAttemptDone(d, job, record, std::move(status), true); });
 }
 
-void Dispatcher::OnAttemptDone(Destination* d, const Job& job, const std::shared_ptr<const MessageRecord>& message,
-                               absl::Status status, bool attempted) {
-  const std::string& party = d->party->id;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    --d->pushing;
-    UnparkLocked(d);
-  }
-  // A delivery that can never succeed (docs/delivery.md): FAILED now, not
-  // retried, so nothing behind it waits.
-  const std::optional<std::string> permanent = PermanentReasonOf(status);
-  if (attempted) {
-    // An endpoint that answers, even with a refusal, is up.
-    breakers_.Record(party, status.ok() || permanent.has_value());
-    if (!status.ok()) metrics_.CountFailure(party);
-  }
-  const int max_attempts = config_->delivery.max_attempts;
-  const bool last = permanent.has_value() || (max_attempts > 0 && job.attempt >= static_cast<uint32_t>(max_attempts));
-  const std::string code = permanent.value_or("");
-  const std::string reason = status.ok() ? "" : std::string(status.message());
-  const std::chrono::milliseconds backoff = status.ok() ? std::chrono::milliseconds(0) : Backoff(job.attempt);
-  // A delivery decided without a push keeps the attempts made before.
-  const uint32_t attempts = attempted ? job.attempt : job.attempt - 1;
-  // What the outcome did to the row, decided on the store's thread.
-  struct Change {
-    bool released = false;  // Moved the delivery out of ACCEPTED.
-    bool pending = false;   // Still ACCEPTED: another attempt is due.
-  };
-  auto change = std::make_shared<Change>();
-  const bool ok = status.ok();
-  // Recorded without holding this gRPC thread for the store's fsync; the
-  // lane's next message starts once the outcome is durable.
-  store_->UpdateRecipientAsync(
-      job.sender, job.message_id, party,
-      [change, ok, last, reason, backoff, attempt = attempts, seq = job.seq](RecipientRecord& r) {
-        // Called again if the op reruns (another gateway changed the row, a
-        // deadlock): nothing of an earlier run may survive.
-        *change = Change{};
-        if (r.seq != seq) {
-          // Retried by an operator during the push (a new incarnation with a
-          // new seq and attempt budget): that one is delivered in its turn
-          // (the endpoint discards it as a duplicate if this push arrived).
-          return absl::OkStatus();
-        }
-        const bool was_accepted = r.state == v1::ACCEPTED;
-        r.attempts = std::max(r.attempts, attempt);
-        r.next_attempt_micros = 0;
-        // Never downgrade a recipient's decision.
-        if (r.state == v1::ACKNOWLEDGED || r.state == v1::REJECTED) return absl::OkStatus();
-        if (ok) {
-          r.state = v1::DELIVERED;  // Even if it expired meanwhile: it is now delivered.
-          r.reason.clear();
-        } else if (was_accepted) {
-          r.reason = reason;
-          if (last) {
-            r.state = v1::FAILED;
-          } else {
-            r.next_attempt_micros = NowMicros() + backoff.count() * 1000;  // Shown by Track; resumed after a restart.
-          }
-        }
-        change->released = was_accepted && r.state != v1::ACCEPTED;
-        change->pending = r.state == v1::ACCEPTED;
-        return absl::OkStatus();
-      },
-      [this, d, job, message, change, ok, last, reason, code, backoff, attempts,
-       attempted](absl::StatusOr<RecipientRecord> updated) {
-        const std::string& party = d->party->id;
-        std::optional<Job::Unrecorded> unrecorded;
-        if (!updated.ok()) {
-          // The outcome could not be recorded: push again later (the
-          // endpoint discards a duplicate by its delivery id). Unless it was
-          // recorded after all (UNKNOWN: the COMMIT's answer was lost): the
-          // next attempt then finds the row settled by it, and records it.
-          if (change->released) {
-            unrecorded = Job::Unrecorded{ok ? "delivered" : "failed", attempts, reason, code, attempted};
-          }
-          change->released = false;
-          change->pending = true;
-        } else {
-          RecordOutcome(*message, party, "push", ok ? "delivered" : (last ? "failed" : "attempt_failed"),
-                        attempts, reason, code, attempted);
-        }
-        if (change->released) {
-          backlog_.Release(party, message->envelope.ByteSizeLong());
-          if (ok) {
-            metrics_.CountDelivered(party);
-          } else {
-            metrics_.CountFailed(party);
-          }
-        }
-        if (change->pending) {
-          metrics_.CountRetryScheduled(party);
-          Job retry = job;  // Keeps its lane: nothing behind it overtakes.
-          retry.attempt = job.attempt + 1;
-          retry.unrecorded = std::move(unrecorded);
-          RetryLater(d, std::move(retry),
-                     Clock::now() + std::max(backoff, std::chrono::milliseconds(updated.ok() ? 0 : 1000)));
-          return;
-        }
-        FinishJob(d, job);
-        std::lock_guard<std::mutex> lock(mu_);
-        --in_flight_;
-        cv_.notify_all();
-      });
-}
-
-absl::StatusOr<size_t> Dispatcher::ConfirmPulled(const std::string& party, const std::string& through_delivery_id) {
-  auto confirmed = store_->ConfirmPulled(party, through_delivery_id);
-  if (!confirmed.ok()) return confirmed.status();
-  RecordChanged(confirmed->changed, "pull", "delivered");
-  pull_streams_->Confirmed(party, confirmed->through_seq);
-  return confirmed->changed.size();
-}
-
 void Dispatcher::RetryPairing(std::shared_ptr<const MessageRecord> message, uint64_t audit_index) {
   std::lock_guard<std::mutex> lock(mu_);
   unpaired_.emplace_back(std::move(message), audit_index);
@@ -448,124 +386,71 @@ absl::Status Dispatcher::FitsParty(const Party& party, const v1::Envelope& envel
   return TooLarge("envelope", bytes, limit, absl::StrCat("'", party.id, "' accepts"));
 }
 
-void Dispatcher::PullUndeliverable(const std::string& party, const DeliveryRow& row,
-                                   std::shared_ptr<const MessageRecord> message, const absl::Status& why,
-                                   std::function<void(bool recorded)> done) {
-  const std::string reason(why.message());
-  const std::string code = PermanentReasonOf(why).value_or("DELIVERY_ERROR");
-  auto released = std::make_shared<bool>(false);
+void Dispatcher::SweeperLoop() {
+  const auto sweep_interval = std::chrono::milliseconds(
+      std::clamp<int64_t>(config_->delivery.max_age_ms / 10, 50, 10000));
+  // With replicas (PostgreSQL) the rescan is the safety net under
+  // LISTEN/NOTIFY, at its own pace; one gateway rescans after each sweep.
+  const auto rescan_interval = config_->store.backend == StoreBackend::kPostgres
+                                   ? std::chrono::milliseconds(std::max(1, config_->cluster.poll_ms))
+                                   : sweep_interval;
+  Clock::time_point next_sweep = Clock::now() + sweep_interval;
+  Clock::time_point next_rescan = Clock::now() + rescan_interval;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_cv_.wait_until(lock, std::min(next_sweep, next_rescan), [this] { return stopping_; })) {
+    if (Clock::now() >= next_sweep) {
+      lock.unlock();
+      SweepOnce();
+      lock.lock();
+      next_sweep = Clock::now() + sweep_interval;
+    }
+    if (Clock::now() >= next_rescan) {
+      RescanLocked();
+      next_rescan = Clock::now() + rescan_interval;
+    }
+  }
+}
+
+void Dispatcher::SweepOnce() {
+  std::vector<std::pair<std::shared_ptr<const MessageRecord>, uint64_t>> unpaired;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ++in_flight_;  // The destructor waits for the callback.
-  }
-  store_->UpdateRecipientAsync(
-      row.sender, row.message_id, party,
-      [released, reason, seq = row.seq](RecipientRecord& r) {
-        *released = false;  // Called again if the op reruns: only the last run counts.
-        // Only this incarnation, only while undelivered: a stream that read
-        // the row again before this was durable changes nothing twice.
-        if (r.seq != seq || r.state != v1::ACCEPTED) return absl::OkStatus();
-        r.state = v1::FAILED;
-        r.reason = reason;
-        r.next_attempt_micros = 0;
-        *released = true;
-        return absl::OkStatus();
-      },
-      [this, party, message, released, reason, code, attempts = row.attempts,
-       done = std::move(done)](absl::StatusOr<RecipientRecord> updated) {
-        if (updated.ok() && *released) {
-          backlog_.Release(party, message->envelope.ByteSizeLong());
-          metrics_.CountFailed(party);
-          RecordOutcome(*message, party, "pull", "failed", attempts, reason, code, /*sent=*/false);
-        }
-        // Not recorded: still ACCEPTED; the stream holds it (sends nothing
-        // after it, so no confirm can pass it) and tries this again.
-        done(updated.ok());
-        std::lock_guard<std::mutex> lock(mu_);
-        --in_flight_;
-        cv_.notify_all();
-      });
-}
-
-void Dispatcher::RecordChanged(const std::vector<ChangedDelivery>& changed, const std::string& mode,
-                               const std::string& outcome) {
-  for (const ChangedDelivery& c : changed) {
-    backlog_.Release(c.row.recipient, c.envelope_bytes);
-    if (outcome == "expired") {
-      metrics_.CountExpired(c.row.recipient);
-    } else {
-      metrics_.CountDelivered(c.row.recipient);
-    }
-    auto message = store_->Get(c.row.sender, c.row.message_id);
-    if (!message.ok()) continue;  // Cannot be: the row was just read with its message.
-    RecordOutcome(**message, c.row.recipient, mode, outcome, c.row.attempts, c.row.reason);
-  }
-}
-
-void Dispatcher::SweeperLoop() {
-  const auto interval = std::chrono::milliseconds(
-      std::clamp<int64_t>(config_->delivery.max_age_ms / 10, 50, 10000));
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
-    std::vector<std::pair<std::shared_ptr<const MessageRecord>, uint64_t>> unpaired;
     unpaired.swap(unpaired_);
     in_flight_ += static_cast<int>(unpaired.size());  // The destructor waits for their callbacks.
-    lock.unlock();
-    for (auto& [message, index] : unpaired) {
-      const v1::Envelope& e = message->envelope;
-      store_->MarkAuditedAsync(e.sender(), e.message_id(), index, [this, message, index](absl::Status s) {
-        if (s.ok()) {
-          Dispatch(*message);
-        } else {
-          RetryPairing(message, index);
-        }
-        std::lock_guard<std::mutex> lock(mu_);
-        --in_flight_;
-        cv_.notify_all();
-      });
-    }
-    for (;;) {
-      auto expired = store_->ExpireDue(NowMicros(), kExpireBatch);
-      if (!expired.ok()) break;  // Tried again next round.
-      for (const ChangedDelivery& c : *expired) {
-        const Party* p = config_->FindParty(c.row.recipient);
-        RecordChanged({c}, p != nullptr && p->delivery.mode == DeliveryMode::kPull ? "pull" : "push", "expired");
+  }
+  for (auto& [message, index] : unpaired) {
+    const v1::Envelope& e = message->envelope;
+    store_->MarkAuditedAsync(e.sender(), e.message_id(), index, [this, message, index](absl::Status s) {
+      if (s.ok()) {
+        Dispatch(*message);
+      } else {
+        RetryPairing(message, index);
       }
-      if (expired->size() < kExpireBatch) break;
+      std::lock_guard<std::mutex> lock(mu_);
+      --in_flight_;
+      cv_.notify_all();
+    });
+  }
+  for (;;) {
+    auto expired = store_->ExpireDue(NowMicros(), kExpireBatch);
+    if (!expired.ok()) break;  // Tried again next round.
+    for (const ChangedDelivery& c : *expired) {
+      const Party* p = config_->FindParty(c.row.recipient);
+      RecordChanged({c}, p != nullptr && p->delivery.mode == DeliveryMode::kPull ? "pull" : "push", "expired");
     }
-    lock.lock();
-    // Every destination looks at the store again: this finds deliveries no
-    // Wake announced (e.g. behind a message that was withdrawn) and retries
-    // after a read error.
-    for (auto& [id, d] : destinations_) {
-      d->more = true;
-      if (!d->refill_queued && d->held + kRefillChunk <= kWindow) {
-        d->refill_queued = true;
-        refills_.push_back(d.get());
-      }
-    }
-    cv_.notify_all();
+    if (expired->size() < kExpireBatch) break;
   }
 }
 
-void Dispatcher::RecordOutcome(const MessageRecord& message, const std::string& recipient, const std::string& mode,
-                               const std::string& outcome, uint32_t attempts, const std::string& reason,
-                               const std::string& code, bool sent) {
-  AuditRecord r = ExchangeAuditRecord("deliver", message.envelope, message.receipt.envelope_sha256());
-  r.actor_party = "gateway";
-  r.recipients = {recipient};
-  r.outcome = outcome;
-  if (outcome == "expired") {
-    r.reason = "DELIVERY_EXPIRED";
-  } else if (outcome == "failed" || outcome == "attempt_failed") {
-    r.reason = code.empty() ? "DELIVERY_ERROR" : code;  // The listed reason of a delivery that can never succeed.
+void Dispatcher::RescanLocked() {
+  // Every destination looks at the store again: this finds deliveries no
+  // Wake announced (another replica's acceptances when a NOTIFY was missed;
+  // deliveries behind a message that was withdrawn) and retries after a read
+  // error. A destination not held reads nothing (Refill).
+  for (auto& [id, d] : destinations_) {
+    d->more = true;
+    if (d->held + kRefillChunk <= kWindow) QueueRefillLocked(d.get());
   }
-  // `reason` is public text only (the endpoint's refusal or a fixed phrase,
-  // permanent_failure.h): parties read deliver records back.
-  r.detail = sent ? absl::StrCat(mode, " attempt ", attempts, reason.empty() ? "" : ": ", reason)
-                  : absl::StrCat(mode, " not sent: too large for the channel (", attempts, " attempts before)",
-                                 reason.empty() ? "" : ": ", reason);
-  audit_->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});
 }
 
 std::chrono::milliseconds Dispatcher::Backoff(uint32_t attempt) {

@@ -22,8 +22,17 @@
 // Every outcome updates the store, releases the destination's backlog once
 // (whoever moves a delivery out of ACCEPTED releases it) and is audited.
 //
+// - Replicas (docs/cluster.md): a push destination is delivered to only while
+//   the DestinationOwnership says so (its lease). One not held reads no page
+//   and starts no attempt; when lost, the jobs in memory for it are dropped at
+//   their next step (in-flight pushes complete and record their outcome);
+//   when gained, once nothing of the earlier tenure is held, it pages from
+//   the start (seq 0), as after a restart.
+//
 // Thread-safe. One scheduler thread pages and starts attempts; attempts
-// complete on gRPC's threads; a sweeper thread expires old deliveries.
+// complete on gRPC's threads; a sweeper thread expires old deliveries and
+// (every cluster.poll_ms with PostgreSQL) makes every destination look at the
+// store again.
 #ifndef PORTCULLIS_GATEWAY_DELIVERY_DISPATCHER_H_
 #define PORTCULLIS_GATEWAY_DELIVERY_DISPATCHER_H_
 
@@ -47,6 +56,7 @@
 #include "gateway/delivery/circuit_breaker.h"
 #include "gateway/delivery/pull_streams.h"
 #include "gateway/delivery/delivery_metrics.h"
+#include "gateway/delivery/ownership.h"
 #include "gateway/delivery/transport.h"
 #include "gateway/store/message_store.h"
 
@@ -59,9 +69,11 @@ class Dispatcher {
   // in the store.
   static constexpr size_t kWindow = 1024;
 
-  // All pointers must outlive the Dispatcher.
+  // All pointers must outlive the Dispatcher. `ownership`: which push
+  // destinations this gateway may deliver to (null: all, always); its
+  // listener is set here, and must not be called once the Dispatcher is gone.
   Dispatcher(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-             DeliveryTransport* transport);
+             DeliveryTransport* transport, DestinationOwnership* ownership = nullptr);
   ~Dispatcher();
 
   // Counts the backlog in the store and starts delivering everything ACCEPTED
@@ -107,9 +119,9 @@ class Dispatcher {
   void Redeliver(const DeliveryRow& row);
 
  private:
-  struct Destination;
   struct Job {
     int64_t seq = 0;
+    uint64_t tenure = 0;  // The destination's tenure it was read in (Destination::tenure).
     std::string sender, message_id;
     std::string lane;  // Sender and case reference: the unit of ordering within the destination.
     uint32_t attempt = 1;  // The attempt this job makes next.
@@ -126,6 +138,24 @@ class Dispatcher {
     };
     std::optional<Unrecorded> unrecorded;
   };
+  struct Destination {
+    explicit Destination(const Party* p) : party(p) {}
+    const Party* const party;
+    // All below guarded by the dispatcher's mutex.
+    int64_t loaded_seq = 0;      // Highest seq read from the store.
+    bool more = true;            // The store may hold ACCEPTED deliveries after loaded_seq.
+    bool refill_queued = false;  // In refills_.
+    size_t held = 0;             // Jobs in memory: scheduled, waiting in a lane, parked or in flight.
+    // Busy lanes: the head is scheduled or in flight; these wait behind it.
+    std::map<std::string, std::deque<Job>> lanes;
+    int pushing = 0;          // Push attempts in flight.
+    std::deque<Job> parked;   // Due, waiting for one of those to end.
+    // Grows each time the destination is lost: jobs of an earlier tenure are dropped.
+    uint64_t tenure = 0;
+    // Jobs were dropped (or the destination gained): once none is held, the
+    // next page starts from seq 0.
+    bool reset = false;
+  };
   struct Scheduled {
     std::chrono::steady_clock::time_point due;
     uint64_t order;
@@ -135,6 +165,18 @@ class Dispatcher {
   };
 
   void SchedulerLoop();
+  // The ownership's listener: `destination` gained or lost.
+  void OnOwnership(const std::string& destination, bool held);
+  // The job may go on: read in this tenure, and the destination is held (requires mu_).
+  bool CurrentLocked(const Destination* d, const Job& job) const;
+  // Drops a lane's head `job` and everything waiting behind it; the next
+  // page starts from seq 0 once nothing is held (requires mu_).
+  void DropLaneLocked(Destination* d, const Job& job);
+  void QueueRefillLocked(Destination* d);
+  // Every destination looks at the store again (requires mu_).
+  void RescanLocked();
+  // Re-audits unpaired messages and expires old deliveries (sweeper thread, without mu_).
+  void SweepOnce();
   void SweeperLoop();
   // Reads the destination's next page from the store (scheduler thread).
   void Refill(Destination* d);
@@ -142,6 +184,9 @@ class Dispatcher {
   // The job left its lane (delivered, dead letter or gone): the next one of its lane starts.
   void FinishJob(Destination* d, const Job& job);
   void StartAttempt(Destination* d, const Job& job);
+  // If the job may not go on (CurrentLocked): drops its lane, ends its
+  // in-flight count and returns true.
+  bool DroppedAtStart(Destination* d, const Job& job);
   void RetryLater(Destination* d, Job job, std::chrono::steady_clock::time_point when);
   // `attempted`: false if the outcome was decided without a push (the
   // delivery can never be carried).
@@ -175,6 +220,8 @@ class Dispatcher {
   Backlog backlog_;
   CircuitBreakers breakers_;
   std::unique_ptr<PullStreams> pull_streams_;
+  AlwaysOwner always_owner_;
+  DestinationOwnership* ownership_;  // Never null.
 
   std::mutex mu_;
   std::condition_variable cv_;       // Work for the scheduler; in-flight attempts ending.

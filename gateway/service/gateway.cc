@@ -35,6 +35,22 @@ absl::Status IdentityRule(const Config& config, const std::vector<std::string>& 
   return absl::OkStatus();
 }
 
+// With PostgreSQL: the leases of every push destination, taken while the
+// storage can record. Null with SQLite (one gateway owns every destination).
+std::unique_ptr<DestinationLeases> DestinationLeasesFor(const Config& config, const Storage* storage) {
+  if (!storage->postgres()) return nullptr;
+  DestinationLeasesOptions o;
+  o.dsn = config.store.dsn;
+  o.replica_id = config.cluster.replica_id;
+  o.lease = std::chrono::milliseconds(config.cluster.lease_ms);
+  o.info = absl::StrCat("listener ", config.listener.address);
+  for (const Party& p : config.parties) {
+    if (p.delivery.mode == DeliveryMode::kPush) o.destinations.push_back(p.id);
+  }
+  o.healthy = [storage] { return storage->Health().ok(); };
+  return std::make_unique<DestinationLeases>(std::move(o));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Config> config,
@@ -66,7 +82,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   });
   if (!transport.ok()) return transport.status();
   g->transport_ = std::move(*transport);
-  g->dispatcher_ = std::make_unique<Dispatcher>(config, g->store_, audit_log, g->transport_.get());
+  // Replicas on PostgreSQL deliver to a push destination only while they hold its lease (docs/cluster.md).
+  g->leases_ = DestinationLeasesFor(*config, g->storage_.get());
+  g->dispatcher_ = std::make_unique<Dispatcher>(config, g->store_, audit_log, g->transport_.get(), g->leases_.get());
+  if (g->leases_) g->leases_->Start();
   if (absl::Status s = g->dispatcher_->Start(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("start-up recovery of deliveries: ", s.message()));
   }
@@ -239,6 +258,13 @@ void Gateway::Shutdown(std::chrono::milliseconds grace) {
   // dispatcher back: they end before it does.
   store_->Flush();
   dispatcher_->Shutdown(grace);
+  if (leases_) {
+    // Nothing starts any more: another replica may take every destination over at once.
+    if (absl::Status s = leases_->ReleaseAll(); !s.ok()) {
+      std::fprintf(stderr, "portcullis: replica %s: leases not released (they lapse in %d ms): %s\n",
+                   config_->cluster.replica_id.c_str(), config_->cluster.lease_ms, s.ToString().c_str());
+    }
+  }
   handshake_audit_->FlushAll();  // Counts not yet written.
 }
 
@@ -249,6 +275,7 @@ Gateway::~Gateway() {
   // the audit log is destroyed last, after draining its queue.
   service_.reset();
   admin_service_.reset();
+  if (leases_) leases_->Stop();  // Its listener calls the dispatcher.
   dispatcher_.reset();
   transport_.reset();
   if (handshake_audit_) handshake_audit_->FlushAll();

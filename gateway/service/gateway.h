@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "gateway/audit/audit_log.h"
+#include "gateway/cluster/destination_leases.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/dispatcher.h"
 #include "gateway/service/admin_service.h"
@@ -57,6 +58,9 @@ class Gateway {
   int port() const { return port_; }
   AuditLog* audit() { return audit_; }
   Dispatcher* dispatcher() { return dispatcher_.get(); }
+  // The push destinations' leases (docs/cluster.md); null with SQLite (one
+  // gateway delivers to every destination).
+  DestinationLeases* leases() { return leases_.get(); }
   // The trust-store generation whose consequences (Receive streams ended,
   // push channels rebuilt) have been applied.
   uint64_t trust_generation() const { return trust_generation_.load(); }
@@ -89,6 +93,7 @@ class Gateway {
   MessageStore* store_ = nullptr;
   std::unique_ptr<OfficerIdentity> officers_;  // Before the services that use it.
   std::unique_ptr<DeliveryTransport> transport_;
+  std::unique_ptr<DestinationLeases> leases_;  // Before the dispatcher, which asks it.
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<DeliveryHandoff> recorder_handoff_;  // The recorder's way to the dispatcher.
   std::unique_ptr<AcceptanceRecorder> recorder_;       // Null: the pipeline's PairedAcceptance.
