@@ -299,13 +299,20 @@ void PullStreams::Enqueue(PartyState* p) {
 
 void PullStreams::PumpLoop() {
   std::unique_lock<std::mutex> lock(mu_);
-  auto next_tick = std::chrono::steady_clock::now() + claims_.load()->poll_interval();
+  // The tick's interval is read again at every wait: SetClaims may change it
+  // after the pump started.
+  auto last_tick = std::chrono::steady_clock::now();
   while (!stopping_) {
-    if (wanted_.empty() && !cv_.wait_until(lock, next_tick, [this] { return stopping_ || !wanted_.empty(); })) {
-      // Once a second every open stream looks at the store again: this
-      // retries after a read error or while the audit log could not record,
-      // and finds deliveries that no Wake announced.
-      next_tick = std::chrono::steady_clock::now() + claims_.load()->poll_interval();
+    if (wanted_.empty() &&
+        !cv_.wait_until(lock, last_tick + claims_.load()->poll_interval(),
+                        [this] { return stopping_ || !wanted_.empty(); })) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now < last_tick + claims_.load()->poll_interval()) continue;  // The interval grew meanwhile.
+      // Every tick (1 s; cluster.poll_ms with replicas) every open stream
+      // looks at the store again: this retries after a read error or while
+      // the audit log could not record, and finds deliveries that no Wake
+      // announced; with replicas it also looks at its claim.
+      last_tick = now;
       for (auto& [id, party] : parties_) {
         std::lock_guard<std::mutex> plock(party->mu);
         if (party->stream != nullptr) party->stream->more = true;
