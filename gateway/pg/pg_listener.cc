@@ -139,8 +139,10 @@ void Listener::Loop() {
       if (!WaitReadable(-1, backoff_ms)) return;
       absl::Status s = Connect();
       if (!s.ok()) {
-        std::fprintf(stderr, "portcullis: LISTEN connection: %s; trying again in %d ms\n", s.ToString().c_str(),
-                     std::min(backoff_ms * 2, options_.max_backoff_ms));
+        // Logged at the first failure and then once per longest wait, not at every attempt.
+        if (backoff_ms == options_.initial_backoff_ms || backoff_ms == options_.max_backoff_ms) {
+          std::fprintf(stderr, "portcullis: LISTEN connection: %s; trying again\n", s.ToString().c_str());
+        }
         backoff_ms = std::min(backoff_ms * 2, options_.max_backoff_ms);
         continue;
       }
