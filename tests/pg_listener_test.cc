@@ -1,8 +1,8 @@
 // pg::Listener (gateway/pg/pg_listener.h) against a real PostgreSQL started by
 // the test: notifications from another connection arrive with their channel
 // and payload; after its backend is terminated it reconnects, calls
-// on_reconnect and hears notifications again; Stop is prompt, also while it
-// waits to reconnect to a server that is down.
+// on_reconnect and hears notifications again; on_reconnect_at_start; Stop is
+// prompt, also while it waits to reconnect to a server that is down.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -156,6 +156,23 @@ TEST_F(PgListenerTest, StopIsPromptWhileListeningAndWhileWaitingToReconnect) {
   l2.reset();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
   ASSERT_TRUE(cluster_->Restart().ok());
+}
+
+TEST_F(PgListenerTest, OnReconnectAtStartRunsOnceWhenListeningBegins) {
+  Heard heard;
+  pg::ListenerOptions o;
+  o.dsn = dsn_;
+  o.channels = {"portcullis_work"};
+  o.on_reconnect_at_start = true;
+  o.on_reconnect = [&heard] {
+    std::lock_guard<std::mutex> lock(heard.mu);
+    ++heard.reconnects;
+  };
+  auto l = pg::Listener::Start(std::move(o));
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_TRUE(WaitUntil([&] { return heard.reconnected() == 1; }, std::chrono::seconds(5)));
+  EXPECT_EQ((*l)->reconnects(), 0);
+  EXPECT_FALSE(WaitUntil([&] { return heard.reconnected() > 1; }, std::chrono::milliseconds(300)));
 }
 
 TEST_F(PgListenerTest, RefusesABadChannelNameAndAnUnreachableServer) {

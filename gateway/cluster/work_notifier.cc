@@ -13,6 +13,9 @@ absl::StatusOr<std::unique_ptr<WorkNotifier>> WorkNotifier::Start(Options option
   lo.dsn = options.dsn;
   lo.connect_timeout_seconds = options.connect_timeout_seconds;
   lo.channels = {kWorkChannel, kStreamsChannel};
+  // Work committed elsewhere between the gateway's start-up scan and LISTEN
+  // was announced to nobody: once listening, everything is looked at once.
+  lo.on_reconnect_at_start = true;
   auto wake = std::move(options.wake);
   auto streams_changed = std::move(options.streams_changed);
   lo.on_notify = [wake, streams_changed](const std::string& channel, const std::string& payload) {

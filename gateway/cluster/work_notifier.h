@@ -4,8 +4,10 @@
 // portcullis_streams (payload: a pull party whose Receive stream was claimed,
 // or whose deliveries were confirmed, on some replica). After the LISTEN
 // connection was lost and is back, every party is woken and every stream
-// looks at the database (notifications may have been missed); polling
-// (cluster.poll_ms) remains the net underneath.
+// looks at the database (notifications may have been missed); the same once
+// at start, when LISTEN is in place (work committed elsewhere between the
+// gateway's start-up scan and LISTEN). Polling (cluster.poll_ms) remains the
+// net underneath.
 #ifndef PORTCULLIS_GATEWAY_CLUSTER_WORK_NOTIFIER_H_
 #define PORTCULLIS_GATEWAY_CLUSTER_WORK_NOTIFIER_H_
 

@@ -247,7 +247,8 @@ bool PullStreams::CheckClaim(PartyState* p, ReceiveStream* s) {
     }
     s->claimed = true;
     s->generation = *generation;
-    p->recheck.store(false);
+    // `recheck` stays as it is: a claim made elsewhere just after this one
+    // may have been heard already (its own notification costs one read).
     return true;
   }
   // Before every page read, and when told or at the poll.
