@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <utility>
 
@@ -31,6 +32,10 @@ struct PullStreams::PartyState {
   // Set by Wake without the mutex (Wake runs on the store's writer thread,
   // which must not wait for a pump reading the store); the pump reads it.
   std::atomic<bool> woken{false};
+  // Clustered: the database's view of the stream may have changed
+  // (StreamsChanged, the poll); a confirm made here must be announced.
+  std::atomic<bool> recheck{false};
+  std::atomic<bool> announce{false};
   // Outcomes of dead-letter updates (seq -> recorded), written by the store's
   // writer thread (which must not take `mu`), read by the pump.
   std::mutex held_mu;
@@ -124,6 +129,9 @@ class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   // The page's head can never be sent and its FAILED update is not durable
   // yet: nothing after it is sent until it is (PartyState::held_done).
   int64_t held_seq = 0;
+  // Clustered: the generation this stream claimed (sends nothing before).
+  bool claimed = false;
+  int64_t generation = 0;
 
   void Send(int64_t seq, v1::Delivery delivery, std::shared_ptr<const MessageRecord> message) {
     current_seq_ = seq;
@@ -208,9 +216,57 @@ void PullStreams::Confirmed(const std::string& party, int64_t through_seq) {
   if (it == parties_.end()) return;
   {
     std::lock_guard<std::mutex> lock(it->second->mu);
-    if (it->second->stream != nullptr) it->second->stream->ConfirmedLocked(through_seq);
+    if (it->second->stream != nullptr) {
+      it->second->stream->ConfirmedLocked(through_seq);
+    } else if (claims_.load()->clustered()) {
+      // The party's stream is open on another replica: its window frees now,
+      // not at its next poll.
+      it->second->announce.store(true);
+    }
   }
   Enqueue(it->second.get());
+}
+
+void PullStreams::SetClaims(StreamClaims* claims) { claims_.store(claims != nullptr ? claims : &no_claims_); }
+
+void PullStreams::StreamsChanged(const std::string& party) {
+  auto it = parties_.find(party);
+  if (it == parties_.end()) return;
+  it->second->recheck.store(true);
+  Enqueue(it->second.get());
+}
+
+bool PullStreams::CheckClaim(PartyState* p, ReceiveStream* s) {
+  if (!s->claimed) {
+    auto generation = claims_.load()->Claim(p->id);
+    if (!generation.ok()) {
+      // Sends nothing until it holds the party's stream; tried at the next tick.
+      std::fprintf(stderr, "portcullis: cannot claim the Receive stream of '%s': %s\n", p->id.c_str(),
+                   generation.status().ToString().c_str());
+      return false;
+    }
+    s->claimed = true;
+    s->generation = *generation;
+    // `recheck` stays as it is: a claim made elsewhere just after this one
+    // may have been heard already (its own notification costs one read).
+    return true;
+  }
+  // Before every page read, and when told or at the poll.
+  if (!p->recheck.exchange(false) && !(s->Ready() && s->page.empty() && s->more)) return true;
+  auto state = claims_.load()->Read(p->id);
+  if (!state.ok()) {
+    p->recheck.store(true);  // Next tick.
+    return false;
+  }
+  if (state->generation != s->generation) {
+    s->FinishLocked(ToGrpcStatus(Refuse(absl::StatusCode::kAborted, "RECEIVE_STREAM_REPLACED", "",
+                                        absl::StrCat("a newer Receive stream of '", p->id,
+                                                     "' (on another replica) replaced this one"))));
+    return false;
+  }
+  // Settled wherever they were confirmed: everything below the lowest ACCEPTED seq.
+  s->ConfirmedLocked(state->first_accepted_seq > 0 ? state->first_accepted_seq - 1 : s->read_seq);
+  return true;
 }
 
 size_t PullStreams::EndStreams(
@@ -244,16 +300,24 @@ void PullStreams::Enqueue(PartyState* p) {
 
 void PullStreams::PumpLoop() {
   std::unique_lock<std::mutex> lock(mu_);
-  auto next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  // The tick's interval is read again at every wait: SetClaims may change it
+  // after the pump started.
+  auto last_tick = std::chrono::steady_clock::now();
   while (!stopping_) {
-    if (wanted_.empty() && !cv_.wait_until(lock, next_tick, [this] { return stopping_ || !wanted_.empty(); })) {
-      // Once a second every open stream looks at the store again: this
-      // retries after a read error or while the audit log could not record,
-      // and finds deliveries that no Wake announced.
-      next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    if (wanted_.empty() &&
+        !cv_.wait_until(lock, last_tick + claims_.load()->poll_interval(),
+                        [this] { return stopping_ || !wanted_.empty(); })) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now < last_tick + claims_.load()->poll_interval()) continue;  // The interval grew meanwhile.
+      // Every tick (1 s; cluster.poll_ms with replicas) every open stream
+      // looks at the store again: this retries after a read error or while
+      // the audit log could not record, and finds deliveries that no Wake
+      // announced; with replicas it also looks at its claim.
+      last_tick = now;
       for (auto& [id, party] : parties_) {
         std::lock_guard<std::mutex> plock(party->mu);
         if (party->stream != nullptr) party->stream->more = true;
+        party->recheck.store(true);
         wanted_.insert(party.get());
       }
     }
@@ -267,10 +331,16 @@ void PullStreams::PumpLoop() {
 }
 
 void PullStreams::Pump(PartyState* p) {
+  if (p->announce.exchange(false)) {
+    if (absl::Status s = claims_.load()->Announce(p->id); !s.ok()) {
+      std::fprintf(stderr, "portcullis: cannot announce a confirm of '%s': %s\n", p->id.c_str(), s.ToString().c_str());
+    }
+  }
   std::lock_guard<std::mutex> lock(p->mu);
   ReceiveStream* s = p->stream;
   if (s == nullptr) return;
   if (p->woken.exchange(false)) s->more = true;
+  if (claims_.load()->clustered() && !CheckClaim(p, s)) return;
   if (!s->Ready()) return;
   if (s->held_seq != 0) {
     std::optional<bool> recorded;

@@ -19,11 +19,20 @@
 // succeed"); a write the transport refused would end the stream on every
 // reconnect and hold up everything behind it.
 //
+// Several replicas (docs/cluster.md, "Receive streams across replicas"): the
+// rule holds cluster-wide through StreamClaims (SetClaims). A new stream
+// claims the party's next generation before it sends anything; a stream whose
+// generation moved on ends RECEIVE_STREAM_REPLACED, promptly when told
+// (StreamsChanged, from NOTIFY portcullis_streams) and at the latest before
+// its next page read or poll. Confirms made on another replica free the
+// stream's window the same way (the party's lowest ACCEPTED seq).
+//
 // One pump thread reads the store and starts writes; gRPC's threads only
 // report completions. The set of parties is fixed at construction. Thread-safe.
 #ifndef PORTCULLIS_GATEWAY_DELIVERY_PULL_STREAMS_H_
 #define PORTCULLIS_GATEWAY_DELIVERY_PULL_STREAMS_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -40,10 +49,13 @@
 
 #include "absl/status/status.h"
 #include "gateway/config/config.h"
+#include "gateway/delivery/stream_claims.h"
 #include "gateway/store/message_store.h"
 #include "portcullis/v1/exchange.pb.h"
 
 namespace portcullis {
+
+class ReceiveStream;
 
 class PullStreams {
  public:
@@ -73,6 +85,14 @@ class PullStreams {
 
   bool IsPullParty(const std::string& party) const { return parties_.count(party) > 0; }
 
+  // Replicas: claims in the database (not owned; outlives this object).
+  // Before the first OpenStream; default NoStreamClaims (one gateway). Its
+  // poll_interval() becomes the pump's tick.
+  void SetClaims(StreamClaims* claims);
+  // Another replica may have claimed `party`'s stream or settled deliveries
+  // its stream here sent: look at the database.
+  void StreamsChanged(const std::string& party);
+
   // A reactor for a new Receive stream of pull-mode party `party`;
   // `max_unconfirmed` 0 means kDefaultMaxUnconfirmed. `peer` (opaque, e.g.
   // the caller's certificates) is kept for EndStreams.
@@ -100,7 +120,13 @@ class PullStreams {
   void Pump(PartyState* p);
   void Enqueue(PartyState* p);
 
+  // Clustered: claims the stream's generation, checks it; false if the
+  // stream must not go on now (ended, or the database did not answer).
+  bool CheckClaim(PartyState* p, ReceiveStream* s);
+
   MessageStore* store_;
+  NoStreamClaims no_claims_;
+  std::atomic<StreamClaims*> claims_{&no_claims_};  // Set once, before the first stream; read by the pump.
   CanSend can_send_;
   OnSent on_sent_;
   Fits fits_;

@@ -90,6 +90,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
     return absl::Status(s.code(), absl::StrCat("start-up recovery of deliveries: ", s.message()));
   }
   for (const Party& p : config->parties) recovery->resumed += g->dispatcher_->backlog()->messages(p.id);
+  if (g->storage_->postgres()) {
+    // Replicas: LISTEN for work and stream claims; Receive streams claimed in the database.
+    auto notify = ClusterNotify::Start(*config, g->dispatcher_.get());
+    if (!notify.ok()) return notify.status();
+    g->cluster_notify_ = *std::move(notify);
+  }
   if (recovery->recovered + recovery->paired + recovery->resumed > 0) {
     std::fprintf(stderr, "portcullis: recovered at start-up: %llu acceptance(s) paired, %llu recorded now, "
                  "%llu delivery(ies) resumed\n", static_cast<unsigned long long>(recovery->paired),
@@ -257,6 +263,7 @@ void Gateway::Shutdown(std::chrono::milliseconds grace) {
   // Writes the calls queued (e.g. a message's audit pairing) call the
   // dispatcher back: they end before it does.
   store_->Flush();
+  if (cluster_notify_) cluster_notify_->Stop();  // No wake-up after this.
   dispatcher_->Shutdown(grace);
   if (leases_) {
     // Nothing starts any more: another replica may take every destination over at once.
@@ -276,7 +283,9 @@ Gateway::~Gateway() {
   service_.reset();
   admin_service_.reset();
   if (leases_) leases_->Stop();  // Its listener calls the dispatcher.
+  if (cluster_notify_) cluster_notify_->Stop();
   dispatcher_.reset();
+  cluster_notify_.reset();  // After the dispatcher: its PullStreams uses the claims.
   transport_.reset();
   if (handshake_audit_) handshake_audit_->FlushAll();
   handshake_audit_.reset();

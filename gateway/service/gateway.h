@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "gateway/audit/audit_log.h"
 #include "gateway/cluster/destination_leases.h"
+#include "gateway/cluster/work_notifier.h"
 #include "gateway/config/config.h"
 #include "gateway/delivery/dispatcher.h"
 #include "gateway/service/admin_service.h"
@@ -61,6 +62,8 @@ class Gateway {
   // The push destinations' leases (docs/cluster.md); null with SQLite (one
   // gateway delivers to every destination).
   DestinationLeases* leases() { return leases_.get(); }
+  // PostgreSQL: the LISTEN/NOTIFY wake-ups and stream claims; null on SQLite.
+  ClusterNotify* cluster_notify() { return cluster_notify_.get(); }
   // The trust-store generation whose consequences (Receive streams ended,
   // push channels rebuilt) have been applied.
   uint64_t trust_generation() const { return trust_generation_.load(); }
@@ -95,6 +98,8 @@ class Gateway {
   std::unique_ptr<DeliveryTransport> transport_;
   std::unique_ptr<DestinationLeases> leases_;  // Before the dispatcher, which asks it.
   std::unique_ptr<Dispatcher> dispatcher_;
+  // PostgreSQL: wake-ups from other replicas, Receive stream claims (docs/cluster.md).
+  std::unique_ptr<ClusterNotify> cluster_notify_;
   std::unique_ptr<DeliveryHandoff> recorder_handoff_;  // The recorder's way to the dispatcher.
   std::unique_ptr<AcceptanceRecorder> recorder_;       // Null: the pipeline's PairedAcceptance.
   std::unique_ptr<ExchangeService> service_;

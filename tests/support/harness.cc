@@ -77,6 +77,7 @@ std::string WriteTestConfig(const std::string& dir, const HarnessOptions& o) {
     << (o.witness_dir.empty() ? "" : ", witness_dir: " + o.witness_dir)
     << (o.replica_id.empty() ? "" : ", replica_id: " + o.replica_id) << " }\n"
     << StoreSection(o)
+    << (o.poll_ms > 0 ? "cluster: { poll_ms: " + std::to_string(o.poll_ms) + " }\n" : "")
     << "delivery: { workers: " << o.workers << ", max_attempts: " << o.max_attempts
     << ", initial_backoff_ms: " << o.initial_backoff_ms << ", max_backoff_ms: " << o.max_backoff_ms
     << ", attempt_timeout_ms: " << o.attempt_timeout_ms << ", max_backlog_messages: " << o.max_backlog_messages

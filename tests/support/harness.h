@@ -48,6 +48,7 @@ struct HarnessOptions {
   int checkpoint_every_records = 1000;
   std::string witness_dir;  // "" = no witness copy.
   std::string replica_id;   // audit.replica_id; "" = not set.
+  int poll_ms = 0;          // cluster.poll_ms; 0 = not set (the gateway's default).
   int handshake_audit_interval_seconds = 0;  // 0 = the gateway's default.
   int handshake_audit_max_subjects = 0;      // 0 = the gateway's default.
   // Officer assertions (docs/officer-identity.md), by party id: "required" or
