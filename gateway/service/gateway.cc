@@ -70,7 +70,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   if (absl::Status s = g->dispatcher_->Start(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("start-up recovery of deliveries: ", s.message()));
   }
-  for (const Party& p : config->parties) recovery->resumed += g->dispatcher_->backlog()->messages(p.id);
+  if (g->dispatcher_->backlog()->counting()) {
+    for (const Party& p : config->parties) recovery->resumed += g->dispatcher_->backlog()->messages(p.id);
+  } else if (auto counts = g->store_->BacklogCounts(); counts.ok()) {
+    // PostgreSQL: the database counts (docs/cluster.md, "Backlog bounds").
+    for (const auto& [recipient, count] : *counts) recovery->resumed += count.messages;
+  }
   if (recovery->recovered + recovery->paired + recovery->resumed > 0) {
     std::fprintf(stderr, "portcullis: recovered at start-up: %llu acceptance(s) paired, %llu recorded now, "
                  "%llu delivery(ies) resumed\n", static_cast<unsigned long long>(recovery->paired),
@@ -88,7 +93,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
                                                   g->officers_.get(), g->recorder_.get());
   g->audit_service_ = std::make_unique<AuditService>(config, audit_log, g->officers_.get());
   g->admin_service_ = std::make_unique<AdminService>(config, g->store_, audit_log, g->dispatcher_.get(),
-                                                        g->officers_.get());
+                                                        g->officers_.get(), g->storage_->cluster_view());
 
   mtls::ServerTlsOptions tls;
   tls.files = {config->tls.server_cert, config->tls.server_key, config->tls.ca_bundle, config->tls.crl_dir,

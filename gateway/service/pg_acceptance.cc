@@ -24,6 +24,9 @@ void PgAcceptance::Record(std::shared_ptr<const v1::Envelope> envelope, v1::Rece
   auto outcome = std::make_shared<Outcome>();
   // The op may run more than once (pg_writer.h): it derives everything from
   // its arguments and the head row, and overwrites `outcome` each time.
+  // The record goes into the op; a copy stays for a BACKLOG_FULL refusal,
+  // audited as the pipeline audits any refusal (acceptance.cc AnswerRefusal).
+  auto refused_record = std::make_shared<AuditRecord>(record);
   auto op = [this, envelope, receipt = std::move(receipt), record = std::move(record),
              outcome](pg::Tx& tx) -> absl::Status {
     auto head = tx.head();
@@ -48,12 +51,20 @@ void PgAcceptance::Record(std::shared_ptr<const v1::Envelope> envelope, v1::Rece
     outcome->index = index;
     return absl::OkStatus();
   };
-  auto done = [this, envelope, outcome, answered = std::move(answered)](absl::Status s) {
+  auto done = [this, envelope, outcome, refused_record, answered = std::move(answered)](absl::Status s) {
     store_->FinishAccepted(envelope->sender(), envelope->message_id(), s.ok());
     if (s.ok()) {
       audit_->NoteDurable(outcome->index);
       answered(outcome->receipt);
       delivery_->Dispatch(*outcome->stored);
+      return;
+    }
+    if (s.code() == absl::StatusCode::kResourceExhausted && RefusalOf(s).reason() == "BACKLOG_FULL") {
+      // A recipient's backlog is full cluster-wide (InsertAcceptedInTx):
+      // nothing was stored and no audit index spent; the refusal is audited
+      // in a transaction of its own, then answered.
+      MarkRefused(s, refused_record.get());
+      AuditThen(audit_, std::move(*refused_record), s, [answered](absl::Status a) { answered(a); });
       return;
     }
     std::fprintf(stderr, "portcullis: storage: accepting '%s' from %s: %s\n", envelope->message_id().c_str(),
