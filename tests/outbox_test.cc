@@ -529,7 +529,9 @@ TEST(Outbox, ARerunOfThePushOutcomeUpdateReleasesNothingTwice) {
   // The job is finished (after its outcome's callback released what it released).
   EXPECT_TRUE(WaitUntil([&] { return h.gateway()->dispatcher()->held_in_memory("eu/europol") == 0; }));
   // The room is the deciding gateway's to release (here nobody's): still held.
-  EXPECT_EQ(BacklogMessages(h, "eu/europol"), 1u);
+  // On PostgreSQL nothing is held in memory: the database counts the row,
+  // decided (not ACCEPTED) whoever decided it.
+  EXPECT_EQ(BacklogMessages(h, "eu/europol"), TestsOnPostgres() ? 0u : 1u);
   EXPECT_EQ(h.gateway()->dispatcher()->metrics()->Snapshot()["eu/europol"].delivered, 0u);
 }
 
