@@ -340,7 +340,7 @@ TEST(PoisonedQueue, PullAnUnrenderableDeliveryIsRejectedAndTheQueueBehindItDrain
   EXPECT_EQ(receiver->stored_count(), 2);
   EXPECT_EQ(receiver->duplicate_count(), 0);  // Nothing sent twice: the stream went on.
   receiver->Stop();
-  EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("eu/fr-dnpaf"), 0u);
+  EXPECT_EQ(BacklogMessages(h, "eu/fr-dnpaf"), 0u);
 }
 
 TEST(PoisonedQueue, ADeliveryTooLargeForItsPartyIsADeadLetterAtOncePushAndPull) {

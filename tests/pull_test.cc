@@ -91,7 +91,7 @@ TEST(Pull, AStreamResumesAfterTheLastConfirmedDeliveryAlsoAcrossARestart) {
   }
   EXPECT_EQ(StateOf(h, "MSG-1", "parties/uk-nca"), v1::DELIVERED);
   EXPECT_EQ(StateOf(h, "MSG-2", "parties/uk-nca"), v1::ACCEPTED) << "sent is not received until confirmed";
-  EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("uk/bsc"), uint64_t{kMessages - 2});
+  EXPECT_EQ(BacklogMessages(h, "uk/bsc"), uint64_t{kMessages - 2});
 
   h.Restart();
   ids.clear();
@@ -110,7 +110,7 @@ TEST(Pull, AStreamResumesAfterTheLastConfirmedDeliveryAlsoAcrossARestart) {
     third.Close();
   }
   for (int i = 0; i < kMessages; ++i) EXPECT_EQ(StateOf(h, "MSG-" + std::to_string(i), "parties/uk-nca"), v1::DELIVERED) << i;
-  EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("uk/bsc"), 0u);
+  EXPECT_EQ(BacklogMessages(h, "uk/bsc"), 0u);
   // Every confirmed delivery is in the audit log once, as delivered.
   int delivered = 0;
   for (const std::string& line : h.AuditLines()) {
@@ -148,7 +148,7 @@ TEST(Pull, AWindowOfOneAdvancesWithEachConfirmation) {
     ASSERT_TRUE(Confirm(h, ids[0]).ok());
   }
   s.Close();
-  EXPECT_EQ(h.gateway()->dispatcher()->backlog()->messages("uk/bsc"), 0u);
+  EXPECT_EQ(BacklogMessages(h, "uk/bsc"), 0u);
 }
 
 TEST(Pull, ANewerStreamReplacesTheOlderOne) {

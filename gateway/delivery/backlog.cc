@@ -2,14 +2,13 @@
 
 #include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "gateway/common/refusal.h"
-
 namespace portcullis {
 
 Backlog::Backlog(const Config& config)
-    : max_messages_(static_cast<uint64_t>(config.delivery.max_backlog_messages)),
-      max_bytes_(static_cast<uint64_t>(config.delivery.max_backlog_mib) << 20) {
+    : bound_{static_cast<uint64_t>(config.delivery.max_backlog_messages),
+             static_cast<uint64_t>(config.delivery.max_backlog_mib) << 20},
+      counting_(config.store.backend != StoreBackend::kPostgres) {
+  if (!counting_) return;  // No lanes: Reserve finds none, Release and Add find none.
   for (const Party& p : config.parties) lanes_[p.id] = std::make_unique<Lane>();
 }
 
@@ -26,14 +25,8 @@ absl::Status Backlog::Reserve(const google::protobuf::RepeatedPtrField<std::stri
     Lane* lane = Find(r);
     if (lane == nullptr) continue;  // Routes were checked: not a party of this config.
     std::lock_guard<std::mutex> lock(lane->mu);
-    if (lane->messages + 1 > max_messages_ || lane->bytes + bytes > max_bytes_) {
-      const bool by_count = lane->messages + 1 > max_messages_;
-      const std::string what = by_count ? absl::StrCat(lane->messages, " messages (limit ", max_messages_, ")")
-                                        : absl::StrCat(lane->bytes, " bytes (limit ", max_bytes_, ")");
-      refusal = Refuse(absl::StatusCode::kResourceExhausted, "BACKLOG_FULL", "recipients",
-                       absl::StrCat("'", r, "' has ", what, " waiting for delivery; retry later"));
-      break;
-    }
+    refusal = CheckBacklogRoom(bound_, r, lane->messages, lane->bytes, bytes);
+    if (!refusal.ok()) break;
     lane->messages += 1;
     lane->bytes += bytes;
     taken.push_back(lane);

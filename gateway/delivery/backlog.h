@@ -6,6 +6,12 @@
 // RESOURCE_EXHAUSTED BACKLOG_FULL naming the recipient, so memory and disk do
 // not grow without limit behind a partner that is down.
 //
+// On PostgreSQL (store.backend: postgres) this counts nothing: replicas share
+// the backlog, so the bound is checked in the acceptance transaction against
+// backlog_counts (docs/cluster.md, "Backlog bounds"); Reserve is then always
+// OK, Release and Add do nothing, and counting() is false (read the figures
+// from the store: DeliveryQueue::BacklogCounts).
+//
 // Thread-safe: one small mutex per destination, no global lock.
 #ifndef PORTCULLIS_GATEWAY_DELIVERY_BACKLOG_H_
 #define PORTCULLIS_GATEWAY_DELIVERY_BACKLOG_H_
@@ -19,6 +25,7 @@
 #include "absl/status/status.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "gateway/config/config.h"
+#include "gateway/store/backlog_bound.h"
 
 namespace portcullis {
 
@@ -35,8 +42,11 @@ class Backlog {
   // is checked).
   void Add(const std::string& recipient, uint64_t messages, uint64_t bytes);
 
+  // This process's counts (0 when it does not count).
   uint64_t messages(const std::string& recipient) const;
   uint64_t bytes(const std::string& recipient) const;
+  // False on PostgreSQL: the database counts (backlog_counts).
+  bool counting() const { return counting_; }
 
  private:
   struct Lane {
@@ -46,8 +56,8 @@ class Backlog {
   };
   Lane* Find(const std::string& recipient) const;
 
-  const uint64_t max_messages_;
-  const uint64_t max_bytes_;
+  const BacklogBound bound_;
+  const bool counting_;
   std::map<std::string, std::unique_ptr<Lane>> lanes_;  // Fixed at construction: one per party.
 };
 

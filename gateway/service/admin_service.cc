@@ -73,8 +73,14 @@ void ToDeadLetter(const DeliveryRow& row, v1::DeadLetter* out) {
 }
 
 AdminService::AdminService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit,
-                           Dispatcher* dispatcher, const OfficerIdentity* officers)
-    : config_(std::move(config)), store_(store), audit_(audit), dispatcher_(dispatcher), officers_(officers) {}
+                           Dispatcher* dispatcher, const OfficerIdentity* officers, const ClusterView* cluster)
+    : config_(std::move(config)),
+      store_(store),
+      audit_(audit),
+      dispatcher_(dispatcher),
+      officers_(officers),
+      no_cluster_(cluster == nullptr ? NoClusterView() : nullptr),
+      cluster_(cluster == nullptr ? no_cluster_.get() : cluster) {}
 
 grpc::ServerUnaryReactor* AdminService::ListDeadLetters(grpc::CallbackServerContext* context,
                                                         const v1::ListDeadLettersRequest* request,
@@ -206,8 +212,16 @@ grpc::ServerUnaryReactor* AdminService::GetDeliveryStats(grpc::CallbackServerCon
   absl::Status status = IdentifyCallerAs(*context, *config_, officers_, PartyKind::kOperator, &record).status();
   if (status.ok()) {
     auto counts = store_->CountDeliveries({v1::FAILED, v1::EXPIRED, v1::CANCELLED});
-    if (!counts.ok()) {
-      status = counts.status();
+    // On PostgreSQL the backlog is the database's (cluster-wide); on SQLite
+    // this process counts it (gateway/delivery/backlog.h).
+    const Backlog& backlog = *dispatcher_->backlog();
+    absl::StatusOr<std::map<std::string, BacklogCount>> backlogs = std::map<std::string, BacklogCount>{};
+    if (!backlog.counting()) backlogs = store_->BacklogCounts();
+    auto holders = cluster_->LeaseHolders();
+    auto replicas = cluster_->Replicas();
+    if (!counts.ok() || !backlogs.ok() || !holders.ok() || !replicas.ok()) {
+      status = !counts.ok() ? counts.status() : !backlogs.ok() ? backlogs.status()
+               : !holders.ok() ? holders.status() : replicas.status();
     } else {
       std::map<std::pair<std::string, v1::DeliveryState>, uint64_t> in_store;
       for (const DeliveryCount& c : *counts) in_store[{c.recipient, c.state}] = c.count;
@@ -219,11 +233,17 @@ grpc::ServerUnaryReactor* AdminService::GetDeliveryStats(grpc::CallbackServerCon
         const bool push = p.delivery.mode == DeliveryMode::kPush;
         d->set_destination(p.id);
         d->set_mode(push ? "push" : "pull");
-        d->set_backlog_messages(dispatcher_->backlog()->messages(p.id));
-        d->set_backlog_bytes(dispatcher_->backlog()->bytes(p.id));
+        if (backlog.counting()) {
+          d->set_backlog_messages(backlog.messages(p.id));
+          d->set_backlog_bytes(backlog.bytes(p.id));
+        } else if (auto b = backlogs->find(p.id); b != backlogs->end()) {
+          d->set_backlog_messages(b->second.messages);
+          d->set_backlog_bytes(b->second.bytes);
+        }
         if (push) {
           d->set_in_flight(static_cast<uint32_t>(dispatcher_->pushes_in_flight(p.id)));
           d->set_breaker(dispatcher_->breakers().StateOf(p.id));
+          if (auto h = holders->find(p.id); h != holders->end()) d->set_lease_holder(h->second);
         }
         if (auto it = counters.find(p.id); it != counters.end()) {
           const DestinationCounters& c = it->second;
@@ -237,6 +257,13 @@ grpc::ServerUnaryReactor* AdminService::GetDeliveryStats(grpc::CallbackServerCon
         d->set_dead_letters_failed(in_store[{p.id, v1::FAILED}]);
         d->set_dead_letters_expired(in_store[{p.id, v1::EXPIRED}]);
         d->set_cancelled(in_store[{p.id, v1::CANCELLED}]);
+      }
+      response->set_replica_id(config_->cluster.replica_id);
+      for (const ReplicaRow& r : *replicas) {
+        v1::ReplicaStatus* out = response->add_replicas();
+        out->set_replica_id(r.replica_id);
+        out->set_seconds_since_heartbeat(static_cast<double>(r.heartbeat_age_millis) / 1000.0);
+        out->set_info(r.info);
       }
       record.outcome = "ok";
       record.detail = absl::StrCat(response->destinations_size(), " destination(s)");

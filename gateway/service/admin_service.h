@@ -1,5 +1,8 @@
 // The Admin gRPC service (protos/portcullis/v1/admin.proto): dead letters and
-// delivery statistics, for operators (parties of kind `operator`).
+// delivery statistics, for operators (parties of kind `operator`). With
+// several replicas on one database (docs/cluster.md, "Operators") the
+// figures read from the database are cluster-wide and the per-process
+// counters are labelled with the answering replica's id.
 //
 // Every call, allowed or refused, is recorded (actions dead_letter_list,
 // dead_letter_retry, dead_letter_cancel, delivery_stats, with the caller's
@@ -22,6 +25,7 @@
 #include "gateway/config/config.h"
 #include "gateway/delivery/dispatcher.h"
 #include "gateway/service/officer_identity.h"
+#include "gateway/store/cluster_view.h"
 #include "gateway/store/message_store.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 
@@ -32,10 +36,11 @@ class AdminService final : public v1::Admin::CallbackService {
   static constexpr uint32_t kDefaultPage = 100;
   static constexpr uint32_t kMaxPage = 1000;
 
-  // `store`, `audit` and `dispatcher` must outlive the service.
+  // `store`, `audit`, `dispatcher` and `cluster` must outlive the service.
   // `officers`: verifies callers' officer assertions (nullptr: none checked).
+  // `cluster`: leases and replicas for GetDeliveryStats (nullptr: none, as on SQLite).
   AdminService(std::shared_ptr<const Config> config, MessageStore* store, AuditLog* audit, Dispatcher* dispatcher,
-               const OfficerIdentity* officers);
+               const OfficerIdentity* officers, const ClusterView* cluster = nullptr);
 
   grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* context,
                                             const v1::ListDeadLettersRequest* request,
@@ -61,6 +66,8 @@ class AdminService final : public v1::Admin::CallbackService {
   AuditLog* audit_;
   Dispatcher* dispatcher_;
   const OfficerIdentity* officers_;
+  std::unique_ptr<ClusterView> no_cluster_;  // Stands in when none is given.
+  const ClusterView* cluster_;
 };
 
 // The operators' view of a delivery row.

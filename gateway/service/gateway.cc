@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/service/call_audit.h"
 #include "gateway/service/peer_trust.h"
@@ -55,6 +56,7 @@ std::unique_ptr<DestinationLeases> DestinationLeasesFor(const Config& config, co
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Config> config,
                                                         GatewayTestHooks hooks) {
+  SetLogReplica(config->cluster.replica_id);  // Every line from here on names this replica.
   std::unique_ptr<Gateway> g(new Gateway());
   g->config_ = config;
   auto storage = Storage::Open(*config, std::move(hooks.audit_fault_injector));
@@ -89,7 +91,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
   if (absl::Status s = g->dispatcher_->Start(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("start-up recovery of deliveries: ", s.message()));
   }
-  for (const Party& p : config->parties) recovery->resumed += g->dispatcher_->backlog()->messages(p.id);
+  if (g->dispatcher_->backlog()->counting()) {
+    for (const Party& p : config->parties) recovery->resumed += g->dispatcher_->backlog()->messages(p.id);
+  } else if (auto counts = g->store_->BacklogCounts(); counts.ok()) {
+    // PostgreSQL: the database counts (docs/cluster.md, "Backlog bounds").
+    for (const auto& [recipient, count] : *counts) recovery->resumed += count.messages;
+  }
   if (g->storage_->postgres()) {
     // Replicas: LISTEN for work and stream claims; Receive streams claimed in the database.
     auto notify = ClusterNotify::Start(*config, g->dispatcher_.get());
@@ -97,7 +104,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
     g->cluster_notify_ = *std::move(notify);
   }
   if (recovery->recovered + recovery->paired + recovery->resumed > 0) {
-    std::fprintf(stderr, "portcullis: recovered at start-up: %llu acceptance(s) paired, %llu recorded now, "
+    LogLine("recovered at start-up: %llu acceptance(s) paired, %llu recorded now, "
                  "%llu delivery(ies) resumed\n", static_cast<unsigned long long>(recovery->paired),
                  static_cast<unsigned long long>(recovery->recovered),
                  static_cast<unsigned long long>(recovery->resumed));
@@ -113,7 +120,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
                                                   g->officers_.get(), g->recorder_.get());
   g->audit_service_ = std::make_unique<AuditService>(config, audit_log, g->officers_.get());
   g->admin_service_ = std::make_unique<AdminService>(config, g->store_, audit_log, g->dispatcher_.get(),
-                                                        g->officers_.get());
+                                                        g->officers_.get(), g->storage_->cluster_view());
 
   mtls::ServerTlsOptions tls;
   tls.files = {config->tls.server_cert, config->tls.server_key, config->tls.ca_bundle, config->tls.crl_dir,
@@ -211,9 +218,9 @@ void Gateway::CheckHealth() {
   serving_ = health.ok();
   server_->GetHealthCheckService()->SetServingStatus(serving_);
   if (serving_) {
-    std::fprintf(stderr, "portcullis: storage is back: health SERVING\n");
+    LogLine("storage is back: health SERVING\n");
   } else {
-    std::fprintf(stderr, "portcullis: storage cannot record (%s): health NOT_SERVING, refusing new work\n",
+    LogLine("storage cannot record (%s): health NOT_SERVING, refusing new work\n",
                  health.ToString().c_str());
   }
 }
@@ -249,7 +256,7 @@ void Gateway::EndRevokedStreams() {
     return ToGrpcStatus(still);
   });
   if (ended > 0) {
-    std::fprintf(stderr, "portcullis: %zu Receive stream(s) ended: their certificates no longer verify\n", ended);
+    LogLine("%zu Receive stream(s) ended: their certificates no longer verify\n", ended);
   }
   for (AuditRecord& r : records) audit_->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});
 }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/service/audited_answer.h"
 
@@ -24,6 +25,9 @@ void PgAcceptance::Record(std::shared_ptr<const v1::Envelope> envelope, v1::Rece
   auto outcome = std::make_shared<Outcome>();
   // The op may run more than once (pg_writer.h): it derives everything from
   // its arguments and the head row, and overwrites `outcome` each time.
+  // The record goes into the op; a copy stays for a BACKLOG_FULL refusal,
+  // audited as the pipeline audits any refusal (acceptance.cc AnswerRefusal).
+  auto refused_record = std::make_shared<AuditRecord>(record);
   auto op = [this, envelope, receipt = std::move(receipt), record = std::move(record),
              outcome](pg::Tx& tx) -> absl::Status {
     auto head = tx.head();
@@ -48,7 +52,7 @@ void PgAcceptance::Record(std::shared_ptr<const v1::Envelope> envelope, v1::Rece
     outcome->index = index;
     return absl::OkStatus();
   };
-  auto done = [this, envelope, outcome, answered = std::move(answered)](absl::Status s) {
+  auto done = [this, envelope, outcome, refused_record, answered = std::move(answered)](absl::Status s) {
     store_->FinishAccepted(envelope->sender(), envelope->message_id(), s.ok());
     if (s.ok()) {
       audit_->NoteDurable(outcome->index);
@@ -56,7 +60,15 @@ void PgAcceptance::Record(std::shared_ptr<const v1::Envelope> envelope, v1::Rece
       delivery_->Dispatch(*outcome->stored);
       return;
     }
-    std::fprintf(stderr, "portcullis: storage: accepting '%s' from %s: %s\n", envelope->message_id().c_str(),
+    if (s.code() == absl::StatusCode::kResourceExhausted && RefusalOf(s).reason() == "BACKLOG_FULL") {
+      // A recipient's backlog is full cluster-wide (InsertAcceptedInTx):
+      // nothing was stored and no audit index spent; the refusal is audited
+      // in a transaction of its own, then answered.
+      MarkRefused(s, refused_record.get());
+      AuditThen(audit_, std::move(*refused_record), s, [answered](absl::Status a) { answered(a); });
+      return;
+    }
+    LogLine("storage: accepting '%s' from %s: %s\n", envelope->message_id().c_str(),
                  envelope->sender().c_str(), s.ToString().c_str());
     if (s.code() == absl::StatusCode::kUnknown) {
       answered(OutcomeUnknown());  // The COMMIT's answer was lost: a resubmission tells.

@@ -9,6 +9,7 @@
 #include "gateway/pg/pg_schema.h"
 #include "gateway/pg/pg_writer.h"
 #include "gateway/service/pg_acceptance.h"
+#include "gateway/store/pg_cluster_view.h"
 #include "gateway/store/pg_message_store.h"
 #include "gateway/store/sqlite_message_store.h"
 
@@ -36,6 +37,7 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(
     auto store = SqliteMessageStore::Open(std::move(store_options));
     if (!store.ok()) return store.status();
     s->store_ = std::move(*store);
+    s->cluster_view_ = NoClusterView();
     return s;
   }
 
@@ -70,14 +72,19 @@ absl::StatusOr<std::unique_ptr<Storage>> Storage::Open(
   store_options.writer = s->writer_.get();
   store_options.pool = s->pool_.get();
   store_options.delivery_max_age_micros = config.delivery.max_age_ms * 1000;
+  // Checked in the acceptance transaction (the in-memory Backlog does not count here).
+  store_options.backlog_bound = {static_cast<uint64_t>(config.delivery.max_backlog_messages),
+                                 static_cast<uint64_t>(config.delivery.max_backlog_mib) << 20};
   auto store = PgMessageStore::Open(std::move(store_options));
   if (!store.ok()) return store.status();
   s->pg_store_ = store->get();
   s->store_ = *std::move(store);
+  s->cluster_view_ = std::make_unique<PgClusterView>(s->pool_.get());
   return s;
 }
 
 Storage::~Storage() {
+  cluster_view_.reset();
   store_.reset();
   audit_.reset();
   writer_.reset();

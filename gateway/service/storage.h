@@ -12,6 +12,7 @@
 #include "gateway/config/config.h"
 #include "gateway/service/acceptance.h"
 #include "gateway/service/acceptance_recorder.h"
+#include "gateway/store/cluster_view.h"
 #include "gateway/store/message_store.h"
 
 namespace portcullis {
@@ -36,6 +37,8 @@ class Storage {
 
   AuditLog* audit() const { return audit_.get(); }
   MessageStore* store() const { return store_.get(); }
+  // Leases and replicas as the database has them (empty on SQLite).
+  const ClusterView* cluster_view() const { return cluster_view_.get(); }
   // Replaces the store with a decorator of it (tests).
   void WrapStore(const std::function<std::unique_ptr<MessageStore>(std::unique_ptr<MessageStore>)>& wrap);
   // What makes a submission accepted: one transaction on PostgreSQL; null
@@ -52,6 +55,7 @@ class Storage {
   std::unique_ptr<pg::GroupWriter> writer_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<MessageStore> store_;
+  std::unique_ptr<ClusterView> cluster_view_;
   PgAuditLog* pg_audit_ = nullptr;
   PgMessageStore* pg_store_ = nullptr;
 };

@@ -1,18 +1,22 @@
 // PgMessageStore, acceptance and idempotency: Reserve, Commit, the pairing
 // with the audit log (MarkAudited, Unaudited), Discard, Abandon, and the
 // one-transaction acceptance's InsertAcceptedInTx / FinishAccepted.
+#include <algorithm>
 #include <cstdio>
 #include <future>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/digest.h"
+#include "gateway/common/log.h"
 #include "gateway/store/pg_message_store.h"
 #include "gateway/store/pg_store_rows.h"
 #include "util/clock.h"
+#include "util/status_macros.h"
 
 namespace portcullis {
 namespace {
@@ -67,6 +71,42 @@ const char* InsertDeliveriesSql(size_t n) {
     }
   }
   return sql.c_str();  // std::map never moves its values.
+}
+
+// SELECT of backlog_counts for `n` recipients ($1..$n), one text per `n`
+// (kept, as InsertDeliveriesSql's).
+const char* BacklogCountsSql(size_t n) {
+  static std::mutex mu;
+  static std::map<size_t, std::string> texts;
+  std::lock_guard<std::mutex> lock(mu);
+  std::string& sql = texts[n];
+  if (sql.empty()) {
+    sql = "SELECT recipient, messages, bytes FROM backlog_counts WHERE recipient IN (";
+    for (size_t i = 0; i < n; ++i) absl::StrAppend(&sql, i == 0 ? "$" : ", $", i + 1);
+    sql += ")";
+  }
+  return sql.c_str();
+}
+
+// Inside `tx` (the head row locked): room for one delivery of `bytes` to each
+// of the envelope's recipients, checked in the envelope's order as
+// Backlog::Reserve does.
+absl::Status CheckBacklogInTx(pg::Tx& tx, const BacklogBound& bound, const v1::Envelope& e, uint64_t bytes) {
+  if (!bound.set() || e.recipients().empty()) return absl::OkStatus();
+  std::vector<pg::Param> params(e.recipients().begin(), e.recipients().end());
+  auto res = tx.conn().Exec(BacklogCountsSql(params.size()), params);
+  if (!res.ok()) return res.status();
+  std::map<std::string, BacklogCount> held;
+  for (int i = 0; i < res->rows(); ++i) {
+    BacklogCount& c = held[std::string(res->Text(i, 0))];
+    c.messages = static_cast<uint64_t>(std::max<int64_t>(0, res->Int(i, 1)));
+    c.bytes = static_cast<uint64_t>(std::max<int64_t>(0, res->Int(i, 2)));
+  }
+  for (const std::string& r : e.recipients()) {
+    const BacklogCount& c = held[r];
+    PORTCULLIS_RETURN_IF_ERROR(CheckBacklogRoom(bound, r, c.messages, c.bytes, bytes));
+  }
+  return absl::OkStatus();
 }
 
 // A unique violation other than the messages primary key's is no sign of
@@ -187,7 +227,7 @@ ReserveResult PgMessageStore::Reserve(const std::string& sender, const std::stri
   if (!s.ok() || found) shard.reserved.erase(key);
   if (!s.ok()) {
     // Neither kNew (it might be a duplicate) nor kDuplicate (no receipt): the client retries.
-    std::fprintf(stderr, "portcullis: message store (postgres): duplicate check failed: %s\n", s.ToString().c_str());
+    LogLine("message store (postgres): duplicate check failed: %s\n", s.ToString().c_str());
     return {ReserveOutcome::kInProgress, {}};
   }
   if (!found) {
@@ -272,6 +312,10 @@ absl::Status PgMessageStore::InsertAcceptedInTx(pg::Tx& tx, const v1::Envelope& 
   if (!m.ok()) return m.status();
   (*m)->audit_index = audit_index;
   (*m)->audit_size_at_commit = audit_index;  // The record is at this index (no pairing ever needed).
+  // The head row first (one lock order), then the counts it serialises.
+  if (auto head = tx.head(); !head.ok()) return head.status();
+  PORTCULLIS_RETURN_IF_ERROR(
+      CheckBacklogInTx(tx, options_.backlog_bound, envelope, (*m)->envelope_bytes.size()));
   return InsertMessage(tx, **m, stored);
 }
 

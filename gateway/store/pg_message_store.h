@@ -44,6 +44,7 @@
 #include "absl/status/statusor.h"
 #include "gateway/pg/pg_pool.h"
 #include "gateway/pg/pg_writer.h"
+#include "gateway/store/backlog_bound.h"
 #include "gateway/store/message_store.h"
 
 namespace portcullis {
@@ -53,6 +54,9 @@ struct PgStoreOptions {
   pg::Pool* pool = nullptr;           // Likewise.
   // Each delivery expires this long after its message's acceptance; 0 = never.
   int64_t delivery_max_age_micros = 0;
+  // The backlog bound per destination (delivery.max_backlog_*), checked by
+  // InsertAcceptedInTx against backlog_counts; unset = none.
+  BacklogBound backlog_bound;
   // Test seam: called by ListCase after its snapshot was read and before it
   // decides which of its not-yet-paired messages to list (forces the
   // interleaving of a pairing that becomes durable in between).
@@ -94,7 +98,11 @@ class PgMessageStore final : public MessageStore {
   // `audit_index` already set; `receipt` already carries it. Sets *stored to
   // the record the caller will dispatch. The reservation must have been made
   // with Reserve() (FAILED_PRECONDITION otherwise); ALREADY_EXISTS if another
-  // gateway stored the key first. May run again in a rerun of the op.
+  // gateway stored the key first. May run again in a rerun of the op. With a
+  // backlog bound: first (under the head row's lock, which every writer of
+  // deliveries takes, so the counts are exact cluster-wide) the recipients'
+  // backlog_counts; a full one refuses RESOURCE_EXHAUSTED BACKLOG_FULL as
+  // Backlog::Reserve does, nothing written (the op's SAVEPOINT rolls back).
   absl::Status InsertAcceptedInTx(pg::Tx& tx, const v1::Envelope& envelope, const v1::Receipt& receipt,
                                   uint64_t audit_index, std::shared_ptr<const MessageRecord>* stored);
   // After that op's transaction: committed (the key now answers Reserve from
@@ -104,6 +112,7 @@ class PgMessageStore final : public MessageStore {
   // --- Delivery queue (pg_delivery_queue.cc).
   absl::StatusOr<std::vector<DeliveryRow>> PendingDeliveries(const std::string& recipient, int64_t after_seq,
                                                              size_t limit) const override;
+  // From backlog_counts (the trigger's, cluster-wide), recipients with any.
   absl::StatusOr<std::map<std::string, BacklogCount>> BacklogCounts() const override;
   absl::StatusOr<ConfirmResult> ConfirmPulled(const std::string& recipient,
                                               const std::string& through_delivery_id) override;

@@ -15,6 +15,7 @@
 #include "portcullis/v1/refusal_status.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/config/config_loader.h"
+#include "gateway/pg/pg_connection.h"
 
 namespace portcullis::testing {
 namespace fs = std::filesystem;
@@ -217,6 +218,17 @@ bool WaitForState(GatewayHarness& h, const std::string& message_id, v1::Delivery
                   const std::string& sender_stem) {
   // Each poll is a new handshake: 30 s leaves room for slow (sanitizer) builds.
   return WaitUntil([&] { return StateOf(h, message_id, sender_stem) == want; }, std::chrono::seconds(30));
+}
+
+uint64_t BacklogMessages(GatewayHarness& h, const std::string& recipient) {
+  if (h.store_dsn().empty()) return h.gateway()->dispatcher()->backlog()->messages(recipient);
+  auto conn = pg::Connection::Open(h.store_dsn(), 10);
+  EXPECT_TRUE(conn.ok()) << conn.status();
+  if (!conn.ok()) return ~uint64_t{0};
+  auto res = (*conn)->Exec("SELECT messages FROM backlog_counts WHERE recipient = $1", {recipient});
+  EXPECT_TRUE(res.ok()) << res.status();
+  if (!res.ok()) return ~uint64_t{0};
+  return res->rows() == 0 ? 0 : static_cast<uint64_t>(res->Int(0, 0));
 }
 
 std::string ReasonOf(const grpc::Status& status) {

@@ -129,6 +129,10 @@ v1::DeliveryState StateOf(GatewayHarness& h, const std::string& message_id,
 bool WaitForState(GatewayHarness& h, const std::string& message_id, v1::DeliveryState want,
                   const std::string& sender_stem = "parties/uk-border-force");
 
+// Deliveries waiting for `recipient`: the gateway's in-memory Backlog on
+// SQLite, the database's backlog_counts (cluster-wide) on PostgreSQL.
+uint64_t BacklogMessages(GatewayHarness& h, const std::string& recipient);
+
 // The Refusal reason / field carried by a status.
 std::string ReasonOf(const grpc::Status& status);
 std::string FieldOf(const grpc::Status& status);

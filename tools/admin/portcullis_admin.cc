@@ -29,6 +29,7 @@
 #include "adapters/common/describe.h"
 #include "portcullis/v1/admin.grpc.pb.h"
 #include "mtls/officer_assertion_source.h"
+#include "tools/admin/stats_output.h"
 #include "tools/common/cli_common.h"
 #include "tools/common/json_out.h"
 #include "tools/common/table.h"
@@ -95,7 +96,7 @@ std::optional<int> Parse(int argc, char** argv, Args* a) {
   }
   CLI::App* stats = cli::AddCommand(app.get(), "stats",
                                       "per destination: backlog, pushes in flight, breaker, attempts, failures, "
-                                      "retries, deliveries and dead letters");
+                                      "retries, deliveries, dead letters and lease holder; the replicas");
   AddCommon(stats, a);
   if (std::optional<int> code = cli::ParseCommand(*app, argc, argv, kUsage, &a->command)) return code;
   const bool acts = a->command == "retry" || a->command == "cancel";
@@ -223,21 +224,7 @@ int Stats(v1::Admin::Stub& stub, const Args& a) {
     std::cout << Json(stats) << "\n";
     return kOk;
   }
-  const std::vector<tools::Column> columns = tools::Columns({"DESTINATION", "MODE", "BACKLOG", "BYTES", "IN_FLIGHT", "BREAKER",
-                                                 "ATTEMPTS", "FAILURES", "RETRIES", "DELIVERED", "DEAD",
-                                                 "EXPIRED", "DL_FAILED", "DL_EXPIRED", "CANCELLED"});
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& d : stats.destinations()) {
-    rows.push_back({d.destination(), d.mode(), absl::StrCat(d.backlog_messages()), absl::StrCat(d.backlog_bytes()),
-                    absl::StrCat(d.in_flight()), d.breaker().empty() ? "-" : d.breaker(), absl::StrCat(d.attempts()),
-                    absl::StrCat(d.failures()), absl::StrCat(d.retries_scheduled()), absl::StrCat(d.delivered()),
-                    absl::StrCat(d.dead_lettered()), absl::StrCat(d.expired()),
-                    absl::StrCat(d.dead_letters_failed()), absl::StrCat(d.dead_letters_expired()),
-                    absl::StrCat(d.cancelled())});
-  }
-  tools::PrintTable(std::cout, columns, rows);
-  std::cout << "counters since the gateway started; backlog, in flight and DL_* (dead letters in the store) now, at "
-            << Time(stats.taken_at()) << "Z\n";
+  PrintStats(std::cout, stats);
   return kOk;
 }
 
