@@ -29,11 +29,17 @@ step "three replicas on one PostgreSQL database"
 export PORTCULLIS_PKI=$PKI
 EP_PORT=$(free_port)  # Europol's endpoint stays down: its deliveries wait, nobody minds.
 declare -a ADDR REPLICA_PID
+# Each replica's id: the shipped config's ${PORTCULLIS_REPLICA_ID} (cluster.replica_id) or, in a config
+# from before it, its commented audit.replica_id line.
 for i in 1 2 3; do
   mkdir -p "$T/state-$i/witness"
-  OFFICER_ASSERTIONS=optional gateway_config "$T/gateway-$i.yaml" "$EP_PORT" \
-    '# replica_id: gw-london-1' "replica_id: gw-$i"
-  PORTCULLIS_STATE=$T/state-$i start_gateway "$T/gateway-$i.out" "$T/gateway-$i.yaml"
+  if grep -qF 'PORTCULLIS_REPLICA_ID' "$SRC/config/portcullis.yaml"; then
+    OFFICER_ASSERTIONS=optional gateway_config "$T/gateway-$i.yaml" "$EP_PORT"
+  else
+    OFFICER_ASSERTIONS=optional gateway_config "$T/gateway-$i.yaml" "$EP_PORT" \
+      '# replica_id: gw-london-1' "replica_id: gw-$i"
+  fi
+  PORTCULLIS_REPLICA_ID=gw-$i PORTCULLIS_STATE=$T/state-$i start_gateway "$T/gateway-$i.out" "$T/gateway-$i.yaml"
   ADDR[$i]=$GW
   REPLICA_PID[$i]=$GW_PID
 done
