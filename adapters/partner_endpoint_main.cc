@@ -29,7 +29,9 @@ int Main(int argc, char** argv) {
   app->footer("\nexit codes: 0 clean shutdown, 1 runtime failure, 2 usage error\n");
   tools::GatewayFlags gw;
   tools::AddGatewayFlags(app.get(), &gw, "eu-europol");
-  app->get_option("--gateway")->description("the gateway, for acknowledgements (omit: never acknowledge)");
+  app->get_option("--gateway")->description(
+      "the gateway, for acknowledgements (omit: never acknowledge); several replicas: repeat --gateway or give "
+      "HOST:PORT,HOST:PORT (one round-robin channel)");
   std::string listen = "127.0.0.1:0", inbox, officer;
   bool no_ack = false;
   app->add_option("--listen", listen, "address to listen on (default 127.0.0.1:0, port printed at start)")

@@ -3,7 +3,15 @@
 // revocation status, and requires the server's certificate to carry exactly
 // `gateway_identity` as its URI SAN (mtls::MakeChannelCredentials).
 //
-// Fails (without dialling) if the address is empty or a TLS file cannot be
+// `address` is one HOST:PORT (any gRPC target, passed on as it is, with
+// gRPC's default pick_first policy), or several replicas' addresses
+// separated by commas, "HOST:PORT,HOST:PORT" (adapters/common/gateway_address.h):
+// then ONE channel over all of them with the round_robin policy, so calls
+// spread over the replicas and one that cannot be reached is skipped. Each
+// connection, to whichever replica, passes the same identity check.
+//
+// Fails (without dialling) if the address is empty, an entry of a list is
+// not HOST:PORT or does not resolve (the error names it), or a TLS file cannot be
 // read or the CA/CRL set does not load; the error names the file. The channel
 // connects lazily: a refused or failed handshake shows up as UNAVAILABLE on
 // the first call. Channels are thread-safe and shared by their stubs.

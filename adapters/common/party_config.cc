@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "adapters/common/gateway_address.h"
 #include "adapters/common/gateway_client.h"
 #include "adapters/registry/native_formats.h"
 #include "util/expand_env.h"
@@ -138,8 +139,13 @@ absl::StatusOr<PartyConfig> LoadPartyConfig(const std::string& path) {
     }
   }
   c.gateway = r.String(root, "", "gateway", true);
-  if (!c.gateway.empty() && !IsHostPort(c.gateway)) {
-    r.Add(root["gateway"].Mark(), "gateway", "must be HOST:PORT, e.g. 127.0.0.1:8443");
+  if (!c.gateway.empty()) {
+    // Several replicas: "HOST:PORT,HOST:PORT" (one round-robin channel, docs/cluster.md).
+    if (auto list = ParseGatewayList(c.gateway); !list.ok()) {
+      r.Add(root["gateway"].Mark(), "gateway",
+            absl::StrCat("must be HOST:PORT, e.g. 127.0.0.1:8443, or several: HOST:PORT,HOST:PORT (",
+                         list.status().message(), ")"));
+    }
   }
   c.gateway_identity = r.String(root, "", "gateway_identity", false);
   if (c.gateway_identity.empty()) c.gateway_identity = kGatewayIdentity;

@@ -4,7 +4,8 @@
 //
 //   party: uk/border-force              # this party's id at the exchange
 //   format: border_force                # native format (NativeFormatNames())
-//   gateway: 127.0.0.1:8443             # HOST:PORT of the gateway
+//   gateway: 127.0.0.1:8443             # HOST:PORT of the gateway; several replicas:
+//                                       # HOST:PORT,HOST:PORT (round robin, docs/cluster.md)
 //   tls:                                # dev PKI layout...
 //     pki: ${PORTCULLIS_PKI:-../build/pki}
 //     stem: uk-border-force

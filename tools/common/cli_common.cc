@@ -3,7 +3,9 @@
 #include <cstdlib>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/common/gateway_address.h"
 #include "adapters/common/gateway_client.h"
 
 namespace portcullis::tools {
@@ -12,7 +14,23 @@ void AddGatewayFlags(CLI::App* app, GatewayFlags* f, const std::string& example_
   const char* env_pki = std::getenv("PORTCULLIS_PKI");
   f->pki = env_pki != nullptr && *env_pki != '\0' ? env_pki : "build/pki";
   f->gateway_identity = adapters::kGatewayIdentity;
-  app->add_option("--gateway", f->gateway, "the gateway's address")->type_name("HOST:PORT")->group("Gateway and TLS");
+  // Several replicas: --gateway repeated and/or comma-separated; kept as one
+  // comma-separated list (DialGateway dials it as one round-robin channel).
+  static const CLI::Validator kGatewayAddress(
+      [](std::string& value) {
+        value = std::string(absl::StripAsciiWhitespace(value));
+        const absl::Status s = adapters::CheckGatewayAddress(value);
+        return s.ok() ? std::string() : std::string(s.message());
+      },
+      "", "gateway address");
+  app->add_option("--gateway", f->gateway,
+                  "the gateway's address; several replicas: repeat --gateway or give HOST:PORT,HOST:PORT (one "
+                  "channel, calls spread round robin, a replica that cannot be reached is skipped)")
+      ->type_name("HOST:PORT")
+      ->group("Gateway and TLS")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join)
+      ->transform(kGatewayAddress);
   app->add_option(party_alias ? "--as,--party" : "--as", f->as,
                   absl::StrCat("your certificate: a stem in the PKI (e.g. ", example_stem, ")"))
       ->type_name("STEM")->group("Gateway and TLS");

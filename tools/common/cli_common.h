@@ -18,7 +18,11 @@
 namespace portcullis::tools {
 
 // The shared gateway/TLS flags:
-//   --gateway HOST:PORT            the gateway's address
+//   --gateway HOST:PORT            the gateway's address; several replicas: repeat
+//                                  it and/or give HOST:PORT,HOST:PORT (kept in
+//                                  GatewayFlags::gateway as one comma-separated
+//                                  list; Dial makes one round-robin channel).
+//                                  A value that is not HOST:PORT is a usage error.
 //   --as STEM (alias --party)      your certificate: a stem in the PKI (e.g. ops-operator)
 //   --pki DIR                      the PKI directory (default $PORTCULLIS_PKI, else build/pki)
 //   --cert/--key/--ca/--crl-dir    explicit TLS files; override the PKI's (without
@@ -34,7 +38,7 @@ namespace portcullis::tools {
 //   $PORTCULLIS_ASSERTION          the token itself
 // None of them: no assertion is sent.
 struct GatewayFlags {
-  std::string gateway;
+  std::string gateway;  // "HOST:PORT", or "HOST:PORT,HOST:PORT,..." for several replicas.
   std::string as;
   std::string pki;
   std::string cert, key, ca, crl_dir;
@@ -70,7 +74,8 @@ absl::StatusOr<adapters::PartyTls> TlsFiles(const GatewayFlags& flags);
 // the command's environment contract filled in; an empty source when none.
 mtls::AssertionSourceOptions AssertionOptions(const GatewayFlags& flags);
 
-// A channel to flags.gateway over mTLS with TlsFiles(flags); every call on it
+// A channel to flags.gateway (one address, or one round-robin channel over
+// several: adapters::DialGateway) over mTLS with TlsFiles(flags); every call on it
 // carries the officer assertion of AssertionOptions(flags), if any (a source
 // that fails fails the call, UNAVAILABLE "officer assertion: ..."). Errors
 // name the missing or unreadable file.
