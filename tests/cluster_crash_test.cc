@@ -74,6 +74,7 @@ TEST(ClusterCrash, ReplicasKilledAtRandomUnderLoadLoseNothingAndStoreEveryMessag
   o.base.workers = 4;
   o.lease_ms = 2000;  // Takeover after a kill within ~2 s (the default 5 s would also pass, slower).
   o.poll_ms = 500;
+  o.shared_witness = std::getenv("CTESTS_LOCAL_NOSHARE") == nullptr;  // LOCAL ONLY
   ReplicaSet set("cluster-crash", o);
   ASSERT_TRUE(set.ok());
   int runs = set.size();
@@ -156,7 +157,7 @@ TEST(ClusterCrash, ReplicasKilledAtRandomUnderLoadLoseNothingAndStoreEveryMessag
   const StoreCheck store = CheckEndpointStore(arrivals, cases);
   for (const std::string& p : store.problems) ADD_FAILURE() << "endpoint: " << p;
 
-  const VerifyReport report = VerifyExportedLog(db, set.dir() + "/export", {set.witness_log()});
+  const VerifyReport report = VerifyExportedLog(db, set.dir() + "/export", set.witness_logs());
   EXPECT_FALSE(report.problem.has_value()) << report.problem->message;
   EXPECT_EQ(report.records, db.line.size());
   EXPECT_EQ(report.signed_size, db.line.size()) << "the clean stops sign the tail";

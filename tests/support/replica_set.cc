@@ -20,9 +20,8 @@ namespace portcullis::testing {
 
 ReplicaSet::ReplicaSet(const std::string& name, ReplicaSetOptions options) : options_(std::move(options)) {
   dir_ = MakeTempDir(name);
-  witness_dir_ = dir_ + "/witness";  // Shared: sizes never decrease in it (docs/storage.md).
-  std::filesystem::create_directories(witness_dir_);
   replicas_.resize(options_.replicas);
+  for (int i = 0; i < size(); ++i) std::filesystem::create_directories(witness_dir(i));
   if (options_.dsn.empty()) {
     ADD_FAILURE() << "ReplicaSet needs a PostgreSQL database";
     return;
@@ -47,7 +46,7 @@ ReplicaSet::~ReplicaSet() {
 bool ReplicaSet::WriteConfig(int i, int port) {
   HarnessOptions o = options_.base;
   o.store_dsn = options_.dsn;
-  o.witness_dir = witness_dir_;
+  o.witness_dir = witness_dir(i);
   o.replica_id.clear();  // Given in the cluster section below.
   // The harness's config, written into the state folder, moved next to it with this replica's listener and
   // cluster section: deleting the state folder leaves the config in place.
@@ -69,6 +68,16 @@ bool ReplicaSet::WriteConfig(int i, int port) {
   std::ofstream out(config_path(i), std::ios::trunc);
   out << yaml;
   return static_cast<bool>(out);
+}
+
+std::string ReplicaSet::witness_dir(int i) const {
+  return options_.shared_witness ? dir_ + "/witness" : dir_ + "/" + id(i) + "-witness";
+}
+
+std::vector<std::string> ReplicaSet::witness_logs() const {
+  std::vector<std::string> out;
+  for (int i = 0; i < (options_.shared_witness ? 1 : size()); ++i) out.push_back(witness_dir(i) + "/checkpoints.log");
+  return out;
 }
 
 std::string ReplicaSet::address(int i) const { return absl::StrCat("127.0.0.1:", replicas_[i].port); }

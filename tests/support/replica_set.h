@@ -7,8 +7,8 @@
 // (dir()/r<i+1>.yaml: the test harness's parties and routes, WriteTestConfig),
 // its own listener port and its own state folder (dir()/r<i+1>-state: audit.path
 // points there; on PostgreSQL nothing is kept in it, docs/storage.md "Local
-// state"). The PKI, the checkpoint signing key and the witness folder are
-// shared. A replica listens on the same port after every restart, so a
+// state"). The PKI and the checkpoint signing key are shared, and the witness
+// folder unless options say otherwise. A replica listens on the same port after every restart, so a
 // client's address list stays valid.
 #ifndef PORTCULLIS_TESTS_SUPPORT_REPLICA_SET_H_
 #define PORTCULLIS_TESTS_SUPPORT_REPLICA_SET_H_
@@ -38,6 +38,9 @@ struct ReplicaSetOptions {
   HarnessOptions base;
   int lease_ms = 5000;  // cluster.lease_ms
   int poll_ms = 1000;   // cluster.poll_ms
+  // One witness folder for all (docs/audit-format.md: "give them one witness
+  // folder (or each its own)"); false: dir()/r<i+1>-witness each.
+  bool shared_witness = true;
 };
 
 class ReplicaSet {
@@ -52,8 +55,9 @@ class ReplicaSet {
   bool ok() const { return ok_; }
   int size() const { return static_cast<int>(replicas_.size()); }
   const std::string& dir() const { return dir_; }
-  const std::string& witness_dir() const { return witness_dir_; }
-  std::string witness_log() const { return witness_dir_ + "/checkpoints.log"; }
+  // The witness folder of replica i, and every witness file (for the offline verifier).
+  std::string witness_dir(int i) const;
+  std::vector<std::string> witness_logs() const;
 
   std::string id(int i) const { return "r" + std::to_string(i + 1); }
   // 127.0.0.1:<port>, the same for the replica's whole life.
@@ -87,7 +91,6 @@ class ReplicaSet {
   };
   ReplicaSetOptions options_;
   std::string dir_;
-  std::string witness_dir_;
   std::vector<Replica> replicas_;
   bool ok_ = false;
 };
