@@ -74,7 +74,6 @@ TEST(ClusterCrash, ReplicasKilledAtRandomUnderLoadLoseNothingAndStoreEveryMessag
   o.base.workers = 4;
   o.lease_ms = 2000;  // Takeover after a kill within ~2 s (the default 5 s would also pass, slower).
   o.poll_ms = 500;
-  o.shared_witness = std::getenv("CTESTS_LOCAL_NOSHARE") == nullptr;  // LOCAL ONLY
   ReplicaSet set("cluster-crash", o);
   ASSERT_TRUE(set.ok());
   int runs = set.size();

@@ -277,7 +277,9 @@ TEST(ClusterFaults, DatabaseStoppedForTenSecondsUnderLoadNoReceiptWithoutStorage
     ++reasons[reason];
     EXPECT_EQ(o.status.error_code(), grpc::StatusCode::UNAVAILABLE)
         << o.envelope.message_id() << " at " << set.id(o.replica) << ": " << reason << " " << o.status.error_message();
-    EXPECT_TRUE(kUnavailableReasons.count(reason)) << o.envelope.message_id() << ": reason '" << reason << "'";
+    EXPECT_TRUE(kUnavailableReasons.count(reason)) << o.envelope.message_id() << " at " << set.id(o.replica)
+                                                   << " (phase " << o.started << "-" << o.ended << "): reason '"
+                                                   << reason << "': " << o.status.error_message();
     (reason == "OUTCOME_UNKNOWN" ? unknown : refused).push_back(&o);
   }
   // Each OUTCOME_UNKNOWN again, to another replica: its original receipt, or accepted now.

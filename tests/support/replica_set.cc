@@ -212,8 +212,9 @@ ClusterClient::ClusterClient(const std::vector<std::string>& addresses, const st
     grpc::ChannelArguments args;
     args.SetInt("portcullis.test.unique", static_cast<int>(reinterpret_cast<uintptr_t>(this) & 0x7fffffff));
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+    // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is also the connect timeout (20 s by default), which a TLS
+    // handshake on a loaded machine needs.
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     stubs_.push_back(v1::Exchange::NewStub(grpc::CreateCustomChannel(address, *creds, args)));
   }
 }

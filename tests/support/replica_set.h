@@ -144,7 +144,7 @@ StoreCheck CheckEndpointStore(const std::vector<Arrival>& arrivals,
 
 // A client of every replica (a party's certificate `stem`), as the project's
 // clients given several --gateway addresses: one channel per replica, which
-// reconnects quickly (at most 500 ms between attempts) once a replica is back.
+// reconnects quickly (at most 1 s between attempts) once a replica is back.
 class ClusterClient {
  public:
   ClusterClient(const std::vector<std::string>& addresses, const std::string& stem);
