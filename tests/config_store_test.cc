@@ -90,11 +90,20 @@ TEST(ConfigStoreTest, AuditPathIsStillRequiredWithSqlite) {
   }
 }
 
-TEST(ConfigStoreTest, PostgresPathsGivenAreStillChecked) {
+// With postgres the state folder holds nothing: its paths are read but not
+// checked, so a replica whose state folder was wiped starts (docs/cluster.md);
+// with sqlite they are checked.
+TEST(ConfigStoreTest, PostgresPathsGivenAreNotCheckedSqlitePathsAre) {
   Workspace ws;
-  const std::string yaml = WithStore(kHeader, "store: {backend: postgres, dsn: \"host=db\", path: nowhere/x.db}\n");
+  std::string header = kHeader;
+  header.replace(header.find("path: state/audit.log}"), 22, "path: gone/audit.log}");
+  auto config = Load(ws, WithStore(header, "store: {backend: postgres, dsn: \"host=db\", path: nowhere/x.db}\n"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->audit.path, ws.Path("gone/audit.log"));
+  const std::string yaml = WithStore(header, "store: {backend: sqlite, path: nowhere/x.db}\n");
   EXPECT_THAT(ErrorLines(Load(ws, yaml)),
-              ElementsAre(At(yaml, "nowhere/") + ": store.path: parent directory does not exist: " + ws.Path("nowhere")));
+              ElementsAre(At(yaml, "gone/") + ": audit.path: parent directory does not exist: " + ws.Path("gone"),
+                          At(yaml, "nowhere/") + ": store.path: parent directory does not exist: " + ws.Path("nowhere")));
 }
 
 TEST(ConfigStoreTest, PostgresRequiresADsn) {

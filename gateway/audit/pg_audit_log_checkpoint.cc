@@ -23,8 +23,8 @@ constexpr const char* kSignerTryLock = "SELECT pg_try_advisory_lock(5043535402)"
 // CheckpointNow and the final checkpoint wait for it instead (their caller
 // wants the log covered; skipping would hand back an older checkpoint). The
 // wait is bounded by the session's lock_timeout.
-constexpr const char* kSignerLock = "SELECT true FROM pg_advisory_lock(5043535402)";
-constexpr const char* kSignerUnlock = "SELECT pg_advisory_unlock(5043535402)";
+using pg_audit::kSignerLock;
+using pg_audit::kSignerUnlock;
 
 // The tree size of the witness file's last complete line; 0 if the file is
 // missing, empty or its last line unreadable (then the latest is copied).

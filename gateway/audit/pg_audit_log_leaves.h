@@ -12,6 +12,12 @@ namespace portcullis {
 
 namespace pg_audit {
 
+// The checkpoint signer's advisory lock (session-level, pg_audit_log_checkpoint.cc), waited for: held while a
+// checkpoint is signed and its witness copy written, so a witness file several gateways share is only read (and
+// a torn line cut) while no one writes it (Open).
+inline constexpr const char* kSignerLock = "SELECT true FROM pg_advisory_lock(5043535402)";
+inline constexpr const char* kSignerUnlock = "SELECT pg_advisory_unlock(5043535402)";
+
 // Set by the signer while it runs (pg_audit_log_checkpoint.cc): the tree's
 // leaf reads on that thread go through the signer's own connection.
 inline thread_local pg::Connection* tls_signer_connection = nullptr;

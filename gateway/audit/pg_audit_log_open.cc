@@ -119,6 +119,29 @@ absl::StatusOr<std::unique_ptr<PgAuditLog>> PgAuditLog::Open(PgAuditLogOptions o
   }
   auto leaves = std::make_unique<Leaves>(options.pool);
   auto tree = std::make_unique<merkle::MerkleTree>(leaves.get());
+  // The witness first, then the database: a witness folder may be shared by
+  // replicas, whose signers write it (under the signer's lock) after their
+  // checkpoint committed, so the database read after it holds at least what
+  // it says. Read the other way round, a checkpoint another replica signed
+  // in between would look like records deleted. The torn line a crash left
+  // is cut here too, under the same lock, never while another replica writes.
+  const std::string wpath = options.witness_dir + "/checkpoints.log";
+  absl::StatusOr<std::vector<Checkpoint>> witness = std::vector<Checkpoint>{};
+  if (signer != nullptr && !options.witness_dir.empty()) {
+    if (::access(options.witness_dir.c_str(), W_OK) != 0) {
+      return absl::UnavailableError(absl::StrCat("audit witness folder ", options.witness_dir,
+                                                 " is not writable: ", std::strerror(errno), ". Refusing to start"));
+    }
+    auto lease = options.pool->Acquire();
+    if (!lease.ok()) return lease.status();
+    if (absl::Status s = (*lease)->Run(pg_audit::kSignerLock); !s.ok()) return s;
+    witness = ReadCheckpointFile(wpath);
+    absl::Status cut = witness.ok() ? audit_file::TruncateTornLine(wpath) : absl::OkStatus();
+    absl::Status unlocked = (*lease)->Run(pg_audit::kSignerUnlock);
+    if (!witness.ok()) return witness.status();
+    if (!cut.ok()) return cut;
+    if (!unlocked.ok()) return unlocked;
+  }
   absl::StatusOr<Snapshot> snap;
   {
     auto lease = options.pool->Acquire();
@@ -152,28 +175,14 @@ absl::StatusOr<std::unique_ptr<PgAuditLog>> PgAuditLog::Open(PgAuditLogOptions o
   if (snap->latest) {
     if (absl::Status s = check(*snap->latest, "audit_checkpoints"); !s.ok()) return s;
   }
-  if (signer != nullptr && !options.witness_dir.empty()) {
-    if (::access(options.witness_dir.c_str(), W_OK) != 0) {
-      return absl::UnavailableError(absl::StrCat("audit witness folder ", options.witness_dir,
-                                                 " is not writable: ", std::strerror(errno), ". Refusing to start"));
-    }
-    const std::string wpath = options.witness_dir + "/checkpoints.log";
-    auto witness = ReadCheckpointFile(wpath);
-    if (!witness.ok()) return witness.status();
-    if (!witness->empty()) {
-      if (absl::Status s = check(witness->back(), wpath); !s.ok()) return s;
-    }
+  if (!witness->empty()) {
+    if (absl::Status s = check(witness->back(), wpath); !s.ok()) return s;
   }
   {
     auto lease = options.pool->Acquire();
     if (!lease.ok()) return lease.status();
     absl::Status s = CheckChain(**lease, snap->latest ? snap->latest->size : 0, *snap);
     if (!s.ok()) return s;
-  }
-  if (signer != nullptr && !options.witness_dir.empty()) {
-    // Every check passed: cut a witness line a crash left half-written, so
-    // that the next copy starts on a line of its own.
-    if (absl::Status s = audit_file::TruncateTornLine(options.witness_dir + "/checkpoints.log"); !s.ok()) return s;
   }
   return std::unique_ptr<PgAuditLog>(new PgAuditLog(std::move(options), std::move(signer), std::move(leaves),
                                                     std::move(tree), snap->latest, snap->records, snap->head_hash));

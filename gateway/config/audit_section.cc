@@ -29,7 +29,9 @@ void ParseAudit(Context& ctx, const Field& f, bool path_required, AuditConfig* o
     if (std::optional<int64_t> v = ReadInt(ctx, *t, 1, 24 * 3600)) out->checkpoint_interval_seconds = static_cast<int>(*v);
   }
   if (std::optional<Field> field = path_required ? map.Require("path") : map.Get("path")) {
-    ReadDataFilePath(ctx, *field, &out->path);
+    // Not checked when not used (PostgreSQL keeps the trail in the database): a replica whose state folder was
+    // wiped starts all the same (docs/cluster.md).
+    ReadDataFilePath(ctx, *field, &out->path, /*check=*/path_required);
   }
 }
 

@@ -254,10 +254,11 @@ void CheckReadable(Context& ctx, const Field& f, const std::string& resolved, Pa
   }
 }
 
-void ReadDataFilePath(Context& ctx, const Field& field, std::string* out) {
+void ReadDataFilePath(Context& ctx, const Field& field, std::string* out, bool check) {
   std::optional<std::string> resolved = ReadPath(ctx, field);
   if (!resolved.has_value()) return;
   *out = *resolved;
+  if (!check) return;
   std::error_code ec;
   const fs::path parent = fs::path(*resolved).parent_path();
   if (!fs::is_directory(parent, ec)) {

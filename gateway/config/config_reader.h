@@ -86,7 +86,7 @@ enum class PathKind { kFile, kDirectory };
 // Reports unless `resolved` exists, has the right kind and is readable.
 void CheckReadable(Context& ctx, const Field& f, const std::string& resolved, PathKind kind);
 // A file the gateway writes (created if missing): its folder must exist.
-void ReadDataFilePath(Context& ctx, const Field& field, std::string* out);
+void ReadDataFilePath(Context& ctx, const Field& field, std::string* out, bool check = true);
 
 // Names as written in the config and their values (config.h's *Names()).
 template <typename T>

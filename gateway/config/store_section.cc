@@ -16,7 +16,8 @@ void ParseStore(Context& ctx, const Field& f, StoreConfig* out) {
     if (value.has_value()) out->backend = *value;
   }
   const bool postgres = out->backend == StoreBackend::kPostgres;
-  if (std::optional<Field> field = map.Get("path")) ReadDataFilePath(ctx, *field, &out->path);
+  // With postgres the path is not used, so not checked (a wiped state folder is no reason to refuse to start).
+  if (std::optional<Field> field = map.Get("path")) ReadDataFilePath(ctx, *field, &out->path, /*check=*/!postgres);
   if (std::optional<Field> field = postgres ? map.Require("dsn") : map.Get("dsn")) {
     if (!postgres) {
       // An empty dsn is none: a shipped config can carry `dsn: ${PORTCULLIS_STORE_DSN:-}` for either
