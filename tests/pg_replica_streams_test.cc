@@ -140,13 +140,14 @@ TEST(PgReplicaStreams, AMessageSubmittedAtBReachesAStreamOnAByNotifyNotByThePoll
   for (int i = 0; i < 3; ++i) {
     const auto submitted = std::chrono::steady_clock::now();
     SubmitToBsc(*r.b, "WAKE-" + std::to_string(i));
-    ASSERT_TRUE(WaitUntil([&] { return stream.count() == static_cast<size_t>(i + 1); }, seconds(10), milliseconds(5)));
-    EXPECT_LT(std::chrono::steady_clock::now() - submitted, seconds(3)) << "far below poll_ms (60 s)";
+    ASSERT_TRUE(WaitUntil([&] { return stream.count() == static_cast<size_t>(i + 1); }, seconds(20), milliseconds(5)));
+    // Typically milliseconds; the bound leaves room for a loaded machine under sanitizers.
+    EXPECT_LT(std::chrono::steady_clock::now() - submitted, seconds(10)) << "far below poll_ms (60 s)";
   }
   // Control: without A's notifier nothing tells A's stream within seconds.
   r.a->gateway()->cluster_notify()->Stop();
   SubmitToBsc(*r.b, "UNHEARD");
-  EXPECT_FALSE(WaitUntil([&] { return stream.count() == 4; }, seconds(3)));
+  EXPECT_FALSE(WaitUntil([&] { return stream.count() == 4; }, seconds(5)));
   EXPECT_EQ(stream.message_ids(), (std::vector<std::string>{"WAKE-0", "WAKE-1", "WAKE-2"}));
 }
 
@@ -176,7 +177,7 @@ TEST(PgReplicaStreams, DeliveryStillHappensWithTheListenerBackendTerminatedOrThe
 
 TEST(PgReplicaStreams, AStreamOnBReplacesTheStreamOnAAndConfirmsOnBSettleWhatASent) {
   Replicas r;
-  StartReplicas(&r, "replace", /*poll_ms=*/30000);
+  StartReplicas(&r, "replace", /*poll_ms=*/60000);
   for (int i = 0; i < 4; ++i) SubmitToBsc(*r.a, "MSG-" + std::to_string(i));
   auto on_a = std::make_unique<BackgroundStream>(*r.a);
   ASSERT_TRUE(WaitUntil([&] { return on_a->count() == 4; }));
@@ -188,8 +189,8 @@ TEST(PgReplicaStreams, AStreamOnBReplacesTheStreamOnAAndConfirmsOnBSettleWhatASe
 
   const auto opened = std::chrono::steady_clock::now();
   BackgroundStream on_b(*r.b);
-  ASSERT_TRUE(WaitUntil([&] { return on_a->ended(); }, seconds(10)));
-  EXPECT_LT(std::chrono::steady_clock::now() - opened, seconds(3)) << "told by NOTIFY, not at the 30 s poll";
+  ASSERT_TRUE(WaitUntil([&] { return on_a->ended(); }, seconds(20)));
+  EXPECT_LT(std::chrono::steady_clock::now() - opened, seconds(10)) << "told by NOTIFY, not at the 60 s poll";
   EXPECT_EQ(on_a->status().error_code(), grpc::StatusCode::ABORTED);
   EXPECT_EQ(ReasonOf(on_a->status()), "RECEIVE_STREAM_REPLACED");
   // B's stream starts at the first unconfirmed delivery.
@@ -207,15 +208,15 @@ TEST(PgReplicaStreams, AStreamOnBReplacesTheStreamOnAAndConfirmsOnBSettleWhatASe
 
 TEST(PgReplicaStreams, ConfirmsOnAnotherReplicaFreeTheStreamsWindowAtOnce) {
   Replicas r;
-  StartReplicas(&r, "window", /*poll_ms=*/30000);
+  StartReplicas(&r, "window", /*poll_ms=*/60000);
   for (int i = 0; i < 4; ++i) SubmitToBsc(*r.b, "MSG-" + std::to_string(i));
   BackgroundStream on_a(*r.a, /*max_unconfirmed=*/2);
   ASSERT_TRUE(WaitUntil([&] { return on_a.count() == 2; }));
   EXPECT_FALSE(WaitUntil([&] { return on_a.count() > 2; }, milliseconds(500))) << "the window is 2";
   const auto confirmed = std::chrono::steady_clock::now();
   ASSERT_TRUE(Confirm(*r.b, on_a.delivery_id(1)).ok());
-  ASSERT_TRUE(WaitUntil([&] { return on_a.count() == 4; }, seconds(10)));
-  EXPECT_LT(std::chrono::steady_clock::now() - confirmed, seconds(3)) << "announced, not found at the 30 s poll";
+  ASSERT_TRUE(WaitUntil([&] { return on_a.count() == 4; }, seconds(20)));
+  EXPECT_LT(std::chrono::steady_clock::now() - confirmed, seconds(10)) << "announced, not found at the 60 s poll";
   EXPECT_EQ(on_a.message_ids(), (std::vector<std::string>{"MSG-0", "MSG-1", "MSG-2", "MSG-3"}));
 }
 
