@@ -235,7 +235,7 @@ TEST(ClusterFaults, DatabaseStoppedForTenSecondsUnderLoadNoReceiptWithoutStorage
   for (int i = 0; i < set.size(); ++i) pids.push_back(set.pid(i));
   std::atomic<int> phase{kBefore};
   Load load(set, 6, phase);
-  ASSERT_TRUE(WaitUntil([&] { return load.Count(kBefore, true) >= 300; }, seconds(60))) << "no load";
+  ASSERT_TRUE(WaitUntil([&] { return load.Count(kBefore, true) >= 100; }, seconds(60))) << "no load";
 
   ASSERT_TRUE(c.pg->Stop(/*immediate=*/false).ok());  // pg_ctl stop -m fast
   phase = kDown;
