@@ -94,11 +94,13 @@ TEST(ClusterCrash, ReplicasKilledAtRandomUnderLoadLoseNothingAndStoreEveryMessag
   std::atomic<size_t> receipt_count{0};
   std::atomic<bool> stop{false};
 
+  // Two agency systems (senders), each with one channel per replica shared by its client threads.
+  ClusterClient border_force(set.addresses(), "parties/uk-border-force"), nca(set.addresses(), "parties/uk-nca");
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
       const std::string sender = c % 2 == 0 ? "uk/border-force" : "uk/nca";
-      ClusterClient client(set.addresses(), c % 2 == 0 ? "parties/uk-border-force" : "parties/uk-nca");
+      ClusterClient& client = c % 2 == 0 ? border_force : nca;
       std::mt19937 rng(seed + 1 + c);
       for (int seq = 0; !stop; ++seq) {
         const std::string case_ref = "CASE-" + std::to_string(c) + "-" + std::to_string(seq % kCasesPerClient);
