@@ -145,6 +145,7 @@ StoreCheck CheckEndpointStore(const std::vector<Arrival>& arrivals,
 // A client of every replica (a party's certificate `stem`), as the project's
 // clients given several --gateway addresses: one channel per replica, which
 // reconnects quickly (at most 1 s between attempts) once a replica is back.
+// Thread-safe: threads share its channels (calls multiplex on them).
 class ClusterClient {
  public:
   ClusterClient(const std::vector<std::string>& addresses, const std::string& stem);
