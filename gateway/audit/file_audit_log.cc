@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/log_file_io.h"
 #include "gateway/audit/log_format.h"
+#include "gateway/common/log.h"
 
 namespace portcullis {
 
@@ -33,7 +34,7 @@ FileAuditLog::~FileAuditLog() {
   writer_.join();
   if (signer_ != nullptr && Health().ok()) {
     auto c = CheckpointNow();
-    if (!c.ok()) std::fprintf(stderr, "portcullis: final audit checkpoint failed: %s\n", c.status().ToString().c_str());
+    if (!c.ok()) LogLine("final audit checkpoint failed: %s\n", c.status().ToString().c_str());
   }
   if (witness_thread_.joinable()) {
     {
@@ -233,7 +234,7 @@ void FileAuditLog::WitnessLoop() {
       ::close(*wfd);
     }
     if (!ws.ok()) {
-      std::fprintf(stderr, "portcullis: audit witness copy failed: %s\n", ws.ToString().c_str());
+      LogLine("audit witness copy failed: %s\n", ws.ToString().c_str());
       std::lock_guard<std::mutex> mlock(mu_);
       ++witness_failures_;
     }

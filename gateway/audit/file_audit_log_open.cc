@@ -16,6 +16,7 @@
 #include "gateway/audit/file_audit_log.h"
 #include "gateway/audit/log_file_io.h"
 #include "gateway/audit/log_format.h"
+#include "gateway/common/log.h"
 #include "util/status_macros.h"
 
 namespace portcullis {
@@ -230,7 +231,7 @@ absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(FileAuditLogOpt
     if (::ftruncate(fd, static_cast<off_t>(offset)) != 0 || ::fsync(fd) != 0) {
       return fail(ErrnoStatus("truncate torn tail of", path, errno));
     }
-    std::fprintf(stderr, "portcullis: audit log %s: truncated an incomplete last record (torn write) at record %llu\n",
+    LogLine("audit log %s: truncated an incomplete last record (torn write) at record %llu\n",
                  path.c_str(), static_cast<unsigned long long>(r.records));
   }
   if (signer != nullptr) {
@@ -291,12 +292,12 @@ FileAuditLog::FileAuditLog(FileAuditLogOptions options, std::unique_ptr<Checkpoi
         signed_size > 0 ? absl::StrCat("size ", signed_size) : std::string("none"),
         ") when the gateway started: written before a crash or an unclean stop, or appended while the gateway was "
         "not running; no checkpoint signed them before now, and the next one signs them as adopted");
-    std::fprintf(stderr, "portcullis: audit log %s: adopting unsigned records %llu to %llu (recorded as adopt_unsigned)\n",
+    LogLine("audit log %s: adopting unsigned records %llu to %llu (recorded as adopt_unsigned)\n",
                  options_.path.c_str(), static_cast<unsigned long long>(signed_size),
                  static_cast<unsigned long long>(size_ - 1));
     pending_.emplace_back(std::move(a), [](absl::StatusOr<uint64_t> index) {
       if (!index.ok()) {
-        std::fprintf(stderr, "portcullis: could not record the adopted unsigned records: %s\n",
+        LogLine("could not record the adopted unsigned records: %s\n",
                      index.status().ToString().c_str());
       }
     });

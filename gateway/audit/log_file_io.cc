@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/common/sync_dir.h"
 
 namespace portcullis::audit_file {
@@ -48,7 +49,7 @@ absl::Status TruncateTornLine(const std::string& path) {
     return ErrnoStatus("fsync", path, err);
   }
   ::close(fd);
-  std::fprintf(stderr, "portcullis: %s: truncated an incomplete last line (torn write)\n", path.c_str());
+  LogLine("%s: truncated an incomplete last line (torn write)\n", path.c_str());
   return absl::OkStatus();
 }
 
@@ -58,7 +59,7 @@ absl::Status AppendLineDurably(int fd, const std::string& line, const std::strin
   absl::Status s = WriteAll(fd, line, path);
   if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus("fsync", path, errno);
   if (!s.ok() && ::ftruncate(fd, st.st_size) != 0) {
-    std::fprintf(stderr, "portcullis: cannot cut %s back after a failed write: %s\n", path.c_str(), std::strerror(errno));
+    LogLine("cannot cut %s back after a failed write: %s\n", path.c_str(), std::strerror(errno));
   }
   return s;
 }

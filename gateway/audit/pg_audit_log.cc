@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/audit/pg_audit_log_leaves.h"
+#include "gateway/common/log.h"
 
 namespace portcullis {
 
@@ -76,7 +77,7 @@ absl::Status PgAuditLog::Inject(absl::string_view op) const {
 }
 
 void PgAuditLog::SetFailed(absl::Status status) const {
-  std::fprintf(stderr, "portcullis: audit log: %s; refusing new work\n", status.ToString().c_str());
+  LogLine("audit log: %s; refusing new work\n", status.ToString().c_str());
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_.ok()) failed_ = std::move(status);
 }
@@ -215,7 +216,7 @@ void PgAuditLog::NoteDurable(uint64_t index) {
         auto own = sealed_.find(index);
         NoteSeen(index + 1, own == sealed_.end() ? std::string() : own->second.hash);
       } else {
-        std::fprintf(stderr, "portcullis: audit log: the tree could not learn records up to %llu yet: %s\n",
+        LogLine("audit log: the tree could not learn records up to %llu yet: %s\n",
                      static_cast<unsigned long long>(index), s.ToString().c_str());
       }
     }

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/log_file_io.h"
 #include "gateway/audit/pg_audit_log_leaves.h"
+#include "gateway/common/log.h"
 
 namespace portcullis {
 namespace {
@@ -74,7 +75,7 @@ PgAuditLog::~PgAuditLog() {
   // The last checkpoint, and the witness copy of the latest one.
   if (signer_ != nullptr && Health().ok()) {
     auto c = SignCheckpoint(/*wait=*/true);
-    if (!c.ok()) std::fprintf(stderr, "portcullis: final audit checkpoint failed: %s\n", c.status().ToString().c_str());
+    if (!c.ok()) LogLine("final audit checkpoint failed: %s\n", c.status().ToString().c_str());
   }
 }
 
@@ -173,7 +174,7 @@ absl::StatusOr<Checkpoint> PgAuditLog::SignCheckpoint(bool wait) {
     // connection has lost it with its session already).
     if (conn.in_transaction()) conn.Run("ROLLBACK").IgnoreError();
     if (auto unlocked = conn.Exec(kSignerUnlock); !unlocked.ok() && conn.ok()) {
-      std::fprintf(stderr, "portcullis: audit log: releasing the signer lock failed: %s\n",
+      LogLine("audit log: releasing the signer lock failed: %s\n",
                    unlocked.status().ToString().c_str());
     }
     return t;
@@ -213,7 +214,7 @@ void PgAuditLog::CopyToWitness(const Checkpoint& latest) {
     }
   }
   if (!ws.ok()) {
-    std::fprintf(stderr, "portcullis: audit witness copy failed (retried at the next signer run): %s\n",
+    LogLine("audit witness copy failed (retried at the next signer run): %s\n",
                  ws.ToString().c_str());
     std::lock_guard<std::mutex> mlock(mu_);
     ++witness_failures_;
@@ -231,7 +232,7 @@ void PgAuditLog::SignerLoop() {
     lock.unlock();
     auto c = SignCheckpoint(/*wait=*/false);
     if (!c.ok() && c.status().code() != absl::StatusCode::kFailedPrecondition) {
-      std::fprintf(stderr, "portcullis: audit checkpoint failed (retried later): %s\n", c.status().ToString().c_str());
+      LogLine("audit checkpoint failed (retried later): %s\n", c.status().ToString().c_str());
     }
     lock.lock();
   }

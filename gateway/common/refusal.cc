@@ -10,6 +10,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "portcullis/v1/refusal_status.h"
 #include "util/hex.h"
 
@@ -95,7 +96,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view request_
   }
   // Not a refusal the gateway chose: its words stay in the gateway's log.
   const std::string incident = request_id.empty() ? NewRequestId() : std::string(request_id);
-  std::fprintf(stderr, "portcullis: incident %s: %s\n", incident.c_str(), status.ToString().c_str());
+  LogLine("incident %s: %s\n", incident.c_str(), status.ToString().c_str());
   const v1::Refusal generic = PublicRefusal(status);
   return v1::RefusalStatus(ToGrpcCode(status.code()), generic.reason(), "",
                            absl::StrCat(generic.message(), " (incident ", incident, ")"), {{"incident_id", incident}});

@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/delivery/permanent_failure.h"
 #include "gateway/delivery/transport.h"
 #include "mtls/credentials.h"
@@ -85,7 +86,7 @@ class GrpcPushTransport final : public DeliveryTransport {
     if (!trust_) return;
     listener_ = trust_->Subscribe([this](uint64_t) {
       if (absl::Status s = Build(); !s.ok()) {
-        std::fprintf(stderr, "portcullis: push channels not rebuilt after a trust store change: %s\n",
+        LogLine("push channels not rebuilt after a trust store change: %s\n",
                      std::string(s.message()).c_str());
       }
     });
@@ -130,7 +131,7 @@ class GrpcPushTransport final : public DeliveryTransport {
         // errors) is for the gateway's log only, escaped (an endpoint chooses
         // its words); the row, Track, dead letters and the audit record get
         // the public words (docs/delivery.md).
-        std::fprintf(stderr, "portcullis: push of delivery %s to '%s' failed: %s: %s\n",
+        LogLine("push of delivery %s to '%s' failed: %s: %s\n",
                      call->request.delivery_id().c_str(), party.c_str(),
                      absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())).c_str(),
                      absl::CEscape(s.error_message()).c_str());

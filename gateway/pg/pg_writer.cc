@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 
 namespace portcullis::pg {
 namespace {
@@ -155,7 +156,7 @@ void GroupWriter::Reconnect(absl::Status cause) {
     for (Item& item : pending_) queued.push_back(std::move(item));
     pending_.clear();
   }
-  std::fprintf(stderr, "portcullis: storage: %s; refusing writes until it is back\n",
+  LogLine("storage: %s; refusing writes until it is back\n",
                std::string(cause.message()).c_str());
   AnswerAll(&queued, absl::UnavailableError("postgres: the database is unreachable"));
   backend_pid_ = 0;
@@ -172,7 +173,7 @@ void GroupWriter::Reconnect(absl::Status cause) {
       backend_pid_ = conn_->backend_pid();
       std::lock_guard<std::mutex> lock(mu_);
       health_ = absl::OkStatus();
-      std::fprintf(stderr, "portcullis: storage: reconnected to the database\n");
+      LogLine("storage: reconnected to the database\n");
       return;
     }
     backoff = std::min(options_.reconnect_max, backoff * 2);

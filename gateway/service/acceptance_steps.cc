@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/exchange_record.h"
 #include "gateway/common/digest.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/policy/route_policy.h"
@@ -81,7 +82,7 @@ absl::Status CheckThread(const CaseReads& store, const std::string& sender, cons
   if (correlation_id.empty()) return absl::OkStatus();
   auto senders = store.CorrelatedSenders(sender, correlation_id, 2);
   if (!senders.ok()) {
-    std::fprintf(stderr, "portcullis: message store: correlation: %s\n", senders.status().ToString().c_str());
+    LogLine("message store: correlation: %s\n", senders.status().ToString().c_str());
     return Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
                   "the gateway cannot read the message store now; nothing was accepted; retry later");
   }

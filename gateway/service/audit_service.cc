@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/audit/log_format.h"
 #include "gateway/audit/record_filter.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/service/call_audit.h"
@@ -25,7 +26,7 @@ constexpr uint32_t kMaxPage = 1000;
 // A record line that exists but is not a record: the log is damaged. The
 // parse error goes to the gateway's log; the auditor is told which record.
 absl::Status Unreadable(uint64_t index, const absl::Status& parse_error) {
-  std::fprintf(stderr, "portcullis: audit record %llu is unreadable: %s\n", static_cast<unsigned long long>(index),
+  LogLine("audit record %llu is unreadable: %s\n", static_cast<unsigned long long>(index),
                std::string(parse_error.message()).c_str());
   return Refuse(absl::StatusCode::kDataLoss, "RECORD_UNREADABLE", "index",
                 absl::StrCat("record ", index, " of the log cannot be read as a record: the log is damaged; "

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 
 namespace portcullis {
@@ -38,7 +39,7 @@ void AuditThen(AuditLog* audit, AuditRecord record, absl::Status status, std::fu
                                     if_unaudited = std::move(if_unaudited),
                                     what = std::move(what)](absl::StatusOr<uint64_t> index) {
     if (!index.ok()) {
-      std::fprintf(stderr, "portcullis: request %s: audit record not written (%s): %s\n", id.c_str(),
+      LogLine("request %s: audit record not written (%s): %s\n", id.c_str(),
                    index.status().ToString().c_str(), what.c_str());
       answer(if_unaudited);
       return;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/service/authenticate.h"
 #include "gateway/service/officer_identity.h"
@@ -46,7 +47,7 @@ absl::Status RecheckPeer(const Config& config, absl::string_view certificates) {
   }
   auto trust = ListenerTrustStore(config);
   if (!trust.ok()) {
-    std::fprintf(stderr, "portcullis: cannot re-check a caller's certificate: %s\n",
+    LogLine("cannot re-check a caller's certificate: %s\n",
                  std::string(trust.status().message()).c_str());
     return Refuse(absl::StatusCode::kUnauthenticated, "PEER_NOT_AUTHENTICATED", "",
                   "the client certificate cannot be verified now");

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "gateway/audit/exchange_record.h"
 #include "gateway/common/digest.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/policy/envelope_validator.h"
 #include "gateway/policy/route_policy.h"
@@ -332,7 +333,7 @@ void ExchangeService::HandleListCase(grpc::CallbackServerContext* context, const
                                    ")");
     } else {
       // The store's words (file names) stay in the gateway's log.
-      std::fprintf(stderr, "portcullis: message store: ListCase: %s\n", page.status().ToString().c_str());
+      LogLine("message store: ListCase: %s\n", page.status().ToString().c_str());
       const bool lasting = page.status().code() == absl::StatusCode::kDataLoss ||
                            page.status().code() == absl::StatusCode::kInternal;
       status = lasting ? Refuse(absl::StatusCode::kInternal, "STORE_DAMAGED", "",

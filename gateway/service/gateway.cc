@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/service/call_audit.h"
 #include "gateway/service/peer_trust.h"
@@ -39,6 +40,7 @@ absl::Status IdentityRule(const Config& config, const std::vector<std::string>& 
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Config> config,
                                                         GatewayTestHooks hooks) {
+  SetLogReplica(config->cluster.replica_id);  // Every line from here on names this replica.
   std::unique_ptr<Gateway> g(new Gateway());
   g->config_ = config;
   auto storage = Storage::Open(*config, std::move(hooks.audit_fault_injector));
@@ -77,7 +79,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Co
     for (const auto& [recipient, count] : *counts) recovery->resumed += count.messages;
   }
   if (recovery->recovered + recovery->paired + recovery->resumed > 0) {
-    std::fprintf(stderr, "portcullis: recovered at start-up: %llu acceptance(s) paired, %llu recorded now, "
+    LogLine("recovered at start-up: %llu acceptance(s) paired, %llu recorded now, "
                  "%llu delivery(ies) resumed\n", static_cast<unsigned long long>(recovery->paired),
                  static_cast<unsigned long long>(recovery->recovered),
                  static_cast<unsigned long long>(recovery->resumed));
@@ -191,9 +193,9 @@ void Gateway::CheckHealth() {
   serving_ = health.ok();
   server_->GetHealthCheckService()->SetServingStatus(serving_);
   if (serving_) {
-    std::fprintf(stderr, "portcullis: storage is back: health SERVING\n");
+    LogLine("storage is back: health SERVING\n");
   } else {
-    std::fprintf(stderr, "portcullis: storage cannot record (%s): health NOT_SERVING, refusing new work\n",
+    LogLine("storage cannot record (%s): health NOT_SERVING, refusing new work\n",
                  health.ToString().c_str());
   }
 }
@@ -229,7 +231,7 @@ void Gateway::EndRevokedStreams() {
     return ToGrpcStatus(still);
   });
   if (ended > 0) {
-    std::fprintf(stderr, "portcullis: %zu Receive stream(s) ended: their certificates no longer verify\n", ended);
+    LogLine("%zu Receive stream(s) ended: their certificates no longer verify\n", ended);
   }
   for (AuditRecord& r : records) audit_->Append(std::move(r), [](absl::StatusOr<uint64_t>) {});
 }

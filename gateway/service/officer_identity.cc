@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/policy/envelope_validator.h"
 
@@ -84,7 +85,7 @@ void OfficerIdentity::Refresh() {
     const std::string now = keys->last_reload_status().ToString();
     std::string& said = reported_[party];
     if (now == said) continue;
-    std::fprintf(stderr, "portcullis: officer keys of %s: %s\n", party.c_str(),
+    LogLine("officer keys of %s: %s\n", party.c_str(),
                  keys->last_reload_status().ok() ? "reloaded" : now.c_str());
     said = now;
   }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/service/audited_answer.h"
 
@@ -19,7 +20,7 @@ void PairedAcceptance::Record(std::shared_ptr<const v1::Envelope> envelope, v1::
   store_->CommitAsync(std::move(envelope), receipt, audit_->size(),
                       [this, r](absl::StatusOr<std::shared_ptr<const MessageRecord>> committed) {
                         if (!committed.ok()) {
-                          std::fprintf(stderr, "portcullis: message store: %s\n",
+                          LogLine("message store: %s\n",
                                        committed.status().ToString().c_str());
                           r->answered(Refuse(absl::StatusCode::kUnavailable, "STORE_UNAVAILABLE", "",
                                              "the gateway cannot store the message; nothing was accepted"));
@@ -49,7 +50,7 @@ void PairedAcceptance::Withdraw(std::shared_ptr<Recording> r, const MessageRecor
       r->answered(AuditUnavailable());
       return;
     }
-    std::fprintf(stderr, "portcullis: message store: cannot discard unaudited '%s': %s\n", id.c_str(),
+    LogLine("message store: cannot discard unaudited '%s': %s\n", id.c_str(),
                  d.ToString().c_str());
     r->answered(OutcomeUnknown());
   });
@@ -67,7 +68,7 @@ void PairedAcceptance::PairAndAnswer(std::shared_ptr<Recording> r, std::shared_p
     if (!s.ok()) {
       // Audited and stored: written again by the dispatcher's sweeper (and
       // paired from the audit log at a restart).
-      std::fprintf(stderr, "portcullis: message store: cannot record the audit index of '%s' (will retry): %s\n",
+      LogLine("message store: cannot record the audit index of '%s' (will retry): %s\n",
                    message->envelope.message_id().c_str(), s.ToString().c_str());
       delivery_->RetryPairing(message, audit_index);
       return;

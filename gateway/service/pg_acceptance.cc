@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/service/audited_answer.h"
 
@@ -67,7 +68,7 @@ void PgAcceptance::Record(std::shared_ptr<const v1::Envelope> envelope, v1::Rece
       AuditThen(audit_, std::move(*refused_record), s, [answered](absl::Status a) { answered(a); });
       return;
     }
-    std::fprintf(stderr, "portcullis: storage: accepting '%s' from %s: %s\n", envelope->message_id().c_str(),
+    LogLine("storage: accepting '%s' from %s: %s\n", envelope->message_id().c_str(),
                  envelope->sender().c_str(), s.ToString().c_str());
     if (s.code() == absl::StatusCode::kUnknown) {
       answered(OutcomeUnknown());  // The COMMIT's answer was lost: a resubmission tells.

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/digest.h"
+#include "gateway/common/log.h"
 #include "gateway/store/pg_message_store.h"
 #include "gateway/store/pg_store_rows.h"
 #include "util/clock.h"
@@ -226,7 +227,7 @@ ReserveResult PgMessageStore::Reserve(const std::string& sender, const std::stri
   if (!s.ok() || found) shard.reserved.erase(key);
   if (!s.ok()) {
     // Neither kNew (it might be a duplicate) nor kDuplicate (no receipt): the client retries.
-    std::fprintf(stderr, "portcullis: message store (postgres): duplicate check failed: %s\n", s.ToString().c_str());
+    LogLine("message store (postgres): duplicate check failed: %s\n", s.ToString().c_str());
     return {ReserveOutcome::kInProgress, {}};
   }
   if (!found) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/common/digest.h"
+#include "gateway/common/log.h"
 #include "gateway/store/sqlite_store_internal.h"
 #include "util/clock.h"
 #include "util/status_macros.h"
@@ -74,7 +75,7 @@ ReserveResult SqliteMessageStore::Reserve(const std::string& sender, const std::
   if (!failed.ok()) {
     // Neither kNew (it might be a duplicate) nor kDuplicate (no receipt):
     // "in progress" makes the client retry.
-    std::fprintf(stderr, "portcullis: message store: duplicate check failed: %s\n", failed.ToString().c_str());
+    LogLine("message store: duplicate check failed: %s\n", failed.ToString().c_str());
     return {ReserveOutcome::kInProgress, {}};
   }
   shard.reserved.emplace(key, Reservation{envelope_sha256, false});

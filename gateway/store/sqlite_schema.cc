@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/common/sync_dir.h"
 #include "gateway/store/sqlite_store_internal.h"
 #include "util/status_macros.h"
@@ -169,7 +170,7 @@ absl::Status PrepareSchema(const Connection& conn) {
   if (s.ok()) s = conn.Exec("COMMIT", "committing the schema");
   if (!s.ok() && conn.InTransaction()) conn.Exec("ROLLBACK", "rolling back the schema").IgnoreError();
   if (s.ok() && *from > 0) {
-    std::fprintf(stderr, "portcullis: message store %s: schema upgraded from version %lld to %d\n", path.c_str(),
+    LogLine("message store %s: schema upgraded from version %lld to %d\n", path.c_str(),
                  static_cast<long long>(*from), SqliteMessageStore::kSchemaVersion);
   }
   return s;
