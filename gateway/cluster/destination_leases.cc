@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/pg/pg_connection.h"
 
 namespace portcullis {
@@ -129,9 +130,9 @@ void DestinationLeases::Loop() {
     const std::string error = s.ok() ? "" : s.ToString();
     if (error != last_error_) {
       if (error.empty()) {
-        std::fprintf(stderr, "portcullis: replica %s: leases renewed again\n", options_.replica_id.c_str());
+        LogLine("replica %s: leases renewed again\n", options_.replica_id.c_str());
       } else {
-        std::fprintf(stderr, "portcullis: replica %s: leases not renewed (they lapse): %s\n",
+        LogLine("replica %s: leases not renewed (they lapse): %s\n",
                      options_.replica_id.c_str(), error.c_str());
       }
       last_error_ = error;
@@ -260,7 +261,7 @@ absl::Status DestinationLeases::Acquire(std::vector<std::string>* gained) {
 
 void DestinationLeases::Notify(const std::vector<std::string>& destinations, bool held) {
   for (const std::string& d : destinations) {
-    std::fprintf(stderr, "portcullis: replica %s: %s the lease of push destination %s\n",
+    LogLine("replica %s: %s the lease of push destination %s\n",
                  options_.replica_id.c_str(), held ? "took" : "lost", d.c_str());
     if (listener_) listener_(d, held);
   }

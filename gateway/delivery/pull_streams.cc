@@ -10,6 +10,7 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/common/log.h"
 #include "gateway/common/refusal.h"
 #include "gateway/delivery/permanent_failure.h"
 
@@ -241,7 +242,7 @@ bool PullStreams::CheckClaim(PartyState* p, ReceiveStream* s) {
     auto generation = claims_.load()->Claim(p->id);
     if (!generation.ok()) {
       // Sends nothing until it holds the party's stream; tried at the next tick.
-      std::fprintf(stderr, "portcullis: cannot claim the Receive stream of '%s': %s\n", p->id.c_str(),
+      LogLine("cannot claim the Receive stream of '%s': %s\n", p->id.c_str(),
                    generation.status().ToString().c_str());
       return false;
     }
@@ -333,7 +334,7 @@ void PullStreams::PumpLoop() {
 void PullStreams::Pump(PartyState* p) {
   if (p->announce.exchange(false)) {
     if (absl::Status s = claims_.load()->Announce(p->id); !s.ok()) {
-      std::fprintf(stderr, "portcullis: cannot announce a confirm of '%s': %s\n", p->id.c_str(), s.ToString().c_str());
+      LogLine("cannot announce a confirm of '%s': %s\n", p->id.c_str(), s.ToString().c_str());
     }
   }
   std::lock_guard<std::mutex> lock(p->mu);

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "gateway/common/log.h"
 #include "gateway/pg/pg_connection.h"
 
 namespace portcullis::pg {
@@ -141,21 +142,21 @@ void Listener::Loop() {
       if (!s.ok()) {
         // Logged at the first failure and then once per longest wait, not at every attempt.
         if (backoff_ms == options_.initial_backoff_ms || backoff_ms == options_.max_backoff_ms) {
-          std::fprintf(stderr, "portcullis: LISTEN connection: %s; trying again\n", s.ToString().c_str());
+          LogLine("LISTEN connection: %s; trying again\n", s.ToString().c_str());
         }
         backoff_ms = std::min(backoff_ms * 2, options_.max_backoff_ms);
         continue;
       }
       backoff_ms = options_.initial_backoff_ms;
       reconnects_.fetch_add(1);
-      std::fprintf(stderr, "portcullis: LISTEN connection back; looking at everything again\n");
+      LogLine("LISTEN connection back; looking at everything again\n");
       // Notifications sent while away are lost: the owner rescans.
       if (options_.on_reconnect) options_.on_reconnect();
       continue;
     }
     if (!WaitReadable(PQsocket(conn_), -1)) return;
     if (!Drain()) {
-      std::fprintf(stderr, "portcullis: LISTEN connection lost (%s); reconnecting\n",
+      LogLine("LISTEN connection lost (%s); reconnecting\n",
                    std::string(absl::StripAsciiWhitespace(PQerrorMessage(conn_))).c_str());
       Close();
     }

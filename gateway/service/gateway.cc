@@ -275,7 +275,7 @@ void Gateway::Shutdown(std::chrono::milliseconds grace) {
   if (leases_) {
     // Nothing starts any more: another replica may take every destination over at once.
     if (absl::Status s = leases_->ReleaseAll(); !s.ok()) {
-      std::fprintf(stderr, "portcullis: replica %s: leases not released (they lapse in %d ms): %s\n",
+      LogLine("replica %s: leases not released (they lapse in %d ms): %s\n",
                    config_->cluster.replica_id.c_str(), config_->cluster.lease_ms, s.ToString().c_str());
     }
   }
