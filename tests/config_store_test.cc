@@ -256,6 +256,7 @@ cluster: {replica_id: gw-london-2, lease_ms: 8000, poll_ms: 250}
 )"));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ((*config)->cluster.replica_id, "gw-london-2");
+  EXPECT_FALSE((*config)->cluster.replica_id_generated);
   EXPECT_EQ((*config)->cluster.lease_ms, 8000);
   EXPECT_EQ((*config)->cluster.poll_ms, 250);
 }
@@ -291,6 +292,7 @@ TEST(ConfigClusterTest, PostgresWithoutAnIdMakesOneUpDistinctPerLoad) {
   EXPECT_FALSE((*a)->cluster.replica_id.empty());
   EXPECT_LE((*a)->cluster.replica_id.size(), 64u);
   EXPECT_NE((*a)->cluster.replica_id, (*b)->cluster.replica_id);
+  EXPECT_TRUE((*a)->cluster.replica_id_generated);
 }
 
 TEST(ConfigClusterTest, BadValuesNameTheFieldAndTheRule) {

@@ -181,7 +181,7 @@ TEST(PgBacklogCounts, AVersionOneDatabaseMigratedToVersionTwoHasItsCountsFilled)
   {
     auto conn = Connect(*dsn);
     ASSERT_NE(conn, nullptr);
-    ASSERT_TRUE(conn->RunScript("DROP INDEX deliveries_by_lane; DROP TRIGGER deliveries_backlog ON deliveries; "
+    ASSERT_TRUE(conn->RunScript("DROP TRIGGER deliveries_backlog ON deliveries; "
                                 "DROP FUNCTION portcullis_backlog_change(); DROP TABLE backlog_counts; "
                                 "DROP TABLE receive_streams; DROP TABLE destination_leases; "
                                 "DROP TABLE portcullis_replicas; "

@@ -123,8 +123,7 @@ absl::StatusOr<std::unique_ptr<PgAuditLog>> PgAuditLog::Open(PgAuditLogOptions o
   // replicas, whose signers write it (under the signer's lock) after their
   // checkpoint committed, so the database read after it holds at least what
   // it says. Read the other way round, a checkpoint another replica signed
-  // in between would look like records deleted. The torn line a crash left
-  // is cut here too, under the same lock, never while another replica writes.
+  // in between would look like records deleted.
   const std::string wpath = options.witness_dir + "/checkpoints.log";
   absl::StatusOr<std::vector<Checkpoint>> witness = std::vector<Checkpoint>{};
   if (signer != nullptr && !options.witness_dir.empty()) {
@@ -136,10 +135,8 @@ absl::StatusOr<std::unique_ptr<PgAuditLog>> PgAuditLog::Open(PgAuditLogOptions o
     if (!lease.ok()) return lease.status();
     if (absl::Status s = (*lease)->Run(pg_audit::kSignerLock); !s.ok()) return s;
     witness = ReadCheckpointFile(wpath);
-    absl::Status cut = witness.ok() ? audit_file::TruncateTornLine(wpath) : absl::OkStatus();
     absl::Status unlocked = (*lease)->Run(pg_audit::kSignerUnlock);
     if (!witness.ok()) return witness.status();
-    if (!cut.ok()) return cut;
     if (!unlocked.ok()) return unlocked;
   }
   absl::StatusOr<Snapshot> snap;
@@ -183,6 +180,18 @@ absl::StatusOr<std::unique_ptr<PgAuditLog>> PgAuditLog::Open(PgAuditLogOptions o
     if (!lease.ok()) return lease.status();
     absl::Status s = CheckChain(**lease, snap->latest ? snap->latest->size : 0, *snap);
     if (!s.ok()) return s;
+  }
+  if (signer != nullptr && !options.witness_dir.empty()) {
+    // Every check passed: cut a witness line a crash left half-written, so
+    // that the next copy starts on a line of its own; under the signer's lock,
+    // never while another replica sharing the folder writes it.
+    auto lease = options.pool->Acquire();
+    if (!lease.ok()) return lease.status();
+    if (absl::Status s = (*lease)->Run(pg_audit::kSignerLock); !s.ok()) return s;
+    absl::Status cut = audit_file::TruncateTornLine(wpath);
+    absl::Status unlocked = (*lease)->Run(pg_audit::kSignerUnlock);
+    if (!cut.ok()) return cut;
+    if (!unlocked.ok()) return unlocked;
   }
   return std::unique_ptr<PgAuditLog>(new PgAuditLog(std::move(options), std::move(signer), std::move(leaves),
                                                     std::move(tree), snap->latest, snap->records, snap->head_hash));

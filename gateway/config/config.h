@@ -141,6 +141,7 @@ struct ClusterConfig {
   // when neither is given: with PostgreSQL the gateway then makes one up at
   // start (host name and a random suffix), unique but not stable.
   std::string replica_id;
+  bool replica_id_generated = false;  // replica_id was made up at load (none given).
   // A push destination's lease (database clock): the holder renews it every
   // lease_ms / 5; another replica takes it over once it has expired.
   int lease_ms = 5000;

@@ -89,6 +89,7 @@ void ParseDocument(Context& ctx, const YAML::Node& root, Config* config) {
     // Replicas on one database need distinct ids (their leases); one made up
     // here is unique but changes at every start (docs/cluster.md).
     config->cluster.replica_id = GeneratedReplicaId();
+    config->cluster.replica_id_generated = true;
   }
   if (std::optional<Field> f = map.Get("delivery")) ParseDeliveryTuning(ctx, *f, &config->delivery);
   PartyIndex parties;

@@ -161,8 +161,6 @@ INSERT INTO backlog_counts
   SELECT d.recipient, COUNT(*), COALESCE(SUM(octet_length(m.envelope)), 0)
   FROM deliveries d JOIN messages m ON m.sender = d.sender AND m.message_id = d.message_id
   WHERE d.state = 1 GROUP BY d.recipient;
--- Each lane's oldest ACCEPTED delivery per recipient (the dispatcher's order).
-CREATE INDEX deliveries_by_lane ON deliveries(recipient, sender, case_reference, seq) WHERE state = 1;
 )sql";
 
 // Migrations, in order: kMigrations[i] takes version i + 1 to version i + 2.

@@ -57,6 +57,11 @@ std::unique_ptr<DestinationLeases> DestinationLeasesFor(const Config& config, co
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(std::shared_ptr<const Config> config,
                                                         GatewayTestHooks hooks) {
   SetLogReplica(config->cluster.replica_id);  // Every line from here on names this replica.
+  if (config->cluster.replica_id_generated) {
+    LogLine("cluster.replica_id is not set: this run is replica %s, a new id at every start (a restart waits for "
+            "its old leases to lapse); set one per replica (docs/cluster.md)\n",
+            config->cluster.replica_id.c_str());
+  }
   std::unique_ptr<Gateway> g(new Gateway());
   g->config_ = config;
   auto storage = Storage::Open(*config, std::move(hooks.audit_fault_injector));
