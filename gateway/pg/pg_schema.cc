@@ -163,6 +163,13 @@ INSERT INTO backlog_counts
   WHERE d.state = 1 GROUP BY d.recipient;
 -- Each lane's oldest ACCEPTED delivery per recipient (the dispatcher's order).
 CREATE INDEX deliveries_by_lane ON deliveries(recipient, sender, case_reference, seq) WHERE state = 1;
+-- ---- Added after review (fixleases; v2 not yet released) ----
+-- The process that owns a replica id now: a random token per process start.
+-- A heartbeat is written only by the row's own incarnation, or once the row's
+-- heartbeat is older than one lease (the earlier process is gone), so two live
+-- processes given the same id never both lease ('' = no process: claimable).
+ALTER TABLE portcullis_replicas ADD COLUMN incarnation text NOT NULL DEFAULT '';
+-- ---- End of the fixleases block ----
 )sql";
 
 // Migrations, in order: kMigrations[i] takes version i + 1 to version i + 2.
