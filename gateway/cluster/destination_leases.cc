@@ -1,8 +1,9 @@
 #include "gateway/cluster/destination_leases.h"
 
 #include <algorithm>
-#include <iterator>
 #include <cstdio>
+#include <iterator>
+#include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
