@@ -10,9 +10,15 @@
 // - A lease taken over by another holder is lost at the next renewal.
 // - A replica cut off from the database stops (MayStart false) by its local
 //   validity, before the lease expires in the database, and recovers.
+// - Two live processes with the same replica id never both lease; the one
+//   that does not takes over once the other stops; a release by the one that
+//   lost the id clears nothing.
+// - Rebalancing: a replica above its fair share for three rounds gives one
+//   lease up (the dispatcher told first); a later replica takes it.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
@@ -264,7 +270,7 @@ TEST(ClusterLeases, ReleaseAllLetsAnotherReplicaTakeOverAtOnce) {
   }
 }
 
-TEST(ClusterLeases, AReplicaRestartedUnderItsIdTakesItsOwnLeasesBackAtOnce) {
+TEST(ClusterLeases, AReplicaRestartedUnderItsIdTakesItsOwnLeasesBackOnceItsPredecessorsHeartbeatIsOld) {
   const std::string dsn = Db();
   {
     Replica a(dsn, "replica-a", kThree, milliseconds(60000));
@@ -276,6 +282,14 @@ TEST(ClusterLeases, AReplicaRestartedUnderItsIdTakesItsOwnLeasesBackAtOnce) {
   EXPECT_TRUE(other.held().empty()) << "replica-a's leases run for another minute";
   Replica again(dsn, "replica-a", kThree, milliseconds(60000));
   ASSERT_TRUE(again.leases->RunRound().ok());
+  // Its predecessor's heartbeat is fresh: it may be alive (a copied config), so nothing is taken.
+  EXPECT_TRUE(again.held().empty());
+  EXPECT_TRUE(again.leases->id_in_use_elsewhere());
+  // A minute later (its heartbeat older than a lease): the id is this process's, and so are its leases, at once.
+  Exec(dsn, "UPDATE portcullis_replicas SET heartbeat_micros = heartbeat_micros - 61000000 "
+            "WHERE replica_id = 'replica-a'");
+  ASSERT_TRUE(again.leases->RunRound().ok());
+  EXPECT_FALSE(again.leases->id_in_use_elsewhere());
   EXPECT_EQ(again.held().size(), 2u) << "its fair share of its own leases, at once (two replicas alive)";
   for (const auto& [d, row] : Leases(dsn)) {
     EXPECT_EQ(row.first, "replica-a") << d;
@@ -326,6 +340,160 @@ TEST(ClusterLeases, AReplicaCutOffFromTheDatabaseStopsByItsLocalValidityAndRecov
   for (const std::string& d : kThree) EXPECT_TRUE(a.leases->MayStart(d)) << d;
   const std::vector<std::string> events = a.Events();
   EXPECT_EQ(events.size(), 9u) << "3 gained, 3 lost, 3 gained again";
+}
+
+std::string IncarnationOf(const std::string& dsn, const std::string& replica_id) {
+  auto res = Connect(dsn)->Exec("SELECT incarnation FROM portcullis_replicas WHERE replica_id = $1", {replica_id});
+  EXPECT_TRUE(res.ok()) << res.status();
+  return res.ok() && res->rows() == 1 ? std::string(res->Text(0, 0)) : "";
+}
+
+// No destination may be started by both at once.
+void ExpectNeverBoth(Replica& x, Replica& y, const std::vector<std::string>& destinations) {
+  for (const std::string& d : destinations) {
+    EXPECT_FALSE(x.leases->MayStart(d) && y.leases->MayStart(d)) << d << " may be started by both";
+  }
+}
+
+TEST(ClusterLeases, TwoLiveProcessesWithTheSameReplicaIdNeverBothLease) {
+  const std::string dsn = Db();
+  const milliseconds lease(1000);
+  Replica first(dsn, "replica-a", kThree, lease), second(dsn, "replica-a", kThree, lease);
+  ASSERT_NE(first.leases->incarnation(), second.leases->incarnation());
+  ASSERT_TRUE(first.leases->RunRound().ok());
+  ASSERT_EQ(first.held().size(), 3u);
+  ASSERT_TRUE(second.leases->RunRound().ok());
+  EXPECT_TRUE(second.held().empty()) << "a second live process with the id took leases";
+  EXPECT_TRUE(second.leases->id_in_use_elsewhere());
+  EXPECT_FALSE(first.leases->id_in_use_elsewhere());
+  // Both running, rounds after rounds: the first keeps everything, the second takes nothing.
+  first.leases->Start();
+  second.leases->Start();
+  const auto until = std::chrono::steady_clock::now() + 8 * first.leases->period();
+  WaitUntil([&] {
+    ExpectNeverBoth(first, second, kThree);
+    EXPECT_TRUE(second.held().empty());
+    return std::chrono::steady_clock::now() >= until;
+  });
+  EXPECT_EQ(first.held().size(), 3u);
+  EXPECT_TRUE(second.Events().empty()) << "the second process was told of a lease";
+  EXPECT_EQ(IncarnationOf(dsn, "replica-a"), first.leases->incarnation());
+  for (const auto& [d, row] : Leases(dsn)) {
+    EXPECT_EQ(row.first, "replica-a") << d;
+    EXPECT_EQ(row.second, 1) << d;
+  }
+}
+
+TEST(ClusterLeases, SameReplicaIdTheSecondTakesOverWithinALeaseOfTheFirstStoppingAndItsReleaseClearsNothing) {
+  const std::string dsn = Db();
+  const milliseconds lease(1000);
+  Replica first(dsn, "replica-a", kThree, lease), second(dsn, "replica-a", kThree, lease);
+  ASSERT_TRUE(first.leases->RunRound().ok());
+  ASSERT_EQ(first.held().size(), 3u);
+  first.leases->Start();
+  second.leases->Start();
+  ASSERT_TRUE(WaitUntil([&] { return second.leases->id_in_use_elsewhere(); }));
+  first.leases->Stop();  // Stops renewing (hung, or killed): nothing released.
+  const auto stopped = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitUntil([&] {
+    ExpectNeverBoth(first, second, kThree);
+    return second.held().size() == 3;
+  }, milliseconds(10000)));
+  const auto taken = std::chrono::steady_clock::now() - stopped;
+  std::printf("same replica id: the second process leased %lld ms after the first stopped (lease %lld ms)\n",
+              static_cast<long long>(std::chrono::duration_cast<milliseconds>(taken).count()),
+              static_cast<long long>(lease.count()));
+  EXPECT_GE(taken, lease / 2) << "taken over while the first's heartbeat was fresh";
+  EXPECT_LT(taken, lease + lease / 2);
+  EXPECT_FALSE(second.leases->id_in_use_elsewhere());
+  EXPECT_EQ(IncarnationOf(dsn, "replica-a"), second.leases->incarnation());
+  // The first now shuts down gracefully: its release must not touch the second's leases or heartbeat.
+  const absl::Status released = first.leases->ReleaseAll();
+  EXPECT_EQ(released.code(), absl::StatusCode::kFailedPrecondition) << released;
+  for (const auto& [d, row] : Leases(dsn)) EXPECT_EQ(row.first, "replica-a") << d << " released by the first";
+  auto beat = Connect(dsn)->Exec("SELECT heartbeat_micros FROM portcullis_replicas WHERE replica_id = 'replica-a'");
+  ASSERT_TRUE(beat.ok()) << beat.status();
+  EXPECT_GT(beat->Int(0, 0), 0) << "the second's heartbeat was zeroed";
+  second.leases->Stop();
+  ASSERT_TRUE(second.leases->RunRound().ok());
+  EXPECT_EQ(second.held().size(), 3u);
+  for (const std::string& d : kThree) EXPECT_TRUE(second.leases->MayStart(d)) << d;
+  EXPECT_EQ(second.Events().size(), 3u) << "nothing lost";
+  // And the second's own graceful stop releases them.
+  ASSERT_TRUE(second.leases->ReleaseAll().ok());
+  for (const auto& [d, row] : Leases(dsn)) EXPECT_EQ(row.first, "") << d;
+}
+
+TEST(ClusterLeases, AReplicaAboveItsFairShareForThreeRoundsGivesOneLeaseUp) {
+  const std::string dsn = Db();
+  Replica a(dsn, "replica-a", kThree), b(dsn, "replica-b", kThree);
+  ASSERT_TRUE(a.leases->RunRound().ok());
+  ASSERT_EQ(a.held().size(), 3u);
+  ASSERT_TRUE(b.leases->RunRound().ok());  // Alive now: fair shares 2 and 2.
+  EXPECT_TRUE(b.held().empty());
+  for (int round = 1; round < DestinationLeases::kSurplusRounds; ++round) {
+    ASSERT_TRUE(a.leases->RunRound().ok());
+    EXPECT_EQ(a.held().size(), 3u) << "released after " << round << " rounds";
+  }
+  ASSERT_TRUE(a.leases->RunRound().ok());
+  ASSERT_EQ(a.held().size(), 2u);
+  std::string given_up;
+  for (const std::string& d : kThree) {
+    if (a.held().count(d) == 0) given_up = d;
+  }
+  EXPECT_FALSE(a.leases->MayStart(given_up));
+  ASSERT_FALSE(a.Events().empty());
+  EXPECT_EQ(a.Events().back(), "-" + given_up) << "the dispatcher was not told";
+  EXPECT_EQ(Leases(dsn)[given_up].first, "") << "released in the database";
+  ASSERT_TRUE(b.leases->RunRound().ok());
+  EXPECT_EQ(b.held(), std::set<std::string>{given_up});
+  EXPECT_EQ(Leases(dsn)[given_up], std::make_pair(std::string("replica-b"), int64_t{2}));
+  // At their fair shares: nothing more moves.
+  for (int round = 0; round < 2 * DestinationLeases::kSurplusRounds; ++round) {
+    ASSERT_TRUE(a.leases->RunRound().ok());
+    ASSERT_TRUE(b.leases->RunRound().ok());
+  }
+  EXPECT_EQ(a.held().size(), 2u);
+  EXPECT_EQ(b.held().size(), 1u);
+}
+
+TEST(ClusterLeases, TheFirstReplicaHoldingEverythingHandsLeasesOverToALaterOneNeverToTwoAtOnce) {
+  const std::string dsn = Db();
+  const std::vector<std::string> four = {"d/1", "d/2", "d/3", "d/4"};
+  const milliseconds lease(1000);
+  Replica a(dsn, "replica-a", four, lease), b(dsn, "replica-b", four, lease);
+  a.leases->Start();
+  ASSERT_TRUE(WaitUntil([&] { return a.held().size() == 4; }));
+  b.leases->Start();
+  // Each observation: no destination startable by both; one held by the same replica before and
+  // after the table was read is that replica's in the table.
+  auto observe = [&] {
+    ExpectNeverBoth(a, b, four);
+    const std::set<std::string> a_before = a.held(), b_before = b.held();
+    const auto table = Leases(dsn);
+    const std::set<std::string> a_after = a.held(), b_after = b.held();
+    for (const std::string& d : four) {
+      if (a_before.count(d) && a_after.count(d)) {
+        EXPECT_EQ(table.at(d).first, "replica-a") << d;
+      }
+      if (b_before.count(d) && b_after.count(d)) {
+        EXPECT_EQ(table.at(d).first, "replica-b") << d;
+      }
+      EXPECT_FALSE(a_after.count(d) && b_after.count(d)) << d << " held by both";
+    }
+    return a_after.size() == 2 && b_after.size() == 2;
+  };
+  ASSERT_TRUE(WaitUntil(observe, milliseconds(15000), milliseconds(20))) << "not rebalanced to 2/2";
+  a.leases->Stop();
+  b.leases->Stop();
+  const auto table = Leases(dsn);
+  for (const std::string& d : four) {
+    const bool by_a = a.leases->MayStart(d), by_b = b.leases->MayStart(d);
+    EXPECT_TRUE(by_a != by_b) << d << ": held by exactly one";
+    EXPECT_EQ(table.at(d).first, by_a ? "replica-a" : "replica-b") << d;
+  }
+  EXPECT_TRUE(b.Events().size() == 2 && b.Events()[0][0] == '+' && b.Events()[1][0] == '+');
+  EXPECT_EQ(a.Events().size(), 6u) << "four taken, two given up";
 }
 
 }  // namespace

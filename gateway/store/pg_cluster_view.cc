@@ -2,18 +2,16 @@
 
 #include <utility>
 
+#include "gateway/pg/pg_clock.h"
+
 namespace portcullis {
 namespace {
 
-// Now on the database's clock, in microseconds (as the lease and heartbeat
-// columns are written).
-#define PORTCULLIS_DB_NOW_MICROS "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 constexpr const char* kLeaseHolders =
     "SELECT recipient, holder FROM destination_leases WHERE holder <> '' AND expires_micros > "
-    PORTCULLIS_DB_NOW_MICROS;
-constexpr const char* kReplicas = "SELECT replica_id, (" PORTCULLIS_DB_NOW_MICROS
+    PORTCULLIS_PG_NOW_MICROS;
+constexpr const char* kReplicas = "SELECT replica_id, (" PORTCULLIS_PG_NOW_MICROS
                                   " - heartbeat_micros) / 1000, info FROM portcullis_replicas ORDER BY replica_id";
-#undef PORTCULLIS_DB_NOW_MICROS
 
 }  // namespace
 
