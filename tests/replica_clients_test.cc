@@ -324,6 +324,15 @@ TEST_F(ReplicaClientsTest, AReplicaThatIsNotServingGetsNoCallUntilItIsServingAga
   EXPECT_GE(per_replica["replica-1"], 1);
   EXPECT_GE(per_replica["replica-2"], 1);
 
+  // A channel whose only replica is NOT_SERVING fails the call at once,
+  // UNAVAILABLE from gRPC itself (the replica is never asked).
+  auto only_sick = adapters::DialGateway(absl::StrCat(sick.address(), ",", sick.address()),
+                                         adapters::PartyTlsFromPki(PkiDir(), kSender));
+  ASSERT_TRUE(only_sick.ok()) << only_sick.status();
+  grpc::Status alone = SubmitOne(*v1::Exchange::NewStub(*only_sick), "SICK-ALONE");
+  EXPECT_EQ(alone.error_code(), grpc::StatusCode::UNAVAILABLE) << alone.error_message();
+  EXPECT_NE(alone.error_message().find("unhealthy"), std::string::npos) << alone.error_message();
+
   // The database is back: the replica turns SERVING and takes calls again.
   ExecIn(admin, "ALTER DATABASE sick ALLOW_CONNECTIONS true");
   ASSERT_TRUE(WaitUntil(
