@@ -23,7 +23,9 @@ namespace {
 // - retryPolicy: a call answered UNAVAILABLE (a replica that lost its
 //   database before its health said so, a connection cut by a replica's
 //   death, OUTCOME_UNKNOWN) is tried again, up to 3 attempts in all, on the
-//   next replica, after 50..500 ms. Safe because every method is idempotent:
+//   next replica, after a random wait of up to 50 ms, then up to 100 ms
+//   (gRPC's backoff: random up to initialBackoff x multiplier^n, capped at
+//   maxBackoff). Safe because every method is idempotent:
 //   Submit by its message id (the same id again is answered with the original
 //   receipt if the first attempt committed, accepted now if not), Acknowledge
 //   by its decision (the same decision again is a duplicate; the recorded
