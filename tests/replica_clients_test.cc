@@ -87,10 +87,14 @@ int64_t AttemptsOn(const std::string& target, int port) {
     if (!top.contains("channel")) break;
     for (const auto& channel : top["channel"]) {
       start = std::max<intptr_t>(start, std::stoll(channel["ref"]["channelId"].get<std::string>()) + 1);
-      if (channel["data"].value("target", "") != target || !channel.contains("subchannelRef")) continue;
+      if (!channel.contains("data") || channel["data"].value("target", "") != target ||
+          !channel.contains("subchannelRef")) {
+        continue;
+      }
       for (const auto& ref : channel["subchannelRef"]) {
         nlohmann::json sub =
             Channelz(grpc_channelz_get_subchannel(std::stoll(ref["subchannelId"].get<std::string>())));
+        if (!sub.contains("subchannel") || !sub["subchannel"].contains("data")) continue;  // Gone meanwhile.
         const nlohmann::json& data = sub["subchannel"]["data"];
         const std::string sub_target = data.value("target", "");
         if (sub_target.size() < suffix.size() ||
