@@ -17,6 +17,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string MessageOf(const absl::Status& s) { return std::string(s.message()); }
 
@@ -66,9 +67,36 @@ TEST(GatewayAddressTest, ResolvesAListIntoOneTargetOfOneFamily) {
   auto mixed = ResolvedTarget({"127.0.0.1:7001", "[::1]:7002"});
   EXPECT_EQ(mixed.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(MessageOf(mixed.status()), HasSubstr("\"127.0.0.1:7001\" (IPv4 only) and \"[::1]:7002\" (IPv6 only)"));
-  auto unknown = ResolvedTarget({"127.0.0.1:7001", "no-such-replica.invalid:7002"});
-  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(MessageOf(unknown.status()), HasSubstr("cannot resolve gateway address \"no-such-replica.invalid:7002\""));
+}
+
+TEST(GatewayAddressTest, ANameThatDoesNotResolveIsSkippedWithAWarningNamingIt) {
+  // A replica whose DNS entry was removed, in any position: the others are
+  // dialled, and stderr names the one skipped.
+  ::testing::internal::CaptureStderr();
+  auto some = ResolvedTarget({"no-such-replica.invalid:7001", "127.0.0.1:7002", "gone.invalid:7003", "localhost:7004"});
+  const std::string warnings = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(some.ok()) << some.status();
+  EXPECT_THAT(*some, HasSubstr("ipv4:127.0.0.1:7002,127.0.0.1:7004"));
+  EXPECT_THAT(*some, Not(HasSubstr("7001")));
+  EXPECT_THAT(*some, Not(HasSubstr("7003")));
+  EXPECT_THAT(warnings, HasSubstr("warning: cannot resolve gateway address \"no-such-replica.invalid:7001\""));
+  EXPECT_THAT(warnings, HasSubstr("warning: cannot resolve gateway address \"gone.invalid:7003\""));
+  EXPECT_THAT(warnings, HasSubstr("skipped"));
+  EXPECT_THAT(warnings, Not(HasSubstr("7002")));
+  // The IPv4-only/IPv6-only check looks only at what resolved.
+  ::testing::internal::CaptureStderr();
+  auto v6 = ResolvedTarget({"[::1]:7001", "gone.invalid:7002"});
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(v6.ok()) << v6.status();
+  EXPECT_EQ(*v6, "ipv6:[::1]:7001");
+  // None resolves: UNAVAILABLE naming each.
+  ::testing::internal::CaptureStderr();
+  auto none = ResolvedTarget({"no-such-replica.invalid:7001", "gone.invalid:7002"});
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(MessageOf(none.status()), HasSubstr("no gateway address resolves"));
+  EXPECT_THAT(MessageOf(none.status()), HasSubstr("\"no-such-replica.invalid:7001\""));
+  EXPECT_THAT(MessageOf(none.status()), HasSubstr("\"gone.invalid:7002\""));
 }
 
 std::string WriteConfig(const std::string& gateway) {

@@ -4,7 +4,8 @@
 # PostgreSQL database (a fresh one on the shared test cluster, fixture pg_shared).
 #  1. The tools take several replicas: --gateway repeated and/or HOST:PORT,HOST:PORT (portcullis-admin,
 #     portcullis-submit); a replica that is down is skipped, whichever position it has; an entry that is
-#     not HOST:PORT is a usage error (exit 2) naming it.
+#     not HOST:PORT is a usage error (exit 2) naming it; a name that does not resolve is skipped with a
+#     warning naming it, and only a list where none resolves fails (exit 3, unreachable).
 #  2. Debian's HAProxy (TCP mode) from deploy/haproxy/portcullis.cfg (ports substituted) in front of the
 #     three: submissions through it succeed with the mTLS identity intact (the replica records the
 #     certificate's party; the client checked the gateway's identity through it), land on more than one
@@ -64,6 +65,11 @@ for order in "$DEAD ${ADDR[1]}" "${ADDR[2]} $DEAD"; do
     expect_rc 0 "$ADMIN" stats --gateway "$1,$2" "${OPS[@]}"
   done
 done
+step "a name that does not resolve (a retired replica's DNS entry) is skipped with a warning; none resolving fails"
+expect_rc 0 "$ADMIN" stats --gateway no-such-replica.invalid:8443 --gateway "${ADDR[1]}" "${OPS[@]}"
+expect_in "$T/err" 'warning: cannot resolve gateway address "no-such-replica.invalid:8443"'
+expect_rc 3 "$ADMIN" stats --gateway no-such-replica.invalid:8443,gone.invalid:8443 "${OPS[@]}"
+expect_in "$T/err" 'no gateway address resolves'
 n=0
 for gws in "--gateway $DEAD --gateway ${ADDR[3]}" "--gateway ${ADDR[1]},$DEAD,${ADDR[2]}"; do
   n=$((n + 1))

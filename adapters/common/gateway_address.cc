@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -86,6 +87,7 @@ absl::StatusOr<std::string> ResolvedTarget(const std::vector<std::string>& addre
   if (addresses.empty()) return absl::InvalidArgumentError("no gateway address (expected HOST:PORT)");
   std::vector<std::string> v4, v6;
   std::string v4_only, v6_only;  // An entry with addresses of one family only.
+  std::vector<std::string> unresolved;  // Why each skipped entry was skipped.
   for (const std::string& address : addresses) {
     const HostPort hp = Split(address);
     addrinfo hints{};
@@ -95,8 +97,14 @@ absl::StatusOr<std::string> ResolvedTarget(const std::vector<std::string>& addre
     addrinfo* found = nullptr;
     const int rc = getaddrinfo(hp.host.c_str(), hp.port.c_str(), &hints, &found);
     if (rc != 0 || found == nullptr) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot resolve gateway address \"", address, "\": ", rc != 0 ? gai_strerror(rc) : "no address"));
+      // Skipped: a replica whose DNS entry is gone (its machine retired, a
+      // typo) must not stop the client from reaching the others.
+      std::string why = absl::StrCat("cannot resolve gateway address \"", address, "\": ",
+                                     rc != 0 ? gai_strerror(rc) : "no address");
+      if (found != nullptr) freeaddrinfo(found);
+      std::fprintf(stderr, "warning: %s; skipped, the other addresses are used\n", why.c_str());
+      unresolved.push_back(std::move(why));
+      continue;
     }
     bool has4 = false, has6 = false;
     for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
@@ -114,9 +122,17 @@ absl::StatusOr<std::string> ResolvedTarget(const std::vector<std::string>& addre
       }
     }
     freeaddrinfo(found);
-    if (!has4 && !has6) return absl::UnavailableError(absl::StrCat("cannot resolve gateway address \"", address, "\""));
+    if (!has4 && !has6) {
+      std::string why = absl::StrCat("cannot resolve gateway address \"", address, "\": no IPv4 or IPv6 address");
+      std::fprintf(stderr, "warning: %s; skipped, the other addresses are used\n", why.c_str());
+      unresolved.push_back(std::move(why));
+      continue;
+    }
     if (has4 && !has6 && v4_only.empty()) v4_only = address;
     if (has6 && !has4 && v6_only.empty()) v6_only = address;
+  }
+  if (v4.empty() && v6.empty()) {
+    return absl::UnavailableError(absl::StrCat("no gateway address resolves: ", absl::StrJoin(unresolved, "; ")));
   }
   if (!v4_only.empty() && !v6_only.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("gateway addresses \"", v4_only, "\" (IPv4 only) and \"", v6_only,

@@ -32,7 +32,9 @@ absl::StatusOr<std::vector<std::string>> ParseGatewayList(absl::string_view list
 // The gRPC target that dials every address of `addresses` (checked entries):
 // literal addresses as given, names resolved now. All IPv4 → "ipv4:a:p,b:p";
 // if some entry has no IPv4 address but all have IPv6 → "ipv6:[a]:p,...".
-// Duplicates are dropped. UNAVAILABLE naming a name that does not resolve;
+// Duplicates are dropped. A name that does not resolve is skipped with a
+// warning on stderr naming it (a replica whose DNS entry was removed does not
+// stop the client); UNAVAILABLE naming every entry only if none resolves.
 // INVALID_ARGUMENT if one entry is IPv4-only and another IPv6-only.
 absl::StatusOr<std::string> ResolvedTarget(const std::vector<std::string>& addresses);
 
