@@ -16,6 +16,10 @@ absl::StatusOr<std::unique_ptr<WorkNotifier>> WorkNotifier::Start(Options option
   // Work committed elsewhere between the gateway's start-up scan and LISTEN
   // was announced to nobody: once listening, everything is looked at once.
   lo.on_reconnect_at_start = true;
+  // A replica starts even if it cannot LISTEN yet (the database refuses
+  // more connections, a failover is under way): polling covers the gap and,
+  // once the listener is in place, everything is looked at once.
+  lo.connect_in_background = true;
   auto wake = std::move(options.wake);
   auto streams_changed = std::move(options.streams_changed);
   lo.on_notify = [wake, streams_changed](const std::string& channel, const std::string& payload) {
