@@ -40,9 +40,12 @@ absl::StatusOr<std::unique_ptr<WorkNotifier>> WorkNotifier::Start(Options option
 
 absl::StatusOr<std::unique_ptr<ClusterNotify>> ClusterNotify::Start(const Config& config, Dispatcher* dispatcher) {
   std::unique_ptr<ClusterNotify> c(new ClusterNotify());
+  // A claim or read waits at most a lease (as the lease connection's
+  // statements): the pump serving every pull party is never held longer.
   c->claims_ = std::make_unique<PgStreamClaims>(config.store.dsn, config.cluster.replica_id,
                                                 std::chrono::milliseconds(config.cluster.poll_ms),
-                                                config.store.connect_timeout_seconds);
+                                                config.store.connect_timeout_seconds,
+                                                std::chrono::milliseconds(config.cluster.lease_ms));
   PullStreams* streams = dispatcher->pull_streams();
   WorkNotifier::Options o;
   o.dsn = config.store.dsn;
