@@ -31,7 +31,6 @@ struct PullStreams::PartyState {
   std::mutex mu;                    // Guards `stream` and every field of the stream it points to.
   ReceiveStream* stream = nullptr;  // The open stream, if any.
   uint64_t opened = 0;              // Streams opened so far (guarded by mu): each stream's serial.
-
   // Set by Wake without the mutex (Wake runs on the store's writer thread,
   // which must not wait for a pump reading the store); the pump reads it.
   std::atomic<bool> woken{false};
