@@ -6,7 +6,9 @@
 // - a holder that stops gracefully hands the destination to the other at
 //   once, which delivers the rest;
 // - a dispatcher that loses its lease drops what it holds in memory and
-//   starts nothing more until it holds the lease again.
+//   starts nothing more until it holds the lease again;
+// - jobs of a lost tenure that only wait (a retry's long backoff) are dropped
+//   at the loss, so the destination pages again at once when regained.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -248,6 +250,44 @@ TEST(ClusterDispatch, ADispatcherThatLosesItsLeaseStartsNothingMore) {
   Exec(dsn, "UPDATE destination_leases SET holder = '', expires_micros = 0 WHERE recipient = 'eu/europol'");
   ASSERT_TRUE(WaitUntil([&] { return europol.count() >= 10; }, seconds(30))) << europol.count() << " stored";
   europol.ExpectOnceEachCaseInOrder(10);
+}
+
+TEST(ClusterDispatch, ARegainedDestinationPagesAtOnceThoughAJobOfTheLostTenureWasInALongBackoff) {
+  const std::string dsn = Db();
+  Europol europol("cluster-backoff");  // Down throughout: every attempt fails, and is recorded.
+  HarnessOptions o = Replica(dsn, "replica-a", europol);
+  o.initial_backoff_ms = 60000;  // A failed attempt waits 30..60 s (jitter) for its retry.
+  o.max_backoff_ms = 60000;
+  GatewayHarness a("cluster-backoff-a", o);
+  ASSERT_TRUE(WaitUntil([&] { return Holds(a); }));
+  // Attempts recorded for message `id` (any outcome).
+  auto attempts = [&](const std::string& id) {
+    int n = 0;
+    for (const AuditRecord& r : a.AuditRecords("deliver")) n += r.message_id == id ? 1 : 0;
+    return n;
+  };
+  ASSERT_NO_FATAL_FAILURE(SubmitOk(a, Message("SLOW", 0)));
+  ASSERT_TRUE(WaitUntil([&] { return attempts("SLOW-0") >= 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return a.gateway()->dispatcher()->pushes_in_flight(kEuropol) == 0; }));
+  EXPECT_EQ(a.gateway()->dispatcher()->held_in_memory(kEuropol), 1u) << "SLOW-0 waits for its retry";
+  // The lease is lost (another holder), while SLOW-0 waits for its backoff.
+  Exec(dsn, "UPDATE destination_leases SET holder = 'thief', generation = generation + 1, "
+            "expires_micros = (extract(epoch from clock_timestamp())*1e6)::bigint + 3600000000 "
+            "WHERE recipient = 'eu/europol'");
+  ASSERT_TRUE(WaitUntil([&] { return !Holds(a); }, seconds(5))) << "the loss was not noticed at renewal";
+  // Dropped at the loss, not when its backoff ends.
+  EXPECT_TRUE(WaitUntil([&] { return a.gateway()->dispatcher()->held_in_memory(kEuropol) == 0; }, seconds(3)));
+  // Regained: the new tenure pages at once. A message of another case is attempted now, not after SLOW-0's
+  // backoff (which the store keeps: SLOW-0 itself is retried when it is due).
+  Exec(dsn, "UPDATE destination_leases SET holder = '', expires_micros = 0 WHERE recipient = 'eu/europol'");
+  ASSERT_TRUE(WaitUntil([&] { return Holds(a); }, seconds(5)));
+  const auto regained = std::chrono::steady_clock::now();
+  ASSERT_NO_FATAL_FAILURE(SubmitOk(a, Message("FAST", 0)));
+  EXPECT_TRUE(WaitUntil([&] { return attempts("FAST-0") >= 1; }, seconds(10))) << "the new tenure read no page";
+  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - regained);
+  EXPECT_LT(took.count(), 10000) << "ms from the regain to FAST-0's attempt";
+  EXPECT_EQ(attempts("SLOW-0"), 1) << "SLOW-0 is retried when its stored backoff ends, not before";
+  EXPECT_EQ(europol.count(), 0u);
 }
 
 }  // namespace

@@ -2,15 +2,19 @@
 // the test: notifications from another connection arrive with their channel
 // and payload; after its backend is terminated it reconnects, calls
 // on_reconnect and hears notifications again; on_reconnect_at_start; Stop is
-// prompt, also while it waits to reconnect to a server that is down.
+// prompt, also while it waits to reconnect to a server that is down. With
+// connect_in_background (and so WorkNotifier, a replica's wake-ups) Start
+// succeeds while the server is down and listens once it is up.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "gateway/cluster/work_notifier.h"
 #include "gateway/pg/pg_connection.h"
 #include "gateway/pg/pg_listener.h"
 #include "tests/support/pg_cluster.h"
@@ -186,6 +190,83 @@ TEST_F(PgListenerTest, RefusesABadChannelNameAndAnUnreachableServer) {
   o.connect_timeout_seconds = 2;
   auto down = pg::Listener::Start(o);
   EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(PgListenerTest, ConnectInBackgroundStartsWhileTheServerIsDownAndListensOnceItIsUp) {
+  ASSERT_TRUE(cluster_->Stop(/*immediate=*/true).ok());
+  Heard heard;
+  pg::ListenerOptions o;
+  o.dsn = dsn_;
+  o.channels = {"portcullis_work"};
+  o.connect_timeout_seconds = 2;
+  o.connect_in_background = true;
+  o.on_reconnect_at_start = true;
+  o.on_notify = [&heard](const std::string& channel, const std::string& payload) {
+    std::lock_guard<std::mutex> lock(heard.mu);
+    heard.notes.emplace_back(channel, payload);
+  };
+  o.on_reconnect = [&heard] {
+    std::lock_guard<std::mutex> lock(heard.mu);
+    ++heard.reconnects;
+  };
+  auto l = pg::Listener::Start(o);
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ((*l)->backend_pid(), 0);
+  EXPECT_EQ(heard.reconnected(), 0) << "on_reconnect before it listens";
+  ASSERT_TRUE(cluster_->Restart().ok());
+  ASSERT_TRUE(WaitUntil([&] { return heard.reconnected() == 1; }, std::chrono::seconds(15)));
+  EXPECT_NE((*l)->backend_pid(), 0);
+  Notify("portcullis_work", "eu/europol");
+  EXPECT_TRUE(WaitUntil([&] { return heard.Has("portcullis_work", "eu/europol"); }, std::chrono::seconds(5)));
+  EXPECT_FALSE(WaitUntil([&] { return heard.reconnected() > 1; }, std::chrono::milliseconds(300)));
+  // Still refused: a bad channel name (no retry mends it).
+  o.channels = {"Bad-Name"};
+  EXPECT_EQ(pg::Listener::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A replica's wake-ups (WorkNotifier) start without a LISTEN connection (no
+// crash, no error: polling is the net) and wake every party once listening.
+TEST_F(PgListenerTest, WorkNotifierStartsWithoutTheDatabaseAndWakesEveryPartyOnceListening) {
+  ASSERT_TRUE(cluster_->Stop(/*immediate=*/true).ok());
+  std::mutex mu;
+  std::vector<std::string> woken, changed;
+  WorkNotifier::Options o;
+  o.dsn = dsn_;
+  o.connect_timeout_seconds = 2;
+  o.parties = {"eu/europol", "fr/dnpaf"};
+  o.wake = [&](const std::string& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    woken.push_back(r);
+  };
+  o.streams_changed = [&](const std::string& p) {
+    std::lock_guard<std::mutex> lock(mu);
+    changed.push_back(p);
+  };
+  auto n = WorkNotifier::Start(std::move(o));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ((*n)->listener()->backend_pid(), 0);
+  ASSERT_TRUE(cluster_->Restart().ok());
+  auto count = [&](const std::vector<std::string>& v, const std::string& x) {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::count(v.begin(), v.end(), x);
+  };
+  ASSERT_TRUE(WaitUntil([&] {
+    return count(woken, "eu/europol") == 1 && count(woken, "fr/dnpaf") == 1 && count(changed, "fr/dnpaf") == 1;
+  }, std::chrono::seconds(15)));
+  Notify(WorkNotifier::kWorkChannel, "fr/dnpaf");
+  EXPECT_TRUE(WaitUntil([&] { return count(woken, "fr/dnpaf") == 2; }, std::chrono::seconds(5)));
+  (*n)->Stop();
+  (*n)->Stop();
+  // Stopped before it ever listened: prompt, and the destructor after Stop is harmless.
+  ASSERT_TRUE(cluster_->Stop(/*immediate=*/true).ok());
+  WorkNotifier::Options again;
+  again.dsn = dsn_;
+  again.connect_timeout_seconds = 1;
+  auto m = WorkNotifier::Start(std::move(again));
+  ASSERT_TRUE(m.ok()) << m.status();
+  const auto stopping = std::chrono::steady_clock::now();
+  m->reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(3));
 }
 
 }  // namespace

@@ -10,8 +10,13 @@
 //   RECEIVE_STREAM_REPLACED promptly; B's stream starts at the first
 //   unconfirmed delivery; confirms made on B settle what A's stream sent and
 //   free A's window at once.
+// - Claims (PgStreamClaims): a claim after the claims connection's backend
+//   was terminated, or after that session turned read-only (25006, as on a
+//   standby), succeeds on the next try on a new session; a claim waiting on
+//   the database does not hold the party's lock (gRPC's callbacks take it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -20,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/cluster/pg_stream_claims.h"
 #include "gateway/pg/pg_connection.h"
 #include "tests/support/harness.h"
 #include "tests/support/pg_store_fixtures.h"
@@ -218,6 +224,106 @@ TEST(PgReplicaStreams, ConfirmsOnAnotherReplicaFreeTheStreamsWindowAtOnce) {
   ASSERT_TRUE(WaitUntil([&] { return on_a.count() == 4; }, seconds(20)));
   EXPECT_LT(std::chrono::steady_clock::now() - confirmed, seconds(10)) << "announced, not found at the 60 s poll";
   EXPECT_EQ(on_a.message_ids(), (std::vector<std::string>{"MSG-0", "MSG-1", "MSG-2", "MSG-3"}));
+}
+
+// Runs `sql` (one or more statements) on a connection of its own.
+void Admin(const std::string& dsn, const char* sql) {
+  auto c = pg::Connection::Open(dsn);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE((*c)->RunScript(sql).ok()) << sql;
+}
+
+TEST(PgReplicaStreams, AClaimSucceedsOnTheNextTryAfterItsSessionWasTerminatedOrTurnedReadOnly) {
+  auto dsn = FreshPgDatabase();
+  ASSERT_TRUE(dsn.ok()) << "PostgreSQL did not start: " << dsn.status();
+  PgStreamClaims claims(*dsn, "replica-a", seconds(1), 5, seconds(5));
+  auto first = claims.Claim("uk/bsc");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 1);
+  // Its backend terminated (a failover, an administrator): at most this try fails.
+  ASSERT_NO_FATAL_FAILURE(Admin(*dsn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+  auto broken = claims.Claim("uk/bsc");
+  if (!broken.ok()) {
+    EXPECT_EQ(broken.status().code(), absl::StatusCode::kUnavailable) << broken.status();
+  }
+  auto again = claims.Claim("uk/bsc");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, broken.ok() ? 3 : 2);
+
+  // The session turns read-only (as a server demoted to a standby): every
+  // write answers 25006 on it, while a new session may write (here: the
+  // database's own setting, which new sessions take, overrides the file's).
+  {
+    auto c = pg::Connection::Open(*dsn);
+    ASSERT_TRUE(c.ok()) << c.status();
+    auto db = (*c)->Exec("SELECT current_database()");
+    ASSERT_TRUE(db.ok()) << db.status();
+    const std::string alter = "ALTER DATABASE \"" + std::string(db->Text(0, 0)) +
+                              "\" SET default_transaction_read_only = off";
+    ASSERT_TRUE((*c)->RunScript(alter.c_str()).ok());
+    ASSERT_TRUE((*c)->RunScript("ALTER SYSTEM SET default_transaction_read_only = on").ok());
+    ASSERT_TRUE((*c)->RunScript("SELECT pg_reload_conf()").ok());
+  }
+  struct Reset {
+    std::string dsn;
+    ~Reset() {
+      auto c = pg::Connection::Open(dsn);
+      // One statement at a time: ALTER SYSTEM refuses to run in a transaction block.
+      EXPECT_TRUE(c.ok()) << c.status();
+      if (!c.ok()) return;
+      EXPECT_TRUE((*c)->RunScript("SET default_transaction_read_only = off").ok());
+      EXPECT_TRUE((*c)->RunScript("ALTER SYSTEM RESET default_transaction_read_only").ok());
+      EXPECT_TRUE((*c)->RunScript("SELECT pg_reload_conf()").ok());
+    }
+  } reset{*dsn};
+  // The claims session sees the reload at its next statement: 25006.
+  absl::Status read_only;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto c = claims.Claim("uk/bsc");
+    read_only = c.status();
+    return !c.ok();
+  })) << "the session never turned read-only";
+  EXPECT_EQ(read_only.code(), absl::StatusCode::kUnavailable) << read_only;
+  EXPECT_EQ(pg::SqlState(read_only), "25006") << read_only;
+  // Dropped on 25006: the next try opens a new (writable) session.
+  auto after = claims.Claim("uk/bsc");
+  EXPECT_TRUE(after.ok()) << after.status() << " (the read-only session was kept)";
+}
+
+TEST(PgReplicaStreams, AClaimWaitingOnTheDatabaseDoesNotHoldThePartysLock) {
+  Replicas r;
+  StartReplicas(&r, "unlocked", /*poll_ms=*/60000);
+  // An administrator's transaction holds uk/bsc's row: a claim waits for it.
+  auto holder = pg::Connection::Open(r.dsn);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ASSERT_TRUE((*holder)->RunScript("INSERT INTO receive_streams (recipient, holder, generation, opened_micros) "
+                                   "VALUES ('uk/bsc', 'admin', 5, 0); BEGIN; "
+                                   "SELECT 1 FROM receive_streams WHERE recipient = 'uk/bsc' FOR UPDATE").ok());
+  BackgroundStream stream(*r.a);
+  // A's pump is in Claim, waiting for the row lock.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto c = pg::Connection::Open(r.dsn);
+    if (!c.ok()) return false;
+    auto w = (*c)->Exec("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND query LIKE '%receive_streams%'");
+    return w.ok() && w->Int(0, 0) == 1;
+  })) << "the claim is not waiting";
+  // Meanwhile what takes the party's lock (as gRPC's callbacks and Confirmed do) is not held up.
+  PullStreams* streams = r.a->gateway()->dispatcher()->pull_streams();
+  const auto start = std::chrono::steady_clock::now();
+  auto slowest = std::chrono::steady_clock::duration::zero();
+  while (std::chrono::steady_clock::now() - start < milliseconds(500)) {
+    const auto asked = std::chrono::steady_clock::now();
+    EXPECT_EQ(streams->unconfirmed("uk/bsc"), 0u);
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - asked);
+  }
+  EXPECT_LT(std::chrono::duration_cast<milliseconds>(slowest).count(), 250) << "ms: waited for the claim";
+  ASSERT_TRUE((*holder)->RunScript("COMMIT").ok());
+  // The claim goes through (or, had it timed out, is made again when the submission wakes the party).
+  SubmitToBsc(*r.b, "AFTER-WAIT");
+  EXPECT_TRUE(WaitForGeneration(r.dsn, 6));
+  EXPECT_TRUE(WaitUntil([&] { return stream.count() == 1; }, seconds(10)));
 }
 
 }  // namespace

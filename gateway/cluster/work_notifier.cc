@@ -16,6 +16,10 @@ absl::StatusOr<std::unique_ptr<WorkNotifier>> WorkNotifier::Start(Options option
   // Work committed elsewhere between the gateway's start-up scan and LISTEN
   // was announced to nobody: once listening, everything is looked at once.
   lo.on_reconnect_at_start = true;
+  // A replica starts even if it cannot LISTEN yet (the database refuses
+  // more connections, a failover is under way): polling covers the gap and,
+  // once the listener is in place, everything is looked at once.
+  lo.connect_in_background = true;
   auto wake = std::move(options.wake);
   auto streams_changed = std::move(options.streams_changed);
   lo.on_notify = [wake, streams_changed](const std::string& channel, const std::string& payload) {
@@ -36,9 +40,12 @@ absl::StatusOr<std::unique_ptr<WorkNotifier>> WorkNotifier::Start(Options option
 
 absl::StatusOr<std::unique_ptr<ClusterNotify>> ClusterNotify::Start(const Config& config, Dispatcher* dispatcher) {
   std::unique_ptr<ClusterNotify> c(new ClusterNotify());
+  // A claim or read waits at most a lease (as the lease connection's
+  // statements): the pump serving every pull party is never held longer.
   c->claims_ = std::make_unique<PgStreamClaims>(config.store.dsn, config.cluster.replica_id,
                                                 std::chrono::milliseconds(config.cluster.poll_ms),
-                                                config.store.connect_timeout_seconds);
+                                                config.store.connect_timeout_seconds,
+                                                std::chrono::milliseconds(config.cluster.lease_ms));
   PullStreams* streams = dispatcher->pull_streams();
   WorkNotifier::Options o;
   o.dsn = config.store.dsn;

@@ -37,11 +37,16 @@ class WorkNotifier {
     std::function<void(const std::string& party)> streams_changed;    // portcullis_streams
   };
 
-  // Listening when it returns; UNAVAILABLE if the database cannot be reached.
+  // Listening when it returns if the database can be reached; if not, it
+  // returns all the same (logged) and its listener connects in the
+  // background, then wakes every party (polling is the net meanwhile). An
+  // error only for what retrying cannot mend (a bad channel name).
   static absl::StatusOr<std::unique_ptr<WorkNotifier>> Start(Options options);
   ~WorkNotifier() { Stop(); }
   // No callback runs after it returns.
-  void Stop() { listener_->Stop(); }
+  void Stop() {
+    if (listener_ != nullptr) listener_->Stop();
+  }
   pg::Listener* listener() { return listener_.get(); }
 
  private:
@@ -56,7 +61,9 @@ class WorkNotifier {
 class ClusterNotify {
  public:
   static absl::StatusOr<std::unique_ptr<ClusterNotify>> Start(const Config& config, Dispatcher* dispatcher);
-  void Stop() { notifier_->Stop(); }
+  void Stop() {
+    if (notifier_ != nullptr) notifier_->Stop();
+  }
   WorkNotifier* notifier() { return notifier_.get(); }
 
  private:

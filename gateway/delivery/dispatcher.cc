@@ -110,7 +110,8 @@ void Dispatcher::OnOwnership(const std::string& destination, bool held) {
   // delivery, once nothing of this one is held.
   d->reset = true;
   if (!held) {
-    ++d->tenure;  // Its jobs in memory are dropped at their next step.
+    ++d->tenure;  // Jobs of the earlier tenure are dropped at their next step...
+    PurgeLocked(d);  // ...and those merely waiting, now.
     return;
   }
   d->more = true;
@@ -132,6 +133,40 @@ void Dispatcher::DropLaneLocked(Destination* d, const Job& job) {
   // start by whoever holds the destination next (this gateway included).
   d->reset = true;
   UnparkLocked(d);  // Parked heads reach their next step, and are dropped there.
+  if (d->held == 0) QueueRefillLocked(d);
+}
+
+void Dispatcher::PurgeLocked(Destination* d) {
+  // Waiting jobs of an earlier tenure (a retry's backoff, the breaker's
+  // cooldown, a parked job, a lane behind its head) would hold the next
+  // tenure back until they came due: dropped now. Only jobs being started,
+  // pushed or recorded stay held; they are dropped at their next step.
+  std::vector<Scheduled> kept;
+  kept.reserve(scheduled_.size());
+  size_t dropped = 0;
+  while (!scheduled_.empty()) {
+    Scheduled s = scheduled_.top();
+    scheduled_.pop();
+    if (s.dest != d || s.job.tenure == d->tenure) {
+      kept.push_back(std::move(s));
+    } else if (s.job.unrecorded.has_value()) {
+      // Its outcome may have committed: it looks now, records it if so, and is dropped.
+      s.due = Clock::now();
+      s.job.due = s.due;
+      kept.push_back(std::move(s));
+    } else {
+      ++dropped;
+    }
+  }
+  for (Scheduled& s : kept) scheduled_.push(std::move(s));
+  dropped += d->parked.size();
+  d->parked.clear();
+  for (const auto& [lane, waiting] : d->lanes) dropped += waiting.size();
+  // A lane whose head is still held (in flight, or kept above) has none
+  // behind it now; DropLaneLocked finds it gone.
+  d->lanes.clear();
+  d->held -= std::min(d->held, dropped);
+  cv_.notify_all();
   if (d->held == 0) QueueRefillLocked(d);
 }
 
@@ -274,7 +309,8 @@ void Dispatcher::RetryLater(Destination* d, Job job, Clock::time_point when) {
     cv_.notify_all();
     return;
   }
-  job.due = when;
+  // Of an earlier tenure, it only records its outcome: not after a long backoff.
+  job.due = CurrentLocked(d, job) ? when : std::min(when, Clock::now() + std::chrono::seconds(1));
   ScheduleLocked(d, std::move(job));
   UnparkLocked(d);
   --in_flight_;

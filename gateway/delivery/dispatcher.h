@@ -24,8 +24,10 @@
 //
 // - Replicas (docs/cluster.md): a push destination is delivered to only while
 //   the DestinationOwnership says so (its lease). One not held reads no page
-//   and starts no attempt; when lost, the jobs in memory for it are dropped at
-//   their next step (in-flight pushes complete and record their outcome);
+//   and starts no attempt; when lost, the jobs in memory for it that only
+//   wait (a backoff, the breaker, a lane) are dropped at once, those being
+//   pushed or recorded at their next step (in-flight pushes complete and
+//   record their outcome);
 //   when gained, once nothing of the earlier tenure is held, it pages from
 //   the start (seq 0), as after a restart.
 //
@@ -172,6 +174,9 @@ class Dispatcher {
   // Drops a lane's head `job` and everything waiting behind it; the next
   // page starts from seq 0 once nothing is held (requires mu_).
   void DropLaneLocked(Destination* d, const Job& job);
+  // The destination was lost: drops its waiting jobs of earlier tenures
+  // (scheduled, parked, behind a lane's head) at once (requires mu_).
+  void PurgeLocked(Destination* d);
   void QueueRefillLocked(Destination* d);
   // Every destination looks at the store again (requires mu_).
   void RescanLocked();

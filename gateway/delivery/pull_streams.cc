@@ -30,6 +30,7 @@ struct PullStreams::PartyState {
   const std::string id;
   std::mutex mu;                    // Guards `stream` and every field of the stream it points to.
   ReceiveStream* stream = nullptr;  // The open stream, if any.
+  uint64_t opened = 0;              // Streams opened so far (guarded by mu): each stream's serial.
   // Set by Wake without the mutex (Wake runs on the store's writer thread,
   // which must not wait for a pump reading the store); the pump reads it.
   std::atomic<bool> woken{false};
@@ -60,6 +61,7 @@ class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
                  absl::StrCat("a newer Receive stream of '", party_->id, "' replaced this one"))));
     }
     party_->stream = this;
+    serial_ = ++party_->opened;
   }
 
   // Requires the party's mutex. Ends the stream (after a write in progress).
@@ -153,6 +155,8 @@ class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   }
   size_t unconfirmed() const { return unconfirmed_.size(); }
   const std::string& peer() const { return peer_; }
+  // Which of its party's streams this is (1, 2, ...): a pointer may be reused.
+  uint64_t serial() const { return serial_; }
 
  private:
   PullStreams::PartyState* const party_;
@@ -160,6 +164,7 @@ class ReceiveStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   const std::function<void()> on_progress_;
   PullStreams::OnSent* const on_sent_;
   const std::string peer_;
+  uint64_t serial_ = 0;
   bool finished_ = false;
   bool writing_ = false;
   std::optional<grpc::Status> finish_after_write_;
@@ -237,37 +242,55 @@ void PullStreams::StreamsChanged(const std::string& party) {
   Enqueue(it->second.get());
 }
 
-bool PullStreams::CheckClaim(PartyState* p, ReceiveStream* s) {
-  if (!s->claimed) {
-    auto generation = claims_.load()->Claim(p->id);
+ReceiveStream* PullStreams::CheckClaim(PartyState* p, std::unique_lock<std::mutex>& lock, ReceiveStream* s) {
+  // Claim first; then before every page read, and when told or at the poll.
+  const bool claim = !s->claimed;
+  if (!claim && !p->recheck.exchange(false) && !(s->Ready() && s->page.empty() && s->more)) return s;
+  const uint64_t serial = s->serial();
+  const int64_t read_seq = s->read_seq;  // Only the pump changes it.
+  StreamClaims* claims = claims_.load();
+  // The database is asked without the party's mutex: gRPC's callbacks
+  // (OnCancel, OnDone, OnWriteDone) and Confirmed take it, and must never
+  // wait for a slow or unreachable server.
+  lock.unlock();
+  absl::StatusOr<int64_t> generation = 0;
+  absl::StatusOr<StreamClaims::State> state = StreamClaims::State{};
+  if (claim) {
+    generation = claims->Claim(p->id);
+  } else {
+    state = claims->Read(p->id);
+  }
+  lock.lock();
+  // The stream may have ended meanwhile, or been replaced here (the new one
+  // is enqueued by OpenStream and claims for itself).
+  s = p->stream;
+  if (s == nullptr || s->serial() != serial) return nullptr;
+  if (claim) {
     if (!generation.ok()) {
       // Sends nothing until it holds the party's stream; tried at the next tick.
       LogLine("cannot claim the Receive stream of '%s': %s\n", p->id.c_str(),
-                   generation.status().ToString().c_str());
-      return false;
+              generation.status().ToString().c_str());
+      return nullptr;
     }
     s->claimed = true;
     s->generation = *generation;
     // `recheck` stays as it is: a claim made elsewhere just after this one
     // may have been heard already (its own notification costs one read).
-    return true;
+    return s;
   }
-  // Before every page read, and when told or at the poll.
-  if (!p->recheck.exchange(false) && !(s->Ready() && s->page.empty() && s->more)) return true;
-  auto state = claims_.load()->Read(p->id);
   if (!state.ok()) {
     p->recheck.store(true);  // Next tick.
-    return false;
+    return nullptr;
   }
   if (state->generation != s->generation) {
     s->FinishLocked(ToGrpcStatus(Refuse(absl::StatusCode::kAborted, "RECEIVE_STREAM_REPLACED", "",
                                         absl::StrCat("a newer Receive stream of '", p->id,
                                                      "' (on another replica) replaced this one"))));
-    return false;
+    return nullptr;
   }
   // Settled wherever they were confirmed: everything below the lowest ACCEPTED seq.
-  s->ConfirmedLocked(state->first_accepted_seq > 0 ? state->first_accepted_seq - 1 : s->read_seq);
-  return true;
+  s->ConfirmedLocked(state->first_accepted_seq > 0 ? state->first_accepted_seq - 1 : read_seq);
+  return s;
 }
 
 size_t PullStreams::EndStreams(
@@ -337,11 +360,11 @@ void PullStreams::Pump(PartyState* p) {
       LogLine("cannot announce a confirm of '%s': %s\n", p->id.c_str(), s.ToString().c_str());
     }
   }
-  std::lock_guard<std::mutex> lock(p->mu);
+  std::unique_lock<std::mutex> lock(p->mu);
   ReceiveStream* s = p->stream;
   if (s == nullptr) return;
   if (p->woken.exchange(false)) s->more = true;
-  if (claims_.load()->clustered() && !CheckClaim(p, s)) return;
+  if (claims_.load()->clustered() && (s = CheckClaim(p, lock, s)) == nullptr) return;
   if (!s->Ready()) return;
   if (s->held_seq != 0) {
     std::optional<bool> recorded;

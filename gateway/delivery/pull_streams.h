@@ -120,9 +120,12 @@ class PullStreams {
   void Pump(PartyState* p);
   void Enqueue(PartyState* p);
 
-  // Clustered: claims the stream's generation, checks it; false if the
-  // stream must not go on now (ended, or the database did not answer).
-  bool CheckClaim(PartyState* p, ReceiveStream* s);
+  // Clustered: claims the stream's generation, or checks it, asking the
+  // database without the party's mutex (`lock` holds it on entry and on
+  // return). The party's stream to go on with (`s`, re-validated), or null
+  // if none must go on now (ended or replaced meanwhile, or the database did
+  // not answer).
+  ReceiveStream* CheckClaim(PartyState* p, std::unique_lock<std::mutex>& lock, ReceiveStream* s);
 
   MessageStore* store_;
   NoStreamClaims no_claims_;

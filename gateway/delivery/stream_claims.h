@@ -6,8 +6,8 @@
 // on; on SQLite (one gateway) NoStreamClaims: nothing to claim, the
 // in-process replacement of PullStreams is the whole rule.
 //
-// PullStreams calls these from its pump thread only (they may block on the
-// database).
+// PullStreams calls these from its pump thread only, never holding a
+// party's lock (they may block on the database).
 #ifndef PORTCULLIS_GATEWAY_DELIVERY_STREAM_CLAIMS_H_
 #define PORTCULLIS_GATEWAY_DELIVERY_STREAM_CLAIMS_H_
 

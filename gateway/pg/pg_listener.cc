@@ -37,10 +37,18 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Start(ListenerOptions option
   if (pipe2(l->wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
     return absl::ResourceExhaustedError("postgres: listener: cannot create a pipe");
   }
-  if (absl::Status s = l->Connect(); !s.ok()) return s;
+  absl::Status connected = l->Connect();
+  if (!connected.ok()) {
+    if (!l->options_.connect_in_background || connected.code() != absl::StatusCode::kUnavailable) return connected;
+    // The thread connects (with backoff) and then calls on_reconnect.
+    LogLine("LISTEN connection: %s; listening once it can be made (polling meanwhile)\n",
+            connected.ToString().c_str());
+  }
   Listener* self = l.get();
-  l->thread_ = std::thread([self] {
-    if (self->options_.on_reconnect_at_start && self->options_.on_reconnect) self->options_.on_reconnect();
+  l->thread_ = std::thread([self, at_start = connected.ok()] {
+    if (at_start && self->options_.on_reconnect_at_start && self->options_.on_reconnect) {
+      self->options_.on_reconnect();
+    }
     self->Loop();
   });
   return l;

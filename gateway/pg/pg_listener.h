@@ -8,7 +8,10 @@
 // (100 ms doubling to 5 s) and, once listening again, calls `on_reconnect`:
 // notifications sent while it was away are lost, so the owner rescans
 // everything. The first connection made by Start also counts as a
-// (re)connect only if `on_reconnect_at_start` is set.
+// (re)connect only if `on_reconnect_at_start` is set. With
+// `connect_in_background`, Start does not fail when that first connection
+// cannot be made: it logs it and the thread keeps trying (with the backoff);
+// `on_reconnect` is called once it listens.
 //
 // Callbacks run on the listener's thread, one at a time; they must not call
 // Stop. Stop() returns promptly (a wake-up pipe interrupts poll()).
@@ -36,6 +39,8 @@ struct ListenerOptions {
   std::function<void(const std::string& channel, const std::string& payload)> on_notify;
   std::function<void()> on_reconnect;
   bool on_reconnect_at_start = false;
+  // Start succeeds even if the server cannot be reached yet (see above).
+  bool connect_in_background = false;
   int connect_timeout_seconds = 5;
   // Reconnect backoff bounds.
   int initial_backoff_ms = 100;
@@ -45,8 +50,9 @@ struct ListenerOptions {
 class Listener {
  public:
   // Connects and LISTENs before returning (so a NOTIFY committed after Start
-  // returns is delivered); UNAVAILABLE if the first connection fails,
-  // INVALID_ARGUMENT for a bad channel name.
+  // returns is delivered); UNAVAILABLE if the first connection fails (unless
+  // connect_in_background: then it returns disconnected and connects in its
+  // thread), INVALID_ARGUMENT for a bad channel name.
   static absl::StatusOr<std::unique_ptr<Listener>> Start(ListenerOptions options);
   ~Listener();  // Stop().
   Listener(const Listener&) = delete;

@@ -92,7 +92,7 @@ CREATE TABLE portcullis_replicas(
   replica_id text PRIMARY KEY,
   started_micros bigint NOT NULL,
   heartbeat_micros bigint NOT NULL,
-  info text NOT NULL,                   -- version, listener: for operators
+  info text NOT NULL,                   -- its listener: for operators
   -- The process that owns the replica id now: a random token per process
   -- start. A heartbeat is written only by the row's own incarnation, or once
   -- the row's heartbeat is older than one lease (the earlier process is gone),

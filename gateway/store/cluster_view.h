@@ -19,7 +19,7 @@ namespace portcullis {
 struct ReplicaRow {
   std::string replica_id;
   int64_t heartbeat_age_millis = 0;  // Since its last heartbeat, on the database's clock.
-  std::string info;                  // What the replica wrote about itself (version, listener).
+  std::string info;                  // What the replica wrote about itself: "listener <address>".
 };
 
 class ClusterView {
